@@ -1,0 +1,35 @@
+# Task runner. Everything runs from the project venv (.venv), created and pinned by `make install`.
+PY      := .venv/bin/python
+STACK   ?= dev
+OUT     ?= out
+
+.PHONY: install lint test plan review bench manifests clean
+
+.venv/.installed: requirements.txt requirements-dev.txt
+	python3 -m venv .venv
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: .venv/.installed
+
+lint: install
+	$(PY) -m ruff check .
+
+test: install
+	$(PY) -m pytest
+
+# Offline plan + policy review of one stack under the mock engine (no cloud, no Pulumi CLI).
+plan: install
+	$(PY) -m planning --stack $(STACK) --json $(OUT)/$(STACK).json
+
+review: install
+	$(PY) -m planning --stack $(STACK) --quiet --sarif $(OUT)/$(STACK).sarif --json $(OUT)/$(STACK).json
+
+manifests: install
+	$(PY) -m planning --stack $(STACK) --quiet --manifests $(OUT)/manifests/$(STACK)
+
+bench: install
+	$(PY) -m planning.bench --stack $(STACK) --runs 5
+
+clean:
+	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""Reusable ComponentResources composed per environment by ``__main__.py``."""

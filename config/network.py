@@ -1,0 +1,91 @@
+"""Network intent: address plan, AZ spread, egress and private connectivity."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from config.base import Cidr, Model
+
+DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs")
+
+
+class ExistingVpc(Model):
+    """Bring your own VPC: ids of a VPC and its three subnet tiers (one subnet per AZ)."""
+
+    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
+    cidr: Cidr
+    public_subnet_ids: list[str] = Field(min_length=2)
+    private_subnet_ids: list[str] = Field(min_length=2)
+    isolated_subnet_ids: list[str] = Field(min_length=2)
+
+
+class FlowLogs(Model):
+    retention_days: int = Field(default=90, ge=1, le=3653)
+    traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
+
+
+class SubnetLayout(Model):
+    """CIDRs per AZ for each tier, in AZ order."""
+
+    public: list[str]
+    private: list[str]
+    isolated: list[str]
+
+
+class NetworkConfig(Model):
+    cidr: Cidr = "10.0.0.0/16"
+    az_count: int = Field(default=3, ge=2, le=3, description="Availability zones to spread subnets over.")
+    nat_gateways: Literal["single", "perAz"] = Field(
+        default="perAz", description="One NAT gateway per AZ (HA) or a single shared one (cheap)."
+    )
+    public_subnet_prefix: int = Field(default=24, ge=16, le=28)
+    private_subnet_prefix: int = Field(default=19, ge=16, le=28, description="Workload subnets; pods take VPC IPs.")
+    isolated_subnet_prefix: int = Field(default=24, ge=16, le=28)
+    interface_endpoints: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_INTERFACE_ENDPOINTS),
+        description="Interface endpoint services (empty list: none, traffic uses NAT).",
+    )
+    flow_logs: FlowLogs = FlowLogs()
+    existing_vpc: ExistingVpc | None = None
+
+    @model_validator(mode="after")
+    def _fits(self) -> NetworkConfig:
+        if self.existing_vpc is None:
+            self.layout()  # raises ValueError when the VPC is too small
+        else:
+            for tier in ("public_subnet_ids", "private_subnet_ids", "isolated_subnet_ids"):
+                if len(getattr(self.existing_vpc, tier)) < self.az_count:
+                    raise ValueError(f"existingVpc.{tier}: needs one subnet per AZ ({self.az_count})")
+        return self
+
+    def layout(self) -> SubnetLayout:
+        """Carve the VPC into per-AZ subnets, largest first so every block stays aligned."""
+        vpc = ipaddress.ip_network(self.cidr)
+        wanted = sorted(
+            [("private", self.private_subnet_prefix), ("public", self.public_subnet_prefix),
+             ("isolated", self.isolated_subnet_prefix)],
+            key=lambda t: t[1],
+        )
+        for tier, prefix in wanted:
+            if prefix < vpc.prefixlen:
+                raise ValueError(f"{tier} subnets (/{prefix}) are larger than the VPC {self.cidr}")
+        cursor = int(vpc.network_address)
+        end = int(vpc.broadcast_address) + 1
+        out: dict[str, list[str]] = {"public": [], "private": [], "isolated": []}
+        for tier, prefix in wanted:
+            size = 2 ** (32 - prefix)
+            for _ in range(self.az_count):
+                cursor = -(-cursor // size) * size
+                if cursor + size > end:
+                    need = sum(2 ** (32 - p) for _, p in wanted) * self.az_count
+                    raise ValueError(
+                        f"VPC {self.cidr} ({vpc.num_addresses} addresses) is too small for {self.az_count} AZs of "
+                        f"/{self.public_subnet_prefix} public, /{self.private_subnet_prefix} private and "
+                        f"/{self.isolated_subnet_prefix} isolated subnets (needs at least {need})"
+                    )
+                out[tier].append(str(ipaddress.ip_network((cursor, prefix))))
+                cursor += size
+        return SubnetLayout(**out)

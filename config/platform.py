@@ -1,0 +1,88 @@
+"""The whole platform's config tree and the rules that span sections."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from config.backup import BackupConfig
+from config.base import DnsName, Model, Tier, overlaps
+from config.cluster import ClusterConfig
+from config.cost import CostConfig
+from config.data import DataTierConfig
+from config.edge import EdgeConfig
+from config.network import NetworkConfig
+from config.observability import ObservabilityConfig
+from config.services import ServiceConfig
+
+PROTECTED_TIERS = frozenset({"staging", "prod"})
+
+
+class PlatformConfig(Model):
+    """Everything one stack deploys. Built once, before any resource is registered."""
+
+    environment: Tier
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    stack: DnsName
+    project: DnsName = "agent-platform"
+    owner: str = Field(min_length=1, description="Team accountable for the environment (tag 'owner').")
+    cost_center: str = Field(min_length=1, description="Billing code (tag 'cost-center').")
+    protect: bool = Field(description="Protect stateful resources from deletion (on by default in staging and prod).")
+    network: NetworkConfig = NetworkConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    data_tier: DataTierConfig = DataTierConfig()
+    services: dict[DnsName, ServiceConfig] = Field(default_factory=dict)
+    edge: EdgeConfig = EdgeConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    backup: BackupConfig = BackupConfig()
+    cost: CostConfig = CostConfig()
+
+    @property
+    def name(self) -> str:
+        """Prefix for the few physical names that must be stable (cluster, log groups)."""
+        return f"{self.project}-{self.stack}"
+
+    @property
+    def protected_tier(self) -> bool:
+        return self.environment in PROTECTED_TIERS
+
+    @model_validator(mode="after")
+    def _cross_section_rules(self) -> PlatformConfig:
+        problems = cross_section_problems(self.environment, self.protect, vars(self))
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+
+def cross_section_problems(environment: str, protect: bool | None, sections: Mapping[str, Any]) -> list[str]:
+    """Rules spanning sections, as "camelCase.path: reason" lines.
+
+    ``sections`` maps field names to validated section models; a section that failed its own
+    validation is absent and the rules that need it are skipped, so every other rule still reports.
+    """
+    problems: list[str] = []
+    network: NetworkConfig | None = sections.get("network")
+    cluster: ClusterConfig | None = sections.get("cluster")
+    data: DataTierConfig | None = sections.get("data_tier")
+    if environment == "prod":
+        if network and network.az_count != 3:
+            problems.append(f"network.azCount: prod needs 3 availability zones (got {network.az_count})")
+        if network and network.nat_gateways != "perAz":
+            problems.append("network.natGateways: prod needs one NAT gateway per AZ ('perAz')")
+        if data and not data.postgres.multi_az:
+            problems.append("dataTier.postgres.multiAz: prod needs a Multi-AZ database")
+        if data and not data.redis.automatic_failover:
+            problems.append("dataTier.redis.automaticFailover: prod needs Redis failover across AZs")
+        if protect is False:
+            problems.append("protect: prod resources must be protected from deletion")
+        if cluster and "0.0.0.0/0" in cluster.public_access_cidrs:
+            problems.append("cluster.publicAccessCidrs: prod must not open the Kubernetes API to 0.0.0.0/0")
+    if data and data.redis.automatic_failover and data.redis.num_cache_clusters < 2:
+        problems.append("dataTier.redis.numCacheClusters: automatic failover needs at least 2 nodes")
+    if network and cluster:
+        vpc_cidr = network.existing_vpc.cidr if network.existing_vpc else network.cidr
+        if overlaps(vpc_cidr, cluster.service_cidr):
+            problems.append(f"cluster.serviceCidr: {cluster.service_cidr} overlaps the VPC {vpc_cidr}")
+    return problems

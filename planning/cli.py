@@ -1,0 +1,144 @@
+"""The offline plan/review command: what `pulumi preview --policy-pack policies` would show, with no cloud.
+
+    python -m planning --stack prod                      # tree, counts, policy review
+    python -m planning --stack prod --json out/prod.json --sarif out/prod.sarif
+    python -m planning --stack dev --set cluster.publicAccessCidrs='["0.0.0.0/0"]'   # try a change
+
+Exit status: 0 clean, 1 a mandatory policy is violated, 2 the config is invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from config import ConfigError
+from planning.engine import STACKS, run_program, with_paths
+from planning.model import Plan, PlannedResource, mask_secrets
+
+
+def _parse_set(values: list[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in values:
+        path, sep, raw = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects path=value, got {item!r}")
+        try:
+            out[path] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[path] = raw
+    return out
+
+
+def render_tree(plan: Plan) -> str:
+    """Resources as a tree under their components, then counts per component and type."""
+    children: dict[str | None, list[PlannedResource]] = defaultdict(list)
+    urns = {r.urn for r in plan}
+    for res in plan:
+        children[res.parent if res.parent in urns else None].append(res)
+
+    lines: list[str] = []
+
+    def walk(res: PlannedResource, depth: int) -> None:
+        flags = "".join([" [protect]" if res.protect else "", " [retain]" if res.retain_on_delete else ""])
+        lines.append(f"{'  ' * depth}{res.name}  ({res.type}){flags}")
+        for child in children.get(res.urn, []):
+            walk(child, depth + 1)
+
+    for root in children[None]:
+        walk(root, 0)
+
+    by_component: dict[str, Counter[str]] = defaultdict(Counter)
+    for res in plan:
+        if res.custom:
+            by_component[plan.component_label(res)][res.type] += 1
+    lines.append("")
+    lines.append(f"Stack {plan.stack}: {sum(1 for r in plan if r.custom)} resources "
+                 f"in {len(by_component)} components")
+    for component, counts in sorted(by_component.items()):
+        lines.append(f"  {component}: {sum(counts.values())}")
+        for type_, count in sorted(counts.items()):
+            lines.append(f"    {count:4d}  {type_}")
+    return "\n".join(lines)
+
+
+def plan_json(plan: Plan) -> dict[str, Any]:
+    return {
+        "stack": plan.stack,
+        "resources": [
+            {
+                "urn": r.urn,
+                "type": r.type,
+                "name": r.name,
+                "parent": r.parent,
+                "inputs": r.masked_inputs,
+                "protect": r.protect,
+                "retainOnDelete": r.retain_on_delete,
+                "dependencies": list(r.dependencies),
+            }
+            for r in plan
+        ],
+        "counts": dict(sorted(plan.type_counts().items())),
+        "outputs": mask_secrets(plan.outputs),
+    }
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m planning", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--stack", default="dev", choices=STACKS, help="stack file Pulumi.<stack>.yaml to plan")
+    parser.add_argument("--set", action="append", default=[], metavar="PATH=JSON",
+                        help="override a config value for this run (dotted path into the stack config)")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the plan (and review) as JSON")
+    parser.add_argument("--sarif", type=Path, metavar="FILE", help="write policy results as SARIF 2.1.0")
+    parser.add_argument("--manifests", type=Path, metavar="DIR", help="write Kubernetes objects as YAML")
+    parser.add_argument("--no-review", action="store_true", help="plan only, skip the policy review")
+    parser.add_argument("--quiet", action="store_true", help="print counts and verdicts, not the tree")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    started = time.perf_counter()
+    try:
+        plan = run_program(args.stack, with_paths(args.stack, _parse_set(args.set)))
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    planned = time.perf_counter() - started
+
+    text = render_tree(plan)
+    print(text if not args.quiet else text.split("\n\n", 1)[-1])
+    print(f"\nplanned in {planned:.2f}s under the mock engine")
+    document = plan_json(plan)
+
+    status = 0
+    if not args.no_review:
+        from planning import review as policy_review
+
+        result = policy_review.review(plan, policy_review.load_policy_config(args.stack))
+        print("\n" + policy_review.render_text(result))
+        document["review"] = result.to_json()
+        if args.sarif:
+            from planning import sarif
+
+            sarif.write_sarif(result, args.sarif)
+            print(f"SARIF written to {args.sarif}")
+        status = 1 if result.mandatory else 0
+
+    if args.manifests:
+        from planning.manifests import write_manifests
+
+        written = write_manifests(plan, args.manifests)
+        print(f"{len(written)} Kubernetes manifests written to {args.manifests}")
+
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
+        print(f"plan written to {args.json}")
+    return status

@@ -1,0 +1,236 @@
+"""Run the real Pulumi program (``__main__.py``) under the mock engine and record what it registers.
+
+Each run happens on its own thread inside a fresh ``contextvars.Context``: the SDK keeps its
+settings, config and root stack in context variables, so runs never leak into one another.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import copy
+import json
+import runpy
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+
+from planning import mock_outputs
+from planning.model import Plan, PlannedResource
+
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = "agent-platform"
+STACKS = ("dev", "staging", "prod")
+
+
+class ProgramError(Exception):
+    """The program failed while being planned (its own error is the cause)."""
+
+
+def stack_file(stack: str) -> Path:
+    return ROOT / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_config(stack: str) -> dict[str, Any]:
+    """The ``config:`` block of a stack file, keys fully qualified (``agent-platform:network``)."""
+    path = stack_file(stack)
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.name}")
+    data = yaml.safe_load(path.read_text()) or {}
+    return dict(data.get("config") or {})
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def _fake_secret(key: str) -> str:
+    """A stand-in for a decrypted secret: recognisable, so tests can prove it never leaks."""
+    return f"mock-secret-value-of-{key.split(':', 1)[-1]}"
+
+
+def _resolve_secure(key: str, value: Any) -> tuple[Any, bool]:
+    """Replace ``secure:`` leaves with stand-in plaintext and report whether any were found."""
+    if _is_secure(value):
+        return _fake_secret(key), True
+    if isinstance(value, dict):
+        found = False
+        out = {}
+        for k, v in value.items():
+            out[k], f = _resolve_secure(f"{key}.{k}", v)
+            found = found or f
+        return out, found
+    if isinstance(value, list):
+        found = False
+        items = []
+        for i, v in enumerate(value):
+            item, f = _resolve_secure(f"{key}[{i}]", v)
+            items.append(item)
+            found = found or f
+        return items, found
+    return value, False
+
+
+def _qualify(key: str) -> str:
+    return key if ":" in key else f"{PROJECT}:{key}"
+
+
+def runtime_config(stack: str, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Config as the CLI hands it to the program: string values (JSON for objects) and secret keys.
+
+    ``overrides`` replace whole top-level keys; a value of ``None`` removes the key.
+    """
+    raw = read_stack_config(stack)
+    for key, value in (overrides or {}).items():
+        full = _qualify(key)
+        if value is None:
+            raw.pop(full, None)
+        else:
+            raw[full] = value
+    config: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in raw.items():
+        full = _qualify(key)
+        resolved, secret = _resolve_secure(full, value)
+        config[full] = resolved if isinstance(resolved, str) else json.dumps(resolved)
+        if secret:
+            secret_keys.append(full)
+    return config, secret_keys
+
+
+def region_of(config: Mapping[str, str]) -> str:
+    return config.get("aws:region", "us-east-1")
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self, region: str) -> None:
+        self.region = region
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        state = mock_outputs.resource_outputs(args.typ, args.name, args.inputs, self.region)
+        resource_id = state.get("id") or f"{args.name}-id"
+        return str(resource_id), state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        answer = mock_outputs.INVOKES.get(args.token)
+        if answer is None:
+            raise ProgramError(
+                f"the mock engine has no answer for invoke {args.token}; add one in planning/mock_outputs.py"
+            )
+        return answer(dict(args.args), self.region)
+
+
+class _RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, also keeping the full registration request (options, deps, parent)."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[PlannedResource] = []
+        self._lock = threading.Lock()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        record = PlannedResource(
+            urn=response.urn,
+            type=request.type,
+            name=request.name,
+            parent=request.parent or None,
+            custom=bool(request.custom),
+            inputs=json_format.MessageToDict(request.object),
+            protect=bool(request.protect),
+            retain_on_delete=bool(request.retainOnDelete),
+            dependencies=tuple(request.dependencies),
+            property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
+            provider=request.provider or None,
+        )
+        with self._lock:
+            self.records.append(record)
+        return response
+
+
+def _run_isolated(fn: Any) -> Any:
+    """Run ``fn`` on a new thread in an empty context (fresh event loop and SDK state)."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = contextvars.Context().run(fn)
+        except BaseException as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name="pulumi-mock-run")
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+def with_paths(stack: str, paths: Mapping[str, Any]) -> dict[str, Any]:
+    """Turn dotted overrides (``{"dataTier.postgres.multiAz": False}``) into whole top-level values.
+
+    The first segment is the config key; the rest walks into the stack's current value. A value of
+    ``None`` deletes the nested key (or the whole key for a single segment).
+    """
+    raw = read_stack_config(stack)
+    out: dict[str, Any] = {}
+    for dotted, value in paths.items():
+        key, *rest = dotted.split(".")
+        full = _qualify(key)
+        if not rest:
+            out[key] = value
+            continue
+        current = out.get(key, copy.deepcopy(raw.get(full, {})))
+        node = current
+        for part in rest[:-1]:
+            node = node.setdefault(part, {})
+        if value is None:
+            node.pop(rest[-1], None)
+        else:
+            node[rest[-1]] = value
+        out[key] = current
+    return out
+
+
+def run_program(
+    stack: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    program: Path | None = None,
+    preview: bool = False,
+) -> Plan:
+    """Plan ``stack`` offline: the real program, the stack's config (plus overrides), mocked cloud."""
+    config, secret_keys = runtime_config(stack, overrides)
+    main = program or ROOT / "__main__.py"
+    return _run_isolated(lambda: _plan(stack, config, secret_keys, main, preview))
+
+
+def _plan(stack: str, config: dict[str, str], secret_keys: list[str], main: Path, preview: bool) -> Plan:
+    import asyncio
+
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    monitor = _RecordingMonitor(_Mocks(region_of(config)))
+    pulumi.runtime.set_all_config(config, secret_keys)
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    loop = asyncio.get_event_loop()
+    try:
+        loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+    except Exception as exc:
+        # Tests prove a failed run registered nothing; keep what was registered on the error.
+        exc.registered = list(monitor.records)  # type: ignore[attr-defined]
+        raise
+    root = get_root_resource()
+    exported = getattr(root, "outputs", {}) or {}
+    struct = loop.run_until_complete(rpc.serialize_properties(exported, {}))
+    outputs = json_format.MessageToDict(struct)
+    return Plan(stack=stack, resources=list(monitor.records), outputs=outputs)

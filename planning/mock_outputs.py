@@ -1,0 +1,262 @@
+"""What the mock engine answers: computed outputs per resource type and results of invokes.
+
+The values are shaped like the real provider's so that components wiring outputs into other
+resources (ARNs into policies, endpoints into ConfigMaps) produce realistic inputs downstream.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+
+
+def _suffix(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:8]
+
+
+def physical_name(name: str, inputs: dict[str, Any]) -> str:
+    for key in ("name", "bucket", "clusterName", "roleName", "functionName"):
+        value = inputs.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return f"{name}-{_suffix(name)}"
+
+
+def arn(service: str, region: str, resource: str, *, global_: bool = False) -> str:
+    return f"arn:{PARTITION}:{service}:{'' if global_ else region}:{ACCOUNT_ID}:{resource}"
+
+
+Outputs = Callable[[str, dict[str, Any], str], dict[str, Any]]
+
+
+def _eks_cluster(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    oidc = f"https://oidc.eks.{region}.amazonaws.com/id/{_suffix(name).upper()}0123456789ABCDEF"
+    return {
+        "endpoint": f"https://{_suffix(name).upper()}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t"},
+        "identities": [{"oidcs": [{"issuer": oidc}]}],
+        "vpcConfig": {**inputs.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{_suffix(name + 'cluster')}"},
+        "arn": arn("eks", region, f"cluster/{physical_name(name, inputs)}"),
+    }
+
+
+def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    host = f"{physical_name(name, inputs)}.{_suffix(name)}.{region}.rds.amazonaws.com"
+    return {
+        "address": host,
+        "endpoint": f"{host}:5432",
+        "port": inputs.get("port", 5432),
+        "resourceId": f"db-{_suffix(name).upper()}",
+        "masterUserSecrets": [{
+            "secretArn": arn("secretsmanager", region, f"secret:rds!db-{_suffix(name)}-AbCdEf"),
+            "secretStatus": "active",
+            "kmsKeyId": inputs.get("masterUserSecretKmsKeyId", ""),
+        }],
+        "arn": arn("rds", region, f"db:{physical_name(name, inputs)}"),
+    }
+
+
+def _elasticache_rg(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    rid = inputs.get("replicationGroupId") or physical_name(name, inputs)
+    return {
+        "primaryEndpointAddress": f"master.{rid}.{_suffix(name)}.use1.cache.amazonaws.com",
+        "readerEndpointAddress": f"replica.{rid}.{_suffix(name)}.use1.cache.amazonaws.com",
+        "arn": arn("elasticache", region, f"replicationgroup:{rid}"),
+    }
+
+
+def _lb(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    lb_name = physical_name(name, inputs)
+    return {
+        "dnsName": f"{lb_name}-{_suffix(name)}.{region}.elb.amazonaws.com",
+        "zoneId": "Z35SXDOTRQ7X7K",
+        "arnSuffix": f"app/{lb_name}/{_suffix(name)}",
+        "arn": arn("elasticloadbalancing", region, f"loadbalancer/app/{lb_name}/{_suffix(name)}"),
+    }
+
+
+def _target_group(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    tg = physical_name(name, inputs)
+    return {"arnSuffix": f"targetgroup/{tg}/{_suffix(name)}",
+            "arn": arn("elasticloadbalancing", region, f"targetgroup/{tg}/{_suffix(name)}")}
+
+
+def _ecr_repo(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    repo = physical_name(name, inputs)
+    return {"repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{repo}",
+            "registryId": ACCOUNT_ID, "arn": arn("ecr", region, f"repository/{repo}")}
+
+
+def _docker_image(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    image = inputs.get("imageName", name)
+    base = image.split(":")[0] if isinstance(image, str) else name
+    return {"repoDigest": f"{base}@sha256:{hashlib.sha256(name.encode()).hexdigest()}",
+            "imageName": image}
+
+
+def _acm_cert(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    domains = [inputs.get("domainName", "example.com"), *inputs.get("subjectAlternativeNames", [])]
+    return {
+        "domainValidationOptions": [
+            {"domainName": d, "resourceRecordName": f"_{_suffix(d)}.{d}.", "resourceRecordType": "CNAME",
+             "resourceRecordValue": f"_{_suffix(d + 'v')}.acm-validations.aws."}
+            for d in domains
+        ],
+        "arn": arn("acm", region, f"certificate/{_suffix(name)}-0000-0000-0000-000000000000"),
+    }
+
+
+def _oidc_provider(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    url = str(inputs.get("url", "")).removeprefix("https://")
+    return {"arn": arn("iam", region, f"oidc-provider/{url}", global_=True), "url": url}
+
+
+def _iam(kind: str) -> Outputs:
+    def outputs(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+        return {"arn": arn("iam", region, f"{kind}/{physical_name(name, inputs)}", global_=True),
+                "uniqueId": f"AROA{_suffix(name).upper()}"}
+    return outputs
+
+
+def _kms_key(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    key_id = f"{_suffix(name)}-1111-2222-3333-{_suffix(name + 'k')}abcd"
+    return {"keyId": key_id, "arn": arn("kms", region, f"key/{key_id}")}
+
+
+def _vpc(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"defaultSecurityGroupId": f"sg-{_suffix(name + 'default')}",
+            "arn": arn("ec2", region, f"vpc/vpc-{_suffix(name)}")}
+
+
+def _zone(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"zoneId": f"Z{_suffix(name).upper()}ABCDEF", "nameServers": ["ns-1.awsdns-01.org"]}
+
+
+def _sns_topic(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": arn("sns", region, physical_name(name, inputs))}
+
+
+def _log_group(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": arn("logs", region, f"log-group:{physical_name(name, inputs)}")}
+
+
+def _s3_bucket(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    bucket = inputs.get("bucket") or f"{name}-{_suffix(name)}"
+    return {"bucket": bucket, "arn": f"arn:{PARTITION}:s3:::{bucket}",
+            "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com"}
+
+
+def _secret(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"arn": arn("secretsmanager", region, f"secret:{physical_name(name, inputs)}-AbCdEf")}
+
+
+def _random_password(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    length = int(inputs.get("length", 32))
+    return {"result": ("m0ck" * length)[:length]}
+
+
+def _random_bytes(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    length = int(inputs.get("length", 32))
+    return {"base64": "bW9ja2VkLWtleS1ieXRlcy1tb2NrZWQta2V5LWJ5dGVzLTAwMDA=", "hex": "00" * length}
+
+
+def _random_id(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"hex": _suffix(name), "b64Url": _suffix(name), "dec": str(int(_suffix(name), 16))}
+
+
+def _helm_release(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"status": {"name": inputs.get("name", name), "namespace": inputs.get("namespace", "default"),
+                       "status": "deployed", "version": inputs.get("version", "")}}
+
+
+RESOURCE_OUTPUTS: dict[str, Outputs] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:rds/instance:Instance": _rds_instance,
+    "aws:elasticache/replicationGroup:ReplicationGroup": _elasticache_rg,
+    "aws:lb/loadBalancer:LoadBalancer": _lb,
+    "aws:lb/targetGroup:TargetGroup": _target_group,
+    "aws:ecr/repository:Repository": _ecr_repo,
+    "docker:index/image:Image": _docker_image,
+    "aws:acm/certificate:Certificate": _acm_cert,
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
+    "aws:iam/role:Role": _iam("role"),
+    "aws:iam/policy:Policy": _iam("policy"),
+    "aws:iam/instanceProfile:InstanceProfile": _iam("instance-profile"),
+    "aws:kms/key:Key": _kms_key,
+    "aws:ec2/vpc:Vpc": _vpc,
+    "aws:route53/zone:Zone": _zone,
+    "aws:sns/topic:Topic": _sns_topic,
+    "aws:cloudwatch/logGroup:LogGroup": _log_group,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:s3/bucketV2:BucketV2": _s3_bucket,
+    "aws:secretsmanager/secret:Secret": _secret,
+    "random:index/randomPassword:RandomPassword": _random_password,
+    "random:index/randomBytes:RandomBytes": _random_bytes,
+    "random:index/randomId:RandomId": _random_id,
+    "kubernetes:helm.sh/v3:Release": _helm_release,
+}
+
+
+def resource_outputs(type_: str, name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """Inputs echoed back plus the computed outputs a real provider would return."""
+    state: dict[str, Any] = dict(inputs)
+    service = type_.split(":")[1].split("/")[0] if type_.startswith("aws:") else ""
+    if service:
+        kind = type_.rsplit(":", 1)[-1].lower()
+        state.setdefault("arn", arn(service, region, f"{kind}/{physical_name(name, inputs)}"))
+        state.setdefault("name", physical_name(name, inputs))
+    builder = RESOURCE_OUTPUTS.get(type_)
+    if builder is not None:
+        for key, value in builder(name, inputs, region).items():
+            if key == "vpcConfig" or key not in inputs:
+                state[key] = value
+    return state
+
+
+def _azs(args: dict[str, Any], region: str) -> dict[str, Any]:
+    names = [f"{region}{z}" for z in "abcdef"]
+    return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": region}
+
+
+def _policy_document(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """Render iam.getPolicyDocument the way AWS does, so policies inspect real JSON."""
+    statements = []
+    for s in args.get("statements", []):
+        stmt: dict[str, Any] = {"Effect": s.get("effect", "Allow")}
+        if s.get("sid"):
+            stmt["Sid"] = s["sid"]
+        for src, dst in (("actions", "Action"), ("notActions", "NotAction"),
+                         ("resources", "Resource"), ("notResources", "NotResource")):
+            if s.get(src):
+                stmt[dst] = s[src]
+        for src, dst in (("principals", "Principal"), ("notPrincipals", "NotPrincipal")):
+            if s.get(src):
+                stmt[dst] = {p["type"]: p["identifiers"] for p in s[src]}
+        if s.get("conditions"):
+            cond: dict[str, Any] = {}
+            for c in s["conditions"]:
+                cond.setdefault(c["test"], {})[c["variable"]] = c["values"]
+            stmt["Condition"] = cond
+        statements.append(stmt)
+    return {"json": json.dumps({"Version": "2012-10-17", "Statement": statements}), "id": "policy"}
+
+
+INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _azs,
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda a, r: {
+        "accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/deployer", "userId": "AIDA",
+        "id": ACCOUNT_ID},
+    "aws:index/getPartition:getPartition": lambda a, r: {
+        "partition": PARTITION, "dnsSuffix": "amazonaws.com", "id": PARTITION},
+    "aws:index/getRegion:getRegion": lambda a, r: {"name": r, "region": r, "id": r},
+    "aws:iam/getPolicyDocument:getPolicyDocument": _policy_document,
+    "aws:eks/getAddonVersion:getAddonVersion": lambda a, r: {
+        "version": "v1.0.0-eksbuild.1", "addonName": a.get("addonName"), "id": a.get("addonName")},
+    "aws:elb/getServiceAccount:getServiceAccount": lambda a, r: {
+        "arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"},
+}

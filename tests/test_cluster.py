@@ -1,0 +1,129 @@
+"""EKS per tier: encrypted, fully logged, private-first API, hardened nodes, one Kubernetes provider."""
+
+from __future__ import annotations
+
+import json
+
+from config.cluster import CONTROL_PLANE_LOG_TYPES
+from tests.harness import plan
+
+CLUSTER = "aws:eks/cluster:Cluster"
+
+
+def test_secrets_are_envelope_encrypted_with_a_rotating_cmk():
+    prod = plan("prod")
+    enc = prod.one(CLUSTER).props["encryptionConfig"]
+    assert enc["resources"] == ["secrets"]
+    key = next(k for k in prod.of_type("aws:kms/key:Key") if k.name == "cluster-secrets-key")
+    assert enc["provider"]["keyArn"].startswith("arn:aws:kms:")
+    assert prod.one(CLUSTER).property_dependencies["encryptionConfig"] == (key.urn,)
+    assert key.props["enableKeyRotation"] is True and key.protect
+
+
+def test_all_control_plane_logs_go_to_a_precreated_encrypted_group():
+    prod = plan("prod")
+    cluster = prod.one(CLUSTER)
+    assert sorted(cluster.props["enabledClusterLogTypes"]) == sorted(CONTROL_PLANE_LOG_TYPES)
+    group = prod.one("aws:cloudwatch/logGroup:LogGroup", "cluster-control-plane-logs")
+    assert group.props["name"] == f"/aws/eks/{cluster.props['name']}/cluster"
+    assert group.urn in cluster.dependencies, "the group must exist before EKS creates its own"
+    assert group.props["kmsKeyId"] and group.props["retentionInDays"] == 365
+
+
+def test_api_endpoint_is_private_and_public_access_is_cidr_restricted():
+    for stack in ("dev", "staging", "prod"):
+        vpc = plan(stack).one(CLUSTER).props["vpcConfig"]
+        assert vpc["endpointPrivateAccess"] is True
+        if vpc["endpointPublicAccess"]:
+            assert vpc["publicAccessCidrs"] and "0.0.0.0/0" not in vpc["publicAccessCidrs"]
+    private_only = plan("dev", {"cluster.endpointPublicAccess": False}).one(CLUSTER).props["vpcConfig"]
+    assert private_only["endpointPublicAccess"] is False and not private_only.get("publicAccessCidrs")
+
+
+def test_api_authentication_and_access_entries_from_config():
+    prod = plan("prod")
+    assert prod.one(CLUSTER).props["accessConfig"]["authenticationMode"] == "API"
+    associations = {a.props["principalArn"]: a.props["policyArn"].rsplit("/", 1)[-1]
+                    for a in prod.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
+    assert associations == {
+        "arn:aws:iam::111122223333:role/PlatformAdmin": "AmazonEKSClusterAdminPolicy",
+        "arn:aws:iam::111122223333:role/PlatformDeveloper": "AmazonEKSViewPolicy",
+        "arn:aws:iam::111122223333:role/SecurityAudit": "AmazonEKSViewPolicy",
+    }
+
+
+def test_prod_cluster_is_protected_and_dev_is_not():
+    assert plan("prod").one(CLUSTER).protect and plan("prod").one(CLUSTER).props["deletionProtection"]
+    assert not plan("dev").one(CLUSTER).protect and not plan("dev").one(CLUSTER).props["deletionProtection"]
+
+
+def test_nodes_require_imdsv2_and_encrypted_gp3_roots():
+    for stack in ("dev", "prod"):
+        result = plan(stack)
+        template = result.one("aws:ec2/launchTemplate:LaunchTemplate")
+        meta = template.props["metadataOptions"]
+        assert meta["httpTokens"] == "required" and meta["httpPutResponseHopLimit"] in (1, 2)
+        ebs = template.props["blockDeviceMappings"][0]["ebs"]
+        assert ebs["encrypted"] == "true" and ebs["volumeType"] == "gp3" and ebs["kmsKeyId"]
+        group = result.one("aws:eks/nodeGroup:NodeGroup")
+        assert group.props["amiType"].startswith("AL2023")
+        assert template.urn in group.dependencies
+
+
+def test_node_groups_follow_config_sizes_and_capacity():
+    dev = plan("dev").one("aws:eks/nodeGroup:NodeGroup").props
+    assert dev["capacityType"] == "SPOT" and dev["scalingConfig"] == {"minSize": 1, "desiredSize": 2, "maxSize": 3}
+    custom = plan("prod", {"cluster.nodeGroups": {
+        "general": {"minSize": 3, "desiredSize": 4, "maxSize": 9},
+        "gpu": {"instanceTypes": ["g6.xlarge"], "minSize": 0, "desiredSize": 0, "maxSize": 2,
+                "labels": {"accelerator": "nvidia"},
+                "taints": [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]}}})
+    groups = {g.name: g.props for g in custom.of_type("aws:eks/nodeGroup:NodeGroup")}
+    assert groups["cluster-general"]["scalingConfig"]["desiredSize"] == 4
+    assert groups["cluster-gpu"]["taints"] == [{"key": "nvidia.com/gpu", "value": "true", "effect": "NO_SCHEDULE"}]
+    assert groups["cluster-gpu"]["labels"]["accelerator"] == "nvidia"
+
+
+def test_managed_addons_with_network_policy_enforcement_and_own_roles():
+    prod = plan("prod")
+    addons = {a.props["addonName"]: a for a in prod.of_type("aws:eks/addon:Addon")}
+    assert set(addons) >= {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"}
+    assert json.loads(addons["vpc-cni"].props["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    for name in ("vpc-cni", "aws-ebs-csi-driver"):
+        assert addons[name].props["serviceAccountRoleArn"].startswith("arn:aws:iam::")
+    node_groups = {g.urn for g in prod.of_type("aws:eks/nodeGroup:NodeGroup")}
+    assert node_groups <= set(addons["coredns"].dependencies), "coredns needs nodes to schedule on"
+    assert addons["vpc-cni"].urn in prod.one("aws:eks/nodeGroup:NodeGroup").dependencies
+
+
+def test_irsa_roles_trust_only_their_service_account():
+    prod = plan("prod")
+    role = next(r for r in prod.of_type("aws:iam/role:Role") if r.name == "cluster-ebs-csi-role")
+    trust = json.loads(role.props["assumeRolePolicy"])["Statement"][0]
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    conditions = trust["Condition"]["StringEquals"]
+    assert "system:serviceaccount:kube-system:ebs-csi-controller-sa" in conditions.values()
+    assert "sts.amazonaws.com" in conditions.values()
+
+
+def test_one_kubernetes_provider_from_the_cluster_not_a_local_kubeconfig():
+    prod = plan("prod")
+    providers = prod.of_type("pulumi:providers:kubernetes")
+    assert len(providers) == 1
+    kubeconfig = json.loads(providers[0].props["kubeconfig"])
+    cluster = prod.one(CLUSTER)
+    assert kubeconfig["clusters"][0]["cluster"]["server"].startswith("https://")
+    assert kubeconfig["users"][0]["user"]["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name",
+                                                                   cluster.props["name"]]
+    for res in prod:
+        if res.type.startswith("kubernetes:"):
+            assert res.provider_urn == providers[0].urn, f"{res.urn} does not use the cluster provider"
+
+
+def test_default_storage_class_is_encrypted_gp3_after_the_csi_driver():
+    prod = plan("prod")
+    sc = prod.one("kubernetes:storage.k8s.io/v1:StorageClass")
+    assert sc.props["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert sc.props["parameters"]["encrypted"] == "true" and sc.props["parameters"]["type"] == "gp3"
+    csi = next(a for a in prod.of_type("aws:eks/addon:Addon") if a.props["addonName"] == "aws-ebs-csi-driver")
+    assert csi.urn in sc.dependencies
