@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
             from planning.review import load_policy_config, review
 
             config = load_policy_config(args.stack)
-            elapsed, result = _timed(lambda plan=plan: review(plan, config))
+            elapsed, result = _timed(lambda plan=plan, config=config: review(plan, config))
             review_times.append(elapsed)
             violations = len(result.mandatory)
 
