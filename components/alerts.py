@@ -22,6 +22,7 @@ class AlertTopic(pulumi.ComponentResource):
     """A KMS-encrypted SNS topic that AWS alarm, backup and budget services may publish to."""
 
     topic_arn: pulumi.Output[str]
+    key_arn: pulumi.Output[str]  # publishers that are not AWS services need kms:GenerateDataKey* on it
 
     def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:observability:AlertTopic", name, None, opts)
@@ -47,4 +48,5 @@ class AlertTopic(pulumi.ComponentResource):
             aws.sns.TopicSubscription(f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email,
                                       opts=pulumi.ResourceOptions(parent=topic))
         self.topic_arn = topic.arn
-        self.register_outputs({"topic_arn": self.topic_arn})
+        self.key_arn = key.arn
+        self.register_outputs({"topic_arn": self.topic_arn, "key_arn": self.key_arn})

@@ -1,12 +1,362 @@
-"""Backup intent: schedules, retention, immutability and off-region copies."""
+"""Backup intent: schedules, retention, immutability, off-region copies and restore tests.
+
+AWS Backup schedules, keeps, locks and copies the recovery points of the data tier's PostgreSQL and
+data bucket. Rules are declared by kind (continuous, hourly, daily, weekly, monthly) rather than as
+raw cron strings so that the recovery point objective, the vault lock bounds and the restore-test
+window can be checked against them before anything is deployed.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import zoneinfo
+from collections.abc import Iterator
+from typing import Literal
 
-from config.base import Model
+from pydantic import Field, field_validator
+
+from config.base import Model, RoleArn
+
+ResourceType = Literal["RDS", "Aurora", "S3", "DynamoDB", "EFS", "EBS"]
+Weekday = Literal["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
+LockMode = Literal["none", "governance", "compliance"]
+
+# AWS Backup's "Feature availability by resource": only these types can move recovery points to cold
+# storage (AWS ignores the transition for the others), and only these have continuous backup (PITR).
+COLD_STORAGE_TYPES = frozenset({"DynamoDB", "EFS", "EBS"})
+CONTINUOUS_TYPES = frozenset({"RDS", "Aurora", "S3"})
+COLD_STORAGE_MIN_DAYS = 90  # a recovery point stays at least 90 days in cold storage
+CONTINUOUS_MAX_RETENTION_DAYS = 35
+MIN_COOLING_OFF_DAYS = 3  # AWS minimum before a compliance-mode lock becomes immutable
+# RDS ships transaction logs every 5 minutes; 15 leaves margin for S3's event-driven continuous backup.
+CONTINUOUS_RPO_MINUTES = 15
+
+_TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
+_CRON = r"^cron\(\S+( \S+){5}\)$"
+
+
+class ContinuousBackup(Model):
+    """Point-in-time restore (PITR) for the RDS and S3 resources the plan selects."""
+
+    enabled: bool = Field(default=False, description="Continuous backup: restore to any second within retention.")
+    retention_days: int = Field(default=CONTINUOUS_MAX_RETENTION_DAYS, ge=1, le=CONTINUOUS_MAX_RETENTION_DAYS,
+                                description="AWS allows 1 to 35 days for continuous recovery points.")
+
+
+class HourlyRule(Model):
+    """Snapshots more often than daily, for an RPO of hours where continuous backup is off."""
+
+    enabled: bool = False
+    every_hours: Literal[1, 2, 3, 4, 6, 8, 12] = Field(default=1, description="AWS Backup's shortest interval is 1 h.")
+    retention_days: int = Field(default=2, ge=1, le=36500)
+
+    @property
+    def schedule(self) -> str:
+        hours = "*" if self.every_hours == 1 else f"0/{self.every_hours}"
+        return f"cron(0 {hours} * * ? *)"
+
+    @property
+    def interval_minutes(self) -> int:
+        return self.every_hours * 60
+
+
+class SnapshotRule(Model):
+    """A scheduled snapshot rule; copies go to the DR vault when ``backup.drRegion`` is set."""
+
+    enabled: bool = False
+    at: str = Field(default="06:00", pattern=_TIME,
+                    description="Start time (HH:MM in backup.timezone); keep it clear of the database's backup "
+                                "and maintenance windows (dataTier.postgres, UTC), when RDS defers snapshot jobs.")
+    retention_days: int = Field(default=7, ge=1, le=36500)
+    cold_storage_after_days: int | None = Field(
+        default=None, ge=1, le=36500,
+        description="Move to cold storage after N days; applied only when a cold-storage-capable resource type "
+                    "is selected (RDS and S3 recovery points stay warm).")
+    copy_to_dr_region: bool = Field(default=True, description="Copy recovery points to the DR vault.")
+    dr_retention_days: int | None = Field(default=None, ge=1, le=36500,
+                                          description="Retention of the DR copies (default: retentionDays).")
+
+    @property
+    def hour(self) -> int:
+        return int(self.at.split(":")[0])
+
+    @property
+    def minute(self) -> int:
+        return int(self.at.split(":")[1])
+
+    @property
+    def copy_retention_days(self) -> int:
+        return self.dr_retention_days or self.retention_days
+
+
+class DailyRule(SnapshotRule):
+    enabled: bool = True
+
+    @property
+    def schedule(self) -> str:
+        return f"cron({self.minute} {self.hour} * * ? *)"
+
+    @property
+    def interval_minutes(self) -> int:
+        return 24 * 60
+
+
+class WeeklyRule(SnapshotRule):
+    day_of_week: Weekday = "SUN"
+    retention_days: int = Field(default=35, ge=1, le=36500)
+
+    @property
+    def schedule(self) -> str:
+        return f"cron({self.minute} {self.hour} ? * {self.day_of_week} *)"
+
+    @property
+    def interval_minutes(self) -> int:
+        return 7 * 24 * 60
+
+
+class MonthlyRule(SnapshotRule):
+    day_of_month: int = Field(default=1, ge=1, le=28, description="1-28, so every month has the day.")
+    retention_days: int = Field(default=365, ge=1, le=36500)
+
+    @property
+    def schedule(self) -> str:
+        return f"cron({self.minute} {self.hour} {self.day_of_month} * ? *)"
+
+    @property
+    def interval_minutes(self) -> int:
+        return 31 * 24 * 60
+
+
+class VaultLock(Model):
+    """AWS Backup Vault Lock: recovery points cannot be deleted or shortened below minRetentionDays.
+
+    Governance mode can be removed by principals allowed ``backup:DeleteBackupVaultLockConfiguration``;
+    compliance mode becomes immutable (even for the account root) once ``changeableForDays`` have passed.
+    """
+
+    mode: LockMode = "none"
+    min_retention_days: int = Field(default=1, ge=1, le=36500)
+    max_retention_days: int = Field(default=36500, ge=1, le=36500)
+    changeable_for_days: int | None = Field(
+        default=None, ge=1, le=36500,
+        description=f"Compliance mode only: cooling-off (at least {MIN_COOLING_OFF_DAYS} days) during which the "
+                    "lock can still be changed or removed.")
+
+
+class RestoreTesting(Model):
+    """Scheduled AWS Backup restore tests: restores really run, are timed, then cleaned up."""
+
+    enabled: bool = False
+    schedule: str = Field(default="cron(0 6 ? * SAT *)", pattern=_CRON, description="When tests start.")
+    start_window_hours: int = Field(default=8, ge=1, le=168)
+    selection_window_days: int = Field(default=7, ge=1, le=365,
+                                       description="Test the latest recovery point created within N days.")
+    validation_window_hours: int = Field(default=2, ge=1, le=168,
+                                         description="How long a restored copy is kept for validation.")
+    resource_types: list[Literal["RDS", "S3"]] = Field(default_factory=lambda: ["RDS", "S3"], min_length=1)
+    db_instance_class: str | None = Field(default=None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+                                          description="Instance class of the restored test database "
+                                                      "(default: the source's).")
 
 
 class BackupConfig(Model):
-    daily_retention_days: int = Field(default=7, ge=1, le=36500)
-    dr_region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    resource_types: list[ResourceType] = Field(
+        default_factory=lambda: ["RDS", "S3"], min_length=1,
+        description="AWS Backup resource types the plan selects (and only when tagged for this stack's plan).")
+    timezone: str = Field(default="Etc/UTC", description="IANA time zone of every schedule.")
+    start_window_minutes: int = Field(default=60, ge=60, le=1440,
+                                      description="A job that cannot start within this window is cancelled.")
+    completion_window_minutes: int = Field(default=480, ge=120, le=10080,
+                                           description="Counted from the scheduled time, start window included.")
+    continuous: ContinuousBackup = ContinuousBackup()
+    hourly: HourlyRule = HourlyRule()
+    daily: DailyRule = DailyRule()
+    weekly: WeeklyRule = WeeklyRule()
+    monthly: MonthlyRule = MonthlyRule()
+    dr_region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+                                  description="Region of the DR vault that receives copies of recovery points.")
+    lock: VaultLock = VaultLock()
+    break_glass_role_arn: RoleArn | None = Field(
+        default=None,
+        description="The only principal allowed to delete recovery points or shorten their lifecycle; without "
+                    "one, nobody can (they expire by their lifecycle).")
+    vault_admin_role_arns: list[RoleArn] = Field(
+        default_factory=list,
+        description="Roles (the deploy role) allowed, besides the break-glass role, to change or remove the vault "
+                    "access policy or delete the vault. With neither set, those actions are left to IAM.")
+    rpo_target_minutes: int = Field(default=24 * 60, ge=CONTINUOUS_RPO_MINUTES, le=31 * 24 * 60,
+                                    description="Recovery point objective the enabled rules must meet.")
+    restore_testing: RestoreTesting = RestoreTesting()
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"'{value}' is not an IANA time zone (e.g. Etc/UTC, Europe/Berlin)") from None
+        return value
+
+    def scheduled_rules(self) -> Iterator[tuple[str, HourlyRule | DailyRule | WeeklyRule | MonthlyRule]]:
+        """The enabled snapshot rules, by name, most frequent first."""
+        for name, rule in (("hourly", self.hourly), ("daily", self.daily), ("weekly", self.weekly),
+                           ("monthly", self.monthly)):
+            if rule.enabled:
+                yield name, rule
+
+    @property
+    def continuous_enabled(self) -> bool:
+        """Continuous backup only means something for the selected types that support it."""
+        return self.continuous.enabled and bool(CONTINUOUS_TYPES & set(self.resource_types))
+
+    @property
+    def cold_storage_applies(self) -> bool:
+        return bool(COLD_STORAGE_TYPES & set(self.resource_types))
+
+    @property
+    def rpo_minutes(self) -> int | None:
+        """Worst-case data loss with the enabled rules (``None``: nothing is backed up)."""
+        intervals = [rule.interval_minutes for _, rule in self.scheduled_rules()]
+        if self.continuous_enabled:
+            intervals.append(CONTINUOUS_RPO_MINUTES)
+        return min(intervals) if intervals else None
+
+    def copies_to_dr(self) -> bool:
+        return self.dr_region is not None and any(
+            isinstance(rule, SnapshotRule) and rule.copy_to_dr_region for _, rule in self.scheduled_rules())
+
+    def problems(self, *, environment: str, region: str, database_retention_days: int | None) -> list[str]:
+        """Rules across fields and tiers, one ``backup.<path>: reason`` line each (the platform validator's form)."""
+        out: list[str] = []
+        out += self._window_problems()
+        out += self._rule_problems()
+        out += self._lock_problems()
+        out += self._dr_problems(region)
+        out += self._rpo_problems()
+        out += self._restore_test_problems()
+        out += self._tier_problems(environment)
+        if self.continuous_enabled and "RDS" in self.resource_types and database_retention_days is not None \
+                and database_retention_days != self.continuous.retention_days:
+            out.append(f"backup.continuous.retentionDays: AWS Backup sets the database's automated-backup retention "
+                       f"to the continuous rule's ({self.continuous.retention_days} days) while it manages PITR; "
+                       f"make it equal to dataTier.postgres.backupRetentionDays ({database_retention_days}) so the "
+                       "two never fight over the setting")
+        return out
+
+    def _window_problems(self) -> list[str]:
+        if self.completion_window_minutes < self.start_window_minutes + 60:
+            return [f"backup.completionWindowMinutes: must be at least 60 minutes longer than startWindowMinutes "
+                    f"({self.start_window_minutes}); it counts from the scheduled time (got "
+                    f"{self.completion_window_minutes})"]
+        return []
+
+    def _rule_problems(self) -> list[str]:
+        out: list[str] = []
+        if self.rpo_minutes is None:
+            out.append("backup: no rule is enabled: enable continuous, hourly, daily, weekly or monthly")
+        if self.continuous.enabled and not self.continuous_enabled:
+            out.append(f"backup.continuous.enabled: none of backup.resourceTypes ({', '.join(self.resource_types)}) "
+                       f"supports continuous backup ({', '.join(sorted(CONTINUOUS_TYPES))} do)")
+        for name, rule in self.scheduled_rules():
+            if not isinstance(rule, SnapshotRule) or rule.cold_storage_after_days is None:
+                continue
+            floor = rule.cold_storage_after_days + COLD_STORAGE_MIN_DAYS
+            for field, days in (("retentionDays", rule.retention_days), ("drRetentionDays", rule.copy_retention_days)):
+                if days < floor:
+                    out.append(f"backup.{name}.{field}: must be at least coldStorageAfterDays + "
+                               f"{COLD_STORAGE_MIN_DAYS} ({floor}); cold recovery points are kept 90 days minimum "
+                               f"(got {days})")
+        return out
+
+    def retentions(self) -> list[tuple[str, int]]:
+        """Every retention a recovery point in the vaults can get, with its config path."""
+        found: list[tuple[str, int]] = []
+        if self.continuous_enabled:
+            found.append(("backup.continuous.retentionDays", self.continuous.retention_days))
+        for name, rule in self.scheduled_rules():
+            found.append((f"backup.{name}.retentionDays", rule.retention_days))
+            if isinstance(rule, SnapshotRule) and rule.copy_to_dr_region and self.dr_region:
+                found.append((f"backup.{name}.drRetentionDays", rule.copy_retention_days))
+        return found
+
+    def _lock_problems(self) -> list[str]:
+        lock, out = self.lock, []
+        if lock.mode != "compliance" and lock.changeable_for_days is not None:
+            out.append("backup.lock.changeableForDays: only a compliance-mode lock has a cooling-off period "
+                       f"(mode is {lock.mode})")
+        if lock.mode == "none":
+            return out
+        if lock.mode == "compliance":
+            if lock.changeable_for_days is None:
+                out.append(f"backup.lock.changeableForDays: a compliance-mode lock needs a cooling-off of at least "
+                           f"{MIN_COOLING_OFF_DAYS} days before it becomes immutable")
+            elif lock.changeable_for_days < MIN_COOLING_OFF_DAYS:
+                out.append(f"backup.lock.changeableForDays: must be at least {MIN_COOLING_OFF_DAYS} days, the "
+                           f"cooling-off before a compliance-mode lock becomes immutable (got "
+                           f"{lock.changeable_for_days})")
+        if lock.min_retention_days > lock.max_retention_days:
+            out.append(f"backup.lock.minRetentionDays: must not exceed maxRetentionDays ({lock.max_retention_days})")
+            return out
+        for path, days in self.retentions():
+            if days < lock.min_retention_days:
+                out.append(f"{path}: {days} days is below backup.lock.minRetentionDays ({lock.min_retention_days}); "
+                           "the locked vault would reject these recovery points")
+            elif days > lock.max_retention_days:
+                out.append(f"{path}: {days} days is above backup.lock.maxRetentionDays ({lock.max_retention_days}); "
+                           "the locked vault would reject these recovery points")
+        return out
+
+    def _dr_problems(self, region: str) -> list[str]:
+        if self.dr_region is None:
+            return []
+        if self.dr_region == region:
+            return [f"backup.drRegion: must differ from the stack's region ({region}), or a regional outage takes "
+                    "both copies"]
+        if not self.copies_to_dr():
+            return ["backup.drRegion: no rule copies to it; enable daily, weekly or monthly with copyToDrRegion"]
+        return []
+
+    def _rpo_problems(self) -> list[str]:
+        rpo = self.rpo_minutes
+        if rpo is None or rpo <= self.rpo_target_minutes:
+            return []
+        target = self.rpo_target_minutes
+        if target < 60:
+            fix = "enable backup.continuous"
+        elif target < 24 * 60:
+            fix = f"enable backup.continuous or backup.hourly (everyHours <= {target // 60})"
+        else:
+            fix = "enable backup.daily (or a more frequent rule)"
+        return [f"backup.rpoTargetMinutes: the enabled rules lose up to {rpo} minutes of data, more than the "
+                f"target {target}; {fix}"]
+
+    def _restore_test_problems(self) -> list[str]:
+        tests, out = self.restore_testing, []
+        if not tests.enabled:
+            return out
+        missing = [t for t in tests.resource_types if t not in self.resource_types]
+        if missing:
+            out.append(f"backup.restoreTesting.resourceTypes: {', '.join(missing)} not backed up "
+                       f"(backup.resourceTypes is {', '.join(self.resource_types)})")
+        rpo = self.rpo_minutes
+        if rpo is not None and tests.selection_window_days * 24 * 60 < rpo:
+            out.append(f"backup.restoreTesting.selectionWindowDays: {tests.selection_window_days} day(s) may hold no "
+                       f"recovery point; the most frequent rule runs every {rpo // (24 * 60)} days")
+        return out
+
+    def _tier_problems(self, environment: str) -> list[str]:
+        out: list[str] = []
+        if environment in ("staging", "prod") and self.lock.mode == "none":
+            out.append(f"backup.lock.mode: {environment} needs a vault lock (governance or compliance) so "
+                       "recovery points cannot be deleted early")
+        if environment != "prod":
+            return out
+        if self.lock.mode == "governance":
+            out.append("backup.lock.mode: prod needs a compliance-mode lock (governance mode can be lifted)")
+        if self.dr_region is None:
+            out.append("backup.drRegion: prod needs a DR region to copy its recovery points to")
+        if self.rpo_target_minutes > 60:
+            out.append(f"backup.rpoTargetMinutes: prod's recovery point objective is 1 hour or better "
+                       f"(got {self.rpo_target_minutes})")
+        if not self.restore_testing.enabled:
+            out.append("backup.restoreTesting.enabled: prod restores must be tested on a schedule, not assumed")
+        return out

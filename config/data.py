@@ -1,32 +1,244 @@
-"""Data tier intent: PostgreSQL, Redis, buckets and application secrets."""
+"""Data tier intent: PostgreSQL, Redis, buckets, application secrets and the database bootstrap Job."""
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from config.base import Model
+from config.base import DnsName, Model
 
 LlmProvider = Literal["openai", "anthropic", "openrouter", "google", "cohere"]
 
+# Major versions only: RDS applies minor versions through auto minor version upgrade, and pinning a minor
+# here would make every `pulumi up` after such an upgrade try to downgrade. pgvector needs 15.2+ on RDS.
+POSTGRES_MAJOR_VERSIONS = ("15", "16", "17")
+# ElastiCache engine versions and the parameter group family each one uses.
+CACHE_ENGINE_VERSIONS: dict[str, dict[str, str]] = {
+    "redis": {"7.0": "redis7", "7.1": "redis7"},
+    "valkey": {"7.2": "valkey7", "8.0": "valkey8", "8.1": "valkey8"},
+}
+DEFAULT_CACHE_VERSIONS = {"redis": "7.1", "valkey": "8.0"}
+# Values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+                      2922, 3288, 3653)
+# Performance Insights keeps 7 days free; longer retention is billed per month (31-day steps).
+PERFORMANCE_INSIGHTS_RETENTION_DAYS = (7, *(31 * m for m in range(1, 24)), 731)
+
+_PG_IDENTIFIER = r"^[a-z][a-z0-9_]{0,62}$"
+_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = r"([01]\d|2[0-3]):[0-5]\d"
+_DAILY_WINDOW = re.compile(rf"^{_HHMM}-{_HHMM}$")
+_WEEKLY_WINDOW = re.compile(rf"^({'|'.join(_DAYS)}):{_HHMM}-({'|'.join(_DAYS)}):{_HHMM}$")
+_IMAGE = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
+)
+_WEEK = 7 * 24 * 60
+
+
+def _minutes(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def _daily(window: str) -> tuple[int, int]:
+    start, end = window.split("-")
+    first, last = _minutes(start), _minutes(end)
+    return first, last if last > first else last + 24 * 60
+
+
+def _weekly(window: str) -> tuple[int, int]:
+    start, end = window.split("-")
+    (d1, t1), (d2, t2) = start.split(":", 1), end.split(":", 1)
+    first = _DAYS.index(d1) * 24 * 60 + _minutes(t1)
+    last = _DAYS.index(d2) * 24 * 60 + _minutes(t2)
+    return first, last if last > first else last + _WEEK
+
+
+def _overlap(daily: str, weekly: str) -> bool:
+    """Whether a daily window (any day) overlaps a weekly one; both wrap around midnight / the week."""
+    w_start, w_end = _weekly(weekly)
+    d_start, d_end = _daily(daily)
+    for day in range(-1, 8):
+        start, end = day * 24 * 60 + d_start, day * 24 * 60 + d_end
+        for shift in (-_WEEK, 0, _WEEK):
+            if start < w_end + shift and w_start + shift < end:
+                return True
+    return False
+
+
+def _check_daily(value: str, minimum_minutes: int) -> str:
+    if not _DAILY_WINDOW.match(value):
+        raise ValueError(f"'{value}' is not a UTC window 'hh:mm-hh:mm'")
+    start, end = _daily(value)
+    if end - start < minimum_minutes:
+        raise ValueError(f"'{value}' is shorter than the {minimum_minutes} minutes AWS requires")
+    return value
+
+
+def _check_weekly(value: str) -> str:
+    if not _WEEKLY_WINDOW.match(value):
+        raise ValueError(f"'{value}' is not a UTC window 'ddd:hh:mm-ddd:hh:mm' (e.g. sun:04:30-sun:05:30)")
+    start, end = _weekly(value)
+    if end - start < 60:
+        raise ValueError(f"'{value}' is shorter than the 60 minutes AWS requires")
+    return value
+
 
 class PostgresConfig(Model):
-    engine_version: Literal["15", "16", "17"] = "16"
+    """RDS for PostgreSQL: sizing, availability and retention per tier; hardening is not configurable."""
+
+    engine_version: str = Field(default="16", description="Major version; minors arrive by auto minor upgrade.")
     instance_class: str = Field(default="db.t4g.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
     allocated_storage_gib: int = Field(default=20, ge=20, le=65536)
-    max_allocated_storage_gib: int = Field(default=100, ge=20, le=65536)
+    max_allocated_storage_gib: int = Field(default=100, ge=21, le=65536,
+                                           description="Storage autoscaling ceiling (must exceed the allocation).")
     multi_az: bool = False
-    backup_retention_days: int = Field(default=7, ge=1, le=35)
+    backup_retention_days: int = Field(default=7, ge=1, le=35, description="Automated backups (point-in-time).")
+    backup_window: str = Field(default="03:00-04:00", description="Daily UTC window for automated backups.")
+    maintenance_window: str = Field(default="sun:04:30-sun:05:30", description="Weekly UTC maintenance window.")
+    database_name: str = Field(default="agent_platform", pattern=_PG_IDENTIFIER,
+                               description="Application database the bootstrap Job creates.")
+    master_username: str = Field(default="platform_admin", pattern=_PG_IDENTIFIER,
+                                 description="RDS master user; only the bootstrap Job ever logs in with it.")
+    app_username: str = Field(default="agent_app", pattern=_PG_IDENTIFIER,
+                              description="Least-privilege application role; also the name of its schema.")
+    app_connection_limit: int = Field(default=200, ge=1, le=5000,
+                                      description="Connections the application role may hold at once.")
+    log_min_duration_ms: int = Field(default=1000, ge=-1, le=600_000,
+                                     description="Log statements slower than this (-1 disables).")
+    idle_in_transaction_timeout_ms: int = Field(default=300_000, ge=0, le=86_400_000,
+                                                description="End sessions idle inside a transaction this long.")
+    parameters: dict[str, str] = Field(default_factory=dict,
+                                       description="Extra or overriding DB parameter group settings.")
+    performance_insights_retention_days: int = Field(default=7, description="7 (free) or a multiple of 31, up "
+                                                                            "to 731.")
+    monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = Field(
+        default=60, description="Enhanced monitoring granularity (OS metrics).")
+
+    @field_validator("engine_version")
+    @classmethod
+    def _known_version(cls, value: str) -> str:
+        if value not in POSTGRES_MAJOR_VERSIONS:
+            raise ValueError(f"unknown PostgreSQL version '{value}': use a major version, one of "
+                             f"{', '.join(POSTGRES_MAJOR_VERSIONS)} (minor versions come from auto minor upgrades)")
+        return value
+
+    @field_validator("backup_window")
+    @classmethod
+    def _backup_window(cls, value: str) -> str:
+        return _check_daily(value, 30)
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _maintenance_window(cls, value: str) -> str:
+        return _check_weekly(value)
+
+    @field_validator("performance_insights_retention_days")
+    @classmethod
+    def _pi_retention(cls, value: int) -> int:
+        if value not in PERFORMANCE_INSIGHTS_RETENTION_DAYS:
+            raise ValueError(f"{value} days is not a Performance Insights retention (7, a multiple of 31, or 731)")
+        return value
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value: dict[str, str]) -> dict[str, str]:
+        for key, setting in value.items():
+            if not re.fullmatch(r"[a-z][a-z0-9_.]*", key):
+                raise ValueError(f"'{key}' is not a PostgreSQL parameter name")
+            if key == "rds.force_ssl" and setting != "1":
+                raise ValueError("rds.force_ssl must stay 1: connections to the database are TLS-only")
+            if key == "log_statement" and setting != "none":
+                raise ValueError("log_statement must stay 'none': statement logging would write role passwords "
+                                 "set by the bootstrap Job to the exported logs (use pgaudit object auditing)")
+        return value
+
+    def problems(self, path: str) -> list[str]:
+        """Rules across fields, as "camelCase.path: reason" lines (reported with every other problem)."""
+        out = []
+        if self.max_allocated_storage_gib <= self.allocated_storage_gib:
+            out.append(f"{path}.maxAllocatedStorageGib: must be greater than allocatedStorageGib "
+                       f"({self.allocated_storage_gib}) for storage autoscaling")
+        if _overlap(self.backup_window, self.maintenance_window):
+            out.append(f"{path}.maintenanceWindow: '{self.maintenance_window}' overlaps the backup window "
+                       f"{self.backup_window}")
+        if self.app_username == self.master_username:
+            out.append(f"{path}.appUsername: must differ from masterUsername; applications never use the master user")
+        return out
+
+    @property
+    def parameter_group_family(self) -> str:
+        return f"postgres{self.engine_version}"
 
 
 class RedisConfig(Model):
+    """ElastiCache (Redis OSS or Valkey) replication group; TLS, AUTH and at-rest encryption are always on."""
+
     engine: Literal["redis", "valkey"] = "redis"
-    engine_version: str = "7.1"
+    engine_version: str = Field(default="7.1", description="Engine version; defaults to 7.1 for redis and 8.0 for "
+                                                           "valkey.")
     node_type: str = Field(default="cache.t4g.small", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
-    num_cache_clusters: int = Field(default=1, ge=1, le=6)
-    automatic_failover: bool = False
+    num_cache_clusters: int = Field(default=1, ge=1, le=6, description="Primary plus replicas.")
+    automatic_failover: bool = Field(default=False, description="Failover to a replica in another AZ "
+                                                                "(also turns on Multi-AZ).")
     snapshot_retention_days: int = Field(default=1, ge=0, le=35)
+    snapshot_window: str = Field(default="05:00-06:00", description="Daily UTC snapshot window.")
+    maintenance_window: str = Field(default="sun:06:30-sun:07:30", description="Weekly UTC maintenance window.")
+    auth_token_generation: int = Field(default=1, ge=1, description="Bump to rotate the AUTH token (both tokens "
+                                                                    "stay valid until the next change).")
+    parameters: dict[str, str] = Field(default_factory=dict, description="Extra or overriding parameters.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_of_engine(cls, data: object) -> object:
+        """An engine chosen without a version gets that engine's default version."""
+        if isinstance(data, dict) and data.get("engineVersion", data.get("engine_version")) is None:
+            engine = data.get("engine", "redis")
+            if engine in DEFAULT_CACHE_VERSIONS:
+                return {**data, "engineVersion": DEFAULT_CACHE_VERSIONS[engine]}
+        return data
+
+    @field_validator("engine_version")
+    @classmethod
+    def _known_version(cls, value: str, info: ValidationInfo) -> str:
+        engine = info.data.get("engine")
+        if engine is None:
+            return value
+        versions = CACHE_ENGINE_VERSIONS[engine]
+        if value not in versions:
+            raise ValueError(f"unknown {engine} engine version '{value}': use one of {', '.join(versions)}")
+        return value
+
+    @field_validator("snapshot_window")
+    @classmethod
+    def _snapshot_window(cls, value: str) -> str:
+        return _check_daily(value, 60)
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _maintenance_window(cls, value: str) -> str:
+        return _check_weekly(value)
+
+    def problems(self, path: str) -> list[str]:
+        if _overlap(self.snapshot_window, self.maintenance_window):
+            return [f"{path}.maintenanceWindow: '{self.maintenance_window}' overlaps the snapshot window "
+                    f"{self.snapshot_window}"]
+        return []
+
+    @field_validator("parameters")
+    @classmethod
+    def _parameters(cls, value: dict[str, str]) -> dict[str, str]:
+        for key in value:
+            if not re.fullmatch(r"[a-z][a-z0-9-]*", key):
+                raise ValueError(f"'{key}' is not a Redis parameter name")
+        return value
+
+    @property
+    def parameter_group_family(self) -> str:
+        return CACHE_ENGINE_VERSIONS[self.engine][self.engine_version]
 
 
 class SecretsConfig(Model):
@@ -34,10 +246,83 @@ class SecretsConfig(Model):
         default_factory=list,
         description="Each provider's key is the secret config value '<provider>ApiKey' (pulumi config set --secret).",
     )
-    recovery_window_days: int = Field(default=7, ge=0, le=30)
+    recovery_window_days: int = Field(default=7, ge=0, le=30,
+                                      description="Days a deleted secret can be restored (0: delete at once).")
+    app_credentials_rotation_days: int = Field(default=30, ge=1, le=365,
+                                               description="Rotation interval of the application database "
+                                                           "credentials.")
+    rotation_application_version: str = Field(
+        default="1.1.671", pattern=r"^\d+\.\d+\.\d+$",
+        description="Version of AWS's SecretsManagerRDSPostgreSQLRotationSingleUser application.")
+
+    @field_validator("recovery_window_days")
+    @classmethod
+    def _recovery_window(cls, value: int) -> int:
+        if 0 < value < 7:
+            raise ValueError(f"{value} is not a recovery window: Secrets Manager takes 0 (immediate) or 7 to 30 days")
+        return value
+
+    @field_validator("llm_providers")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("each provider may be listed once")
+        return value
+
+
+class BucketsConfig(Model):
+    """Lifecycle of the data and logs buckets (encryption, versioning and access blocks are fixed)."""
+
+    infrequent_access_after_days: int = Field(default=30, ge=30, le=3650,
+                                              description="Move current objects to STANDARD_IA (S3 minimum 30).")
+    noncurrent_version_expiration_days: int = Field(default=30, ge=1, le=3650,
+                                                    description="Delete overwritten or deleted versions after this.")
+    logs_expiration_days: int = Field(default=90, ge=1, le=3650, description="Delete access logs after this.")
+    abort_incomplete_upload_days: int = Field(default=7, ge=1, le=365)
+
+
+class BootstrapConfig(Model):
+    """The Kubernetes Job that creates the application database, role and extensions."""
+
+    namespace: DnsName = "platform-jobs"
+    postgres_image: str | None = Field(
+        default=None,
+        description="psql image; default postgres:<engineVersion>-alpine. Pin a digest with "
+                    "'postgres:16-alpine@sha256:<digest>'.")
+    aws_cli_image: str = Field(default="public.ecr.aws/aws-cli/aws-cli:2.31.30",
+                               description="Image of the init container that reads the credentials.")
+    ca_bundle_url: str = Field(default="https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
+                               pattern=r"^https://[^\s]+\.pem$",
+                               description="RDS certificate bundle, so psql can verify the server (verify-full).")
+    ttl_seconds_after_finished: int = Field(default=86_400, ge=600, le=604_800)
+
+    @field_validator("postgres_image", "aws_cli_image")
+    @classmethod
+    def _image(cls, value: str | None) -> str | None:
+        if value is not None and not _IMAGE.match(value):
+            raise ValueError(f"'{value}' is not an image reference (repo[:tag][@sha256:digest])")
+        return value
 
 
 class DataTierConfig(Model):
     postgres: PostgresConfig = PostgresConfig()
     redis: RedisConfig = RedisConfig()
     secrets: SecretsConfig = SecretsConfig()
+    buckets: BucketsConfig = BucketsConfig()
+    bootstrap: BootstrapConfig = BootstrapConfig()
+    log_retention_days: int = Field(default=30, description="Retention of the database and cache log groups.")
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{value} is not a CloudWatch Logs retention ({', '.join(map(str, LOG_RETENTION_DAYS))})")
+        return value
+
+    @property
+    def postgres_image(self) -> str:
+        return self.bootstrap.postgres_image or f"postgres:{self.postgres.engine_version}-alpine"
+
+    def problems(self) -> list[str]:
+        """Rules across fields of the section, as "dataTier.<path>: reason" lines for the platform validator."""
+        return [*self.postgres.problems("dataTier.postgres"), *self.redis.problems("dataTier.redis")]

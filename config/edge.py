@@ -1,12 +1,358 @@
-"""Edge intent: public entry point, TLS, WAF and rate limits."""
+"""Edge intent: the public entry point (ALB, TLS, DNS), the WAF in front of it and the proxy behind it.
+
+Everything the edge renders (listener TLS policy, WAF limits, nginx headers, timeouts and per-route
+rate limits) comes from here, so a stack can tune it without touching code and tests can prove each
+value reaches the plan.
+"""
 
 from __future__ import annotations
 
-from pydantic import Field
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Literal, get_args
+
+from pydantic import AfterValidator, Field, model_validator
 
 from config.base import Model
 
+if TYPE_CHECKING:
+    from config.services import ServiceConfig
+
+# ALB security policies that negotiate TLS 1.2 or newer only, TLS 1.3 first.
+TlsPolicy = Literal[
+    "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
+    "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
+    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
+]
+TLS_POLICIES: tuple[str, ...] = get_args(TlsPolicy)
+DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+
+# AWS managed rule groups every web ACL carries (vendor AWS).
+MANAGED_RULE_GROUPS = (
+    "AWSManagedRulesAmazonIpReputationList",
+    "AWSManagedRulesCommonRuleSet",
+    "AWSManagedRulesKnownBadInputsRuleSet",
+    "AWSManagedRulesSQLiRuleSet",
+)
+
+# ingress-nginx chart, pinned: upgrades are deliberate, staging first.
+INGRESS_NGINX_CHART_VERSION = "4.14.1"
+
+# ACM's default quota of names on one certificate.
+MAX_CERTIFICATE_NAMES = 10
+
+_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# What ingress-nginx's strict path validation accepts for Prefix and Exact paths.
+_SEGMENT = r"[A-Za-z0-9._-]+"
+_PATH = re.compile(rf"^/({_SEGMENT}(/{_SEGMENT})*/?)?$")
+_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+# Header values are written into nginx configuration; these characters could end or extend a directive.
+_UNSAFE_HEADER_CHARS = frozenset('"\\$`{}\n\r')
+_ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d):\d{12}:certificate/[0-9a-f-]{36}$")
+_SIZE = re.compile(r"^[1-9][0-9]*[kmg]?$")
+
+
+def _hostname(value: str) -> str:
+    labels = value.split(".")
+    if len(value) > 253 or len(labels) < 2 or not all(len(lb) <= 63 and _LABEL.match(lb) for lb in labels):
+        raise ValueError(f"'{value}' is not a fully qualified lowercase DNS name (e.g. api.example.com)")
+    return value
+
+
+def _path(value: str) -> str:
+    if not _PATH.match(value):
+        raise ValueError(f"'{value}' is not a URL path prefix (starts with '/', letters, digits and ._- only)")
+    return value if value == "/" else value.rstrip("/")
+
+
+def _header_value(value: str) -> str:
+    bad = sorted({c for c in value if c in _UNSAFE_HEADER_CHARS})
+    if bad or not value.strip():
+        raise ValueError(f"header value {value!r} is empty or contains characters nginx would interpret: {bad}")
+    return value
+
+
+def _certificate_arn(value: str) -> str:
+    if not _ACM_ARN.match(value):
+        raise ValueError(f"'{value}' is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+    return value
+
+
+def _body_size(value: str) -> str:
+    if not _SIZE.match(value):
+        raise ValueError(f"'{value}' is not an nginx size (a number with optional k, m or g suffix, e.g. 50m)")
+    return value
+
+
+Hostname = Annotated[str, AfterValidator(_hostname)]
+PathPrefix = Annotated[str, AfterValidator(_path)]
+HeaderValue = Annotated[str, AfterValidator(_header_value)]
+BodySize = Annotated[str, AfterValidator(_body_size)]
+CertificateArn = Annotated[str, AfterValidator(_certificate_arn)]
+
+
+class RateLimit(Model):
+    """Per-client-IP limit nginx applies to one route (ingress-nginx limit-rps / limit-rpm annotations)."""
+
+    requests: int = Field(ge=1, le=100_000, description="Sustained requests per `per` from one client IP.")
+    per: Literal["second", "minute"] = "second"
+    burst: int = Field(
+        ge=1, description="Requests allowed above the rate before nginx answers 429; a multiple of `requests` "
+                          "(ingress-nginx sets burst = rate x limit-burst-multiplier).")
+    connections: int | None = Field(
+        default=None, ge=1, le=10_000, description="Concurrent connections per client IP (limit-connections).")
+
+    @model_validator(mode="after")
+    def _burst_is_a_multiple(self) -> RateLimit:
+        if self.burst < self.requests or self.burst % self.requests:
+            raise ValueError(f"burst must be a multiple of requests (got burst {self.burst} for {self.requests} "
+                             f"per {self.per}); ingress-nginx expresses burst as rate x a whole multiplier")
+        return self
+
+    @property
+    def burst_multiplier(self) -> int:
+        return self.burst // self.requests
+
+
+class ServiceIngress(Model):
+    """How the edge routes to one `api` service (set under `services.<name>.ingress`)."""
+
+    host: Hostname | None = Field(default=None, description="Public host name; default `<service>.<edge.domain>`.")
+    path: PathPrefix = Field(default="/", description="Path prefix routed to the service (not rewritten).")
+    rate_limit: RateLimit | None = Field(default=None, description="Overrides `edge.proxy.rateLimit` for this route.")
+    max_body_size: BodySize | None = Field(default=None, description="Overrides `edge.proxy.maxBodySize`.")
+
+
+class SecurityHeaders(Model):
+    """Response headers nginx adds to every proxied response (controller-level add-headers)."""
+
+    hsts_max_age_seconds: int = Field(default=31_536_000, ge=0, le=63_072_000)
+    hsts_include_subdomains: bool = True
+    hsts_preload: bool = True
+    frame_options: Literal["DENY", "SAMEORIGIN"] = "DENY"
+    referrer_policy: Literal[
+        "no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "same-origin",
+        "strict-origin", "strict-origin-when-cross-origin",
+    ] = "strict-origin-when-cross-origin"
+    content_security_policy: HeaderValue = Field(
+        default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+                "img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+        description="Content-Security-Policy for every response.")
+    extra: dict[str, HeaderValue] = Field(
+        default_factory=dict, description="Further response headers (e.g. Permissions-Policy), name to value.")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SecurityHeaders:
+        if self.hsts_preload and (self.hsts_max_age_seconds < 31_536_000 or not self.hsts_include_subdomains):
+            raise ValueError("hstsPreload needs hstsMaxAgeSeconds >= 31536000 and hstsIncludeSubdomains "
+                             "(the browser preload list rejects anything weaker)")
+        managed = {n.lower() for n in self.rendered_base()}
+        for name in self.extra:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"extra: '{name}' is not an HTTP header name")
+            if name.lower() in managed:
+                raise ValueError(f"extra: '{name}' is set by its own field; change that field instead")
+        return self
+
+    def rendered_base(self) -> dict[str, str]:
+        hsts = f"max-age={self.hsts_max_age_seconds}"
+        if self.hsts_include_subdomains:
+            hsts += "; includeSubDomains"
+        if self.hsts_preload:
+            hsts += "; preload"
+        return {
+            "Strict-Transport-Security": hsts,
+            "X-Frame-Options": self.frame_options,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": self.referrer_policy,
+            "Content-Security-Policy": self.content_security_policy,
+        }
+
+    def rendered(self) -> dict[str, str]:
+        """Header name to value, exactly as nginx sends them."""
+        return {**self.rendered_base(), **self.extra}
+
+
+class ProxyConfig(Model):
+    """What nginx does for every routed request; per-route overrides live on the service's `ingress`."""
+
+    read_timeout_seconds: int = Field(default=300, ge=1, le=3600, description="Long enough for slow LLM calls.")
+    send_timeout_seconds: int = Field(
+        default=300, ge=1, le=3600, description="Also the idle limit of a WebSocket's client-to-server direction.")
+    connect_timeout_seconds: int = Field(default=5, ge=1, le=75)
+    max_body_size: BodySize = Field(default="50m", description="Largest request body (proxy-body-size).")
+    rate_limit: RateLimit = Field(
+        default_factory=lambda: RateLimit(requests=10, per="second", burst=20),
+        description="Default per-client-IP limit of every route.")
+    health_timeout_seconds: int = Field(
+        default=5, ge=1, le=60, description="Proxy timeouts of each service's health route (its liveness path, "
+                                            "routed without rate limiting).")
+
+
+class WafConfig(Model):
+    rate_limit: int = Field(
+        default=2000, ge=10, le=2_000_000_000,
+        description="Requests one client IP may send per window before the WAF blocks it (health path exempt).")
+    rate_limit_window_seconds: Literal[60, 120, 300, 600] = 300
+    api_key_header: str | None = Field(
+        default=None, pattern=r"^[a-z0-9][a-z0-9-]*$",
+        description="Lowercase header whose value identifies a client credential (e.g. authorization); when set, "
+                    "a second rate rule limits each credential to `apiKeyRateLimit` per window.")
+    api_key_rate_limit: int = Field(default=6000, ge=10, le=2_000_000_000)
+    count_only_rules: list[str] = Field(
+        default_factory=lambda: ["SizeRestrictions_BODY"],
+        description="Rules of AWSManagedRulesCommonRuleSet that only count. SizeRestrictions_BODY blocks bodies "
+                    "over 8 KB, which long prompts exceed; nginx enforces the body limit instead.")
+    log_retention_days: int = Field(default=90, ge=1, le=3653)
+    log_allowed_requests: bool = Field(
+        default=False, description="Also log allowed requests (ALB access logs already record every request).")
+
+
+class IngressControllerConfig(Model):
+    chart_version: str = Field(default=INGRESS_NGINX_CHART_VERSION, pattern=r"^\d+\.\d+\.\d+$")
+    replicas: int = Field(default=2, ge=1, le=20)
+    max_replicas: int = Field(default=2, ge=1, le=50, description="Above `replicas`, a CPU-based HPA scales.")
+    node_port: int = Field(default=30080, ge=30000, le=32767, description="Fixed NodePort the ALB targets.")
+    cpu_request: str = Field(default="100m", pattern=r"^\d+m?$")
+    memory_request: str = Field(default="128Mi", pattern=r"^\d+(Mi|Gi)$")
+    memory_limit: str = Field(default="512Mi", pattern=r"^\d+(Mi|Gi)$")
+
+    @model_validator(mode="after")
+    def _scale(self) -> IngressControllerConfig:
+        if self.max_replicas < self.replicas:
+            raise ValueError(f"maxReplicas ({self.max_replicas}) must be at least replicas ({self.replicas})")
+        return self
+
 
 class EdgeConfig(Model):
-    domain: str | None = Field(default=None, description="Public DNS name the services are served under.")
+    domain: Hostname | None = Field(
+        default=None, description="DNS name the services are served under; the edge exists only when it is set.")
+    hosted_zone_id: str | None = Field(default=None, pattern=r"^Z[A-Z0-9]{1,31}$",
+                                       description="Public Route 53 zone holding the names.")
+    hosted_zone_name: Hostname | None = Field(
+        default=None, description="Looked up when hostedZoneId is not given; default: `domain`.")
+    certificate_arn: CertificateArn | None = Field(
+        default=None, description="Existing ACM certificate to use instead of issuing a DNS-validated one.")
+    tls_policy: TlsPolicy = DEFAULT_TLS_POLICY
+    ip_address_type: Literal["ipv4", "dualstack"] = "ipv4"
     idle_timeout_seconds: int = Field(default=300, ge=1, le=4000, description="Long enough for slow LLM calls.")
+    headers: SecurityHeaders = SecurityHeaders()
+    proxy: ProxyConfig = ProxyConfig()
+    waf: WafConfig = WafConfig()
+    controller: IngressControllerConfig = IngressControllerConfig()
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EdgeConfig:
+        problems = []
+        for field, value in (("readTimeoutSeconds", self.proxy.read_timeout_seconds),
+                             ("sendTimeoutSeconds", self.proxy.send_timeout_seconds)):
+            if value > self.idle_timeout_seconds:
+                problems.append(f"proxy.{field}: {value} s exceeds idleTimeoutSeconds ({self.idle_timeout_seconds} "
+                                "s); the load balancer would close the connection first")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return self.domain is not None
+
+    @property
+    def certificate_region(self) -> str | None:
+        match = _ACM_ARN.match(self.certificate_arn or "")
+        return match["region"] if match else None
+
+    def certificate_names(self, routes: list[Route]) -> list[str]:
+        """The domain, its wildcard, and any routed host the wildcard does not cover (one label deep only)."""
+        assert self.domain is not None
+        names = [self.domain, f"*.{self.domain}"]
+        for host in sorted({r.host for r in routes}):
+            if host != self.domain and host.count(".") - self.domain.count(".") > 1:
+                names.append(host)
+        return names
+
+
+@dataclass(frozen=True)
+class Route:
+    """One `api` service as the edge routes it, every default resolved."""
+
+    service: str
+    host: str
+    path: str
+    port: int
+    rate_limit: RateLimit
+    max_body_size: str
+    health_path: str
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}{'' if self.path == '/' else self.path}"
+
+
+def routes(edge: EdgeConfig, services: Mapping[str, ServiceConfig]) -> list[Route]:
+    """The routes of every `api` service, in config order; workers get none."""
+    if edge.domain is None:
+        return []
+    found = []
+    for name, svc in services.items():
+        if svc.kind != "api":
+            continue
+        ingress = svc.ingress or ServiceIngress()
+        path = ingress.path
+        found.append(Route(
+            service=name,
+            host=ingress.host or f"{name}.{edge.domain}",
+            path=path,
+            port=svc.port,
+            rate_limit=ingress.rate_limit or edge.proxy.rate_limit,
+            max_body_size=ingress.max_body_size or edge.proxy.max_body_size,
+            health_path=("" if path == "/" else path) + svc.probes.liveness_path,
+        ))
+    return found
+
+
+def edge_problems(
+    edge: EdgeConfig, services: Mapping[str, ServiceConfig], *, region: str | None, existing_vpc: bool | None
+) -> list[str]:
+    """Rules between the edge and other sections, one "camelCase.path: reason" line each.
+
+    ``region`` or ``existing_vpc`` is None when its section is itself invalid; the rule needing it is skipped.
+    """
+    problems = []
+    api = [name for name, svc in services.items() if svc.kind == "api"]
+    for name, svc in services.items():
+        if svc.kind != "api" and svc.ingress is not None:
+            problems.append(f"services.{name}.ingress: only api services are routed; remove it or set kind: api")
+    if api and edge.domain is None:
+        problems.append(f"edge.domain: api services ({', '.join(api)}) need the edge; set edge.domain (and "
+                        "edge.hostedZoneId or edge.hostedZoneName)")
+    if region and edge.certificate_region not in (None, region):
+        problems.append(f"edge.certificateArn: the certificate is in {edge.certificate_region}; the load balancer "
+                        f"needs one in {region}")
+    if edge.ip_address_type == "dualstack" and existing_vpc is False:
+        problems.append("edge.ipAddressType: dualstack needs public subnets with IPv6 CIDRs; the VPC this stack "
+                        "creates is IPv4-only (use network.existingVpc with IPv6 subnets, or ipv4)")
+    if edge.domain is None:
+        return problems
+    seen: dict[tuple[str, str], str] = {}
+    for route in routes(edge, services):
+        where = f"services.{route.service}.ingress"
+        if route.host != edge.domain and not route.host.endswith(f".{edge.domain}"):
+            problems.append(f"{where}.host: '{route.host}' is not {edge.domain} or a name under it")
+        key = (route.host, route.path)
+        if key in seen:
+            problems.append(f"{where}: {route.host}{route.path} is already routed to service {seen[key]}")
+        seen.setdefault(key, route.service)
+    if edge.certificate_arn is None:
+        names = edge.certificate_names(routes(edge, services))
+        if len(names) > MAX_CERTIFICATE_NAMES:
+            problems.append(f"edge: the certificate would need {len(names)} names ({', '.join(names)}); ACM allows "
+                            f"{MAX_CERTIFICATE_NAMES} by default. Use hosts one label under edge.domain, or "
+                            "edge.certificateArn")
+    return problems

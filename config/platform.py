@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -12,10 +12,10 @@ from config.base import DnsName, Model, Tier, overlaps
 from config.cluster import ClusterConfig
 from config.cost import CostConfig
 from config.data import DataTierConfig
-from config.edge import EdgeConfig
+from config.edge import EdgeConfig, edge_problems
 from config.network import NetworkConfig
-from config.observability import ObservabilityConfig
-from config.services import ServiceConfig
+from config.observability import ObservabilityConfig, observability_problems
+from config.services import ServiceConfig, service_problems
 
 PROTECTED_TIERS = frozenset({"staging", "prod"})
 
@@ -30,6 +30,9 @@ class PlatformConfig(Model):
     owner: str = Field(min_length=1, description="Team accountable for the environment (tag 'owner').")
     cost_center: str = Field(min_length=1, description="Billing code (tag 'cost-center').")
     protect: bool = Field(description="Protect stateful resources from deletion (on by default in staging and prod).")
+    runtime: Literal["eks", "vm"] = Field(
+        default="eks", description="Where agent services run: pods on EKS, or containers on EC2 Auto Scaling groups "
+                                   "(vm; the cluster section is then unused). See docs/vm-runtime.md.")
     network: NetworkConfig = NetworkConfig()
     cluster: ClusterConfig = ClusterConfig()
     data_tier: DataTierConfig = DataTierConfig()
@@ -51,6 +54,9 @@ class PlatformConfig(Model):
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:
         problems = cross_section_problems(self.environment, self.protect, vars(self))
+        if self.runtime == "vm" and self.environment == "prod":
+            problems.insert(0, "runtime: prod runs on EKS (zone-spread pods, pod disruption budgets, per-pod network "
+                               "policies); the VM runtime is for dev and small staging environments")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -81,8 +87,32 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
             problems.append("cluster.publicAccessCidrs: prod must not open the Kubernetes API to 0.0.0.0/0")
     if data and data.redis.automatic_failover and data.redis.num_cache_clusters < 2:
         problems.append("dataTier.redis.numCacheClusters: automatic failover needs at least 2 nodes")
+    if data:
+        problems.extend(data.problems())
+    if data and environment in PROTECTED_TIERS:
+        if data.postgres.backup_retention_days < 7:
+            problems.append(f"dataTier.postgres.backupRetentionDays: {environment} keeps at least 7 days of "
+                            f"database backups (got {data.postgres.backup_retention_days})")
+        if data.redis.snapshot_retention_days < 1:
+            problems.append(f"dataTier.redis.snapshotRetentionDays: {environment} keeps at least 1 daily "
+                            "cache snapshot (got 0)")
     if network and cluster:
         vpc_cidr = network.existing_vpc.cidr if network.existing_vpc else network.cidr
         if overlaps(vpc_cidr, cluster.service_cidr):
             problems.append(f"cluster.serviceCidr: {cluster.service_cidr} overlaps the VPC {vpc_cidr}")
+    services: Mapping[str, ServiceConfig] | None = sections.get("services")
+    if services:
+        problems.extend(service_problems(services, protected=environment in PROTECTED_TIERS,
+                                         llm_providers=data.secrets.llm_providers if data else None))
+    edge: EdgeConfig | None = sections.get("edge")
+    if edge is not None and services is not None:
+        problems.extend(edge_problems(edge, services, region=sections.get("region"),
+                                      existing_vpc=network.existing_vpc is not None if network else None))
+    observability: ObservabilityConfig | None = sections.get("observability")
+    if observability is not None:
+        problems.extend(observability_problems(environment, observability, data.postgres if data else None))
+    backup: BackupConfig | None = sections.get("backup")
+    if backup is not None:
+        problems.extend(backup.problems(environment=environment, region=str(sections.get("region") or ""),
+                                        database_retention_days=data.postgres.backup_retention_days if data else None))
     return problems

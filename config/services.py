@@ -1,29 +1,355 @@
-"""Agent services: one entry per API or worker, each deployed by AgentService."""
+"""Agent services: one entry per API or worker, each deployed by AgentService.
+
+Adding a service is a new entry under ``agent-platform:services`` in the stack file; everything it
+gets (image repository, identity, pods, scaling, network rules) follows from these fields.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from collections.abc import Iterable, Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from config.base import Model
+from config.base import DnsName, Model
+from config.data import LlmProvider
+from config.edge import ServiceIngress
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Where every service of a stack runs, and the namespaces allowed to reach it.
+SERVICES_NAMESPACE = "agents"
+INGRESS_NAMESPACE = "ingress-nginx"
+MONITORING_NAMESPACE = "monitoring"
+
+# Secrets a service may list: the data tier's platform secrets plus one key per LLM provider.
+PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key")
+SECRET_NAMES = (*PLATFORM_SECRETS, *get_args(LlmProvider))
+
+# Environment names that look like credentials: such values belong in Secrets Manager, never in a ConfigMap.
+# Names of references (``*_DIR``, ``*_PATH``, ``*_FILE``, ``*_ARN``, ``*_NAME``, ``*_ID``) are fine: they say
+# where a secret is, not what it is. The policy pack's k8s-no-secret-literals uses the same expression by default.
+SENSITIVE_NAME = re.compile(
+    r"^(?!.*_(DIR|PATH|FILE|ARN|NAME|ID)$).*(PASSWORD|PASSWD|CREDENTIAL|PRIVATE|(^|_)SECRETS?($|_)|(^|_)TOKEN($|_)"
+    r"|(^|_)(API_?)?KEY($|_)|DSN$)",
+    re.IGNORECASE,
+)
+# ConfigMap keys the platform sets itself; settings may not shadow them.
+RESERVED_SETTINGS = frozenset({
+    "SERVICE_NAME", "SERVICE_KIND", "ENVIRONMENT", "AWS_REGION", "PORT", "METRICS_PATH", "LOG_LEVEL", "LOG_FORMAT",
+    "RATE_LIMIT_REQUESTS", "RATE_LIMIT_WINDOW_SECONDS", "DEFAULT_MODEL", "POSTGRES_HOST", "POSTGRES_PORT",
+    "POSTGRES_DB", "POSTGRES_SSLMODE", "POSTGRES_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_TLS", "REDIS_URL",
+    "S3_BUCKET", "S3_PREFIX", "SECRETS_DIR", "QUEUE_NAME", "SHUTDOWN_GRACE_SECONDS",
+})
+RESERVED_SUFFIX = "_URL"  # <SERVICE>_URL keys are generated for every service listed in ``calls``
+
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+_IMAGE = re.compile(
+    r"^(?P<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
+    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:(?P<digest>[0-9a-f]{64}))?$"
+)
+_CPU = re.compile(r"^(\d+m|\d+(\.\d{1,3})?)$")
+_MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti|k|M|G|T)?$")
+_MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+                 "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
+_HTTP_PATH = re.compile(r"^/[A-Za-z0-9/_.~-]*$")
+
+
+def is_digest_pinned(image: str) -> bool:
+    """True for ``repo@sha256:<64 hex>``: the only reference that cannot change under a running service."""
+    return bool(_DIGEST.search(image))
+
+
+def cpu_millis(value: str) -> int:
+    return int(value[:-1]) if value.endswith("m") else int(Decimal(value) * 1000)
+
+
+def memory_bytes(value: str) -> int:
+    number = re.match(r"^\d+", value)
+    assert number is not None
+    return int(number.group()) * _MEMORY_UNITS[value[number.end():]]
+
+
+def _cpu(value: str) -> str:
+    try:
+        valid = bool(_CPU.match(value)) and cpu_millis(value) > 0
+    except InvalidOperation:
+        valid = False
+    if not valid:
+        raise ValueError(f"'{value}' is not a CPU quantity (e.g. '250m' or '1')")
+    return value
+
+
+def _memory(value: str) -> str:
+    if not _MEMORY.match(value) or memory_bytes(value) == 0:
+        raise ValueError(f"'{value}' is not a memory quantity (e.g. '512Mi' or '2Gi')")
+    return value
+
+
+def _http_path(value: str) -> str:
+    if not _HTTP_PATH.match(value):
+        raise ValueError(f"'{value}' is not an HTTP path (starts with '/', no query string)")
+    return value
+
+
+def _env_name(value: str) -> str:
+    if not _ENV_NAME.match(value):
+        raise ValueError(f"'{value}' is not an environment variable name (UPPER_SNAKE_CASE)")
+    return value
+
+
+def _secret_name(value: str) -> str:
+    if value not in SECRET_NAMES:
+        raise ValueError(f"'{value}' is not a platform secret (one of {', '.join(SECRET_NAMES)})")
+    return value
+
+
+def _image(value: str) -> str:
+    match = _IMAGE.match(value)
+    if not match:
+        raise ValueError(f"'{value}' is not an image reference (registry/repository:tag or @sha256:<digest>)")
+    if not match["tag"] and not match["digest"]:
+        raise ValueError(f"'{value}' names no tag or digest, so it means ':latest'; pin a version or a digest")
+    if match["tag"] == "latest":
+        raise ValueError(f"'{value}' uses the mutable ':latest' tag; pin a version or a digest")
+    return value
+
+
+CpuQuantity = Annotated[str, AfterValidator(_cpu)]
+MemoryQuantity = Annotated[str, AfterValidator(_memory)]
+HttpPath = Annotated[str, AfterValidator(_http_path)]
+EnvName = Annotated[str, AfterValidator(_env_name)]
+SecretName = Annotated[str, AfterValidator(_secret_name)]
+ImageRef = Annotated[str, AfterValidator(_image)]
+
+
+class ImageBuild(Model):
+    """Build the image from source with Docker and push it to the service's ECR repository (dev only)."""
+
+    context: str = Field(min_length=1, description="Build context directory, relative to the project root.")
+    dockerfile: str | None = Field(default=None, description="Dockerfile path inside the context.")
+    target: str | None = Field(default=None, description="Multi-stage build target.")
+    platform: Literal["linux/amd64", "linux/arm64"] = Field(
+        default="linux/amd64", description="Must match the node groups' CPU architecture.")
+    args: dict[EnvName, str] = Field(default_factory=dict, description="Non-secret build arguments.")
+
+    @property
+    def context_dir(self) -> Path:
+        return (PROJECT_ROOT / self.context).resolve()
+
+    @property
+    def dockerfile_path(self) -> Path:
+        return self.context_dir / (self.dockerfile or "Dockerfile")
+
+    @model_validator(mode="after")
+    def _buildable(self) -> ImageBuild:
+        bad = sorted(k for k in self.args if SENSITIVE_NAME.search(k))
+        if bad:
+            raise ValueError(f"build args {', '.join(bad)} look like credentials; build args are stored in the image "
+                             "history, so secrets must never be passed this way")
+        if not self.context_dir.is_dir():
+            raise ValueError(f"build context {self.context} is not a directory (relative paths start at the "
+                             "project root, where Pulumi.yaml is)")
+        if not self.dockerfile_path.is_file():
+            raise ValueError(f"no Dockerfile at {self.dockerfile_path} in build context {self.context}")
+        return self
+
+
+class Resources(Model):
+    """Per-pod requests and limits; the scheduler places pods by requests, the kernel enforces limits."""
+
+    cpu_request: CpuQuantity = "250m"
+    cpu_limit: CpuQuantity | None = Field(default="1", description="null leaves CPU unthrottled (requests still "
+                                                                   "reserve capacity).")
+    memory_request: MemoryQuantity = "512Mi"
+    memory_limit: MemoryQuantity = "1Gi"
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Resources:
+        if self.cpu_limit is not None and cpu_millis(self.cpu_limit) < cpu_millis(self.cpu_request):
+            raise ValueError(f"cpuLimit {self.cpu_limit} is below cpuRequest {self.cpu_request}")
+        if memory_bytes(self.memory_limit) < memory_bytes(self.memory_request):
+            raise ValueError(f"memoryLimit {self.memory_limit} is below memoryRequest {self.memory_request}")
+        return self
+
+
+class Probes(Model):
+    """HTTP health endpoints on the service port (the seeds serve /health and /ready)."""
+
+    liveness_path: HttpPath = "/health"
+    readiness_path: HttpPath = "/ready"
+    startup_path: HttpPath = "/health"
+    startup_timeout_seconds: int = Field(
+        default=150, ge=10, le=900, description="How long a new pod may take to start before it is restarted.")
+
+
+class HpaTargets(Model):
+    """Resource utilisation targets of an api service's HorizontalPodAutoscaler (the seeds use 70 % and 80 %)."""
+
+    cpu_utilization: int = Field(default=70, ge=10, le=100)
+    memory_utilization: int = Field(default=80, ge=10, le=100)
+
+
+class QueueScaling(Model):
+    """KEDA scaling of a worker on the length of a Redis list (the seeds scale at a queue depth of 100)."""
+
+    list_name: str = Field(min_length=1, max_length=256, description="Redis list the worker consumes.")
+    list_length: int = Field(default=100, ge=1, le=100_000, description="Target pending items per replica.")
+    database_index: int = Field(default=0, ge=0, le=15)
+    polling_interval_seconds: int = Field(default=15, ge=5, le=300)
+    cooldown_period_seconds: int = Field(default=300, ge=30, le=3600)
+
+
+# Graviton families (m7g, t4g, c7gn...) are arm64; everything else the platform sizes is x86_64.
+_ARM_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
+
+
+def instance_architecture(instance_type: str) -> Literal["x86_64", "arm64"]:
+    """The CPU architecture of an EC2 instance type (Graviton families carry a 'g' after the generation)."""
+    return "arm64" if _ARM_FAMILY.match(instance_type) else "x86_64"
+
+
+class VmSizing(Model):
+    """How a service runs under ``runtime: vm``: one container per EC2 instance in an Auto Scaling group.
+
+    ``minSize``/``desiredSize``/``maxSize`` default to the service's replica counts, so a service sized for
+    Kubernetes keeps its capacity on VMs; the scaling policy owns the desired capacity after the first deploy.
+    """
+
+    instance_type: str = Field(default="t3.small", description="EC2 instance type; Graviton (…g.) types run arm64.")
+    min_size: int | None = Field(default=None, ge=0, le=100, description="Default: minReplicas.")
+    desired_size: int | None = Field(default=None, ge=0, le=100, description="Default: replicas.")
+    max_size: int | None = Field(default=None, ge=1, le=500, description="Default: maxReplicas.")
+    disk_size_gib: int = Field(default=20, ge=8, le=1024, description="Encrypted gp3 root volume (images + logs).")
+    health_check_grace_seconds: int = Field(
+        default=300, ge=30, le=3600, description="Boot + docker install + image pull before ELB health counts.")
+
+    @model_validator(mode="after")
+    def _valid(self) -> VmSizing:
+        if not _INSTANCE_TYPE.match(self.instance_type):
+            raise ValueError(f"'{self.instance_type}' is not an EC2 instance type (e.g. 't3.small')")
+        return self
+
+    def sizes(self, replicas: int, min_replicas: int, max_replicas: int) -> tuple[int, int, int]:
+        """(min, desired, max) with the replica counts filling what is unset."""
+        return (min_replicas if self.min_size is None else self.min_size,
+                replicas if self.desired_size is None else self.desired_size,
+                max_replicas if self.max_size is None else self.max_size)
+
+
+class RateLimit(Model):
+    requests: int = Field(default=100, ge=1, le=1_000_000)
+    window_seconds: int = Field(default=60, ge=1, le=86_400)
 
 
 class ServiceConfig(Model):
-    kind: Literal["api", "worker"]
-    image: str | None = Field(
-        default=None, description="Registry image reference; protected tiers need @sha256 digests."
-    )
-    port: int = Field(default=8000, ge=1024, le=65535)
-    replicas: int = Field(default=2, ge=1, le=100)
+    kind: Literal["api", "worker"] = Field(description="api: serves HTTP behind the edge proxy; worker: consumes "
+                                                       "a Redis queue.")
+    image: ImageRef | None = Field(default=None, description="Registry image reference; protected tiers need "
+                                                             "@sha256 digests.")
+    build: ImageBuild | None = Field(default=None, description="Build from source instead of `image` (dev only).")
+    port: int = Field(default=8000, ge=1024, le=65535, description="HTTP port (API, probes and /metrics).")
+    metrics_path: HttpPath = "/metrics"
+    replicas: int = Field(default=2, ge=1, le=100, description="Initial replicas; the autoscaler owns it after.")
     min_replicas: int = Field(default=2, ge=1, le=100)
     max_replicas: int = Field(default=6, ge=1, le=500)
+    resources: Resources = Resources()
+    probes: Probes = Probes()
+    hpa: HpaTargets = HpaTargets()
+    queue: QueueScaling | None = Field(default=None, description="Required for workers, not allowed for apis.")
+    termination_grace_period_seconds: int = Field(
+        default=120, ge=30, le=3600, description="Time for in-flight LLM calls and jobs to finish on shutdown.")
+    pre_stop_delay_seconds: int = Field(
+        default=10, ge=0, le=60, description="Pause before SIGTERM so endpoints and the proxy stop routing here.")
+    tmp_size_limit: MemoryQuantity = Field(default="256Mi", description="Size of the writable /tmp (emptyDir).")
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "text"] = "json"
+    rate_limit: RateLimit = RateLimit()
+    default_model: str | None = Field(default=None, max_length=200, description="Model the service uses unless a "
+                                                                                 "request names one.")
+    settings: dict[EnvName, str] = Field(default_factory=dict, description="Extra non-secret environment.")
+    secrets: list[SecretName] = Field(default_factory=list, description="Platform secrets mounted as files under "
+                                                                        "/var/run/secrets/agent-platform.")
+    calls: list[DnsName] = Field(default_factory=list, description="Other services this one sends requests to.")
+    kubernetes_api_access: bool = Field(default=False, description="Mount a Kubernetes API token (off: the pod "
+                                                                   "cannot talk to the API server).")
+    image_retention_count: int = Field(default=30, ge=1, le=1000, description="Images kept in the ECR repository.")
+    ingress: ServiceIngress | None = Field(
+        default=None, description="api only: host, path and per-route limits at the edge (see docs/edge.md).")
+    vm: VmSizing = Field(default_factory=VmSizing,
+                         description="Instance sizing under runtime: vm (docs/vm-runtime.md).")
 
     @model_validator(mode="after")
-    def _scale(self) -> ServiceConfig:
+    def _consistent(self) -> ServiceConfig:
+        problems = []
+        if (self.image is None) == (self.build is None):
+            problems.append("set exactly one of image (a registry reference) or build (a source context)")
         if not self.min_replicas <= self.replicas <= self.max_replicas:
-            raise ValueError(
-                f"replicas must satisfy minReplicas <= replicas <= maxReplicas "
-                f"(got {self.min_replicas} <= {self.replicas} <= {self.max_replicas})"
-            )
+            problems.append(f"replicas must satisfy minReplicas <= replicas <= maxReplicas "
+                            f"(got {self.min_replicas} <= {self.replicas} <= {self.max_replicas})")
+        if self.kind == "worker" and self.queue is None:
+            problems.append("queue: a worker scales on its Redis list; set queue.listName")
+        if self.kind == "api" and self.queue is not None:
+            problems.append("queue: api services scale on CPU and memory; only workers take a queue")
+        if self.queue is not None and "redis" not in self.secrets:
+            problems.append("secrets: queue scaling reads the Redis list with the Redis AUTH token; add 'redis'")
+        low, desired, high = self.vm.sizes(self.replicas, self.min_replicas, self.max_replicas)
+        if not low <= desired <= high:
+            problems.append(f"vm: sizes must satisfy minSize <= desiredSize <= maxSize (got {low} <= {desired} <= "
+                            f"{high})")
+        if self.build is not None and self.build.platform.split("/")[1] != {
+                "x86_64": "amd64", "arm64": "arm64"}[instance_architecture(self.vm.instance_type)]:
+            problems.append(f"build.platform: {self.build.platform} does not run on vm.instanceType "
+                            f"{self.vm.instance_type}")
+        if len(set(self.secrets)) != len(self.secrets):
+            problems.append("secrets: each secret may be listed once")
+        if self.termination_grace_period_seconds < self.pre_stop_delay_seconds + 20:
+            problems.append("terminationGracePeriodSeconds must leave at least 20 s after preStopDelaySeconds for "
+                            "the process to drain")
+        sensitive = sorted(k for k in self.settings if SENSITIVE_NAME.search(k))
+        if sensitive:
+            problems.append(f"settings: {', '.join(sensitive)} look like credentials; list the secret under "
+                            "secrets instead")
+        reserved = sorted(k for k in self.settings if k in RESERVED_SETTINGS or k.endswith(RESERVED_SUFFIX))
+        if reserved:
+            problems.append(f"settings: {', '.join(reserved)} are set by the platform and may not be overridden")
+        if problems:
+            raise ValueError("; ".join(problems))
         return self
+
+
+def service_problems(
+    services: Mapping[str, ServiceConfig], *, protected: bool, llm_providers: Iterable[str] | None
+) -> list[str]:
+    """Rules that need the rest of the config: one ``camelCase.path: reason`` line per problem.
+
+    ``llm_providers`` is None when the data tier section is itself invalid; its rule is then skipped.
+    """
+    problems = []
+    providers = set(llm_providers) if llm_providers is not None else None
+    for name, svc in services.items():
+        path = f"services.{name}"
+        if protected and svc.build is not None:
+            problems.append(f"{path}.build: protected tiers deploy images built and scanned in CI; set image to "
+                            "the pushed reference with its @sha256 digest")
+        if protected and svc.image is not None and not is_digest_pinned(svc.image):
+            problems.append(f"{path}.image: protected tiers need a digest-pinned image (repository@sha256:<64 hex>); "
+                            f"got '{svc.image}'")
+        if protected and svc.min_replicas < 2:
+            problems.append(f"{path}.minReplicas: protected tiers run at least 2 replicas so one can be replaced "
+                            "while the other serves")
+        for secret in svc.secrets:
+            if providers is not None and secret in get_args(LlmProvider) and secret not in providers:
+                problems.append(f"{path}.secrets: '{secret}' is not in dataTier.secrets.llmProviders, so there is "
+                                "no such key to mount")
+        for callee in svc.calls:
+            if callee == name:
+                problems.append(f"{path}.calls: a service does not need to list itself")
+            elif callee not in services:
+                problems.append(f"{path}.calls: '{callee}' is not a service of this stack")
+    return problems

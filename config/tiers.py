@@ -17,6 +17,7 @@ REPLACED_WHOLE = frozenset({"nodeGroups", "services"})
 TIER_PRESETS: dict[str, dict[str, Any]] = {
     "dev": {
         "protect": False,
+        "runtime": "eks",
         "network": {
             "azCount": 2,
             "natGateways": "single",
@@ -32,17 +33,45 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
         },
         "dataTier": {
             "postgres": {"instanceClass": "db.t4g.micro", "multiAz": False, "backupRetentionDays": 1,
-                         "allocatedStorageGib": 20, "maxAllocatedStorageGib": 50},
+                         "allocatedStorageGib": 20, "maxAllocatedStorageGib": 50, "monitoringIntervalSeconds": 60},
             "redis": {"nodeType": "cache.t4g.micro", "numCacheClusters": 1, "automaticFailover": False,
                       "snapshotRetentionDays": 1},
             "secrets": {"recoveryWindowDays": 0},
+            "buckets": {"noncurrentVersionExpirationDays": 7, "logsExpirationDays": 30},
+            "logRetentionDays": 14,
         },
-        "observability": {"logRetentionDays": 14},
-        "backup": {"dailyRetentionDays": 7},
-        "cost": {"monthlyBudgetUsd": 400},
+        "edge": {
+            "waf": {"logRetentionDays": 14},
+            "controller": {"replicas": 1, "maxReplicas": 2},
+        },
+        "observability": {
+            "logRetentionDays": 14,
+            "prometheus": {"retentionDays": 3, "volumeSizeGib": 20, "replicas": 1, "cpuRequest": "250m",
+                           "memoryRequest": "1Gi"},
+            "alertmanager": {"replicas": 1, "volumeSizeGib": 1},
+            "alerts": {"llmDailyBudgetUsd": 20},
+        },
+        "backup": {
+            # Cheap: one daily snapshot kept a week, no lock, no copies, no restore tests.
+            "daily": {"enabled": True, "retentionDays": 7},
+            "weekly": {"enabled": False},
+            "monthly": {"enabled": False},
+            "continuous": {"enabled": False},
+            "lock": {"mode": "none"},
+            "rpoTargetMinutes": 1440,
+            "restoreTesting": {"enabled": False},
+        },
+        "cost": {
+            "monthlyBudgetUsd": 400,
+            # A developer or two and test traffic; Spot priced at on-demand (upper bound).
+            "usage": {"natDataGb": 50, "endpointDataGb": 0, "loadBalancerLcu": 1, "wafRequestsMillions": 1,
+                      "s3StorageGb": 20, "ecrStorageGb": 10, "logIngestionGb": 10, "backupWarmGb": 10,
+                      "backupColdGb": 0, "backupRdsSnapshotGb": 20, "spotPriceFactor": 1.0},
+        },
     },
     "staging": {
         "protect": True,
+        "runtime": "eks",
         "network": {"azCount": 3, "natGateways": "single", "flowLogs": {"retentionDays": 90}},
         "cluster": {
             "logRetentionDays": 90,
@@ -52,17 +81,45 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             },
         },
         "dataTier": {
-            "postgres": {"instanceClass": "db.t4g.large", "multiAz": False, "backupRetentionDays": 7},
+            "postgres": {"instanceClass": "db.t4g.large", "multiAz": False, "backupRetentionDays": 7,
+                         "allocatedStorageGib": 50, "maxAllocatedStorageGib": 200, "monitoringIntervalSeconds": 60},
             "redis": {"nodeType": "cache.t4g.small", "numCacheClusters": 2, "automaticFailover": True,
                       "snapshotRetentionDays": 3},
             "secrets": {"recoveryWindowDays": 7},
+            "buckets": {"noncurrentVersionExpirationDays": 30, "logsExpirationDays": 180},
+            "logRetentionDays": 30,
         },
-        "observability": {"logRetentionDays": 30},
-        "backup": {"dailyRetentionDays": 14},
-        "cost": {"monthlyBudgetUsd": 1500},
+        "edge": {
+            "waf": {"logRetentionDays": 90, "apiKeyHeader": "authorization"},
+            "controller": {"replicas": 2, "maxReplicas": 4},
+        },
+        "observability": {
+            "logRetentionDays": 30,
+            "prometheus": {"retentionDays": 15, "volumeSizeGib": 50, "replicas": 1, "cpuRequest": "500m",
+                           "memoryRequest": "2Gi"},
+            "alertmanager": {"replicas": 2, "volumeSizeGib": 2},
+            "alerts": {"llmDailyBudgetUsd": 50},
+        },
+        "backup": {
+            "daily": {"enabled": True, "retentionDays": 14},
+            "weekly": {"enabled": True, "retentionDays": 56},
+            "monthly": {"enabled": False},
+            "continuous": {"enabled": False},
+            "lock": {"mode": "governance", "minRetentionDays": 7, "maxRetentionDays": 120},
+            "rpoTargetMinutes": 1440,
+            "restoreTesting": {"enabled": True, "schedule": "cron(0 6 1 * ? *)", "selectionWindowDays": 7},
+        },
+        "cost": {
+            "monthlyBudgetUsd": 1500,
+            # Integration and load tests; image pulls and AWS API calls go through the interface endpoints.
+            "usage": {"natDataGb": 200, "endpointDataGb": 50, "loadBalancerLcu": 2, "wafRequestsMillions": 5,
+                      "s3StorageGb": 100, "ecrStorageGb": 20, "logIngestionGb": 50, "backupWarmGb": 50,
+                      "backupColdGb": 0, "backupRdsSnapshotGb": 100, "spotPriceFactor": 1.0},
+        },
     },
     "prod": {
         "protect": True,
+        "runtime": "eks",
         "network": {"azCount": 3, "natGateways": "perAz", "flowLogs": {"retentionDays": 365}},
         "cluster": {
             "logRetentionDays": 365,
@@ -73,14 +130,45 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
         },
         "dataTier": {
             "postgres": {"instanceClass": "db.r7g.large", "multiAz": True, "backupRetentionDays": 35,
-                         "allocatedStorageGib": 100, "maxAllocatedStorageGib": 1000},
+                         "allocatedStorageGib": 100, "maxAllocatedStorageGib": 1000, "monitoringIntervalSeconds": 15},
             "redis": {"nodeType": "cache.r7g.large", "numCacheClusters": 3, "automaticFailover": True,
                       "snapshotRetentionDays": 14},
             "secrets": {"recoveryWindowDays": 30},
+            "buckets": {"noncurrentVersionExpirationDays": 90, "logsExpirationDays": 365},
+            "logRetentionDays": 365,
         },
-        "observability": {"logRetentionDays": 365},
-        "backup": {"dailyRetentionDays": 35},
-        "cost": {"monthlyBudgetUsd": 6000},
+        "edge": {
+            # Per-credential limits on the bearer token the agents' clients send, on top of per-IP limits.
+            "waf": {"logRetentionDays": 365, "apiKeyHeader": "authorization", "apiKeyRateLimit": 6000},
+            "controller": {"replicas": 3, "maxReplicas": 9, "cpuRequest": "250m", "memoryRequest": "256Mi",
+                           "memoryLimit": "1Gi"},
+        },
+        "observability": {
+            "logRetentionDays": 365,
+            "prometheus": {"retentionDays": 30, "volumeSizeGib": 200, "replicas": 2, "cpuRequest": "1",
+                           "memoryRequest": "8Gi"},
+            "alertmanager": {"replicas": 3, "volumeSizeGib": 2},
+            "alerts": {"llmDailyBudgetUsd": 100},
+        },
+        "backup": {
+            # PITR gives the 1 h RPO; snapshots give long retention; all copied to backup.drRegion.
+            "continuous": {"enabled": True, "retentionDays": 35},
+            "daily": {"enabled": True, "retentionDays": 35},
+            "weekly": {"enabled": True, "retentionDays": 90},
+            "monthly": {"enabled": True, "retentionDays": 365},
+            "lock": {"mode": "compliance", "minRetentionDays": 35, "maxRetentionDays": 400,
+                     "changeableForDays": 7},
+            "rpoTargetMinutes": 60,
+            "restoreTesting": {"enabled": True, "schedule": "cron(0 6 ? * SAT *)", "selectionWindowDays": 7,
+                               "validationWindowHours": 4},
+        },
+        "cost": {
+            "monthlyBudgetUsd": 6000,
+            # Production traffic: LLM calls through NAT, a year of logs, snapshots kept a year (cold after 90 days).
+            "usage": {"natDataGb": 1000, "endpointDataGb": 300, "loadBalancerLcu": 10, "wafRequestsMillions": 50,
+                      "s3StorageGb": 500, "ecrStorageGb": 50, "logIngestionGb": 300, "backupWarmGb": 250,
+                      "backupColdGb": 500, "backupRdsSnapshotGb": 500, "spotPriceFactor": 1.0},
+        },
     },
 }
 

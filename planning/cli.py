@@ -106,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.perf_counter()
     try:
-        plan = run_program(args.stack, with_paths(args.stack, _parse_set(args.set)))
+        overrides = with_paths(args.stack, _parse_set(args.set))
+        plan = run_program(args.stack, overrides)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -116,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     print(text if not args.quiet else text.split("\n\n", 1)[-1])
     print(f"\nplanned in {planned:.2f}s under the mock engine")
     document = plan_json(plan)
+
+    from planning import cost
+
+    estimate = cost.stack_report(plan, overrides)
+    print("\n" + cost.render_text(estimate))
+    document["cost"] = estimate.to_json()
 
     status = 0
     if not args.no_review:

@@ -52,6 +52,7 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, A
         "endpoint": f"{host}:5432",
         "port": inputs.get("port", 5432),
         "resourceId": f"db-{_suffix(name).upper()}",
+        "identifier": physical_name(name, inputs),
         "masterUserSecrets": [{
             "secretArn": arn("secretsmanager", region, f"secret:rds!db-{_suffix(name)}-AbCdEf"),
             "secretStatus": "active",
@@ -66,6 +67,7 @@ def _elasticache_rg(name: str, inputs: dict[str, Any], region: str) -> dict[str,
     return {
         "primaryEndpointAddress": f"master.{rid}.{_suffix(name)}.use1.cache.amazonaws.com",
         "readerEndpointAddress": f"replica.{rid}.{_suffix(name)}.use1.cache.amazonaws.com",
+        "memberClusters": [f"{rid}-{i:03d}" for i in range(1, int(inputs.get("numCacheClusters", 1)) + 1)],
         "arn": arn("elasticache", region, f"replicationgroup:{rid}"),
     }
 
@@ -155,6 +157,15 @@ def _secret(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     return {"arn": arn("secretsmanager", region, f"secret:{physical_name(name, inputs)}-AbCdEf")}
 
 
+def _secret_version(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"versionId": f"{_suffix(name)}-0000-4000-8000-{_suffix(name + 'v')}abcd", "versionStages": ["AWSCURRENT"]}
+
+
+def _sar_stack(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    function = (inputs.get("parameters") or {}).get("functionName") or name
+    return {"outputs": {"RotationLambdaARN": arn("lambda", region, f"function:{function}")}}
+
+
 def _random_password(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     length = int(inputs.get("length", 32))
     return {"result": ("m0ck" * length)[:length]}
@@ -169,9 +180,37 @@ def _random_id(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]
     return {"hex": _suffix(name), "b64Url": _suffix(name), "dec": str(int(_suffix(name), 16))}
 
 
+def _backup_vault(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    vault = physical_name(name, inputs)
+    return {"name": vault, "arn": arn("backup", inputs.get("region") or region, f"backup-vault:{vault}")}
+
+
+def _backup_plan(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    plan_id = f"{_suffix(name)}-4b5c-4d6e-8f90-{_suffix(name + 'p')}abcd"
+    return {"id": plan_id, "arn": arn("backup", region, f"backup-plan:{plan_id}"), "version": _suffix(name + "v")}
+
+
 def _helm_release(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     return {"status": {"name": inputs.get("name", name), "namespace": inputs.get("namespace", "default"),
                        "status": "deployed", "version": inputs.get("version", "")}}
+
+
+def _eks_node_group(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """EKS names the managed Auto Scaling group itself; load balancers attach their target groups to it."""
+    return {"resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{_suffix(name)}-0000-0000"}]}],
+            "status": "ACTIVE"}
+
+
+def _route53_record(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"fqdn": str(inputs.get("name", name)).rstrip(".")}
+
+
+def _route53_zone_lookup(args: dict[str, Any], region: str) -> dict[str, Any]:
+    zone = str(args.get("name") or "example.com").rstrip(".")
+    zone_id = args.get("zoneId") or f"Z{_suffix(zone).upper()}LOOKUP"
+    return {"zoneId": zone_id, "id": zone_id, "name": zone, "privateZone": False,
+            "arn": f"arn:{PARTITION}:route53:::hostedzone/{zone_id}", "nameServers": ["ns-1.awsdns-01.org"],
+            "resourceRecordSetCount": 2}
 
 
 RESOURCE_OUTPUTS: dict[str, Outputs] = {
@@ -195,10 +234,16 @@ RESOURCE_OUTPUTS: dict[str, Outputs] = {
     "aws:s3/bucket:Bucket": _s3_bucket,
     "aws:s3/bucketV2:BucketV2": _s3_bucket,
     "aws:secretsmanager/secret:Secret": _secret,
+    "aws:secretsmanager/secretVersion:SecretVersion": _secret_version,
+    "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": _sar_stack,
     "random:index/randomPassword:RandomPassword": _random_password,
     "random:index/randomBytes:RandomBytes": _random_bytes,
     "random:index/randomId:RandomId": _random_id,
     "kubernetes:helm.sh/v3:Release": _helm_release,
+    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
+    "aws:route53/record:Record": _route53_record,
+    "aws:backup/vault:Vault": _backup_vault,
+    "aws:backup/plan:Plan": _backup_plan,
 }
 
 
@@ -259,4 +304,13 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
         "version": "v1.0.0-eksbuild.1", "addonName": a.get("addonName"), "id": a.get("addonName")},
     "aws:elb/getServiceAccount:getServiceAccount": lambda a, r: {
         "arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"},
+    "aws:route53/getZone:getZone": _route53_zone_lookup,
+    "aws:ecr/getImage:getImage": lambda a, r: {
+        "imageDigest": "sha256:" + hashlib.sha256(
+            f"{a.get('repositoryName')}:{a.get('imageTag')}".encode()).hexdigest(),
+        "imageTags": [a.get("imageTag")], "id": str(a.get("repositoryName"))},
+    "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda a, r: {
+        "authorizationToken": "QVdTOm1vY2stZWNyLXBhc3N3b3Jk", "userName": "AWS", "password": "mock-ecr-password",
+        "proxyEndpoint": f"https://{a.get('registryId') or ACCOUNT_ID}.dkr.ecr.{r}.amazonaws.com",
+        "expiresAt": "2030-01-01T00:00:00Z", "id": r},
 }

@@ -13,20 +13,42 @@ from functools import lru_cache
 from typing import Any
 
 from config import ConfigError
+from planning import review as policy_review
 from planning.engine import run_program, with_paths
 from planning.model import Plan, PlannedResource
+from planning.review import Review
 
 STACKS = ("dev", "staging", "prod")
 
 
-@lru_cache(maxsize=64)
-def _plan(stack: str, frozen: str) -> Plan:
-    return run_program(stack, with_paths(stack, json.loads(frozen)))
+_CACHED_PLANS: set[int] = set()
+_REVIEWS: dict[tuple[int, str], Review] = {}
 
 
-def plan(stack: str, overrides: Mapping[str, Any] | None = None) -> Plan:
-    """Plan a stack (cached: treat the result as read-only)."""
-    return _plan(stack, json.dumps(dict(overrides or {}), sort_keys=True))
+@lru_cache(maxsize=128)
+def _plan(stack: str, frozen: str, preview: bool) -> Plan:
+    result = run_program(stack, with_paths(stack, json.loads(frozen)), preview=preview)
+    _CACHED_PLANS.add(id(result))  # the cache keeps it alive, so its id is never reused
+    return result
+
+
+def plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> Plan:
+    """Plan a stack (cached: treat the result as read-only). ``preview`` leaves unknown outputs unknown."""
+    return _plan(stack, json.dumps(dict(overrides or {}), sort_keys=True), preview)
+
+
+def review(result: Plan, policy_config: Mapping[str, Any] | None = None) -> Review:
+    """The pack's verdicts on a plan, through the policy server path; shared for cached plans.
+
+    Reviewing a whole stack runs every policy over every resource exactly as the CLI's policy server
+    does (seconds per stack), so tests asking the same question of the same plan share one answer.
+    """
+    if id(result) not in _CACHED_PLANS:
+        return policy_review.review(result, policy_config)
+    key = (id(result), json.dumps(policy_config, sort_keys=True, default=str))
+    if key not in _REVIEWS:
+        _REVIEWS[key] = policy_review.review(result, policy_config)
+    return _REVIEWS[key]
 
 
 def config_error(stack: str, overrides: Mapping[str, Any] | None = None) -> ConfigError:

@@ -67,11 +67,15 @@ def test_every_stack_file_validates_and_plans(stack):
     assert len(plan(stack)) > 50
 
 
+# The least a prod stack file must say beyond its tier preset.
+PROD_ESSENTIALS = {"backup": {"drRegion": "us-west-2"}, "observability": {"alertEmails": ["oncall@example.com"]}}
+
+
 def test_tier_presets_apply_and_stack_files_override():
     dev = validate_config({"environment": "dev", "owner": "a", "costCenter": "b"}, stack="dev", region="us-east-1")
     assert dev.network.az_count == 2 and dev.network.nat_gateways == "single" and dev.protect is False
-    prod = validate_config({"environment": "prod", "owner": "a", "costCenter": "b"}, stack="prod",
-                           region="us-east-1")
+    prod = validate_config({"environment": "prod", "owner": "a", "costCenter": "b", **PROD_ESSENTIALS},
+                           stack="prod", region="us-east-1")
     assert prod.network.az_count == 3 and prod.data_tier.postgres.multi_az and prod.protect is True
     custom = validate_config({"environment": "dev", "owner": "a", "costCenter": "b",
                               "network": {"azCount": 3}}, stack="dev", region="us-east-1")

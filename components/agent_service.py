@@ -1,0 +1,337 @@
+"""AgentService: one agent API or queue worker on EKS, from its image to autoscaled, isolated pods.
+
+Everything a service gets follows from its entry under ``services`` in the stack config, so a new
+service is configuration only. The specs themselves live in ``service_workload`` (pods, scaling,
+traffic), ``service_identity`` (IAM) and ``service_image`` (ECR and builds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from components import service_workload as workload
+from components.context import Platform
+from components.irsa import OidcIssuer, service_account_role
+from components.service_identity import service_policy
+from components.service_image import built_image, repository
+from components.service_platform import ServicePlatform
+from config.network import NetworkConfig
+from config.services import INGRESS_NAMESPACE, MONITORING_NAMESPACE, ServiceConfig
+
+if TYPE_CHECKING:
+    from components.data_tier import DataTier
+
+EXTERNAL_SECRETS_API = "external-secrets.io/v1"
+KEDA_API = "keda.sh/v1alpha1"
+# Rotated database credentials reach the mounted files within this interval (plus the kubelet sync period).
+SECRET_REFRESH = "5m"
+
+
+@dataclass(frozen=True)
+class ServiceDataRefs:
+    """Where services find their data: the data tier's outputs as plain inputs, wired once per stack.
+
+    ``secret_arns`` maps each platform secret name a service may list (``database``, ``redis``, ``jwt``,
+    ``encryption-key`` and one per LLM provider) to its Secrets Manager ARN.
+    """
+
+    postgres_host: pulumi.Input[str]
+    postgres_port: pulumi.Input[int]
+    database_name: pulumi.Input[str]
+    redis_host: pulumi.Input[str]
+    redis_port: pulumi.Input[int]
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    secret_arns: Mapping[str, pulumi.Input[str]]
+    secrets_kms_key_arn: pulumi.Input[str]
+    data_kms_key_arn: pulumi.Input[str]
+    data_cidrs: Sequence[str]
+
+    @staticmethod
+    def platform_secrets(
+        *, database: pulumi.Input[str], redis: pulumi.Input[str], jwt: pulumi.Input[str],
+        encryption_key: pulumi.Input[str], llm_keys: Mapping[str, pulumi.Input[str]],
+    ) -> dict[str, pulumi.Input[str]]:
+        return {"database": database, "redis": redis, "jwt": jwt, "encryption-key": encryption_key, **llm_keys}
+
+    @classmethod
+    def of(cls, data: DataTier, network: NetworkConfig) -> ServiceDataRefs:
+        """The references from a DataTier and the network config it was placed in."""
+        return cls(
+            postgres_host=data.postgres_host,
+            postgres_port=data.postgres_port,
+            database_name=data.database_name,
+            redis_host=data.redis_host,
+            redis_port=data.redis_port,
+            bucket_name=data.data_bucket_name,
+            bucket_arn=data.data_bucket_arn,
+            secret_arns=cls.platform_secrets(
+                database=data.app_db_secret_arn, redis=data.redis_auth_secret_arn, jwt=data.jwt_secret_arn,
+                encryption_key=data.encryption_key_secret_arn, llm_keys=data.llm_key_secret_arns),
+            secrets_kms_key_arn=data.secrets_kms_key_arn,
+            data_kms_key_arn=data.data_kms_key_arn,
+            data_cidrs=data_subnet_cidrs(network),
+        )
+
+
+def data_subnet_cidrs(network: NetworkConfig) -> list[str]:
+    """The CIDRs PostgreSQL and Redis live in: the isolated subnets, or the whole VPC when it is adopted."""
+    if network.existing_vpc is not None:
+        return [network.existing_vpc.cidr]
+    return list(network.layout().isolated)
+
+
+def service_environment(svc: str, cfg: ServiceConfig, platform: Platform, data: ServiceDataRefs,
+                        callee_urls: Mapping[str, pulumi.Input[str]]) -> dict[str, Any]:
+    """A service's non-secret environment, identical on every runtime; ``callee_urls`` maps each callee to its URL."""
+    as_text = lambda value: pulumi.Output.from_input(value).apply(str)  # noqa: E731
+    values: dict[str, Any] = {
+        "SERVICE_NAME": svc,
+        "SERVICE_KIND": cfg.kind,
+        "ENVIRONMENT": platform.config.environment,
+        "AWS_REGION": platform.region,
+        "PORT": str(cfg.port),
+        "METRICS_PATH": cfg.metrics_path,
+        "LOG_LEVEL": cfg.log_level,
+        "LOG_FORMAT": cfg.log_format,
+        "RATE_LIMIT_REQUESTS": str(cfg.rate_limit.requests),
+        "RATE_LIMIT_WINDOW_SECONDS": str(cfg.rate_limit.window_seconds),
+        "POSTGRES_HOST": data.postgres_host,
+        "POSTGRES_PORT": as_text(data.postgres_port),
+        "POSTGRES_DB": data.database_name,
+        "POSTGRES_SSLMODE": "require",
+        "POSTGRES_URL": pulumi.Output.concat("postgresql://", data.postgres_host, ":", as_text(data.postgres_port),
+                                             "/", data.database_name, "?sslmode=require"),
+        "REDIS_HOST": data.redis_host,
+        "REDIS_PORT": as_text(data.redis_port),
+        "REDIS_TLS": "true",
+        "REDIS_URL": pulumi.Output.concat("rediss://", data.redis_host, ":", as_text(data.redis_port), "/0"),
+        "S3_BUCKET": data.bucket_name,
+        "S3_PREFIX": f"{svc}/",
+        "SECRETS_DIR": workload.SECRETS_DIR,
+        "SHUTDOWN_GRACE_SECONDS": str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
+    }
+    if cfg.default_model:
+        values["DEFAULT_MODEL"] = cfg.default_model
+    if cfg.queue is not None:
+        values["QUEUE_NAME"] = cfg.queue.list_name
+    for callee, url in callee_urls.items():
+        values[callee.upper().replace("-", "_") + "_URL"] = url
+    values.update(cfg.settings)
+    return values
+
+
+@dataclass(frozen=True)
+class AgentServiceArgs:
+    service_name: str
+    config: ServiceConfig
+    platform: Platform
+    oidc: OidcIssuer
+    addons: ServicePlatform
+    data: ServiceDataRefs
+    ingress_namespace: str = INGRESS_NAMESPACE
+    monitoring_namespace: str = MONITORING_NAMESPACE
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+
+
+class AgentService(pulumi.ComponentResource):
+    """An ECR repository, an IRSA role, and the Kubernetes objects that run, scale and isolate one service."""
+
+    service_name: str
+    namespace: str
+    port: int
+    kind: str
+    deployment_name: str
+    url: str
+    role_arn: pulumi.Output[str]
+    image_ref: pulumi.Output[str]
+    repository_url: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AgentServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("agent-platform:services:AgentService", name, None, opts)
+        cfg, platform, addons = args.config, args.platform, args.addons
+        svc = args.service_name
+        self.service_name = svc
+        self.namespace = ns = addons.namespace
+        self.port = cfg.port
+        self.kind = cfg.kind
+        self.deployment_name = svc
+        self.url = workload.service_url(svc, ns, cfg.port)
+        self._name, self._args = name, args
+        self._labels = workload.labels(svc, cfg, platform.config.environment)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=addons.provider,
+                                          depends_on=[addons.namespace_resource, *args.depends_on])
+
+        repo = repository(f"{name}-repo", svc, platform=platform, key_arn=addons.ecr_key_arn,
+                          keep_images=cfg.image_retention_count, parent=self)
+        self.repository_url = repo.repository_url
+        if cfg.build is not None:
+            self.image_ref = built_image(f"{name}-image", cfg.build, repo, parent=self).repo_digest
+        else:
+            assert cfg.image is not None
+            self.image_ref = pulumi.Output.from_input(cfg.image)
+
+        role = self._role()
+        self.role_arn = role.arn
+        account_annotations: dict[str, Any] = {
+            "eks.amazonaws.com/role-arn": role.arn,
+            "eks.amazonaws.com/sts-regional-endpoints": "true",
+        }
+        if cfg.kubernetes_api_access:
+            account_annotations[workload.KUBERNETES_API_ANNOTATION] = "true"
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa",
+            metadata=self._metadata(svc, annotations=account_annotations),
+            automount_service_account_token=cfg.kubernetes_api_access,
+            opts=k8s_opts,
+        )
+        config_map = self._config_map(k8s_opts)
+        secret_deps = self._secrets(account, k8s_opts)
+
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=self._metadata(svc),
+            spec=workload.deployment_spec(
+                svc, cfg, self.image_ref, environment=platform.config.environment,
+                strict_zone_spread=platform.config.protected_tier,
+                config_checksum=pulumi.Output.json_dumps(config_map.data).apply(
+                    lambda text: hashlib.sha256(text.encode()).hexdigest())),
+            # The autoscaler owns the replica count once the Deployment exists.
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=[account, config_map, *secret_deps], ignore_changes=["spec.replicas"])),
+        )
+        k8s.core.v1.Service(f"{name}-service", metadata=self._metadata(svc), spec=workload.service_spec(svc, cfg),
+                            opts=k8s_opts)
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=self._metadata(svc),
+                                          spec=workload.pdb_spec(svc), opts=k8s_opts)
+        self._network_policy(k8s_opts)
+        after_deployment = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[deployment]))
+        if cfg.kind == "api":
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa", metadata=self._metadata(svc), spec=workload.hpa_spec(svc, cfg), opts=after_deployment)
+        else:
+            self._scaled_object(after_deployment, secret_deps)
+
+        self.register_outputs({"service_name": svc, "namespace": ns, "url": self.url, "role_arn": self.role_arn,
+                               "image_ref": self.image_ref, "repository_url": self.repository_url})
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def _metadata(self, object_name: str, annotations: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        meta: dict[str, Any] = {"name": object_name, "namespace": self.namespace, "labels": self._labels}
+        if annotations:
+            meta["annotations"] = dict(annotations)
+        return meta
+
+    def _own_secret_arns(self) -> list[pulumi.Input[str]]:
+        arns = self._args.data.secret_arns
+        missing = [s for s in self._args.config.secrets if s not in arns]
+        if missing:
+            raise ValueError(f"service {self.service_name} lists secrets the data tier does not provide: {missing}")
+        return [arns[s] for s in self._args.config.secrets]
+
+    def _role(self) -> aws.iam.Role:
+        args, data = self._args, self._args.data
+        return service_account_role(
+            f"{self._name}-role", args.oidc, namespace=self.namespace, service_account=self.service_name,
+            tags=args.platform.tags("services", service=self.service_name), parent=self,
+            inline_policy=service_policy(
+                region=args.platform.region, secret_arns=self._own_secret_arns(),
+                secrets_key_arn=data.secrets_kms_key_arn, bucket_arn=data.bucket_arn, prefix=self.service_name,
+                data_key_arn=data.data_kms_key_arn))
+
+    def _config_map(self, opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
+        """Non-secret settings only: endpoints carry no credentials (those are files under SECRETS_DIR)."""
+        args, cfg, svc = self._args, self._args.config, self.service_name
+        services = args.platform.config.services
+        values = service_environment(svc, cfg, args.platform, args.data, {
+            callee: workload.service_url(callee, self.namespace, services[callee].port) for callee in cfg.calls})
+        return k8s.core.v1.ConfigMap(f"{self._name}-config",
+                                     metadata=self._metadata(workload.config_map_name(svc)),
+                                     data=values, opts=opts)
+
+    def _secrets(self, account: k8s.core.v1.ServiceAccount, opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+        """A SecretStore acting as the service's own identity, and the ExternalSecret listing its secrets."""
+        cfg, svc = self._args.config, self.service_name
+        if not cfg.secrets:
+            return []
+        eso = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            depends_on=[self._args.addons.external_secrets, account]))
+        store = k8s.apiextensions.CustomResource(
+            f"{self._name}-secret-store",
+            api_version=EXTERNAL_SECRETS_API,
+            kind="SecretStore",
+            metadata=self._metadata(svc),
+            spec={"provider": {"aws": {
+                "service": "SecretsManager",
+                "region": self._args.platform.region,
+                # ESO requests a token for this service account, so the store reads with the service's role.
+                "auth": {"jwt": {"serviceAccountRef": {"name": svc}}},
+            }}},
+            opts=eso,
+        )
+        arns = self._own_secret_arns()
+        external = k8s.apiextensions.CustomResource(
+            f"{self._name}-external-secret",
+            api_version=EXTERNAL_SECRETS_API,
+            kind="ExternalSecret",
+            metadata=self._metadata(svc),
+            spec={
+                "refreshInterval": SECRET_REFRESH,
+                "secretStoreRef": {"kind": "SecretStore", "name": svc},
+                "target": {
+                    "name": workload.secret_name(svc),
+                    "creationPolicy": "Owner",
+                    "deletionPolicy": "Retain",
+                    "template": {"type": "Opaque", "metadata": {"labels": self._labels}},
+                },
+                "data": [{"secretKey": secret, "remoteRef": {"key": arn}} for secret, arn in zip(cfg.secrets, arns,
+                                                                                                 strict=True)],
+            },
+            opts=pulumi.ResourceOptions.merge(eso, pulumi.ResourceOptions(depends_on=[store])),
+        )
+        return [store, external]
+
+    def _network_policy(self, opts: pulumi.ResourceOptions) -> None:
+        args, cfg, svc = self._args, self._args.config, self.service_name
+        services = args.platform.config.services
+        callers = [other for other, other_cfg in services.items() if svc in other_cfg.calls]
+        callees = {callee: services[callee].port for callee in cfg.calls}
+        k8s.networking.v1.NetworkPolicy(
+            f"{self._name}-network-policy",
+            metadata=self._metadata(svc),
+            spec=workload.network_policy_spec(
+                svc, cfg, ingress_namespace=args.ingress_namespace, monitoring_namespace=args.monitoring_namespace,
+                callers=callers, callees=callees, data_cidrs=args.data.data_cidrs,
+                postgres_port=args.data.postgres_port, redis_port=args.data.redis_port),
+            opts=opts,
+        )
+
+    def _scaled_object(self, opts: pulumi.ResourceOptions, secret_deps: list[pulumi.Resource]) -> None:
+        data, svc = self._args.data, self.service_name
+        keda = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(
+            depends_on=[self._args.addons.keda, *secret_deps]))
+        auth = k8s.apiextensions.CustomResource(
+            f"{self._name}-trigger-auth",
+            api_version=KEDA_API,
+            kind="TriggerAuthentication",
+            metadata=self._metadata(workload.trigger_auth_name(svc)),
+            spec=workload.trigger_auth_spec(svc),
+            opts=keda,
+        )
+        redis_address = pulumi.Output.concat(data.redis_host, ":", pulumi.Output.from_input(data.redis_port).apply(str))
+        k8s.apiextensions.CustomResource(
+            f"{self._name}-scaled-object",
+            api_version=KEDA_API,
+            kind="ScaledObject",
+            metadata=self._metadata(svc),
+            spec=workload.scaled_object_spec(svc, self._args.config, redis_address=redis_address),
+            opts=pulumi.ResourceOptions.merge(keda, pulumi.ResourceOptions(depends_on=[auth])),
+        )

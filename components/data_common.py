@@ -1,0 +1,45 @@
+"""Names and tags shared by the data tier's modules."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+COMPONENT = "data"
+POSTGRES_PORT = 5432
+REDIS_PORT = 6379
+# Every secret says what it holds, so the rotation policy knows which ones AWS can rotate.
+SECRET_KIND_TAG = "agent-platform/secret-kind"
+DATABASE_CREDENTIALS = "database-credentials"
+CACHE_CREDENTIALS = "cache-credentials"
+API_KEY = "api-key"
+SIGNING_KEY = "signing-key"
+ENCRYPTION_KEY = "encryption-key"
+
+
+def physical_name(prefix: str, suffix: str, limit: int) -> str:
+    """A stable AWS name for services that need one up front (log group paths depend on it).
+
+    Letters, digits and single hyphens, starting with a letter; names over ``limit`` keep a hash of
+    the full name so two long stacks never collide.
+    """
+    name = re.sub(r"-+", "-", f"{prefix}-{suffix}".lower()).strip("-")
+    if not name[0].isalpha():
+        name = f"x{name}"
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:6]
+    head = name[: limit - len(suffix) - len(digest) - 2].rstrip("-")
+    return f"{head}-{digest}-{suffix}"
+
+
+def partition_of(region: str) -> str:
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+def dns_suffix(region: str) -> str:
+    return "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"

@@ -1,0 +1,110 @@
+"""The edge's listeners on the VM runtime: the ALB itself routes each host/path to its service's target group.
+
+Without ingress-nginx, what nginx did moves to the ALB where AWS has an equivalent: HSTS, X-Frame-Options,
+X-Content-Type-Options and Content-Security-Policy are listener response-header attributes, timeouts are
+the ALB idle timeout, rate limits stay in the WAF. Referrer-Policy, extra headers, per-route body sizes
+and nginx's per-route request limits have no ALB equivalent (see docs/vm-runtime.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import pulumi
+import pulumi_aws as aws
+
+from components.context import Platform
+from config.edge import EdgeConfig, Route
+
+if TYPE_CHECKING:
+    from components.edge_proxy import VmTarget
+
+COMPONENT = "edge"
+LB_ROLE = "load-balancer"
+# Longer paths first so /v1/admin wins over /v1; ALB rules are evaluated by ascending priority.
+FIRST_VM_RULE_PRIORITY = 100
+
+
+def load_balancer_group(name: str, vpc_id: pulumi.Input[str], *, tags: Callable[..., dict[str, str]],
+                        parent: pulumi.Resource) -> aws.ec2.SecurityGroup:
+    """The ALB's security group: HTTPS (and HTTP, which only redirects) from anywhere, IPv4 and IPv6."""
+    sg = aws.ec2.SecurityGroup(
+        f"{name}-alb-sg",
+        vpc_id=vpc_id,
+        description="Edge load balancer: HTTPS from the internet, HTTP only to redirect",
+        tags=tags(COMPONENT, role=LB_ROLE),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    for port, label in ((443, "https"), (80, "http")):
+        for family, cidr in (("ipv4", "0.0.0.0/0"), ("ipv6", "::/0")):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-{label}-{family}",
+                security_group_id=sg.id,
+                ip_protocol="tcp", from_port=port, to_port=port,
+                **{f"cidr_{family}": cidr},
+                description=f"{label.upper()} from the internet ({family})",
+                tags=tags(COMPONENT),
+                opts=pulumi.ResourceOptions(parent=sg),
+            )
+    return sg
+
+
+def header_attributes(cfg: EdgeConfig) -> dict[str, str]:
+    """The security headers the ALB can add itself, as aws.lb.Listener arguments."""
+    base = cfg.headers.rendered_base()
+    return {
+        "routing_http_response_strict_transport_security_header_value": base["Strict-Transport-Security"],
+        "routing_http_response_x_frame_options_header_value": base["X-Frame-Options"],
+        "routing_http_response_x_content_type_options_header_value": base["X-Content-Type-Options"],
+        "routing_http_response_content_security_policy_header_value": base["Content-Security-Policy"],
+        "routing_http_response_server_enabled": "false",
+    }
+
+
+def _path_patterns(path: str) -> list[str]:
+    return ["/*"] if path == "/" else [path, f"{path}/*"]
+
+
+def vm_listeners(name: str, cfg: EdgeConfig, routes: Sequence[Route], targets: Mapping[str, VmTarget], *,
+                 alb: aws.lb.LoadBalancer, lb_sg: aws.ec2.SecurityGroup, cert_arn: pulumi.Input[str],
+                 vpc_cidr: str, platform: Platform) -> aws.lb.Listener:
+    """HTTP redirects; HTTPS forwards each route (host + path) to its service's target group, 404 otherwise."""
+    tags = platform.tags(COMPONENT)
+    aws.lb.Listener(
+        f"{name}-http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
+        default_actions=[{"type": "redirect",
+                          "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}],
+        tags=dict(tags), opts=pulumi.ResourceOptions(parent=alb))
+    https = aws.lb.Listener(
+        f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS", ssl_policy=cfg.tls_policy,
+        certificate_arn=cert_arn,
+        default_actions=[{"type": "fixed-response", "fixed_response": {
+            "content_type": "text/plain", "message_body": "Not Found", "status_code": "404"}}],
+        **header_attributes(cfg),
+        tags=dict(tags), opts=pulumi.ResourceOptions(parent=alb))
+    ordered = sorted(routes, key=lambda r: (r.host, -len(r.path), r.service))
+    for priority, route in enumerate(ordered, start=FIRST_VM_RULE_PRIORITY):
+        target = targets[route.service]
+        aws.lb.ListenerRule(
+            f"{name}-route-{route.service}",
+            listener_arn=https.arn,
+            priority=priority,
+            conditions=[{"host_header": {"values": [route.host]}},
+                        {"path_pattern": {"values": _path_patterns(route.path)}}],
+            actions=[{"type": "forward", "target_group_arn": target.target_group.arn}],
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=https),
+        )
+    rule_opts = pulumi.ResourceOptions(parent=lb_sg)
+    for port in sorted({t.port for t in targets.values()}):
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-services-{port}", security_group_id=lb_sg.id, cidr_ipv4=vpc_cidr, ip_protocol="tcp",
+            from_port=port, to_port=port, description=f"To agent service instances on port {port}",
+            tags=dict(tags), opts=rule_opts)
+    for service, target in sorted(targets.items()):
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-{service}-from-alb", security_group_id=target.security_group_id,
+            referenced_security_group_id=lb_sg.id, ip_protocol="tcp", from_port=target.port, to_port=target.port,
+            description="Edge load balancer to the service port", tags=dict(tags), opts=rule_opts)
+    return https

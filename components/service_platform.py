@@ -1,0 +1,161 @@
+"""Cluster-wide pieces every agent service relies on: its namespace, secrets delivery, queue autoscaling.
+
+External Secrets Operator turns Secrets Manager entries into Kubernetes Secrets at runtime, so no secret
+value ever passes through a Pulumi-managed manifest. KEDA scales queue workers on Redis list length.
+Neither controller gets an AWS role: every SecretStore authenticates as the service's own service
+account (its IRSA role), and the Redis scaler talks to Redis only, so the operators hold no AWS access
+that one service's compromise could widen.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components import kms
+from components.context import Platform
+from components.namespace import restricted_namespace
+from config.services import SERVICES_NAMESPACE
+
+EXTERNAL_SECRETS_CHART = "external-secrets"
+EXTERNAL_SECRETS_VERSION = "2.10.0"
+EXTERNAL_SECRETS_REPO = "https://charts.external-secrets.io"
+EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
+KEDA_CHART = "keda"
+KEDA_VERSION = "2.21.1"
+KEDA_REPO = "https://kedacore.github.io/charts"
+KEDA_NAMESPACE = "keda"
+
+_HARDENED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+    "seccompProfile": {"type": "RuntimeDefault"},
+}
+_NON_ROOT_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+@dataclass(frozen=True)
+class ServicePlatformArgs:
+    """The platform (tier, tags), the cluster's provider and what must exist first (``Cluster.ready``)."""
+
+    platform: Platform
+    provider: k8s.Provider
+    ready: Sequence[pulumi.Resource]
+    namespace: str = SERVICES_NAMESPACE
+
+
+class ServicePlatform(pulumi.ComponentResource):
+    """The ``agents`` namespace (PSA restricted, default-deny), ESO, KEDA and the CMK for image repositories."""
+
+    namespace: str
+    namespace_resource: k8s.core.v1.Namespace
+    provider: k8s.Provider
+    external_secrets: k8s.helm.v3.Release
+    keda: k8s.helm.v3.Release
+    ecr_key_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ServicePlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("agent-platform:services:ServicePlatform", name, None, opts)
+        platform = args.platform
+        ready = list(args.ready)
+        ha = platform.config.protected_tier
+        self.provider = args.provider
+
+        self.namespace = args.namespace
+        self.namespace_resource = restricted_namespace(
+            f"{name}-namespace", args.namespace, provider=args.provider, parent=self, depends_on=ready,
+            labels={"agent-platform/workloads": "agent-services"})
+        # Everything in the namespace starts isolated; each service's own policy opens only what it needs.
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-default-deny",
+            metadata={"name": "default-deny-all", "namespace": args.namespace},
+            spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.namespace_resource]),
+        )
+
+        ecr_key = kms.customer_key(
+            f"{name}-ecr-key", "ecr", account_id=platform.account_id, partition=platform.partition,
+            tags=platform.tags("services"), protect=platform.protect, parent=self)
+        self.ecr_key_arn = ecr_key.arn
+
+        self.external_secrets = self._release(
+            f"{name}-external-secrets", EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_VERSION, EXTERNAL_SECRETS_REPO,
+            EXTERNAL_SECRETS_NAMESPACE, _external_secrets_values(ha), ready)
+        self.keda = self._release(
+            f"{name}-keda", KEDA_CHART, KEDA_VERSION, KEDA_REPO, KEDA_NAMESPACE, _keda_values(ha), ready)
+
+        self.register_outputs({"namespace": self.namespace, "ecr_key_arn": self.ecr_key_arn})
+
+    def _release(self, resource_name: str, chart: str, version: str, repo: str, namespace: str,
+                 values: dict[str, Any], ready: list[pulumi.Resource]) -> k8s.helm.v3.Release:
+        ns = restricted_namespace(f"{resource_name}-namespace", namespace, provider=self.provider, parent=self,
+                                  depends_on=ready)
+        return k8s.helm.v3.Release(
+            resource_name,
+            name=chart,
+            chart=chart,
+            version=version,
+            repository_opts={"repo": repo},
+            namespace=namespace,
+            create_namespace=False,
+            atomic=True,
+            cleanup_on_fail=True,
+            max_history=5,
+            timeout=600,
+            values=values,
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ns, *ready]),
+        )
+
+
+def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:
+    return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit}}
+
+
+def _external_secrets_values(ha: bool) -> dict[str, Any]:
+    """Chart values: CRDs installed by the chart; two replicas with leader election in protected tiers."""
+    replicas = 2 if ha else 1
+    pdb = {"enabled": ha, "minAvailable": 1}
+    return {
+        "installCRDs": True,
+        "replicaCount": replicas,
+        "leaderElect": ha,
+        "podDisruptionBudget": pdb,
+        "resources": _resources("50m", "128Mi", "256Mi"),
+        "podSecurityContext": {"enabled": True, **_NON_ROOT_POD},
+        "securityContext": {"enabled": True, "runAsNonRoot": True, **_HARDENED_CONTAINER},
+        "webhook": {"replicaCount": replicas, "podDisruptionBudget": pdb,
+                    "resources": _resources("20m", "64Mi", "128Mi")},
+        "certController": {"resources": _resources("20m", "64Mi", "128Mi")},
+    }
+
+
+def _keda_values(ha: bool) -> dict[str, Any]:
+    """Chart values: explicit hardened security contexts (the metrics server writes its serving cert)."""
+    replicas = 2 if ha else 1
+    metrics_server_container = {k: v for k, v in _HARDENED_CONTAINER.items() if k != "readOnlyRootFilesystem"}
+    values: dict[str, Any] = {
+        "crds": {"install": True},
+        "operator": {"replicaCount": replicas},
+        "metricsServer": {"replicaCount": replicas},
+        "webhooks": {"replicaCount": replicas},
+        "resources": {
+            "operator": _resources("100m", "128Mi", "512Mi"),
+            "metricServer": _resources("50m", "128Mi", "512Mi"),
+            "webhooks": _resources("20m", "64Mi", "128Mi"),
+        },
+        "securityContext": {
+            "operator": _HARDENED_CONTAINER,
+            "metricServer": metrics_server_container,
+            "webhooks": _HARDENED_CONTAINER,
+        },
+        "podSecurityContext": {"operator": _NON_ROOT_POD, "metricServer": _NON_ROOT_POD, "webhooks": _NON_ROOT_POD},
+        "logging": {"operator": {"format": "json"}, "webhooks": {"format": "json"}},
+    }
+    if ha:
+        values["podDisruptionBudget"] = {part: {"minAvailable": 1} for part in ("operator", "metricServer", "webhooks")}
+    return values

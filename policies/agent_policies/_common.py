@@ -1,0 +1,408 @@
+"""Shared building blocks for every domain module.
+
+Policies are built through :func:`resource_policy` and :func:`stack_policy` so that each one carries the
+same metadata (severity, remediation, compliance references, config schema) and behaves the same way
+on values that are unknown during preview: it reports nothing until the value is known.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyComplianceFramework,
+    PolicyConfigSchema,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+from pulumi_policy.proxy import (
+    UNKNOWN_ARCHIVE_VALUE,
+    UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE,
+    UNKNOWN_BOOLEAN_VALUE,
+    UNKNOWN_NUMBER_VALUE,
+    UNKNOWN_OBJECT_VALUE,
+    UNKNOWN_STRING_VALUE,
+    UnknownValueError,
+)
+
+_UNKNOWNS = frozenset({
+    UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, UNKNOWN_ARRAY_VALUE,
+    UNKNOWN_ASSET_VALUE, UNKNOWN_ARCHIVE_VALUE, UNKNOWN_OBJECT_VALUE,
+})
+
+# Policy tags that classify what a policy protects. Only non-security policies may be relaxed per stack.
+TOPICS = ("security", "availability", "cost", "governance")
+
+EXEMPT_RESOURCES = "exemptResources"
+_EXEMPT_SCHEMA: dict[str, Any] = {
+    "type": "array",
+    "items": {"type": "string"},
+    "default": [],
+    "description": "Logical resource names (or full URNs) this policy does not apply to; each entry is a "
+                   "reviewed, recorded exception.",
+}
+
+
+# --- compliance references ---------------------------------------------------------------------------
+
+
+class Framework(NamedTuple):
+    key: str
+    name: str
+    version: str
+
+
+FRAMEWORKS: dict[str, Framework] = {
+    "cis-aws": Framework("cis-aws", "CIS AWS Foundations Benchmark", "3.0.0"),
+    "cis-eks": Framework("cis-eks", "CIS Amazon EKS Benchmark", "1.5.0"),
+    "soc2": Framework("soc2", "SOC 2 Trust Services Criteria", "2017"),
+    "pci-dss": Framework("pci-dss", "PCI DSS", "4.0"),
+}
+
+_REF_TAG = re.compile(r"^(?P<key>[a-z0-9-]+?)-v(?P<version>[0-9][0-9.]*):(?P<control>\S+)$")
+
+
+@dataclass(frozen=True)
+class Ref:
+    """One control of a compliance framework that a policy implements (fully or in part)."""
+
+    framework: Framework
+    control: str
+    title: str = ""
+
+    @property
+    def tag(self) -> str:
+        """Policy tags are the only list-valued metadata the engine carries, so references travel as tags."""
+        return f"{self.framework.key}-v{self.framework.version}:{self.control}"
+
+    @property
+    def label(self) -> str:
+        short = {"cis-aws": "CIS AWS", "cis-eks": "CIS EKS", "soc2": "SOC 2", "pci-dss": "PCI DSS"}
+        if self.framework.key == "soc2":
+            return f"SOC 2 {self.control}"
+        return f"{short[self.framework.key]} {self.framework.version} {self.control}"
+
+
+def cis_aws(control: str, title: str = "") -> Ref:
+    return Ref(FRAMEWORKS["cis-aws"], control, title)
+
+
+def cis_eks(control: str, title: str = "") -> Ref:
+    return Ref(FRAMEWORKS["cis-eks"], control, title)
+
+
+def soc2(control: str, title: str = "") -> Ref:
+    return Ref(FRAMEWORKS["soc2"], control, title)
+
+
+def pci_dss(control: str, title: str = "") -> Ref:
+    return Ref(FRAMEWORKS["pci-dss"], control, title)
+
+
+def references(tags: Iterable[str] | None) -> list[Ref]:
+    """Compliance references recovered from a policy's tags (what the engine and the docs see)."""
+    refs = []
+    for tag in tags or ():
+        match = _REF_TAG.match(tag)
+        if match and match["key"] in FRAMEWORKS and FRAMEWORKS[match["key"]].version == match["version"]:
+            refs.append(Ref(FRAMEWORKS[match["key"]], match["control"]))
+    return refs
+
+
+def topics(tags: Iterable[str] | None) -> list[str]:
+    return [t for t in tags or () if t in TOPICS]
+
+
+# --- reading values that may be unknown during preview ------------------------------------------------
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, str) and value in _UNKNOWNS
+
+
+def _check(value: Any, path: Sequence[Any]) -> Any:
+    # Props normally arrive wrapped by the policy server's proxy, which raises by itself; checking here
+    # too keeps the helpers correct on plain dicts.
+    if is_unknown(value):
+        raise UnknownValueError(value, [str(p) for p in path])
+    return value
+
+
+def get(obj: Any, *path: str | int, default: Any = None) -> Any:
+    """The value at ``path``, ``default`` when absent or null; raises ``UnknownValueError`` if unknown."""
+    current = obj
+    for i, key in enumerate(path):
+        if isinstance(key, int):
+            if not isinstance(current, Sequence) or isinstance(current, str) or not -len(current) <= key < len(current):
+                return default
+        elif not isinstance(current, Mapping) or key not in current:
+            return default
+        current = _check(current[key], path[: i + 1])
+        if current is None:
+            return default
+    return current
+
+
+def as_list(value: Any) -> list[Any]:
+    """IAM fields and similar accept one value or a list; normalise to a list (unknown elements raise)."""
+    _check(value, [])
+    if value is None:
+        return []
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        return [value]
+    return [_check(v, [i]) for i, v in enumerate(value)]
+
+
+def plain(value: Any) -> Any:
+    """A deep plain copy (dicts, lists) of a proxied value; raises if anything inside is unknown."""
+    _check(value, [])
+    if isinstance(value, Mapping):
+        return {k: plain(value[k]) for k in value}
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return [plain(value[i]) for i in range(len(value))]
+    return value
+
+
+def tag_map(value: Any) -> dict[str, Any]:
+    """Tag keys to values. Values may stay unknown: only keys decide whether a tag is present.
+
+    ``aws:autoscaling/group:Group`` takes tags as a list of ``{key, value, propagateAtLaunch}``.
+    """
+    _check(value, ["tags"])
+    if value is None:
+        return {}
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key in value:
+            try:
+                out[key] = value[key]
+            except UnknownValueError:
+                out[key] = UNKNOWN_STRING_VALUE
+        return out
+    out = {}
+    for i in range(len(value)):
+        entry = _check(value[i], ["tags", i])
+        key = _check(get(entry, "key"), ["tags", i, "key"])
+        if key is not None:
+            try:
+                out[key] = get(entry, "value")
+            except UnknownValueError:
+                out[key] = UNKNOWN_STRING_VALUE
+    return out
+
+
+def parse_document(value: Any) -> dict[str, Any] | None:
+    """An IAM or KMS policy document, given as a JSON string or an object; ``None`` when absent or invalid."""
+    _check(value, [])
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return None
+        return parsed if isinstance(parsed, dict) else None
+    if isinstance(value, Mapping):
+        return plain(value)
+    return None
+
+
+def statements(document: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    if not document:
+        return []
+    raw = document.get("Statement")
+    if isinstance(raw, Mapping):
+        return [dict(raw)]
+    if isinstance(raw, list):
+        return [dict(s) for s in raw if isinstance(s, Mapping)]
+    return []
+
+
+# --- stack graph helpers -------------------------------------------------------------------------------
+
+
+def name_of_urn(urn: str) -> str:
+    return urn.rsplit("::", 1)[-1]
+
+
+def depends_on(resource: PolicyResource, prop: str | None = None) -> list[PolicyResource]:
+    """Resources this one depends on, through ``prop`` when the engine recorded it, else through any input.
+
+    Stack resources carry no ids during preview, so the dependency graph (by URN) is how a flow log
+    is tied to its VPC or a rule to its security group.
+    """
+    if prop is not None:
+        specific = resource.property_dependencies.get(prop)
+        if specific:
+            return list(specific)
+    return list(resource.dependencies)
+
+
+def of_type(resources: Iterable[PolicyResource], *types: str) -> Iterator[PolicyResource]:
+    return (r for r in resources if r.resource_type in types)
+
+
+# --- configuration ---------------------------------------------------------------------------------------
+
+
+class Settings(dict[str, Any]):
+    """A policy's configuration: schema defaults overlaid with what the stack's policy config sets."""
+
+
+def _normalise(value: Any) -> Any:
+    # Configuration travels as a protobuf Struct, so every number arrives as a float.
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    return value
+
+
+def _settings(schema: Mapping[str, Mapping[str, Any]], given: Mapping[str, Any] | None) -> Settings:
+    values = Settings({k: copy.deepcopy(v["default"]) for k, v in schema.items() if "default" in v})
+    for key, value in (given or {}).items():
+        values[key] = _normalise(value)
+    return values
+
+
+def _exempt(settings: Settings, name: str, urn: str) -> bool:
+    entries = settings.get(EXEMPT_RESOURCES) or []
+    return name in entries or urn in entries
+
+
+# --- policy factories ------------------------------------------------------------------------------------
+
+Report = Callable[[str], None]
+ResourceCheck = Callable[[ResourceValidationArgs, Settings, Report], None]
+StackCheck = Callable[[StackValidationArgs, Settings, ReportViolation], None]
+
+
+def _metadata(
+    name: str,
+    severity: Severity,
+    enforcement: EnforcementLevel,
+    remediation: str,
+    refs: Sequence[Ref],
+    topic: Sequence[str],
+    config: Mapping[str, Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", name):
+        raise ValueError(f"policy name {name!r} is not kebab-case")
+    unknown_topics = set(topic) - set(TOPICS)
+    if not topic or unknown_topics:
+        raise ValueError(f"policy {name}: topics must be a non-empty subset of {TOPICS}")
+    if not remediation.strip():
+        raise ValueError(f"policy {name}: remediation steps are required")
+    properties: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (config or {}).items()}
+    properties.setdefault(EXEMPT_RESOURCES, dict(_EXEMPT_SCHEMA))
+    framework = None
+    if refs:
+        primary = refs[0]
+        framework = PolicyComplianceFramework(
+            name=primary.framework.name,
+            version=primary.framework.version,
+            reference=primary.control,
+            specification=primary.title or None,
+        )
+    return {
+        "severity": severity,
+        "enforcement_level": enforcement,
+        "remediation_steps": remediation.strip(),
+        "framework": framework,
+        "tags": [*topic, *(r.tag for r in refs)],
+        "config_schema": PolicyConfigSchema(properties),
+    }
+
+
+def resource_policy(
+    name: str,
+    *,
+    description: str,
+    resource_types: Iterable[str],
+    check: ResourceCheck,
+    severity: Severity,
+    remediation: str,
+    enforcement: EnforcementLevel = EnforcementLevel.MANDATORY,
+    refs: Sequence[Ref] = (),
+    topic: Sequence[str] = ("security",),
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ResourceValidationPolicy:
+    """A policy over single resources of ``resource_types``.
+
+    ``check`` gets the validation args, the resolved settings and a ``report(message)`` callback. If it
+    touches a value that is unknown during preview it stops there, keeping what it already reported.
+    """
+    meta = _metadata(name, severity, enforcement, remediation, refs, topic, config)
+    types = frozenset(resource_types)
+    schema = meta["config_schema"].properties
+
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type not in types:
+            return
+        settings = _settings(schema, args.get_config())
+        if _exempt(settings, args.name, args.urn):
+            return
+        try:
+            check(args, settings, lambda message: report_violation(message, None))
+        except UnknownValueError:
+            return
+
+    return ResourceValidationPolicy(name=name, description=description, validate=validate, **meta)
+
+
+def stack_policy(
+    name: str,
+    *,
+    description: str,
+    check: StackCheck,
+    severity: Severity,
+    remediation: str,
+    enforcement: EnforcementLevel = EnforcementLevel.MANDATORY,
+    refs: Sequence[Ref] = (),
+    topic: Sequence[str] = ("security",),
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+) -> StackValidationPolicy:
+    """A policy over the whole resource graph.
+
+    ``check`` should guard each resource it inspects (see :func:`known`) so that one unknown value
+    silences only the finding it affects, not the whole policy.
+    """
+    meta = _metadata(name, severity, enforcement, remediation, refs, topic, config)
+    schema = meta["config_schema"].properties
+
+    def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
+        settings = _settings(schema, args.get_config())
+
+        def report(message: str, urn: str | None = None) -> None:
+            if urn and _exempt(settings, name_of_urn(urn), urn):
+                return
+            report_violation(message, urn)
+
+        try:
+            check(args, settings, report)
+        except UnknownValueError:
+            return
+
+    return StackValidationPolicy(name=name, description=description, validate=validate, **meta)
+
+
+def known(fn: Callable[[], Any], default: Any = None) -> Any:
+    """``fn()``, or ``default`` if it touched a value that is unknown during preview."""
+    try:
+        return fn()
+    except UnknownValueError:
+        return default

@@ -1,0 +1,253 @@
+"""Whole-stack policies: protection of stateful resources and what every Kubernetes workload must come with."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pulumi_policy import EnforcementLevel, Policy, PolicyResource, ReportViolation, Severity, StackValidationArgs
+
+from ._common import (
+    Settings,
+    UnknownValueError,
+    cis_eks,
+    depends_on,
+    get,
+    known,
+    of_type,
+    plain,
+    soc2,
+    stack_policy,
+)
+
+STATEFUL_TYPES = [
+    "aws:rds/instance:Instance",
+    "aws:rds/cluster:Cluster",
+    "aws:elasticache/replicationGroup:ReplicationGroup",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketV2:BucketV2",
+    "aws:backup/vault:Vault",
+    "aws:kms/key:Key",
+    "aws:ebs/volume:Volume",
+    "aws:secretsmanager/secret:Secret",
+    "aws:efs/fileSystem:FileSystem",
+    "aws:dynamodb/table:Table",
+]
+
+NAMESPACE = "kubernetes:core/v1:Namespace"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
+WORKLOAD_KINDS = {DEPLOYMENT: "Deployment", STATEFUL_SET: "StatefulSet"}
+PDB = "kubernetes:policy/v1:PodDisruptionBudget"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+
+_EXEMPT_NAMESPACES = {
+    "exemptNamespaces": {"type": "array", "items": {"type": "string"}, "default": ["kube-system"],
+                         "description": "Namespaces whose workloads are managed by AWS or add-on vendors."},
+}
+
+
+def _check_protected(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    if not settings["protectedEnvironment"]:
+        return
+    stateful = set(settings["statefulTypes"])
+    for res in args.resources:
+        if res.resource_type in stateful and not res.opts.protect:
+            report(f"{res.resource_type.rsplit(':', 1)[-1]} {res.name} holds state but is not protected; "
+                   "deleting or replacing it would lose data.", res.urn)
+
+
+# --- Kubernetes workloads -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Workload:
+    resource: PolicyResource
+    kind: str
+    name: str | None
+    namespace: str
+    labels: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name or self.resource.name}"
+
+
+def _namespace_names(resources: Sequence[PolicyResource]) -> dict[str, str]:
+    """Namespace resource URN to name, so a namespace referenced by output and one named literally compare equal."""
+    names = {}
+    for ns in of_type(resources, NAMESPACE):
+        name = known(lambda ns=ns: get(ns.props, "metadata", "name"))
+        if isinstance(name, str):
+            names[ns.urn] = name
+    return names
+
+
+def _namespace(res: PolicyResource, names: Mapping[str, str]) -> str:
+    """The namespace a resource lives in; while its name is unknown, the Namespace resource it depends on."""
+    try:
+        value = get(res.props, "metadata", "namespace")
+    except UnknownValueError:
+        for dep in depends_on(res, "metadata"):
+            if dep.resource_type == NAMESPACE:
+                return names.get(dep.urn, dep.urn)
+        raise
+    if value is None and res.provider is not None:
+        value = known(lambda: get(res.provider.props, "namespace"))
+    return str(value or "default")
+
+
+def _workloads(resources: Sequence[PolicyResource], names: Mapping[str, str], settings: Settings) -> list[Workload]:
+    exempt = set(settings["exemptNamespaces"])
+    found = []
+    for res in resources:
+        kind = WORKLOAD_KINDS.get(res.resource_type)
+        if kind is None:
+            continue
+
+        def read(res: PolicyResource = res, kind: str = kind) -> Workload:
+            name = known(lambda: get(res.props, "metadata", "name"))
+            labels = plain(get(res.props, "spec", "template", "metadata", "labels", default={}))
+            return Workload(res, kind, name if isinstance(name, str) else None, _namespace(res, names), labels)
+
+        workload = known(read)
+        if workload is not None and workload.namespace not in exempt:
+            found.append(workload)
+    return found
+
+
+def _selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
+    """Kubernetes label-selector semantics; an empty selector selects every pod in the namespace."""
+    selector = selector or {}
+    for key, value in (selector.get("matchLabels") or {}).items():
+        if labels.get(key) != value:
+            return False
+    for expr in selector.get("matchExpressions") or []:
+        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
+        if op == "In" and labels.get(key) not in values:
+            return False
+        if op == "NotIn" and key in labels and labels[key] in values:
+            return False
+        if op == "Exists" and key not in labels:
+            return False
+        if op == "DoesNotExist" and key in labels:
+            return False
+    return True
+
+
+def _covered(
+    args: StackValidationArgs,
+    settings: Settings,
+    report: ReportViolation,
+    companion_types: Sequence[str],
+    matches: Callable[[PolicyResource, Workload, Mapping[str, str]], bool | None],
+    missing: str,
+) -> None:
+    names = _namespace_names(args.resources)
+    companions = [r for r in args.resources if r.resource_type in companion_types]
+    for workload in _workloads(args.resources, names, settings):
+        verdicts = [known(lambda c=c, w=workload: matches(c, w, names)) for c in companions]
+        if any(verdicts) or None in verdicts:
+            continue  # covered, or a companion whose shape is unknown until the update
+        report(f"{workload.label} {missing}", workload.resource.urn)
+
+
+def _pdb_matches(pdb: PolicyResource, workload: Workload, names: Mapping[str, str]) -> bool:
+    if _namespace(pdb, names) != workload.namespace:
+        return False
+    return _selects(plain(get(pdb.props, "spec", "selector", default={})), workload.labels)
+
+
+def _scaler_matches(scaler: PolicyResource, workload: Workload, names: Mapping[str, str]) -> bool:
+    if _namespace(scaler, names) != workload.namespace:
+        return False
+    ref = get(scaler.props, "spec", "scaleTargetRef", default={})
+    default_kind = "Deployment" if scaler.resource_type == SCALED_OBJECT else None
+    kind = get(ref, "kind", default=default_kind)
+    if kind is not None and kind != workload.kind:
+        return False
+    try:
+        target = get(ref, "name")
+    except UnknownValueError:
+        target = None
+    if target is None or workload.name is None:
+        # The name is an output (e.g. the workload is auto-named): the dependency graph says which workload it is.
+        return any(d.urn == workload.resource.urn for d in depends_on(scaler, "spec"))
+    return target == workload.name
+
+
+def _netpol_matches(policy: PolicyResource, workload: Workload, names: Mapping[str, str]) -> bool:
+    if _namespace(policy, names) != workload.namespace:
+        return False
+    return _selects(plain(get(policy.props, "spec", "podSelector", default={})), workload.labels)
+
+
+def _check_pdb(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    _covered(args, settings, report, [PDB], _pdb_matches,
+             "has no PodDisruptionBudget selecting its pods, so node drains may take all replicas down at once.")
+
+
+def _check_scaler(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    _covered(args, settings, report, [HPA, SCALED_OBJECT], _scaler_matches,
+             "has no HorizontalPodAutoscaler or KEDA ScaledObject targeting it.")
+
+
+def _check_netpol(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    _covered(args, settings, report, [NETWORK_POLICY], _netpol_matches,
+             "is selected by no NetworkPolicy in its namespace, so any pod in the cluster can reach it.")
+
+
+POLICIES: list[Policy] = [
+    stack_policy(
+        "stateful-resources-protected",
+        description="In protected environments, every stateful resource has Pulumi's protect option set.",
+        check=_check_protected,
+        severity=Severity.HIGH,
+        remediation="Pass opts=pulumi.ResourceOptions(protect=True) for stateful resources when the environment is "
+                    "protected (staging, prod); keep the service's own deletion protection on as well.",
+        topic=("availability",),
+        refs=[soc2("A1.2")],
+        config={
+            "protectedEnvironment": {"type": "boolean", "default": True,
+                                     "description": "Whether this stack's stateful resources must be protected "
+                                                    "(false only for disposable environments)."},
+            "statefulTypes": {"type": "array", "items": {"type": "string"}, "default": list(STATEFUL_TYPES),
+                              "description": "Resource types that hold data."},
+        },
+    ),
+    stack_policy(
+        "workload-has-pod-disruption-budget",
+        description="Every Deployment and StatefulSet has a PodDisruptionBudget selecting its pods.",
+        check=_check_pdb,
+        severity=Severity.MEDIUM,
+        enforcement=EnforcementLevel.ADVISORY,
+        remediation="Add a policy/v1 PodDisruptionBudget in the workload's namespace whose selector matches the pod "
+                    "template labels (maxUnavailable: 1 is a good default).",
+        topic=("availability",),
+        config=_EXEMPT_NAMESPACES,
+    ),
+    stack_policy(
+        "workload-has-autoscaler",
+        description="Every Deployment and StatefulSet is scaled by a HorizontalPodAutoscaler or KEDA ScaledObject.",
+        check=_check_scaler,
+        severity=Severity.LOW,
+        enforcement=EnforcementLevel.ADVISORY,
+        remediation="Add an autoscaling/v2 HorizontalPodAutoscaler (or a KEDA ScaledObject for queue-driven "
+                    "workers) whose scaleTargetRef names the workload.",
+        topic=("availability", "cost"),
+        config=_EXEMPT_NAMESPACES,
+    ),
+    stack_policy(
+        "workload-has-network-policy",
+        description="Every Deployment and StatefulSet is selected by a NetworkPolicy in its namespace.",
+        check=_check_netpol,
+        severity=Severity.HIGH,
+        remediation="Add a networking.k8s.io/v1 NetworkPolicy in the namespace (a default-deny with an empty "
+                    "podSelector, plus allows for the traffic the workload needs).",
+        refs=[cis_eks("4.3.2", "Ensure that all Namespaces have Network Policies defined"), soc2("CC6.6")],
+        config=_EXEMPT_NAMESPACES,
+    ),
+]

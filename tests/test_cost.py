@@ -1,0 +1,294 @@
+"""The monthly cost estimate: hand-computed figures from the catalogue's unit prices, and what moves it.
+
+Expected values are computed here from catalogue prices and quantities taken from the config or the
+resource, never copied from the estimator's output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from planning.cost import Usage, default_catalogue, estimate, stack_cost, stack_report
+from planning.cost.usage import platform_config
+from planning.engine import with_paths
+from planning.model import UNKNOWN, Plan, PlannedResource
+from tests.harness import STACKS, plan
+
+HOURS = 730
+REGION = "us-east-1"
+CATALOGUE = default_catalogue()
+
+USAGE = Usage.from_mapping({
+    "natDataGb": 300, "endpointDataGb": 40, "loadBalancerLcu": 4, "wafRequestsMillions": 20, "s3StorageGb": 90,
+    "ecrStorageGb": 12, "logIngestionGb": 60, "backupWarmGb": 80, "backupColdGb": 0, "backupRdsSnapshotGb": 30,
+    "spotPriceFactor": 1.0,
+})
+
+
+def unit(key: str, region: str = REGION) -> float:
+    price = CATALOGUE.price(region, key)
+    assert price is not None, f"the catalogue has no {region} price for {key}"
+    return price.usd
+
+
+def resource(type_: str, name: str, inputs: Mapping[str, Any], *,
+             prop_deps: Mapping[str, list[PlannedResource]] | None = None) -> PlannedResource:
+    by_prop = {k: tuple(r.urn for r in v) for k, v in (prop_deps or {}).items()}
+    return PlannedResource(
+        urn=f"urn:pulumi:test::agent-platform::{type_}::{name}", type=type_, name=name, parent=None, custom=True,
+        inputs=dict(inputs), protect=False, retain_on_delete=False,
+        dependencies=tuple(u for urns in by_prop.values() for u in urns), property_dependencies=by_prop,
+        provider=None,
+    )
+
+
+def priced(*resources: PlannedResource, usage: Usage = USAGE, region: str = REGION):
+    return estimate(Plan("test", list(resources)), usage, region=region)
+
+
+def report_of(stack: str, paths: Mapping[str, Any] | None = None):
+    """The stack planned with dotted overrides and priced with the same overrides applied to its config."""
+    return stack_report(plan(stack, paths), with_paths(stack, dict(paths or {})))
+
+
+def cost_of(report, name: str) -> float:
+    return sum(line.monthly_usd for line in report.of_resource(name))
+
+
+# --- hand-computed figures ---------------------------------------------------------------------------------------
+
+
+def rds(**inputs: Any) -> PlannedResource:
+    return resource("aws:rds/instance:Instance", "postgres", {
+        "engine": "postgres", "instanceClass": "db.r7g.large", "allocatedStorage": 100, "storageType": "gp3",
+        "performanceInsightsEnabled": True, "performanceInsightsRetentionPeriod": 7, **inputs})
+
+
+def test_a_multi_az_database_bills_primary_and_standby_instances_and_storage():
+    report = priced(rds(multiAz=True))
+    expected = 2 * HOURS * unit("rds.postgres.db.r7g.large") + 2 * 100 * unit("rds.storage.gp3")
+    assert report.total == pytest.approx(expected)
+    assert report.unpriced == ()
+    single = priced(rds(multiAz=False))
+    assert single.total == pytest.approx(expected / 2)
+
+
+def test_performance_insights_beyond_the_free_week_is_reported_unpriced():
+    report = priced(rds(multiAz=False, performanceInsightsRetentionPeriod=731))
+    (item,) = report.unpriced
+    assert "Performance Insights" in item.reason and "731" in item.reason
+    assert report.total == pytest.approx(HOURS * unit("rds.postgres.db.r7g.large") + 100 * unit("rds.storage.gp3"))
+
+
+def test_an_rds_managed_master_password_is_a_priced_secret():
+    report = priced(rds(multiAz=False, manageMasterUserPassword=True))
+    assert [line.price_key for line in report.lines].count("secretsmanager.secret") == 1
+
+
+def test_prod_has_a_nat_gateway_per_az_each_with_its_share_of_the_traffic():
+    settings = stack_cost("prod")
+    report = stack_report(plan("prod"))
+    nat_names = [r.name for r in plan("prod").of_type("aws:ec2/natGateway:NatGateway")]
+    assert len(nat_names) == platform_config("prod").network.az_count == 3
+    per_gateway = HOURS * unit("vpc.nat.hour") + settings.usage.nat_data_gb / 3 * unit("vpc.nat.data")
+    for name in nat_names:
+        assert cost_of(report, name) == pytest.approx(per_gateway)
+    for eip in plan("prod").of_type("aws:ec2/eip:Eip"):
+        assert cost_of(report, eip.name) == pytest.approx(HOURS * unit("vpc.public-ipv4.hour"))
+
+
+def test_dev_has_one_nat_gateway_carrying_all_the_traffic():
+    settings = stack_cost("dev")
+    (nat,) = plan("dev").of_type("aws:ec2/natGateway:NatGateway")
+    expected = HOURS * unit("vpc.nat.hour") + settings.usage.nat_data_gb * unit("vpc.nat.data")
+    assert cost_of(stack_report(plan("dev")), nat.name) == pytest.approx(expected)
+
+
+def test_a_node_group_costs_its_desired_nodes_and_their_launch_template_volumes():
+    group = platform_config("prod").cluster.node_groups["general"]
+    expected = (group.desired_size * HOURS * unit(f"ec2.instance.{group.instance_types[0]}")
+                + group.desired_size * group.disk_size_gib * unit("ebs.gp3.storage"))
+    assert cost_of(stack_report(plan("prod")), "cluster-general") == pytest.approx(expected)
+
+
+def test_a_spot_group_is_priced_at_its_dearest_type_times_the_spot_factor():
+    group = platform_config("dev").cluster.node_groups["general"]
+    assert group.capacity_type == "SPOT" and len(group.instance_types) > 1
+    dearest = max(unit(f"ec2.instance.{t}") for t in group.instance_types)
+    instances = [line for line in stack_report(plan("dev")).of_resource("cluster-general")
+                 if line.price_key.startswith("ec2.instance.")]
+    assert sum(line.monthly_usd for line in instances) == pytest.approx(group.desired_size * HOURS * dearest)
+    cheap = estimate(plan("dev"), Usage.from_mapping({"spotPriceFactor": 0.3}, defaults=stack_cost("dev").usage),
+                     region=REGION)
+    cheap_instances = [line for line in cheap.of_resource("cluster-general") if line.price_key.startswith("ec2.")]
+    expected = 0.3 * group.desired_size * HOURS * dearest
+    assert sum(line.monthly_usd for line in cheap_instances) == pytest.approx(expected)
+
+
+def test_log_groups_pay_ingestion_and_storage_for_their_retention():
+    group = resource("aws:cloudwatch/logGroup:LogGroup", "app-logs", {"retentionInDays": 30})
+    expected = 60 * unit("logs.ingestion.standard") + 60 * 30 / (365 / 12) * unit("logs.storage")
+    assert priced(group).total == pytest.approx(expected)
+    forever = priced(resource("aws:cloudwatch/logGroup:LogGroup", "forever", {}))
+    assert forever.total == pytest.approx(60 * unit("logs.ingestion.standard"))
+    assert "never expires" in forever.unpriced[0].reason
+
+
+def test_an_internet_facing_alb_with_waf():
+    alb = resource("aws:lb/loadBalancer:LoadBalancer", "alb", {
+        "loadBalancerType": "application", "internal": False, "subnets": ["subnet-a", "subnet-b", "subnet-c"]})
+    def managed(name: str) -> dict[str, Any]:
+        return {"name": name, "statement": {"managedRuleGroupStatement": {"vendorName": "AWS", "name": name}}}
+
+    rules = [managed("AWSManagedRulesCommonRuleSet"), managed("AWSManagedRulesBotControlRuleSet"),
+             {"name": "rate", "statement": {"rateBasedStatement": {"limit": 2000}}}]
+    acl = resource("aws:wafv2/webAcl:WebAcl", "acl", {"scope": "REGIONAL", "rules": rules})
+    report = priced(alb, acl)
+    assert cost_of(report, "alb") == pytest.approx(
+        HOURS * unit("elb.application.hour") + 4 * HOURS * unit("elb.application.lcu")
+        + 3 * HOURS * unit("vpc.public-ipv4.hour"))
+    assert cost_of(report, "acl") == pytest.approx(
+        unit("waf.web-acl") + 3 * unit("waf.rule") + 20 * unit("waf.requests"))
+    (bots,) = report.unpriced
+    assert "AWSManagedRulesBotControlRuleSet" in bots.reason
+
+
+def test_interface_endpoints_bill_per_az_and_gateway_endpoints_are_free():
+    interface = resource("aws:ec2/vpcEndpoint:VpcEndpoint", "sts", {
+        "vpcEndpointType": "Interface", "serviceName": "com.amazonaws.us-east-1.sts", "subnetIds": ["a", "b"]})
+    gateway = resource("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", {"vpcEndpointType": "Gateway"})
+    report = priced(interface, gateway)
+    assert report.total == pytest.approx(2 * HOURS * unit("vpc.endpoint.interface.hour")
+                                         + 40 * unit("vpc.endpoint.interface.data"))
+    assert report.free == {"aws:ec2/vpcEndpoint:VpcEndpoint": 1}
+
+
+def test_chart_volumes_are_priced_from_helm_values_and_the_storage_class():
+    storage_class = resource("kubernetes:storage.k8s.io/v1:StorageClass", "gp3", {
+        "metadata": {"name": "gp3-encrypted"}, "provisioner": "ebs.csi.aws.com", "parameters": {"type": "gp3"}})
+    values = {"prometheus": {"prometheusSpec": {"replicas": 2, "storageSpec": {"volumeClaimTemplate": {"spec": {
+        "storageClassName": "gp3-encrypted", "resources": {"requests": {"storage": "50Gi"}}}}}}}}
+    release = resource("kubernetes:helm.sh/v3:Release", "monitoring", {"chart": "kube-prometheus-stack",
+                                                                       "values": values})
+    assert priced(storage_class, release).total == pytest.approx(2 * 50 * unit("ebs.gp3.storage"))
+    alone = priced(release)
+    assert alone.total == 0 and "not in the plan" in alone.unpriced[0].reason
+
+
+# --- unpriced, free, unknown ------------------------------------------------------------------------------------
+
+
+def test_an_unknown_instance_type_is_reported_unpriced_never_zero():
+    baseline = stack_report(plan("prod"))
+    report = report_of("prod", {"cluster.nodeGroups.general.instanceTypes": ["m9z.huge"]})
+    unpriced = [u for u in report.unpriced if u.resource == "cluster-general"]
+    assert len(unpriced) == 1 and "m9z.huge" in unpriced[0].reason
+    assert not [line for line in report.lines if "m9z.huge" in line.price_key]
+    group = platform_config("prod").cluster.node_groups["general"]
+    dropped = group.desired_size * HOURS * unit(f"ec2.instance.{group.instance_types[0]}")
+    assert report.total == pytest.approx(baseline.total - dropped)
+
+
+def test_a_resource_type_without_a_rule_is_unpriced_and_free_types_are_counted_free():
+    queue = resource("aws:sqs/queue:Queue", "jobs", {})
+    role = resource("aws:iam/role:Role", "role", {})
+    report = priced(queue, role)
+    assert [(u.resource, "no pricing rule" in u.reason) for u in report.unpriced] == [("jobs", True)]
+    assert report.free == {"aws:iam/role:Role": 1}
+
+
+def test_a_value_unknown_until_apply_leaves_only_its_part_unpriced():
+    template = resource("aws:ec2/launchTemplate:LaunchTemplate", "lt", {
+        "blockDeviceMappings": [{"deviceName": "/dev/xvda", "ebs": {"volumeSize": 50, "volumeType": "gp3"}}]})
+    group = resource("aws:eks/nodeGroup:NodeGroup", "nodes", {
+        "instanceTypes": ["m7i.large"], "scalingConfig": {"desiredSize": UNKNOWN}, "launchTemplate": {"id": UNKNOWN}},
+        prop_deps={"launchTemplate": [template]})
+    endpoint = resource("aws:ec2/vpcEndpoint:VpcEndpoint", "logs", {
+        "vpcEndpointType": "Interface", "subnetIds": [UNKNOWN, UNKNOWN, UNKNOWN]})
+    report = priced(template, group, endpoint)
+    assert [(u.resource, "desiredSize" in u.reason) for u in report.unpriced] == [("nodes", True)]
+    assert report.of_resource("nodes") == []
+    assert cost_of(report, "logs") == pytest.approx(3 * HOURS * unit("vpc.endpoint.interface.hour")
+                                                    + 40 * unit("vpc.endpoint.interface.data"))
+
+
+def test_a_region_missing_from_the_catalogue_is_unpriced():
+    key = resource("aws:kms/key:Key", "key", {})
+    report = priced(key, region="eu-west-1")
+    assert report.total == 0 and "no eu-west-1 price" in report.unpriced[0].reason
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_resource_of_a_stack_is_priced_free_or_unpriced(stack):
+    report = stack_report(plan(stack))
+    cloud = [r for r in plan(stack) if r.custom and r.type.split(":")[0] not in ("pulumi", "agent-platform")]
+    covered = {line.urn for line in report.lines} | {u.urn for u in report.unpriced}
+    assert len(covered) + sum(report.free.values()) == len(cloud)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_catalogue_prices_every_kind_the_committed_stacks_use(stack):
+    missing = [u for u in stack_report(plan(stack)).unpriced
+               if " price for '" in u.reason or "no pricing rule" in u.reason]
+    assert missing == [], "add these prices or rules: " + "; ".join(f"{u.resource}: {u.reason}" for u in missing)
+
+
+def test_resources_on_the_dr_provider_are_priced_in_the_dr_region():
+    dr_region = platform_config("prod").backup.dr_region
+    assert dr_region and dr_region != REGION
+    provider_urns = {r.urn for r in plan("prod").of_type("pulumi:providers:aws") if r.props.get("region") == dr_region}
+    on_dr = [r for r in plan("prod") if r.provider_urn in provider_urns]
+    assert on_dr
+    report = stack_report(plan("prod"))
+    for res in on_dr:
+        assert {line.region for line in report.of_resource(res.name)} <= {dr_region}
+
+
+# --- what moves the estimate -------------------------------------------------------------------------------------
+
+
+def test_raising_prod_node_count_raises_the_estimate_by_the_added_nodes():
+    group = platform_config("prod").cluster.node_groups["general"]
+    paths = {"cluster.nodeGroups.general.desiredSize": group.desired_size + 3}
+    bigger = report_of("prod", paths)
+    added = 3 * (HOURS * unit(f"ec2.instance.{group.instance_types[0]}")
+                 + group.disk_size_gib * unit("ebs.gp3.storage"))
+    assert bigger.total == pytest.approx(stack_report(plan("prod")).total + added)
+
+
+def test_raising_prod_instance_and_database_classes_raises_the_estimate():
+    baseline = stack_report(plan("prod")).total
+    group = platform_config("prod").cluster.node_groups["general"]
+    nodes = report_of("prod", {"cluster.nodeGroups.general.instanceTypes": ["m7i.2xlarge"]})
+    assert nodes.total == pytest.approx(baseline + group.desired_size * HOURS * (
+        unit("ec2.instance.m7i.2xlarge") - unit(f"ec2.instance.{group.instance_types[0]}")))
+    postgres = platform_config("prod").data_tier.postgres
+    database = report_of("prod", {"dataTier.postgres.instanceClass": "db.r7g.xlarge"})
+    assert postgres.multi_az
+    assert database.total == pytest.approx(baseline + 2 * HOURS * (
+        unit("rds.postgres.db.r7g.xlarge") - unit(f"rds.postgres.{postgres.instance_class}")))
+
+
+def test_usage_assumptions_move_the_estimate():
+    base = stack_cost("staging").usage
+    more = Usage.from_mapping({"natDataGb": base.nat_data_gb + 1000}, defaults=base)
+    delta = estimate(plan("staging"), more, region=REGION).total - estimate(plan("staging"), base, region=REGION).total
+    assert delta == pytest.approx(1000 * unit("vpc.nat.data"))
+
+
+# --- the catalogue -----------------------------------------------------------------------------------------------
+
+
+def test_the_catalogue_covers_the_stack_and_dr_regions_with_sources_and_dates():
+    assert {"us-east-1", "us-west-2"} <= set(CATALOGUE.regions)
+    assert CATALOGUE.keys("us-east-1") == CATALOGUE.keys("us-west-2")
+    for region in CATALOGUE.regions:
+        for key in CATALOGUE.keys(region):
+            price = CATALOGUE.price(region, key)
+            assert price.source.startswith(("https://aws.amazon.com/", "AWS Price List API")), (region, key)
+            assert len(price.date) == 10 and price.date[4] == "-" and price.date[7] == "-", (region, key)
+    for stack in STACKS:
+        assert stack_cost(stack).region in CATALOGUE.regions

@@ -1,0 +1,94 @@
+"""The plan's Kubernetes objects as YAML manifests: one file each, valid against the cluster version's schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import kubernetes_validate
+import pytest
+import yaml
+from packaging.version import Version
+
+from planning import cli
+from planning.manifests import api_version_and_kind, is_manifest, manifests, write_manifests
+from tests.harness import STACKS, plan
+
+# Kinds whose schemas come with a chart's CRDs, not with Kubernetes: checked for shape only.
+CRD_GROUPS = frozenset({"external-secrets.io", "keda.sh", "monitoring.coreos.com"})
+
+
+def schema_version(cluster_version: str) -> str:
+    """The newest schema set kubernetes-validate ships that is not newer than the cluster."""
+    shipped = [v for v in kubernetes_validate.utils.all_versions() if Version(v) <= Version(cluster_version)]
+    assert shipped, f"kubernetes-validate ships no schemas for {cluster_version} or older"
+    return max(shipped, key=Version)
+
+
+def group_of(obj: dict[str, Any]) -> str:
+    api_version = str(obj["apiVersion"])
+    return api_version.rsplit("/", 1)[0] if "/" in api_version else ""
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_kubernetes_object_validates_against_the_cluster_schemas(stack: str):
+    p = plan(stack)
+    cluster_version = p.one("aws:eks/cluster:Cluster").props["version"]
+    version = schema_version(cluster_version)
+    assert Version(version).release[:2] == Version(cluster_version).release[:2], "schemas for the cluster's minor"
+    checked, custom = 0, 0
+    for res, obj in manifests(p):
+        if group_of(obj) in CRD_GROUPS:
+            assert obj["apiVersion"] and obj["kind"] and obj["metadata"]["name"] and obj["metadata"]["namespace"]
+            assert "spec" in obj, f"{res.name}: a custom resource without spec"
+            custom += 1
+            continue
+        try:
+            kubernetes_validate.validate(obj, version, strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            pytest.fail(f"{obj['kind']} {obj['metadata']['name']} ({res.name}): {exc.message} at "
+                        f"{'.'.join(map(str, exc.path))}")
+        checked += 1
+    assert checked >= 30 and custom >= 8, (checked, custom)
+
+
+def test_manifests_are_written_per_namespace_and_kind(tmp_path: Path):
+    written = write_manifests(plan("prod"), tmp_path)
+    relative = {str(path.relative_to(tmp_path)) for path in written}
+    for service in ("api", "context", "worker"):
+        for kind in ("deployment", "service", "serviceaccount", "poddisruptionbudget", "networkpolicy",
+                     "secretstore", "externalsecret"):
+            assert f"agents/{kind}-{service}.yaml" in relative
+        assert f"agents/configmap-{service}-config.yaml" in relative
+    assert {"agents/horizontalpodautoscaler-api.yaml", "agents/horizontalpodautoscaler-context.yaml",
+            "agents/scaledobject-worker.yaml", "agents/triggerauthentication-worker-redis.yaml"} <= relative
+    assert {"_cluster/namespace-agents.yaml", "agents/networkpolicy-default-deny-all.yaml"} <= relative
+    deployment = yaml.safe_load((tmp_path / "agents" / "deployment-api.yaml").read_text())
+    assert (deployment["apiVersion"], deployment["kind"]) == ("apps/v1", "Deployment")
+    assert deployment["spec"]["replicas"] == 3 and isinstance(deployment["spec"]["replicas"], int)
+    assert list(deployment)[:3] == ["apiVersion", "kind", "metadata"]
+
+
+def test_charts_and_providers_are_not_written_and_secrets_never_are(tmp_path: Path):
+    p = plan("prod")
+    written = write_manifests(p, tmp_path)
+    assert len(written) == sum(1 for r in p if is_manifest(r))
+    assert not [r for r in p if is_manifest(r) and (r.type.startswith("kubernetes:helm.sh") or not r.custom)]
+    assert not [w for w in written if "release" in w.name]
+    for path in written:
+        assert "mock-secret-value-of" not in path.read_text(), path
+
+
+def test_type_tokens_map_to_api_versions():
+    assert api_version_and_kind("kubernetes:apps/v1:Deployment") == ("apps/v1", "Deployment")
+    assert api_version_and_kind("kubernetes:core/v1:ConfigMap") == ("v1", "ConfigMap")
+    assert api_version_and_kind("kubernetes:networking.k8s.io/v1:NetworkPolicy") == (
+        "networking.k8s.io/v1", "NetworkPolicy")
+    assert api_version_and_kind("kubernetes:keda.sh/v1alpha1:ScaledObject") == ("keda.sh/v1alpha1", "ScaledObject")
+
+
+def test_plan_command_writes_the_manifests(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    status = cli.main(["--stack", "dev", "--no-review", "--quiet", "--manifests", str(tmp_path)])
+    assert status == 0
+    assert "Kubernetes manifests written to" in capsys.readouterr().out
+    assert (tmp_path / "agents" / "deployment-worker.yaml").exists()
