@@ -16,7 +16,7 @@ lint: install
 	$(PY) -m ruff check .
 
 test: install
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # Offline plan + policy review of one stack under the mock engine (no cloud, no Pulumi CLI).
 plan: install

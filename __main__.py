@@ -15,6 +15,7 @@ from components.data_tier import DataTier, DataTierArgs
 from components.edge_proxy import EdgeProxy, EdgeProxyArgs, VmTarget
 from components.network import Network, NetworkArgs
 from components.observability import DataTierRefs, EdgeRefs, ObservabilityStack, ObservabilityStackArgs
+from components.observability_alarms import VmServiceRefs
 from components.service_platform import ServicePlatform, ServicePlatformArgs
 from components.shared_keys import SharedKeys
 from components.vm_service import VmAgentService, VmAgentServiceArgs, VmRuntime
@@ -49,6 +50,8 @@ data = DataTier("data", DataTierArgs(
     alert_topic_arn=alerts.topic_arn,
     logs_key_arn=keys.logs_key_arn,
     cluster=cluster,
+    # No cluster to run the bootstrap Job: a one-shot instance runs it (its root volume uses the VM key).
+    vm_volume_key_arn=vm_runtime.volume_key_arn if vm_runtime is not None else None,
 ))
 
 # Agent services share one namespace and its add-ons (ESO, KEDA); each entry under `services` is one AgentService.
@@ -121,6 +124,9 @@ observability = ObservabilityStack("observability", ObservabilityStackArgs(
     agents_namespace=service_platform.namespace_resource if service_platform is not None else None,
     data=DataTierRefs.of(data),
     edge=EdgeRefs.of(edge),
+    vm_services=[VmServiceRefs(name, svc.autoscaling_group_name, svc.min_size,
+                               svc.target_group.arn_suffix if svc.target_group is not None else None)
+                 for name, svc in vm_services.items()],
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}) if cluster is not None else None)
 
 pulumi.export("environment", config.environment)

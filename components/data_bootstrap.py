@@ -187,10 +187,58 @@ class BootstrapInputs:
     after: Sequence[pulumi.Resource]
 
 
+def script_digest(parts: Sequence[Any]) -> str:
+    """SHA-256 of the scripts and every input they run with: both runtimes re-run the bootstrap when it changes."""
+    return hashlib.sha256(json.dumps([BOOTSTRAP, FETCH_LOGINS, SQL, *parts]).encode()).hexdigest()
+
+
 def job_name(parts: Sequence[Any]) -> str:
     """``db-bootstrap-<hash>``: a new name, so a new run, whenever the script or any input changes."""
-    digest = hashlib.sha256(json.dumps([BOOTSTRAP, FETCH_LOGINS, SQL, *parts]).encode()).hexdigest()
-    return f"{NAME}-{digest[:10]}"
+    return f"{NAME}-{script_digest(parts)[:10]}"
+
+
+def script_files() -> dict[str, str]:
+    """The files both runtimes install under /scripts, by file name."""
+    return {"bootstrap.sql": SQL, "bootstrap.sh": BOOTSTRAP, "fetch-logins.sh": FETCH_LOGINS}
+
+
+def static_inputs(config: DataTierConfig, *extra: Any) -> list[Any]:
+    """Config values the run depends on (part of the digest); ``extra`` adds the runtime's own."""
+    pg, cfg = config.postgres, config.bootstrap
+    return [cfg.ca_bundle_url, pg.database_name, pg.app_username, pg.app_connection_limit, *extra]
+
+
+def credential_statements(inputs: BootstrapInputs, region: str) -> list[dict[str, Any]]:
+    """Exactly the two logins, and their key only through Secrets Manager: the whole of the bootstrap's access."""
+    return [
+        iam.statement(["secretsmanager:GetSecretValue"], [inputs.master_secret_arn, inputs.app_secret_arn],
+                      sid="ReadBootstrapCredentials"),
+        iam.statement(["kms:Decrypt"], [inputs.secrets_key_arn], sid="DecryptThroughSecretsManager",
+                      condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}),
+    ]
+
+
+def fetch_environment(config: DataTierConfig, inputs: BootstrapInputs) -> dict[str, pulumi.Input[str]]:
+    """What fetch-logins.sh reads: which secrets (ARNs, never values) and where the RDS CA bundle is."""
+    return {"MASTER_LOGIN_ARN": inputs.master_secret_arn, "APP_LOGIN_ARN": inputs.app_secret_arn,
+            "RDS_CA_BUNDLE_URL": config.bootstrap.ca_bundle_url}
+
+
+def psql_environment(config: DataTierConfig, host: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """What bootstrap.sh and psql read: TLS verified against the RDS CA (verify-full), the names to converge."""
+    pg = config.postgres
+    return {
+        "PGHOST": host,
+        "PGPORT": str(POSTGRES_PORT),
+        "PGSSLMODE": "verify-full",
+        "PGSSLROOTCERT": f"{CREDENTIALS_DIR}/rds-ca.pem",
+        "PGCONNECT_TIMEOUT": "15",
+        "PGAPPNAME": "agent-platform-db-bootstrap",
+        "HOME": "/tmp",
+        "APP_USER": pg.app_username,
+        "APP_DATABASE": pg.database_name,
+        "APP_CONNECTION_LIMIT": str(pg.app_connection_limit),
+    }
 
 
 def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
@@ -211,13 +259,7 @@ def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platfo
                                 service_account=SERVICE_ACCOUNT, tags=platform.tags(COMPONENT), parent=parent)
     access = aws.iam.RolePolicy(
         f"{name}-bootstrap-role-policy", role=role.id,
-        policy=iam.document(
-            iam.statement(["secretsmanager:GetSecretValue"], [inputs.master_secret_arn, inputs.app_secret_arn],
-                          sid="ReadBootstrapCredentials"),
-            iam.statement(["kms:Decrypt"], [inputs.secrets_key_arn], sid="DecryptThroughSecretsManager",
-                          condition={"StringEquals": {
-                              "kms:ViaService": f"secretsmanager.{platform.region}.amazonaws.com"}}),
-        ),
+        policy=iam.document(*credential_statements(inputs, platform.region)),
         opts=pulumi.ResourceOptions(parent=role))
     # No role annotation: the pod mounts its own IRSA token (below), so the identity webhook leaves it alone
     # and the pod needs no Kubernetes API token at all.
@@ -226,12 +268,10 @@ def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platfo
         automount_service_account_token=False, opts=in_ns)
     scripts = k8s.core.v1.ConfigMap(
         f"{name}-bootstrap-scripts", metadata={"name": NAME, "namespace": namespace, "labels": labels},
-        data={"bootstrap.sql": SQL, "bootstrap.sh": BOOTSTRAP, "fetch-logins.sh": FETCH_LOGINS},
+        data=script_files(),
         opts=in_ns)
 
-    pg = config.postgres
-    static = [config.postgres_image, cfg.aws_cli_image, cfg.ca_bundle_url, pg.database_name, pg.app_username,
-              pg.app_connection_limit, namespace]
+    static = [config.postgres_image, cfg.aws_cli_image, *static_inputs(config), namespace]
     metadata_name = pulumi.Output.all(inputs.host, inputs.master_secret_arn, inputs.app_secret_arn,
                                       inputs.app_secret_version).apply(lambda dynamic: job_name([*static, *dynamic]))
     return k8s.batch.v1.Job(
@@ -259,7 +299,7 @@ def _restricted(read_only: bool = True) -> dict[str, Any]:
 
 def _pod(config: DataTierConfig, platform: Platform, role_arn: pulumi.Input[str], inputs: BootstrapInputs,
          labels: dict[str, str]) -> dict[str, Any]:
-    pg, cfg = config.postgres, config.bootstrap
+    cfg = config.bootstrap
     scripts = {"name": "scripts", "mountPath": "/scripts", "readOnly": True}
     creds = {"name": "credentials", "mountPath": CREDENTIALS_DIR}
     tmp = {"name": "tmp", "mountPath": "/tmp"}
@@ -282,9 +322,7 @@ def _pod(config: DataTierConfig, platform: Platform, role_arn: pulumi.Input[str]
                     {"name": "AWS_ROLE_ARN", "value": role_arn},
                     {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{IRSA_TOKEN_DIR}/token"},
                     {"name": "HOME", "value": "/tmp"},
-                    {"name": "MASTER_LOGIN_ARN", "value": inputs.master_secret_arn},
-                    {"name": "APP_LOGIN_ARN", "value": inputs.app_secret_arn},
-                    {"name": "RDS_CA_BUNDLE_URL", "value": cfg.ca_bundle_url},
+                    *({"name": k, "value": v} for k, v in fetch_environment(config, inputs).items()),
                 ],
                 "volumeMounts": [scripts, creds, tmp,
                                  {"name": "aws-iam-token", "mountPath": IRSA_TOKEN_DIR, "readOnly": True}],
@@ -295,18 +333,7 @@ def _pod(config: DataTierConfig, platform: Platform, role_arn: pulumi.Input[str]
                 "name": "psql",
                 "image": config.postgres_image,
                 "command": ["/bin/sh", "/scripts/bootstrap.sh"],
-                "env": [
-                    {"name": "PGHOST", "value": inputs.host},
-                    {"name": "PGPORT", "value": str(POSTGRES_PORT)},
-                    {"name": "PGSSLMODE", "value": "verify-full"},
-                    {"name": "PGSSLROOTCERT", "value": f"{CREDENTIALS_DIR}/rds-ca.pem"},
-                    {"name": "PGCONNECT_TIMEOUT", "value": "15"},
-                    {"name": "PGAPPNAME", "value": "agent-platform-db-bootstrap"},
-                    {"name": "HOME", "value": "/tmp"},
-                    {"name": "APP_USER", "value": pg.app_username},
-                    {"name": "APP_DATABASE", "value": pg.database_name},
-                    {"name": "APP_CONNECTION_LIMIT", "value": str(pg.app_connection_limit)},
-                ],
+                "env": [{"name": k, "value": v} for k, v in psql_environment(config, inputs.host).items()],
                 "volumeMounts": [scripts, creds, tmp],
                 "securityContext": _restricted(),
                 "resources": resources,

@@ -16,6 +16,7 @@ from components import kms
 from components.cluster import Cluster
 from components.context import Platform
 from components.data_bootstrap import BootstrapInputs, bootstrap
+from components.data_bootstrap_vm import VmBootstrapNetwork, vm_bootstrap
 from components.data_buckets import buckets
 from components.data_cache import cache
 from components.data_common import COMPONENT, POSTGRES_PORT, REDIS_PORT
@@ -39,6 +40,8 @@ class DataTierArgs:
     cluster: Cluster | None
     # Where the credential rotation function runs: subnets with a route to Secrets Manager (NAT or endpoint).
     private_subnet_ids: Sequence[pulumi.Input[str]]
+    # runtime: vm (no cluster): the EBS key the one-shot database bootstrap instance's root volume uses.
+    vm_volume_key_arn: pulumi.Input[str] | None = None
 
 
 class DataTier(pulumi.ComponentResource):
@@ -87,14 +90,24 @@ class DataTier(pulumi.ComponentResource):
             self, name, cfg, platform, host=db.instance.address, key_arn=secrets_key)
 
         converged: list[pulumi.Resource] = []
+        bootstrap_inputs = BootstrapInputs(
+            host=db.instance.address, master_secret_arn=db.master_secret_arn,
+            app_secret_arn=credentials.arn, app_secret_version=credentials_value.version_id,
+            secrets_key_arn=secrets_key, database_cidrs=self._database_cidrs(args), after=[db.instance])
         if args.cluster is not None:
             converged.append(bootstrap(
                 self, name, cfg, platform, provider=args.cluster.provider, issuer=args.cluster.oidc,
-                ready=args.cluster.ready,
-                inputs=BootstrapInputs(
-                    host=db.instance.address, master_secret_arn=db.master_secret_arn,
-                    app_secret_arn=credentials.arn, app_secret_version=credentials_value.version_id,
-                    secrets_key_arn=secrets_key, database_cidrs=self._database_cidrs(args), after=[db.instance])))
+                ready=args.cluster.ready, inputs=bootstrap_inputs))
+        elif platform.config.runtime == "vm":
+            if args.vm_volume_key_arn is None:
+                raise ValueError("runtime: vm needs vm_volume_key_arn for the database bootstrap instance")
+            # Pulumi does not wait for the instance to finish (rotation is not immediate, so nothing needs to):
+            # the group existing is what later resources can order on.
+            network = VmBootstrapNetwork(
+                vpc_id=args.vpc_id, private_subnet_ids=args.private_subnet_ids,
+                database_cidrs=self._database_cidrs(args), database_security_group=db_sg,
+                volume_key_arn=args.vm_volume_key_arn, logs_key_arn=args.logs_key_arn)
+            converged.append(vm_bootstrap(self, name, cfg, platform, inputs=bootstrap_inputs, network=network))
         rotation(self, name, cfg, platform, credentials=credentials, key_arn=secrets_key,
                  logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
                  security_group_id=rotation_sg.id, after=[db.instance, *converged])

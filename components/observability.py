@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pulumi
@@ -29,7 +29,14 @@ from components.edge_ingress import CONTROLLER_LABELS
 from components.irsa import service_account_role
 from components.logs import log_group
 from components.namespace import restricted_namespace
-from components.observability_alarms import Alarms, DataTierRefs, EdgeRefs, cache_cluster_ids, monthly_budget
+from components.observability_alarms import (
+    Alarms,
+    DataTierRefs,
+    EdgeRefs,
+    VmServiceRefs,
+    cache_cluster_ids,
+    monthly_budget,
+)
 from components.observability_rules import rule_groups
 from components.observability_secrets import MANAGED_LABELS, SecretSync
 from components.service_workload import HTTP_PORT_NAME, selector
@@ -63,6 +70,8 @@ class ObservabilityStackArgs:
     data: DataTierRefs | None = None
     edge: EdgeRefs | None = None
     slack_webhook_url: pulumi.Input[str] | None = None
+    # runtime: vm: each service's Auto Scaling group (and api target group), alarmed on in CloudWatch.
+    vm_services: Sequence[VmServiceRefs] = ()
 
 
 class ObservabilityStack(pulumi.ComponentResource):
@@ -126,7 +135,9 @@ class ObservabilityStack(pulumi.ComponentResource):
             alarms.postgres(args.data)
             alarms.redis(args.data)
         if args.edge is not None:
-            alarms.load_balancer(args.edge)
+            # On VMs each api service has its own target group, alarmed on per service below.
+            alarms.load_balancer(replace(args.edge, target_group_arn_suffix=None) if args.vm_services else args.edge)
+        alarms.vm_services(args.vm_services, args.edge)
         monthly_budget(self._name, self, self._platform, args.alert_topic_arn)
 
     def _tags(self) -> dict[str, str]:

@@ -70,6 +70,16 @@ class EdgeRefs:
                         target_group_arn_suffix=edge.target_group_arn_suffix)
 
 
+@dataclass(frozen=True)
+class VmServiceRefs:
+    """One service's Auto Scaling group under ``runtime: vm``, and its target group for api services."""
+
+    service: str
+    autoscaling_group_name: pulumi.Input[str]
+    min_size: int
+    target_group_arn_suffix: pulumi.Input[str] | None = None
+
+
 def cache_cluster_ids(replication_group_id: pulumi.Input[str], nodes: int) -> list[pulumi.Output[str]]:
     """Member cluster ids of a cluster-mode-disabled replication group: <group>-001, -002, ..."""
     return [pulumi.Output.concat(replication_group_id, f"-{i:03d}") for i in range(1, nodes + 1)]
@@ -195,6 +205,32 @@ class Alarms:
                        threshold=a.alb_unhealthy_hosts, comparison="GreaterThanThreshold",
                        namespace="AWS/ApplicationELB", metric_name="UnHealthyHostCount", statistic="Maximum",
                        dimensions={**lb, "TargetGroup": edge.target_group_arn_suffix})
+
+
+    # -- VM runtime ------------------------------------------------------------------------------------
+
+    def vm_services(self, services: Sequence[VmServiceRefs], edge: EdgeRefs | None) -> None:
+        """Per service: fewer in-service instances than its minimum; per api service: unhealthy targets.
+
+        The load balancer's own unhealthy-hosts alarm watches one target group; on VMs each api service has its
+        own, so each gets its own alarm.
+        """
+        a = self._cfg.aws_alarms
+        for svc in services:
+            if svc.min_size > 0:
+                # No data means the group reports nothing (deleted or metrics off): as bad as no instances.
+                self.alarm(f"vm-{svc.service}-in-service",
+                           f"Service {svc.service} has fewer than {svc.min_size} in-service instances.",
+                           threshold=svc.min_size, comparison="LessThanThreshold", treat_missing="breaching",
+                           namespace="AWS/AutoScaling", metric_name="GroupInServiceInstances", statistic="Minimum",
+                           dimensions={"AutoScalingGroupName": svc.autoscaling_group_name})
+            if svc.target_group_arn_suffix is not None and edge is not None:
+                self.alarm(f"vm-{svc.service}-unhealthy-hosts",
+                           f"Service {svc.service}: more than {a.alb_unhealthy_hosts} unhealthy targets.",
+                           threshold=a.alb_unhealthy_hosts, comparison="GreaterThanThreshold",
+                           namespace="AWS/ApplicationELB", metric_name="UnHealthyHostCount", statistic="Maximum",
+                           dimensions={"LoadBalancer": edge.load_balancer_arn_suffix,
+                                       "TargetGroup": svc.target_group_arn_suffix})
 
 
 def monthly_budget(name: str, parent: pulumi.Resource, platform: Platform,

@@ -77,6 +77,7 @@ class VmAgentService(pulumi.ComponentResource):
     repository_url: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     autoscaling_group_name: pulumi.Output[str]
+    min_size: int
     target_group: aws.lb.TargetGroup | None
 
     def __init__(self, name: str, args: VmAgentServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -124,6 +125,7 @@ class VmAgentService(pulumi.ComponentResource):
             redis_port=int(v["redis_port"]))).encode()).decode())
         template = self._launch_template(profile, sg, user_data)
         self.autoscaling_group_name = self._group(template).name
+        self.min_size = cfg.vm.sizes(cfg.replicas, cfg.min_replicas, cfg.max_replicas)[0]
         self._scaling()
         outputs = {"role_arn": self.role_arn, "image_ref": self.image_ref, "repository_url": self.repository_url,
                    "security_group_id": self.security_group_id, "autoscaling_group_name": self.autoscaling_group_name}

@@ -282,7 +282,7 @@ class BucketsConfig(Model):
 
 
 class BootstrapConfig(Model):
-    """The Kubernetes Job that creates the application database, role and extensions."""
+    """The bootstrap that creates the application database, role and extensions (a Job on EKS, an instance on VMs)."""
 
     namespace: DnsName = "platform-jobs"
     postgres_image: str | None = Field(
@@ -295,6 +295,9 @@ class BootstrapConfig(Model):
                                pattern=r"^https://[^\s]+\.pem$",
                                description="RDS certificate bundle, so psql can verify the server (verify-full).")
     ttl_seconds_after_finished: int = Field(default=86_400, ge=600, le=604_800)
+    instance_type: str = Field(default="t4g.micro", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+                               description="runtime: vm only: the one-shot bootstrap instance (psql and dnf fit in "
+                                           "1 GiB); Graviton (…g.) types run arm64.")
 
     @field_validator("postgres_image", "aws_cli_image")
     @classmethod

@@ -17,7 +17,8 @@ REPLACED_WHOLE = frozenset({"nodeGroups", "services"})
 TIER_PRESETS: dict[str, dict[str, Any]] = {
     "dev": {
         "protect": False,
-        "runtime": "eks",
+        # No EKS control plane or nodes: each service runs on its own small Auto Scaling group.
+        "runtime": "vm",
         "network": {
             "azCount": 2,
             "natGateways": "single",

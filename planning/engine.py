@@ -152,6 +152,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=tuple(request.dependencies),
             property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
             provider=request.provider or None,
+            ignore_changes=tuple(request.ignoreChanges),
         )
         with self._lock:
             self.records.append(record)

@@ -33,6 +33,7 @@ class PlannedResource:
     dependencies: tuple[str, ...]
     property_dependencies: Mapping[str, tuple[str, ...]]
     provider: str | None
+    ignore_changes: tuple[str, ...] = ()
 
     @property
     def props(self) -> dict[str, Any]:

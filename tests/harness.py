@@ -37,6 +37,13 @@ def plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: boo
     return _plan(stack, json.dumps(dict(overrides or {}), sort_keys=True), preview)
 
 
+def eks_plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> Plan:
+    """Plan a stack on the EKS runtime: dev defaults to ``runtime: vm``; staging and prod share ``plan``'s cache."""
+    if stack == "dev":
+        overrides = {"runtime": "eks", **(overrides or {})}
+    return plan(stack, overrides, preview=preview)
+
+
 def review(result: Plan, policy_config: Mapping[str, Any] | None = None) -> Review:
     """The pack's verdicts on a plan, through the policy server path; shared for cached plans.
 

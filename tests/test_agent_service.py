@@ -10,7 +10,7 @@ import pytest
 from components.service_platform import EXTERNAL_SECRETS_VERSION, KEDA_VERSION
 from config.services import SENSITIVE_NAME, is_digest_pinned
 from planning.model import Plan, PlannedResource
-from tests.harness import plan, review, tags_of
+from tests.harness import eks_plan, plan, review, tags_of
 
 SERVICES = ("api", "context", "worker")
 NAMESPACE = "agents"
@@ -222,7 +222,7 @@ def test_rollouts_never_reduce_capacity_and_pods_spread_over_zones_and_nodes(ser
     for constraint in spread.values():
         assert constraint["labelSelector"] == {"matchLabels": {"app.kubernetes.io/name": service}}
         assert constraint["maxSkew"] == 1 and constraint["matchLabelKeys"] == ["pod-template-hash"]
-    dev_spread = pod_spec(plan("dev"), service)["topologySpreadConstraints"]
+    dev_spread = pod_spec(eks_plan("dev"), service)["topologySpreadConstraints"]
     assert {c["whenUnsatisfiable"] for c in dev_spread} == {"ScheduleAnyway"}, "dev's two nodes may share a zone"
 
 
@@ -279,7 +279,7 @@ def test_configmap_carries_settings_and_credential_free_endpoints():
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_no_secret_value_reaches_any_kubernetes_object(stack: str):
-    p = plan(stack)
+    p = eks_plan(stack)
     for res in p:
         if res.type.startswith("kubernetes:"):
             assert "mock-secret-value-of" not in json.dumps(res.props), f"{res.name} carries a secret value"
@@ -517,3 +517,9 @@ def test_services_pass_every_policy(stack: str):
 def test_prod_review_has_no_mandatory_violations():
     result = review(prod())
     assert result.mandatory == [], "\n".join(f"{v.policy}: {v.resource_name}: {v.message}" for v in result.mandatory)
+
+
+def test_the_autoscaler_owns_replicas_after_the_first_deploy():
+    """`pulumi up` must not reset replicas the HPA or KEDA scaled to; config only sets the starting count."""
+    for deployment in prod().of_type("kubernetes:apps/v1:Deployment"):
+        assert "spec.replicas" in deployment.ignore_changes, deployment.name

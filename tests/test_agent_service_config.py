@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from components.service_image import context_digest
-from tests.harness import config_error, plan
+from tests.harness import config_error, eks_plan, plan
 from tests.test_agent_service import API_ONLY, COMMON, WORKER_ONLY, child, roles_of
 
 DIGEST = "@sha256:" + "ab" * 32
@@ -43,7 +43,7 @@ def test_a_fourth_api_service_gets_an_hpa_and_is_called_by_name():
 
 
 def test_a_stack_without_services_still_gets_the_namespace_and_add_ons():
-    p = plan("dev", {"services": {}})
+    p = eks_plan("dev", {"services": {}})
     assert p.of_type("agent-platform:services:AgentService") == []
     assert p.one("agent-platform:services:ServicePlatform")
     assert p.one("kubernetes:helm.sh/v3:Release", "services-keda")
@@ -60,7 +60,7 @@ def context_dir(tmp_path: Path) -> Path:
 
 
 def test_a_build_context_is_built_pushed_and_deployed_by_digest(context_dir: Path):
-    p = plan("dev", {"services.api.image": None, "services.api.build": {"context": str(context_dir)}})
+    p = eks_plan("dev", {"services.api.image": None, "services.api.build": {"context": str(context_dir)}})
     image = p.one("docker:index/image:Image", "service-api-image")
     repo = child(p, "api", "repo")
     tag = f"src-{context_digest(context_dir)[:20]}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from config.cluster import CONTROL_PLANE_LOG_TYPES
-from tests.harness import plan
+from tests.harness import eks_plan, plan
 
 CLUSTER = "aws:eks/cluster:Cluster"
 
@@ -32,11 +32,11 @@ def test_all_control_plane_logs_go_to_a_precreated_encrypted_group():
 
 def test_api_endpoint_is_private_and_public_access_is_cidr_restricted():
     for stack in ("dev", "staging", "prod"):
-        vpc = plan(stack).one(CLUSTER).props["vpcConfig"]
+        vpc = eks_plan(stack).one(CLUSTER).props["vpcConfig"]
         assert vpc["endpointPrivateAccess"] is True
         if vpc["endpointPublicAccess"]:
             assert vpc["publicAccessCidrs"] and "0.0.0.0/0" not in vpc["publicAccessCidrs"]
-    private_only = plan("dev", {"cluster.endpointPublicAccess": False}).one(CLUSTER).props["vpcConfig"]
+    private_only = eks_plan("dev", {"cluster.endpointPublicAccess": False}).one(CLUSTER).props["vpcConfig"]
     assert private_only["endpointPublicAccess"] is False and not private_only.get("publicAccessCidrs")
 
 
@@ -54,12 +54,12 @@ def test_api_authentication_and_access_entries_from_config():
 
 def test_prod_cluster_is_protected_and_dev_is_not():
     assert plan("prod").one(CLUSTER).protect and plan("prod").one(CLUSTER).props["deletionProtection"]
-    assert not plan("dev").one(CLUSTER).protect and not plan("dev").one(CLUSTER).props["deletionProtection"]
+    assert not eks_plan("dev").one(CLUSTER).protect and not eks_plan("dev").one(CLUSTER).props["deletionProtection"]
 
 
 def test_nodes_require_imdsv2_and_encrypted_gp3_roots():
     for stack in ("dev", "prod"):
-        result = plan(stack)
+        result = eks_plan(stack)
         template = result.one("aws:ec2/launchTemplate:LaunchTemplate")
         meta = template.props["metadataOptions"]
         assert meta["httpTokens"] == "required" and meta["httpPutResponseHopLimit"] in (1, 2)
@@ -71,7 +71,7 @@ def test_nodes_require_imdsv2_and_encrypted_gp3_roots():
 
 
 def test_node_groups_follow_config_sizes_and_capacity():
-    dev = plan("dev").one("aws:eks/nodeGroup:NodeGroup").props
+    dev = eks_plan("dev").one("aws:eks/nodeGroup:NodeGroup").props
     assert dev["capacityType"] == "SPOT" and dev["scalingConfig"] == {"minSize": 1, "desiredSize": 2, "maxSize": 3}
     custom = plan("prod", {"cluster.nodeGroups": {
         "general": {"minSize": 3, "desiredSize": 4, "maxSize": 9},

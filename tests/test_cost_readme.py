@@ -20,11 +20,9 @@ def table() -> str:
 
 def test_the_committed_cost_tables_match_the_generated_one(table):
     assert committed_region(DOC.read_text()) == table, f"docs/cost.md is stale: run `{COMMAND}`"
-    # The README carries the same region once the table is moved there (until then its markers are empty).
     readme = (ROOT / "README.md").read_text()
-    if START in readme and committed_region(readme).strip() != f"{START}\n{END}":
-        assert committed_region(readme) == table, (
-            "README.md's cost table is stale: run `python -m planning.cost.readme_table --write README.md`")
+    assert committed_region(readme) == table, (
+        "README.md's cost table is stale: run `python -m planning.cost.readme_table --write README.md`")
 
 
 def test_the_table_names_every_stack_with_its_total_budget_and_assumptions(table):

@@ -11,7 +11,7 @@ import pytest
 
 from components.data_bootstrap import BOOTSTRAP, FETCH_LOGINS, SQL
 from planning.model import PlannedResource
-from tests.harness import plan
+from tests.harness import eks_plan, plan
 
 JOB = "kubernetes:batch/v1:Job"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
@@ -22,7 +22,7 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 
 
 def job(stack: str = "prod", overrides: dict | None = None) -> PlannedResource:
-    return plan(stack, overrides).one(JOB, "data-bootstrap")
+    return eks_plan(stack, overrides).one(JOB, "data-bootstrap")  # the Job is the EKS runtime's bootstrap
 
 
 def pod(stack: str = "prod") -> dict:

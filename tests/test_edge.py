@@ -10,7 +10,7 @@ import pytest
 from planning import mock_outputs
 from planning.model import Plan, PlannedResource
 from planning.review import load_policy_config
-from tests.harness import config_error, plan, review, tags_of
+from tests.harness import config_error, eks_plan, plan, review, tags_of
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
@@ -59,7 +59,8 @@ def services(stack: str, **changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def edge_plan(stack: str, overrides: dict[str, Any] | None = None, **changes: dict[str, Any]) -> Plan:
-    return plan(stack, {"services": services(stack, **changes), **(overrides or {})})
+    """The EKS edge (ingress-nginx behind the ALB); the VM runtime's routing is tested in test_vm_runtime."""
+    return eks_plan(stack, {"services": services(stack, **changes), **(overrides or {})})
 
 
 def edge_children(p: Plan) -> list[PlannedResource]:
@@ -109,7 +110,8 @@ def test_edge_has_no_mandatory_policy_violation(stack):
 def _preview(stack: str) -> Plan:
     from planning.engine import run_program, with_paths
 
-    return run_program(stack, with_paths(stack, {"services": services(stack)}), preview=True)
+    eks = {"runtime": "eks"} if stack == "dev" else {}
+    return run_program(stack, with_paths(stack, {**eks, "services": services(stack)}), preview=True)
 
 
 def test_every_taggable_edge_resource_is_tagged_as_edge():
@@ -401,7 +403,7 @@ def test_a_worker_that_keeps_its_ingress_block_is_rejected():
 
 
 def test_no_domain_and_no_api_service_means_no_edge():
-    p = plan("dev", {"edge": None, "services": {"indexer": services("dev")["indexer"]}})
+    p = eks_plan("dev", {"edge": None, "services": {"indexer": services("dev")["indexer"]}})
     assert p.of_type(LB) == [] and p.of_type(WEB_ACL) == [] and "loadBalancerDnsName" not in p.outputs
 
 

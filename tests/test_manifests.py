@@ -12,7 +12,7 @@ from packaging.version import Version
 
 from planning import cli
 from planning.manifests import api_version_and_kind, is_manifest, manifests, write_manifests
-from tests.harness import STACKS, plan
+from tests.harness import STACKS, eks_plan, plan
 
 # Kinds whose schemas come with a chart's CRDs, not with Kubernetes: checked for shape only.
 CRD_GROUPS = frozenset({"external-secrets.io", "keda.sh", "monitoring.coreos.com"})
@@ -32,7 +32,7 @@ def group_of(obj: dict[str, Any]) -> str:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_kubernetes_object_validates_against_the_cluster_schemas(stack: str):
-    p = plan(stack)
+    p = eks_plan(stack)
     cluster_version = p.one("aws:eks/cluster:Cluster").props["version"]
     version = schema_version(cluster_version)
     assert Version(version).release[:2] == Version(cluster_version).release[:2], "schemas for the cluster's minor"
@@ -88,7 +88,8 @@ def test_type_tokens_map_to_api_versions():
 
 
 def test_plan_command_writes_the_manifests(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    status = cli.main(["--stack", "dev", "--no-review", "--quiet", "--manifests", str(tmp_path)])
+    status = cli.main(["--stack", "dev", "--set", 'runtime="eks"', "--no-review", "--quiet", "--manifests",
+                       str(tmp_path)])
     assert status == 0
     assert "Kubernetes manifests written to" in capsys.readouterr().out
     assert (tmp_path / "agents" / "deployment-worker.yaml").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from tests.harness import plan, tags_of
+from tests.harness import eks_plan, plan, tags_of
 
 SUBNET = "aws:ec2/subnet:Subnet"
 NAT = "aws:ec2/natGateway:NatGateway"
@@ -85,7 +85,7 @@ def test_existing_vpc_is_adopted_not_created():
     existing = {"vpcId": "vpc-0abc1234def567890", "cidr": "10.50.0.0/16",
                 "publicSubnetIds": ["subnet-a1", "subnet-b1"], "privateSubnetIds": ["subnet-a2", "subnet-b2"],
                 "isolatedSubnetIds": ["subnet-a3", "subnet-b3"]}
-    result = plan("dev", {"network.existingVpc": existing})
+    result = eks_plan("dev", {"network.existingVpc": existing})
     assert result.of_type("aws:ec2/vpc:Vpc") == [] and result.of_type(SUBNET) == []
     assert result.one("aws:ec2/flowLog:FlowLog").props["vpcId"] == "vpc-0abc1234def567890"
     assert result.one("aws:eks/cluster:Cluster").props["vpcConfig"]["subnetIds"] == ["subnet-a2", "subnet-b2"]

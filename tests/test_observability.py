@@ -21,7 +21,7 @@ from planning.engine import read_stack_config
 from planning.mock_outputs import resource_outputs
 from planning.model import Plan, PlannedResource
 from planning.review import load_policy_config
-from tests.harness import STACKS, config_error, plan, review
+from tests.harness import STACKS, config_error, eks_plan, plan, review
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
@@ -93,7 +93,7 @@ def test_prod_plans_with_zero_mandatory_violations():
 
 def test_dev_is_lighter_than_prod_from_the_tier_preset_alone():
     assert "agent-platform:observability" not in read_stack_config("dev"), "dev sets nothing itself"
-    dev, prod = kps_values(plan("dev")), kps_values(plan("prod"))
+    dev, prod = kps_values(eks_plan("dev")), kps_values(plan("prod"))
 
     def prometheus(values: dict[str, Any]) -> tuple[int, int, int]:
         spec = values["prometheus"]["prometheusSpec"]
@@ -105,7 +105,7 @@ def test_dev_is_lighter_than_prod_from_the_tier_preset_alone():
     assert dev_days < prod_days and dev_gib < prod_gib and dev_replicas < prod_replicas
     assert dev["alertmanager"]["alertmanagerSpec"]["replicas"] < prod["alertmanager"]["alertmanagerSpec"]["replicas"]
     assert [v["prometheus"]["podDisruptionBudget"]["enabled"] for v in (dev, prod)] == [False, True]
-    dev_logs = {r.props["retentionInDays"] for r in ours(plan("dev"), LOG_GROUP)}
+    dev_logs = {r.props["retentionInDays"] for r in ours(eks_plan("dev"), LOG_GROUP)}
     prod_logs = {r.props["retentionInDays"] for r in ours(plan("prod"), LOG_GROUP)}
     assert dev_logs == {14} and prod_logs == {365}
 
@@ -428,7 +428,7 @@ def test_fluent_bit_may_only_write_streams_into_its_groups():
 
 
 def test_the_stack_constructs_without_services_or_an_edge():
-    p = plan("dev", {"services": {}, "edge": None})
+    p = eks_plan("dev", {"services": {}, "edge": None})
     assert p.of_type(SERVICE_MONITOR) == []
     assert "alb-5xx-rate" not in alarms(p) and "rds-cpu" in alarms(p)
     names = sorted(r.props["metadata"]["name"] for r in ours(p, CONFIG_MAP))

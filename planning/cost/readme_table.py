@@ -79,7 +79,8 @@ def render_table(by_stack: Mapping[str, CostReport]) -> str:
         "",
         *usage,
         "",
-        f"On-demand list prices for {', '.join(regions)} taken {taken}, 730 hours a month; "
+        f"On-demand list prices for {', '.join(regions)} recorded {taken} from the AWS pricing pages "
+        "(not yet confirmed against the Price List API, see docs/cost.md), 730 hours a month; "
         "Spot capacity is priced at `spotPriceFactor` x on-demand.",
     ]
     if unpriced:

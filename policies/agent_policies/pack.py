@@ -17,6 +17,7 @@ DESCRIPTION = "Security, availability and cost guardrails for the agent-platform
 DOMAINS: tuple[str, ...] = (
     "aws_network",
     "aws_eks",
+    "aws_compute",
     "aws_identity",
     "aws_logging",
     "aws_data",

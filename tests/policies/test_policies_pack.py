@@ -221,9 +221,10 @@ def test_sarif_is_well_formed_for_code_scanning(tmp_path: Path):
 # --- docs ------------------------------------------------------------------------------------------------------------
 
 
-def test_policy_docs_are_current():
-    path = ROOT / "docs" / "policies.md"
-    assert policy_docs.render_file(path) == path.read_text(), "run: python -m planning.policy_docs"
+@pytest.mark.parametrize("doc", ["docs/policies.md", "README.md"])
+def test_policy_docs_are_current(doc: str):
+    path = ROOT / doc
+    assert policy_docs.render_file(path) == path.read_text(), f"run: python -m planning.policy_docs {doc}"
 
 
 def test_tables_outside_docs_link_to_the_policy_reference():

@@ -30,7 +30,7 @@ def test_preview_with_unknown_values_never_breaks_a_policy(stack: str):
 
 
 def test_opening_the_api_to_the_internet_is_caught():
-    overrides = {"cluster.endpointPublicAccess": True, "cluster.publicAccessCidrs": ["0.0.0.0/0"]}
+    overrides = {"runtime": "eks", "cluster.endpointPublicAccess": True, "cluster.publicAccessCidrs": ["0.0.0.0/0"]}
     plan = run_program("dev", with_paths("dev", overrides))
     violations = [v for v in review(plan).mandatory if v.policy == "eks-endpoint-restricted"]
     assert len(violations) == 1 and violations[0].resource_type == "aws:eks/cluster:Cluster"

@@ -187,6 +187,6 @@ def render_text(report: CostReport) -> str:
         f"{spec.camel}={quantity(getattr(report.usage, name))}" for name, spec in USAGE_FIELDS.items()))
     for region, info in report.catalogue.items():
         dates = info.get("dates") or ["?"]
-        out.append(f"  Prices {region}: {info.get('prices')} entries taken {dates[0]}"
+        out.append(f"  Prices {region}: {info.get('prices')} entries recorded {dates[0]}"
                    + (f" to {dates[-1]}" if dates[-1] != dates[0] else "") + " (sources per entry in the catalogue)")
     return "\n".join(out) + "\n"

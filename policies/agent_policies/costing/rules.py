@@ -25,6 +25,8 @@ EKS_CLUSTER = "aws:eks/cluster:Cluster"
 NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 EC2_INSTANCE = "aws:ec2/instance:Instance"
+AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
+SCALING_POLICY = "aws:autoscaling/policy:Policy"
 NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 EIP = "aws:ec2/eip:Eip"
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -73,7 +75,7 @@ FREE_TYPES: dict[str, str] = {
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     ], "security groups have no charge"),
     "aws:ec2/flowLog:FlowLog": "the flow log itself has no charge; its log group is priced",
-    LAUNCH_TEMPLATE: "priced through the node groups that launch from it",
+    LAUNCH_TEMPLATE: "priced through the node groups and Auto Scaling groups that launch from it",
     **dict.fromkeys([
         "aws:eks/addon:Addon", "aws:eks/accessEntry:AccessEntry",
         "aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
@@ -153,6 +155,10 @@ PAID_MANAGED_RULE_GROUPS = frozenset({
     "AWSManagedRulesAntiDDoSRuleSet",
 })
 EBS_PROVISIONERS = frozenset({"ebs.csi.aws.com", "kubernetes.io/aws-ebs"})
+# EC2 detailed monitoring bills each 1-minute instance metric as a custom metric. Assumed: the 7 metrics per
+# instance the CloudWatch pricing page's detailed-monitoring example counts (CPU, network in/out bytes and
+# packets, status checks); instances with EBS-only storage send fewer disk metrics, so 7 is an upper bound.
+DETAILED_MONITORING_METRICS = 7
 
 
 class NotYetKnownError(Exception):
@@ -402,6 +408,78 @@ def _ec2_instance(res: Resource, ctx: Context, bill: Bill) -> None:
             bill.add(f"ebs.{kind}.storage", number(size, ["volumeSize"]), f"root EBS {kind}")
         else:
             bill.skip(f"root volume: EBS {kind} is not in the catalogue")
+
+
+def _autoscaling_group(res: Resource, ctx: Context, bill: Bill) -> None:
+    """Desired instances of the launch template's type and root volumes; its detailed monitoring if enabled.
+
+    The launch template is reached through the group's ``launchTemplate`` dependency (its ``id`` is an
+    output), as for node groups; templates themselves are free, so nothing is counted twice.
+    """
+    props = res.props
+    try:
+        size = get(props, "desiredCapacity")
+        if size is None:  # AWS starts a group without a desired capacity at its minimum size
+            size = get(props, "minSize", default=0)
+        instances = number(size, ["desiredCapacity"])
+    except NotYetKnownError as exc:
+        bill.skip(f"instances and volumes: {exc.path} is not known until apply")
+        return
+    if get(props, "mixedInstancesPolicy") is not None:
+        bill.skip("instances: a mixed instances policy (several types, Spot share) is not priced")
+        return
+    templates = ctx.dependencies(res, "launchTemplate", LAUNCH_TEMPLATE)
+    if not templates:
+        what = "a launch configuration" if get(props, "launchConfiguration") else "its launch template"
+        bill.skip(f"instances: {what} is not in the plan, so the instance type is unknown")
+        return
+    template = templates[0]
+    with bill.part("instances"):
+        kind = get(template.props, "instanceType")
+        if kind is None:
+            bill.skip(f"instances: launch template {template.name} sets no instanceType")
+        else:
+            bill.hourly(f"ec2.instance.{kind}", instances, f"{instances:g} x {kind} on-demand (desiredCapacity)",
+                        keep_zero=True)
+    with bill.part("instance volumes"):
+        mappings = get(template.props, "blockDeviceMappings")
+        if mappings:
+            _volume_lines(bill, mappings, instances, "instance root")
+        elif instances:
+            bill.skip("instance root volumes: size and type come from the AMI, not the plan")
+    with bill.part("detailed monitoring"):
+        if truthy(get(template.props, "monitoring", "enabled", default=False)):
+            bill.add("cloudwatch.metric.custom", DETAILED_MONITORING_METRICS * instances,
+                     f"detailed monitoring: {DETAILED_MONITORING_METRICS} metrics x {instances:g} instance(s) "
+                     "(assumed metrics per instance)")
+
+
+def _scaling_policy(res: Resource, ctx: Context, bill: Bill) -> None:
+    """Target tracking: the alarms Auto Scaling creates for it, and custom metrics it scales on.
+
+    The policy creates a high and (unless scale-in is disabled) a low alarm on its metric; with metric math
+    each alarm bills per metric queried. A metric outside the ``AWS/`` namespaces is published by the
+    instances themselves (e.g. the workers' queue depth), so it is priced here, once, as a custom metric.
+    Step and simple policies fire from alarms priced as their own resources.
+    """
+    with bill.part("target tracking"):
+        if str(get(res.props, "policyType", default="SimpleScaling")) != "TargetTrackingScaling":
+            bill.free = "step, simple and predictive scaling have no charge; their alarms are priced on their own"
+            return
+        config = get(res.props, "targetTrackingConfiguration", default={})
+        alarms = 1 if truthy(get(config, "disableScaleIn", default=False)) else 2
+        queries = get(config, "customizedMetricSpecification", "metrics") or []
+        metrics = [get(queries, i, "metricStat", "metric") for i in range(count(queries, ["metrics"]))]
+        metrics = [m for m in metrics if m is not None]
+        single = get(config, "customizedMetricSpecification")
+        if not metrics and single is not None and get(single, "metricName") is not None:
+            metrics = [single]
+        bill.add("cloudwatch.alarm.standard", alarms * max(len(metrics), 1),
+                 f"{alarms} alarm(s) created by target tracking on {max(len(metrics), 1)} metric(s)")
+        custom = sorted({(str(get(m, "namespace", default="")), str(get(m, "metricName", default="")))
+                         for m in metrics if not str(get(m, "namespace", default="")).startswith("AWS/")})
+        for namespace, name in custom:
+            bill.add("cloudwatch.metric.custom", 1, f"custom metric {namespace}/{name} published by the instances")
 
 
 # --- network -------------------------------------------------------------------------------------------------------
@@ -825,6 +903,8 @@ RULES: dict[str, Rule] = {
     EKS_CLUSTER: _eks_cluster,
     NODE_GROUP: _node_group,
     EC2_INSTANCE: _ec2_instance,
+    AUTOSCALING_GROUP: _autoscaling_group,
+    SCALING_POLICY: _scaling_policy,
     NAT_GATEWAY: _nat_gateway,
     EIP: _eip,
     VPC_ENDPOINT: _vpc_endpoint,

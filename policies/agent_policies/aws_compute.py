@@ -1,0 +1,396 @@
+"""EC2 policies for the VM runtime: instance reachability, instance-profile roles and Auto Scaling groups.
+
+IMDSv2 and EBS encryption of launch templates are checked by ``launch-template-imdsv2`` and
+``launch-template-ebs-encrypted`` (``aws_eks``), which apply to every launch template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from fnmatch import fnmatchcase
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    Policy,
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    Severity,
+    StackValidationArgs,
+)
+
+from ._common import (
+    Report,
+    Settings,
+    as_list,
+    cis_aws,
+    depends_on,
+    get,
+    known,
+    of_type,
+    parse_document,
+    pci_dss,
+    resource_policy,
+    soc2,
+    stack_policy,
+    statements,
+    tag_map,
+)
+from .aws_network import ingress_permissions
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+INSTANCE = "aws:ec2/instance:Instance"
+INSTANCE_PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+MANAGED_POLICY = "aws:iam/policy:Policy"
+ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
+ASG = "aws:autoscaling/group:Group"
+SCALING_POLICY = "aws:autoscaling/policy:Policy"
+TARGET_GROUP_TYPES = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
+AWS_MANAGED = re.compile(r"^arn:[a-z-]+:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
+_UNKNOWN = object()
+WILDCARD_ACTION = re.compile(r"^(\*|[a-z0-9-]+:\*)$", re.IGNORECASE)
+
+
+def _true(value: object) -> bool:
+    # pulumi-aws types some launch-template flags as strings ("true"/"false").
+    return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+# --- launch templates and instances ------------------------------------------------------------------------
+
+
+def _check_public_ip(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    if args.resource_type == INSTANCE:
+        if _true(get(args.props, "associatePublicIpAddress")):
+            report("associatePublicIpAddress is true: the instance gets a public address; reach it through SSM "
+                   "Session Manager and serve traffic through the load balancer.")
+        return
+    interfaces = get(args.props, "networkInterfaces", default=[])
+    for i in range(len(interfaces)):
+        if _true(get(interfaces[i], "associatePublicIpAddress")):
+            report(f"networkInterfaces[{i}].associatePublicIpAddress is \"true\": instances launched from this "
+                   "template get a public address.")
+
+
+def _check_key_pair(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    key = get(args.props, "keyName")
+    if key:
+        report(f"keyName is {key!r}: an SSH key pair is a long-lived credential outside IAM; use SSM Session "
+               "Manager for shell access.")
+
+
+# --- security groups ----------------------------------------------------------------------------------------
+
+
+def _check_admin_ports(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    ports = [int(p) for p in settings["adminPorts"]]
+    for rule in ingress_permissions(args.resources):
+        opened = [p for p in ports if rule.covers(p)]
+        if not opened:
+            continue
+        where = rule.group.name if rule.group is not None else "an unidentified security group"
+        report(f"{rule.label} on {where} admits {rule.ports}, which includes remote administration port(s) "
+               f"{', '.join(map(str, opened))}; shell access goes through SSM Session Manager.",
+               rule.declared_by.urn)
+
+
+# --- instance-profile roles ----------------------------------------------------------------------------------
+
+
+def _role_names(role: PolicyResource) -> set[str]:
+    names = {role.name}
+    name = known(lambda: get(role.props, "name"))
+    if isinstance(name, str):
+        names.add(name)
+    return names
+
+
+def _refers_to(res: PolicyResource, prop: str, role: PolicyResource) -> bool:
+    """Whether ``res`` names ``role`` through ``prop``: by dependency, or by a literal role name."""
+    if any(d.urn == role.urn for d in res.property_dependencies.get(prop) or []):
+        return True
+    value = known(lambda: get(res.props, prop))
+    names = _role_names(role)
+    if isinstance(value, str):
+        return value in names
+    if isinstance(value, Sequence):
+        return any(known(lambda i=i: value[i]) in names for i in range(len(value)))
+    return False
+
+
+def _profile_roles(resources: Sequence[PolicyResource]) -> list[PolicyResource]:
+    roles = list(of_type(resources, ROLE))
+    found: dict[str, PolicyResource] = {}
+    for profile in of_type(resources, INSTANCE_PROFILE):
+        for role in roles:
+            if _refers_to(profile, "role", role):
+                found[role.urn] = role
+    return list(found.values())
+
+
+def _covered(action: str, allowlist: Iterable[str]) -> bool:
+    return any(fnmatchcase(action.lower(), entry.lower()) for entry in allowlist)
+
+
+def _statement_findings(stmt: Mapping[str, Any], allowlist: Sequence[str]) -> list[str]:
+    if stmt.get("Effect") != "Allow":
+        return []
+    if "NotAction" in stmt or "NotResource" in stmt:
+        return ["allows by exclusion (NotAction/NotResource), which grants everything not listed"]
+    actions = [str(a) for a in as_list(stmt.get("Action"))]
+    resources = [str(r) for r in as_list(stmt.get("Resource"))]
+    findings = []
+    wild = [a for a in actions if WILDCARD_ACTION.match(a) and not _covered(a, allowlist)]
+    if wild:
+        findings.append(f"allows every action of a service ({', '.join(wild)})")
+    if "*" in resources:
+        unscoped = [a for a in actions if a not in wild and not _covered(a, allowlist)]
+        if unscoped:
+            findings.append(f"allows {', '.join(unscoped)} on every resource (\"*\")")
+    return findings
+
+
+def _documents_of(role: PolicyResource, resources: Sequence[PolicyResource]) -> list[tuple[str, PolicyResource, Any]]:
+    """(label, declaring resource, raw document) for each inline policy of ``role``."""
+    docs: list[tuple[str, PolicyResource, Any]] = []
+    inline = known(lambda: get(role.props, "inlinePolicies", default=[]), [])
+    for i in range(len(inline)):
+        entry = known(lambda i=i: (get(inline[i], "name") or f"#{i + 1}", get(inline[i], "policy")))
+        if entry is not None:
+            docs.append((f"inline policy {entry[0]} of role {role.name}", role, entry[1]))
+    for res in of_type(resources, ROLE_POLICY):
+        if _refers_to(res, "role", role):
+            raw = known(lambda res=res: get(res.props, "policy"))
+            if raw is not None:
+                docs.append((f"role policy {res.name}", res, raw))
+    return docs
+
+
+def _attachments_of(role: PolicyResource, resources: Sequence[PolicyResource]) -> list[tuple[PolicyResource, Any]]:
+    """(declaring resource, policy ARN or the in-stack aws:iam/policy:Policy) for each managed policy of ``role``."""
+    found: list[tuple[PolicyResource, Any]] = []
+    managed = known(lambda: get(role.props, "managedPolicyArns", default=[]), [])
+    for i in range(len(managed)):
+        found.append((role, known(lambda i=i: managed[i])))
+    for res in resources:
+        prop = {ROLE_ATTACHMENT: "role", POLICY_ATTACHMENT: "roles"}.get(res.resource_type)
+        if prop is None or not _refers_to(res, prop, role):
+            continue
+        in_stack = [d for d in depends_on(res, "policyArn") if d.resource_type == MANAGED_POLICY]
+        found.append((res, in_stack[0] if in_stack else known(lambda res=res: get(res.props, "policyArn"))))
+    return found
+
+
+def _check_profile_roles(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    allowlist = [str(a) for a in settings["wildcardResourceActions"]]
+    allowed_managed = {str(p) for p in settings["allowedManagedPolicies"]}
+
+    def check_document(label: str, declared_by: PolicyResource, raw: Any) -> None:
+        document = known(lambda: parse_document(raw))
+        for i, stmt in enumerate(statements(document)):
+            sid = stmt.get("Sid") or f"#{i + 1}"
+            for finding in known(lambda stmt=stmt: _statement_findings(stmt, allowlist), []):
+                report(f"{label} statement {sid} {finding}; an instance role gets only the actions its "
+                       "service needs on its own resources.", declared_by.urn)
+
+    for role in _profile_roles(args.resources):
+        for label, declared_by, raw in _documents_of(role, args.resources):
+            check_document(label, declared_by, raw)
+        for declared_by, policy in _attachments_of(role, args.resources):
+            if isinstance(policy, PolicyResource):
+                check_document(f"managed policy {policy.name} of role {role.name}", policy,
+                               known(lambda policy=policy: get(policy.props, "policy")))
+                continue
+            if not isinstance(policy, str):
+                continue  # unknown until the update
+            match = AWS_MANAGED.match(policy)
+            if policy in allowed_managed or (match and match["name"] in allowed_managed):
+                continue
+            report(f"Instance role {role.name} has managed policy {policy} attached; allowed are "
+                   f"{', '.join(sorted(allowed_managed)) or 'none'}.", declared_by.urn)
+
+
+# --- Auto Scaling groups ---------------------------------------------------------------------------------------
+
+
+def _check_elb_health(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    # Only the number of entries matters: the ARNs themselves are unknown until the target groups exist.
+    registered = len(get(args.props, "targetGroupArns", default=[])) + len(get(args.props, "loadBalancers", default=[]))
+    if not registered:
+        return
+    kind = str(get(args.props, "healthCheckType", default="EC2"))
+    if "ELB" not in [k.strip().upper() for k in kind.split(",")]:
+        report(f"healthCheckType is {kind!r} though the group is registered with a load balancer: instances the "
+               "load balancer marks unhealthy stay in service. Set health_check_type=\"ELB\".")
+
+
+def _workload_groups(resources: Sequence[PolicyResource], settings: Settings) -> list[PolicyResource]:
+    """Auto Scaling groups that run agent services: by ``component`` tag or by their parent component's type."""
+    components = set(settings["workloadComponents"])
+    parent_types = set(settings["workloadComponentTypes"])
+    found = []
+    for group in of_type(resources, ASG):
+        if group.parent is not None and group.parent.resource_type in parent_types:
+            found.append(group)
+            continue
+        tags = known(lambda group=group: tag_map(get(group.props, "tags")), {})
+        if tags.get("component") in components:
+            found.append(group)
+    return found
+
+
+def _scales(policy: PolicyResource, group: PolicyResource) -> bool | None:
+    if any(d.urn == group.urn for d in depends_on(policy, "autoscalingGroupName")):
+        return True
+    target = known(lambda: get(policy.props, "autoscalingGroupName"), _UNKNOWN)
+    name = known(lambda: get(group.props, "name"), _UNKNOWN)
+    if target is _UNKNOWN:
+        return None
+    return name is not _UNKNOWN and target == name
+
+
+def _check_scaling(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    policies = list(of_type(args.resources, SCALING_POLICY))
+    for group in _workload_groups(args.resources, settings):
+        verdicts = [_scales(p, group) for p in policies]
+        if any(verdicts) or None in verdicts:
+            continue
+        report(f"Auto Scaling group {group.name} runs an agent service but no aws.autoscaling.Policy scales it, so "
+               "its capacity stays fixed under load.", group.urn)
+
+
+def _health_check_problem(target_group: PolicyResource) -> str | None:
+    check = get(target_group.props, "healthCheck")
+    if check is None:
+        return "has no health_check, so the load balancer probes \"/\" with defaults instead of the readiness path"
+    if get(check, "enabled") is False:
+        return "has its health check disabled"
+    protocol = str(get(check, "protocol", default="HTTP")).upper()
+    if protocol not in ("HTTP", "HTTPS"):
+        return f"checks health over {protocol}, which cannot probe a readiness path"
+    if not get(check, "path"):
+        return "sets no health_check.path; probe the service's readiness endpoint"
+    return None
+
+
+def _check_target_health(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    for group in _workload_groups(args.resources, settings):
+        for target_group in depends_on(group, "targetGroupArns"):
+            if target_group.resource_type not in TARGET_GROUP_TYPES:
+                continue
+            problem = known(lambda tg=target_group: _health_check_problem(tg))
+            if problem:
+                report(f"Target group {target_group.name} of Auto Scaling group {group.name} {problem}.",
+                       target_group.urn)
+
+
+_WORKLOAD_CONFIG: dict[str, dict[str, Any]] = {
+    "workloadComponents": {"type": "array", "items": {"type": "string"}, "default": ["services"],
+                           "description": "Values of the `component` tag that mark an Auto Scaling group as an "
+                                          "agent-service workload."},
+    "workloadComponentTypes": {"type": "array", "items": {"type": "string"},
+                               "default": ["agent-platform:services:VmAgentService"],
+                               "description": "Component types whose child Auto Scaling groups are agent-service "
+                                              "workloads."},
+}
+
+POLICIES: list[Policy] = [
+    resource_policy(
+        "ec2-no-public-ip",
+        description="Launch templates and instances never associate a public IP address.",
+        resource_types=[LAUNCH_TEMPLATE, INSTANCE],
+        check=_check_public_ip,
+        severity=Severity.HIGH,
+        remediation="Set network_interfaces=[{\"associate_public_ip_address\": \"false\", ...}] on the launch "
+                    "template (associate_public_ip_address=False on an instance), launch into private subnets and "
+                    "serve traffic through the load balancer.",
+        refs=[pci_dss("1.4.4"), soc2("CC6.6")],
+    ),
+    resource_policy(
+        "ec2-no-key-pair",
+        description="Launch templates and instances carry no EC2 key pair; shell access is through SSM Session "
+                    "Manager.",
+        resource_types=[LAUNCH_TEMPLATE, INSTANCE],
+        check=_check_key_pair,
+        severity=Severity.MEDIUM,
+        remediation="Remove key_name; attach AmazonSSMManagedInstanceCore to the instance role and use "
+                    "`aws ssm start-session --target <instance-id>`.",
+        refs=[soc2("CC6.1")],
+    ),
+    stack_policy(
+        "security-group-no-admin-ports",
+        description="No security group admits SSH (22) or RDP (3389) from any source, including all-traffic rules.",
+        check=_check_admin_ports,
+        severity=Severity.HIGH,
+        remediation="Delete the rule (or narrow its port range to exclude the administration ports) and reach "
+                    "instances through SSM Session Manager, which needs no inbound port.",
+        refs=[cis_aws("5.2", "Ensure no security groups allow ingress from 0.0.0.0/0 to remote server "
+                             "administration ports"),
+              cis_aws("5.3", "Ensure no security groups allow ingress from ::/0 to remote server administration "
+                             "ports"),
+              soc2("CC6.6")],
+        config={"adminPorts": {"type": "array", "items": {"type": "integer"}, "default": [22, 3389],
+                               "description": "TCP ports of remote administration services no rule may open."}},
+    ),
+    stack_policy(
+        "instance-profile-least-privilege",
+        description="Roles behind instance profiles allow no service-wide actions and no \"*\" resource except "
+                    "for actions AWS supports only on \"*\", and attach only allowlisted managed policies.",
+        check=_check_profile_roles,
+        severity=Severity.HIGH,
+        remediation="List the actions the instance needs on the ARNs it needs them on (its ECR repository, log "
+                    "group, secrets, S3 prefix); keep \"*\" only for actions without resource-level permissions "
+                    "(add them to wildcardResourceActions after review) and attach no managed policy beyond the "
+                    "allowlist.",
+        refs=[soc2("CC6.3")],
+        config={
+            "wildcardResourceActions": {
+                "type": "array", "items": {"type": "string"},
+                "default": ["ecr:GetAuthorizationToken", "cloudwatch:PutMetricData", "ssm:UpdateInstanceInformation",
+                            "ssmmessages:*", "ec2messages:*"],
+                "description": "Actions (glob patterns) AWS supports only on Resource \"*\"; they may be granted "
+                               "on \"*\"."},
+            "allowedManagedPolicies": {
+                "type": "array", "items": {"type": "string"},
+                "default": ["AmazonSSMManagedInstanceCore", "CloudWatchAgentServerPolicy"],
+                "description": "AWS-managed policies (by name) or policy ARNs an instance role may attach."},
+        },
+    ),
+    resource_policy(
+        "asg-elb-health-check",
+        description="Auto Scaling groups registered with a load balancer use its health checks.",
+        resource_types=[ASG],
+        check=_check_elb_health,
+        severity=Severity.MEDIUM,
+        remediation="Set health_check_type=\"ELB\" (with a health_check_grace_period covering start-up) on groups "
+                    "that have target_group_arns or load_balancers.",
+        topic=("availability",),
+    ),
+    stack_policy(
+        "vm-workload-has-scaling-policy",
+        description="Every Auto Scaling group running an agent service is scaled by an Auto Scaling policy.",
+        check=_check_scaling,
+        severity=Severity.LOW,
+        enforcement=EnforcementLevel.ADVISORY,
+        remediation="Add an aws.autoscaling.Policy with autoscaling_group_name=group.name: target tracking on CPU "
+                    "for APIs, on queue depth per instance for workers.",
+        topic=("availability", "cost"),
+        config=_WORKLOAD_CONFIG,
+    ),
+    stack_policy(
+        "vm-workload-target-group-health-check",
+        description="Every agent-service Auto Scaling group behind a load balancer points at target groups that "
+                    "probe a readiness path.",
+        check=_check_target_health,
+        severity=Severity.MEDIUM,
+        remediation="Give the target group health_check={\"enabled\": True, \"protocol\": \"HTTP\", \"path\": "
+                    "<readiness path>, \"matcher\": \"200\"}.",
+        topic=("availability",),
+        config=_WORKLOAD_CONFIG,
+    ),
+]

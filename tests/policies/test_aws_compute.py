@@ -1,0 +1,348 @@
+"""EC2 for the VM runtime: no public address or key pair, no admin ports, least-privilege instance roles, ASGs."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from tests.harness import plan, review
+from tests.policies.support import LB_TAGS, TAGS, UNKNOWN, found, res, stack_config
+
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+INSTANCE = "aws:ec2/instance:Instance"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+MANAGED_POLICY = "aws:iam/policy:Policy"
+ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+PROFILE = "aws:iam/instanceProfile:InstanceProfile"
+ASG = "aws:autoscaling/group:Group"
+SCALING = "aws:autoscaling/policy:Policy"
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+VM_SERVICE = "agent-platform:services:VmAgentService"
+KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+SERVICE_TAGS = {**TAGS, "component": "services", "service": "api"}
+SSM_CORE = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+GOOD_TEMPLATE: dict[str, Any] = {
+    "imageId": "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+    "metadataOptions": {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1},
+    "blockDeviceMappings": [{"deviceName": "/dev/xvda",
+                             "ebs": {"encrypted": "true", "kmsKeyId": KEY_ARN, "volumeType": "gp3", "volumeSize": 20}}],
+    "networkInterfaces": [{"associatePublicIpAddress": "false", "securityGroups": ["sg-1"]}],
+    "tags": SERVICE_TAGS,
+}
+
+
+def template(**changes: Any):
+    props = copy.deepcopy(GOOD_TEMPLATE)
+    for key, value in changes.items():
+        props[key] = value
+    return res(LAUNCH_TEMPLATE, "service-api-template", props)
+
+
+def instance(**props: Any):
+    return res(INSTANCE, "bastion", {"ami": "ami-1", "instanceType": "t3.micro", "tags": TAGS, **props})
+
+
+# --- existing launch-template policies cover the VM template ------------------------------------------------
+
+
+@pytest.mark.parametrize("policy", ["launch-template-imdsv2", "launch-template-ebs-encrypted", "ec2-no-public-ip",
+                                    "ec2-no-key-pair"])
+def test_vm_launch_template_passes_every_launch_template_policy(policy: str):
+    assert found(policy, template()) == []
+
+
+def test_vm_root_mapping_on_xvda_must_be_encrypted():
+    mappings = [{"deviceName": "/dev/xvda", "ebs": {"encrypted": "false", "volumeType": "gp3"}}]
+    assert len(found("launch-template-ebs-encrypted", template(blockDeviceMappings=mappings))) == 1
+
+
+# --- ec2-no-public-ip ---------------------------------------------------------------------------------------
+
+
+def test_launch_template_with_public_ip_is_reported():
+    interfaces = [{"associatePublicIpAddress": "true", "securityGroups": ["sg-1"]}]
+    (violation,) = found("ec2-no-public-ip", template(networkInterfaces=interfaces))
+    assert "networkInterfaces[0]" in violation.message and violation.enforcement == "mandatory"
+
+
+def test_instance_with_public_ip_is_reported_and_private_one_passes():
+    assert len(found("ec2-no-public-ip", instance(associatePublicIpAddress=True))) == 1
+    assert found("ec2-no-public-ip", instance(associatePublicIpAddress=False)) == []
+
+
+def test_unknown_public_ip_flag_reports_nothing():
+    assert found("ec2-no-public-ip", template(networkInterfaces=[{"associatePublicIpAddress": UNKNOWN}])) == []
+    assert found("ec2-no-public-ip", instance(associatePublicIpAddress=UNKNOWN)) == []
+
+
+# --- ec2-no-key-pair -----------------------------------------------------------------------------------------
+
+
+def test_key_pair_on_template_or_instance_is_reported():
+    assert len(found("ec2-no-key-pair", template(keyName="ops"))) == 1
+    assert len(found("ec2-no-key-pair", instance(keyName="ops"))) == 1
+    assert found("ec2-no-key-pair", instance()) == []
+
+
+def test_unknown_key_name_reports_nothing():
+    assert found("ec2-no-key-pair", template(keyName=UNKNOWN)) == []
+
+
+# --- security-group-no-admin-ports ----------------------------------------------------------------------------
+
+
+def group(name: str = "service-sg", ingress: list[dict[str, Any]] | None = None, tags: dict[str, str] = TAGS):
+    props: dict[str, Any] = {"vpcId": "vpc-1", "description": "d", "tags": tags}
+    if ingress is not None:
+        props["ingress"] = ingress
+    return res(SG, name, props)
+
+
+def ingress(sg, port_from: int, port_to: int, protocol: str = "tcp", **source: Any):
+    return res(INGRESS, f"{sg.name}-in-{port_from}", {"ipProtocol": protocol, "fromPort": port_from,
+                                                      "toPort": port_to, "tags": TAGS, **source},
+               prop_deps={"securityGroupId": [sg]})
+
+
+def test_rules_away_from_admin_ports_pass():
+    sg, lb = group(), group("alb-sg", tags=LB_TAGS)
+    rules = [ingress(lb, 443, 443, cidrIpv4="0.0.0.0/0"),
+             res(INGRESS, "from-alb", {"ipProtocol": "tcp", "fromPort": 8000, "toPort": 8000, "tags": TAGS},
+                 prop_deps={"securityGroupId": [sg], "referencedSecurityGroupId": [lb]})]
+    assert found("security-group-no-admin-ports", sg, lb, *rules) == []
+
+
+@pytest.mark.parametrize(("port_from", "port_to", "protocol", "source"), [
+    (22, 22, "tcp", {"cidrIpv4": "10.0.0.0/8"}),
+    (3389, 3389, "tcp", {"cidrIpv6": "::/0"}),
+    (0, 1024, "tcp", {"cidrIpv4": "10.0.0.0/16"}),
+    (-1, -1, "-1", {"cidrIpv4": "192.168.0.0/24"}),
+], ids=["ssh-private", "rdp-ipv6", "range", "all-traffic"])
+def test_admin_ports_from_any_source_are_reported(port_from: int, port_to: int, protocol: str, source: dict[str, str]):
+    sg = group()
+    rule = ingress(sg, port_from, port_to, protocol, **source)
+    (violation,) = found("security-group-no-admin-ports", sg, rule)
+    assert violation.urn == rule.urn and violation.enforcement == "mandatory"
+
+
+def test_inline_ssh_ingress_is_reported():
+    sg = group(ingress=[{"protocol": "tcp", "fromPort": 22, "toPort": 22, "cidrBlocks": ["10.0.0.0/8"]}])
+    (violation,) = found("security-group-no-admin-ports", sg)
+    assert "22" in violation.message
+
+
+def test_unknown_port_reports_nothing():
+    sg = group()
+    rule = res(INGRESS, "unknown", {"ipProtocol": "tcp", "fromPort": UNKNOWN, "toPort": 22, "tags": TAGS},
+               prop_deps={"securityGroupId": [sg]})
+    assert found("security-group-no-admin-ports", sg, rule) == []
+
+
+# --- instance-profile-least-privilege ---------------------------------------------------------------------------
+
+
+def document(*stmts: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(stmts)})
+
+
+GOOD_STATEMENTS = [
+    {"Effect": "Allow", "Action": ["ecr:GetAuthorizationToken"], "Resource": "*"},
+    {"Effect": "Allow", "Action": ["cloudwatch:PutMetricData"], "Resource": "*",
+     "Condition": {"StringEquals": {"cloudwatch:namespace": "AgentPlatform/VM"}}},
+    {"Effect": "Allow", "Action": ["ecr:BatchGetImage"], "Resource": ["arn:aws:ecr:us-east-1:1:repository/a"]},
+    {"Effect": "Deny", "Action": "*", "Resource": "*"},
+]
+
+
+def instance_role(*stmts: dict[str, Any], managed: tuple[str, ...] = (SSM_CORE,), policy: Any = None,
+                  with_profile: bool = True):
+    role = res(ROLE, "service-api-role", {"assumeRolePolicy": document(), "tags": SERVICE_TAGS})
+    inline = res(ROLE_POLICY, "service-api-role-host",
+                 {"role": UNKNOWN, "policy": document(*stmts) if policy is None else policy},
+                 prop_deps={"role": [role]})
+    attachments = [res(ATTACHMENT, f"service-api-role-{i}", {"role": "service-api-role", "policyArn": arn},
+                       prop_deps={"role": [role]}) for i, arn in enumerate(managed)]
+    profile = [res(PROFILE, "service-api-profile", {"role": UNKNOWN, "tags": SERVICE_TAGS},
+                   prop_deps={"role": [role]})] if with_profile else []
+    return [role, inline, *attachments, *profile]
+
+
+def test_scoped_instance_role_passes():
+    assert found("instance-profile-least-privilege", *instance_role(*GOOD_STATEMENTS)) == []
+
+
+@pytest.mark.parametrize("stmt", [
+    {"Effect": "Allow", "Action": "s3:*", "Resource": ["arn:aws:s3:::bucket/*"]},
+    {"Effect": "Allow", "Action": "*", "Resource": ["arn:aws:s3:::bucket/*"]},
+    {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},
+    {"Effect": "Allow", "NotAction": ["iam:*"], "Resource": ["arn:aws:s3:::bucket"]},
+], ids=["service-wildcard", "all-actions", "any-resource", "not-action"])
+def test_broad_statement_on_an_instance_role_is_reported(stmt: dict[str, Any]):
+    resources = instance_role(*GOOD_STATEMENTS, stmt)
+    (violation,) = found("instance-profile-least-privilege", *resources)
+    assert violation.urn == resources[1].urn and violation.enforcement == "mandatory"
+
+
+def test_allowlisted_service_wildcards_pass_on_any_resource():
+    stmt = {"Effect": "Allow", "Action": ["ssmmessages:*", "ec2messages:GetMessages"], "Resource": "*"}
+    assert found("instance-profile-least-privilege", *instance_role(stmt)) == []
+
+
+def test_wildcard_allowlist_is_configurable():
+    stmt = {"Effect": "Allow", "Action": ["s3:ListAllMyBuckets"], "Resource": "*"}
+    config = {"instance-profile-least-privilege": {"wildcardResourceActions": ["s3:ListAllMyBuckets"]}}
+    assert len(found("instance-profile-least-privilege", *instance_role(stmt))) == 1
+    assert found("instance-profile-least-privilege", *instance_role(stmt), config=config) == []
+
+
+def test_managed_policy_outside_the_allowlist_is_reported():
+    resources = instance_role(*GOOD_STATEMENTS, managed=(SSM_CORE, "arn:aws:iam::aws:policy/AmazonS3FullAccess"))
+    (violation,) = found("instance-profile-least-privilege", *resources)
+    assert "AmazonS3FullAccess" in violation.message and violation.urn == resources[3].urn
+
+
+def test_customer_managed_policy_in_the_stack_is_checked_by_its_document():
+    role, inline, profile = instance_role(*GOOD_STATEMENTS, managed=())
+    broad = res(MANAGED_POLICY, "extra", {"policy": document({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})})
+    attach = res(ATTACHMENT, "extra-attach", {"role": UNKNOWN, "policyArn": UNKNOWN},
+                 prop_deps={"role": [role], "policyArn": [broad]})
+    (violation,) = found("instance-profile-least-privilege", role, inline, profile, broad, attach)
+    assert violation.urn == broad.urn
+
+
+def test_roles_without_an_instance_profile_are_left_to_other_policies():
+    stmt = {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"}
+    assert found("instance-profile-least-privilege", *instance_role(stmt, with_profile=False)) == []
+
+
+def test_unknown_policy_document_reports_nothing():
+    assert found("instance-profile-least-privilege", *instance_role(policy=UNKNOWN)) == []
+
+
+# --- Auto Scaling groups ------------------------------------------------------------------------------------------
+
+
+def target_group(**health: Any):
+    check = {"enabled": True, "protocol": "HTTP", "path": "/ready", "matcher": "200", **health}
+    return res(TARGET_GROUP, "service-api-targets", {"port": 8000, "protocol": "HTTP", "healthCheck": check,
+                                                     "tags": SERVICE_TAGS})
+
+
+def asg(tg=None, health_check_type: Any = "ELB", tags: dict[str, str] = SERVICE_TAGS, parent=None, **props: Any):
+    inputs = {"minSize": 1, "maxSize": 3, "healthCheckType": health_check_type,
+              "targetGroupArns": [UNKNOWN] if tg is not None else [],
+              "tags": [{"key": k, "value": v, "propagateAtLaunch": False} for k, v in tags.items()], **props}
+    return res(ASG, "service-api-asg", inputs, prop_deps={"targetGroupArns": [tg]} if tg is not None else None,
+               parent=parent)
+
+
+def scaling(group):
+    return res(SCALING, "service-api-scaling", {"autoscalingGroupName": UNKNOWN,
+                                                "policyType": "TargetTrackingScaling"},
+               prop_deps={"autoscalingGroupName": [group]})
+
+
+def test_asg_behind_a_load_balancer_with_elb_checks_passes():
+    tg = target_group()
+    assert found("asg-elb-health-check", tg, asg(tg)) == []
+    assert found("asg-elb-health-check", asg(health_check_type="EC2")) == []
+
+
+def test_asg_behind_a_load_balancer_with_ec2_checks_is_reported():
+    tg = target_group()
+    assert len(found("asg-elb-health-check", tg, asg(tg, health_check_type="EC2"))) == 1
+    assert len(found("asg-elb-health-check", tg, asg(tg, health_check_type=None))) == 1
+
+
+def test_unknown_target_groups_or_check_type_report_nothing():
+    tg = target_group()
+    assert found("asg-elb-health-check", tg, asg(tg, health_check_type=UNKNOWN)) == []
+    assert found("asg-elb-health-check", asg(health_check_type="EC2", targetGroupArns=UNKNOWN)) == []
+
+
+def test_scaled_service_group_passes():
+    group = asg()
+    assert found("vm-workload-has-scaling-policy", group, scaling(group)) == []
+
+
+def test_service_group_matched_by_literal_name_passes():
+    group = asg(name="agents-api")
+    policy = res(SCALING, "by-name", {"autoscalingGroupName": "agents-api"})
+    assert found("vm-workload-has-scaling-policy", group, policy) == []
+
+
+def test_unscaled_service_group_is_reported_advisory_in_dev_and_mandatory_in_prod():
+    group = asg()
+    other = res(SCALING, "other", {"autoscalingGroupName": "someone-else"})
+    (violation,) = found("vm-workload-has-scaling-policy", group, other)
+    assert violation.urn == group.urn
+    assert [v.enforcement for v in found("vm-workload-has-scaling-policy", group, config=stack_config("dev"))] == [
+        "advisory"]
+    assert [v.enforcement for v in found("vm-workload-has-scaling-policy", group, config=stack_config("prod"))] == [
+        "mandatory"]
+
+
+def test_service_groups_are_recognised_by_their_parent_component():
+    component = res(VM_SERVICE, "service-api", custom=False)
+    group = asg(tags={**TAGS, "component": "batch"}, parent=component)
+    assert len(found("vm-workload-has-scaling-policy", component, group)) == 1
+    assert found("vm-workload-has-scaling-policy", asg(tags={**TAGS, "component": "batch"})) == []
+
+
+def test_scaling_policy_with_unknown_group_reports_nothing():
+    group = asg()
+    unknown = res(SCALING, "unknown", {"autoscalingGroupName": UNKNOWN})
+    assert found("vm-workload-has-scaling-policy", group, unknown) == []
+
+
+def test_api_group_with_readiness_health_check_passes():
+    tg = target_group()
+    assert found("vm-workload-target-group-health-check", tg, asg(tg)) == []
+
+
+@pytest.mark.parametrize("health", [{"enabled": False}, {"path": None}, {"protocol": "TCP", "path": None}],
+                         ids=["disabled", "no-path", "tcp"])
+def test_api_group_without_a_readiness_probe_is_reported(health: dict[str, Any]):
+    tg = target_group(**health)
+    (violation,) = found("vm-workload-target-group-health-check", tg, asg(tg))
+    assert violation.urn == tg.urn
+
+
+def test_unknown_health_check_reports_nothing():
+    tg = res(TARGET_GROUP, "service-api-targets", {"port": 8000, "healthCheck": UNKNOWN, "tags": SERVICE_TAGS})
+    assert found("vm-workload-target-group-health-check", tg, asg(tg)) == []
+
+
+# --- the real stacks -----------------------------------------------------------------------------------------------
+
+
+def test_dev_on_the_vm_runtime_has_no_mandatory_violations():
+    result = review(plan("dev", {"runtime": "vm"}), stack_config("dev"))
+    assert result.resources > 0 and result.mandatory == []
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_eks_stacks_still_have_no_mandatory_violations(stack: str):
+    result = review(plan(stack, {"runtime": "eks"}), stack_config(stack))
+    assert result.mandatory == []
+
+
+def test_vm_instance_roles_are_found_and_checked():
+    # The real VM services' roles are behind instance profiles: broadening one is caught.
+    dev = plan("dev", {"runtime": "vm"})
+    host = dev.one(ROLE_POLICY, "service-api-role-host")
+    policy = json.loads(host.props["policy"])
+    policy["Statement"].append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
+    role = dev.one(ROLE, "service-api-role")
+    profile = dev.one(PROFILE, "service-api-profile")
+    broadened = res(ROLE_POLICY, host.name, {"role": UNKNOWN, "policy": json.dumps(policy)},
+                    prop_deps={"role": [role]})
+    (violation,) = found("instance-profile-least-privilege", role, profile, broadened)
+    assert "s3:*" in violation.message
