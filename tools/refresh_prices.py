@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -112,7 +113,7 @@ def extract_price(products: Iterable[Mapping[str, Any]], unit: str) -> Found | s
                 if str(dim.get("unit", "")).lower() != unit.lower() or str(dim.get("beginRange", "0")) != "0":
                     continue
                 usd = float(dim.get("pricePerUnit", {}).get("USD", "nan"))
-                if usd == usd and usd > 0:  # skip NaN and the $0 placeholder dimensions some offers carry
+                if not math.isnan(usd) and usd > 0:  # skip NaN and the $0 placeholder dimensions some offers carry
                     prices.setdefault(usd, f"AWS Price List API: {offer} SKU {sku}"
                                            + (f", published {published}" if published else ""))
     if not prices:
