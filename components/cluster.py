@@ -52,12 +52,9 @@ class Cluster(pulumi.ComponentResource):
         secrets_key = kms.customer_key(
             f"{name}-secrets-key", "eks-secrets", account_id=platform.account_id, partition=platform.partition,
             tags=self._tags(), protect=platform.protect, parent=self)
-        asg_role = pulumi.Output.concat(
-            "arn:", platform.partition, ":iam::", platform.account_id,
-            ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
-        self.volume_key = kms.customer_key(
-            f"{name}-volume-key", "ebs", account_id=platform.account_id, partition=platform.partition,
-            tags=self._tags(), protect=platform.protect, role_principals=[asg_role], parent=self)
+        self.volume_key = kms.volume_key(f"{name}-volume-key", account_id=platform.account_id,
+                                         partition=platform.partition, tags=self._tags(), protect=platform.protect,
+                                         parent=self)
 
         # EKS writes control-plane logs here; creating it first makes it encrypted and bounded.
         control_plane_logs = log_group(

@@ -32,13 +32,10 @@ from components.data_bootstrap import (
     static_inputs,
 )
 from components.data_common import COMPONENT, POSTGRES_PORT, physical_name
+from components.instances import SSM_CORE_POLICY, hardened_template_args
 from components.logs import log_group
 from config.data import DataTierConfig
-from config.services import instance_architecture
 
-AMI_PARAMETER = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
-SSM_CORE_POLICY = "arn:{partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
-ROOT_DEVICE = "/dev/xvda"
 DIGEST_TAG = "agent-platform/bootstrap-digest"
 LOG_FILE = "/var/log/db-bootstrap.log"
 ATTEMPTS = 5  # the first run may wait for IAM propagation and the database's DNS name
@@ -158,17 +155,9 @@ def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, pla
     template = aws.ec2.LaunchTemplate(
         f"{name}-bootstrap-template",
         description="One-shot database bootstrap",
-        image_id=AMI_PARAMETER.format(arch=instance_architecture(cfg.instance_type)),
-        instance_type=cfg.instance_type,
-        update_default_version=True,
-        iam_instance_profile={"arn": profile.arn},
-        metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
-                          "http_put_response_hop_limit": 1, "instance_metadata_tags": "disabled"},
-        block_device_mappings=[{"device_name": ROOT_DEVICE, "ebs": {
-            "volume_size": 8, "volume_type": "gp3", "encrypted": "true", "kms_key_id": network.volume_key_arn,
-            "delete_on_termination": "true"}}],
-        network_interfaces=[{"associate_public_ip_address": "false", "delete_on_termination": "true",
-                             "security_groups": [sg.id]}],
+        **hardened_template_args(instance_type=cfg.instance_type, instance_profile_arn=profile.arn,
+                                 root_size_gib=8, volume_key_arn=network.volume_key_arn,
+                                 security_group_ids=[sg.id]),
         user_data=rendered.apply(lambda r: base64.b64encode(r["user_data"].encode()).decode()),
         tag_specifications=[{"resource_type": kind, "tags": instance_tags} for kind in ("instance", "volume")],
         tags=digest.apply(lambda d: {**tags, DIGEST_TAG: d}),

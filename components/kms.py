@@ -85,3 +85,20 @@ def customer_key(
         opts=pulumi.ResourceOptions(parent=key, provider=provider),
     )
     return key
+
+
+def volume_key(
+    name: str,
+    *,
+    account_id: pulumi.Input[str],
+    partition: pulumi.Input[str],
+    tags: Mapping[str, str],
+    protect: bool,
+    parent: pulumi.Resource,
+) -> aws.kms.Key:
+    """The CMK for EBS volumes that Auto Scaling launches (its service-linked role must be able to use it)."""
+    autoscaling_role = pulumi.Output.concat(
+        "arn:", partition, ":iam::", account_id,
+        ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
+    return customer_key(name, "ebs", account_id=account_id, partition=partition, tags=tags, protect=protect,
+                        role_principals=[autoscaling_role], parent=parent)

@@ -20,16 +20,14 @@ import pulumi_aws as aws
 from components import iam, kms
 from components.agent_service import ServiceDataRefs, service_environment
 from components.context import Platform
+from components.instances import SSM_CORE_POLICY, hardened_template_args
 from components.logs import log_group
 from components.service_identity import service_policy
 from components.service_image import built_image, repository
 from components.vm_userdata import METRICS_NAMESPACE, QUEUE_METRIC, UserDataInputs, render
-from config.services import ServiceConfig, instance_architecture, is_digest_pinned
+from config.services import ServiceConfig, is_digest_pinned
 
 COMPONENT = "services"
-AMI_PARAMETER = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
-SSM_CORE_POLICY = "arn:{partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
-ROOT_DEVICE = "/dev/xvda"
 _ECR_IMAGE = re.compile(r"^(?P<registry>(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com)/"
                         r"(?P<repo>[^:@]+)(:(?P<tag>[^@]+))?(@(?P<digest>sha256:[0-9a-f]{64}))?$")
 # Detailed (1-minute) instance monitoring where faster scaling and alarms are worth its price.
@@ -224,23 +222,15 @@ class VmAgentService(pulumi.ComponentResource):
     def _launch_template(self, profile: aws.iam.InstanceProfile, sg: aws.ec2.SecurityGroup,
                          user_data: pulumi.Input[str]) -> aws.ec2.LaunchTemplate:
         args, cfg = self._args, self._args.config
-        arch = instance_architecture(cfg.vm.instance_type)
         instance_tags = {**self._tags, "Name": f"{args.platform.config.name}-{self.service_name}"}
         return aws.ec2.LaunchTemplate(
             f"{self._name}-template",
             description=f"Agent service {self.service_name}",
-            image_id=AMI_PARAMETER.format(arch=arch),
-            instance_type=cfg.vm.instance_type,
-            update_default_version=True,
-            iam_instance_profile={"arn": profile.arn},
-            # Only the host reaches instance metadata: containers run with host networking, one hop.
-            metadata_options={"http_endpoint": "enabled", "http_tokens": "required",
-                              "http_put_response_hop_limit": 1, "instance_metadata_tags": "disabled"},
-            block_device_mappings=[{"device_name": ROOT_DEVICE, "ebs": {
-                "volume_size": cfg.vm.disk_size_gib, "volume_type": "gp3", "encrypted": "true",
-                "kms_key_id": args.volume_key_arn, "delete_on_termination": "true"}}],
-            network_interfaces=[{"associate_public_ip_address": "false", "delete_on_termination": "true",
-                                 "security_groups": [sg.id, args.workload_security_group_id]}],
+            # Only the host reaches instance metadata (one hop): containers run with host networking.
+            **hardened_template_args(
+                instance_type=cfg.vm.instance_type, instance_profile_arn=profile.arn,
+                root_size_gib=cfg.vm.disk_size_gib, volume_key_arn=args.volume_key_arn,
+                security_group_ids=[sg.id, args.workload_security_group_id]),
             monitoring={"enabled": DETAILED_MONITORING[args.platform.config.environment]},
             user_data=user_data,
             tag_specifications=[{"resource_type": kind, "tags": instance_tags} for kind in ("instance", "volume")],
@@ -321,12 +311,9 @@ class VmRuntime(pulumi.ComponentResource):
         self.ecr_key_arn = kms.customer_key(
             f"{name}-ecr-key", "ecr", account_id=platform.account_id, partition=platform.partition, tags=tags,
             protect=platform.protect, parent=self).arn
-        asg_role = pulumi.Output.concat(
-            "arn:", platform.partition, ":iam::", platform.account_id,
-            ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
-        self.volume_key_arn = kms.customer_key(
-            f"{name}-volume-key", "ebs", account_id=platform.account_id, partition=platform.partition, tags=tags,
-            protect=platform.protect, role_principals=[asg_role], parent=self).arn
+        self.volume_key_arn = kms.volume_key(f"{name}-volume-key", account_id=platform.account_id,
+                                             partition=platform.partition, tags=tags, protect=platform.protect,
+                                             parent=self).arn
         # Carried by every service instance (no rules of its own): what the data stores admit, as they admit
         # the EKS cluster security group on that runtime.
         self.workload_security_group_id = aws.ec2.SecurityGroup(

@@ -79,7 +79,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
                 "inputs": r.masked_inputs,
                 "protect": r.protect,
                 "retainOnDelete": r.retain_on_delete,
-                "dependencies": list(r.dependencies),
+                "dependencies": sorted(r.dependencies),
             }
             for r in plan
         ],
