@@ -18,6 +18,7 @@ from components.observability import DataTierRefs, EdgeRefs, ObservabilityStack,
 from components.observability_alarms import VmServiceRefs
 from components.service_platform import ServicePlatform, ServicePlatformArgs
 from components.shared_keys import SharedKeys
+from components.vm_proxy import ProxySpec
 from components.vm_service import VmAgentService, VmAgentServiceArgs, VmRuntime
 from config import load_config
 from config.edge import routes
@@ -69,7 +70,8 @@ if cluster is not None:
     }
 else:
     assert vm_runtime is not None
-    route_urls = {r.service: r.url for r in routes(config.edge, config.services)} if config.edge.enabled else {}
+    edge_routes = {r.service: r for r in routes(config.edge, config.services)}
+    route_urls = {name: r.url for name, r in edge_routes.items()}
     vm_services = {
         name: VmAgentService(f"service-{name}", VmAgentServiceArgs(
             service_name=name, config=service, platform=platform, data=service_data, vpc_id=network.vpc_id,
@@ -77,7 +79,9 @@ else:
             ecr_key_arn=vm_runtime.ecr_key_arn, volume_key_arn=vm_runtime.volume_key_arn,
             workload_security_group_id=vm_runtime.workload_security_group_id,
             logs_key_arn=keys.logs_key_arn, log_retention_days=config.observability.log_retention_days,
-            callee_urls={c: route_urls[c] for c in service.calls if c in route_urls}))
+            callee_urls={c: route_urls[c] for c in service.calls if c in route_urls},
+            proxy=ProxySpec(config.edge, edge_routes[name], service.probes.readiness_path, network.vpc_cidr)
+            if name in edge_routes else None))
         for name, service in config.services.items()
     }
     services = dict(vm_services)
@@ -97,7 +101,7 @@ if config.edge.enabled:
         logs_bucket_ready=data.logs_bucket_ready,
         logs_key_arn=keys.logs_key_arn,
         route_dependencies=[service_platform.namespace_resource] if service_platform is not None else [],
-        vm_targets={name: VmTarget(svc.target_group, svc.security_group_id, svc.port)
+        vm_targets={name: VmTarget(svc.target_group, svc.security_group_id, svc.target_port)
                     for name, svc in vm_services.items() if svc.target_group is not None},
     ), pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}) if cluster is not None else None)
 

@@ -34,6 +34,7 @@ from components.data_bootstrap import (
 from components.data_common import COMPONENT, POSTGRES_PORT, physical_name
 from components.instances import SSM_CORE_POLICY, hardened_template_args
 from components.logs import log_group
+from components.tags import CAPACITY_TAG, RUN_ONCE
 from config.data import DataTierConfig
 
 DIGEST_TAG = "agent-platform/bootstrap-digest"
@@ -172,7 +173,8 @@ def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, pla
         health_check_type="EC2",
         # A new template version for the same digest (AMI) replaces a still-running (failed) instance.
         instance_refresh={"strategy": "Rolling", "preferences": {"min_healthy_percentage": 0}},
-        tags=[{"key": k, "value": v, "propagate_at_launch": True} for k, v in tags.items()],
+        tags=[*({"key": k, "value": v, "propagate_at_launch": True} for k, v in tags.items()),
+              {"key": CAPACITY_TAG, "value": RUN_ONCE, "propagate_at_launch": False}],
         # The instance sets the capacity to 0 when done; a refresh must not start it again.
         opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["desiredCapacity"],
                                     depends_on=[access, ssm, *inputs.after]),

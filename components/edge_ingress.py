@@ -11,7 +11,6 @@ TLS ends at the load balancer, which forwards plain HTTP to a fixed NodePort. Co
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +18,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.namespace import restricted_namespace
+from components.proxy_log import access_log_format
 from config.edge import EdgeConfig, RateLimit, Route
 from config.services import INGRESS_NAMESPACE, SERVICES_NAMESPACE
 
@@ -38,22 +38,6 @@ CONTROLLER_LABELS = {
 # Seconds nginx keeps an idle client connection beyond the ALB's idle timeout.
 KEEPALIVE_MARGIN = 15
 
-_ACCESS_LOG_FORMAT = {
-    "time": "$time_iso8601",
-    "request_id": "$req_id",
-    "client_ip": "$remote_addr",
-    "host": "$host",
-    "method": "$request_method",
-    "path": "$uri",
-    "status": "$status",
-    "request_length": "$request_length",
-    "bytes_sent": "$bytes_sent",
-    "request_time": "$request_time",
-    "upstream": "$proxy_upstream_name",
-    "upstream_status": "$upstream_status",
-    "upstream_response_time": "$upstream_response_time",
-    "user_agent": "$http_user_agent",
-}
 
 # Restricted-profile security contexts, set explicitly so a chart upgrade cannot loosen them. The controller
 # keeps NET_BIND_SERVICE (the one capability the restricted profile allows) to bind port 80 as user 101.
@@ -107,7 +91,7 @@ def controller_config(cfg: EdgeConfig, vpc_cidr: str) -> dict[str, str]:
         "limit-conn-status-code": "429",
         "worker-shutdown-timeout": f"{proxy.read_timeout_seconds + 10}s",
         "log-format-escape-json": "true",
-        "log-format-upstream": json.dumps(_ACCESS_LOG_FORMAT, separators=(",", ":")),
+        "log-format-upstream": access_log_format(),
     }
 
 

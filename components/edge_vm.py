@@ -1,9 +1,9 @@
 """The edge's listeners on the VM runtime: the ALB itself routes each host/path to its service's target group.
 
-Without ingress-nginx, what nginx did moves to the ALB where AWS has an equivalent: HSTS, X-Frame-Options,
-X-Content-Type-Options and Content-Security-Policy are listener response-header attributes, timeouts are
-the ALB idle timeout, rate limits stay in the WAF. Referrer-Policy, extra headers, per-route body sizes
-and nginx's per-route request limits have no ALB equivalent (see docs/vm-runtime.md).
+Each target group points at nginx on the service's instances (``vm_proxy``), which applies the route's
+rate and connection limits, body size, timeouts and the headers the ALB cannot add. The ALB adds HSTS,
+X-Frame-Options, X-Content-Type-Options and Content-Security-Policy as listener attributes, so its own
+responses (404, redirects) carry them too; the WAF stays in front of both.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.context import Platform
+from components.vm_proxy import ALB_HEADERS
 from config.edge import EdgeConfig, Route
 
 if TYPE_CHECKING:
@@ -51,15 +52,11 @@ def load_balancer_group(name: str, vpc_id: pulumi.Input[str], *, tags: Callable[
 
 
 def header_attributes(cfg: EdgeConfig) -> dict[str, str]:
-    """The security headers the ALB can add itself, as aws.lb.Listener arguments."""
+    """The security headers the ALB adds itself, as aws.lb.Listener arguments (nginx adds the others)."""
     base = cfg.headers.rendered_base()
-    return {
-        "routing_http_response_strict_transport_security_header_value": base["Strict-Transport-Security"],
-        "routing_http_response_x_frame_options_header_value": base["X-Frame-Options"],
-        "routing_http_response_x_content_type_options_header_value": base["X-Content-Type-Options"],
-        "routing_http_response_content_security_policy_header_value": base["Content-Security-Policy"],
-        "routing_http_response_server_enabled": "false",
-    }
+    attributes = {f"routing_http_response_{name.lower().replace('-', '_')}_header_value": base[name]
+                  for name in ALB_HEADERS}
+    return {**attributes, "routing_http_response_server_enabled": "false"}
 
 
 def _path_patterns(path: str) -> list[str]:

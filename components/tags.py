@@ -11,6 +11,11 @@ from dataclasses import dataclass, field
 
 BACKUP_PLAN_TAG = "backup-plan"
 ROLE_TAG = "agent-platform/role"
+# Declared on Auto Scaling groups for the cost estimate, which cannot see either from the plan otherwise:
+# a group that runs once per change and scales itself to 0, and the custom metrics its instances publish.
+CAPACITY_TAG = "agent-platform/capacity"
+RUN_ONCE = "run-once"
+CUSTOM_METRICS_TAG = "agent-platform/custom-metrics"
 
 
 @dataclass(frozen=True)

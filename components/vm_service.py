@@ -1,7 +1,8 @@
 """VmAgentService: one agent API or queue worker on EC2, for stacks with ``runtime: vm`` (no Kubernetes).
 
 Each instance runs the service's container under systemd (``vm_userdata``), pulled by digest from the
-service's ECR repository, with the pod's limits and hardening. An Auto Scaling group across the private
+service's ECR repository, with the pod's limits and hardening; an api instance puts nginx (``vm_proxy``)
+between the load balancer and the container. An Auto Scaling group across the private
 subnets keeps the capacity, replaces instances the load balancer marks unhealthy and rolls a new launch
 template out with an instance refresh. The instance role holds exactly what the pod's IRSA role holds,
 plus image pull, its log group and Session Manager.
@@ -24,7 +25,9 @@ from components.instances import SSM_CORE_POLICY, hardened_template_args
 from components.logs import log_group
 from components.service_identity import service_policy
 from components.service_image import built_image, repository
-from components.vm_userdata import METRICS_NAMESPACE, QUEUE_METRIC, UserDataInputs, render
+from components.tags import CUSTOM_METRICS_TAG
+from components.vm_proxy import PROXY_PORT, ProxySpec
+from components.vm_userdata import METRICS_NAMESPACE, QUEUE_METRIC, UserDataInputs, agent_metric_count, render
 from config.services import ServiceConfig, is_digest_pinned
 
 COMPONENT = "services"
@@ -46,6 +49,7 @@ class VmAgentServiceArgs:
 
     ``callee_urls`` are the URLs of the services this one calls (their edge routes: instances have no
     cluster DNS). ``volume_key_arn`` encrypts the root volumes; ``ecr_key_arn`` the image repository.
+    ``proxy`` is the edge's route to an api service, which its instances' nginx enforces (None for workers).
     """
 
     service_name: str
@@ -61,6 +65,7 @@ class VmAgentServiceArgs:
     logs_key_arn: pulumi.Input[str]
     log_retention_days: int
     callee_urls: Mapping[str, str] = field(default_factory=dict)
+    proxy: ProxySpec | None = None
 
 
 class VmAgentService(pulumi.ComponentResource):
@@ -77,6 +82,7 @@ class VmAgentService(pulumi.ComponentResource):
     autoscaling_group_name: pulumi.Output[str]
     min_size: int
     target_group: aws.lb.TargetGroup | None
+    target_port: int
 
     def __init__(self, name: str, args: VmAgentServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:services:VmAgentService", name, None, opts)
@@ -101,10 +107,15 @@ class VmAgentService(pulumi.ComponentResource):
         sg = self._security_group()
         self.security_group_id = sg.id
 
+        if (cfg.kind == "api") != (args.proxy is not None):
+            raise ValueError(f"service {svc}: api services on the VM runtime need the edge's route (and only "
+                             "they have one)")
         self.target_group = None
+        # The load balancer reaches api instances only through nginx; the container port stays closed.
+        self.target_port = PROXY_PORT
         if cfg.kind == "api":
             self.target_group = aws.lb.TargetGroup(
-                f"{name}-targets", target_type="instance", protocol="HTTP", port=cfg.port, vpc_id=args.vpc_id,
+                f"{name}-targets", target_type="instance", protocol="HTTP", port=PROXY_PORT, vpc_id=args.vpc_id,
                 # In-flight LLM calls finish before the instance is taken out of service.
                 deregistration_delay=cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds,
                 health_check={"enabled": True, "protocol": "HTTP", "port": "traffic-port",
@@ -120,7 +131,7 @@ class VmAgentService(pulumi.ComponentResource):
             service=svc, config=cfg, region=platform.region, image=v["image"], registry=v["registry"],
             log_group=v["log_group"], environment={k: str(x) for k, x in v["environment"].items()},
             secret_arns=dict(zip(cfg.secrets, v["secrets"], strict=True)), redis_host=str(v["redis_host"]),
-            redis_port=int(v["redis_port"]))).encode()).decode())
+            redis_port=int(v["redis_port"]), proxy=args.proxy)).encode()).decode())
         template = self._launch_template(profile, sg, user_data)
         self.autoscaling_group_name = self._group(template).name
         self.min_size = cfg.vm.sizes(cfg.replicas, cfg.min_replicas, cfg.max_replicas)[0]
@@ -259,7 +270,8 @@ class VmAgentService(pulumi.ComponentResource):
             enabled_metrics=["GroupInServiceInstances", "GroupDesiredCapacity", "GroupPendingInstances",
                              "GroupTerminatingInstances"],
             metrics_granularity="1Minute",
-            tags=[{"key": k, "value": v, "propagate_at_launch": False} for k, v in self._tags.items()],
+            tags=[{"key": k, "value": v, "propagate_at_launch": False}
+                  for k, v in {**self._tags, CUSTOM_METRICS_TAG: str(agent_metric_count())}.items()],
             # The scaling policy owns the desired capacity once the group exists.
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
         )

@@ -2,16 +2,20 @@
 
 The script carries only references (image digest, secret ARNs, endpoints). Secret values are fetched at
 every container start by the instance role into ``/run`` (tmpfs, never on disk, never in user data) and
-mounted read-only at the same path as on Kubernetes.
+mounted read-only at the same path as on Kubernetes. An api instance also runs nginx in front of the
+container (``vm_proxy``), as ingress-nginx fronts the pods on EKS.
 """
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from components.service_workload import RUN_AS, SECRETS_DIR
+from components.vm_proxy import LOG_DIR, LOGROTATE, ProxySpec, nginx_conf, stop_timeout_seconds
 from config.services import ServiceConfig, cpu_millis, memory_bytes
 
 # The CloudWatch agent's metrics land here; the queue depth of workers too.
@@ -36,6 +40,7 @@ class UserDataInputs:
     secret_arns: Mapping[str, str]
     redis_host: str = ""
     redis_port: int = 6379
+    proxy: ProxySpec | None = None
 
 
 def _memory_flag(value: str) -> str:
@@ -111,13 +116,75 @@ systemctl enable --now agent-queue-depth.timer
 """
 
 
+# What the CloudWatch agent publishes per group: one series per measurement, aggregated over the group's
+# instances (no host dimension), so the count does not grow with instances or replacements.
+AGENT_METRICS: dict[str, dict[str, Any]] = {
+    "mem": {"measurement": ["mem_used_percent"]},
+    "disk": {"measurement": ["used_percent"], "resources": ["/"], "drop_device": True},
+}
+
+
+def agent_metric_count() -> int:
+    """Custom metrics the CloudWatch agent publishes per group (the workers' queue depth is priced with the
+    scaling policy that reads it)."""
+    return sum(len(m["measurement"]) for m in AGENT_METRICS.values())
+
+
+def _log_file(path: str, group: str, stream: str) -> dict[str, str]:
+    return {"file_path": path, "log_group_name": group, "log_stream_name": f"{stream}-{{instance_id}}"}
+
+
+def cloudwatch_agent_config(i: UserDataInputs) -> dict[str, Any]:
+    """Boot log (and nginx's logs on api instances) to the service's log group; memory and disk metrics."""
+    files = [_log_file("/var/log/cloud-init-output.log", i.log_group, "boot")]
+    if i.proxy is not None:
+        files += [_log_file(f"{LOG_DIR}/access.log", i.log_group, "proxy-access"),
+                  _log_file(f"{LOG_DIR}/error.log", i.log_group, "proxy-error")]
+    return {
+        "agent": {"run_as_user": "cwagent", "omit_hostname": True},
+        "logs": {"logs_collected": {"files": {"collect_list": files}}},
+        "metrics": {"namespace": METRICS_NAMESPACE,
+                    "append_dimensions": {"AutoScalingGroupName": "${aws:AutoScalingGroupName}"},
+                    "metrics_collected": AGENT_METRICS},
+    }
+
+
+def _proxy(i: UserDataInputs) -> str:
+    """nginx from AL2023's packages in front of the container; it stops before the container does."""
+    if i.proxy is None:
+        return ""
+    return f"""
+install -d -m 0755 {LOG_DIR}
+cat > /etc/nginx/nginx.conf <<'EOF'
+{nginx_conf(i.proxy)}EOF
+cat > /etc/logrotate.d/agent-proxy <<'EOF'
+{LOGROTATE}EOF
+install -d -m 0755 /etc/systemd/system/nginx.service.d
+cat > /etc/systemd/system/nginx.service.d/agent-platform.conf <<'EOF'
+[Unit]
+After={i.service}.service
+Wants={i.service}.service
+[Service]
+TimeoutStopSec={stop_timeout_seconds(i.proxy)}
+EOF
+nginx -t
+systemctl daemon-reload
+systemctl enable --now nginx.service
+"""
+
+
+def _packages(i: UserDataInputs) -> str:
+    extra = (["redis6"] if i.config.queue else []) + (["nginx", "logrotate"] if i.proxy else [])
+    return " ".join(["docker", "amazon-cloudwatch-agent", *extra])
+
+
 def render(i: UserDataInputs) -> str:
     cfg, svc = i.config, i.service
     probe = f"http://127.0.0.1:{cfg.port}"
     return f"""#!/bin/bash
 # {svc}: one container per instance. No secret values below: only references fetched at start.
 set -euo pipefail
-dnf install -y docker amazon-cloudwatch-agent{" redis6" if cfg.queue else ""}
+dnf install -y {_packages(i)}
 systemctl enable --now docker
 install -d -m 0755 /etc/agent-platform
 cat > /etc/agent-platform/{svc}.env <<'EOF'
@@ -180,17 +247,10 @@ OnUnitActiveSec={LIVENESS_INTERVAL_SECONDS}
 WantedBy=timers.target
 EOF
 cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'EOF'
-{{"agent": {{"run_as_user": "cwagent"}},
- "logs": {{"logs_collected": {{"files": {{"collect_list": [
-   {{"file_path": "/var/log/cloud-init-output.log", "log_group_name": "{i.log_group}",
-    "log_stream_name": "boot-{{instance_id}}"}}]}}}}}},
- "metrics": {{"namespace": "{METRICS_NAMESPACE}",
-   "append_dimensions": {{"AutoScalingGroupName": "${{aws:AutoScalingGroupName}}"}},
-   "metrics_collected": {{"mem": {{"measurement": ["mem_used_percent"]}},
-                         "disk": {{"measurement": ["used_percent"], "resources": ["/"]}}}}}}}}
+{json.dumps(cloudwatch_agent_config(i), indent=1)}
 EOF
 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \\
   -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
 systemctl daemon-reload
 systemctl enable --now {svc}.service agent-live-{svc}.timer
-{_queue_publisher(i)}"""
+{_proxy(i)}{_queue_publisher(i)}"""

@@ -33,6 +33,10 @@ class UsageAssumptions(Model):
     spot_price_factor: float = Field(
         default=1.0, ge=0, le=1,
         description="Spot price as a fraction of on-demand; 1.0 prices Spot at on-demand (an upper bound).")
+    run_once_instance_hours: float = Field(
+        default=2, ge=0, le=730,
+        description="Hours/month each run-once group's instance is up (the VM database bootstrap: a few minutes "
+                    "per change of its inputs, rounded up).")
 
 
 class CostConfig(Model):

@@ -67,7 +67,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             # A developer or two and test traffic; Spot priced at on-demand (upper bound).
             "usage": {"natDataGb": 50, "endpointDataGb": 0, "loadBalancerLcu": 1, "wafRequestsMillions": 1,
                       "s3StorageGb": 20, "ecrStorageGb": 10, "logIngestionGb": 10, "backupWarmGb": 10,
-                      "backupColdGb": 0, "backupRdsSnapshotGb": 20, "spotPriceFactor": 1.0},
+                      "backupColdGb": 0, "backupRdsSnapshotGb": 20, "spotPriceFactor": 1.0,
+                      "runOnceInstanceHours": 2},
         },
     },
     "staging": {
@@ -115,7 +116,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             # Integration and load tests; image pulls and AWS API calls go through the interface endpoints.
             "usage": {"natDataGb": 200, "endpointDataGb": 50, "loadBalancerLcu": 2, "wafRequestsMillions": 5,
                       "s3StorageGb": 100, "ecrStorageGb": 20, "logIngestionGb": 50, "backupWarmGb": 50,
-                      "backupColdGb": 0, "backupRdsSnapshotGb": 100, "spotPriceFactor": 1.0},
+                      "backupColdGb": 0, "backupRdsSnapshotGb": 100, "spotPriceFactor": 1.0,
+                      "runOnceInstanceHours": 2},
         },
     },
     "prod": {
@@ -168,7 +170,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             # Production traffic: LLM calls through NAT, a year of logs, snapshots kept a year (cold after 90 days).
             "usage": {"natDataGb": 1000, "endpointDataGb": 300, "loadBalancerLcu": 10, "wafRequestsMillions": 50,
                       "s3StorageGb": 500, "ecrStorageGb": 50, "logIngestionGb": 300, "backupWarmGb": 250,
-                      "backupColdGb": 500, "backupRdsSnapshotGb": 500, "spotPriceFactor": 1.0},
+                      "backupColdGb": 500, "backupRdsSnapshotGb": 500, "spotPriceFactor": 1.0,
+                      "runOnceInstanceHours": 2},
         },
     },
 }

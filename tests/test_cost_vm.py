@@ -6,6 +6,9 @@ planned launch templates, never copied from the estimator's output. The runtime 
 
 from __future__ import annotations
 
+import base64
+import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,12 +49,23 @@ def template_of(result: Plan, service: str) -> PlannedResource:
     return result.one(LAUNCH_TEMPLATE, f"service-{service}-template")
 
 
+def agent_metrics(result: Plan, service: str) -> int:
+    """Measurements the CloudWatch agent config in the service's boot script publishes."""
+    script = base64.b64decode(template_of(result, service).props["userData"]).decode()
+    match = re.search(r"amazon-cloudwatch-agent\.json <<'EOF'\n(.*?)\nEOF\n", script, re.S)
+    assert match, "the boot script writes no CloudWatch agent config"
+    collected = json.loads(match[1])["metrics"]["metrics_collected"]
+    return sum(len(section["measurement"]) for section in collected.values())
+
+
 def expected_group(stack: str, paths: Mapping[str, Any], service: str) -> float:
-    """desired x instance-hours + desired x root GiB of gp3 + detailed monitoring when the template enables it."""
+    """desired x instance-hours + desired x root GiB of gp3 + the agent's metrics per group + detailed monitoring
+    when the template enables it."""
     cfg = platform_config(stack, with_paths(stack, dict(paths))).services[service]
     _, desired, _ = cfg.vm.sizes(cfg.replicas, cfg.min_replicas, cfg.max_replicas)
     cost = (desired * HOURS * unit(f"ec2.instance.{cfg.vm.instance_type}")
-            + desired * cfg.vm.disk_size_gib * unit("ebs.gp3.storage"))
+            + desired * cfg.vm.disk_size_gib * unit("ebs.gp3.storage")
+            + agent_metrics(plan(stack, paths), service) * unit("cloudwatch.metric.custom"))
     if template_of(plan(stack, paths), service).props["monitoring"]["enabled"] is True:
         cost += desired * DETAILED_MONITORING_METRICS * unit("cloudwatch.metric.custom")
     return cost
@@ -102,10 +116,32 @@ def test_detailed_monitoring_adds_seven_custom_metrics_per_instance_where_the_te
     assert template_of(plan("dev", VM), "api").props["monitoring"]["enabled"] is False
     cfg = platform_config("staging", with_paths("staging", VM)).services["api"]
     _, desired, _ = cfg.vm.sizes(cfg.replicas, cfg.min_replicas, cfg.max_replicas)
-    (line,) = [x for x in staging.of_resource("service-api-asg") if x.price_key == "cloudwatch.metric.custom"]
+    (line,) = [x for x in staging.of_resource("service-api-asg") if x.item.startswith("detailed monitoring")]
     assert line.monthly_usd == pytest.approx(desired * DETAILED_MONITORING_METRICS * unit("cloudwatch.metric.custom"))
     assert not [x for x in report_of("dev", VM).of_resource("service-api-asg")
-                if x.price_key == "cloudwatch.metric.custom"]
+                if x.item.startswith("detailed monitoring")]
+
+
+@pytest.mark.parametrize("service", ["api", "worker"])
+def test_the_cloudwatch_agent_metrics_are_priced_once_per_group_whatever_the_instance_count(service):
+    result = plan("dev", VM)
+    count = agent_metrics(result, service)
+    assert count > 0
+    for paths in (VM, {**VM, f"services.{service}.vm.desiredSize": 2, f"services.{service}.vm.maxSize": 3}):
+        lines = [x for x in report_of("dev", paths).of_resource(f"service-{service}-asg")
+                 if x.price_key == "cloudwatch.metric.custom"]
+        assert sum(x.monthly_usd for x in lines) == pytest.approx(count * unit("cloudwatch.metric.custom"))
+
+
+def test_the_run_once_bootstrap_group_is_priced_for_its_assumed_hours_not_the_whole_month():
+    usage = platform_config("dev", with_paths("dev", VM)).cost.usage
+    kind = platform_config("dev", with_paths("dev", VM)).data_tier.bootstrap.instance_type
+    hours = usage.run_once_instance_hours
+    expected = hours * unit(f"ec2.instance.{kind}") + 8 * hours / HOURS * unit("ebs.gp3.storage")
+    assert cost_of(report_of("dev", VM), "data-bootstrap-asg") == pytest.approx(expected)
+    longer = {**VM, "cost.usage.runOnceInstanceHours": hours + 10}
+    assert cost_of(report_of("dev", longer), "data-bootstrap-asg") == pytest.approx(
+        expected + 10 * unit(f"ec2.instance.{kind}") + 8 * 10 / HOURS * unit("ebs.gp3.storage"))
 
 
 def test_more_or_larger_instances_raise_the_estimate():
@@ -125,7 +161,8 @@ def test_an_instance_type_without_a_catalogue_price_is_reported_unpriced_not_zer
     report = report_of("dev", paths)
     (item,) = [u for u in report.unpriced if u.resource == "service-api-asg"]
     assert "ec2.instance.x2idn.metal" in item.reason
-    assert cost_of(report, "service-api-asg") == pytest.approx(20 * unit("ebs.gp3.storage"))
+    assert cost_of(report, "service-api-asg") == pytest.approx(
+        20 * unit("ebs.gp3.storage") + agent_metrics(plan("dev", paths), "api") * unit("cloudwatch.metric.custom"))
 
 
 @pytest.mark.parametrize("stack, paths", [("dev", VM), ("dev", {"runtime": "eks"}), ("prod", {})])

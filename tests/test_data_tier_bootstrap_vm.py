@@ -190,5 +190,6 @@ def test_the_bootstrap_resources_pass_the_policy_pack():
              "data-bootstrap-instance-policy", "data-bootstrap-profile", "data-bootstrap-logs"}
     assert [v for v in result.violations if v.resource_name in names] == []
     tags = {t["key"]: t for t in group(p).props["tags"]}
-    assert {"project", "stack", "environment", "component", "owner", "cost-center"} <= set(tags)
-    assert all(t["propagateAtLaunch"] is True for t in tags.values())
+    platform = {"project", "stack", "environment", "component", "owner", "cost-center"}
+    assert platform <= set(tags)
+    assert all(tags[k]["propagateAtLaunch"] is True for k in platform)

@@ -1,7 +1,8 @@
 """EC2 policies for the VM runtime: instance reachability, instance-profile roles and Auto Scaling groups.
 
 IMDSv2 and EBS encryption of launch templates are checked by ``launch-template-imdsv2`` and
-``launch-template-ebs-encrypted`` (``aws_eks``), which apply to every launch template.
+``launch-template-ebs-encrypted`` (``aws_eks``), which apply to every launch template; standalone
+instances get the same checks here, sharing the IMDS logic and its hop-limit setting.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from ._common import (
     statements,
     tag_map,
 )
+from .aws_eks import HOP_LIMIT_CONFIG, check_metadata_options
 from .aws_network import ingress_permissions
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -50,6 +52,7 @@ ROLE_ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 POLICY_ATTACHMENT = "aws:iam/policyAttachment:PolicyAttachment"
 ASG = "aws:autoscaling/group:Group"
 SCALING_POLICY = "aws:autoscaling/policy:Policy"
+ASG_ATTACHMENT = "aws:autoscaling/attachment:Attachment"
 TARGET_GROUP_TYPES = ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup")
 AWS_MANAGED = re.compile(r"^arn:[a-z-]+:iam::aws:policy/(?:.*/)?(?P<name>[^/]+)$")
 _UNKNOWN = object()
@@ -82,6 +85,36 @@ def _check_key_pair(args: ResourceValidationArgs, settings: Settings, report: Re
     if key:
         report(f"keyName is {key!r}: an SSH key pair is a long-lived credential outside IAM; use SSM Session "
                "Manager for shell access.")
+
+
+def _from_template(args: ResourceValidationArgs) -> bool:
+    # Settings an instance leaves unset come from its launch template, which the launch-template policies check.
+    return get(args.props, "launchTemplate") is not None
+
+
+def _check_instance_imds(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    options = get(args.props, "metadataOptions")
+    inherited = _from_template(args)
+    if options is None and not inherited:
+        report("metadataOptions is not set: AWS's default (httpTokens \"optional\") still serves IMDSv1; set "
+               "metadataOptions.httpTokens=\"required\".")
+        return
+    check_metadata_options(options or {}, int(settings["maxHopLimit"]), report, inherited=inherited)
+
+
+def _check_instance_volumes(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    root = get(args.props, "rootBlockDevice")
+    if root is None:
+        if not _from_template(args):
+            report("rootBlockDevice is not set, so the root volume is created from the AMI's unencrypted default; "
+                   "set rootBlockDevice.encrypted=true.")
+    elif not _true(get(root, "encrypted")):
+        report("rootBlockDevice.encrypted is not true: the root volume is stored unencrypted.")
+    devices = get(args.props, "ebsBlockDevices", default=[])
+    for i in range(len(devices)):
+        if not _true(get(devices[i], "encrypted")):
+            device = known(lambda i=i: get(devices[i], "deviceName"), "device name unknown until the update")
+            report(f"ebsBlockDevices[{i}] ({device}) is not encrypted: set encrypted=true.")
 
 
 # --- security groups ----------------------------------------------------------------------------------------
@@ -218,13 +251,22 @@ def _check_profile_roles(args: StackValidationArgs, settings: Settings, report: 
 # --- Auto Scaling groups ---------------------------------------------------------------------------------------
 
 
-def _check_elb_health(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+def _registered_directly(group_props: Any) -> int:
     # Only the number of entries matters: the ARNs themselves are unknown until the target groups exist.
-    registered = len(get(args.props, "targetGroupArns", default=[])) + len(get(args.props, "loadBalancers", default=[]))
-    if not registered:
+    return len(get(group_props, "targetGroupArns", default=[])) + len(get(group_props, "loadBalancers", default=[]))
+
+
+def _non_elb_check_type(group_props: Any) -> str | None:
+    """The group's healthCheckType when it ignores the load balancer's verdict, else ``None``."""
+    kind = str(get(group_props, "healthCheckType", default="EC2"))
+    return None if "ELB" in [k.strip().upper() for k in kind.split(",")] else kind
+
+
+def _check_elb_health(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    if not _registered_directly(args.props):
         return
-    kind = str(get(args.props, "healthCheckType", default="EC2"))
-    if "ELB" not in [k.strip().upper() for k in kind.split(",")]:
+    kind = _non_elb_check_type(args.props)
+    if kind is not None:
         report(f"healthCheckType is {kind!r} though the group is registered with a load balancer: instances the "
                "load balancer marks unhealthy stay in service. Set health_check_type=\"ELB\".")
 
@@ -244,10 +286,11 @@ def _workload_groups(resources: Sequence[PolicyResource], settings: Settings) ->
     return found
 
 
-def _scales(policy: PolicyResource, group: PolicyResource) -> bool | None:
-    if any(d.urn == group.urn for d in depends_on(policy, "autoscalingGroupName")):
+def _names_group(res: PolicyResource, group: PolicyResource) -> bool | None:
+    """Whether ``res`` (scaling policy, attachment) applies to ``group``; ``None`` while its target is unknown."""
+    if any(d.urn == group.urn for d in depends_on(res, "autoscalingGroupName")):
         return True
-    target = known(lambda: get(policy.props, "autoscalingGroupName"), _UNKNOWN)
+    target = known(lambda: get(res.props, "autoscalingGroupName"), _UNKNOWN)
     name = known(lambda: get(group.props, "name"), _UNKNOWN)
     if target is _UNKNOWN:
         return None
@@ -257,7 +300,7 @@ def _scales(policy: PolicyResource, group: PolicyResource) -> bool | None:
 def _check_scaling(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     policies = list(of_type(args.resources, SCALING_POLICY))
     for group in _workload_groups(args.resources, settings):
-        verdicts = [_scales(p, group) for p in policies]
+        verdicts = [_names_group(p, group) for p in policies]
         if any(verdicts) or None in verdicts:
             continue
         report(f"Auto Scaling group {group.name} runs an agent service but no aws.autoscaling.Policy scales it, so "
@@ -279,14 +322,26 @@ def _health_check_problem(target_group: PolicyResource) -> str | None:
 
 
 def _check_target_health(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    attachments = list(of_type(args.resources, ASG_ATTACHMENT))
     for group in _workload_groups(args.resources, settings):
-        for target_group in depends_on(group, "targetGroupArns"):
+        attached = [a for a in attachments if _names_group(a, group)]
+        target_groups = {tg.urn: tg for tg in depends_on(group, "targetGroupArns")}
+        for attachment in attached:
+            target_groups.update((tg.urn, tg) for tg in depends_on(attachment, "lbTargetGroupArn"))
+        for target_group in target_groups.values():
             if target_group.resource_type not in TARGET_GROUP_TYPES:
                 continue
             problem = known(lambda tg=target_group: _health_check_problem(tg))
             if problem:
                 report(f"Target group {target_group.name} of Auto Scaling group {group.name} {problem}.",
                        target_group.urn)
+        # asg-elb-health-check sees only the group's own registrations; an attachment is visible only here.
+        if attached and known(lambda group=group: _registered_directly(group.props)) == 0:
+            kind = known(lambda group=group: _non_elb_check_type(group.props))
+            if kind is not None:
+                report(f"healthCheckType of Auto Scaling group {group.name} is {kind!r} though attachment "
+                       f"{attached[0].name} registers it with a load balancer: instances the load balancer marks "
+                       "unhealthy stay in service. Set health_check_type=\"ELB\".", group.urn)
 
 
 _WORKLOAD_CONFIG: dict[str, dict[str, Any]] = {
@@ -321,6 +376,32 @@ POLICIES: list[Policy] = [
         remediation="Remove key_name; attach AmazonSSMManagedInstanceCore to the instance role and use "
                     "`aws ssm start-session --target <instance-id>`.",
         refs=[soc2("CC6.1")],
+    ),
+    resource_policy(
+        "ec2-instance-imdsv2",
+        description="Standalone EC2 instances require IMDSv2 tokens and a small metadata hop limit; an instance "
+                    "launched from a launch template may leave them to the template (see launch-template-imdsv2).",
+        resource_types=[INSTANCE],
+        check=_check_instance_imds,
+        severity=Severity.HIGH,
+        remediation="Set metadata_options={\"http_endpoint\": \"enabled\", \"http_tokens\": \"required\", "
+                    "\"http_put_response_hop_limit\": 1} on the instance, or launch it from a launch template that "
+                    "does and set no weaker metadata_options on the instance.",
+        refs=[cis_aws("5.6", "Ensure that EC2 Metadata Service only allows IMDSv2")],
+        config=HOP_LIMIT_CONFIG,
+    ),
+    resource_policy(
+        "ec2-instance-ebs-encrypted",
+        description="Standalone EC2 instances declare an encrypted root volume and encrypt every EBS volume; an "
+                    "instance launched from a launch template may leave the root volume to the template (see "
+                    "launch-template-ebs-encrypted).",
+        resource_types=[INSTANCE],
+        check=_check_instance_volumes,
+        severity=Severity.HIGH,
+        remediation="Set root_block_device={\"encrypted\": True, \"kms_key_id\": key.arn, \"volume_type\": "
+                    "\"gp3\"} and encrypted=True on every ebs_block_devices entry, or launch the instance from a "
+                    "launch template whose block_device_mappings encrypt the root volume.",
+        refs=[cis_aws("2.2.1", "Ensure EBS volume encryption is enabled in all regions"), soc2("CC6.1")],
     ),
     stack_policy(
         "security-group-no-admin-ports",
@@ -363,7 +444,9 @@ POLICIES: list[Policy] = [
     ),
     resource_policy(
         "asg-elb-health-check",
-        description="Auto Scaling groups registered with a load balancer use its health checks.",
+        description="Auto Scaling groups registered with a load balancer through target_group_arns or "
+                    "load_balancers use its health checks (an agent-service group attached by an "
+                    "aws.autoscaling.Attachment instead is checked by vm-workload-target-group-health-check).",
         resource_types=[ASG],
         check=_check_elb_health,
         severity=Severity.MEDIUM,
@@ -384,12 +467,14 @@ POLICIES: list[Policy] = [
     ),
     stack_policy(
         "vm-workload-target-group-health-check",
-        description="Every agent-service Auto Scaling group behind a load balancer points at target groups that "
-                    "probe a readiness path.",
+        description="Every agent-service Auto Scaling group behind a load balancer, through target_group_arns or "
+                    "an aws.autoscaling.Attachment, points at target groups that probe a readiness path; a group "
+                    "attached only by an Attachment also uses the load balancer's health checks.",
         check=_check_target_health,
         severity=Severity.MEDIUM,
         remediation="Give the target group health_check={\"enabled\": True, \"protocol\": \"HTTP\", \"path\": "
-                    "<readiness path>, \"matcher\": \"200\"}.",
+                    "<readiness path>, \"matcher\": \"200\"}; set health_check_type=\"ELB\" on a group attached "
+                    "to it by an aws.autoscaling.Attachment.",
         topic=("availability",),
         config=_WORKLOAD_CONFIG,
     ),

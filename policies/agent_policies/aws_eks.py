@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pulumi_policy import Policy, ResourceValidationArgs, Severity
 
 from ._common import Report, Settings, as_list, cis_aws, cis_eks, get, resource_policy, soc2
@@ -11,6 +13,11 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+# Shared by every IMDSv2 policy, so launch templates and instances are held to the same default.
+HOP_LIMIT_CONFIG: dict[str, dict[str, Any]] = {
+    "maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2,
+                    "description": "Largest allowed httpPutResponseHopLimit."},
+}
 
 
 def _check_secrets_encryption(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
@@ -69,17 +76,25 @@ def _check_node_group(args: ResourceValidationArgs, settings: Settings, report: 
         report("launchTemplate.version is not set; pin the template's latest_version so changes roll out.")
 
 
-def _check_imds(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
-    options = get(args.props, "metadataOptions", default={})
+def check_metadata_options(options: Any, max_hops: int, report: Report, *, inherited: bool = False) -> None:
+    """Judge a ``metadataOptions`` block of a launch template or an instance.
+
+    Unset values take AWS's defaults (tokens optional, one hop), except with ``inherited``: an instance
+    launched from a template gets what it leaves unset from the template, so only its explicit values count.
+    """
     if get(options, "httpEndpoint") == "disabled":
         return
-    tokens = get(options, "httpTokens", default="optional")
-    if tokens != "required":
+    tokens = get(options, "httpTokens", default=None if inherited else "optional")
+    if tokens is not None and tokens != "required":
         report(f"metadataOptions.httpTokens is {tokens!r}; it must be \"required\" (IMDSv2 only).")
-    hops = get(options, "httpPutResponseHopLimit", default=1)
-    if int(hops) > int(settings["maxHopLimit"]):
-        report(f"metadataOptions.httpPutResponseHopLimit is {int(hops)}; at most {settings['maxHopLimit']} keeps "
-               "instance credentials away from pods.")
+    hops = get(options, "httpPutResponseHopLimit", default=None if inherited else 1)
+    if hops is not None and int(hops) > max_hops:
+        report(f"metadataOptions.httpPutResponseHopLimit is {int(hops)}; at most {max_hops} keeps instance "
+               "credentials away from containers and pods.")
+
+
+def _check_imds(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    check_metadata_options(get(args.props, "metadataOptions", default={}), int(settings["maxHopLimit"]), report)
 
 
 def _encrypted(value: object) -> bool:
@@ -171,8 +186,7 @@ POLICIES: list[Policy] = [
         remediation="Set metadata_options={\"http_endpoint\": \"enabled\", \"http_tokens\": \"required\", "
                     "\"http_put_response_hop_limit\": 1} (2 only for workloads that need the node's metadata).",
         refs=[cis_aws("5.6", "Ensure that EC2 Metadata Service only allows IMDSv2")],
-        config={"maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2,
-                                "description": "Largest allowed httpPutResponseHopLimit."}},
+        config=HOP_LIMIT_CONFIG,
     ),
     resource_policy(
         "launch-template-ebs-encrypted",

@@ -1,4 +1,5 @@
-"""EC2 for the VM runtime: no public address or key pair, no admin ports, least-privilege instance roles, ASGs."""
+"""EC2 for the VM runtime: no public address or key pair, IMDSv2 and encrypted volumes on instances, no admin
+ports, least-privilege instance roles, ASGs (with target groups attached directly or by Attachment)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
 PROFILE = "aws:iam/instanceProfile:InstanceProfile"
 ASG = "aws:autoscaling/group:Group"
 SCALING = "aws:autoscaling/policy:Policy"
+ASG_ATTACHMENT = "aws:autoscaling/attachment:Attachment"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
 VM_SERVICE = "agent-platform:services:VmAgentService"
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -47,6 +49,11 @@ def template(**changes: Any):
 
 def instance(**props: Any):
     return res(INSTANCE, "bastion", {"ami": "ami-1", "instanceType": "t3.micro", "tags": TAGS, **props})
+
+
+IMDSV2 = {"httpEndpoint": "enabled", "httpTokens": "required", "httpPutResponseHopLimit": 1}
+ENCRYPTED_ROOT = {"encrypted": True, "kmsKeyId": KEY_ARN, "volumeType": "gp3", "volumeSize": 20}
+FROM_TEMPLATE = {"id": UNKNOWN, "version": UNKNOWN}
 
 
 # --- existing launch-template policies cover the VM template ------------------------------------------------
@@ -93,6 +100,109 @@ def test_key_pair_on_template_or_instance_is_reported():
 
 def test_unknown_key_name_reports_nothing():
     assert found("ec2-no-key-pair", template(keyName=UNKNOWN)) == []
+
+
+# --- ec2-instance-imdsv2 ---------------------------------------------------------------------------------------
+
+
+def test_instance_requiring_imdsv2_passes():
+    assert found("ec2-instance-imdsv2", instance(metadataOptions=IMDSV2)) == []
+    assert found("ec2-instance-imdsv2", instance(metadataOptions={"httpEndpoint": "disabled"})) == []
+
+
+def test_instance_without_metadata_options_is_reported():
+    (violation,) = found("ec2-instance-imdsv2", instance())
+    assert "metadataOptions" in violation.message and "IMDSv1" in violation.message
+    assert violation.enforcement == "mandatory"
+
+
+@pytest.mark.parametrize(("options", "prop"), [
+    ({}, "httpTokens"),
+    ({"httpTokens": "optional"}, "httpTokens"),
+    ({"httpTokens": "required", "httpPutResponseHopLimit": 3}, "httpPutResponseHopLimit"),
+], ids=["defaults", "optional-tokens", "hop-limit"])
+def test_instance_allowing_imdsv1_or_many_hops_is_reported(options: dict[str, Any], prop: str):
+    (violation,) = found("ec2-instance-imdsv2", instance(metadataOptions=options))
+    assert f"metadataOptions.{prop}" in violation.message
+
+
+def test_instance_hop_limit_comes_from_config():
+    options = {"httpTokens": "required", "httpPutResponseHopLimit": 3}
+    config = {"ec2-instance-imdsv2": {"maxHopLimit": 3}}
+    assert found("ec2-instance-imdsv2", instance(metadataOptions=options), config=config) == []
+
+
+def test_instance_from_a_launch_template_may_leave_metadata_options_to_it():
+    assert found("ec2-instance-imdsv2", instance(launchTemplate=FROM_TEMPLATE)) == []
+    assert found("ec2-instance-imdsv2", instance(launchTemplate=FROM_TEMPLATE, metadataOptions={})) == []
+
+
+@pytest.mark.parametrize(("options", "prop"), [
+    ({"httpTokens": "optional"}, "httpTokens"),
+    ({"httpPutResponseHopLimit": 5}, "httpPutResponseHopLimit"),
+], ids=["optional-tokens", "hop-limit"])
+def test_instance_from_a_launch_template_with_weaker_explicit_options_is_reported(options: dict[str, Any],
+                                                                                   prop: str):
+    (violation,) = found("ec2-instance-imdsv2", instance(launchTemplate=FROM_TEMPLATE, metadataOptions=options))
+    assert f"metadataOptions.{prop}" in violation.message
+
+
+def test_unknown_instance_metadata_options_report_nothing():
+    assert found("ec2-instance-imdsv2", instance(metadataOptions={"httpTokens": UNKNOWN})) == []
+    assert found("ec2-instance-imdsv2", instance(metadataOptions=UNKNOWN)) == []
+    assert found("ec2-instance-imdsv2", instance(launchTemplate=UNKNOWN)) == []
+
+
+# --- ec2-instance-ebs-encrypted ---------------------------------------------------------------------------------
+
+
+def test_instance_with_encrypted_volumes_passes():
+    devices = [{"deviceName": "/dev/xvdb", "encrypted": True, "kmsKeyId": KEY_ARN, "volumeSize": 100}]
+    assert found("ec2-instance-ebs-encrypted", instance(rootBlockDevice=ENCRYPTED_ROOT, ebsBlockDevices=devices)) == []
+
+
+def test_instance_without_root_block_device_is_reported():
+    (violation,) = found("ec2-instance-ebs-encrypted", instance())
+    assert "rootBlockDevice" in violation.message and violation.enforcement == "mandatory"
+
+
+@pytest.mark.parametrize("root", [{"encrypted": False}, {"volumeType": "gp3"}], ids=["false", "unset"])
+def test_instance_with_unencrypted_root_volume_is_reported(root: dict[str, Any]):
+    (violation,) = found("ec2-instance-ebs-encrypted", instance(rootBlockDevice=root))
+    assert "rootBlockDevice.encrypted" in violation.message
+
+
+def test_instance_with_an_unencrypted_ebs_volume_is_reported():
+    devices = [{"deviceName": "/dev/xvdb", "encrypted": True}, {"deviceName": "/dev/xvdc", "volumeSize": 100}]
+    (violation,) = found("ec2-instance-ebs-encrypted",
+                         instance(rootBlockDevice=ENCRYPTED_ROOT, ebsBlockDevices=devices))
+    assert "ebsBlockDevices[1]" in violation.message and "/dev/xvdc" in violation.message
+
+
+def test_unencrypted_ebs_volume_is_reported_while_its_device_name_is_unknown():
+    devices = [{"deviceName": UNKNOWN, "encrypted": False}]
+    (violation,) = found("ec2-instance-ebs-encrypted",
+                         instance(rootBlockDevice=ENCRYPTED_ROOT, ebsBlockDevices=devices))
+    assert "ebsBlockDevices[0]" in violation.message
+
+
+def test_instance_from_a_launch_template_may_leave_the_root_volume_to_it():
+    assert found("ec2-instance-ebs-encrypted", instance(launchTemplate=FROM_TEMPLATE)) == []
+
+
+def test_instance_from_a_launch_template_still_encrypts_the_volumes_it_declares():
+    devices = [{"deviceName": "/dev/xvdb", "encrypted": False}]
+    messages = sorted(v.message for v in found("ec2-instance-ebs-encrypted", instance(
+        launchTemplate=FROM_TEMPLATE, rootBlockDevice={"encrypted": False}, ebsBlockDevices=devices)))
+    assert len(messages) == 2
+    assert messages[0].startswith("ebsBlockDevices[0]") and messages[1].startswith("rootBlockDevice.encrypted")
+
+
+def test_unknown_instance_encryption_reports_nothing():
+    assert found("ec2-instance-ebs-encrypted", instance(rootBlockDevice={"encrypted": UNKNOWN})) == []
+    assert found("ec2-instance-ebs-encrypted", instance(rootBlockDevice=UNKNOWN)) == []
+    devices = [{"deviceName": UNKNOWN, "encrypted": UNKNOWN}]
+    assert found("ec2-instance-ebs-encrypted", instance(rootBlockDevice=ENCRYPTED_ROOT, ebsBlockDevices=devices)) == []
 
 
 # --- security-group-no-admin-ports ----------------------------------------------------------------------------
@@ -318,6 +428,78 @@ def test_api_group_without_a_readiness_probe_is_reported(health: dict[str, Any])
 def test_unknown_health_check_reports_nothing():
     tg = res(TARGET_GROUP, "service-api-targets", {"port": 8000, "healthCheck": UNKNOWN, "tags": SERVICE_TAGS})
     assert found("vm-workload-target-group-health-check", tg, asg(tg)) == []
+
+
+def attachment(group, tg=None, name: str = "service-api-attachment", **props: Any):
+    inputs = {"autoscalingGroupName": UNKNOWN, **({"lbTargetGroupArn": UNKNOWN} if tg is not None else {}), **props}
+    prop_deps = {"autoscalingGroupName": [group]} if group is not None else {}
+    if tg is not None:
+        prop_deps["lbTargetGroupArn"] = [tg]
+    return res(ASG_ATTACHMENT, name, inputs, prop_deps=prop_deps)
+
+
+def test_group_attached_to_a_probing_target_group_passes():
+    tg, group = target_group(), asg()
+    resources = (tg, group, attachment(group, tg))
+    assert found("vm-workload-target-group-health-check", *resources) == []
+    assert found("asg-elb-health-check", *resources) == []
+
+
+@pytest.mark.parametrize("health", [{"enabled": False}, {"path": None}], ids=["disabled", "no-path"])
+def test_target_group_reached_through_an_attachment_is_checked(health: dict[str, Any]):
+    tg, group = target_group(**health), asg()
+    (violation,) = found("vm-workload-target-group-health-check", tg, group, attachment(group, tg))
+    assert violation.urn == tg.urn and group.name in violation.message
+
+
+def test_attachment_naming_the_group_literally_is_followed():
+    tg, group = target_group(enabled=False), asg(name="agents-api")
+    by_name = attachment(None, tg, autoscalingGroupName="agents-api")
+    (violation,) = found("vm-workload-target-group-health-check", tg, group, by_name)
+    assert violation.urn == tg.urn
+    other = attachment(None, tg, autoscalingGroupName="someone-else")
+    assert found("vm-workload-target-group-health-check", tg, group, other) == []
+
+
+def test_target_group_both_listed_and_attached_is_reported_once():
+    tg = target_group(enabled=False)
+    group = asg(tg)
+    assert len(found("vm-workload-target-group-health-check", tg, group, attachment(group, tg))) == 1
+
+
+def test_attachment_to_a_non_workload_group_is_left_alone():
+    tg, group = target_group(enabled=False), asg(health_check_type="EC2", tags={**TAGS, "component": "batch"})
+    assert found("vm-workload-target-group-health-check", tg, group, attachment(group, tg)) == []
+
+
+@pytest.mark.parametrize("lb", ["target-group", "classic-elb"])
+def test_group_attached_by_an_attachment_with_ec2_checks_is_reported(lb: str):
+    tg, group = target_group(), asg(health_check_type="EC2")
+    attach = attachment(group, tg) if lb == "target-group" else attachment(group, elb="legacy-elb")
+    (violation,) = found("vm-workload-target-group-health-check", tg, group, attach)
+    assert violation.urn == group.urn
+    assert "healthCheckType" in violation.message and attach.name in violation.message
+    # The resource policy sees no registration on the group itself, so the finding is not duplicated there.
+    assert found("asg-elb-health-check", tg, group, attach) == []
+
+
+def test_group_registered_directly_and_attached_leaves_the_check_type_to_asg_elb_health_check():
+    tg = target_group()
+    group = asg(tg, health_check_type="EC2")
+    resources = (tg, group, attachment(group, tg))
+    assert found("vm-workload-target-group-health-check", *resources) == []
+    assert len(found("asg-elb-health-check", *resources)) == 1
+
+
+def test_unknown_attachment_target_or_check_type_reports_nothing():
+    tg = target_group(enabled=False)
+    group = asg(health_check_type="EC2")
+    unknown_group = attachment(None, tg)
+    assert found("vm-workload-target-group-health-check", tg, group, unknown_group) == []
+    unknown_type = asg(health_check_type=UNKNOWN)
+    assert found("vm-workload-target-group-health-check", unknown_type, attachment(unknown_type)) == []
+    unknown_arns = asg(health_check_type="EC2", targetGroupArns=UNKNOWN)
+    assert found("vm-workload-target-group-health-check", unknown_arns, attachment(unknown_arns)) == []
 
 
 # --- the real stacks -----------------------------------------------------------------------------------------------

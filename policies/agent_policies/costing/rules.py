@@ -159,6 +159,12 @@ EBS_PROVISIONERS = frozenset({"ebs.csi.aws.com", "kubernetes.io/aws-ebs"})
 # instance the CloudWatch pricing page's detailed-monitoring example counts (CPU, network in/out bytes and
 # packets, status checks); instances with EBS-only storage send fewer disk metrics, so 7 is an upper bound.
 DETAILED_MONITORING_METRICS = 7
+# Declarations an Auto Scaling group carries for the estimate, because the plan cannot show them otherwise:
+# a group that starts on a change and scales itself to 0 when done (priced at usage.runOnceInstanceHours),
+# and the number of custom metrics its instances publish (e.g. through the CloudWatch agent).
+CAPACITY_TAG = "agent-platform/capacity"
+RUN_ONCE = "run-once"
+CUSTOM_METRICS_TAG = "agent-platform/custom-metrics"
 
 
 class NotYetKnownError(Exception):
@@ -410,21 +416,47 @@ def _ec2_instance(res: Resource, ctx: Context, bill: Bill) -> None:
             bill.skip(f"root volume: EBS {kind} is not in the catalogue")
 
 
+def _group_tags(props: Any) -> dict[str, str]:
+    """An Auto Scaling group's ``tags`` list ({key, value, propagateAtLaunch}) as a mapping."""
+    tags = get(props, "tags", default=[])
+    found = {}
+    for i in range(count(tags, ["tags"])):
+        key, value = get(tags, i, "key"), get(tags, i, "value")
+        if key is not None and value is not None:
+            found[str(key)] = str(value)
+    return found
+
+
+def _group_size(props: Any, tags: Mapping[str, str], ctx: Context) -> tuple[float, str]:
+    """(instances over the month, how they were counted): desired capacity, or a run-once group's hours."""
+    if tags.get(CAPACITY_TAG) == RUN_ONCE:
+        hours = ctx.usage.run_once_instance_hours
+        return hours / HOURS, f"run once, {hours:g} h/month (usage.runOnceInstanceHours)"
+    size = get(props, "desiredCapacity")
+    if size is None:  # AWS starts a group without a desired capacity at its minimum size
+        size = get(props, "minSize", default=0)
+    instances = number(size, ["desiredCapacity"])
+    return instances, f"{instances:g} x, always on (desiredCapacity)"
+
+
 def _autoscaling_group(res: Resource, ctx: Context, bill: Bill) -> None:
-    """Desired instances of the launch template's type and root volumes; its detailed monitoring if enabled.
+    """Instances of the launch template's type and their root volumes; detailed monitoring; declared metrics.
 
     The launch template is reached through the group's ``launchTemplate`` dependency (its ``id`` is an
     output), as for node groups; templates themselves are free, so nothing is counted twice.
     """
     props = res.props
     try:
-        size = get(props, "desiredCapacity")
-        if size is None:  # AWS starts a group without a desired capacity at its minimum size
-            size = get(props, "minSize", default=0)
-        instances = number(size, ["desiredCapacity"])
+        tags = _group_tags(props)
+        instances, basis = _group_size(props, tags, ctx)
     except NotYetKnownError as exc:
         bill.skip(f"instances and volumes: {exc.path} is not known until apply")
         return
+    with bill.part("custom metrics"):
+        declared = tags.get(CUSTOM_METRICS_TAG)
+        if declared is not None:
+            bill.add("cloudwatch.metric.custom", float(declared),
+                     f"{declared} custom metric(s) the instances publish ({CUSTOM_METRICS_TAG} tag)")
     if get(props, "mixedInstancesPolicy") is not None:
         bill.skip("instances: a mixed instances policy (several types, Spot share) is not priced")
         return
@@ -439,8 +471,7 @@ def _autoscaling_group(res: Resource, ctx: Context, bill: Bill) -> None:
         if kind is None:
             bill.skip(f"instances: launch template {template.name} sets no instanceType")
         else:
-            bill.hourly(f"ec2.instance.{kind}", instances, f"{instances:g} x {kind} on-demand (desiredCapacity)",
-                        keep_zero=True)
+            bill.hourly(f"ec2.instance.{kind}", instances, f"{kind} on-demand: {basis}", keep_zero=True)
     with bill.part("instance volumes"):
         mappings = get(template.props, "blockDeviceMappings")
         if mappings:

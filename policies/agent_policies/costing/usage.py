@@ -45,6 +45,9 @@ USAGE_FIELDS: dict[str, UsageField] = {
     "spot_price_factor": UsageField(
         "spotPriceFactor", "x on-demand", "Spot price as a fraction of on-demand; 1.0 prices Spot nodes at "
         "on-demand (an upper bound, since Spot prices move hourly).", 1.0),
+    "run_once_instance_hours": UsageField(
+        "runOnceInstanceHours", "hours/month", "Hours each run-once Auto Scaling group (the VM runtime's database "
+        "bootstrap) has its instance up: it starts when its inputs change and scales itself to 0.", 730),
 }
 CAMEL_TO_FIELD = {f.camel: name for name, f in USAGE_FIELDS.items()}
 
@@ -64,6 +67,7 @@ class Usage:
     backup_cold_gb: float
     backup_rds_snapshot_gb: float
     spot_price_factor: float
+    run_once_instance_hours: float
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -97,7 +101,7 @@ class Usage:
 DEFAULT_USAGE = Usage(
     nat_data_gb=200, endpoint_data_gb=100, load_balancer_lcu=2, waf_requests_millions=5, s3_storage_gb=100,
     ecr_storage_gb=20, log_ingestion_gb=50, backup_warm_gb=100, backup_cold_gb=0, backup_rds_snapshot_gb=100,
-    spot_price_factor=1.0,
+    spot_price_factor=1.0, run_once_instance_hours=2,
 )
 
 
