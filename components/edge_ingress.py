@@ -18,7 +18,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.namespace import restricted_namespace
-from components.proxy_log import access_log_format
+from components.nginx_shared import (
+    HEALTH_BODY_SIZE,
+    access_log_format,
+    client_keepalive_seconds,
+    worker_shutdown_seconds,
+)
 from config.edge import EdgeConfig, RateLimit, Route
 from config.services import INGRESS_NAMESPACE, SERVICES_NAMESPACE
 
@@ -35,8 +40,6 @@ CONTROLLER_LABELS = {
     "app.kubernetes.io/instance": RELEASE_NAME,
     "app.kubernetes.io/component": "controller",
 }
-# Seconds nginx keeps an idle client connection beyond the ALB's idle timeout.
-KEEPALIVE_MARGIN = 15
 
 
 # Restricted-profile security contexts, set explicitly so a chart upgrade cannot loosen them. The controller
@@ -80,7 +83,7 @@ def controller_config(cfg: EdgeConfig, vpc_cidr: str) -> dict[str, str]:
         "force-ssl-redirect": "false",
         "server-tokens": "false",
         "hide-headers": "X-Powered-By",
-        "keep-alive": str(cfg.idle_timeout_seconds + KEEPALIVE_MARGIN),
+        "keep-alive": str(client_keepalive_seconds(cfg)),
         "keep-alive-requests": "10000",
         "proxy-connect-timeout": str(proxy.connect_timeout_seconds),
         "proxy-read-timeout": str(proxy.read_timeout_seconds),
@@ -89,7 +92,7 @@ def controller_config(cfg: EdgeConfig, vpc_cidr: str) -> dict[str, str]:
         "proxy-buffering": "off",
         "limit-req-status-code": "429",
         "limit-conn-status-code": "429",
-        "worker-shutdown-timeout": f"{proxy.read_timeout_seconds + 10}s",
+        "worker-shutdown-timeout": f"{worker_shutdown_seconds(cfg)}s",
         "log-format-escape-json": "true",
         "log-format-upstream": access_log_format(),
     }
@@ -172,7 +175,7 @@ def health_annotations(cfg: EdgeConfig) -> dict[str, str]:
         ANNOTATION + "proxy-connect-timeout": timeout,
         ANNOTATION + "proxy-read-timeout": timeout,
         ANNOTATION + "proxy-send-timeout": timeout,
-        ANNOTATION + "proxy-body-size": "1k",
+        ANNOTATION + "proxy-body-size": HEALTH_BODY_SIZE,
         ANNOTATION + "enable-access-log": "false",
     }
 

@@ -22,18 +22,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.proxy_log import access_log_format
+from components.nginx_shared import (
+    HEALTH_BODY_SIZE,
+    access_log_format,
+    client_keepalive_seconds,
+    worker_shutdown_seconds,
+)
 from config.edge import EdgeConfig, Route
 
 PROXY_PORT = 80
 LOG_DIR = "/var/log/agent-proxy"
 PID_FILE = "/run/nginx.pid"
-# Seconds nginx keeps an idle client connection beyond the ALB's idle timeout, so the ALB never reuses a
-# connection nginx is closing (the same margin as ingress-nginx on EKS).
-KEEPALIVE_MARGIN = 15
 # Headers the ALB listener adds itself (``edge_vm.header_attributes``); nginx adds the rest.
 ALB_HEADERS = ("Strict-Transport-Security", "X-Frame-Options", "X-Content-Type-Options", "Content-Security-Policy")
-_HEALTH_BODY_SIZE = "1k"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _health_location(spec: ProxySpec, path: str, *, vpc_only: bool) -> list[str]
     lines = [f"location = {path} {{"]
     if vpc_only:
         lines += [f"    allow {spec.vpc_cidr};", "    deny all;"]
-    lines += [f"    client_max_body_size {_HEALTH_BODY_SIZE};", "    access_log off;",
+    lines += [f"    client_max_body_size {HEALTH_BODY_SIZE};", "    access_log off;",
               *(f"    {d}" for d in _proxied(spec, timeout, timeout)), "}"]
     return lines
 
@@ -88,7 +89,6 @@ def nginx_conf(spec: ProxySpec, *, user: str = "nginx") -> str:
     zones, applied = _limits(spec)
     hidden = sorted({*edge.headers.rendered(), "X-Powered-By"})
     headers = spec.nginx_headers()
-    health_paths = [route.health_path]
     main = [
         "location / {",
         *(f"    {d}" for d in applied),
@@ -97,7 +97,7 @@ def nginx_conf(spec: ProxySpec, *, user: str = "nginx") -> str:
         "}",
     ]
     locations = [*main, *_health_location(spec, route.health_path, vpc_only=False)]
-    if spec.readiness_path not in health_paths:
+    if spec.readiness_path != route.health_path:
         locations += _health_location(spec, spec.readiness_path, vpc_only=True)
     server = [
         f"listen {PROXY_PORT} default_server;",
@@ -123,7 +123,7 @@ def nginx_conf(spec: ProxySpec, *, user: str = "nginx") -> str:
         "server_tokens off;",
         f"log_format agent escape=json '{access_log_format(upstream='$upstream_addr')}';",
         f"access_log {LOG_DIR}/access.log agent;",
-        f"keepalive_timeout {edge.idle_timeout_seconds + KEEPALIVE_MARGIN}s;",
+        f"keepalive_timeout {client_keepalive_seconds(edge)}s;",
         "keepalive_requests 10000;",
         "",
         "# The client address is the last X-Forwarded-For entry added from outside the VPC (by the ALB).",
@@ -158,7 +158,7 @@ def nginx_conf(spec: ProxySpec, *, user: str = "nginx") -> str:
         f"pid {PID_FILE};",
         f"error_log {LOG_DIR}/error.log warn;",
         # In-flight LLM calls finish before a worker exits on reload or stop.
-        f"worker_shutdown_timeout {proxy.read_timeout_seconds + 10}s;",
+        f"worker_shutdown_timeout {worker_shutdown_seconds(edge)}s;",
         "",
         "events {",
         "    worker_connections 4096;",
@@ -173,7 +173,7 @@ def nginx_conf(spec: ProxySpec, *, user: str = "nginx") -> str:
 
 def stop_timeout_seconds(spec: ProxySpec) -> int:
     """How long systemd waits for nginx to stop: its workers' shutdown timeout plus a margin."""
-    return spec.edge.proxy.read_timeout_seconds + 20
+    return worker_shutdown_seconds(spec.edge) + 10
 
 
 LOGROTATE = f"""{LOG_DIR}/*.log {{
