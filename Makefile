@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 STACK   ?= dev
 OUT     ?= out
 
-.PHONY: install lint test plan review bench manifests clean
+.PHONY: install lint test plan review bench manifests golden clean
 
 .venv/.installed: requirements.txt requirements-dev.txt
 	python3 -m venv .venv
@@ -30,6 +30,10 @@ manifests: install
 
 bench: install
 	$(PY) -m planning.bench --stack $(STACK) --runs 5
+
+# Rewrite the resource-identity golden files (tests/golden/identity) after a deliberate rename or addition.
+golden: install
+	$(PY) -m planning.identity --update
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

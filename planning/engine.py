@@ -24,7 +24,7 @@ from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 
 from planning import mock_outputs
-from planning.model import Plan, PlannedResource
+from planning.model import AliasSpec, Plan, PlannedResource
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "agent-platform"
@@ -128,6 +128,13 @@ class _Mocks(pulumi.runtime.Mocks):
         return answer(dict(args.args), self.region)
 
 
+def _alias_spec(alias: Any) -> AliasSpec:
+    if alias.WhichOneof("alias") == "urn":
+        return AliasSpec(urn=alias.urn)
+    spec = alias.spec
+    return AliasSpec(name=spec.name, type=spec.type, parent_urn=spec.parentUrn, no_parent=spec.noParent)
+
+
 class _RecordingMonitor(pulumi_mocks.MockMonitor):
     """The SDK's mock monitor, also keeping the full registration request (options, deps, parent)."""
 
@@ -153,6 +160,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
             property_dependencies={k: tuple(v.urns) for k, v in request.propertyDependencies.items()},
             provider=request.provider or None,
             ignore_changes=tuple(request.ignoreChanges),
+            aliases=tuple(_alias_spec(a) for a in request.aliases),
         )
         with self._lock:
             self.records.append(record)

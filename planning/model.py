@@ -7,6 +7,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+
+@dataclass(frozen=True)
+class AliasSpec:
+    """One ``aliases`` entry as the engine receives it: empty fields mean "the same as now"."""
+
+    urn: str = ""
+    name: str = ""
+    type: str = ""
+    parent_urn: str = ""
+    no_parent: bool = False
+
+
 # Wire-format markers shared by the engine, the SDK and the policy server.
 SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
 SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
@@ -34,6 +46,7 @@ class PlannedResource:
     property_dependencies: Mapping[str, tuple[str, ...]]
     provider: str | None
     ignore_changes: tuple[str, ...] = ()
+    aliases: tuple[AliasSpec, ...] = ()
 
     @property
     def props(self) -> dict[str, Any]:
