@@ -6,7 +6,7 @@ Validate the whole config first (nothing is registered if it is wrong), then com
 import pulumi
 import pulumi_aws as aws
 
-from components.agent_service import AgentService, AgentServiceArgs, ServiceDataRefs
+from components.agent_service import AgentService, AgentServiceArgs, ServiceDataRefs, edge_subnet_cidrs
 from components.alerts import AlertTopic, AlertTopicArgs
 from components.backup_vault import BackupVault, BackupVaultArgs
 from components.cluster import Cluster, ClusterArgs
@@ -61,11 +61,13 @@ service_platform = None
 vm_services: dict[str, VmAgentService] = {}
 if cluster is not None:
     service_platform = ServicePlatform("services", ServicePlatformArgs(
-        platform=platform, provider=cluster.provider, ready=cluster.ready))
+        platform=platform, provider=cluster.provider, ready=cluster.ready,
+        pod_readiness_gates=config.edge.enabled))
     services: dict[str, AgentService | VmAgentService] = {
         name: AgentService(f"service-{name}", AgentServiceArgs(
             service_name=name, config=service, platform=platform, oidc=cluster.oidc, addons=service_platform,
-            data=service_data, depends_on=cluster.ready))
+            data=service_data, edge_cidrs=edge_subnet_cidrs(config.network) if config.edge.enabled else (),
+            depends_on=cluster.ready))
         for name, service in config.services.items()
     }
 else:
@@ -86,7 +88,7 @@ else:
     }
     services = dict(vm_services)
 
-# One public entry point per environment (only when edge.domain is set): ALB + WAF + ingress-nginx.
+# One public entry point per environment (only when edge.domain is set): ALB + WAF, routing to each api service.
 edge = None
 if config.edge.enabled:
     edge = EdgeProxy("edge", EdgeProxyArgs(

@@ -23,7 +23,7 @@ from components.service_identity import service_policy
 from components.service_image import built_image, repository
 from components.service_platform import ServicePlatform
 from config.network import NetworkConfig
-from config.services import INGRESS_NAMESPACE, MONITORING_NAMESPACE, ServiceConfig
+from config.services import MONITORING_NAMESPACE, ServiceConfig
 
 if TYPE_CHECKING:
     from components.data_tier import DataTier
@@ -81,6 +81,13 @@ class ServiceDataRefs:
         )
 
 
+def edge_subnet_cidrs(network: NetworkConfig) -> list[str]:
+    """The CIDRs the edge ALB's nodes live in: the public subnets, or the whole VPC when it is adopted."""
+    if network.existing_vpc is not None:
+        return [network.existing_vpc.cidr]
+    return list(network.layout().public)
+
+
 def data_subnet_cidrs(network: NetworkConfig) -> list[str]:
     """The CIDRs PostgreSQL and Redis live in: the isolated subnets, or the whole VPC when it is adopted."""
     if network.existing_vpc is not None:
@@ -136,7 +143,8 @@ class AgentServiceArgs:
     oidc: OidcIssuer
     addons: ServicePlatform
     data: ServiceDataRefs
-    ingress_namespace: str = INGRESS_NAMESPACE
+    # Where the edge load balancer's nodes live (its `ip` targets see these source addresses); api services only.
+    edge_cidrs: Sequence[str] = ()
     monitoring_namespace: str = MONITORING_NAMESPACE
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
@@ -308,7 +316,7 @@ class AgentService(pulumi.ComponentResource):
             f"{self._name}-network-policy",
             metadata=self._metadata(svc),
             spec=workload.network_policy_spec(
-                svc, cfg, ingress_namespace=args.ingress_namespace, monitoring_namespace=args.monitoring_namespace,
+                svc, cfg, edge_cidrs=args.edge_cidrs, monitoring_namespace=args.monitoring_namespace,
                 callers=callers, callees=callees, data_cidrs=args.data.data_cidrs,
                 postgres_port=args.data.postgres_port, redis_port=args.data.redis_port),
             opts=opts,

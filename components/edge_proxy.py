@@ -1,8 +1,10 @@
 """EdgeProxy: the one public entry point of an environment.
 
-Internet -> ALB (TLS 1.2+, WAF, HTTP only redirects) -> fixed NodePort on every node -> ingress-nginx
-(security headers, per-route rate limits, long timeouts) -> the `api` services. One ALB per environment:
-services share it and are told apart by host and path.
+EKS: Internet -> ALB (TLS 1.2+, WAF, security headers, HTTP only redirects) -> one `ip` target group per `api`
+service -> its pods directly. The AWS Load Balancer Controller keeps each target group's targets equal to the
+Service's ready pod IPs (TargetGroupBinding) and nothing else; the ALB, its rules, the WAF, the certificate,
+DNS and the security-group rules stay in this program. VM runtime: the same ALB forwards to nginx on each
+service's instances (edge_vm.py). One ALB per environment: services share it and are told apart by host and path.
 """
 
 from __future__ import annotations
@@ -16,18 +18,15 @@ import pulumi_aws as aws
 from components.cluster import Cluster
 from components.context import Platform
 from components.data_buckets import LOAD_BALANCER_PREFIX
-from components.edge_ingress import HEALTHZ_PATH, IngressController
+from components.edge_lbc import LoadBalancerController
 from components.edge_tls import alias_records, certificate_arn, hosted_zone_id
-from components.edge_vm import COMPONENT, load_balancer_group, vm_listeners
+from components.edge_vm import COMPONENT, listeners, load_balancer_group, route_rules, vm_listeners
 from components.edge_waf import waf_logging, web_acl
 from config.edge import EdgeConfig, Route, routes
-from config.services import ServiceConfig
+from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE, ServiceConfig
 
 # The logs bucket's policy lets load balancers write under this prefix only.
 ACCESS_LOGS_PREFIX = LOAD_BALANCER_PREFIX
-# An ALB listener rule matches at most five host names.
-HOSTS_PER_RULE = 5
-FIRST_RULE_PRIORITY = 100
 
 
 @dataclass(frozen=True)
@@ -47,7 +46,8 @@ class EdgeProxyArgs:
     the load balancer log delivery put objects there (SSE-S3; ALB logs cannot use KMS). ``logs_bucket_ready``
     are the resources that make that true (the bucket policy itself: a dependency on the data tier component
     does not reach resources parented to its bucket), so the ALB, which tests delivery when it is created,
-    comes after them. ``route_dependencies`` are what the Ingresses need first (the services' namespace).
+    comes after them. ``route_dependencies`` are what the TargetGroupBindings need first (the services'
+    namespace and Services).
     """
 
     config: EdgeConfig
@@ -66,13 +66,17 @@ class EdgeProxyArgs:
 
 
 class EdgeProxy(pulumi.ComponentResource):
-    """ALB + ACM + Route 53 + WAF in front of ingress-nginx, which routes to every `api` service."""
+    """ALB + ACM + Route 53 + WAF, routing each `api` service's host and path to its own target group."""
 
     load_balancer_arn_suffix: pulumi.Output[str]
     target_group_arn_suffix: pulumi.Output[str] | None
+    # Route's service -> its target group's ARN suffix (CloudWatch TargetGroup dimension).
+    target_group_arn_suffixes: dict[str, pulumi.Output[str]]
     load_balancer_dns_name: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
     web_acl_arn: pulumi.Output[str]
+    # EKS only (the VM runtime's alarms are unchanged): the web ACL's name, the AWS/WAFV2 WebACL dimension.
+    web_acl_name: pulumi.Output[str] | None
     routes: list[Route]
 
     def __init__(self, name: str, args: EdgeProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -83,11 +87,10 @@ class EdgeProxy(pulumi.ComponentResource):
         self._name, self._cfg, self._platform = name, cfg, platform
         self.routes = routes(cfg, args.services)
         tags = platform.tags(COMPONENT)
-        child = pulumi.ResourceOptions(parent=self)
-        node_port = cfg.controller.node_port
+        self.target_group_arn_suffixes = {}
+        self.web_acl_name = None
 
-        lb_sg = self._security_groups(args, node_port) if args.cluster is not None else load_balancer_group(
-            name, args.vpc_id, tags=platform.tags, parent=self)
+        lb_sg = load_balancer_group(name, args.vpc_id, tags=platform.tags, parent=self)
         zone_id = hosted_zone_id(cfg)
         self._zone_id = zone_id
         cert_arn = certificate_arn(name, cfg, self.routes, zone_id=zone_id, tags=tags, parent=self)
@@ -100,10 +103,11 @@ class EdgeProxy(pulumi.ComponentResource):
             security_groups=[lb_sg.id],
             subnets=list(args.public_subnet_ids),
             drop_invalid_header_fields=True,
+            # Also the limit of a streamed response's silences and of idle WebSockets (edge.idleTimeoutSeconds).
             idle_timeout=cfg.idle_timeout_seconds,
             enable_deletion_protection=platform.protect,
             enable_http2=True,
-            # nginx trusts the last X-Forwarded-For hop from the VPC: the ALB must append the client address.
+            # Services (and nginx on VMs) read the client address from the last X-Forwarded-For hop.
             xff_header_processing_mode="append",
             enable_waf_fail_open=False,
             access_logs={"bucket": args.logs_bucket_name, "prefix": ACCESS_LOGS_PREFIX, "enabled": True},
@@ -113,43 +117,76 @@ class EdgeProxy(pulumi.ComponentResource):
         if args.cluster is None:
             self._vm_edge(args, alb, lb_sg, cert_arn, tags)
             return
-        target_group = aws.lb.TargetGroup(
-            f"{name}-nodes",
-            target_type="instance",
-            protocol="HTTP",
-            port=node_port,
-            vpc_id=args.vpc_id,
-            # Nodes leaving the group keep serving in-flight LLM calls for as long as the ALB would wait.
-            deregistration_delay=cfg.idle_timeout_seconds,
-            health_check={"enabled": True, "protocol": "HTTP", "port": "traffic-port", "path": HEALTHZ_PATH,
-                          "matcher": "200", "interval": 15, "timeout": 5, "healthy_threshold": 2,
-                          "unhealthy_threshold": 3},
-            tags=tags,
-            opts=child,
-        )
-        for group_name, node_group in zip(platform.config.cluster.node_groups, args.cluster.node_groups, strict=True):
-            aws.autoscaling.Attachment(
-                f"{name}-{group_name}-targets",
-                autoscaling_group_name=node_group.resources.apply(lambda r: r[0].autoscaling_groups[0].name),
-                lb_target_group_arn=target_group.arn,
-                opts=pulumi.ResourceOptions(parent=target_group),
-            )
-        self._listeners(alb, target_group, cert_arn, tags)
+        self._eks_edge(args, alb, lb_sg, cert_arn, tags)
 
+    def _eks_edge(self, args: EdgeProxyArgs, alb: aws.lb.LoadBalancer, lb_sg: aws.ec2.SecurityGroup,
+                  cert_arn: pulumi.Input[str], tags: Mapping[str, str]) -> None:
+        """One `ip` target group per route, bound to its Service by the controller; rules per host/path/health."""
+        name, cfg, platform, cluster = self._name, self._cfg, self._platform, args.cluster
+        assert cluster is not None
+        target_groups = {route.service: self._target_group(route, args.services[route.service], args.vpc_id, tags)
+                         for route in self.routes}
+        https = listeners(name, cfg, alb=alb, cert_arn=cert_arn, tags=tags)
+        route_rules(name, self.routes, {s: tg.arn for s, tg in target_groups.items()}, https=https, tags=tags,
+                    health_rules=True)
+        self._pod_security_group_rules(args, lb_sg, cluster.workload_security_group_id)
         acl = self._waf_and_dns(args, alb)
 
-        controller = IngressController(
-            f"{name}-ingress-nginx", cfg, vpc_cidr=args.vpc_cidr, status_address=alb.dns_name,
-            provider=args.cluster.provider, ready=args.cluster.ready, parent=self)
+        controller = LoadBalancerController(
+            f"{name}-lb-controller", cfg.controller, oidc=cluster.oidc, cluster_name=cluster.name,
+            region=platform.region, vpc_id=args.vpc_id, target_group_arns=[tg.arn for tg in target_groups.values()],
+            monitoring_namespace=MONITORING_NAMESPACE, tags=tags, provider=cluster.provider, ready=cluster.ready,
+            parent=self)
         for route in self.routes:
-            controller.route(route, args.route_dependencies)
+            controller.bind(f"{name}-{route.service}-binding", service=route.service, namespace=SERVICES_NAMESPACE,
+                            port=route.port, target_group_arn=target_groups[route.service].arn, vpc_id=args.vpc_id,
+                            depends_on=args.route_dependencies)
+        self.target_group_arn_suffixes = {s: tg.arn_suffix for s, tg in target_groups.items()}
+        self.web_acl_name = acl.name
+        first = target_groups[self.routes[0].service].arn_suffix if self.routes else None
+        self._finish(alb, first, lb_sg, acl)
 
-        self._finish(alb, target_group.arn_suffix, lb_sg, acl)
+    def _target_group(self, route: Route, svc: ServiceConfig, vpc_id: pulumi.Input[str],
+                      tags: Mapping[str, str]) -> aws.lb.TargetGroup:
+        """Pod IPs on the service port, health-checked on its readiness path like the kubelet does."""
+        return aws.lb.TargetGroup(
+            f"{self._name}-{route.service}-targets",
+            target_type="ip",
+            ip_address_type="ipv4",
+            protocol="HTTP",
+            port=route.port,
+            vpc_id=vpc_id,
+            # A terminating pod keeps serving in-flight LLM calls while the ALB drains it.
+            deregistration_delay=svc.termination_grace_period_seconds - svc.pre_stop_delay_seconds,
+            health_check={"enabled": True, "protocol": "HTTP", "port": "traffic-port",
+                          "path": svc.probes.readiness_path, "matcher": "200", "interval": 15, "timeout": 5,
+                          "healthy_threshold": 2, "unhealthy_threshold": 3},
+            tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _pod_security_group_rules(self, args: EdgeProxyArgs, lb_sg: aws.ec2.SecurityGroup,
+                                  workload_sg_id: pulumi.Input[str]) -> None:
+        """The ALB may reach the pods (which use the nodes' workload group) on the service ports, nothing else."""
+        name, tags = self._name, self._platform.tags(COMPONENT)
+        rule_opts = pulumi.ResourceOptions(parent=lb_sg)
+        for port in sorted({r.port for r in self.routes}):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-alb-to-pods-{port}", security_group_id=lb_sg.id, cidr_ipv4=args.vpc_cidr,
+                ip_protocol="tcp", from_port=port, to_port=port,
+                description=f"To agent service pods on port {port}", tags=dict(tags), opts=rule_opts)
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-pods-from-alb-{port}", security_group_id=workload_sg_id,
+                referenced_security_group_id=lb_sg.id, ip_protocol="tcp", from_port=port, to_port=port,
+                description=f"Edge load balancer to agent service pods on port {port}", tags=dict(tags),
+                opts=rule_opts)
 
     def _waf_and_dns(self, args: EdgeProxyArgs, alb: aws.lb.LoadBalancer) -> aws.wafv2.WebAcl:
+        """The web ACL (on EKS also carrying the per-route limits nginx applied) and the routes' DNS names."""
         name, cfg, platform, tags = self._name, self._cfg, self._platform, self._platform.tags(COMPONENT)
         acl = web_acl(name, cfg.waf, health_paths=[r.health_path for r in self.routes],
-                      metric_prefix=platform.config.name, tags=tags, parent=self)
+                      metric_prefix=platform.config.name, tags=tags, parent=self,
+                      routes=self.routes if args.cluster is not None else ())
         aws.wafv2.WebAclAssociation(f"{name}-waf-association", resource_arn=alb.arn, web_acl_arn=acl.arn,
                                     opts=pulumi.ResourceOptions(parent=acl))
         waf_logging(name, acl, cfg.waf, log_group_name=f"aws-waf-logs-{platform.config.name}",
@@ -180,72 +217,8 @@ class EdgeProxy(pulumi.ComponentResource):
         self.register_outputs({
             "load_balancer_arn_suffix": self.load_balancer_arn_suffix,
             "target_group_arn_suffix": self.target_group_arn_suffix,
+            "target_group_arn_suffixes": self.target_group_arn_suffixes,
             "load_balancer_dns_name": self.load_balancer_dns_name,
             "security_group_id": self.security_group_id,
             "web_acl_arn": self.web_acl_arn,
         })
-
-    def _security_groups(self, args: EdgeProxyArgs, node_port: int) -> aws.ec2.SecurityGroup:
-        """The ALB's group (web ports from anywhere, out only to the nodePort) and the one door into the nodes."""
-        name, tags = self._name, self._platform.tags
-        assert args.cluster is not None
-        sg = load_balancer_group(name, args.vpc_id, tags=tags, parent=self)
-        rule_opts = pulumi.ResourceOptions(parent=sg)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-to-nodes",
-            security_group_id=sg.id,
-            cidr_ipv4=args.vpc_cidr,
-            ip_protocol="tcp", from_port=node_port, to_port=node_port,
-            description="To the ingress controller's nodePort on the cluster nodes",
-            tags=tags(COMPONENT),
-            opts=rule_opts,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-nodes-from-alb",
-            security_group_id=args.cluster.workload_security_group_id,
-            referenced_security_group_id=sg.id,
-            ip_protocol="tcp", from_port=node_port, to_port=node_port,
-            description="Edge load balancer to the ingress controller's nodePort",
-            tags=tags(COMPONENT),
-            opts=rule_opts,
-        )
-        return sg
-
-    def _listeners(self, alb: aws.lb.LoadBalancer, target_group: aws.lb.TargetGroup,
-                   cert_arn: pulumi.Input[str], tags: Mapping[str, str]) -> None:
-        """HTTP only redirects; HTTPS forwards configured hosts and answers 404 to anything else."""
-        name = self._name
-        aws.lb.Listener(
-            f"{name}-http",
-            load_balancer_arn=alb.arn,
-            port=80,
-            protocol="HTTP",
-            default_actions=[{"type": "redirect",
-                              "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}],
-            tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=alb),
-        )
-        https = aws.lb.Listener(
-            f"{name}-https",
-            load_balancer_arn=alb.arn,
-            port=443,
-            protocol="HTTPS",
-            ssl_policy=self._cfg.tls_policy,
-            certificate_arn=cert_arn,
-            default_actions=[{"type": "fixed-response", "fixed_response": {
-                "content_type": "text/plain", "message_body": "Not Found", "status_code": "404"}}],
-            tags=dict(tags),
-            opts=pulumi.ResourceOptions(parent=alb),
-        )
-        hosts = sorted({r.host for r in self.routes})
-        for i in range(0, len(hosts), HOSTS_PER_RULE):
-            chunk = hosts[i:i + HOSTS_PER_RULE]
-            aws.lb.ListenerRule(
-                f"{name}-hosts-{i // HOSTS_PER_RULE}",
-                listener_arn=https.arn,
-                priority=FIRST_RULE_PRIORITY + i // HOSTS_PER_RULE,
-                conditions=[{"host_header": {"values": chunk}}],
-                actions=[{"type": "forward", "target_group_arn": target_group.arn}],
-                tags=dict(tags),
-                opts=pulumi.ResourceOptions(parent=https),
-            )

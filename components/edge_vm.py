@@ -63,36 +63,66 @@ def _path_patterns(path: str) -> list[str]:
     return ["/*"] if path == "/" else [path, f"{path}/*"]
 
 
-def vm_listeners(name: str, cfg: EdgeConfig, routes: Sequence[Route], targets: Mapping[str, VmTarget], *,
-                 alb: aws.lb.LoadBalancer, lb_sg: aws.ec2.SecurityGroup, cert_arn: pulumi.Input[str],
-                 vpc_cidr: str, platform: Platform) -> aws.lb.Listener:
-    """HTTP redirects; HTTPS forwards each route (host + path) to its service's target group, 404 otherwise."""
-    tags = platform.tags(COMPONENT)
+def listeners(name: str, cfg: EdgeConfig, *, alb: aws.lb.LoadBalancer, cert_arn: pulumi.Input[str],
+              tags: Mapping[str, str]) -> aws.lb.Listener:
+    """HTTP only redirects; HTTPS adds the security headers and answers 404 to anything no rule routes."""
     aws.lb.Listener(
         f"{name}-http", load_balancer_arn=alb.arn, port=80, protocol="HTTP",
         default_actions=[{"type": "redirect",
                           "redirect": {"protocol": "HTTPS", "port": "443", "status_code": "HTTP_301"}}],
         tags=dict(tags), opts=pulumi.ResourceOptions(parent=alb))
-    https = aws.lb.Listener(
+    return aws.lb.Listener(
         f"{name}-https", load_balancer_arn=alb.arn, port=443, protocol="HTTPS", ssl_policy=cfg.tls_policy,
         certificate_arn=cert_arn,
         default_actions=[{"type": "fixed-response", "fixed_response": {
             "content_type": "text/plain", "message_body": "Not Found", "status_code": "404"}}],
         **header_attributes(cfg),
         tags=dict(tags), opts=pulumi.ResourceOptions(parent=alb))
+
+
+def route_rules(name: str, routes: Sequence[Route], target_groups: Mapping[str, pulumi.Input[str]], *,
+                https: aws.lb.Listener, tags: Mapping[str, str], health_rules: bool = False) -> None:
+    """One rule per route (host + path prefix); with ``health_rules``, each health path first (exact match).
+
+    ALB evaluates rules by ascending priority: health paths come first (the route's prefix would also match
+    them), then longer prefixes before shorter ones on the same host.
+    """
     ordered = sorted(routes, key=lambda r: (r.host, -len(r.path), r.service))
-    for priority, route in enumerate(ordered, start=FIRST_VM_RULE_PRIORITY):
-        target = targets[route.service]
+    priority = FIRST_VM_RULE_PRIORITY
+    if health_rules:
+        for route in ordered:
+            aws.lb.ListenerRule(
+                f"{name}-route-{route.service}-health",
+                listener_arn=https.arn,
+                priority=priority,
+                conditions=[{"host_header": {"values": [route.host]}},
+                            {"path_pattern": {"values": [route.health_path]}}],
+                actions=[{"type": "forward", "target_group_arn": target_groups[route.service]}],
+                tags=dict(tags),
+                opts=pulumi.ResourceOptions(parent=https),
+            )
+            priority += 1
+    for route in ordered:
         aws.lb.ListenerRule(
             f"{name}-route-{route.service}",
             listener_arn=https.arn,
             priority=priority,
             conditions=[{"host_header": {"values": [route.host]}},
                         {"path_pattern": {"values": _path_patterns(route.path)}}],
-            actions=[{"type": "forward", "target_group_arn": target.target_group.arn}],
+            actions=[{"type": "forward", "target_group_arn": target_groups[route.service]}],
             tags=dict(tags),
             opts=pulumi.ResourceOptions(parent=https),
         )
+        priority += 1
+
+
+def vm_listeners(name: str, cfg: EdgeConfig, routes: Sequence[Route], targets: Mapping[str, VmTarget], *,
+                 alb: aws.lb.LoadBalancer, lb_sg: aws.ec2.SecurityGroup, cert_arn: pulumi.Input[str],
+                 vpc_cidr: str, platform: Platform) -> aws.lb.Listener:
+    """HTTP redirects; HTTPS forwards each route (host + path) to its service's target group, 404 otherwise."""
+    tags = platform.tags(COMPONENT)
+    https = listeners(name, cfg, alb=alb, cert_arn=cert_arn, tags=tags)
+    route_rules(name, routes, {s: t.target_group.arn for s, t in targets.items()}, https=https, tags=tags)
     rule_opts = pulumi.ResourceOptions(parent=lb_sg)
     for port in sorted({t.port for t in targets.values()}):
         aws.vpc.SecurityGroupEgressRule(

@@ -25,7 +25,6 @@ from components.context import Platform
 from components.dashboards.data_tier import data_tier_dashboard
 from components.dashboards.edge import edge_dashboard
 from components.dashboards.llm_agents import llm_agents_dashboard
-from components.edge_ingress import CONTROLLER_LABELS
 from components.irsa import service_account_role
 from components.logs import log_group
 from components.namespace import restricted_namespace
@@ -40,7 +39,7 @@ from components.observability_alarms import (
 from components.observability_rules import rule_groups
 from components.observability_secrets import MANAGED_LABELS, SecretSync
 from components.service_workload import HTTP_PORT_NAME, selector
-from config.services import INGRESS_NAMESPACE, MONITORING_NAMESPACE, SERVICES_NAMESPACE
+from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE
 
 __all__ = ["DataTierRefs", "EdgeRefs", "ObservabilityStack", "ObservabilityStackArgs"]
 
@@ -113,8 +112,6 @@ class ObservabilityStack(pulumi.ComponentResource):
 
         stack = self._kube_prometheus_stack([monitoring, node_agents, *synced, *ready], slack=secrets.slack)
         self._scrape_services(stack)
-        if args.edge is not None:
-            self._scrape_ingress_controller(stack)
         self._alert_rules(stack)
         self._dashboards(monitoring)
         if args.data is not None:
@@ -135,8 +132,9 @@ class ObservabilityStack(pulumi.ComponentResource):
             alarms.postgres(args.data)
             alarms.redis(args.data)
         if args.edge is not None:
-            # On VMs each api service has its own target group, alarmed on per service below.
-            alarms.load_balancer(replace(args.edge, target_group_arn_suffix=None) if args.vm_services else args.edge)
+            # Each api service has its own target group (VMs: below; EKS: in load_balancer), alarmed on per service.
+            per_service = args.vm_services or args.edge.target_groups
+            alarms.load_balancer(replace(args.edge, target_group_arn_suffix=None) if per_service else args.edge)
         alarms.vm_services(args.vm_services, args.edge)
         monthly_budget(self._name, self, self._platform, args.alert_topic_arn)
 
@@ -249,19 +247,6 @@ class ObservabilityStack(pulumi.ComponentResource):
                 },
                 opts=self._k8s(*depends))
 
-    def _scrape_ingress_controller(self, stack: k8s.helm.v3.Release) -> None:
-        """The edge's ingress-nginx serves metrics on its metrics Service (port ``metrics``)."""
-        interval = self._cfg.observability.prometheus.scrape_interval_seconds
-        k8s.apiextensions.CustomResource(
-            f"{self._name}-servicemonitor-ingress-nginx",
-            api_version=PROMETHEUS_API,
-            kind="ServiceMonitor",
-            metadata={"name": "ingress-nginx", "namespace": MONITORING_NAMESPACE, "labels": _MANAGED},
-            spec={"selector": {"matchLabels": CONTROLLER_LABELS},
-                  "namespaceSelector": {"matchNames": [INGRESS_NAMESPACE]},
-                  "endpoints": [{"port": "metrics", "interval": f"{interval}s"}]},
-            opts=self._k8s(stack))
-
     def _alert_rules(self, stack: k8s.helm.v3.Release) -> None:
         obs = self._cfg.observability
         k8s.apiextensions.CustomResource(
@@ -286,7 +271,9 @@ class ObservabilityStack(pulumi.ComponentResource):
             dashboards["edge"] = pulumi.Output.json_dumps(edge_dashboard(
                 args.edge.load_balancer_arn_suffix, args.edge.target_group_arn_suffix,
                 error_rate_percent=cfg.observability.alb_5xx_percent,
-                latency_p95_ms=cfg.observability.alb_target_p95_ms))
+                latency_p95_ms=cfg.observability.alb_target_p95_ms,
+                target_groups=args.edge.target_groups, web_acl_name=args.edge.web_acl_name,
+                region=self._platform.region, latency_p99_ms=cfg.observability.aws_alarms.alb_target_p99_ms))
         for key, body in dashboards.items():
             k8s.core.v1.ConfigMap(
                 f"{self._name}-dashboard-{key}",

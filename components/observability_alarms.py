@@ -7,7 +7,7 @@ Alertmanager) is down. Every alarm notifies on ALARM and on OK, so a recovered i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -60,6 +60,10 @@ class EdgeRefs:
 
     load_balancer_arn_suffix: pulumi.Input[str]
     target_group_arn_suffix: pulumi.Input[str] | None = None
+    # EKS: routed service -> its `ip` target group's ARN suffix (alarmed on per service).
+    target_groups: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    # The web ACL's name (AWS/WAFV2 WebACL dimension) and region, when the stack has one.
+    web_acl_name: pulumi.Input[str] | None = None
 
     @staticmethod
     def of(edge: EdgeProxy | None) -> EdgeRefs | None:
@@ -67,7 +71,8 @@ class EdgeRefs:
         if edge is None:
             return None
         return EdgeRefs(load_balancer_arn_suffix=edge.load_balancer_arn_suffix,
-                        target_group_arn_suffix=edge.target_group_arn_suffix)
+                        target_group_arn_suffix=edge.target_group_arn_suffix,
+                        target_groups=dict(edge.target_group_arn_suffixes), web_acl_name=edge.web_acl_name)
 
 
 @dataclass(frozen=True)
@@ -206,6 +211,60 @@ class Alarms:
                        namespace="AWS/ApplicationELB", metric_name="UnHealthyHostCount", statistic="Maximum",
                        dimensions={**lb, "TargetGroup": edge.target_group_arn_suffix})
 
+        for service, target_group in sorted(edge.target_groups.items()):
+            self._target_group(service, edge.load_balancer_arn_suffix, target_group)
+        if edge.web_acl_name is not None:
+            self._waf_blocked(edge.web_acl_name)
+
+    def _target_group(self, service: str, load_balancer: pulumi.Input[str], target_group: pulumi.Input[str]) -> None:
+        """One routed service: its targets' 5xx share, p99 response time and unhealthy pods."""
+        a, cfg = self._cfg.aws_alarms, self._cfg
+        tg = {"LoadBalancer": load_balancer, "TargetGroup": target_group}
+
+        def count(query_id: str, metric: str) -> dict[str, Any]:
+            return {"id": query_id, "return_data": False,
+                    "metric": {"namespace": "AWS/ApplicationELB", "metric_name": metric, "stat": "Sum",
+                               "period": 60, "dimensions": tg}}
+
+        self.alarm(
+            f"edge-{service}-5xx-rate", f"Service {service}: more than {cfg.alb_5xx_percent:g}% of its requests "
+            "end in a 5xx from its pods.",
+            threshold=cfg.alb_5xx_percent, comparison="GreaterThanThreshold", treat_missing="notBreaching",
+            metric_queries=[
+                count("target5xx", "HTTPCode_Target_5XX_Count"), count("requests", "RequestCount"),
+                {"id": "rate", "label": "5xx %", "return_data": True,
+                 "expression": "IF(requests > 0, 100 * FILL(target5xx, 0) / requests, 0)"},
+            ])
+        self.alarm(f"edge-{service}-p99", f"Service {service}: target response time p99 above "
+                   f"{a.alb_target_p99_ms} ms.",
+                   threshold=a.alb_target_p99_ms / 1000, comparison="GreaterThanThreshold",
+                   treat_missing="notBreaching", namespace="AWS/ApplicationELB", metric_name="TargetResponseTime",
+                   extended_statistic="p99", dimensions=tg)
+        self.alarm(f"edge-{service}-unhealthy-hosts",
+                   f"Service {service}: more than {a.alb_unhealthy_hosts} unhealthy pods in its target group.",
+                   threshold=a.alb_unhealthy_hosts, comparison="GreaterThanThreshold",
+                   namespace="AWS/ApplicationELB", metric_name="UnHealthyHostCount", statistic="Maximum",
+                   dimensions=tg)
+
+    def _waf_blocked(self, web_acl_name: pulumi.Input[str]) -> None:
+        """The web ACL blocks an unusual share of requests (AWS/WAFV2, dimensions WebACL, Region, Rule=ALL)."""
+        a = self._cfg.aws_alarms
+        acl = {"WebACL": web_acl_name, "Region": self._platform.region, "Rule": "ALL"}
+
+        def count(query_id: str, metric: str) -> dict[str, Any]:
+            return {"id": query_id, "return_data": False,
+                    "metric": {"namespace": "AWS/WAFV2", "metric_name": metric, "stat": "Sum", "period": 60,
+                               "dimensions": acl}}
+
+        self.alarm(
+            "edge-waf-blocked", f"The WAF blocks more than {a.waf_blocked_percent:g}% of requests.",
+            threshold=a.waf_blocked_percent, comparison="GreaterThanThreshold", treat_missing="notBreaching",
+            metric_queries=[
+                count("blocked", "BlockedRequests"), count("allowed", "AllowedRequests"),
+                {"id": "share", "label": "blocked %", "return_data": True,
+                 "expression": "IF(FILL(blocked, 0) + FILL(allowed, 0) > 0, "
+                               "100 * FILL(blocked, 0) / (FILL(blocked, 0) + FILL(allowed, 0)), 0)"},
+            ])
 
     # -- VM runtime ------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 
 from components import kms
 from components.context import Platform
+from components.edge_lbc import READINESS_GATE_LABEL
 from components.namespace import restricted_namespace
 from config.services import SERVICES_NAMESPACE
 
@@ -47,6 +48,8 @@ class ServicePlatformArgs:
     provider: k8s.Provider
     ready: Sequence[pulumi.Resource]
     namespace: str = SERVICES_NAMESPACE
+    # The load balancer controller's webhook adds target-health readiness gates to this namespace's pods.
+    pod_readiness_gates: bool = False
 
 
 class ServicePlatform(pulumi.ComponentResource):
@@ -69,7 +72,8 @@ class ServicePlatform(pulumi.ComponentResource):
         self.namespace = args.namespace
         self.namespace_resource = restricted_namespace(
             f"{name}-namespace", args.namespace, provider=args.provider, parent=self, depends_on=ready,
-            labels={"agent-platform/workloads": "agent-services"})
+            labels={"agent-platform/workloads": "agent-services",
+                    **({READINESS_GATE_LABEL: "enabled"} if args.pod_readiness_gates else {})})
         # Everything in the namespace starts isolated; each service's own policy opens only what it needs.
         k8s.networking.v1.NetworkPolicy(
             f"{name}-default-deny",

@@ -276,7 +276,7 @@ def network_policy_spec(
     name: str,
     cfg: ServiceConfig,
     *,
-    ingress_namespace: str,
+    edge_cidrs: Sequence[str],
     monitoring_namespace: str,
     callers: Sequence[str],
     callees: Mapping[str, int],
@@ -286,8 +286,9 @@ def network_policy_spec(
 ) -> dict[str, Any]:
     """Exactly the traffic a service needs; the namespace's default-deny drops everything else."""
     ingress = [{"from": [_from_namespace(monitoring_namespace)], "ports": _tcp(cfg.port)}]
-    if cfg.kind == "api":
-        ingress.insert(0, {"from": [_from_namespace(ingress_namespace)], "ports": _tcp(cfg.port)})
+    if cfg.kind == "api" and edge_cidrs:
+        # The ALB sends straight to pod IPs (`ip` target groups), from its nodes in the public subnets.
+        ingress.insert(0, {"from": [{"ipBlock": {"cidr": cidr}} for cidr in edge_cidrs], "ports": _tcp(cfg.port)})
     if callers:
         ingress.append({"from": [{"podSelector": {"matchLabels": selector(c)}} for c in callers],
                         "ports": _tcp(cfg.port)})

@@ -41,8 +41,13 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesSQLiRuleSet",
 )
 
-# ingress-nginx chart, pinned: upgrades are deliberate, staging first.
-INGRESS_NGINX_CHART_VERSION = "4.14.1"
+# aws-load-balancer-controller chart (https://aws.github.io/eks-charts), pinned: upgrades are deliberate, staging
+# first. 3.5.0 (app v3.5.0) is in the eks-charts index, created 2026-08-03 (aws/eks-charts@5239609).
+LOAD_BALANCER_CONTROLLER_CHART_VERSION = "3.5.0"
+
+# A WAF rate-based rule's smallest limit ("The lowest limit setting allowed is 10", AWS WAF guide, rate-based rule
+# high-level settings); per-route rules count over 60 s.
+WAF_MIN_RATE_PER_MINUTE = 10
 
 # ACM's default quota of names on one certificate.
 MAX_CERTIFICATE_NAMES = 10
@@ -214,20 +219,15 @@ class WafConfig(Model):
         default=False, description="Also log allowed requests (ALB access logs already record every request).")
 
 
-class IngressControllerConfig(Model):
-    chart_version: str = Field(default=INGRESS_NGINX_CHART_VERSION, pattern=r"^\d+\.\d+\.\d+$")
-    replicas: int = Field(default=2, ge=1, le=20)
-    max_replicas: int = Field(default=2, ge=1, le=50, description="Above `replicas`, a CPU-based HPA scales.")
-    node_port: int = Field(default=30080, ge=30000, le=32767, description="Fixed NodePort the ALB targets.")
+class LoadBalancerControllerConfig(Model):
+    """The AWS Load Balancer Controller: it only registers pod IPs in the program's target groups."""
+
+    chart_version: str = Field(default=LOAD_BALANCER_CONTROLLER_CHART_VERSION, pattern=r"^\d+\.\d+\.\d+$")
+    replicas: int = Field(default=2, ge=1, le=5,
+                          description="Protected stacks need 2 or more (one leader, one standby; a PDB keeps one).")
     cpu_request: str = Field(default="100m", pattern=r"^\d+m?$")
     memory_request: str = Field(default="128Mi", pattern=r"^\d+(Mi|Gi)$")
-    memory_limit: str = Field(default="512Mi", pattern=r"^\d+(Mi|Gi)$")
-
-    @model_validator(mode="after")
-    def _scale(self) -> IngressControllerConfig:
-        if self.max_replicas < self.replicas:
-            raise ValueError(f"maxReplicas ({self.max_replicas}) must be at least replicas ({self.replicas})")
-        return self
+    memory_limit: str = Field(default="256Mi", pattern=r"^\d+(Mi|Gi)$")
 
 
 class EdgeConfig(Model):
@@ -245,7 +245,7 @@ class EdgeConfig(Model):
     headers: SecurityHeaders = SecurityHeaders()
     proxy: ProxyConfig = ProxyConfig()
     waf: WafConfig = WafConfig()
-    controller: IngressControllerConfig = IngressControllerConfig()
+    controller: LoadBalancerControllerConfig = LoadBalancerControllerConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> EdgeConfig:
@@ -318,7 +318,8 @@ def routes(edge: EdgeConfig, services: Mapping[str, ServiceConfig]) -> list[Rout
 
 
 def edge_problems(
-    edge: EdgeConfig, services: Mapping[str, ServiceConfig], *, region: str | None, existing_vpc: bool | None
+    edge: EdgeConfig, services: Mapping[str, ServiceConfig], *, region: str | None, existing_vpc: bool | None,
+    runtime: str | None = None,
 ) -> list[str]:
     """Rules between the edge and other sections, one "camelCase.path: reason" line each.
 
@@ -343,6 +344,10 @@ def edge_problems(
     seen: dict[tuple[str, str], str] = {}
     for route in routes(edge, services):
         where = f"services.{route.service}.ingress"
+        per_minute = route.rate_limit.requests * (60 if route.rate_limit.per == "second" else 1)
+        if runtime == "eks" and per_minute < WAF_MIN_RATE_PER_MINUTE:
+            problems.append(f"{where}.rateLimit: {per_minute} requests per minute; on EKS the WAF enforces it and a "
+                            f"rate rule allows at least {WAF_MIN_RATE_PER_MINUTE} per 60 s window")
         if route.host != edge.domain and not route.host.endswith(f".{edge.domain}"):
             problems.append(f"{where}.host: '{route.host}' is not {edge.domain} or a name under it")
         key = (route.host, route.path)

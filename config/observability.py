@@ -16,8 +16,8 @@ from config.data import PostgresConfig
 
 # Namespaces whose container logs have their own CloudWatch Logs group by default. Logs of any other
 # namespace land in the "unlisted" group, so nothing is dropped when a namespace is added later.
-DEFAULT_LOG_NAMESPACES = ("agents", "monitoring", "monitoring-agents", "ingress-nginx", "external-secrets",
-                          "kube-system")
+DEFAULT_LOG_NAMESPACES = ("agents", "monitoring", "monitoring-agents", "aws-load-balancer-controller",
+                          "external-secrets", "kube-system")
 
 GIB = 2**30
 # RDS for PostgreSQL's default: LEAST({DBInstanceClassMemory/9531392}, 5000), where DBInstanceClassMemory is
@@ -142,6 +142,12 @@ class AwsAlarmThresholds(Model):
     alb_target_p95_ms: int | None = Field(default=None, ge=1, le=600_000,
                                           description="Defaults to alerts.latencyP95Ms.")
     alb_unhealthy_hosts: int = Field(default=0, ge=0, description="Unhealthy targets tolerated.")
+    alb_target_p99_ms: int = Field(default=30_000, ge=1, le=600_000,
+                                   description="Per routed service (target group): TargetResponseTime p99. LLM "
+                                               "calls are slow; the default is a tenth of the 300 s idle timeout.")
+    waf_blocked_percent: Percent = Field(
+        default=20, description="Share of the web ACL's requests it blocks (BlockedRequests) before an alarm: a "
+                                "flood, or a rule blocking legitimate traffic.")
 
 
 class LogsConfig(Model):

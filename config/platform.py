@@ -107,7 +107,12 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     edge: EdgeConfig | None = sections.get("edge")
     if edge is not None and services is not None:
         problems.extend(edge_problems(edge, services, region=sections.get("region"),
-                                      existing_vpc=network.existing_vpc is not None if network else None))
+                                      existing_vpc=network.existing_vpc is not None if network else None,
+                                      runtime=sections.get("runtime")))
+        if environment in PROTECTED_TIERS and edge.controller.replicas < 2:
+            problems.append(f"edge.controller.replicas: {environment} runs at least 2 load balancer controller "
+                            f"replicas (got {edge.controller.replicas}); its webhook injects the agents' readiness "
+                            "gates")
     observability: ObservabilityConfig | None = sections.get("observability")
     if observability is not None:
         problems.extend(observability_problems(environment, observability, data.postgres if data else None))

@@ -22,7 +22,6 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Where every service of a stack runs, and the namespaces allowed to reach it.
 SERVICES_NAMESPACE = "agents"
-INGRESS_NAMESPACE = "ingress-nginx"
 MONITORING_NAMESPACE = "monitoring"
 
 # Secrets a service may list: the data tier's platform secrets plus one key per LLM provider.

@@ -43,7 +43,7 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
         },
         "edge": {
             "waf": {"logRetentionDays": 14},
-            "controller": {"replicas": 1, "maxReplicas": 2},
+            "controller": {"replicas": 1},
         },
         "observability": {
             "logRetentionDays": 14,
@@ -93,7 +93,7 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
         },
         "edge": {
             "waf": {"logRetentionDays": 90, "apiKeyHeader": "authorization"},
-            "controller": {"replicas": 2, "maxReplicas": 4},
+            "controller": {"replicas": 2},
         },
         "observability": {
             "logRetentionDays": 30,
@@ -143,8 +143,7 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
         "edge": {
             # Per-credential limits on the bearer token the agents' clients send, on top of per-IP limits.
             "waf": {"logRetentionDays": 365, "apiKeyHeader": "authorization", "apiKeyRateLimit": 6000},
-            "controller": {"replicas": 3, "maxReplicas": 9, "cpuRequest": "250m", "memoryRequest": "256Mi",
-                           "memoryLimit": "1Gi"},
+            "controller": {"replicas": 2, "cpuRequest": "100m", "memoryRequest": "128Mi", "memoryLimit": "256Mi"},
         },
         "observability": {
             "logRetentionDays": 365,

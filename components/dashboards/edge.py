@@ -1,12 +1,14 @@
-"""The edge dashboard: the public load balancer as CloudWatch reports it, then ingress-nginx behind it.
+"""The edge dashboard: the public load balancer, each routed service's target group, and the WAF.
 
 Requests, errors split by origin (the load balancer itself or the targets), target response time
-percentiles and target health, then per-route traffic, errors and latency from the ingress controller's
-own metrics: the view an on-call engineer needs before looking at a single service.
+percentiles and target health, then per routed service (its own `ip` target group on EKS) requests, 5xx,
+p99 and healthy pods, then what the WAF blocked: all CloudWatch metrics, so the view still works when the
+cluster does not. (ingress-nginx's Prometheus metrics went with it; the ALB reports per target group.)
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -17,16 +19,19 @@ from components.dashboards.grafana import (
     cloudwatch,
     dashboard,
     datasource_variable,
-    prom,
     timeseries,
 )
 
 UID = "agent-platform-edge"
 ALB = "AWS/ApplicationELB"
+WAF = "AWS/WAFV2"
 
 
 def edge_dashboard(load_balancer: pulumi.Input[str], target_group: pulumi.Input[str] | None, *,
-                   error_rate_percent: float, latency_p95_ms: int) -> dict[str, Any]:
+                   error_rate_percent: float, latency_p95_ms: int,
+                   target_groups: Mapping[str, pulumi.Input[str]] | None = None,
+                   web_acl_name: pulumi.Input[str] | None = None, region: str | None = None,
+                   latency_p99_ms: int | None = None) -> dict[str, Any]:
     """``load_balancer``/``target_group`` are ARN suffixes (CloudWatch dimension values), possibly Outputs."""
     lb = {"LoadBalancer": load_balancer}
     tg = {"LoadBalancer": load_balancer, "TargetGroup": target_group} if target_group is not None else lb
@@ -58,26 +63,42 @@ def edge_dashboard(load_balancer: pulumi.Input[str], target_group: pulumi.Input[
         datasource=CLOUDWATCH), w=12, h=8)
     layout.add(timeseries("Processed bytes", [cloudwatch(ALB, "ProcessedBytes", lb, label="bytes")],
                           unit="bytes", datasource=CLOUDWATCH), w=12, h=8)
-    _ingress_controller(layout, error_rate_percent, latency_p95_ms)
-    return dashboard(UID, "Agent platform / Edge", layout, tags=["edge", "alb", "ingress-nginx"],
-                     description="The Application Load Balancer and ingress-nginx in front of the agent services.",
+    if target_groups:
+        _target_groups(layout, load_balancer, target_groups, error_rate_percent, latency_p99_ms)
+    if web_acl_name is not None and region is not None:
+        _waf(layout, web_acl_name, region)
+    return dashboard(UID, "Agent platform / Edge", layout, tags=["edge", "alb", "waf"],
+                     description="The Application Load Balancer, its per-service target groups and the WAF.",
                      variables=[datasource_variable()])
 
 
-def _ingress_controller(layout: Layout, error_rate_percent: float, latency_p95_ms: int) -> None:
-    requests = "nginx_ingress_controller_requests"
-    layout.row("Ingress controller (per route)")
-    layout.add(timeseries("Requests by ingress", [
-        prom(f"sum by (ingress) (rate({requests}[5m]))", "{{ingress}}")], unit="reqps"), w=8, h=8)
-    layout.add(timeseries("5xx ratio by ingress", [
-        prom(f'sum by (ingress) (rate({requests}{{status=~"5.."}}[5m]))\n'
-             f"  / sum by (ingress) (rate({requests}[5m]))", "{{ingress}}")],
-        unit="percentunit", thresholds=[(error_rate_percent / 100, "red")]), w=8, h=8)
-    layout.add(timeseries("p95 latency by ingress", [
-        prom("histogram_quantile(0.95, sum by (ingress, le) "
-             "(rate(nginx_ingress_controller_request_duration_seconds_bucket[5m])))", "{{ingress}}")],
-        unit="s", thresholds=[(latency_p95_ms / 1000, "red")]), w=8, h=8)
-    layout.add(timeseries("429 (rate limited) by ingress", [
-        prom(f'sum by (ingress) (rate({requests}{{status="429"}}[5m]))', "{{ingress}}")], unit="reqps"), w=12, h=8)
-    layout.add(timeseries("Active connections", [
-        prom('sum(nginx_ingress_controller_nginx_process_connections{state="active"})', "active")]), w=12, h=8)
+def _target_groups(layout: Layout, load_balancer: pulumi.Input[str], target_groups: Mapping[str, pulumi.Input[str]],
+                   error_rate_percent: float, latency_p99_ms: int | None) -> None:
+    """One series per routed service: what ingress-nginx's per-ingress panels showed, from the ALB's metrics."""
+    def per_service(metric: str, stat: str = "Sum") -> list[dict[str, Any]]:
+        return [cloudwatch(ALB, metric, {"LoadBalancer": load_balancer, "TargetGroup": tg}, stat=stat, label=svc,
+                           ref=chr(ord("A") + i)) for i, (svc, tg) in enumerate(sorted(target_groups.items()))]
+
+    layout.row("Per service (target group)")
+    layout.add(timeseries("Requests by service", per_service("RequestCountPerTarget"), datasource=CLOUDWATCH,
+                          description="Requests per pod."), w=8, h=8)
+    layout.add(timeseries("5xx from pods by service", per_service("HTTPCode_Target_5XX_Count"),
+                          datasource=CLOUDWATCH,
+                          description=f"Each service's alarm fires above {error_rate_percent:g}% of its requests."),
+               w=8, h=8)
+    layout.add(timeseries("p99 response time by service", per_service("TargetResponseTime", stat="p99"),
+                          unit="s", datasource=CLOUDWATCH,
+                          thresholds=[(latency_p99_ms / 1000, "red")] if latency_p99_ms else ()), w=8, h=8)
+    layout.add(timeseries("Healthy pods by service", per_service("HealthyHostCount", stat="Minimum"),
+                          datasource=CLOUDWATCH), w=12, h=8)
+    layout.add(timeseries("Unhealthy pods by service", per_service("UnHealthyHostCount", stat="Maximum"),
+                          datasource=CLOUDWATCH), w=12, h=8)
+
+
+def _waf(layout: Layout, web_acl_name: pulumi.Input[str], region: str) -> None:
+    """Requests the WAF blocked (managed rules and rate limits answer 403/429) against those it let through."""
+    acl = {"WebACL": web_acl_name, "Region": region, "Rule": "ALL"}
+    layout.row("WAF")
+    layout.add(timeseries("Blocked and allowed requests", [
+        cloudwatch(WAF, "BlockedRequests", acl, label="blocked", ref="A"),
+        cloudwatch(WAF, "AllowedRequests", acl, label="allowed", ref="B")], datasource=CLOUDWATCH), w=24, h=8)
