@@ -398,10 +398,13 @@ def test_namespace_is_restricted_and_denies_all_traffic_by_default():
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
 
 
-def test_apis_admit_the_edge_proxy_and_prometheus_only_on_their_port():
+def test_apis_admit_the_edge_load_balancer_and_prometheus_only_on_their_port():
     p = prod()
     ingress = child(p, "api", "network-policy").props["spec"]["ingress"]
-    assert ingress[0] == {"from": [namespace_from("ingress-nginx")], "ports": [{"protocol": "TCP", "port": 8000}]}
+    # The ALB sends to pod IPs from its nodes in the public subnets (ip target groups), not from a namespace.
+    public = sorted(r.props["cidrBlock"] for r in p.of_type("aws:ec2/subnet:Subnet") if "public" in r.name)
+    assert len(public) == 3 and ingress[0] == {"from": [{"ipBlock": {"cidr": c}} for c in public],
+                                               "ports": [{"protocol": "TCP", "port": 8000}]}
     assert ingress[1] == {"from": [namespace_from("monitoring")], "ports": [{"protocol": "TCP", "port": 8000}]}
     assert len(ingress) == 2
 

@@ -1,5 +1,6 @@
-"""EdgeProxy in the planned stacks: one hardened ALB per environment, WAF, DNS-validated TLS, and ingress-nginx
-reproducing the seeds' proxy (headers, timeouts, rate limits, health route) for every api service, and no other."""
+"""EdgeProxy in the planned stacks: one hardened ALB per environment, WAF, DNS-validated TLS and, on EKS, one `ip`
+target group per api service kept in sync by the AWS Load Balancer Controller (TargetGroupBinding). What
+ingress-nginx did (headers, timeouts, rate limits, health route, streaming) is asserted where it lives now."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ LB = "aws:lb/loadBalancer:LoadBalancer"
 LISTENER = "aws:lb/listener:Listener"
 LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
 TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
-ATTACHMENT = "aws:autoscaling/attachment:Attachment"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
@@ -30,7 +30,11 @@ LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
-NGINX = "nginx.ingress.kubernetes.io/"
+BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+CONTROLLER = "edge-lb-controller-release"
 EDGE_POLICIES = ("alb-https-only", "alb-tls-policy-allowed", "alb-access-logs-enabled", "alb-drop-invalid-headers",
                  "alb-deletion-protection", "alb-waf-associated", "waf-rate-based-rule", "waf-managed-rule-groups",
                  "waf-logging-enabled", "acm-certificate-dns-validation")
@@ -59,7 +63,7 @@ def services(stack: str, **changes: dict[str, Any]) -> dict[str, Any]:
 
 
 def edge_plan(stack: str, overrides: dict[str, Any] | None = None, **changes: dict[str, Any]) -> Plan:
-    """The EKS edge (ingress-nginx behind the ALB); the VM runtime's routing is tested in test_vm_runtime."""
+    """The EKS edge (ip target groups bound to Services); the VM runtime's routing is tested in test_vm_runtime."""
     return eks_plan(stack, {"services": services(stack, **changes), **(overrides or {})})
 
 
@@ -67,17 +71,17 @@ def edge_children(p: Plan) -> list[PlannedResource]:
     return [r for r in p if p.component_label(r) == "edge" and r.type != "agent-platform:edge:EdgeProxy"]
 
 
-def ingress(p: Plan, name: str) -> PlannedResource:
-    (found,) = [r for r in p.of_type(INGRESS) if r.props["metadata"]["name"] == name]
-    return found
-
-
-def annotations(res: PlannedResource) -> dict[str, str]:
-    return res.props["metadata"].get("annotations", {})
-
-
 def values(p: Plan) -> dict[str, Any]:
-    return p.one(RELEASE, "edge-ingress-nginx-release").props["values"]["controller"]
+    return p.one(RELEASE, CONTROLLER).props["values"]
+
+
+def rule_for(p: Plan, service: str, health: bool = False) -> dict[str, Any]:
+    return p.one(LISTENER_RULE, f"edge-route-{service}{'-health' if health else ''}").props
+
+
+def condition_values(rule: dict[str, Any], kind: str) -> list[str]:
+    (found,) = [c for c in rule["conditions"] if kind in c]
+    return found[kind]["values"]
 
 
 # --- the whole edge, reviewed ----------------------------------------------------------------------------------------
@@ -88,11 +92,13 @@ def test_prod_plans_the_whole_edge():
     counts: dict[str, int] = {}
     for res in edge_children(p):
         counts[res.type] = counts.get(res.type, 0) + 1
-    assert counts[LB] == 1 and counts[LISTENER] == 2 and counts[TARGET_GROUP] == 1 and counts[LISTENER_RULE] == 1
-    assert counts[CERT] == 1 and counts[CERT_VALIDATION] == 1
+    assert counts[LB] == 1 and counts[LISTENER] == 2 and counts[CERT] == 1 and counts[CERT_VALIDATION] == 1
+    assert counts[TARGET_GROUP] == 2 and counts[BINDING] == 2, "one ip target group and binding per api service"
+    assert counts[LISTENER_RULE] == 4, "one routed and one health rule per api service"
     assert counts[WEB_ACL] == 1 and counts[WAF_ASSOCIATION] == 1 and counts[WAF_LOGGING] == 1
-    assert counts[ATTACHMENT] == len(p.of_type("aws:eks/nodeGroup:NodeGroup"))
-    assert counts[RELEASE] == 1 and counts[INGRESS] == 4, "one routed and one health Ingress per api service"
+    assert counts[RELEASE] == 1, "the load balancer controller"
+    assert p.of_type(INGRESS) == [] and not any(
+        "ingress-nginx" in str(r.props) for r in p.of_type(RELEASE)), "no ingress-nginx on the EKS path"
     assert p.outputs["serviceUrls"] == {"chat": "https://chat.agents.example.com",
                                         "docs": "https://agents.example.com/docs"}
     assert p.outputs["loadBalancerDnsName"].endswith(".elb.amazonaws.com")
@@ -115,7 +121,7 @@ def _preview(stack: str) -> Plan:
 
 
 def test_every_taggable_edge_resource_is_tagged_as_edge():
-    untaggable = {ATTACHMENT, RECORD, CERT_VALIDATION, WAF_ASSOCIATION, WAF_LOGGING}
+    untaggable = {RECORD, CERT_VALIDATION, WAF_ASSOCIATION, WAF_LOGGING, ROLE_POLICY}
     for res in edge_children(edge_plan("prod")):
         if res.type.startswith("aws:") and res.type not in untaggable:
             assert tags_of(res).get("component") == "edge", res.name
@@ -126,10 +132,9 @@ def test_every_taggable_edge_resource_is_tagged_as_edge():
 
 def test_dev_serves_every_api_service_from_one_load_balancer():
     p = edge_plan("dev")
-    assert len(p.of_type(LB)) == 1 and len(p.of_type(TARGET_GROUP)) == 1
-    rule = p.one(LISTENER_RULE)
-    assert sorted(rule.props["conditions"][0]["hostHeader"]["values"]) == [
-        "chat.dev.agents.example.com", "dev.agents.example.com"]
+    assert len(p.of_type(LB)) == 1 and len(p.of_type(TARGET_GROUP)) == 2
+    hosts = {condition_values(rule_for(p, svc), "hostHeader")[0] for svc in ("chat", "docs")}
+    assert hosts == {"chat.dev.agents.example.com", "dev.agents.example.com"}
     aliases = [r for r in p.of_type(RECORD) if r.props.get("aliases")]
     assert sorted(r.props["name"] for r in aliases) == ["chat.dev.agents.example.com", "dev.agents.example.com"]
     assert {r.props["type"] for r in aliases} == {"A"}, "the created VPC is IPv4-only, so no AAAA records"
@@ -141,7 +146,8 @@ def test_load_balancer_posture():
     lb = p.one(LB).props
     assert lb["internal"] is False and lb["dropInvalidHeaderFields"] is True and lb["idleTimeout"] == 300
     assert lb["enableDeletionProtection"] is True and lb["enableWafFailOpen"] is False
-    assert lb["xffHeaderProcessingMode"] == "append", "nginx reads the client address the ALB appends"
+    assert lb["xffHeaderProcessingMode"] == "append", "services read the client address the ALB appends"
+    assert lb["enableHttp2"] is True
     assert lb["accessLogs"] == {"bucket": p.outputs["logsBucketName"], "prefix": "alb", "enabled": True}
     public = {r.name + "-id" for r in p.of_type("aws:ec2/subnet:Subnet") if "public" in r.name}
     assert set(lb["subnets"]) == public
@@ -155,12 +161,12 @@ def test_http_only_redirects_and_https_uses_the_configured_tls_policy():
     assert http["port"] == 80 and http["defaultActions"] == [
         {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
     assert https["port"] == 443 and https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert https["defaultActions"][0]["fixedResponse"]["statusCode"] == "404", "unknown hosts never reach nginx"
+    assert https["defaultActions"][0]["fixedResponse"]["statusCode"] == "404", "unknown hosts never reach a pod"
     changed = edge_plan("prod", {"edge.tlsPolicy": "ELBSecurityPolicy-TLS13-1-3-2021-06"})
     assert changed.one(LISTENER, "edge-https").props["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
 
 
-def test_only_the_load_balancer_group_is_open_to_the_internet_and_nodes_admit_only_it():
+def test_only_the_load_balancer_group_is_open_to_the_internet_and_pods_admit_only_it():
     p = edge_plan("prod")
     sg = p.one(SG, "edge-alb-sg")
     assert tags_of(sg)["agent-platform/role"] == "load-balancer" and tags_of(sg)["component"] == "edge"
@@ -169,28 +175,57 @@ def test_only_the_load_balancer_group_is_open_to_the_internet_and_nodes_admit_on
     assert sorted((r["fromPort"], r.get("cidrIpv4") or r.get("cidrIpv6")) for r in public) == [
         (80, "0.0.0.0/0"), (80, "::/0"), (443, "0.0.0.0/0"), (443, "::/0")]
     assert {r["securityGroupId"] for r in public} == {"edge-alb-sg-id"}
-    (egress,) = [r.props for r in p.of_type(EGRESS_RULE) if r.props["securityGroupId"] == "edge-alb-sg-id"]
-    assert (egress["cidrIpv4"], egress["fromPort"], egress["toPort"]) == ("10.30.0.0/16", 30080, 30080)
-    nodes = p.one(INGRESS_RULE, "edge-nodes-from-alb")
-    assert nodes.props["referencedSecurityGroupId"] == "edge-alb-sg-id" and "cidrIpv4" not in nodes.props
-    assert (nodes.props["fromPort"], nodes.props["toPort"]) == (30080, 30080)
+    egress = sorted((r.props["cidrIpv4"], r.props["fromPort"], r.props["toPort"]) for r in p.of_type(EGRESS_RULE)
+                    if r.props["securityGroupId"] == "edge-alb-sg-id")
+    assert egress == [("10.30.0.0/16", 8000, 8000), ("10.30.0.0/16", 8080, 8080)], "only the services' ports"
     eks = p.one("aws:eks/cluster:Cluster")
-    assert nodes.property_dependencies["securityGroupId"] == (eks.urn,), "the cluster's workload security group"
+    for port in (8000, 8080):
+        pods = p.one(INGRESS_RULE, f"edge-pods-from-alb-{port}")
+        assert pods.props["referencedSecurityGroupId"] == "edge-alb-sg-id" and "cidrIpv4" not in pods.props
+        assert (pods.props["fromPort"], pods.props["toPort"]) == (port, port)
+        assert pods.property_dependencies["securityGroupId"] == (eks.urn,), "the cluster's workload security group"
+    assert not any(r.props.get("fromPort") == 30080 for r in p.of_type(INGRESS_RULE)), "no nodePort any more"
 
 
-def test_target_group_sends_to_the_node_port_and_follows_every_node_group():
-    groups = {"general": {"instanceTypes": ["t3.large"], "capacityType": "SPOT", "minSize": 1, "desiredSize": 1,
-                          "maxSize": 2, "diskSizeGib": 30},
-              "gpu": {"instanceTypes": ["g5.xlarge"], "minSize": 0, "desiredSize": 0, "maxSize": 2,
-                      "diskSizeGib": 100}}
-    p = edge_plan("dev", {"cluster.nodeGroups": groups, "edge.controller": {"nodePort": 31080}})
-    tg = p.one(TARGET_GROUP).props
-    assert (tg["targetType"], tg["protocol"], tg["port"]) == ("instance", "HTTP", 31080)
-    assert tg["healthCheck"]["path"] == "/healthz" and tg["healthCheck"]["port"] == "traffic-port"
-    attachments = sorted((r.name, r.props["autoscalingGroupName"]) for r in p.of_type(ATTACHMENT))
-    assert [name for name, _ in attachments] == ["edge-general-targets", "edge-gpu-targets"]
-    assert all(asg.startswith("eks-cluster-") for _, asg in attachments)
-    assert values(p)["service"]["nodePorts"] == {"http": 31080}
+def test_each_api_service_has_an_ip_target_group_checked_on_its_readiness_path():
+    p = edge_plan("prod", chat={"probes": {"readinessPath": "/ready/full"}, "terminationGracePeriodSeconds": 400,
+                                "preStopDelaySeconds": 20})
+    chat, docs = p.one(TARGET_GROUP, "edge-chat-targets").props, p.one(TARGET_GROUP, "edge-docs-targets").props
+    assert (chat["targetType"], chat["protocol"], chat["port"], chat["ipAddressType"]) == ("ip", "HTTP", 8000, "ipv4")
+    assert (docs["targetType"], docs["port"]) == ("ip", 8080)
+    assert chat["healthCheck"]["path"] == "/ready/full" and docs["healthCheck"]["path"] == "/ready"
+    assert chat["healthCheck"]["port"] == "traffic-port" and chat["healthCheck"]["matcher"] == "200"
+    assert chat["deregistrationDelay"] == 380, "drains while the terminating pod still serves (grace - preStop)"
+    assert p.of_type("aws:autoscaling/attachment:Attachment") == [], "no node targets"
+
+
+def test_a_target_group_binding_per_service_ties_its_service_to_its_target_group():
+    p = edge_plan("prod")
+    release = p.one(RELEASE, CONTROLLER)
+    services_ns = [r for r in p.of_type(NAMESPACE) if r.props["metadata"]["name"] == "agents"]
+    for svc, port in (("chat", 8000), ("docs", 8080)):
+        binding = p.one(BINDING, f"edge-{svc}-binding")
+        spec = binding.props["spec"]
+        assert binding.props["metadata"] == {**binding.props["metadata"], "name": svc, "namespace": "agents"}
+        assert spec["serviceRef"] == {"name": svc, "port": port}
+        assert spec["targetType"] == "ip" and spec["ipAddressType"] == "ipv4"
+        assert spec["targetGroupARN"].startswith("arn:aws:elasticloadbalancing:")
+        assert p.one(TARGET_GROUP, f"edge-{svc}-targets").urn in binding.dependencies
+        assert "networking" not in spec, "security-group rules are Pulumi's, the controller edits none"
+        assert release.urn in binding.dependencies, "after the chart's CRDs and webhook"
+        assert services_ns[0].urn in binding.dependencies
+
+
+def test_agents_namespace_gets_readiness_gates_and_pods_admit_the_load_balancer_subnets():
+    p = edge_plan("prod")
+    (ns,) = [r for r in p.of_type(NAMESPACE) if r.props["metadata"]["name"] == "agents"]
+    assert ns.props["metadata"]["labels"]["elbv2.k8s.aws/pod-readiness-gate-inject"] == "enabled"
+    public = sorted(r.props["cidrBlock"] for r in p.of_type("aws:ec2/subnet:Subnet") if "public" in r.name)
+    chat = p.one(NETWORK_POLICY, "service-chat-network-policy").props["spec"]["ingress"]
+    assert sorted(peer["ipBlock"]["cidr"] for peer in chat[0]["from"]) == public
+    assert chat[0]["ports"] == [{"protocol": "TCP", "port": 8000}]
+    worker = p.one(NETWORK_POLICY, "service-indexer-network-policy").props["spec"]["ingress"]
+    assert not any("ipBlock" in peer for rule in worker for peer in rule.get("from", [])), "workers are not routed"
 
 
 # --- certificates and DNS ----------------------------------------------------------------------------------------
@@ -271,114 +306,199 @@ def test_waf_logs_are_encrypted_bounded_and_redacted():
     assert "loggingFilter" not in everything
 
 
-# --- ingress-nginx: the seeds' proxy behaviour ---------------------------------------------------------------------
+# --- the load balancer controller -------------------------------------------------------------------------------
 
 
-def test_controller_is_a_pinned_chart_in_a_restricted_namespace():
+def test_controller_is_the_pinned_eks_chart_in_a_restricted_namespace_with_two_replicas_and_a_pdb():
     p = edge_plan("prod")
-    release = p.one(RELEASE, "edge-ingress-nginx-release").props
-    assert release["chart"] == "ingress-nginx" and release["version"] == "4.14.1"
-    assert release["repositoryOpts"]["repo"] == "https://kubernetes.github.io/ingress-nginx"
-    assert release["namespace"] == "ingress-nginx"
-    (ns,) = [r for r in p.of_type(NAMESPACE) if r.props["metadata"]["name"] == "ingress-nginx"]
+    release = p.one(RELEASE, CONTROLLER)
+    props = release.props
+    # Published in https://aws.github.io/eks-charts/index.yaml (created 2026-08-03).
+    assert (props["chart"], props["version"]) == ("aws-load-balancer-controller", "3.5.0")
+    assert props["repositoryOpts"]["repo"] == "https://aws.github.io/eks-charts"
+    assert props["namespace"] == "aws-load-balancer-controller"
+    (ns,) = [r for r in p.of_type(NAMESPACE) if r.props["metadata"]["name"] == "aws-load-balancer-controller"]
     assert ns.props["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    ctl = values(p)
-    assert ctl["allowSnippetAnnotations"] is False and ctl["watchIngressWithoutClass"] is False
-    assert ctl["service"]["type"] == "NodePort" and ctl["service"]["enableHttps"] is False
-    security = ctl["containerSecurityContext"]
-    assert security["allowPrivilegeEscalation"] is False and security["runAsNonRoot"] is True
-    assert security["capabilities"] == {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]}
-    assert (ctl["replicaCount"], ctl["autoscaling"]["maxReplicas"]) == (3, 9)
-    assert ctl["extraArgs"]["publish-status-address"] == p.outputs["loadBalancerDnsName"]
-    release_deps = p.one(RELEASE, "edge-ingress-nginx-release").dependencies
-    assert ns.urn in release_deps
+    assert ns.urn in release.dependencies
+    v = values(p)
+    assert v["replicaCount"] == 2 and v["podDisruptionBudget"] == {"maxUnavailable": 1}
+    assert v["securityContext"]["capabilities"] == {"drop": ["ALL"]}
+    assert v["securityContext"]["allowPrivilegeEscalation"] is False
+    assert v["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert v["podSecurityContext"]["runAsNonRoot"] is True and v["resources"]["limits"]["memory"]
+    assert v["clusterName"] == p.outputs["clusterName"] and v["region"] == "us-east-1"
+    assert v["vpcId"] == p.outputs["vpcId"], "no instance metadata lookup from the pods"
+    assert v["enablePodReadinessGateInject"] is True
 
 
-def test_security_headers_and_client_ip_handling_reach_the_controller():
-    ctl = values(edge_plan("prod"))
-    headers = ctl["addHeaders"]
-    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
-    assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
-    assert headers["Referrer-Policy"] == "strict-origin-when-cross-origin"
-    assert headers["Content-Security-Policy"].startswith("default-src 'self'")
-    config = ctl["config"]
-    assert config["use-forwarded-headers"] == "true" and config["compute-full-forwarded-for"] == "true"
-    assert config["proxy-real-ip-cidr"] == "10.30.0.0/16", "only the VPC (the ALB) may set the client address"
-    assert config["hsts"] == "false", "HSTS comes from addHeaders; nginx's own only fires where it terminates TLS"
-    assert config["limit-req-status-code"] == "429" and config["server-tokens"] == "false"
-    assert int(config["keep-alive"]) > 300, "nginx outlives the ALB's idle timeout on idle connections"
-    assert (config["proxy-read-timeout"], config["proxy-send-timeout"]) == ("300", "300")
+def test_controller_builds_no_load_balancers_of_its_own():
+    v = values(edge_plan("prod"))
+    assert v["createIngressClassResource"] is False and v["ingressClassParams"] == {"create": False}
+    assert v["enableServiceMutatorWebhook"] is False
+    assert (v["enableShield"], v["enableWaf"], v["enableWafv2"]) == (False, False, False)
+    assert v["controllerConfig"]["featureGates"] == {"EnableServiceController": False}
 
 
-def test_changed_headers_and_timeouts_reach_the_rendered_proxy_configuration():
-    overrides = {
-        "edge.headers": {"frameOptions": "SAMEORIGIN", "referrerPolicy": "no-referrer", "hstsPreload": False,
-                         "hstsIncludeSubdomains": False, "hstsMaxAgeSeconds": 86400,
-                         "contentSecurityPolicy": "default-src 'none'",
-                         "extra": {"Permissions-Policy": "camera=()"}},
-        "edge.idleTimeoutSeconds": 900,
-        "edge.proxy": {"readTimeoutSeconds": 900, "sendTimeoutSeconds": 120, "connectTimeoutSeconds": 3,
-                       "maxBodySize": "5m", "rateLimit": {"requests": 5, "per": "second", "burst": 15,
-                                                          "connections": 40}},
-    }
-    p = edge_plan("prod", overrides)
-    ctl = values(p)
-    assert ctl["addHeaders"] == {
-        "Strict-Transport-Security": "max-age=86400", "X-Frame-Options": "SAMEORIGIN",
-        "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
-        "Content-Security-Policy": "default-src 'none'", "Permissions-Policy": "camera=()"}
-    assert ctl["config"]["proxy-read-timeout"] == "900" and ctl["config"]["keep-alive"] == "915"
-    assert ctl["terminationGracePeriodSeconds"] == 930
-    chat = annotations(ingress(p, "chat"))
-    assert chat[NGINX + "limit-rps"] == "5" and chat[NGINX + "limit-burst-multiplier"] == "3"
-    assert chat[NGINX + "limit-connections"] == "40"
-    assert (chat[NGINX + "proxy-read-timeout"], chat[NGINX + "proxy-send-timeout"]) == ("900", "120")
-    assert chat[NGINX + "proxy-connect-timeout"] == "3" and chat[NGINX + "proxy-body-size"] == "5m"
+def test_dev_on_eks_runs_one_controller_and_no_pdb_and_protected_stacks_need_two():
+    v = values(edge_plan("dev"))
+    assert v["replicaCount"] == 1 and v["podDisruptionBudget"] == {}
+    err = config_error("prod", {"edge.controller": {"replicas": 1}})
+    assert "edge.controller.replicas" in err.paths
+
+
+def _policy(p: Plan) -> dict[str, Any]:
+    import json
+
+    return json.loads(p.one(ROLE_POLICY, "edge-lb-controller-role-policy").props["policy"])
+
+
+def test_controller_role_is_irsa_for_its_service_account_and_may_only_register_targets_in_our_groups():
+    p = edge_plan("prod")
+    import json
+
+    trust = json.loads(p.one(ROLE, "edge-lb-controller-role").props["assumeRolePolicy"])
+    (stmt,) = trust["Statement"]
+    assert stmt["Action"] == "sts:AssumeRoleWithWebIdentity"
+    subjects = [v for k, v in stmt["Condition"]["StringEquals"].items() if k.endswith(":sub")]
+    assert subjects == ["system:serviceaccount:aws-load-balancer-controller:aws-load-balancer-controller"]
+    assert values(p)["serviceAccount"]["name"] == "aws-load-balancer-controller"
+    statements = {s["Sid"]: s for s in _policy(p)["Statement"]}
+    assert set(statements) == {"DescribeOnly", "EdgeTargetGroupsOnly"}
+    assert all(a.split(":")[1].startswith("Describe") for a in statements["DescribeOnly"]["Action"])
+    writes = statements["EdgeTargetGroupsOnly"]
+    assert sorted(writes["Action"]) == ["elasticloadbalancing:DeregisterTargets",
+                                        "elasticloadbalancing:RegisterTargets"]
+    groups = [p.one(TARGET_GROUP, f"edge-{s}-targets") for s in ("chat", "docs")]
+    assert len(writes["Resource"]) == 2 and all(r.startswith("arn:aws:elasticloadbalancing:")
+                                                 for r in writes["Resource"])
+    role_policy = p.one(ROLE_POLICY, "edge-lb-controller-role-policy")
+    assert all(g.urn in role_policy.dependencies for g in groups), "scoped to the program's target groups"
+    every = {a for s in statements.values() for a in s["Action"]}
+    for forbidden in ("elasticloadbalancing:CreateLoadBalancer", "elasticloadbalancing:CreateTargetGroup",
+                      "elasticloadbalancing:CreateRule", "ec2:AuthorizeSecurityGroupIngress", "wafv2:AssociateWebACL"):
+        assert forbidden not in every
+
+
+def test_controller_namespace_admits_only_its_webhook_health_and_metrics_ports():
+    p = edge_plan("prod")
+    deny = p.one(NETWORK_POLICY, "edge-lb-controller-default-deny").props
+    assert deny["metadata"]["namespace"] == "aws-load-balancer-controller"
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    ports = p.one(NETWORK_POLICY, "edge-lb-controller-controller-ports").props["spec"]["ingress"]
+    assert ports[0]["ports"] == [{"protocol": "TCP", "port": 9443}, {"protocol": "TCP", "port": 61779}]
+    assert ports[1]["ports"] == [{"protocol": "TCP", "port": 8080}]
+    assert ports[1]["from"][0]["namespaceSelector"]["matchLabels"] == {"kubernetes.io/metadata.name": "monitoring"}
+
+
+# --- nginx's behaviour, where it lives now ---------------------------------------------------------------------
+
+
+def test_security_headers_are_listener_attributes_of_the_https_listener():
+    https = edge_plan("prod").one(LISTENER, "edge-https").props
+    assert https["routingHttpResponseStrictTransportSecurityHeaderValue"] == (
+        "max-age=31536000; includeSubDomains; preload")
+    assert https["routingHttpResponseXFrameOptionsHeaderValue"] == "DENY"
+    assert https["routingHttpResponseXContentTypeOptionsHeaderValue"] == "nosniff"
+    assert https["routingHttpResponseContentSecurityPolicyHeaderValue"].startswith("default-src 'self'")
+    assert https["routingHttpResponseServerEnabled"] == "false", "server-tokens off"
+    changed = edge_plan("prod", {"edge.headers": {"frameOptions": "SAMEORIGIN", "hstsPreload": False,
+                                                  "hstsIncludeSubdomains": False, "hstsMaxAgeSeconds": 86400,
+                                                  "contentSecurityPolicy": "default-src 'none'"}})
+    https = changed.one(LISTENER, "edge-https").props
+    assert https["routingHttpResponseStrictTransportSecurityHeaderValue"] == "max-age=86400"
+    assert https["routingHttpResponseXFrameOptionsHeaderValue"] == "SAMEORIGIN"
+    assert https["routingHttpResponseContentSecurityPolicyHeaderValue"] == "default-src 'none'"
+
+
+def test_long_llm_calls_and_streams_are_bounded_by_the_load_balancers_idle_timeout():
+    p = edge_plan("prod", {"edge.idleTimeoutSeconds": 900, "edge.proxy": {"readTimeoutSeconds": 900}})
     assert p.one(LB).props["idleTimeout"] == 900
+    assert edge_plan("prod").one(LB).props["idleTimeout"] == 300, "the seeds' proxy_read_timeout 300s"
+    err = config_error("prod", {"edge.proxy": {"readTimeoutSeconds": 301}})
+    assert "edge" in " ".join(err.paths)
 
 
-def test_each_api_service_gets_a_rate_limited_route_with_the_seed_defaults():
-    p = edge_plan("prod")
-    chat = ingress(p, "chat")
-    meta, spec = chat.props["metadata"], chat.props["spec"]
-    assert meta["namespace"] == "agents" and spec["ingressClassName"] == "nginx"
-    (rule,) = spec["rules"]
-    assert rule["host"] == "chat.agents.example.com"
-    (path,) = rule["http"]["paths"]
-    assert (path["path"], path["pathType"]) == ("/", "Prefix")
-    assert path["backend"]["service"] == {"name": "chat", "port": {"number": 8000}}
-    ann = annotations(chat)
-    assert (ann[NGINX + "limit-rps"], ann[NGINX + "limit-burst-multiplier"]) == ("10", "2"), "10 r/s, burst 20"
-    assert NGINX + "limit-connections" not in ann
-    assert (ann[NGINX + "proxy-read-timeout"], ann[NGINX + "proxy-send-timeout"]) == ("300", "300")
-    assert ann[NGINX + "proxy-body-size"] == "50m" and ann[NGINX + "proxy-buffering"] == "off"
-    assert not any("snippet" in key for key in ann), "snippet annotations are disabled on the controller"
-    assert p.one(RELEASE, "edge-ingress-nginx-release").urn in chat.dependencies
-
-
-def test_per_route_overrides_apply_to_that_route_only():
-    p = edge_plan("prod")
-    docs = ingress(p, "docs")
-    ann = annotations(docs)
-    assert ann[NGINX + "limit-rpm"] == "60" and ann[NGINX + "limit-burst-multiplier"] == "2"
-    assert ann[NGINX + "limit-connections"] == "10" and ann[NGINX + "proxy-body-size"] == "100m"
-    assert NGINX + "limit-rps" not in ann
-    (rule,) = docs.props["spec"]["rules"]
-    assert rule["host"] == "agents.example.com" and rule["http"]["paths"][0]["path"] == "/docs"
-    assert rule["http"]["paths"][0]["backend"]["service"] == {"name": "docs", "port": {"number": 8080}}
-
-
-def test_health_route_is_exact_and_never_rate_limited():
+def test_each_route_is_a_host_and_path_rule_and_its_health_path_an_exact_rule_evaluated_first():
     p = edge_plan("prod", chat={"probes": {"livenessPath": "/healthz"}})
-    for name, path in (("chat-health", "/healthz"), ("docs-health", "/docs/health")):
-        route = ingress(p, name)
-        ann = annotations(route)
-        assert not any(key.startswith(NGINX + "limit-") for key in ann)
-        assert ann[NGINX + "enable-access-log"] == "false" and ann[NGINX + "proxy-read-timeout"] == "5"
-        (rule,) = route.props["spec"]["rules"]
-        assert rule["http"]["paths"][0]["path"] == path and rule["http"]["paths"][0]["pathType"] == "Exact"
-    chat = ingress(p, "chat-health").props["spec"]["rules"][0]["http"]["paths"][0]["backend"]
-    assert chat["service"]["name"] == "chat"
+    tgs = {s: p.one(TARGET_GROUP, f"edge-{s}-targets") for s in ("chat", "docs")}
+    chat, docs = rule_for(p, "chat"), rule_for(p, "docs")
+    assert condition_values(chat, "hostHeader") == ["chat.agents.example.com"]
+    assert condition_values(chat, "pathPattern") == ["/*"]
+    assert condition_values(docs, "hostHeader") == ["agents.example.com"]
+    assert condition_values(docs, "pathPattern") == ["/docs", "/docs/*"]
+    chat_health, docs_health = rule_for(p, "chat", health=True), rule_for(p, "docs", health=True)
+    assert condition_values(chat_health, "pathPattern") == ["/healthz"]
+    assert condition_values(docs_health, "pathPattern") == ["/docs/health"]
+    assert max(chat_health["priority"], docs_health["priority"]) < min(chat["priority"], docs["priority"])
+    for name in ("edge-route-chat", "edge-route-chat-health", "edge-route-docs", "edge-route-docs-health"):
+        rule = p.one(LISTENER_RULE, name)
+        assert rule.props["actions"][0]["type"] == "forward"
+        assert tgs[name.split("-")[2]].urn in rule.dependencies, "each rule forwards to its own service's group"
+
+
+def _rules_by_name(p: Plan) -> dict[str, dict[str, Any]]:
+    return {r["name"]: r for r in p.one(WEB_ACL).props["rules"]}
+
+
+def test_per_client_route_limits_are_waf_rate_rules_scoped_to_the_route():
+    rules = _rules_by_name(edge_plan("prod"))
+    chat = rules["rate-route-chat"]
+    assert chat["action"]["block"]["customResponse"]["responseCode"] == 429, "nginx's limit-req-status-code"
+    statement = chat["statement"]["rateBasedStatement"]
+    assert (statement["limit"], statement["evaluationWindowSec"], statement["aggregateKeyType"]) == (600, 60, "IP"), \
+        "10 r/s per client is 600 per minute"
+    scope = statement["scopeDownStatement"]["andStatement"]["statements"]
+    assert scope[0]["byteMatchStatement"]["searchString"] == "chat.agents.example.com"
+    assert scope[0]["byteMatchStatement"]["fieldToMatch"] == {"singleHeader": {"name": "host"}}
+    assert scope[-1]["notStatement"]["statement"]["byteMatchStatement"]["searchString"] == "/health"
+    docs = rules["rate-route-docs"]["statement"]["rateBasedStatement"]
+    assert docs["limit"] == 60, "60 r/min"
+    docs_scope = docs["scopeDownStatement"]["andStatement"]["statements"]
+    assert docs_scope[1]["byteMatchStatement"] == {**docs_scope[1]["byteMatchStatement"],
+                                                   "positionalConstraint": "STARTS_WITH", "searchString": "/docs"}
+    changed = _rules_by_name(edge_plan("prod", {"edge.proxy": {"rateLimit": {"requests": 5, "per": "second",
+                                                                             "burst": 15}}}))
+    assert changed["rate-route-chat"]["statement"]["rateBasedStatement"]["limit"] == 300
+
+
+def test_a_route_limit_below_what_waf_can_enforce_is_rejected_on_eks_only():
+    slow = {"ingress": {"rateLimit": {"requests": 5, "per": "minute", "burst": 5}}}
+    err = config_error("prod", {"services": services("prod", chat=slow)})
+    assert "services.chat.ingress.rateLimit" in err.paths
+    assert "rate-route-chat" not in _rules_by_name(plan("dev")), "on VMs nginx applies the route limits"
+
+
+def test_health_route_bodies_over_1k_are_refused_by_the_waf_and_health_checks_are_never_rate_limited():
+    rules = _rules_by_name(edge_plan("prod"))
+    rule = rules["health-body-size"]
+    assert rule["action"]["block"]["customResponse"]["responseCode"] == 413
+    paths, size = rule["statement"]["andStatement"]["statements"]
+    assert sorted(s["byteMatchStatement"]["searchString"] for s in paths["orStatement"]["statements"]) == [
+        "/docs/health", "/health"]
+    assert size["sizeConstraintStatement"]["size"] == 1024 and size["sizeConstraintStatement"][
+        "comparisonOperator"] == "GT"
+    assert size["sizeConstraintStatement"]["fieldToMatch"] == {"body": {"oversizeHandling": "MATCH"}}
+    assert rule["priority"] < rules["rate-per-ip"]["priority"]
+
+
+def test_large_bodies_are_left_to_the_application_because_waf_sees_only_8_kb_behind_an_alb():
+    from components.edge_waf import ALB_BODY_INSPECTION_BYTES, size_bytes
+
+    assert size_bytes("50m") > ALB_BODY_INSPECTION_BYTES == 8192
+    rules = _rules_by_name(edge_plan("prod"))
+    common = rules["AWSManagedRulesCommonRuleSet"]["statement"]["managedRuleGroupStatement"]
+    assert {"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}} in common["ruleActionOverrides"]
+    assert not any("sizeConstraintStatement" in str(r["statement"]) for name, r in rules.items()
+                   if name != "health-body-size")
+
+
+def test_streaming_reaches_the_client_unbuffered():
+    """ALB forwards response bytes as targets send them; nothing in the path buffers (no nginx, HTTP/1.1 to pods)."""
+    p = edge_plan("prod")
+    for svc in ("chat", "docs"):
+        tg = p.one(TARGET_GROUP, f"edge-{svc}-targets").props
+        assert tg.get("protocolVersion", "HTTP1") == "HTTP1" and tg["protocol"] == "HTTP"
+    assert p.of_type(INGRESS) == []
 
 
 # --- workers are not routed ----------------------------------------------------------------------------------------
@@ -387,13 +507,13 @@ def test_health_route_is_exact_and_never_rate_limited():
 def test_a_service_changed_from_api_to_worker_gets_no_route():
     before = edge_plan("prod")
     after = edge_plan("prod", chat={"kind": "worker", "queue": {"listName": "chat-jobs"}, "secrets": ["redis"]})
-    names = {r.props["metadata"]["name"] for r in after.of_type(INGRESS)}
-    assert {"chat", "chat-health"} <= {r.props["metadata"]["name"] for r in before.of_type(INGRESS)}
-    assert names == {"docs", "docs-health"}
+    names = {r.props["metadata"]["name"] for r in after.of_type(BINDING)}
+    assert {r.props["metadata"]["name"] for r in before.of_type(BINDING)} == {"chat", "docs"}
+    assert names == {"docs"}
+    assert [r.name for r in after.of_type(TARGET_GROUP)] == ["edge-docs-targets"]
     assert not any(r.props["name"] == "chat.agents.example.com" for r in after.of_type(RECORD))
-    assert after.one(LISTENER_RULE).props["conditions"][0]["hostHeader"]["values"] == ["agents.example.com"]
+    assert sorted(r.name for r in after.of_type(LISTENER_RULE)) == ["edge-route-docs", "edge-route-docs-health"]
     assert after.outputs["serviceUrls"] == {"docs": "https://agents.example.com/docs"}
-    assert "indexer" not in names
 
 
 def test_a_worker_that_keeps_its_ingress_block_is_rejected():

@@ -96,7 +96,7 @@ def test_allowed_tls_policies_are_all_tls12_or_newer():
 
 def test_tier_presets_size_the_edge_per_environment():
     dev, prod = (EdgeConfig.model_validate(TIER_PRESETS[tier]["edge"]) for tier in ("dev", "prod"))
-    assert dev.controller.replicas == 1 and prod.controller.replicas == 3
+    assert dev.controller.replicas == 1 and prod.controller.replicas == 2
     assert dev.waf.api_key_header is None and prod.waf.api_key_header == "authorization"
     assert dev.waf.log_retention_days == 14 and prod.waf.log_retention_days == 365
 
@@ -134,8 +134,8 @@ BAD = [
     ({"edge.ipAddressType": "dualstack"}, "edge.ipAddressType", "IPv4-only"),
     ({"edge.domain": "Agents.Example.com"}, "edge.domain", "fully qualified lowercase"),
     ({"edge.hostedZoneId": "zone-1"}, "edge.hostedZoneId", "should match pattern"),
-    ({"edge.controller": {"nodePort": 8080}}, "edge.controller.nodePort", "greater than or equal to 30000"),
-    ({"edge.controller": {"replicas": 3, "maxReplicas": 2}}, "edge.controller", "at least replicas"),
+    ({"edge.controller": {"nodePort": 30080}}, "edge.controller.nodePort", "unknown key"),
+    ({"edge.controller": {"replicas": 6}}, "edge.controller.replicas", "less than or equal to 5"),
     ({"edge.waf": {"rateLimit": 5}}, "edge.waf.rateLimit", "greater than or equal to 10"),
     ({"edge.waf": {"rateLimitWindowSeconds": 30}}, "edge.waf.rateLimitWindowSeconds", "Input should be"),
     ({"edge.waf": {"apiKeyHeader": "X-Api-Key"}}, "edge.waf.apiKeyHeader", "should match pattern"),

@@ -188,7 +188,10 @@ def test_data_and_edge_dashboards_chart_the_real_instances():
     assert "pg_stat_database_numbackends" in data and "redis_evicted_keys_total" in data
     edge = json.dumps(dashboard(p, "edge"))
     assert '"LoadBalancer": "app/' in edge and "TargetResponseTime" in edge
-    assert "nginx_ingress_controller_requests" in edge
+    # Per routed service from its own target group and the WAF's verdicts, all CloudWatch (no nginx metrics).
+    assert "nginx_ingress_controller" not in edge
+    assert edge.count('"TargetGroup": "targetgroup/') >= 2 * 5, "five per-service panels for api and context"
+    assert '"p99"' in edge and '"BlockedRequests"' in edge and '"namespace": "AWS/WAFV2"' in edge
 
 
 # --- thresholds from the stack file reach the rules ----------------------------------------------------------------
@@ -280,8 +283,10 @@ def test_every_alarm_notifies_the_topic_on_alarm_and_on_recovery():
     p = plan("prod")
     topic = topic_arn(p)
     found = alarms(p)
+    per_service = {f"edge-{svc}-{kind}" for svc in ("api", "context") for kind in ("5xx-rate", "p99",
+                                                                                   "unhealthy-hosts")}
     assert set(found) == {"rds-cpu", "rds-free-storage", "rds-connections", "cache-cpu", "cache-memory",
-                          "cache-evictions", "alb-5xx-rate", "alb-target-p95", "alb-unhealthy-hosts"}
+                          "cache-evictions", "alb-5xx-rate", "alb-target-p95", "edge-waf-blocked", *per_service}
     for alarm in found.values():
         assert alarm.props["alarmActions"] == [topic] and alarm.props["okActions"] == [topic]
         assert alarm.props["actionsEnabled"] is True
@@ -304,6 +309,40 @@ def test_the_alb_error_alarm_is_a_rate_not_a_count():
     queries = alarms(plan("prod"))["alb-5xx-rate"].props["metricQueries"]
     expression = next(q["expression"] for q in queries if q.get("returnData"))
     assert "/ requests" in expression and "100 *" in expression
+
+
+def test_each_routed_service_alarms_on_its_own_target_group():
+    p = plan("prod")
+    found = alarms(p)
+    groups = {svc: p.one("aws:lb/targetGroup:TargetGroup", f"edge-{svc}-targets") for svc in ("api", "context")}
+    for svc, group in groups.items():
+        p99 = found[f"edge-{svc}-p99"].props
+        assert p99["extendedStatistic"] == "p99" and p99["metricName"] == "TargetResponseTime"
+        assert p99["threshold"] == 30.0, "aws_alarms.albTargetP99Ms default, in seconds"
+        assert p99["dimensions"]["TargetGroup"].startswith("targetgroup/")
+        assert group.urn in found[f"edge-{svc}-p99"].dependencies
+        queries = found[f"edge-{svc}-5xx-rate"].props["metricQueries"]
+        assert {q["metric"]["metricName"] for q in queries if "metric" in q} == {
+            "HTTPCode_Target_5XX_Count", "RequestCount"}
+        assert all("TargetGroup" in q["metric"]["dimensions"] for q in queries if "metric" in q)
+        assert group.urn in found[f"edge-{svc}-unhealthy-hosts"].dependencies
+    assert "alb-unhealthy-hosts" not in found, "replaced by the per-service alarms"
+    changed = alarms(plan("prod", {"observability.awsAlarms": {"albTargetP99Ms": 60000, "wafBlockedPercent": 5}}))
+    assert changed["edge-api-p99"].props["threshold"] == 60.0
+    assert changed["edge-waf-blocked"].props["threshold"] == 5
+
+
+def test_waf_alarm_is_the_share_of_requests_the_web_acl_blocks():
+    p = plan("prod")
+    alarm = alarms(p)["edge-waf-blocked"]
+    queries = alarm.props["metricQueries"]
+    metrics = {q["metric"]["metricName"]: q["metric"] for q in queries if "metric" in q}
+    assert set(metrics) == {"BlockedRequests", "AllowedRequests"}
+    dims = metrics["BlockedRequests"]["dimensions"]
+    assert metrics["BlockedRequests"]["namespace"] == "AWS/WAFV2"
+    assert (dims["Region"], dims["Rule"]) == ("us-east-1", "ALL")
+    assert p.one("aws:wafv2/webAcl:WebAcl").urn in alarm.dependencies
+    assert "edge-waf-blocked" not in alarms(plan("dev")), "the VM runtime's alarms are unchanged"
 
 
 def test_monthly_budget_alerts_on_forecast_at_80_and_100_percent():
