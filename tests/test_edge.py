@@ -37,7 +37,8 @@ ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 CONTROLLER = "edge-lb-controller-release"
 EDGE_POLICIES = ("alb-https-only", "alb-tls-policy-allowed", "alb-access-logs-enabled", "alb-drop-invalid-headers",
                  "alb-deletion-protection", "alb-waf-associated", "waf-rate-based-rule", "waf-managed-rule-groups",
-                 "waf-logging-enabled", "acm-certificate-dns-validation")
+                 "waf-logging-enabled", "acm-certificate-dns-validation", "alb-security-headers",
+                 "target-group-binding-ip", "alb-ip-target-groups-bound", "helm-chart-not-retired")
 
 DOMAINS = {"dev": "dev.agents.example.com", "staging": "staging.agents.example.com", "prod": "agents.example.com"}
 STACKS = tuple(DOMAINS)

@@ -24,6 +24,7 @@ DOMAINS: tuple[str, ...] = (
     "backup",
     "aws_ecr",
     "aws_edge",
+    "edge_routing",
     "kubernetes",
     "tagging",
     "stack",
