@@ -157,6 +157,20 @@ def test_an_internet_facing_alb_with_waf():
     assert "AWSManagedRulesBotControlRuleSet" in bots.reason
 
 
+def test_the_eks_edge_pays_for_its_waf_route_rules_and_nothing_for_target_groups_or_bindings():
+    """Target groups, TargetGroupBindings and the controller's chart are free; its pods use node capacity."""
+    p = plan("staging")
+    report = stack_report(p, with_paths("staging", {}))
+    rules = p.one("aws:wafv2/webAcl:WebAcl").props["rules"]
+    assert {"rate-route-api", "rate-route-context", "health-body-size"} <= {r["name"] for r in rules}
+    waf = [line for line in report.of_resource("edge-waf") if line.price_key == "waf.rule"]
+    assert sum(line.quantity for line in waf) == len(rules)
+    for type_ in ("aws:lb/targetGroup:TargetGroup", "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"):
+        assert report.free.get(type_, 0) == len(p.of_type(type_)) == 2, type_
+    assert list(report.of_resource("edge-lb-controller-release")) == [], "no volumes, no load balancer of its own"
+    assert not [u for u in report.unpriced if u.component == "edge"]
+
+
 def test_interface_endpoints_bill_per_az_and_gateway_endpoints_are_free():
     interface = resource("aws:ec2/vpcEndpoint:VpcEndpoint", "sts", {
         "vpcEndpointType": "Interface", "serviceName": "com.amazonaws.us-east-1.sts", "subnetIds": ["a", "b"]})
