@@ -27,6 +27,10 @@ from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE, ServiceCon
 
 # The logs bucket's policy lets load balancers write under this prefix only.
 ACCESS_LOGS_PREFIX = LOAD_BALANCER_PREFIX
+# EKS listener rules start here (1-50,000 allowed). Clear of the priorities the ingress-nginx era used (100+), so
+# on migration the new rules are created beside the old host rule, which keeps routing to the nodes until Pulumi
+# deletes it at the end of the update (a listener refuses two rules with one priority).
+FIRST_EKS_RULE_PRIORITY = 1000
 
 
 @dataclass(frozen=True)
@@ -128,7 +132,7 @@ class EdgeProxy(pulumi.ComponentResource):
                          for route in self.routes}
         https = listeners(name, cfg, alb=alb, cert_arn=cert_arn, tags=tags)
         route_rules(name, self.routes, {s: tg.arn for s, tg in target_groups.items()}, https=https, tags=tags,
-                    health_rules=True)
+                    health_rules=True, first_priority=FIRST_EKS_RULE_PRIORITY)
         self._pod_security_group_rules(args, lb_sg, cluster.workload_security_group_id)
         acl = self._waf_and_dns(args, alb)
 

@@ -81,14 +81,15 @@ def listeners(name: str, cfg: EdgeConfig, *, alb: aws.lb.LoadBalancer, cert_arn:
 
 
 def route_rules(name: str, routes: Sequence[Route], target_groups: Mapping[str, pulumi.Input[str]], *,
-                https: aws.lb.Listener, tags: Mapping[str, str], health_rules: bool = False) -> None:
+                https: aws.lb.Listener, tags: Mapping[str, str], health_rules: bool = False,
+                first_priority: int = FIRST_VM_RULE_PRIORITY) -> None:
     """One rule per route (host + path prefix); with ``health_rules``, each health path first (exact match).
 
     ALB evaluates rules by ascending priority: health paths come first (the route's prefix would also match
     them), then longer prefixes before shorter ones on the same host.
     """
     ordered = sorted(routes, key=lambda r: (r.host, -len(r.path), r.service))
-    priority = FIRST_VM_RULE_PRIORITY
+    priority = first_priority
     if health_rules:
         for route in ordered:
             aws.lb.ListenerRule(

@@ -431,6 +431,7 @@ def test_each_route_is_a_host_and_path_rule_and_its_health_path_an_exact_rule_ev
     assert condition_values(chat_health, "pathPattern") == ["/healthz"]
     assert condition_values(docs_health, "pathPattern") == ["/docs/health"]
     assert max(chat_health["priority"], docs_health["priority"]) < min(chat["priority"], docs["priority"])
+    assert min(chat_health["priority"], docs_health["priority"]) == 1000, "clear of the old host rule's 100"
     for name in ("edge-route-chat", "edge-route-chat-health", "edge-route-docs", "edge-route-docs-health"):
         rule = p.one(LISTENER_RULE, name)
         assert rule.props["actions"][0]["type"] == "forward"
