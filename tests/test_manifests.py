@@ -15,7 +15,9 @@ from planning.manifests import api_version_and_kind, is_manifest, manifests, wri
 from tests.harness import STACKS, eks_plan, plan
 
 # Kinds whose schemas come with a chart's CRDs, not with Kubernetes: checked for shape only.
-CRD_GROUPS = frozenset({"external-secrets.io", "keda.sh", "monitoring.coreos.com"})
+CRD_GROUPS = frozenset({"external-secrets.io", "keda.sh", "monitoring.coreos.com", "elbv2.k8s.aws"})
+# CRD schemas copied from the pinned charts (each file names its source); checked in full below.
+CRD_SCHEMAS = Path(__file__).parent / "golden" / "crds"
 
 
 def schema_version(cluster_version: str) -> str:
@@ -50,6 +52,37 @@ def test_every_kubernetes_object_validates_against_the_cluster_schemas(stack: st
                         f"{'.'.join(map(str, exc.path))}")
         checked += 1
     assert checked >= 30 and custom >= 8, (checked, custom)
+
+
+def _unknown_fields(obj: Any, schema: dict[str, Any], path: str = "") -> list[str]:
+    """Fields the structural schema does not declare (the API server would prune them silently)."""
+    if not isinstance(obj, dict) or "properties" not in schema:
+        return []
+    found = []
+    for key, value in obj.items():
+        if key not in schema["properties"]:
+            found.append(f"{path}{key}")
+        else:
+            found += _unknown_fields(value, schema["properties"][key], f"{path}{key}.")
+    return found
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_target_group_bindings_validate_against_the_chart_crd(stack: str):
+    import json
+
+    import jsonschema
+
+    crd = json.loads((CRD_SCHEMAS / "targetgroupbinding-v1beta1.json").read_text())["schema"]
+    bindings = [obj for _, obj in manifests(eks_plan(stack)) if obj["kind"] == "TargetGroupBinding"]
+    assert len(bindings) == 2
+    for obj in bindings:
+        assert obj["apiVersion"] == "elbv2.k8s.aws/v1beta1"
+        jsonschema.Draft7Validator(crd).validate(obj)
+        assert _unknown_fields(obj["spec"], crd["properties"]["spec"]) == []
+    wrong = {**bindings[0], "spec": {**bindings[0]["spec"], "targetType": "pod"}}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.Draft7Validator(crd).validate(wrong)
 
 
 def test_manifests_are_written_per_namespace_and_kind(tmp_path: Path):
