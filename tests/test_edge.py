@@ -468,6 +468,13 @@ def test_a_route_limit_below_what_waf_can_enforce_is_rejected_on_eks_only():
     err = config_error("prod", {"services": services("prod", chat=slow)})
     assert "services.chat.ingress.rateLimit" in err.paths
     assert "rate-route-chat" not in _rules_by_name(plan("dev")), "on VMs nginx applies the route limits"
+    from config.edge import EdgeConfig, edge_problems
+    from config.services import ServiceConfig
+
+    edge = EdgeConfig(domain="agents.example.com")
+    svcs = {"chat": ServiceConfig.model_validate({**services("prod")["chat"], **slow})}
+    assert edge_problems(edge, svcs, region="us-east-1", existing_vpc=False, runtime="vm") == [], "nginx enforces it"
+    assert len(edge_problems(edge, svcs, region="us-east-1", existing_vpc=False, runtime="eks")) == 1
 
 
 def test_health_route_bodies_over_1k_are_refused_by_the_waf_and_health_checks_are_never_rate_limited():

@@ -58,7 +58,9 @@ def test_thresholds_come_from_config():
 
 def test_the_eks_runtime_has_no_vm_alarms():
     found = alarms(plan("dev", {"runtime": "eks"}))
-    assert not [n for n in found if n.startswith("vm-")] and "alb-unhealthy-hosts" in found
+    assert not [n for n in found if n.startswith("vm-")] and "alb-unhealthy-hosts" not in found
+    # On EKS each routed service's own target group is alarmed on instead (edge-<service>-*).
+    assert {"edge-api-unhealthy-hosts", "edge-context-unhealthy-hosts"} <= set(found)
 
 
 def test_the_vm_alarms_pass_the_policy_pack():
