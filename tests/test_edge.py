@@ -4,6 +4,7 @@ ingress-nginx did (headers, timeouts, rate limits, health route, streaming) is a
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -330,6 +331,34 @@ def test_controller_is_the_pinned_eks_chart_in_a_restricted_namespace_with_two_r
     assert v["clusterName"] == p.outputs["clusterName"] and v["region"] == "us-east-1"
     assert v["vpcId"] == p.outputs["vpcId"], "no instance metadata lookup from the pods"
     assert v["enablePodReadinessGateInject"] is True
+
+
+# values.yaml of aws/eks-charts stable/aws-load-balancer-controller at 5239609 (chart 3.5.0), copied unchanged.
+CHART_VALUES = Path(__file__).parent / "golden" / "charts" / "aws-load-balancer-controller-3.5.0.values.yaml"
+# Keys the chart leaves open (free-form maps of labels, feature gates, Kubernetes objects).
+OPEN_MAPS = {"featureGates", "annotations", "podSecurityContext", "securityContext", "resources", "requests",
+             "limits", "podDisruptionBudget"}
+
+
+def _unknown_keys(ours: Any, chart: Any, path: str = "") -> list[str]:
+    if not isinstance(ours, dict) or not isinstance(chart, dict):
+        return []
+    missing = []
+    for key, value in ours.items():
+        if key not in chart:
+            missing.append(f"{path}{key}")
+        elif key not in OPEN_MAPS:
+            missing += _unknown_keys(value, chart[key], f"{path}{key}.")
+    return missing
+
+
+def test_every_value_the_program_sets_is_a_key_of_the_pinned_chart():
+    import yaml
+
+    chart = yaml.safe_load(CHART_VALUES.read_text())
+    assert chart["image"]["tag"] == "v3.5.0"
+    assert _unknown_keys(values(edge_plan("prod")), chart) == []
+    assert _unknown_keys({"serviceAccount": {"nmae": "x"}}, chart) == ["serviceAccount.nmae"]
 
 
 def test_controller_builds_no_load_balancers_of_its_own():
