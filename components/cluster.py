@@ -53,8 +53,8 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-secrets-key", "eks-secrets", account_id=platform.account_id, partition=platform.partition,
             tags=self._tags(), protect=platform.protect, parent=self)
         self.volume_key = kms.volume_key(f"{name}-volume-key", account_id=platform.account_id,
-                                         partition=platform.partition, tags=self._tags(), protect=platform.protect,
-                                         parent=self)
+                                         partition=platform.partition, region=platform.region, tags=self._tags(),
+                                         protect=platform.protect, parent=self)
 
         # EKS writes control-plane logs here; creating it first makes it encrypted and bounded.
         control_plane_logs = log_group(

@@ -324,8 +324,8 @@ class VmRuntime(pulumi.ComponentResource):
             f"{name}-ecr-key", "ecr", account_id=platform.account_id, partition=platform.partition, tags=tags,
             protect=platform.protect, parent=self).arn
         self.volume_key_arn = kms.volume_key(f"{name}-volume-key", account_id=platform.account_id,
-                                             partition=platform.partition, tags=tags, protect=platform.protect,
-                                             parent=self).arn
+                                             partition=platform.partition, region=platform.region, tags=tags,
+                                             protect=platform.protect, parent=self).arn
         # Carried by every service instance (no rules of its own): what the data stores admit, as they admit
         # the EKS cluster security group on that runtime.
         self.workload_security_group_id = aws.ec2.SecurityGroup(
