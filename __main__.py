@@ -38,6 +38,7 @@ cluster = None if not on_eks else Cluster("cluster", ClusterArgs(
     vpc_id=network.vpc_id,
     private_subnet_ids=network.private_subnet_ids,
     logs_key_arn=keys.logs_key_arn,
+    deploy_role_arns=config.deploy_role_arns,
 ))
 data = DataTier("data", DataTierArgs(
     config=config.data_tier,
@@ -114,6 +115,7 @@ backup = BackupVault("backup", BackupVaultArgs(
     vpc_id=network.vpc_id,
     isolated_subnet_ids=network.isolated_subnet_ids,
     dr_provider=dr_provider,
+    deploy_role_arns=config.deploy_role_arns,
 ))
 
 # Under runtime: vm only the CloudWatch side is built (alarms, budget); there is no cluster to monitor.
