@@ -236,19 +236,17 @@ class Cluster(pulumi.ComponentResource):
 
     def _addon(self, addon: str, role: aws.iam.Role | None = None, configuration: dict[str, str] | None = None,
                depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
-        version = self._cfg.addon_versions.get(addon)
-        if version is None:
-            version = aws.eks.get_addon_version_output(addon_name=addon, kubernetes_version=self._cfg.version,
-                                                       most_recent=True).version
+        """A pinned add-on (config/cluster.py ADDON_VERSIONS or cluster.addonVersions), never "newest"."""
         return aws.eks.Addon(
             f"{self._name}-{addon}",
             cluster_name=self._cluster.name,
             addon_name=addon,
-            addon_version=version,
+            addon_version=self._cfg.resolved_addon_versions()[addon],
             service_account_role_arn=role.arn if role else None,
             configuration_values=json.dumps(configuration) if configuration else None,
+            # Nothing to conflict with at creation (bootstrap_self_managed_addons=False installs none).
             resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
+            resolve_conflicts_on_update=self._cfg.addon_conflicts_on_update,
             tags=self._tags(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
         )
