@@ -47,8 +47,8 @@ data = DataTier("data", DataTierArgs(
     vpc_cidr=network.vpc_cidr,
     isolated_subnet_ids=network.isolated_subnet_ids,
     private_subnet_ids=network.private_subnet_ids,
-    workload_security_group_ids=[cluster.workload_security_group_id if cluster is not None
-                                 else vm_runtime.workload_security_group_id],
+    workload_security_group_ids={"eks-cluster": cluster.workload_security_group_id} if cluster is not None
+    else {"vm-workloads": vm_runtime.workload_security_group_id},
     alert_topic_arn=alerts.topic_arn,
     logs_key_arn=keys.logs_key_arn,
     cluster=cluster,

@@ -195,7 +195,8 @@ class Cluster(pulumi.ComponentResource):
     def _cni_role(self) -> aws.iam.Role:
         return service_account_role(
             f"{self._name}-vpc-cni-role", self.oidc, namespace="kube-system", service_account="aws-node",
-            tags=self._tags(), parent=self, managed_policy_arns=[self._managed_policy("AmazonEKS_CNI_Policy")])
+            tags=self._tags(), parent=self,
+            managed_policy_arns={"AmazonEKS_CNI_Policy": self._managed_policy("AmazonEKS_CNI_Policy")})
 
     def _ebs_csi_role(self) -> aws.iam.Role:
         key_use = iam.document(
@@ -207,7 +208,8 @@ class Cluster(pulumi.ComponentResource):
         return service_account_role(
             f"{self._name}-ebs-csi-role", self.oidc, namespace="kube-system", service_account="ebs-csi-controller-sa",
             tags=self._tags(), parent=self,
-            managed_policy_arns=[self._managed_policy("service-role/AmazonEBSCSIDriverPolicy")],
+            managed_policy_arns={
+                "AmazonEBSCSIDriverPolicy": self._managed_policy("service-role/AmazonEBSCSIDriverPolicy")},
             inline_policy=key_use)
 
     def _access_entries(self, deploy_role_arns: Sequence[str]) -> list[pulumi.Resource]:

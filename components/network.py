@@ -71,6 +71,8 @@ class Network(pulumi.ComponentResource):
 
         cluster_tag = f"kubernetes.io/cluster/{self._platform.config.name}"
         public, private, isolated = [], [], []
+        # Subnets, NAT gateways and route tables stay named by AZ slot (public-0, ...): slot i owns CIDR block i of
+        # the layout, so the slot is the stable value; the zone behind it is chosen by zone ID (see _zones).
         for i in range(cfg.az_count):
             az = azs.apply(lambda names, i=i: names[i])
             public.append(aws.ec2.Subnet(

@@ -478,3 +478,14 @@ def test_slack_is_notified_before_the_topic_and_both_receive_paging_alerts():
     routes = config["route"]["routes"]
     assert [r["receiver"] for r in routes] == ["null", "slack", "sns"]
     assert routes[1]["continue"] is True and routes[1]["matchers"] == routes[2]["matchers"]
+
+
+def test_a_new_first_alert_address_renames_no_subscription():
+    subscription = "aws:sns/topicSubscription:TopicSubscription"
+    before = {s.name: s.props["endpoint"] for s in plan("prod").of_type(subscription)}
+    after = {s.name: s.props["endpoint"] for s in plan(
+        "prod", {"observability.alertEmails": ["new@example.com", "oncall@example.com"]}).of_type(subscription)}
+    assert before.items() <= after.items()
+    assert after["alerts-email-new@example.com"] == "new@example.com"
+    renamed = plan("prod").one(subscription, "alerts-email-oncall@example.com")
+    assert [a.name for a in renamed.aliases] == ["alerts-email-0"]
