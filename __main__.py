@@ -28,7 +28,8 @@ platform = Platform.from_config(config)
 
 keys = SharedKeys("keys", platform)
 alerts = AlertTopic("alerts", AlertTopicArgs(platform=platform, emails=config.observability.alert_emails))
-network = Network("network", NetworkArgs(config=config.network, platform=platform, logs_key_arn=keys.logs_key_arn))
+network = Network("network", NetworkArgs(config=config.network, platform=platform, logs_key_arn=keys.logs_key_arn,
+                                         instance_type_choices=config.instance_type_choices()))
 # runtime: vm runs each service on its own Auto Scaling group; nothing Kubernetes is constructed.
 on_eks = config.runtime == "eks"
 vm_runtime = None if on_eks else VmRuntime("vm-runtime", platform, network.vpc_id)

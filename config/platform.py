@@ -52,6 +52,13 @@ class PlatformConfig(Model):
         """Prefix for the few physical names that must be stable (cluster, log groups)."""
         return f"{self.project}-{self.stack}"
 
+    def instance_type_choices(self) -> list[list[str]]:
+        """Each compute group's instance types on this runtime (the zones the VPC uses must offer one of each)."""
+        if self.runtime == "eks":
+            return [list(group.instance_types) for group in self.cluster.node_groups.values()]
+        return [*([svc.vm.instance_type] for svc in self.services.values()),
+                [self.data_tier.bootstrap.instance_type]]
+
     @property
     def protected_tier(self) -> bool:
         return self.environment in PROTECTED_TIERS
