@@ -161,6 +161,9 @@ class Cluster(pulumi.ComponentResource):
 
     def _cluster_role(self, secrets_key: aws.kms.Key) -> aws.iam.Role:
         name = self._name
+        # EKS honours aws:SourceAccount (and aws:SourceArn) in the cluster role's trust policy: EKS user guide,
+        # "Cross-service confused deputy prevention in Amazon EKS" (added 2025-08-19, doc history: "Amazon EKS
+        # accepts the aws:SourceArn and aws:SourceAccount conditions in the trust policy of an EKS cluster role").
         role = aws.iam.Role(f"{name}-cluster-role",
                             assume_role_policy=iam.service_trust("eks.amazonaws.com", self._platform.account_id),
                             tags=self._tags(), opts=pulumi.ResourceOptions(parent=self))

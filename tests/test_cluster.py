@@ -203,3 +203,11 @@ def test_an_eks_stack_without_any_admin_role_is_rejected():
 def test_two_roles_of_one_name_are_rejected():
     err = config_error("prod", {"deployRoleArns": ["arn:aws:iam::444455556666:role/PlatformAdmin"]})
     assert "share the name 'PlatformAdmin'" in dict(err.issues)["cluster.adminRoleArns"]
+
+
+def test_cluster_role_trusts_eks_only_on_behalf_of_this_account():
+    # EKS documents aws:SourceAccount for the cluster role (cross-service confused deputy prevention).
+    role = plan("prod").one("aws:iam/role:Role", "cluster-cluster-role")
+    (statement,) = json.loads(role.props["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "eks.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}
