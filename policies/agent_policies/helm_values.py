@@ -28,6 +28,7 @@ from ._common import (
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+_SECURITY_KEYS = {"privileged", "allowPrivilegeEscalation", "runAsNonRoot", "runAsUser", "capabilities"}
 DANGEROUS_CAPABILITIES = ("ALL", "SYS_ADMIN", "NET_ADMIN", "SYS_PTRACE", "SYS_MODULE", "NET_RAW", "BPF")
 # ingress-nginx annotations that inject raw nginx configuration (CVE-2021-25742, CVE-2025-1974 family).
 _SNIPPET = re.compile(r"^nginx\.ingress\.kubernetes\.io/[a-z-]*snippet$")
@@ -46,7 +47,10 @@ def _check_security_context(args: ResourceValidationArgs, settings: Settings, re
     chart = _chart(args.props)
     problems = []
     for path, value in walk(_values(args)):
-        if not path or not isinstance(value, dict) or not str(path[-1]).lower().endswith("securitycontext"):
+        # A security context at any depth under a *securityContext key (charts such as keda nest them per
+        # component: securityContext.operator.allowPrivilegeEscalation).
+        if not isinstance(value, dict) or not _SECURITY_KEYS & set(value) or not any(
+                str(p).lower().endswith("securitycontext") for p in path if not isinstance(p, int)):
             continue
         where = dotted(path)
         if value.get("privileged") is True:
