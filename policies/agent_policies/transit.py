@@ -31,6 +31,7 @@ CACHE_CLUSTER = "aws:elasticache/cluster:Cluster"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 # EBS provisioners: the CSI driver and the removed in-tree plugin.
 EBS_PROVISIONERS = ("ebs.csi.aws.com", "kubernetes.io/aws-ebs")
+DEFAULT_CLASS_ANNOTATION = "storageclass.kubernetes.io/is-default-class"
 _TLS_ORDER = {"TLSv1": 0, "TLSv1.1": 1, "TLSv1.2": 2, "TLSv1.3": 3}
 
 
@@ -96,8 +97,8 @@ def _check_storage_class(args: ResourceValidationArgs, settings: Settings, repor
     if get(args.props, "provisioner") not in EBS_PROVISIONERS:
         return
     encrypted = str(get(args.props, "parameters", "encrypted", default="false")).lower()
-    annotations = get(args.props, "metadata", "annotations", default={}) or {}
-    default = str(known(lambda: annotations["storageclass.kubernetes.io/is-default-class"], "")).lower() == "true"
+    default_flag = known(lambda: get(args.props, "metadata", "annotations", DEFAULT_CLASS_ANNOTATION))
+    default = str(default_flag).lower() == "true"
     if encrypted != "true":
         report(("The default " if default else "") + "EBS StorageClass does not set parameters.encrypted=\"true\": "
                "volumes it provisions are unencrypted unless the account enforces EBS encryption by default.")

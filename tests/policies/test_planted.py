@@ -106,20 +106,22 @@ def _pg_param(name: str, value: str | None) -> Any:
 
 
 PLANTINGS = [
-    # --- identity ---------------------------------------------------------------------------------------------
+    # --- identity -------------------------------------------------------------------------------------------------
     Planting("identity", "iam-trust-no-public-or-foreign-principal", "prod", "star-principal",
              _trust("cluster-node-role", lambda s: s.__setitem__("Principal", {"AWS": "*"}))),
     Planting("identity", "iam-trust-no-public-or-foreign-principal", "dev", "foreign-account",
              _trust("backup-role", lambda s: (s.__setitem__("Principal", {"AWS": "arn:aws:iam::999988887777:root"}),
                                               s.pop("Condition", None)))),
-    Planting("identity", "iam-irsa-trust-pinned", "prod", "sub-wildcard", _trust("service-api-role", _irsa_sub_wildcard)),
+    Planting("identity", "iam-irsa-trust-pinned", "prod", "sub-wildcard",
+             _trust("service-api-role", _irsa_sub_wildcard)),
     Planting("identity", "iam-irsa-trust-pinned", "prod", "no-sub", _trust("observability-grafana-role", _irsa_no_sub)),
     Planting("identity", "iam-no-service-wide-access", "prod", "s3-star",
              edit_document(ROLE_POLICY, "service-api-role-policy", "policy",
                            _append_statement({"Effect": "Allow", "Action": "s3:*", "Resource": "*"}))),
     Planting("identity", "iam-no-service-wide-access", "prod", "decrypt-every-key",
              edit_document(ROLE_POLICY, "service-worker-role-policy", "policy", _append_statement(
-                 {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:123456789012:key/*"}))),
+                 {"Effect": "Allow", "Action": "kms:Decrypt",
+                  "Resource": "arn:aws:kms:us-east-1:123456789012:key/*"}))),
     Planting("identity", "iam-no-service-wide-access", "dev", "not-action",
              edit_document(ROLE_POLICY, "service-api-role-service", "policy", _append_statement(
                  {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}))),
@@ -127,7 +129,7 @@ PLANTINGS = [
              edit(ATTACHMENT, "cluster-node-ssm", _set("policyArn", "arn:aws:iam::aws:policy/AmazonS3FullAccess"))),
     Planting("identity", "iam-no-privileged-managed-policies", "dev", "power-user",
              edit(ATTACHMENT, "service-api-role-ssm", _set("policyArn", "arn:aws:iam::aws:policy/PowerUserAccess"))),
-    # --- exposure ------------------------------------------------------------------------------------------------
+    # --- exposure -------------------------------------------------------------------------------------------------
     Planting("exposure", "k8s-service-not-exposed", "prod", "load-balancer",
              edit(SERVICE, "service-api-service", _set("spec.type", "LoadBalancer"))),
     Planting("exposure", "k8s-service-not-exposed", "prod", "external-ips",
@@ -173,9 +175,10 @@ PLANTINGS = [
              edit("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "data-data-ownership",
                   _set("rule.objectOwnership", "ObjectWriter"))),
     Planting("exposure", "s3-acls-disabled", "dev", "bucket-acl",
-             add("aws:s3/bucketAclV2:BucketAclV2", "data-logs-acl", {"bucket": "data-logs-id", "acl": "log-delivery-write"},
+             add("aws:s3/bucketAclV2:BucketAclV2", "data-logs-acl",
+                 {"bucket": "data-logs-id", "acl": "log-delivery-write"},
                  {"bucket": [("aws:s3/bucket:Bucket", "data-logs")]})),
-    # --- secrets in the wrong place -----------------------------------------------------------------------------
+    # --- secrets in the wrong place -------------------------------------------------------------------------------
     Planting("secrets", "user-data-no-secrets", "dev", "password-literal",
              edit_user_data("aws:ec2/launchTemplate:LaunchTemplate", "service-api-template",
                             lambda t: t + "\nexport DB_PASSWORD=hunter2hunter2\n")),
@@ -191,7 +194,7 @@ PLANTINGS = [
              _values(PROM, "grafana.adminPassword", "correct-horse-battery")),
     Planting("secrets", "helm-values-no-secret-literals", "prod", "redis-password",
              _values("observability-redis-exporter", "auth.redisPassword", "Sup3rS3cretValue")),
-    # --- encryption in transit and versions ---------------------------------------------------------------------
+    # --- encryption in transit and versions -----------------------------------------------------------------------
     Planting("transit", "rds-parameter-group-enforces-tls", "prod", "force-ssl-off",
              edit("aws:rds/parameterGroup:ParameterGroup", "data-postgres-params", _pg_param("rds.force_ssl", "0"))),
     Planting("transit", "rds-parameter-group-enforces-tls", "dev", "no-tls-minimum",
@@ -207,7 +210,7 @@ PLANTINGS = [
              edit(RDS, "data-postgres", _set("caCertIdentifier", "rds-ca-2019"))),
     Planting("transit", "k8s-storage-class-encrypted", "prod", "unencrypted-default",
              edit("kubernetes:storage.k8s.io/v1:StorageClass", "cluster-gp3", _set("parameters.encrypted", "false"))),
-    # --- network policy content ------------------------------------------------------------------------------------
+    # --- network policy content -----------------------------------------------------------------------------------
     Planting("netpol", "k8s-namespace-default-deny", "prod", "deny-removed", drop(NETPOL, "services-default-deny")),
     Planting("netpol", "k8s-namespace-default-deny", "prod", "deny-narrowed",
              edit(NETPOL, "edge-ingress-nginx-default-deny",
@@ -224,7 +227,7 @@ PLANTINGS = [
     Planting("netpol", "data-store-egress-restricted", "dev", "inline-egress",
              edit("aws:ec2/securityGroup:SecurityGroup", "data-redis-sg", _set(
                  "egress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]))),
-    # --- safeguards that must exist ----------------------------------------------------------------------------------
+    # --- safeguards that must exist -------------------------------------------------------------------------------
     Planting("safeguards", "budget-exists", "prod", "budget-removed", drop("aws:budgets/budget:Budget")),
     Planting("safeguards", "budget-exists", "dev", "budget-removed", drop("aws:budgets/budget:Budget")),
     Planting("safeguards", "backup-safeguards-present", "prod", "vault-policy-removed",
@@ -243,7 +246,7 @@ PLANTINGS = [
              edit("aws:eks/nodeGroup:NodeGroup", "cluster-general", _set("instanceTypes", ["x9z.48xlarge"]))),
     Planting("safeguards", "monthly-cost-budget", "staging", "unpriced-db-class",
              edit(RDS, "data-postgres", _set("instanceClass", "db.x9z.48xlarge"))),
-    # --- prod reliability ------------------------------------------------------------------------------------------------
+    # --- prod reliability -----------------------------------------------------------------------------------------
     Planting("reliability", "no-force-destroy-in-protected-tiers", "prod", "bucket",
              edit("aws:s3/bucket:Bucket", "data-data", _set("forceDestroy", True))),
     Planting("reliability", "no-force-destroy-in-protected-tiers", "prod", "repository",
@@ -266,7 +269,7 @@ PLANTINGS = [
     Planting("reliability", "k8s-pdb-below-replicas", "prod", "min-available-all",
              edit("kubernetes:policy/v1:PodDisruptionBudget", "service-context-pdb",
                   lambda i: (i["spec"].pop("maxUnavailable"), i["spec"].__setitem__("minAvailable", 2)))),
-    # --- chart workloads ----------------------------------------------------------------------------------------------------
+    # --- chart workloads ------------------------------------------------------------------------------------------
     Planting("charts", "helm-values-pod-security", "prod", "keda-escalation",
              _values("services-keda", "securityContext.operator.allowPrivilegeEscalation", True)),
     Planting("charts", "helm-values-pod-security", "prod", "exporter-root",
@@ -288,9 +291,11 @@ PLANTINGS = [
                  "metadata.annotations.[nginx.ingress.kubernetes.io/configuration-snippet]", "more_set_headers x;"))),
     Planting("charts", "ingress-no-snippet-annotations", "prod", "controller-allows",
              _values("edge-ingress-nginx-release", "controller.allowSnippetAnnotations", True)),
-    # --- lower -------------------------------------------------------------------------------------------------------------
-    Planting("lower", "rds-copy-tags-to-snapshot", "prod", "off", edit(RDS, "data-postgres", _set("copyTagsToSnapshot", False))),
-    Planting("lower", "rds-enhanced-monitoring", "dev", "off", edit(RDS, "data-postgres", _set("monitoringInterval", 0))),
+    # --- lower ----------------------------------------------------------------------------------------------------
+    Planting("lower", "rds-copy-tags-to-snapshot", "prod", "off",
+             edit(RDS, "data-postgres", _set("copyTagsToSnapshot", False))),
+    Planting("lower", "rds-enhanced-monitoring", "dev", "off",
+             edit(RDS, "data-postgres", _set("monitoringInterval", 0))),
     Planting("lower", "elasticache-log-delivery", "prod", "slow-log-removed",
              edit(REDIS, "data-redis", lambda i: i["logDeliveryConfigurations"].pop(0))),
     Planting("lower", "elasticache-auto-minor-upgrade", "prod", "off",
