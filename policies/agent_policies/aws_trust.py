@@ -234,7 +234,8 @@ POLICIES: list[Policy] = [
                     "the actions it calls; rewrite NotAction/NotResource allows as explicit lists.",
         refs=[fsbp("IAM.21", "IAM customer managed policies that you create should not allow wildcard actions for "
                              "services"),
-              checkov("CKV_AWS_355"), checkov("CKV_AWS_288"), checkov("CKV_AWS_290"), soc2("CC6.3")],
+              fsbp("KMS.1"), fsbp("KMS.2"), checkov("CKV_AWS_355"), checkov("CKV_AWS_288"), checkov("CKV_AWS_290"),
+              soc2("CC6.3")],
         config={
             "sensitiveActions": {
                 "type": "array", "items": {"type": "string"},

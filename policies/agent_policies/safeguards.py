@@ -152,8 +152,11 @@ POLICIES: list[Policy] = [
                     "its notifications.",
         topic=("cost", "governance"),
         refs=[soc2("CC9.1")],
-        config={"requireBudget": {"type": "boolean", "default": True,
-                                  "description": "Whether the stack must define a COST budget."}},
+        # Off by default so that a partial plan (a test, a library stack) is not judged; the protected tiers' configs
+        # (staging, prod) turn it on.
+        config={"requireBudget": {"type": "boolean", "default": False,
+                                  "description": "Whether the stack must define a COST budget (true in the "
+                                                 "protected tiers)."}},
     ),
     stack_policy(
         "backup-safeguards-present",

@@ -229,7 +229,7 @@ PLANTINGS = [
                  "egress", [{"protocol": "-1", "fromPort": 0, "toPort": 0, "cidrBlocks": ["0.0.0.0/0"]}]))),
     # --- safeguards that must exist -------------------------------------------------------------------------------
     Planting("safeguards", "budget-exists", "prod", "budget-removed", drop("aws:budgets/budget:Budget")),
-    Planting("safeguards", "budget-exists", "dev", "budget-removed", drop("aws:budgets/budget:Budget")),
+    Planting("safeguards", "budget-exists", "staging", "budget-removed", drop("aws:budgets/budget:Budget")),
     Planting("safeguards", "backup-safeguards-present", "prod", "vault-policy-removed",
              drop("aws:backup/vaultPolicy:VaultPolicy", "backup-vault-policy")),
     Planting("safeguards", "backup-safeguards-present", "prod", "notifications-removed",
