@@ -264,3 +264,18 @@ def test_review_of_a_saved_plan_equals_the_live_review(stack: str):
         assert {"compute-not-in-public-subnets", "k8s-namespace-default-deny"} <= named
         text = json.dumps(plan_json(live))
         assert "mock-secret-value-of" not in text and f'"{SECRET_SIG_KEY}": "{SECRET_SIG}"' in text
+
+
+def test_cli_reviews_a_saved_plan(tmp_path: Any, capsys: Any):
+    from planning.cli import main
+
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps(plan_json(plan("dev")), default=str))
+    assert main(["--review-plan", str(clean)]) == 0
+    broken = edit("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "data-data-ownership",
+                  lambda i: set_path(i, "rule.objectOwnership", "ObjectWriter"))(plan("dev"))
+    planted = tmp_path / "planted.json"
+    planted.write_text(json.dumps(plan_json(broken), default=str))
+    assert main(["--review-plan", str(planted), "--sarif", str(tmp_path / "out.sarif")]) == 1
+    assert "s3-acls-disabled" in capsys.readouterr().out
+    assert "s3-acls-disabled" in (tmp_path / "out.sarif").read_text()
