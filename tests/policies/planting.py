@@ -43,6 +43,14 @@ def edit(type_: str, name: str, change: Callable[[dict[str, Any]], None]) -> Cha
     return apply
 
 
+def edit_first(type_: str, change: Callable[[dict[str, Any]], None]) -> Change:
+    """Change the first resource of a type (for plantings that must not depend on one component's names)."""
+    def apply(plan: Plan) -> Plan:
+        first = next(r for r in plan.resources if r.type == type_)
+        return edit(type_, first.name, change)(plan)
+    return apply
+
+
 def edit_document(type_: str, name: str, field: str, change: Callable[[dict[str, Any]], None]) -> Change:
     """Change a JSON policy document held as a string input (IAM, resource and trust policies)."""
     def inputs_change(inputs: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ from tests.policies.planting import (
     drop,
     edit,
     edit_document,
+    edit_first,
     edit_user_data,
     rewire,
     set_path,
@@ -213,7 +214,7 @@ PLANTINGS = [
     # --- network policy content -----------------------------------------------------------------------------------
     Planting("netpol", "k8s-namespace-default-deny", "prod", "deny-removed", drop(NETPOL, "services-default-deny")),
     Planting("netpol", "k8s-namespace-default-deny", "prod", "deny-narrowed",
-             edit(NETPOL, "edge-ingress-nginx-default-deny",
+             edit(NETPOL, "observability-node-agents-ingress",
                   _set("spec.podSelector", {"matchLabels": {"app.kubernetes.io/name": "x"}}))),
     Planting("netpol", "k8s-network-policy-no-allow-all", "prod", "empty-ingress-rule",
              edit(NETPOL, "service-api-network-policy", lambda i: i["spec"]["ingress"].append({}))),
@@ -287,10 +288,14 @@ PLANTINGS = [
     Planting("charts", "helm-no-internal-ui-ingress", "prod", "prometheus",
              _values(PROM, "prometheus.ingress.enabled", True)),
     Planting("charts", "ingress-no-snippet-annotations", "prod", "ingress-annotation",
-             edit("kubernetes:networking.k8s.io/v1:Ingress", "edge-ingress-nginx-api", _set(
+             edit_first("kubernetes:networking.k8s.io/v1:Ingress", _set(
                  "metadata.annotations.[nginx.ingress.kubernetes.io/configuration-snippet]", "more_set_headers x;"))),
     Planting("charts", "ingress-no-snippet-annotations", "prod", "controller-allows",
-             _values("edge-ingress-nginx-release", "controller.allowSnippetAnnotations", True)),
+             add(RELEASE, "extra-ingress-nginx", {
+                 "chart": "ingress-nginx", "version": "4.14.1", "namespace": "ingress",
+                 "repositoryOpts": {"repo": "https://kubernetes.github.io/ingress-nginx"},
+                 "values": {"controller": {"allowSnippetAnnotations": True,
+                                           "service": {"type": "ClusterIP"}}}}, {})),
     # --- lower ----------------------------------------------------------------------------------------------------
     Planting("lower", "rds-copy-tags-to-snapshot", "prod", "off",
              edit(RDS, "data-postgres", _set("copyTagsToSnapshot", False))),
