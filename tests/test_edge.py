@@ -430,7 +430,7 @@ def test_security_headers_are_listener_attributes_of_the_https_listener():
     assert https["routingHttpResponseXFrameOptionsHeaderValue"] == "DENY"
     assert https["routingHttpResponseXContentTypeOptionsHeaderValue"] == "nosniff"
     assert https["routingHttpResponseContentSecurityPolicyHeaderValue"].startswith("default-src 'self'")
-    assert https["routingHttpResponseServerEnabled"] == "false", "server-tokens off"
+    assert https["routingHttpResponseServerEnabled"] is False, "server-tokens off"
     changed = edge_plan("prod", {"edge.headers": {"frameOptions": "SAMEORIGIN", "hstsPreload": False,
                                                   "hstsIncludeSubdomains": False, "hstsMaxAgeSeconds": 86400,
                                                   "contentSecurityPolicy": "default-src 'none'"}})

@@ -99,7 +99,7 @@ POLICIES: list[Policy] = [
         remediation="Set routing_http_response_strict_transport_security_header_value, "
                     "routing_http_response_x_content_type_options_header_value=\"nosniff\", "
                     "routing_http_response_x_frame_options_header_value=\"DENY\" and "
-                    "routing_http_response_server_enabled=\"false\" on the HTTPS listener (from edge.headers).",
+                    "routing_http_response_server_enabled=False on the HTTPS listener (from edge.headers).",
         refs=[soc2("CC6.6")],
         config={"minHstsMaxAgeSeconds": {"type": "integer", "minimum": 0, "default": 31_536_000,
                                          "description": "Smallest Strict-Transport-Security max-age accepted."},

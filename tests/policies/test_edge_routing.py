@@ -16,7 +16,7 @@ HEADERS = {
     "routingHttpResponseStrictTransportSecurityHeaderValue": "max-age=31536000; includeSubDomains; preload",
     "routingHttpResponseXContentTypeOptionsHeaderValue": "nosniff",
     "routingHttpResponseXFrameOptionsHeaderValue": "DENY",
-    "routingHttpResponseServerEnabled": "false",
+    "routingHttpResponseServerEnabled": False,
 }
 TG_ARN = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/edge-chat/0123456789abcdef"
 
@@ -61,9 +61,11 @@ def test_missing_or_weak_headers_are_each_reported():
 
 def test_thresholds_are_configurable_and_http_listeners_are_out_of_scope():
     short = https(routingHttpResponseStrictTransportSecurityHeaderValue="max-age=86400",
-                  routingHttpResponseServerEnabled="true")
+                  routingHttpResponseServerEnabled=True)
     config = {"alb-security-headers": {"minHstsMaxAgeSeconds": 86400, "requireServerHeaderOff": False}}
     assert found("alb-security-headers", short, config=config) == []
+    (server,) = found("alb-security-headers", https(routingHttpResponseServerEnabled=True))
+    assert "Server" not in server.message or "routingHttpResponseServerEnabled" in server.message
     plain_http = res(LISTENER, "http", {"protocol": "HTTP", "port": 80, "tags": TAGS})
     assert found("alb-security-headers", plain_http) == []
 

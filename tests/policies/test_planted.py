@@ -287,9 +287,24 @@ PLANTINGS = [
              _values(PROM, "alertmanager.ingress.enabled", True)),
     Planting("charts", "helm-no-internal-ui-ingress", "prod", "prometheus",
              _values(PROM, "prometheus.ingress.enabled", True)),
+    # The EKS edge has no Ingress (ALB rules and TargetGroupBindings): the planted one is added by hand.
     Planting("charts", "ingress-no-snippet-annotations", "prod", "ingress-annotation",
-             edit_first("kubernetes:networking.k8s.io/v1:Ingress", _set(
-                 "metadata.annotations.[nginx.ingress.kubernetes.io/configuration-snippet]", "more_set_headers x;"))),
+             add("kubernetes:networking.k8s.io/v1:Ingress", "hand-made-ingress", {
+                 "apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+                 "metadata": {"name": "hand-made", "namespace": "agents", "annotations": {
+                     "nginx.ingress.kubernetes.io/configuration-snippet": "more_set_headers x;"}},
+                 "spec": {"ingressClassName": "nginx", "rules": [{"host": "x.agents.example.com"}]}}, {})),
+    Planting("charts", "helm-chart-not-retired", "prod", "ingress-nginx-back",
+             add(RELEASE, "edge-ingress-nginx-release", {
+                 "chart": "ingress-nginx", "version": "4.14.1", "namespace": "ingress-nginx",
+                 "repositoryOpts": {"repo": "https://kubernetes.github.io/ingress-nginx"}, "values": {}}, {})),
+    Planting("exposure", "target-group-binding-ip", "prod", "controller-security-groups",
+             edit_first("kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding", _set(
+                 "spec.networking", {"ingress": [{"from": [{"ipBlock": {"cidr": "0.0.0.0/0"}}],
+                                                  "ports": [{"port": 8000, "protocol": "TCP"}]}]}))),
+    Planting("lower", "alb-security-headers", "prod", "hsts-removed",
+             edit("aws:lb/listener:Listener", "edge-https",
+                  lambda i: i.pop("routingHttpResponseStrictTransportSecurityHeaderValue"))),
     Planting("charts", "ingress-no-snippet-annotations", "prod", "controller-allows",
              add(RELEASE, "extra-ingress-nginx", {
                  "chart": "ingress-nginx", "version": "4.14.1", "namespace": "ingress",
@@ -316,7 +331,7 @@ PLANTINGS = [
              edit("aws:acm/certificate:Certificate", "edge-certificate",
                   _set("options.certificateTransparencyLoggingPreference", "DISABLED"))),
     Planting("lower", "target-group-health-check", "prod", "no-path",
-             edit("aws:lb/targetGroup:TargetGroup", "edge-nodes", _del("healthCheck.path"))),
+             edit("aws:lb/targetGroup:TargetGroup", "edge-api-targets", _del("healthCheck.path"))),
     Planting("lower", "target-group-health-check", "dev", "disabled",
              edit("aws:lb/targetGroup:TargetGroup", "service-api-targets", _set("healthCheck.enabled", False))),
 ]
