@@ -12,11 +12,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from config.base import DnsName, Model
+from config.base import DnsName, Model, unique
+from config.catalog import family_architecture, instance_type_problem
+from config.credentials import credential_problem
 from config.data import LlmProvider
 from config.edge import ServiceIngress
+from config.errors import Problems
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,14 +111,24 @@ def _secret_name(value: str) -> str:
     return value
 
 
-def _image(value: str) -> str:
+def image_problem(value: str) -> str | None:
+    """Why ``value`` is not a pinned image reference, or None (shared by services and the data tier bootstrap)."""
     match = _IMAGE.match(value)
     if not match:
-        raise ValueError(f"'{value}' is not an image reference (registry/repository:tag or @sha256:<digest>)")
+        return (f"'{value}' is not an image reference (registry/repository:tag or repository@sha256:<digest>, e.g. "
+                "postgres:16-alpine)")
     if not match["tag"] and not match["digest"]:
-        raise ValueError(f"'{value}' names no tag or digest, so it means ':latest'; pin a version or a digest")
+        return f"'{value}' names no tag or digest, so it means ':latest'; pin a version or a digest " \
+               "(e.g. postgres:16-alpine)"
     if match["tag"] == "latest":
-        raise ValueError(f"'{value}' uses the mutable ':latest' tag; pin a version or a digest")
+        return f"'{value}' uses the mutable ':latest' tag; pin a version or a digest (e.g. postgres:16-alpine)"
+    return None
+
+
+def _image(value: str) -> str:
+    problem = image_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -147,7 +160,7 @@ class ImageBuild(Model):
 
     @model_validator(mode="after")
     def _buildable(self) -> ImageBuild:
-        bad = sorted(k for k in self.args if SENSITIVE_NAME.search(k))
+        bad = sorted(k for k, v in self.args.items() if SENSITIVE_NAME.search(k) or credential_problem(v))
         if bad:
             raise ValueError(f"build args {', '.join(bad)} look like credentials; build args are stored in the image "
                              "history, so secrets must never be passed this way")
@@ -170,10 +183,15 @@ class Resources(Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> Resources:
+        problems = []
         if self.cpu_limit is not None and cpu_millis(self.cpu_limit) < cpu_millis(self.cpu_request):
-            raise ValueError(f"cpuLimit {self.cpu_limit} is below cpuRequest {self.cpu_request}")
+            problems.append(("cpuLimit", f"{self.cpu_limit} is below cpuRequest {self.cpu_request}; a limit is at "
+                                         "least the request"))
         if memory_bytes(self.memory_limit) < memory_bytes(self.memory_request):
-            raise ValueError(f"memoryLimit {self.memory_limit} is below memoryRequest {self.memory_request}")
+            problems.append(("memoryLimit", f"{self.memory_limit} is below memoryRequest {self.memory_request}; a "
+                                            "limit is at least the request"))
+        if problems:
+            raise Problems(problems)
         return self
 
 
@@ -204,14 +222,9 @@ class QueueScaling(Model):
     cooldown_period_seconds: int = Field(default=300, ge=30, le=3600)
 
 
-# Graviton families (m7g, t4g, c7gn...) are arm64; everything else the platform sizes is x86_64.
-_ARM_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-
-
 def instance_architecture(instance_type: str) -> Literal["x86_64", "arm64"]:
     """The CPU architecture of an EC2 instance type (Graviton families carry a 'g' after the generation)."""
-    return "arm64" if _ARM_FAMILY.match(instance_type) else "x86_64"
+    return family_architecture(instance_type.split(".", 1)[0])
 
 
 class VmSizing(Model):
@@ -229,11 +242,13 @@ class VmSizing(Model):
     health_check_grace_seconds: int = Field(
         default=300, ge=30, le=3600, description="Boot + docker install + image pull before ELB health counts.")
 
-    @model_validator(mode="after")
-    def _valid(self) -> VmSizing:
-        if not _INSTANCE_TYPE.match(self.instance_type):
-            raise ValueError(f"'{self.instance_type}' is not an EC2 instance type (e.g. 't3.small')")
-        return self
+    @field_validator("instance_type")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        problem = instance_type_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     def sizes(self, replicas: int, min_replicas: int, max_replicas: int) -> tuple[int, int, int]:
         """(min, desired, max) with the replica counts filling what is unset."""
@@ -284,53 +299,68 @@ class ServiceConfig(Model):
     vm: VmSizing = Field(default_factory=VmSizing,
                          description="Instance sizing under runtime: vm (docs/vm-runtime.md).")
 
+    @field_validator("calls")
+    @classmethod
+    def _unique_calls(cls, value: list[str]) -> list[str]:
+        return unique(value, "service")
+
+    @field_validator("secrets")
+    @classmethod
+    def _unique_secrets(cls, value: list[str]) -> list[str]:
+        return unique(value, "secret")
+
     @model_validator(mode="after")
     def _consistent(self) -> ServiceConfig:
-        problems = []
+        problems: list[tuple[str, str]] = []
         if (self.image is None) == (self.build is None):
-            problems.append("set exactly one of image (a registry reference) or build (a source context)")
+            problems.append(("image", "set exactly one of image (a registry reference) or build (a source context)"))
         if not self.min_replicas <= self.replicas <= self.max_replicas:
-            problems.append(f"replicas must satisfy minReplicas <= replicas <= maxReplicas "
-                            f"(got {self.min_replicas} <= {self.replicas} <= {self.max_replicas})")
+            problems.append(("replicas", f"replicas must satisfy minReplicas <= replicas <= maxReplicas "
+                                         f"(got {self.min_replicas} <= {self.replicas} <= {self.max_replicas})"))
         if self.kind == "worker" and self.queue is None:
-            problems.append("queue: a worker scales on its Redis list; set queue.listName")
+            problems.append(("queue", "a worker scales on its Redis list; set queue.listName"))
         if self.kind == "api" and self.queue is not None:
-            problems.append("queue: api services scale on CPU and memory; only workers take a queue")
+            problems.append(("queue", "api services scale on CPU and memory; only workers take a queue"))
         if self.queue is not None and "redis" not in self.secrets:
-            problems.append("secrets: queue scaling reads the Redis list with the Redis AUTH token; add 'redis'")
+            problems.append(("secrets", "queue scaling reads the Redis list with the Redis AUTH token; add 'redis'"))
         low, desired, high = self.vm.sizes(self.replicas, self.min_replicas, self.max_replicas)
         if not low <= desired <= high:
-            problems.append(f"vm: sizes must satisfy minSize <= desiredSize <= maxSize (got {low} <= {desired} <= "
-                            f"{high})")
+            problems.append(("vm", f"sizes must satisfy minSize <= desiredSize <= maxSize (got {low} <= {desired} <= "
+                                   f"{high})"))
         if self.build is not None and self.build.platform.split("/")[1] != {
                 "x86_64": "amd64", "arm64": "arm64"}[instance_architecture(self.vm.instance_type)]:
-            problems.append(f"build.platform: {self.build.platform} does not run on vm.instanceType "
-                            f"{self.vm.instance_type}")
-        if len(set(self.secrets)) != len(self.secrets):
-            problems.append("secrets: each secret may be listed once")
+            problems.append(("build.platform", f"{self.build.platform} does not run on vm.instanceType "
+                                               f"{self.vm.instance_type}"))
         if self.termination_grace_period_seconds < self.pre_stop_delay_seconds + 20:
-            problems.append("terminationGracePeriodSeconds must leave at least 20 s after preStopDelaySeconds for "
-                            "the process to drain")
+            problems.append(("terminationGracePeriodSeconds", "must leave at least 20 s after preStopDelaySeconds "
+                                                              "for the process to drain"))
         sensitive = sorted(k for k in self.settings if SENSITIVE_NAME.search(k))
         if sensitive:
-            problems.append(f"settings: {', '.join(sensitive)} look like credentials; list the secret under "
-                            "secrets instead")
+            problems.append(("settings", f"{', '.join(sensitive)} look like credentials; list the secret under "
+                                         "secrets instead"))
+        for key, value in self.settings.items():
+            problem = credential_problem(value)
+            if problem and key not in sensitive:
+                problems.append((f"settings.{key}", f"the value {problem}"))
+        if self.default_model and credential_problem(self.default_model):
+            problems.append(("defaultModel", f"the value {credential_problem(self.default_model)}"))
         reserved = sorted(k for k in self.settings if k in RESERVED_SETTINGS or k.endswith(RESERVED_SUFFIX))
         if reserved:
-            problems.append(f"settings: {', '.join(reserved)} are set by the platform and may not be overridden")
+            problems.append(("settings", f"{', '.join(reserved)} are set by the platform and may not be overridden"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise Problems(problems)
         return self
 
-
 def service_problems(
-    services: Mapping[str, ServiceConfig], *, protected: bool, llm_providers: Iterable[str] | None
+    services: Mapping[str, ServiceConfig], *, protected: bool, llm_providers: Iterable[str] | None,
+    names: Iterable[str] | None = None,
 ) -> list[str]:
     """Rules that need the rest of the config: one ``camelCase.path: reason`` line per problem.
 
     ``llm_providers`` is None when the data tier section is itself invalid; its rule is then skipped.
     """
     problems = []
+    known = set(names) if names is not None else set(services)
     providers = set(llm_providers) if llm_providers is not None else None
     for name, svc in services.items():
         path = f"services.{name}"
@@ -350,6 +380,6 @@ def service_problems(
         for callee in svc.calls:
             if callee == name:
                 problems.append(f"{path}.calls: a service does not need to list itself")
-            elif callee not in services:
+            elif callee not in known:
                 problems.append(f"{path}.calls: '{callee}' is not a service of this stack")
     return problems
