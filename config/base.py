@@ -86,7 +86,7 @@ def unique(values: list[Any], what: str) -> list[Any]:
             dupes.append(value)
         seen.add(key)
     if dupes:
-        raise ValueError(f"lists {', '.join(map(str, dupes))} more than once; each {what} may be listed once")
+        raise ValueError(f"lists {', '.join(map(str, dupes))} more than once; each {what} may be listed only once")
     return values
 
 

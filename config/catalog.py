@@ -144,8 +144,8 @@ def instance_type_problem(value: str, architecture: Architecture | None = None) 
                    f"{' ...' if len(sizes) > 12 else ''} (e.g. {family}.{'large' if 'large' in sizes else sizes[0]})"
         return f"'{value}' is not an EC2 instance type (family.size, e.g. m7i.large or t4g.small)"
     if architecture and family_architecture(family) != architecture:
-        return f"'{value}' is an {family_architecture(family)} type; this setting runs {architecture} " \
-               f"({'Graviton families such as m7g, t4g' if architecture == 'arm64' else 'families such as m7i, t3'})"
+        families = "Graviton families such as m7g, t4g" if architecture == "arm64" else "families such as m7i, t3"
+        return f"'{value}' is an {family_architecture(family)} type; this setting runs {architecture} (use {families})"
     return None
 
 

@@ -141,8 +141,8 @@ class ClusterConfig(Model):
                                                   "runner's egress CIDRs, e.g. [\"203.0.113.0/24\"])"))
         both = sorted(set(self.admin_role_arns) & set(self.read_only_role_arns))
         if both:
-            problems.append(("readOnlyRoleArns", f"{', '.join(both)} is also in adminRoleArns; give each role one "
-                                                 "access level"))
+            problems.append(("readOnlyRoleArns", f"{', '.join(both)} is also in adminRoleArns; give each role "
+                                                 "only one access level"))
         if problems:
             raise Problems(problems)
         return self

@@ -135,7 +135,7 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 def example_of(field: FieldInfo | None) -> str | None:
     """An example value for a field: its stated example, else its default when that is a plain value."""
-    if field is None:
+    if field is None or field.is_required():
         return None
     extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
     if extra.get("examples"):

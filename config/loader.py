@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from config.catalog import region_problem
 from config.data import LlmProvider
@@ -84,10 +84,13 @@ def _partial_cross_section_issues(merged: Mapping[str, Any], region: str | None)
                 continue
         sections["services"] = valid
         sections["service_names"] = [str(n) for n in services]
-    protect = merged.get("protect")
+    try:
+        protect: bool | None = TypeAdapter(bool).validate_python(merged.get("protect"))
+    except ValidationError:
+        protect = None
     runtime = merged.get("runtime", "eks")
-    lines = cross_section_problems(str(merged.get("environment")), protect if isinstance(protect, bool) else None,
-                                   sections, runtime=runtime if runtime in ("eks", "vm") else None)
+    lines = cross_section_problems(str(merged.get("environment")), protect, sections,
+                                   runtime=runtime if runtime in ("eks", "vm") else None)
     return [(line.partition(": ")[0], line.partition(": ")[2]) for line in lines]
 
 
