@@ -272,7 +272,7 @@ class BackupConfig(Model):
             out.append(f"backup.continuous.retentionDays: AWS Backup sets the database's automated-backup retention "
                        f"to the continuous rule's ({self.continuous.retention_days} days) while it manages PITR; "
                        f"make it equal to dataTier.postgres.backupRetentionDays ({database_retention_days}) so the "
-                       "two never fight over the setting")
+                       "two never fight over the setting (they must be equal)")
         return out
 
     def _window_problems(self) -> list[str]:
@@ -332,10 +332,12 @@ class BackupConfig(Model):
         for path, days in self.retentions():
             if days < lock.min_retention_days:
                 out.append(f"{path}: {days} days is below backup.lock.minRetentionDays ({lock.min_retention_days}); "
-                           "the locked vault would reject these recovery points")
+                           "the locked vault would reject these recovery points; use a retention within the lock's "
+                           "bounds")
             elif days > lock.max_retention_days:
                 out.append(f"{path}: {days} days is above backup.lock.maxRetentionDays ({lock.max_retention_days}); "
-                           "the locked vault would reject these recovery points")
+                           "the locked vault would reject these recovery points; use a retention within the lock's "
+                           "bounds")
         return out
 
     def _dr_problems(self, region: str) -> list[str]:

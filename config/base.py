@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import re
@@ -42,22 +43,36 @@ class Model(BaseModel):
         if not isinstance(data, dict):
             return data
         out = None
-        for name, field in cls.model_fields.items():
-            key = field.alias if field.alias in data else name if name in data else None
+        for name, (alias, base, inner) in _block_defaults(cls).items():
+            key = alias if alias in data else name if name in data else None
             given = data.get(key) if key else None
-            if not isinstance(given, dict) or field.is_required():
+            if not isinstance(given, dict):
+                continue
+            merged = copy.deepcopy(base)
+            for field_name, field in inner.model_fields.items():
+                if field_name in given and field.alias != field_name:
+                    merged.pop(field.alias or field_name, None)  # the key was written by its field name
+            out = dict(data) if out is None else out
+            out[key] = {**merged, **given}
+        return data if out is None else out
+
+
+_BLOCK_DEFAULTS: dict[type[BaseModel], dict[str, tuple[str, dict[str, Any], type[BaseModel]]]] = {}
+
+
+def _block_defaults(model: type[BaseModel]) -> dict[str, tuple[str, dict[str, Any], type[BaseModel]]]:
+    """Fields of ``model`` whose default is a block with required keys: (alias, default as a dict, block model)."""
+    found = _BLOCK_DEFAULTS.get(model)
+    if found is None:
+        found = {}
+        for name, field in model.model_fields.items():
+            if field.is_required():
                 continue
             default = field.get_default(call_default_factory=True)
-            if not isinstance(default, BaseModel) or not any(
-                    f.is_required() for f in type(default).model_fields.values()):
-                continue
-            base = default.model_dump(by_alias=True)
-            for field_name, inner in type(default).model_fields.items():
-                if field_name in given and inner.alias != field_name:
-                    base.pop(inner.alias or field_name, None)  # the key was written by its field name
-            out = dict(data) if out is None else out
-            out[key] = {**base, **given}
-        return data if out is None else out
+            if isinstance(default, BaseModel) and any(f.is_required() for f in type(default).model_fields.values()):
+                found[name] = (field.alias or name, default.model_dump(by_alias=True), type(default))
+        _BLOCK_DEFAULTS[model] = found
+    return found
 
 
 def matching(regex: str, what: str, example: str) -> Callable[[str], str]:

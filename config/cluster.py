@@ -25,9 +25,9 @@ _PRIVATE_RANGES = tuple(ipaddress.ip_network(c) for c in ("10.0.0.0/8", "172.16.
 
 
 class Taint(Model):
-    key: LabelKey
+    key: LabelKey = Field(examples=["dedicated"])
     value: LabelValue = ""
-    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"]
+    effect: Literal["NO_SCHEDULE", "NO_EXECUTE", "PREFER_NO_SCHEDULE"] = Field(examples=["NO_SCHEDULE"])
 
 
 class NodeGroup(Model):

@@ -86,7 +86,7 @@ def _overlap(daily: str, weekly: str) -> bool:
 
 def _check_daily(value: str, minimum_minutes: int) -> str:
     if not _DAILY_WINDOW.match(value):
-        raise ValueError(f"'{value}' is not a UTC window 'hh:mm-hh:mm'")
+        raise ValueError(f"'{value}' is not a UTC window 'hh:mm-hh:mm' (e.g. 03:00-04:00)")
     start, end = _daily(value)
     if end - start < minimum_minutes:
         raise ValueError(f"'{value}' is shorter than the {minimum_minutes} minutes AWS requires")
@@ -177,7 +177,8 @@ class PostgresConfig(Model):
     @classmethod
     def _pi_retention(cls, value: int) -> int:
         if value not in PERFORMANCE_INSIGHTS_RETENTION_DAYS:
-            raise ValueError(f"{value} days is not a Performance Insights retention (7, a multiple of 31, or 731)")
+            raise ValueError(f"{value} days is not a Performance Insights retention; use 7, a multiple of 31, or 731 "
+                             "(e.g. 7)")
         return value
 
     @field_validator("parameters")

@@ -105,7 +105,8 @@ def csp_problem(policy: str) -> str | None:
 
 def _certificate_arn(value: str) -> str:
     if not _ACM_ARN.match(value):
-        raise ValueError(f"'{value}' is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+        raise ValueError(f"'{value}' is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>, "
+                         "e.g. arn:aws:acm:us-east-1:111122223333:certificate/0123abcd-0123-4567-89ab-0123456789ab)")
     return value
 
 
@@ -125,11 +126,13 @@ CertificateArn = Annotated[str, AfterValidator(_certificate_arn)]
 class RateLimit(Model):
     """Per-client-IP limit nginx applies to one route (ingress-nginx limit-rps / limit-rpm annotations)."""
 
-    requests: int = Field(ge=1, le=100_000, description="Sustained requests per `per` from one client IP.")
+    requests: int = Field(ge=1, le=100_000, description="Sustained requests per `per` from one client IP.",
+                          examples=[10])
     per: Literal["second", "minute"] = "second"
     burst: int = Field(
-        ge=1, description="Requests allowed above the rate before nginx answers 429; a multiple of `requests` "
-                          "(ingress-nginx sets burst = rate x limit-burst-multiplier).")
+        ge=1, examples=[20],
+        description="Requests allowed above the rate before nginx answers 429; a multiple of `requests` "
+                    "(ingress-nginx sets burst = rate x limit-burst-multiplier).")
     connections: int | None = Field(
         default=None, ge=1, le=10_000, description="Concurrent connections per client IP (limit-connections).")
 
@@ -317,8 +320,9 @@ class EdgeConfig(Model):
         for field, value in (("readTimeoutSeconds", self.proxy.read_timeout_seconds),
                              ("sendTimeoutSeconds", self.proxy.send_timeout_seconds)):
             if value > self.idle_timeout_seconds:
-                problems.append((f"proxy.{field}", f"{value} s exceeds idleTimeoutSeconds ({self.idle_timeout_seconds} "
-                                                   "s); the load balancer would close the connection first"))
+                problems.append((f"proxy.{field}",
+                                 f"{value} s exceeds idleTimeoutSeconds ({self.idle_timeout_seconds} s); the load "
+                                 "balancer would close the connection first, so it must be at most that"))
         zone = self.hosted_zone_name
         if zone and self.domain and self.domain != zone and not self.domain.endswith(f".{zone}"):
             problems.append(("hostedZoneName", f"'{zone}' is not {self.domain} or a parent of it; the zone must hold "
@@ -398,8 +402,8 @@ def edge_problems(
         if svc.kind != "api" and svc.ingress is not None:
             problems.append(f"services.{name}.ingress: only api services are routed; remove it or set kind: api")
     if api and edge.domain is None:
-        problems.append(f"edge.domain: api services ({', '.join(api)}) need the edge; set edge.domain (and "
-                        "edge.hostedZoneId or edge.hostedZoneName)")
+        problems.append(f"edge.domain: api services ({', '.join(api)}) need the edge; set edge.domain, e.g. "
+                        "agents.example.com (and edge.hostedZoneId or edge.hostedZoneName)")
     if region and edge.certificate_region not in (None, region):
         problems.append(f"edge.certificateArn: the certificate is in {edge.certificate_region}; the load balancer "
                         f"needs one in {region}")

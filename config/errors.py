@@ -135,11 +135,12 @@ def _model_of(annotation: Any) -> type[BaseModel] | None:
 
 def example_of(field: FieldInfo | None) -> str | None:
     """An example value for a field: its stated example, else its default when that is a plain value."""
-    if field is None or field.is_required():
+    if field is None:
         return None
-    extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
-    if extra.get("examples"):
-        return show(extra["examples"][0])  # type: ignore[index]
+    if field.examples:
+        return show(field.examples[0])
+    if field.is_required():
+        return None
     default = field.get_default(call_default_factory=True)
     if isinstance(default, BaseModel):
         default = default.model_dump(by_alias=True, mode="json")

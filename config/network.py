@@ -30,11 +30,15 @@ def vpc_cidr(value: str) -> str:
 class ExistingVpc(Model):
     """Bring your own VPC: ids of a VPC and its three subnet tiers (one subnet per AZ)."""
 
-    vpc_id: Matching(r"^vpc-[0-9a-f]{8,17}$", "a VPC ID", "vpc-0123456789abcdef0")  # type: ignore[valid-type]
-    cidr: Cidr
-    public_subnet_ids: list[SubnetId] = Field(min_length=2)  # type: ignore[valid-type]
-    private_subnet_ids: list[SubnetId] = Field(min_length=2)  # type: ignore[valid-type]
-    isolated_subnet_ids: list[SubnetId] = Field(min_length=2)  # type: ignore[valid-type]
+    vpc_id: Matching(r"^vpc-[0-9a-f]{8,17}$", "a VPC ID",  # type: ignore[valid-type]
+                     "vpc-0123456789abcdef0") = Field(examples=["vpc-0123456789abcdef0"])
+    cidr: Cidr = Field(examples=["10.0.0.0/16"])
+    public_subnet_ids: list[SubnetId] = Field(  # type: ignore[valid-type]
+        min_length=2, examples=[["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]])
+    private_subnet_ids: list[SubnetId] = Field(  # type: ignore[valid-type]
+        min_length=2, examples=[["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]])
+    isolated_subnet_ids: list[SubnetId] = Field(  # type: ignore[valid-type]
+        min_length=2, examples=[["subnet-0123456789abcdef4", "subnet-0123456789abcdef5"]])
 
     @field_validator("cidr")
     @classmethod

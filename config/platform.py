@@ -25,13 +25,17 @@ PROTECTED_TIERS = frozenset({"staging", "prod"})
 class PlatformConfig(Model):
     """Everything one stack deploys. Built once, before any resource is registered."""
 
-    environment: Tier = Field(description="Tier whose presets apply: dev, staging or prod.")
-    region: Region = Field(description="The stack's aws:region (set with pulumi config set aws:region).")
-    stack: DnsName
+    environment: Tier = Field(description="Tier whose presets apply: dev, staging or prod.", examples=["dev"])
+    region: Region = Field(description="The stack's aws:region (set with pulumi config set aws:region).",
+                           examples=["us-east-1"])
+    stack: DnsName = Field(description="The stack's name (set by Pulumi).", examples=["prod"])
     project: DnsName = "agent-platform"
-    owner: str = Field(min_length=1, description="Team accountable for the environment (tag 'owner').")
-    cost_center: str = Field(min_length=1, description="Billing code (tag 'cost-center').")
-    protect: bool = Field(description="Protect stateful resources from deletion (on by default in staging and prod).")
+    owner: str = Field(min_length=1, description="Team accountable for the environment (tag 'owner').",
+                       examples=["platform-team"])
+    cost_center: str = Field(min_length=1, description="Billing code (tag 'cost-center').",
+                             examples=["cc-ai-platform"])
+    protect: bool = Field(description="Protect stateful resources from deletion (on by default in staging and prod).",
+                          examples=[True])
     runtime: Literal["eks", "vm"] = Field(
         default="eks", description="Where agent services run: pods on EKS, or containers on EC2 Auto Scaling groups "
                                    "(vm; the cluster section is then unused). See docs/vm-runtime.md.")

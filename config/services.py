@@ -95,13 +95,13 @@ def _memory(value: str) -> str:
 
 def _http_path(value: str) -> str:
     if not _HTTP_PATH.match(value):
-        raise ValueError(f"'{value}' is not an HTTP path (starts with '/', no query string)")
+        raise ValueError(f"'{value}' is not an HTTP path (starts with '/', no query string; e.g. /health)")
     return value
 
 
 def _env_name(value: str) -> str:
     if not _ENV_NAME.match(value):
-        raise ValueError(f"'{value}' is not an environment variable name (UPPER_SNAKE_CASE)")
+        raise ValueError(f"'{value}' is not an environment variable name (UPPER_SNAKE_CASE, e.g. MAX_TOKENS)")
     return value
 
 
@@ -143,7 +143,8 @@ ImageRef = Annotated[str, AfterValidator(_image)]
 class ImageBuild(Model):
     """Build the image from source with Docker and push it to the service's ECR repository (dev only)."""
 
-    context: str = Field(min_length=1, description="Build context directory, relative to the project root.")
+    context: str = Field(min_length=1, description="Build context directory, relative to the project root.",
+                         examples=["services/api"])
     dockerfile: str | None = Field(default=None, description="Dockerfile path inside the context.")
     target: str | None = Field(default=None, description="Multi-stage build target.")
     platform: Literal["linux/amd64", "linux/arm64"] = Field(
@@ -161,14 +162,18 @@ class ImageBuild(Model):
     @model_validator(mode="after")
     def _buildable(self) -> ImageBuild:
         bad = sorted(k for k, v in self.args.items() if SENSITIVE_NAME.search(k) or credential_problem(v))
+        problems = []
         if bad:
-            raise ValueError(f"build args {', '.join(bad)} look like credentials; build args are stored in the image "
-                             "history, so secrets must never be passed this way")
+            problems.append(("args", f"{', '.join(bad)} look like credentials; build args are stored in the image "
+                                     "history, so secrets must never be passed this way (mount them as secrets)"))
         if not self.context_dir.is_dir():
-            raise ValueError(f"build context {self.context} is not a directory (relative paths start at the "
-                             "project root, where Pulumi.yaml is)")
-        if not self.dockerfile_path.is_file():
-            raise ValueError(f"no Dockerfile at {self.dockerfile_path} in build context {self.context}")
+            problems.append(("context", f"{self.context} is not a directory (e.g. services/api; relative paths start "
+                                        "at the project root, where Pulumi.yaml is)"))
+        elif not self.dockerfile_path.is_file():
+            problems.append(("dockerfile", f"no Dockerfile at {self.dockerfile_path} in build context {self.context} "
+                                           "(e.g. Dockerfile)"))
+        if problems:
+            raise Problems(problems)
         return self
 
 
@@ -215,7 +220,8 @@ class HpaTargets(Model):
 class QueueScaling(Model):
     """KEDA scaling of a worker on the length of a Redis list (the seeds scale at a queue depth of 100)."""
 
-    list_name: str = Field(min_length=1, max_length=256, description="Redis list the worker consumes.")
+    list_name: str = Field(min_length=1, max_length=256, description="Redis list the worker consumes.",
+                           examples=["agent:jobs"])
     list_length: int = Field(default=100, ge=1, le=100_000, description="Target pending items per replica.")
     database_index: int = Field(default=0, ge=0, le=15)
     polling_interval_seconds: int = Field(default=15, ge=5, le=300)
@@ -264,7 +270,7 @@ class RateLimit(Model):
 
 class ServiceConfig(Model):
     kind: Literal["api", "worker"] = Field(description="api: serves HTTP behind the edge proxy; worker: consumes "
-                                                       "a Redis queue.")
+                                                       "a Redis queue.", examples=["api"])
     image: ImageRef | None = Field(default=None, description="Registry image reference; protected tiers need "
                                                              "@sha256 digests.")
     build: ImageBuild | None = Field(default=None, description="Build from source instead of `image` (dev only).")
@@ -376,10 +382,11 @@ def service_problems(
         for secret in svc.secrets:
             if providers is not None and secret in get_args(LlmProvider) and secret not in providers:
                 problems.append(f"{path}.secrets: '{secret}' is not in dataTier.secrets.llmProviders, so there is "
-                                "no such key to mount")
+                                "no such key to mount; add it there or use one of the configured providers")
         for callee in svc.calls:
             if callee == name:
                 problems.append(f"{path}.calls: a service does not need to list itself")
             elif callee not in known:
-                problems.append(f"{path}.calls: '{callee}' is not a service of this stack")
+                problems.append(f"{path}.calls: '{callee}' is not a service of this stack; use one of "
+                                f"{', '.join(sorted(known - {name})) or '(no other service)'}")
     return problems
