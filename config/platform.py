@@ -141,13 +141,11 @@ def protected_tier_problems(environment: str, cluster: ClusterConfig | None, dat
     if data:
         for key in ("postgres_image", "aws_cli_image"):
             image = getattr(data.bootstrap, key)
-            if image is not None and not is_digest_pinned(image):
+            # Only what the stack sets: the defaults are tags, and the policy pack requires digests where pods run.
+            if key in data.bootstrap.model_fields_set and image is not None and not is_digest_pinned(image):
                 name = "postgresImage" if key == "postgres_image" else "awsCliImage"
                 problems.append(f"dataTier.bootstrap.{name}: {environment} runs only reviewed bytes; pin the image "
                                 f"by digest (repository:tag@sha256:<64 hex>), got '{image}'")
-        if data.bootstrap.postgres_image is None:
-            problems.append(f"dataTier.bootstrap.postgresImage: {environment} runs only reviewed bytes; set it to "
-                            f"the image pinned by digest (e.g. {data.postgres_image}@sha256:<64 hex>)")
     if edge:
         risky = [r for r in edge.waf.count_only_rules if r not in WAF_COUNTABLE_RULES]
         if risky:
