@@ -148,7 +148,9 @@ class RestoreTesting(Model):
     """Scheduled AWS Backup restore tests: restores really run, are timed, then cleaned up."""
 
     enabled: bool = False
-    schedule: str = Field(default="cron(0 6 ? * SAT *)", description="When tests start (an AWS cron expression).")
+    schedule: str = Field(default="cron(0 6 ? * SAT *)", description="When tests start (an AWS cron expression).",
+                          json_schema_extra={"allowed": "cron(minutes hours day-of-month month day-of-week year), "
+                                                        "one of the two days '?'"})
     start_window_hours: int = Field(default=8, ge=1, le=168)
     selection_window_days: int = Field(default=7, ge=1, le=365,
                                        description="Test the latest recovery point created within N days.")

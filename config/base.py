@@ -84,6 +84,7 @@ def matching(regex: str, what: str, example: str) -> Callable[[str], str]:
             raise ValueError(f"'{value}' is not {what} (e.g. {example})")
         return value
 
+    check.allowed = what  # type: ignore[attr-defined]  # read by the config reference generator
     return check
 
 
@@ -184,6 +185,16 @@ def log_retention(value: int) -> int:
                          f"{', '.join(map(str, LOG_RETENTION_DAYS))} (e.g. 30)")
     return value
 
+
+# What each shared type allows, in the words of the generated config reference (docs/config-reference.md).
+_dns1123.allowed = "a DNS-1123 label: lowercase letters, digits and '-', at most 63"  # type: ignore[attr-defined]
+log_retention.allowed = "a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, " \
+                        "731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653"  # type: ignore[attr-defined]
+_region.allowed = "an AWS region (pulumi-aws's Region list)"  # type: ignore[attr-defined]
+_label_key.allowed = "a Kubernetes label key"  # type: ignore[attr-defined]
+_label_value.allowed = "a Kubernetes label value (may be empty)"  # type: ignore[attr-defined]
+_cidr.allowed = "an IPv4 or IPv6 CIDR block"  # type: ignore[attr-defined]
+_role_arn.allowed = "an IAM role ARN"  # type: ignore[attr-defined]
 
 DnsName = Annotated[str, AfterValidator(_dns1123)]
 LogRetentionDays = Annotated[int, AfterValidator(log_retention)]

@@ -11,6 +11,7 @@ from config.base import Cidr, DnsName, LabelKey, LabelValue, LogRetentionDays, M
 from config.catalog import (
     ADDON_VERSION,
     EKS_ADDONS,
+    EKS_VERSIONS,
     eks_version_problem,
     instance_type_problem,
 )
@@ -32,7 +33,9 @@ class Taint(Model):
 
 class NodeGroup(Model):
     instance_types: list[str] = Field(default_factory=lambda: ["m7i.large"], min_length=1,
-                                      description="EC2 instance types of the group's architecture (amiType).")
+                                      description="EC2 instance types of the group's architecture (amiType).",
+                                      json_schema_extra={"allowed": "EC2 instance types (pulumi-aws's InstanceType "
+                                                                    "list), Graviton only under the ARM AMI"})
     capacity_type: Literal["ON_DEMAND", "SPOT"] = "ON_DEMAND"
     min_size: int = Field(default=2, ge=0, le=100)
     desired_size: int = Field(default=3, ge=0, le=100)
@@ -71,7 +74,8 @@ class NodeGroup(Model):
 
 class ClusterConfig(Model):
     version: str = Field(default="1.34", description="Kubernetes minor version of the control plane "
-                                                     "(one Amazon EKS offers; see config/catalog.py).")
+                                                     "(one Amazon EKS offers; see config/catalog.py).",
+                         json_schema_extra={"allowed": "one of " + ", ".join(EKS_VERSIONS)})
     endpoint_public_access: bool = Field(
         default=False,
         description="Off by default; turn on only with publicAccessCidrs naming the deploy runner's egress.",
@@ -90,6 +94,7 @@ class ClusterConfig(Model):
         default_factory=dict,
         description="Pin EKS add-on versions (add-on name to version, e.g. vpc-cni: v1.19.2-eksbuild.1); unpinned "
                     "ones resolve to the newest for the Kubernetes version.",
+        json_schema_extra={"allowed": "add-on names: " + ", ".join(EKS_ADDONS)},
     )
 
     @field_validator("version")

@@ -8,7 +8,14 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from config.base import DnsName, LogRetentionDays, Matching, Model, unique
-from config.catalog import LOG_RETENTION_DAYS, cache_node_type_problem, db_instance_class_problem, instance_type_problem
+from config.catalog import (
+    CACHE_FAMILIES,
+    LOG_RETENTION_DAYS,
+    RDS_POSTGRES_FAMILIES,
+    cache_node_type_problem,
+    db_instance_class_problem,
+    instance_type_problem,
+)
 from config.errors import Problems
 
 __all__ = ["LOG_RETENTION_DAYS"]
@@ -107,7 +114,9 @@ class PostgresConfig(Model):
 
     engine_version: str = Field(default="16", description="Major version; minors arrive by auto minor upgrade.")
     instance_class: str = Field(default="db.t4g.medium", description="RDS for PostgreSQL instance class "
-                                                                     "(db.<family>.<size>).")
+                                                                     "(db.<family>.<size>).",
+                                json_schema_extra={"allowed": "db.<family>.<size>, family one of "
+                                                              + ", ".join(RDS_POSTGRES_FAMILIES)})
     allocated_storage_gib: int = Field(default=20, ge=20, le=65536)
     max_allocated_storage_gib: int = Field(default=100, ge=21, le=65536,
                                            description="Storage autoscaling ceiling (must exceed the allocation).")
@@ -221,7 +230,9 @@ class RedisConfig(Model):
     engine: Literal["redis", "valkey"] = "redis"
     engine_version: str = Field(default="7.1", description="Engine version; defaults to 7.1 for redis and 8.0 for "
                                                            "valkey.")
-    node_type: str = Field(default="cache.t4g.small", description="ElastiCache node type (cache.<family>.<size>).")
+    node_type: str = Field(default="cache.t4g.small", description="ElastiCache node type (cache.<family>.<size>).",
+                           json_schema_extra={"allowed": "cache.<family>.<size>, family one of "
+                                                         + ", ".join(CACHE_FAMILIES)})
     num_cache_clusters: int = Field(default=1, ge=1, le=6, description="Primary plus replicas.")
     automatic_failover: bool = Field(default=False, description="Failover to a replica in another AZ "
                                                                 "(also turns on Multi-AZ).")

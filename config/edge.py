@@ -250,7 +250,8 @@ class WafConfig(Model):
         default_factory=lambda: ["SizeRestrictions_BODY"],
         description="Rules of AWSManagedRulesCommonRuleSet that only count. SizeRestrictions_BODY blocks bodies "
                     "over 8 KB, which long prompts exceed; nginx enforces the body limit instead. Protected tiers "
-                    "may count only the size and user-agent rules.")
+                    "may count only the size and user-agent rules.",
+        json_schema_extra={"allowed": "rules of AWSManagedRulesCommonRuleSet: " + ", ".join(WAF_COMMON_RULES)})
     log_retention_days: LogRetentionDays = Field(default=90, description="Retention of the WAF log group (a "
                                                                          "CloudWatch Logs retention).")
     log_allowed_requests: bool = Field(
