@@ -16,7 +16,7 @@ from config.catalog import EKS_VERSIONS, LOG_RETENTION_DAYS
 from config.tiers import TIER_PRESETS
 from planning import cli
 from tests.config_support import assert_words, reason, rejected, validated
-from tests.harness import config_error
+from tests.harness import config_error, plan, review
 
 PINNED = "@sha256:" + "a" * 64
 
@@ -187,7 +187,26 @@ def test_public_api_cidrs_covering_the_internet_are_refused_in_protected_tiers(s
 
 
 def test_dev_may_open_the_api_widely_and_the_policy_pack_says_so():
+    """Config accepts it in dev; eks-endpoint-restricted (tests/policies/test_policies_eks.py) reports the halves."""
     assert validated("dev", {"cluster.publicAccessCidrs": ["0.0.0.0/1", "128.0.0.0/1"]})
+
+
+def _advisories(result, policy: str) -> list[str]:
+    verdicts = review(result)
+    assert not [v for v in verdicts.mandatory if v.policy == policy], "dev reports it as advice, not a refusal"
+    return [v.message for v in verdicts.advisory if v.policy == policy]
+
+
+def test_dev_deleting_secrets_at_once_is_an_advisory_finding():
+    assert _advisories(plan("dev"), "secretsmanager-recovery-window"), "dev's preset recovery window of 0 is flagged"
+
+
+def test_dev_counting_an_injection_rule_is_a_policy_violation():
+    """Config lets dev count a rule (to chase a false positive); the pack's security policies are mandatory in every
+    stack (tests/policies/test_policies_pack.py), so the plan says exactly which rule lets injections through."""
+    result = plan("dev", {"edge.waf.countOnlyRules": ["SizeRestrictions_BODY", "CrossSiteScripting_BODY"]})
+    (violation,) = [v for v in review(result).mandatory if v.policy == "waf-injection-rules-enforced"]
+    assert "CrossSiteScripting_BODY" in violation.message
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -368,6 +368,16 @@ def _check_secret_cmk(args: ResourceValidationArgs, settings: Settings, report: 
                "in the account with secret access decrypt it.")
 
 
+def _check_recovery_window(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    # Secrets Manager's default recovery window is 30 days; 0 (force delete) is only possible when set explicitly.
+    days = get(args.props, "recoveryWindowInDays", default=30)
+    minimum = int(settings["minRecoveryWindowDays"])
+    if int(days) < minimum:
+        report(f"recoveryWindowInDays is {days}: a deleted secret "
+               f"{'is gone at once' if int(days) == 0 else f'can be restored for only {days} days'}; keep at least "
+               f"{minimum} days so a mistaken delete can be undone.")
+
+
 def _check_rotation(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     longest = int(settings["maxRotationDays"])
     rotations: dict[str, list[PolicyResource]] = {}
@@ -674,6 +684,19 @@ POLICIES: list[Policy] = [
         remediation="Set kms_key_id to the secrets CMK; grant workloads kms:Decrypt on it only through "
                     "secretsmanager (kms:ViaService).",
         refs=[_CC6_1],
+    ),
+    resource_policy(
+        "secretsmanager-recovery-window",
+        description="Deleted secrets stay restorable for a recovery window (never deleted at once).",
+        resource_types=[SECRET], check=_check_recovery_window, severity=Severity.MEDIUM,
+        remediation="Set recovery_window_in_days to 7-30 (dataTier.secrets.recoveryWindowDays); 0 deletes a secret "
+                    "with no way back and is for disposable dev stacks only.",
+        refs=[_CC6_1],
+        # Recoverability of data, like rds-multi-az: advisory in dev, where the preset deletes secrets at once.
+        topic=("availability",),
+        config={"minRecoveryWindowDays": {"type": "integer", "minimum": 0, "maximum": 30, "default": 7,
+                                          "description": "Shortest recovery window accepted (Secrets Manager "
+                                                         "allows 0 or 7-30)."}},
     ),
     stack_policy(
         "secretsmanager-rotation",

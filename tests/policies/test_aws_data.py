@@ -315,6 +315,16 @@ def credentials(**overrides: Any):
                                         overrides), protect=True)
 
 
+def test_a_secret_with_a_recovery_window_passes_and_one_deleted_at_once_is_reported():
+    assert found("secretsmanager-recovery-window", credentials()) == []
+    assert found("secretsmanager-recovery-window", credentials(recoveryWindowInDays=DROP)) == [], "AWS default: 30"
+    (violation,) = found("secretsmanager-recovery-window", credentials(recoveryWindowInDays=0))
+    assert "gone at once" in violation.message
+    assert found("secretsmanager-recovery-window", credentials(recoveryWindowInDays=UNKNOWN)) == []
+    config = {"secretsmanager-recovery-window": {"minRecoveryWindowDays": 30}}
+    assert len(found("secretsmanager-recovery-window", credentials(recoveryWindowInDays=7), config=config)) == 1
+
+
 def rotation_of(entry, **overrides: Any):
     props = merged({"secretId": UNKNOWN, "rotationLambdaArn": UNKNOWN,
                     "rotationRules": {"automaticallyAfterDays": 30}}, overrides)
