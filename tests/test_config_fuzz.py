@@ -9,6 +9,7 @@ program is planned, so the thousands of cases take seconds.
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,20 @@ from tests.harness import STACKS
 from tests.schema_leaves import leaves
 
 LEAVES = leaves()
+
+
+def _snake_names() -> set[str]:
+    from config.base import Model
+
+    def models(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from models(sub)
+
+    return {name for model in models(Model) for name in model.model_fields if "_" in name}
+
+
+SNAKE_NAMES = _snake_names()
 # One value of each JSON type, plus the non-standard numbers json.loads accepts from `--set`.
 EVERY_TYPE = {"object": {"x": 1}, "list": ["x"], "string": "x", "number": 7, "negative": -1.5,
               "infinity": math.inf, "nan": math.nan, "null": None, "bool": True}
@@ -41,6 +56,8 @@ def _check(stack: str, path: str, value: object) -> None:
             leaked = [w for w in RAW_PYDANTIC if w in reason]
             assert not leaked, f"{path}={value!r} reported in pydantic's words ({leaked}): {key}: {reason}"
             assert any(h in reason for h in HINTS), f"{path}={value!r}: no allowed-values hint in {key}: {reason}"
+            snake = SNAKE_NAMES & set(re.findall(r"[a-z]+(?:_[a-z]+)+", f"{key} {reason}"))
+            assert not snake, f"{path}={value!r}: Python names {snake} where users write camelCase: {key}: {reason}"
 
 
 def test_the_schema_has_every_section():
