@@ -287,7 +287,7 @@ class BackupConfig(Model):
     def _rule_problems(self) -> list[str]:
         out: list[str] = []
         if self.rpo_minutes is None:
-            out.append("backup: no rule is enabled: enable continuous, hourly, daily, weekly or monthly")
+            out.append("backup: no rule is enabled; enable one of continuous, hourly, daily, weekly or monthly")
         if self.continuous.enabled and not self.continuous_enabled:
             out.append(f"backup.continuous.enabled: none of backup.resourceTypes ({', '.join(self.resource_types)}) "
                        f"supports continuous backup ({', '.join(sorted(CONTINUOUS_TYPES))} do)")
