@@ -141,20 +141,20 @@ def example_of(field: FieldInfo | None) -> str | None:
         return show(field.examples[0])
     if field.is_required():
         return None
-    default = _plain(field.get_default(call_default_factory=True))
+    default = plain(field.get_default(call_default_factory=True))
     if default is None or default == {} or default == []:
         return None
     return show(default)
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """Models inside defaults as the user writes them (camelCase keys)."""
     if isinstance(value, BaseModel):
         return value.model_dump(by_alias=True, mode="json")
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     return value
 
 

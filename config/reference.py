@@ -21,7 +21,7 @@ import annotated_types
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from config.errors import _plain, example_of, show
+from config.errors import example_of, plain, show
 from config.platform import PlatformConfig
 from config.tiers import TIER_PRESETS
 
@@ -113,7 +113,7 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, BaseModel):
         return "(block)"
-    text = show(_plain(value))
+    text = show(plain(value))
     return f"`{text}`".replace("|", "\\|")
 
 
