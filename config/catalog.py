@@ -32,13 +32,13 @@ class EksVersion:
 
 # Amazon EKS Kubernetes release calendar:
 # https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (1.33, 1.34 read from the calendar;
-# 1.35 from AWS's published end of standard support, March 27, 2027). 1.36's EKS release date was not yet
-# on the calendar we read: its row follows the 14 + 12 month rule from an estimated release (approximate).
+# 1.35 and 1.36 from their published ends of standard support, 2027-03-27 and 2027-08-02, as in config/cluster.py
+# EKS_STANDARD_SUPPORT_ENDS; releases 14 months earlier, extended support 12 months later).
 EKS_VERSIONS: dict[str, EksVersion] = {
     "1.33": EksVersion(datetime.date(2025, 5, 29), datetime.date(2026, 7, 29), datetime.date(2027, 7, 29)),
     "1.34": EksVersion(datetime.date(2025, 10, 2), datetime.date(2026, 12, 2), datetime.date(2027, 12, 2)),
     "1.35": EksVersion(datetime.date(2026, 1, 27), datetime.date(2027, 3, 27), datetime.date(2028, 3, 27)),
-    "1.36": EksVersion(datetime.date(2026, 6, 1), datetime.date(2027, 8, 1), datetime.date(2028, 8, 1)),
+    "1.36": EksVersion(datetime.date(2026, 6, 2), datetime.date(2027, 8, 2), datetime.date(2028, 8, 2)),
 }
 
 
@@ -54,16 +54,6 @@ def eks_version_problem(version: str, today: datetime.date | None = None) -> str
     return None
 
 
-# Amazon EKS add-ons (AWS add-ons and community add-ons) by their add-on name:
-# https://docs.aws.amazon.com/eks/latest/userguide/workloads-add-ons-available-eks.html and
-# https://docs.aws.amazon.com/eks/latest/userguide/community-addons.html
-EKS_ADDONS = (
-    "vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "aws-efs-csi-driver", "aws-fsx-csi-driver",
-    "aws-mountpoint-s3-csi-driver", "snapshot-controller", "eks-pod-identity-agent", "eks-node-monitoring-agent",
-    "amazon-cloudwatch-observability", "adot", "aws-guardduty-agent", "aws-network-flow-monitoring-agent",
-    "aws-secrets-store-csi-driver-provider", "amazon-sagemaker-hyperpod-taskgovernance",
-    "metrics-server", "kube-state-metrics", "prometheus-node-exporter", "cert-manager", "external-dns", "fluent-bit",
-)
 # Add-on versions as EKS publishes them (aws eks describe-addon-versions), e.g. v1.19.2-eksbuild.1.
 ADDON_VERSION = re.compile(r"^v\d+\.\d+\.\d+(-eksbuild\.\d+)?$")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -10,7 +11,6 @@ from pydantic import Field, field_validator, model_validator
 from config.base import Cidr, DnsName, LabelKey, LabelValue, LogRetentionDays, Model, RoleArn, unique
 from config.catalog import (
     ADDON_VERSION,
-    EKS_ADDONS,
     EKS_VERSIONS,
     eks_version_problem,
     instance_type_problem,
@@ -23,6 +23,30 @@ AMI_ARCHITECTURE = {"AL2023_x86_64_STANDARD": "x86_64", "AL2023_ARM_64_STANDARD"
 # KubernetesNetworkConfigRequest:
 # https://docs.aws.amazon.com/eks/latest/APIReference/API_KubernetesNetworkConfigRequest.html).
 _PRIVATE_RANGES = tuple(ipaddress.ip_network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+# End of EKS standard support per Kubernetes minor version, as `aws eks describe-cluster-versions` reports
+# it (EKS user guide, "Kubernetes release calendar"; 14 months after the EKS release): 1.33 ended 2026-07-29,
+# 1.34 ends 2026-12-02, 1.35 2027-03-27, 1.36 2027-08-02. Checked 2026-12-01; see docs/cluster-upgrades.md.
+EKS_STANDARD_SUPPORT_ENDS = {
+    "1.34": date(2026, 12, 2),
+    "1.35": date(2027, 3, 27),
+    "1.36": date(2027, 8, 2),
+}
+# New clusters start on the newest version (EKS's own default), leaving the most standard support ahead.
+DEFAULT_KUBERNETES_VERSION = "1.36"
+
+# The EKS add-ons the cluster installs, pinned per Kubernetes version to versions EKS published for it, so an
+# update never picks up a new add-on build nobody chose. Sources (describe-addon-versions output recorded in
+# public deploys): 1.36 as resolved by a 1.36 cluster on 2026-09-16 (vpc-cni, kube-proxy, coredns) and the
+# EBS CSI build pinned with 1.36; 1.35 from a 1.35 cluster's pinned set. Re-check before changing with
+# `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <name>`.
+CLUSTER_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver")
+ADDON_VERSIONS: dict[str, dict[str, str]] = {
+    "1.35": {"vpc-cni": "v1.21.1-eksbuild.3", "kube-proxy": "v1.35.0-eksbuild.2",
+             "coredns": "v1.13.2-eksbuild.1", "aws-ebs-csi-driver": "v1.57.1-eksbuild.1"},
+    "1.36": {"vpc-cni": "v1.22.4-eksbuild.3", "kube-proxy": "v1.36.0-eksbuild.21",
+             "coredns": "v1.14.3-eksbuild.16", "aws-ebs-csi-driver": "v1.63.1-eksbuild.1"},
+}
 
 
 class Taint(Model):
@@ -73,8 +97,9 @@ class NodeGroup(Model):
 
 
 class ClusterConfig(Model):
-    version: str = Field(default="1.34", description="Kubernetes minor version of the control plane "
-                                                     "(one Amazon EKS offers; see config/catalog.py).",
+    version: str = Field(default=DEFAULT_KUBERNETES_VERSION,
+                         description="Kubernetes minor version; upgrade one minor version per update "
+                                     "(docs/cluster-upgrades.md).",
                          json_schema_extra={"allowed": "one of " + ", ".join(EKS_VERSIONS)})
     endpoint_public_access: bool = Field(
         default=False,
@@ -90,12 +115,31 @@ class ClusterConfig(Model):
     log_retention_days: LogRetentionDays = Field(
         default=90, description="Retention of the control plane log group (a CloudWatch Logs retention).")
     node_groups: dict[DnsName, NodeGroup] = Field(default_factory=lambda: {"general": NodeGroup()}, min_length=1)
-    addon_versions: dict[str, str] = Field(
+    addon_versions: dict[Literal["vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"], str] = Field(
         default_factory=dict,
-        description="Pin EKS add-on versions (add-on name to version, e.g. vpc-cni: v1.19.2-eksbuild.1); unpinned "
-                    "ones resolve to the newest for the Kubernetes version.",
-        json_schema_extra={"allowed": "add-on names: " + ", ".join(EKS_ADDONS)},
+        description="Per add-on version overrides; the others come from the pins for the Kubernetes version "
+                    "(config/cluster.py ADDON_VERSIONS). Every add-on must resolve to a pinned version.",
     )
+    addon_conflicts_on_update: Literal["OVERWRITE", "PRESERVE"] = Field(
+        default="PRESERVE",
+        description="What an add-on update does with fields changed in the cluster: PRESERVE keeps them (a hotfix "
+                    "applied with kubectl survives the update); OVERWRITE resets them to EKS's defaults.",
+    )
+
+    def resolved_addon_versions(self) -> dict[str, str]:
+        """The version of every add-on: a stack override, else the pin for this Kubernetes version."""
+        pinned = ADDON_VERSIONS.get(self.version, {})
+        return {a: v for a in CLUSTER_ADDONS if (v := self.addon_versions.get(a) or pinned.get(a))}
+
+    @model_validator(mode="after")
+    def _addons(self) -> ClusterConfig:
+        missing = [a for a in CLUSTER_ADDONS if a not in self.resolved_addon_versions()]
+        if missing:
+            raise Problems([("addonVersions", (
+                f"Kubernetes {self.version} has no pinned add-on versions for {', '.join(missing)}; set "
+                f"cluster.addonVersions.<name> (aws eks describe-addon-versions --kubernetes-version "
+                f"{self.version} --addon-name <name>) or use {', '.join(sorted(ADDON_VERSIONS))}"))])
+        return self
 
     @field_validator("version")
     @classmethod
@@ -127,13 +171,10 @@ class ClusterConfig(Model):
 
     @field_validator("addon_versions")
     @classmethod
-    def _addons(cls, value: dict[str, str]) -> dict[str, str]:
-        problems = []
-        for name, version in value.items():
-            if name not in EKS_ADDONS:
-                problems.append((name, f"'{name}' is not an EKS add-on; use one of {', '.join(EKS_ADDONS)}"))
-            elif not ADDON_VERSION.match(version):
-                problems.append((name, f"'{version}' is not an EKS add-on version (e.g. v1.19.2-eksbuild.1)"))
+    def _addon_versions(cls, value: dict[str, str]) -> dict[str, str]:
+        """Names are checked by the key type (the add-ons the cluster installs); versions by EKS's shape."""
+        problems = [(name, f"'{version}' is not an EKS add-on version (e.g. v1.19.2-eksbuild.1)")
+                    for name, version in value.items() if not ADDON_VERSION.match(version)]
         if problems:
             raise Problems(problems)
         return value
@@ -144,10 +185,6 @@ class ClusterConfig(Model):
         if self.endpoint_public_access and not self.public_access_cidrs:
             problems.append(("publicAccessCidrs", "endpointPublicAccess needs publicAccessCidrs (the deploy "
                                                   "runner's egress CIDRs, e.g. [\"203.0.113.0/24\"])"))
-        both = sorted(set(self.admin_role_arns) & set(self.read_only_role_arns))
-        if both:
-            problems.append(("readOnlyRoleArns", f"{', '.join(both)} is also in adminRoleArns; give each role "
-                                                 "only one access level"))
         if problems:
             raise Problems(problems)
         return self

@@ -10,6 +10,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from config.base import RoleArn
 from config.catalog import region_problem
 from config.data import LlmProvider
 from config.errors import ConfigError, issues_from, show
@@ -74,6 +75,12 @@ def _partial_cross_section_issues(merged: Mapping[str, Any], region: str | None)
                 continue
         else:
             sections[field_name] = annotation()
+    runtime = merged.get("runtime", "eks")
+    sections["runtime"] = runtime if runtime in ("eks", "vm") else None
+    try:
+        sections["deploy_role_arns"] = TypeAdapter(list[RoleArn]).validate_python(merged.get("deployRoleArns", []))
+    except ValidationError:
+        sections["deploy_role_arns"] = None
     services = merged.get("services", {})
     if isinstance(services, Mapping):
         valid = {}
@@ -88,9 +95,7 @@ def _partial_cross_section_issues(merged: Mapping[str, Any], region: str | None)
         protect: bool | None = TypeAdapter(bool).validate_python(merged.get("protect"))
     except ValidationError:
         protect = None
-    runtime = merged.get("runtime", "eks")
-    lines = cross_section_problems(str(merged.get("environment")), protect, sections,
-                                   runtime=runtime if runtime in ("eks", "vm") else None)
+    lines = cross_section_problems(str(merged.get("environment")), protect, sections, runtime=sections["runtime"])
     return [(line.partition(": ")[0], line.partition(": ")[2]) for line in lines]
 
 

@@ -321,7 +321,7 @@ INVALID = [
     ("prod", {"cluster.adminRoleArns": ["arn:aws:iam::111122223333:role/PlatformAdmin"] * 2},
      "cluster.adminRoleArns", "listed only once"),
     ("prod", {"cluster.readOnlyRoleArns": ["arn:aws:iam::111122223333:role/PlatformAdmin"]},
-     "cluster.readOnlyRoleArns", "also in adminRoleArns"),
+     "cluster.readOnlyRoleArns", "is also an admin"),
     ("prod", {"backup.vaultAdminRoleArns": ["arn:aws:iam::111122223333:role/PlatformAdmin"] * 2},
      "backup.vaultAdminRoleArns", "listed only once"),
     ("prod", {"cluster.publicAccessCidrs": ["203.0.113.0/24", "203.0.113.0/24"]}, "cluster.publicAccessCidrs",
@@ -369,7 +369,9 @@ def test_every_cloudwatch_retention_is_accepted_by_every_log_setting(retention):
 
 @pytest.mark.parametrize("version", sorted(EKS_VERSIONS))
 def test_every_known_eks_version_is_accepted(version):
-    assert validated("prod", {"cluster.version": version}).cluster.version == version
+    pins = {"vpc-cni": "v1.20.0-eksbuild.1", "kube-proxy": f"v{version}.0-eksbuild.1", "coredns": "v1.12.1-eksbuild.1",
+            "aws-ebs-csi-driver": "v1.45.0-eksbuild.1"}
+    assert validated("prod", {"cluster.version": version, "cluster.addonVersions": pins}).cluster.version == version
 
 
 def test_graviton_types_are_accepted_under_the_arm_ami():
