@@ -195,7 +195,6 @@ class VmAgentService(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-role",
             assume_role_policy=iam.trust_policy({"Service": "ec2.amazonaws.com"}),
-            managed_policy_arns=[],
             description=f"Instances of agent service {svc}",
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),
@@ -241,7 +240,7 @@ class VmAgentService(pulumi.ComponentResource):
             **hardened_template_args(
                 instance_type=cfg.vm.instance_type, instance_profile_arn=profile.arn,
                 root_size_gib=cfg.vm.disk_size_gib, volume_key_arn=args.volume_key_arn,
-                security_group_ids=[sg.id, args.workload_security_group_id]),
+                security_group_ids=[sg.id, args.workload_security_group_id], parent=self),
             monitoring={"enabled": DETAILED_MONITORING[args.platform.config.environment]},
             user_data=user_data,
             tag_specifications=[{"resource_type": kind, "tags": instance_tags} for kind in ("instance", "volume")],
