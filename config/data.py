@@ -26,6 +26,18 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
 # Performance Insights keeps 7 days free; longer retention is billed per month (31-day steps).
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = (7, *(31 * m for m in range(1, 24)), 731)
 
+# The bootstrap Job's images, pinned by digest on every tier (multi-arch index digests, so amd64 and arm64
+# nodes pull the same reviewed bytes). No registry is reachable from the planner; each digest was checked
+# against independent public repositories pinning the same tag to it (postgres 16-alpine = 16.14-alpine3.24;
+# 15 and 17 the same way; aws-cli 2.31.30). Refresh with `docker buildx imagetools inspect <image:tag>`.
+PSQL_IMAGES = {
+    "15": "postgres:15-alpine@sha256:fe0737ba566a2c5b2a28f34433c0a423261900ec17b9bf7ad115e1aae7e57f1b",
+    "16": "postgres:16-alpine@sha256:57c72fd2a128e416c7fcc499958864df5301e940bca0a56f58fddf30ffc07777",
+    "17": "postgres:17-alpine@sha256:742f40ea20b9ff2ff31db5458d127452988a2164df9e17441e191f3b72252193",
+}
+AWS_CLI_IMAGE = ("public.ecr.aws/aws-cli/aws-cli:2.31.30"
+                 "@sha256:6c9314d8dd18bcfd11c509e00ea39016c4fb978e42e86df1e4dfd17038b10b78")
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _PG_IDENTIFIER = r"^[a-z][a-z0-9_]{0,62}$"
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = r"([01]\d|2[0-3]):[0-5]\d"
@@ -287,10 +299,11 @@ class BootstrapConfig(Model):
     namespace: DnsName = "platform-jobs"
     postgres_image: str | None = Field(
         default=None,
-        description="psql image; default postgres:<engineVersion>-alpine. Pin a digest with "
-                    "'postgres:16-alpine@sha256:<digest>'.")
-    aws_cli_image: str = Field(default="public.ecr.aws/aws-cli/aws-cli:2.31.30",
-                               description="Image of the init container that reads the credentials.")
+        description="psql image, pinned by digest ('postgres:16-alpine@sha256:<digest>'); default: the "
+                    "pinned postgres:<engineVersion>-alpine.")
+    aws_cli_image: str = Field(default=AWS_CLI_IMAGE,
+                               description="Image of the init container that reads the credentials, pinned by "
+                                           "digest.")
     ca_bundle_url: str = Field(default="https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
                                pattern=r"^https://[^\s]+\.pem$",
                                description="RDS certificate bundle, so psql can verify the server (verify-full).")
@@ -304,6 +317,9 @@ class BootstrapConfig(Model):
     def _image(cls, value: str | None) -> str | None:
         if value is not None and not _IMAGE.match(value):
             raise ValueError(f"'{value}' is not an image reference (repo[:tag][@sha256:digest])")
+        if value is not None and not _DIGEST.search(value):
+            # Every tier: a tag can be re-pointed, so what the Job runs would change without a config change.
+            raise ValueError(f"'{value}' is not pinned by digest (repo[:tag]@sha256:<64 hex>), on every tier")
         return value
 
 
@@ -324,7 +340,8 @@ class DataTierConfig(Model):
 
     @property
     def postgres_image(self) -> str:
-        return self.bootstrap.postgres_image or f"postgres:{self.postgres.engine_version}-alpine"
+        """The configured psql image, else the pinned one matching the engine's major version."""
+        return self.bootstrap.postgres_image or PSQL_IMAGES[self.postgres.engine_version]
 
     def problems(self) -> list[str]:
         """Rules across fields of the section, as "dataTier.<path>: reason" lines for the platform validator."""

@@ -313,10 +313,6 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:elb/getServiceAccount:getServiceAccount": lambda a, r: {
         "arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"},
     "aws:route53/getZone:getZone": _route53_zone_lookup,
-    "aws:ecr/getImage:getImage": lambda a, r: {
-        "imageDigest": "sha256:" + hashlib.sha256(
-            f"{a.get('repositoryName')}:{a.get('imageTag')}".encode()).hexdigest(),
-        "imageTags": [a.get("imageTag")], "id": str(a.get("repositoryName"))},
     "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda a, r: {
         "authorizationToken": "QVdTOm1vY2stZWNyLXBhc3N3b3Jk", "userName": "AWS", "password": "mock-ecr-password",
