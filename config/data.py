@@ -263,9 +263,10 @@ class SecretsConfig(Model):
     app_credentials_rotation_days: int = Field(default=30, ge=1, le=365,
                                                description="Rotation interval of the application database "
                                                            "credentials.")
-    rotation_application_version: str = Field(
-        default="1.1.671", pattern=r"^\d+\.\d+\.\d+$",
-        description="Version of AWS's SecretsManagerRDSPostgreSQLRotationSingleUser application.")
+    rotation_application_version: str | None = Field(
+        default=None, pattern=r"^\d+\.\d+\.\d+$",
+        description="Version of AWS's SecretsManagerRDSPostgreSQLRotationSingleUser application; default: the "
+                    "version published in the stack's partition (components/data_secrets.py ROTATION_VERSIONS).")
 
     @field_validator("recovery_window_days")
     @classmethod
