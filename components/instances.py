@@ -23,7 +23,7 @@ import pulumi_aws as aws
 
 from config.services import instance_architecture
 
-# Public parameter AWS publishes in every commercial Region and account (no setup needed):
+# Public parameter AWS publishes to every account in the Regions AL2023 is offered (no setup needed):
 # https://docs.aws.amazon.com/linux/al2023/ug/ec2.html#launch-from-ec2-console ("Launching AL2023 using the SSM
 # parameter"), one per architecture (x86_64, arm64).
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
