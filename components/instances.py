@@ -23,9 +23,10 @@ import pulumi_aws as aws
 
 from config.services import instance_architecture
 
-# Public parameter AWS publishes to every account in the Regions AL2023 is offered (no setup needed):
-# https://docs.aws.amazon.com/linux/al2023/ug/ec2.html#launch-from-ec2-console ("Launching AL2023 using the SSM
-# parameter"), one per architecture (x86_64, arm64).
+# A public parameter AWS maintains for its AL2023 AMIs, readable from every account with no setup ("a public
+# parameter for a public AMI maintained by AWS", EC2 Auto Scaling user guide, Use AWS Systems Manager parameters
+# instead of AMI IDs in launch templates); kernel-default names the default kernel, one per architecture
+# (x86_64, arm64), as in aws-cdk-lib's AmazonLinux2023Kernel.DEFAULT.
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{arch}"
 SSM_CORE_POLICY = "arn:{partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
 ROOT_DEVICE = "/dev/xvda"
