@@ -13,7 +13,8 @@ from __future__ import annotations
 import pytest
 
 from planning.mock_outputs import INVOKES
-from tests.harness import eks_plan, plan
+from planning.review import load_policy_config
+from tests.harness import eks_plan, plan, review
 
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
@@ -66,3 +67,8 @@ def test_vm_service_roles_keep_session_manager(service):
     assert "managedPolicyArns" not in role.props
     ssm = dev.one(ATTACHMENT, f"service-{service}-role-ssm")
     assert ssm.props["policyArn"] == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+
+
+def test_the_policy_pack_finds_no_group_that_cannot_roll_back():
+    result = review(plan("dev"), load_policy_config("dev"))
+    assert [v for v in result.violations if v.policy == "asg-rollback-template-pinned"] == []
