@@ -211,10 +211,16 @@ def kube_prometheus_stack_values(
         "kube-state-metrics": {
             # Lets dashboards and rules join pod metrics to the service that owns the pod.
             "metricLabelsAllowlist": ["pods=[app.kubernetes.io/name]", "deployments=[app.kubernetes.io/name]"],
+            # The subchart (kube-state-metrics 6.4.1 at kube-prometheus-stack 79.7.1) defaults to resources: {}.
+            "resources": _resources("20m", "128Mi", "256Mi"),
         },
         # node-exporter needs the host's network and PID namespaces: it runs in the node agents' namespace,
         # the only one whose Pod Security level allows that.
-        "prometheus-node-exporter": {"namespaceOverride": node_agents_namespace},
+        "prometheus-node-exporter": {
+            "namespaceOverride": node_agents_namespace,
+            # The subchart (prometheus-node-exporter 4.49.1) defaults to resources: {}; one pod per node.
+            "resources": _resources("20m", "32Mi", "64Mi"),
+        },
     }
 
 
