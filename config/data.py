@@ -34,6 +34,18 @@ DEFAULT_CACHE_VERSIONS = {"redis": "7.1", "valkey": "8.0"}
 # Performance Insights keeps 7 days free; longer retention is billed per month (31-day steps).
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = (7, *(31 * m for m in range(1, 24)), 731)
 
+# The bootstrap Job's images, pinned by digest on every tier (multi-arch index digests, so amd64 and arm64
+# nodes pull the same reviewed bytes). No registry is reachable from the planner; each digest was checked
+# against independent public repositories pinning the same tag to it (postgres 16-alpine = 16.14-alpine3.24;
+# 15 and 17 the same way; aws-cli 2.31.30). Refresh with `docker buildx imagetools inspect <image:tag>`.
+PSQL_IMAGES = {
+    "15": "postgres:15-alpine@sha256:fe0737ba566a2c5b2a28f34433c0a423261900ec17b9bf7ad115e1aae7e57f1b",
+    "16": "postgres:16-alpine@sha256:57c72fd2a128e416c7fcc499958864df5301e940bca0a56f58fddf30ffc07777",
+    "17": "postgres:17-alpine@sha256:742f40ea20b9ff2ff31db5458d127452988a2164df9e17441e191f3b72252193",
+}
+AWS_CLI_IMAGE = ("public.ecr.aws/aws-cli/aws-cli:2.31.30"
+                 "@sha256:6c9314d8dd18bcfd11c509e00ea39016c4fb978e42e86df1e4dfd17038b10b78")
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _PG_IDENTIFIER = r"^[a-z][a-z0-9_]{0,62}$"
 PgIdentifier = Matching(_PG_IDENTIFIER, "a PostgreSQL identifier (a lowercase letter, then up to 62 lowercase "
                                         "letters, digits or '_')", "agent_app")
@@ -314,9 +326,10 @@ class SecretsConfig(Model):
                                                description="Rotation interval of the application database "
                                                            "credentials.")
     rotation_application_version: Matching(r"^\d+\.\d+\.\d+$", "a version number",  # type: ignore[valid-type]
-                                           "1.1.671") = Field(
-        default="1.1.671",
-        description="Version of AWS's SecretsManagerRDSPostgreSQLRotationSingleUser application.")
+                                           "1.1.671") | None = Field(
+        default=None,
+        description="Version of AWS's SecretsManagerRDSPostgreSQLRotationSingleUser application; default: the "
+                    "version published in the stack's partition (components/data_secrets.py ROTATION_VERSIONS).")
 
     @field_validator("recovery_window_days")
     @classmethod
@@ -349,10 +362,11 @@ class BootstrapConfig(Model):
     namespace: DnsName = "platform-jobs"
     postgres_image: str | None = Field(
         default=None,
-        description="psql image; default postgres:<engineVersion>-alpine. Pin a digest with "
-                    "'postgres:16-alpine@sha256:<digest>'.")
-    aws_cli_image: str = Field(default="public.ecr.aws/aws-cli/aws-cli:2.31.30",
-                               description="Image of the init container that reads the credentials.")
+        description="psql image, pinned by digest ('postgres:16-alpine@sha256:<digest>'); default: the "
+                    "pinned postgres:<engineVersion>-alpine.")
+    aws_cli_image: str = Field(default=AWS_CLI_IMAGE,
+                               description="Image of the init container that reads the credentials, pinned by "
+                                           "digest.")
     ca_bundle_url: Matching(r"^https://[^\s]+\.pem$", "an https:// URL of a .pem file",  # type: ignore[valid-type]
                             "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem") = Field(
                                default="https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
@@ -370,6 +384,10 @@ class BootstrapConfig(Model):
         problem = image_problem(value) if value is not None else None
         if problem:
             raise ValueError(problem)
+        if value is not None and not _DIGEST.search(value):
+            # Every tier: a tag can be re-pointed, so what the Job runs would change without a config change.
+            raise ValueError(f"'{value}' is not pinned by digest; every tier must use a digest, e.g. "
+                             f"{PSQL_IMAGES['16']}")
         return value
 
     @field_validator("instance_type")
@@ -392,7 +410,8 @@ class DataTierConfig(Model):
 
     @property
     def postgres_image(self) -> str:
-        return self.bootstrap.postgres_image or f"postgres:{self.postgres.engine_version}-alpine"
+        """The configured psql image, else the pinned one matching the engine's major version."""
+        return self.bootstrap.postgres_image or PSQL_IMAGES[self.postgres.engine_version]
 
     def problems(self) -> list[str]:
         """Rules across fields of the section, as "dataTier.<path>: reason" lines for the platform validator."""

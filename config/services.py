@@ -271,8 +271,10 @@ class RateLimit(Model):
 class ServiceConfig(Model):
     kind: Literal["api", "worker"] = Field(description="api: serves HTTP behind the edge proxy; worker: consumes "
                                                        "a Redis queue.", examples=["api"])
-    image: ImageRef | None = Field(default=None, description="Registry image reference; protected tiers need "
-                                                             "@sha256 digests.")
+    image: ImageRef | None = Field(
+        default=None, description="The released image, pinned by digest (registry/repository@sha256:<64 hex>). "
+                                  "Unset (and no build): the service is not released yet, so it gets its "
+                                  "repository, identity and secrets but no workload (docs/first-deploy.md).")
     build: ImageBuild | None = Field(default=None, description="Build from source instead of `image` (dev only).")
     port: int = Field(default=8000, ge=1024, le=65535, description="HTTP port (API, probes and /metrics).")
     metrics_path: HttpPath = "/metrics"
@@ -318,8 +320,8 @@ class ServiceConfig(Model):
     @model_validator(mode="after")
     def _consistent(self) -> ServiceConfig:
         problems: list[tuple[str, str]] = []
-        if (self.image is None) == (self.build is None):
-            problems.append(("image", "set exactly one of image (a registry reference) or build (a source context)"))
+        if self.image is not None and self.build is not None:
+            problems.append(("image", "set at most one of image (a registry reference) or build (a source context)"))
         if not self.min_replicas <= self.replicas <= self.max_replicas:
             problems.append(("replicas", f"replicas must satisfy minReplicas <= replicas <= maxReplicas "
                                          f"(got {self.min_replicas} <= {self.replicas} <= {self.max_replicas})"))
@@ -357,6 +359,17 @@ class ServiceConfig(Model):
             raise Problems(problems)
         return self
 
+    @property
+    def released(self) -> bool:
+        """Whether there is an image to run: until then the service has no Deployment or Auto Scaling group.
+
+        A new stack's repositories are created empty by its first ``pulumi up``; a workload referencing an
+        image in them would never start (ImagePullBackOff until the await times out, or instances failing
+        their health checks), so a service runs only once its digest (or a build) is configured.
+        """
+        return self.image is not None or self.build is not None
+
+
 def service_problems(
     services: Mapping[str, ServiceConfig], *, protected: bool, llm_providers: Iterable[str] | None,
     names: Iterable[str] | None = None,
@@ -373,9 +386,12 @@ def service_problems(
         if protected and svc.build is not None:
             problems.append(f"{path}.build: protected tiers deploy images built and scanned in CI; set image to "
                             "the pushed reference with its @sha256 digest")
-        if protected and svc.image is not None and not is_digest_pinned(svc.image):
-            problems.append(f"{path}.image: protected tiers need a digest-pinned image (repository@sha256:<64 hex>); "
-                            f"got '{svc.image}'")
+        if svc.image is not None and not is_digest_pinned(svc.image):
+            # Every tier: a tag can be moved under a running service (dev included), and the VM runtime would
+            # need a registry lookup to resolve it, which fails when the repository is created by the same
+            # update. Leave image unset until the first release (docs/first-deploy.md).
+            problems.append(f"{path}.image: deploy a digest-pinned image (repository@sha256:<64 hex>), on every "
+                            f"tier; got '{svc.image}'")
         if protected and svc.min_replicas < 2:
             problems.append(f"{path}.minReplicas: protected tiers run at least 2 replicas so one can be replaced "
                             "while the other serves")

@@ -94,7 +94,8 @@ BAD_SERVICES = [
      "services.context.minReplicas", "at least 2 replicas"),
     ("dev", {"services.api.image": "ghcr.io/acme/api:latest"}, "services.api.image", ":latest"),
     ("dev", {"services.api.image": "ghcr.io/acme/api"}, "services.api.image", "no tag or digest"),
-    ("dev", {"services.api.image": None}, "services.api.image", "exactly one of image"),
+    ("dev", {"services.api.image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/agent-platform-dev/api:0.9.0"},
+     "services.api.image", "digest-pinned"),
     ("dev", {"services.api.image": None, "services.api.build": {"context": "no/such/dir"}},
      "services.api.build.context", "is not a directory"),
     ("dev", {"services.worker.queue": None}, "services.worker.queue", "set queue.listName"),
@@ -137,7 +138,7 @@ def test_builds_are_refused_in_protected_tiers(context_dir: Path):
 
 def test_image_and_build_together_are_refused(context_dir: Path):
     err = config_error("dev", {"services.api.build": {"context": str(context_dir)}})
-    assert "exactly one of image" in dict(err.issues)["services.api.image"]
+    assert "at most one of image" in dict(err.issues)["services.api.image"]
 
 
 def test_config_error_lists_every_bad_service_at_once():

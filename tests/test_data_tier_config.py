@@ -124,4 +124,4 @@ def test_tier_defaults_for_the_data_tier():
     assert [t.secrets.recovery_window_days for t in tiers.values()] == [0, 7, 30]
     assert [t.log_retention_days for t in tiers.values()] == [14, 30, 365]
     assert [t.buckets.noncurrent_version_expiration_days for t in tiers.values()] == [7, 30, 90]
-    assert tiers["dev"].postgres_image == "postgres:16-alpine"
+    assert tiers["dev"].postgres_image.startswith("postgres:16-alpine@sha256:")  # pinned on every tier

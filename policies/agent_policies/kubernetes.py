@@ -496,15 +496,16 @@ POLICIES: list[Policy] = [
     ),
     resource_policy(
         "k8s-image-pinned",
-        description="Container images are pinned by digest (protected tiers) and never float on :latest.",
+        description="Container images are pinned by digest (every tier) and never float on :latest.",
         resource_types=_WORKLOADS,
         check=_check_images,
         severity=Severity.HIGH,
-        remediation="Deploy repository@sha256:<digest> (CI records the digest it pushed); in dev a version tag is "
-                    "enough, never :latest or no tag.",
+        remediation="Deploy repository@sha256:<digest> (CI records the digest it pushed), never a tag alone; "
+                    "a service with no image yet gets no workload (docs/first-deploy.md).",
         refs=[soc2("CC8.1", "Changes are authorized, tested and approved before deployment")],
         config={"requireDigest": {"type": "boolean", "default": True,
-                                  "description": "Require digest-pinned images (false only for dev)."}},
+                                  "description": "Require digest-pinned images (every committed stack does; false "
+                                                 "tolerates version tags)."}},
     ),
     resource_policy(
         "k8s-service-account-token-mount",
