@@ -53,6 +53,8 @@ class ServiceDataRefs:
     secrets_kms_key_arn: pulumi.Input[str]
     data_kms_key_arn: pulumi.Input[str]
     data_cidrs: Sequence[str]
+    # The secrets' first values: an ExternalSecret applied before them fails its first sync.
+    secret_versions: Sequence[pulumi.Resource] = ()
 
     @staticmethod
     def platform_secrets(
@@ -78,6 +80,7 @@ class ServiceDataRefs:
             secrets_kms_key_arn=data.secrets_kms_key_arn,
             data_kms_key_arn=data.data_kms_key_arn,
             data_cidrs=data_subnet_cidrs(network),
+            secret_versions=data.secret_versions,
         )
 
 
@@ -139,6 +142,8 @@ class AgentServiceArgs:
     ingress_namespace: str = INGRESS_NAMESPACE
     monitoring_namespace: str = MONITORING_NAMESPACE
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    # What serves metrics.k8s.io (the cluster's metrics-server add-on): a CPU/memory HPA reads nothing without it.
+    metrics_server: pulumi.Resource | None = None
 
 
 class AgentService(pulumi.ComponentResource):
@@ -214,8 +219,10 @@ class AgentService(pulumi.ComponentResource):
         self._network_policy(k8s_opts)
         after_deployment = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[deployment]))
         if cfg.kind == "api":
+            metrics = [args.metrics_server] if args.metrics_server is not None else []
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-hpa", metadata=self._metadata(svc), spec=workload.hpa_spec(svc, cfg), opts=after_deployment)
+                f"{name}-hpa", metadata=self._metadata(svc), spec=workload.hpa_spec(svc, cfg),
+                opts=pulumi.ResourceOptions.merge(after_deployment, pulumi.ResourceOptions(depends_on=metrics)))
         else:
             self._scaled_object(after_deployment, secret_deps)
 
@@ -295,7 +302,8 @@ class AgentService(pulumi.ComponentResource):
                 "data": [{"secretKey": secret, "remoteRef": {"key": arn}} for secret, arn in zip(cfg.secrets, arns,
                                                                                                  strict=True)],
             },
-            opts=pulumi.ResourceOptions.merge(eso, pulumi.ResourceOptions(depends_on=[store])),
+            opts=pulumi.ResourceOptions.merge(eso, pulumi.ResourceOptions(
+                depends_on=[store, *self._args.data.secret_versions])),
         )
         return [store, external]
 

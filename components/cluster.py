@@ -17,6 +17,7 @@ from config.cluster import CONTROL_PLANE_LOG_TYPES, ClusterConfig, NodeGroup
 
 _ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 _VIEW_POLICY = "AmazonEKSViewPolicy"
+METRICS_SERVER_ADDON = "metrics-server"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Cluster(pulumi.ComponentResource):
     node_groups: list[aws.eks.NodeGroup]
     volume_key: aws.kms.Key
     ready: list[pulumi.Resource]
+    metrics_server: aws.eks.Addon
+    storage_class: k8s.storage.v1.StorageClass
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:cluster:Cluster", name, None, opts)
@@ -107,6 +110,11 @@ class Cluster(pulumi.ComponentResource):
                        self._addon("aws-ebs-csi-driver", self._ebs_csi_role(), depends_on=node_groups)]
         self.node_groups = node_groups
         self.ready = [*node_groups, *early_addons, *late_addons]
+        # Serves metrics.k8s.io, which HorizontalPodAutoscalers with Resource metrics (CPU, memory) read; KEDA
+        # serves only external metrics. `metrics-server` is an EKS community add-on (catalogue announced
+        # 2025-03-31, docs.aws.amazon.com/eks/latest/userguide/community-addons.html): two replicas by default,
+        # version resolved per Kubernetes version like the other add-ons unless pinned in addonVersions.
+        self.metrics_server = self._addon(METRICS_SERVER_ADDON, depends_on=node_groups)
 
         self.provider = k8s.Provider(
             f"{name}-k8s",
@@ -115,7 +123,7 @@ class Cluster(pulumi.ComponentResource):
             delete_unreachable=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready),
         )
-        self._storage_class()
+        self.storage_class = self._storage_class()
         self.register_outputs({"name": self.name, "endpoint": self.endpoint,
                                "oidc_provider_arn": self.oidc.provider_arn})
 
@@ -243,7 +251,9 @@ class Cluster(pulumi.ComponentResource):
             labels={"agent-platform/node-group": group_name, **group.labels},
             taints=[{"key": t.key, "value": t.value, "effect": t.effect} for t in group.taints],
             tags=self._tags(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._node_attachments, *addons]),
+            # The Cluster Autoscaler owns the desired size between minSize and maxSize; an update must not reset it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._node_attachments, *addons],
+                                        ignore_changes=["scalingConfig.desiredSize"]),
         )
 
     # -- kubernetes ---------------------------------------------------------------------------------
@@ -267,8 +277,8 @@ class Cluster(pulumi.ComponentResource):
             }}}],
         })
 
-    def _storage_class(self) -> None:
-        k8s.storage.v1.StorageClass(
+    def _storage_class(self) -> k8s.storage.v1.StorageClass:
+        return k8s.storage.v1.StorageClass(
             f"{self._name}-gp3",
             metadata={"name": "gp3-encrypted",
                       "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},

@@ -27,6 +27,7 @@ def parameters(cfg: RedisConfig) -> dict[str, str]:
 class Cache:
     group: aws.elasticache.ReplicationGroup
     auth_secret: aws.secretsmanager.Secret
+    auth_version: aws.secretsmanager.SecretVersion
 
 
 def cache(
@@ -51,7 +52,7 @@ def cache(
     # Bumping authTokenGeneration replaces the token; ROTATE keeps the old one valid until the next change.
     token = random.RandomPassword(f"{name}-redis-auth-token", length=64, special=False,
                                   keepers={"generation": str(cfg.auth_token_generation)}, opts=child)
-    auth_secret, _ = secret(
+    auth_secret, auth_version = secret(
         f"{name}-redis-auth", platform, path="redis/auth-token", kind=CACHE_CREDENTIALS,
         description="Redis AUTH token (the secret string is the token itself)", value=token.result,
         key_arn=secrets_key_arn, recovery_window_days=config.secrets.recovery_window_days, parent=parent)
@@ -104,4 +105,4 @@ def cache(
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(groups.values())),
     )
-    return Cache(group=group, auth_secret=auth_secret)
+    return Cache(group=group, auth_secret=auth_secret, auth_version=auth_version)

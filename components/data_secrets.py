@@ -78,6 +78,8 @@ class AppSecrets:
     llm_keys: dict[str, aws.secretsmanager.Secret]
     jwt: aws.secretsmanager.Secret
     encryption_key: aws.secretsmanager.Secret
+    # The first value of each: whatever syncs a secret into the cluster waits until it holds one.
+    versions: tuple[aws.secretsmanager.SecretVersion, ...] = ()
 
 
 def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
@@ -85,25 +87,29 @@ def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, plat
     window = config.secrets.recovery_window_days
     stack_config = pulumi.Config()
     llm_keys = {}
+    versions = []
     for provider in config.secrets.llm_providers:
-        llm_keys[provider], _ = secret(
+        llm_keys[provider], llm_version = secret(
             f"{name}-llm-{provider}", platform, path=f"llm/{provider}", kind=API_KEY,
             description=f"{provider} API key (rotate at the provider, then pulumi config set --secret "
                         f"{llm_key_name(provider)})",
             value=stack_config.require_secret(llm_key_name(provider)), key_arn=key_arn,
             recovery_window_days=window, parent=parent)
+        versions.append(llm_version)
     # Letters and digits only, so the value survives env files and shells unquoted.
     jwt_value = random.RandomPassword(f"{name}-jwt-secret-value", length=64, special=False,
                                       opts=pulumi.ResourceOptions(parent=parent))
-    jwt, _ = secret(f"{name}-jwt-secret", platform, path="jwt", kind=SIGNING_KEY,
-                    description="HMAC key that signs the services' JWTs", value=jwt_value.result, key_arn=key_arn,
-                    recovery_window_days=window, parent=parent)
+    jwt, jwt_version = secret(f"{name}-jwt-secret", platform, path="jwt", kind=SIGNING_KEY,
+                              description="HMAC key that signs the services' JWTs", value=jwt_value.result,
+                              key_arn=key_arn, recovery_window_days=window, parent=parent)
     key_bytes = random.RandomBytes(f"{name}-encryption-key-value", length=32,
                                    opts=pulumi.ResourceOptions(parent=parent))
-    encryption_key, _ = secret(f"{name}-encryption-key", platform, path="encryption-key", kind=ENCRYPTION_KEY,
-                               description="32-byte application encryption key, base64", value=key_bytes.base64,
-                               key_arn=key_arn, recovery_window_days=window, parent=parent)
-    return AppSecrets(llm_keys=llm_keys, jwt=jwt, encryption_key=encryption_key)
+    encryption_key, encryption_key_version = secret(
+        f"{name}-encryption-key", platform, path="encryption-key", kind=ENCRYPTION_KEY,
+        description="32-byte application encryption key, base64", value=key_bytes.base64,
+        key_arn=key_arn, recovery_window_days=window, parent=parent)
+    return AppSecrets(llm_keys=llm_keys, jwt=jwt, encryption_key=encryption_key,
+                      versions=(*versions, jwt_version, encryption_key_version))
 
 
 def app_database_credentials(

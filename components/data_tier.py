@@ -138,6 +138,7 @@ class DataTier(pulumi.ComponentResource):
         self.jwt_secret_arn = secrets.jwt.arn
         self.encryption_key_secret_arn = secrets.encryption_key.arn
         self.secrets_kms_key_arn = secrets_key
+        self.secret_versions: list[pulumi.Resource] = [*secrets.versions, credentials_value, redis.auth_version]
         self.data_kms_key_arn = keys["objects"].arn
         self.database_security_group_id = db_sg.id
         self.cache_security_group_id = cache_sg.id

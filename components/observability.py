@@ -111,7 +111,9 @@ class ObservabilityStack(pulumi.ComponentResource):
         self.grafana_secret_arn = secrets.grafana_secret_arn
         synced = secrets.resources
 
-        stack = self._kube_prometheus_stack([monitoring, node_agents, *synced, *ready], slack=secrets.slack)
+        # Prometheus and Alertmanager claim volumes of the encrypted StorageClass: it must exist before their claims.
+        stack = self._kube_prometheus_stack([monitoring, node_agents, args.cluster.storage_class, *synced, *ready],
+                                            slack=secrets.slack)
         self._scrape_services(stack)
         if args.edge is not None:
             self._scrape_ingress_controller(stack)

@@ -42,6 +42,8 @@ class DataTierRefs:
     app_db_username_property: str = "username"
     app_db_password_property: str = "password"
     redis_auth_property: str | None = None
+    # The secrets' first values (SecretVersions): the exporters' ExternalSecrets sync only after them.
+    secret_versions: Sequence[pulumi.Resource] = ()
 
     @staticmethod
     def of(data: DataTier) -> DataTierRefs:
@@ -51,7 +53,7 @@ class DataTierRefs:
             app_db_secret_arn=data.app_db_secret_arn, redis_host=data.redis_host, redis_port=data.redis_port,
             redis_auth_secret_arn=data.redis_auth_secret_arn, db_instance_id=data.db_instance_id,
             redis_replication_group_id=data.redis_replication_group_id,
-            secrets_kms_key_arns=[data.secrets_kms_key_arn])
+            secrets_kms_key_arns=[data.secrets_kms_key_arn], secret_versions=data.secret_versions)
 
 
 @dataclass(frozen=True)

@@ -6,17 +6,15 @@ Operator writes from Secrets Manager, referenced here by name only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
+from components.chart_pins import FLUENT_BIT, KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER, Chart
 from components.observability_rules import SUPERSEDED_DEFAULT_RULES
 from config.observability import ObservabilityConfig
 from config.platform import PlatformConfig
 
-PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
-EKS_CHARTS = "https://aws.github.io/eks-charts"
 STORAGE_CLASS = "gp3-encrypted"  # the cluster's default, KMS-encrypted gp3 StorageClass
 
 # Kubernetes names the rest of the stack (and the docs) refer to.
@@ -33,17 +31,7 @@ DASHBOARD_LABEL = "grafana_dashboard"
 DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
 
 
-@dataclass(frozen=True)
-class Chart:
-    name: str
-    version: str
-    repo: str
-
-
-KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "79.7.1", PROMETHEUS_COMMUNITY)
-POSTGRES_EXPORTER = Chart("prometheus-postgres-exporter", "7.3.0", PROMETHEUS_COMMUNITY)
-REDIS_EXPORTER = Chart("prometheus-redis-exporter", "6.20.0", PROMETHEUS_COMMUNITY)
-FLUENT_BIT = Chart("aws-for-fluent-bit", "0.2.1", EKS_CHARTS)
+__all__ = ["FLUENT_BIT", "KUBE_PROMETHEUS_STACK", "POSTGRES_EXPORTER", "REDIS_EXPORTER", "Chart"]
 
 _NON_ROOT_POD = {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
                  "seccompProfile": {"type": "RuntimeDefault"}}
@@ -118,7 +106,10 @@ def kube_prometheus_stack_values(
     obs = cfg.observability
     prom, am, grafana = obs.prometheus, obs.alertmanager, obs.grafana
     return {
-        "crds": {"enabled": True},
+        # CRDs install with the chart; Helm never upgrades them. The chart's upgrade Job stays off on purpose: it
+        # pulls busybox:latest and a kubectl tag by name (mutable) and runs with cluster-wide CRD write rights.
+        # A chart bump applies the new CRDs first, server-side, as docs/kubernetes.md#crd-upgrades describes.
+        "crds": {"enabled": True, "upgradeJob": {"enabled": False}},
         # EKS runs the control plane: its etcd, scheduler, controller manager and kube-proxy metrics are not
         # reachable, so scraping (and alerting on) them would only page for targets that cannot exist.
         "kubeEtcd": {"enabled": False},
@@ -131,7 +122,13 @@ def kube_prometheus_stack_values(
                       "kubeControllerManager": False, "kubeProxy": False},
             "disabled": dict.fromkeys(SUPERSEDED_DEFAULT_RULES, True),
         },
-        "prometheusOperator": {"resources": _resources("100m", "128Mi", "256Mi")},
+        "prometheusOperator": {
+            "resources": _resources("100m", "128Mi", "256Mi"),
+            # The reloader sidecar runs in every Prometheus and Alertmanager pod; the patch Job creates the
+            # admission webhook's certificate at install and upgrade.
+            "prometheusConfigReloader": {"resources": _resources("10m", "32Mi", "64Mi")},
+            "admissionWebhooks": {"patch": {"resources": _resources("10m", "32Mi", "64Mi")}},
+        },
         "prometheus": {
             "service": {"type": "ClusterIP"},
             "ingress": {"enabled": False},
@@ -171,6 +168,9 @@ def kube_prometheus_stack_values(
         },
         "grafana": {
             "enabled": True,
+            # A Role in `monitoring` instead of a ClusterRole on every namespace's ConfigMaps and Secrets (grafana
+            # chart 10.2.0 templates/role.yaml and clusterrole.yaml): the sidecars only read this namespace.
+            "rbac": {"create": True, "namespaced": True},
             "fullnameOverride": GRAFANA_SERVICE,
             "replicas": grafana.replicas,
             "defaultDashboardsTimezone": "utc",
@@ -192,16 +192,20 @@ def kube_prometheus_stack_values(
                 "security": {"disable_gravatar": True, "cookie_samesite": "strict"},
                 "analytics": {"reporting_enabled": False, "check_for_updates": False},
             },
+            # searchNamespace left unset: the sidecars watch the release's namespace (`monitoring`), and only
+            # ConfigMaps (`resource`, default "both"), so no Secret is ever read for a dashboard or data source.
             "sidecar": {
+                "resources": _resources("10m", "64Mi", "128Mi"),
+                "securityContext": {k: v for k, v in _HARDENED_CONTAINER.items()},
                 "dashboards": {
                     "enabled": True,
                     "label": DASHBOARD_LABEL,
                     "labelValue": "1",
-                    "searchNamespace": "ALL",
+                    "resource": "configmap",
                     "folderAnnotation": DASHBOARD_FOLDER_ANNOTATION,
                     "provider": {"foldersFromFilesStructure": True, "allowUiUpdates": False},
                 },
-                "datasources": {"enabled": True},
+                "datasources": {"enabled": True, "resource": "configmap"},
             },
             "additionalDataSources": [{
                 "name": "CloudWatch", "type": "cloudwatch", "uid": "cloudwatch", "access": "proxy",
@@ -209,12 +213,20 @@ def kube_prometheus_stack_values(
             }],
         },
         "kube-state-metrics": {
+            "resources": _resources("20m", "64Mi", "256Mi"),
             # Lets dashboards and rules join pod metrics to the service that owns the pod.
             "metricLabelsAllowlist": ["pods=[app.kubernetes.io/name]", "deployments=[app.kubernetes.io/name]"],
         },
         # node-exporter needs the host's network and PID namespaces: it runs in the node agents' namespace,
         # the only one whose Pod Security level allows that.
-        "prometheus-node-exporter": {"namespaceOverride": node_agents_namespace},
+        # The chart's pod securityContext (prometheus-node-exporter 4.49.1 values.yaml) has no seccomp profile.
+        "prometheus-node-exporter": {
+            "namespaceOverride": node_agents_namespace,
+            "resources": _resources("20m", "32Mi", "64Mi"),
+            "securityContext": {**_NON_ROOT_POD},
+            "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                         "capabilities": {"drop": ["ALL"]}},
+        },
     }
 
 
@@ -297,6 +309,13 @@ def fluent_bit_values(cfg: PlatformConfig, *, role_arn: pulumi.Input[str], group
             "    auto_create_group   false\n"
         ),
         "resources": _resources("50m", "64Mi", logs.fluent_bit_memory_limit),
+        # Root (UID 0) stays: the kubelet writes container logs root-owned and mode 0640 and the tail DB lives in the
+        # host's /var/log; without capabilities root reads only what it owns. Everything else is taken away:
+        # no capability, no privilege escalation, RuntimeDefault seccomp (chart 0.2.0: podSecurityContext and
+        # containerSecurityContext, both empty by default).
+        "podSecurityContext": {"runAsUser": 0, "runAsGroup": 0, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {"allowPrivilegeEscalation": False, "privileged": False,
+                                     "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
         "tolerations": [{"operator": "Exists"}],
         "priorityClassName": "system-node-critical",
         "serviceMonitor": {"enabled": True, "interval": f"{cfg.observability.prometheus.scrape_interval_seconds}s"},

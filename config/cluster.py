@@ -42,6 +42,24 @@ class NodeGroup(Model):
         return self
 
 
+class NodeAutoscalerConfig(Model):
+    """Cluster Autoscaler: grows a node group when pods are unschedulable, shrinks it when nodes sit idle.
+
+    Each node group's minSize and maxSize bound it; maxNodesTotal bounds the cluster (default: the sum of
+    the groups' maxSize). Flags are the chart's extraArgs (cluster-autoscaler FAQ, "What are the parameters
+    to CA?").
+    """
+
+    enabled: bool = True
+    max_nodes_total: int | None = Field(default=None, ge=1, le=1000,
+                                        description="--max-nodes-total; default: sum of node groups' maxSize.")
+    scale_down_utilization_threshold: float = Field(
+        default=0.5, gt=0, le=1, description="A node whose requests are below this share of allocatable may go.")
+    scale_down_unneeded_minutes: int = Field(default=10, ge=1, le=1440,
+                                             description="How long a node stays unneeded before it is removed.")
+    expander: Literal["least-waste", "random", "most-pods", "priority"] = "least-waste"
+
+
 class ClusterConfig(Model):
     version: str = Field(default="1.34", pattern=r"^1\.\d{2}$")
     endpoint_public_access: bool = Field(
@@ -54,6 +72,7 @@ class ClusterConfig(Model):
     read_only_role_arns: list[RoleArn] = Field(default_factory=list)
     log_retention_days: int = Field(default=90, ge=1, le=3653)
     node_groups: dict[DnsName, NodeGroup] = Field(default_factory=lambda: {"general": NodeGroup()}, min_length=1)
+    node_autoscaler: NodeAutoscalerConfig = Field(default_factory=NodeAutoscalerConfig)
     addon_versions: dict[str, str] = Field(
         default_factory=dict,
         description="Pin EKS add-on versions; unpinned ones resolve to the newest for the Kubernetes version.",
@@ -63,4 +82,13 @@ class ClusterConfig(Model):
     def _endpoint(self) -> ClusterConfig:
         if self.endpoint_public_access and not self.public_access_cidrs:
             raise ValueError("endpointPublicAccess needs publicAccessCidrs (the deploy runner's egress CIDRs)")
+        total, floor = self.node_autoscaler.max_nodes_total, sum(g.min_size for g in self.node_groups.values())
+        if total is not None and total < floor:
+            raise ValueError(f"nodeAutoscaler.maxNodesTotal ({total}) is below the node groups' minSize sum ({floor})")
         return self
+
+    @property
+    def max_nodes_total(self) -> int:
+        """The cluster-wide node limit the autoscaler enforces."""
+        explicit = self.node_autoscaler.max_nodes_total
+        return explicit if explicit is not None else sum(g.max_size for g in self.node_groups.values())

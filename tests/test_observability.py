@@ -173,8 +173,13 @@ def test_panels_do_not_overlap():
 
 
 def test_dashboards_are_config_maps_grafana_picks_up():
-    values = kps_values(plan("prod"))["grafana"]["sidecar"]["dashboards"]
-    assert values["enabled"] is True and values["searchNamespace"] == "ALL"
+    grafana = kps_values(plan("prod"))["grafana"]
+    values = grafana["sidecar"]["dashboards"]
+    # The dashboards live in `monitoring`, the release's namespace: the sidecar watches only it (no
+    # searchNamespace, which would make the chart grant a ClusterRole) and only ConfigMaps.
+    assert values["enabled"] is True and "searchNamespace" not in values and values["resource"] == "configmap"
+    assert {r.props["metadata"]["namespace"] for r in ours(plan("prod"), CONFIG_MAP)
+            if r.props["metadata"]["labels"].get("grafana_dashboard")} == {"monitoring"}
     assert (values["label"], values["labelValue"]) == ("grafana_dashboard", "1")
     boards = [r for r in ours(plan("prod"), CONFIG_MAP) if r.props["metadata"]["labels"].get("grafana_dashboard")]
     assert sorted(r.props["metadata"]["name"] for r in boards) == [

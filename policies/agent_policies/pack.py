@@ -25,6 +25,7 @@ DOMAINS: tuple[str, ...] = (
     "aws_ecr",
     "aws_edge",
     "kubernetes",
+    "kubernetes_capacity",
     "tagging",
     "stack",
     "cost",
