@@ -302,7 +302,8 @@ class ObservabilityStack(pulumi.ComponentResource):
         interval = self._cfg.observability.prometheus.scrape_interval_seconds
         self._release("postgres-exporter", charts.POSTGRES_EXPORTER, "postgres-exporter", MONITORING_NAMESPACE,
                       charts.postgres_exporter_values(host=data.postgres_host, port=data.postgres_port,
-                                                      database=data.database_name, scrape_interval_seconds=interval),
+                                                      database=data.database_name, scrape_interval_seconds=interval,
+                                                      login_version=data.monitor_db_secret_version),
                       depends_on)
         self._release("redis-exporter", charts.REDIS_EXPORTER, "redis-exporter", MONITORING_NAMESPACE,
                       charts.redis_exporter_values(host=data.redis_host, port=data.redis_port,

@@ -31,6 +31,9 @@ class DataTierRefs:
     postgres_port: pulumi.Input[int]
     database_name: pulumi.Input[str]
     app_db_secret_arn: pulumi.Input[str]
+    # The exporter's own pg_monitor login (and its current version id, which rolls the exporter when it changes).
+    monitor_db_secret_arn: pulumi.Input[str]
+    monitor_db_secret_version: pulumi.Input[str]
     redis_host: pulumi.Input[str]
     redis_port: pulumi.Input[int]
     redis_auth_secret_arn: pulumi.Input[str]
@@ -50,7 +53,9 @@ class DataTierRefs:
         """From a ``DataTier`` (its RDS instance is Multi-AZ, not replicated, so there is no replica lag)."""
         return DataTierRefs(
             postgres_host=data.postgres_host, postgres_port=data.postgres_port, database_name=data.database_name,
-            app_db_secret_arn=data.app_db_secret_arn, redis_host=data.redis_host, redis_port=data.redis_port,
+            app_db_secret_arn=data.app_db_secret_arn, monitor_db_secret_arn=data.monitor_db_secret_arn,
+            monitor_db_secret_version=data.monitor_db_secret_version, redis_host=data.redis_host,
+            redis_port=data.redis_port,
             redis_auth_secret_arn=data.redis_auth_secret_arn, db_instance_id=data.db_instance_id,
             redis_replication_group_id=data.redis_replication_group_id,
             secrets_kms_key_arns=[data.secrets_kms_key_arn], secret_versions=data.secret_versions)

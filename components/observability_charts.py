@@ -26,6 +26,7 @@ SLACK_SECRET = "alertmanager-slack"
 SLACK_SECRET_KEY = "webhook-url"
 FLUENT_BIT_SERVICE_ACCOUNT = "fluent-bit"
 POSTGRES_EXPORTER_SECRET = "postgres-exporter"
+POSTGRES_EXPORTER_LOGIN_DIR = "/etc/postgres-exporter/login"
 REDIS_EXPORTER_SECRET = "redis-exporter"
 DASHBOARD_LABEL = "grafana_dashboard"
 DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
@@ -230,8 +231,17 @@ def kube_prometheus_stack_values(
     }
 
 
-def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int],
-                             database: pulumi.Input[str], scrape_interval_seconds: int) -> dict[str, Any]:
+def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int], database: pulumi.Input[str],
+                             scrape_interval_seconds: int, login_version: pulumi.Input[str]) -> dict[str, Any]:
+    """The exporter logs in as its own pg_monitor role, read from files of the Secret ESO keeps current.
+
+    postgres_exporter 0.18 reads DATA_SOURCE_{USER,PASS}_FILE once, at start: after a rotation its logins fail
+    (pg_up 0), the mounted files already hold the new value (ESO refresh, then the kubelet's sync), and the
+    liveness probe restarts it after 15 minutes of failed logins, longer than the PostgresUnreachable alert
+    takes to fire on a real outage. A new value set by Pulumi (``login_version``) rolls the pod at once.
+    Keys: prometheus-postgres-exporter 7.3.0 values.yaml (config.datasource.userFile, passwordFile, extraVolumes,
+    extraVolumeMounts, annotations, livenessProbe).
+    """
     return {
         "config": {
             "datasource": {
@@ -239,9 +249,18 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
                 "port": pulumi.Output.from_input(port).apply(str),
                 "database": database,
                 "sslmode": "require",
-                "userSecret": {"name": POSTGRES_EXPORTER_SECRET, "key": "username"},
-                "passwordSecret": {"name": POSTGRES_EXPORTER_SECRET, "key": "password"},
+                "userFile": f"{POSTGRES_EXPORTER_LOGIN_DIR}/username",
+                "passwordFile": f"{POSTGRES_EXPORTER_LOGIN_DIR}/password",
             },
+        },
+        "extraVolumes": [{"name": "login", "secret": {"secretName": POSTGRES_EXPORTER_SECRET, "defaultMode": 0o440}}],
+        "extraVolumeMounts": [{"name": "login", "mountPath": POSTGRES_EXPORTER_LOGIN_DIR, "readOnly": True}],
+        "annotations": {"agent-platform/login-version": login_version},
+        "livenessProbe": {
+            "httpGet": None,  # replaces the chart's default handler (a probe has exactly one)
+            "exec": {"command": ["/bin/sh", "-c",
+                                 "wget -q -O - http://127.0.0.1:9187/metrics | grep -q '^pg_up 1'"]},
+            "periodSeconds": 60, "timeoutSeconds": 10, "failureThreshold": 15, "initialDelaySeconds": 60,
         },
         "serviceMonitor": {"enabled": True, "interval": f"{scrape_interval_seconds}s"},
         "rbac": {"create": True, "pspEnabled": False},

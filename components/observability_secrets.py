@@ -1,9 +1,10 @@
 """Credentials of the observability stack: kept in Secrets Manager, delivered to pods by External Secrets.
 
 Grafana's admin login is generated here; the Slack webhook comes from the secret stack config value
-``alertSlackWebhookUrl``; the exporters reuse the data tier's application credentials. A namespaced
-SecretStore reads them as its own IRSA role, which may read exactly these secrets and decrypt only
-through Secrets Manager, so neither the ESO controller nor any other workload gains access.
+``alertSlackWebhookUrl``; the PostgreSQL exporter logs in as its own pg_monitor role (never with the
+application's credentials), the Redis exporter with the AUTH token. A namespaced SecretStore reads them as
+its own IRSA role, which may read exactly these secrets and decrypt only through Secrets Manager, so neither
+the ESO controller nor any other workload gains access.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ class SecretSync:
         if slack is not None:
             arns.append(slack.arn)
         if data is not None:
-            arns += [data.app_db_secret_arn, data.redis_auth_secret_arn]
+            arns += [data.monitor_db_secret_arn, data.redis_auth_secret_arn]
             keys += list(data.secrets_kms_key_arns)
         store = self._store(namespace_resource, arns, keys, external_secrets)
 
@@ -79,8 +80,8 @@ class SecretSync:
                 charts.SLACK_SECRET_KEY: (slack.arn, None)}, [slack_value]))
         if data is not None:
             synced.resources.append(self._sync(store, "postgres-exporter-sync", charts.POSTGRES_EXPORTER_SECRET, {
-                "username": (data.app_db_secret_arn, data.app_db_username_property),
-                "password": (data.app_db_secret_arn, data.app_db_password_property)}, data.secret_versions))
+                "username": (data.monitor_db_secret_arn, data.app_db_username_property),
+                "password": (data.monitor_db_secret_arn, data.app_db_password_property)}, data.secret_versions))
             synced.resources.append(self._sync(store, "redis-exporter-sync", charts.REDIS_EXPORTER_SECRET, {
                 "password": (data.redis_auth_secret_arn, data.redis_auth_property)}, data.secret_versions))
         return synced

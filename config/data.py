@@ -105,6 +105,9 @@ class PostgresConfig(Model):
                                  description="RDS master user; only the bootstrap Job ever logs in with it.")
     app_username: str = Field(default="agent_app", pattern=_PG_IDENTIFIER,
                               description="Least-privilege application role; also the name of its schema.")
+    monitor_username: str = Field(default="metrics_reader", pattern=_PG_IDENTIFIER,
+                                  description="Login of the metrics exporter: a member of pg_monitor only, with its "
+                                              "own password that the application's rotation never touches.")
     app_connection_limit: int = Field(default=200, ge=1, le=5000,
                                       description="Connections the application role may hold at once.")
     log_min_duration_ms: int = Field(default=1000, ge=-1, le=600_000,
@@ -167,6 +170,9 @@ class PostgresConfig(Model):
                        f"{self.backup_window}")
         if self.app_username == self.master_username:
             out.append(f"{path}.appUsername: must differ from masterUsername; applications never use the master user")
+        if self.monitor_username in (self.app_username, self.master_username):
+            out.append(f"{path}.monitorUsername: must differ from appUsername and masterUsername; the exporter has "
+                       "its own login")
         return out
 
     @property

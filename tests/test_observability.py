@@ -354,9 +354,18 @@ def test_the_secret_store_reads_only_the_observability_secrets():
 
 def test_exporters_read_credentials_from_synced_secrets_not_values():
     p = plan("prod")
-    pg = release(p, "postgres-exporter").props["values"]["config"]["datasource"]
-    assert pg["passwordSecret"] == {"name": "postgres-exporter", "key": "password"}
-    assert "password" not in pg and pg["sslmode"] == "require"
+    values = release(p, "postgres-exporter").props["values"]
+    pg = values["config"]["datasource"]
+    # Files of the mounted Secret, not env vars: a restart after a rotation reads the new value.
+    assert (pg["userFile"], pg["passwordFile"]) == ("/etc/postgres-exporter/login/username",
+                                                    "/etc/postgres-exporter/login/password")
+    assert not {"password", "passwordSecret", "userSecret"} & set(pg) and pg["sslmode"] == "require"
+    assert values["extraVolumes"] == [{"name": "login", "secret": {"secretName": "postgres-exporter",
+                                                                   "defaultMode": 0o440}}]
+    assert values["extraVolumeMounts"][0]["mountPath"] == "/etc/postgres-exporter/login"
+    probe = values["livenessProbe"]
+    assert probe["httpGet"] is None and "pg_up 1" in probe["exec"]["command"][-1]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 15 * 60
     redis = release(p, "redis-exporter").props["values"]
     assert redis["auth"]["secret"] == {"name": "redis-exporter", "key": "password"}
     assert redis["redisAddress"].startswith("rediss://")

@@ -33,6 +33,7 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 HELM_CHARTS = ("kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v4:Chart")
 RESOURCE_METRIC_TYPES = ("Resource", "ContainerResource")
 _SECCOMP_TYPES = ("RuntimeDefault", "Localhost")
+_UNKNOWN = object()  # a value unknown during preview: nothing is reported about it
 
 
 def chart_name(chart: Any) -> str:
@@ -127,8 +128,8 @@ def _check_node_autoscaler(args: StackValidationArgs, settings: Settings, report
         sizes = known(lambda g=group: (get(g.props, "scalingConfig", "minSize"), get(g.props, "scalingConfig",
                                                                                     "maxSize")))
         if sizes and None not in sizes and sizes[1] <= sizes[0]:
-            report(f"Node group {group.name} has maxSize {sizes[1]} <= minSize {sizes[0]}: the autoscaler cannot "
-                   "grow it.", group.urn)
+            report(f"Node group {group.name} has maxSize {int(sizes[1])} <= minSize {int(sizes[0])}: the autoscaler "
+                   "cannot grow it.", group.urn)
 
 
 # --- Helm release values ---------------------------------------------------------------------------------------
@@ -202,13 +203,13 @@ def _check_rbac_scope(args: ResourceValidationArgs, settings: Settings, report: 
         return
     chart, values = found
     for path, expected in (rules[chart].get("require") or {}).items():
-        value = known(lambda p=path: _at(values, p))
-        if value != expected:
+        value = known(lambda p=path: _at(values, p), _UNKNOWN)
+        if value is not _UNKNOWN and value != expected:
             report(f"Chart {chart}: values.{path} is {value!r}, must be {expected!r} (otherwise the chart grants "
                    "cluster-wide read of ConfigMaps and Secrets).")
     for path, forbidden in (rules[chart].get("forbid") or {}).items():
-        value = known(lambda p=path: _at(values, p))
-        if value == forbidden:
+        value = known(lambda p=path: _at(values, p), _UNKNOWN)
+        if value is not _UNKNOWN and value == forbidden:
             report(f"Chart {chart}: values.{path} is {forbidden!r}: it watches every namespace, so its service "
                    "account needs read access to every namespace's ConfigMaps and Secrets.")
 
@@ -239,8 +240,8 @@ def _check_pod_values(args: ResourceValidationArgs, settings: Settings, report: 
             report(f"Chart {chart}: values.{path} must set allowPrivilegeEscalation: false and drop ALL "
                    "capabilities.")
     for path in spec.get("seccomp") or []:
-        profile = known(lambda p=path: _at(values, f"{p}.seccompProfile.type"))
-        if profile not in _SECCOMP_TYPES:
+        profile = known(lambda p=path: _at(values, f"{p}.seccompProfile.type"), _UNKNOWN)
+        if profile is not _UNKNOWN and profile not in _SECCOMP_TYPES:
             report(f"Chart {chart}: values.{path}.seccompProfile.type is {profile!r}; set RuntimeDefault.")
 
 
