@@ -104,7 +104,7 @@ _POD_SPECS = {"Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec"
 
 
 def restricted_problems(pod: dict[str, Any]) -> list[str]:
-    """What the `restricted` Pod Security profile rejects (kubernetes.io/docs/concepts/security/pod-security-standards)."""
+    """What Pod Security `restricted` rejects (kubernetes.io/docs/concepts/security/pod-security-standards)."""
     problems = [f"spec.{f}" for f in ("hostNetwork", "hostPID", "hostIPC") if pod.get(f)]
     problems += [f"volume {v['name']} is hostPath" for v in pod.get("volumes") or [] if "hostPath" in v]
     pod_ctx = pod.get("securityContext") or {}
