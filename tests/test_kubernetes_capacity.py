@@ -229,3 +229,10 @@ def test_every_stack_still_has_a_metrics_server_where_it_has_hpas(stack: str):
     p = eks_plan(stack)
     if list(p.of_type(HPA)):
         assert [a for a in p.of_type(ADDON) if a.props["addonName"] == "metrics-server"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_bootstrap_runs_digest_pinned_images_in_every_stack(stack: str):
+    pod = eks_plan(stack).one("kubernetes:batch/v1:Job", "data-bootstrap").props["spec"]["template"]["spec"]
+    images = [c["image"] for c in [*pod["initContainers"], *pod["containers"]]]
+    assert len(images) == 2 and all(re.search(r"@sha256:[0-9a-f]{64}$", i) for i in images), images
