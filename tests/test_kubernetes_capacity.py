@@ -236,3 +236,22 @@ def test_the_bootstrap_runs_digest_pinned_images_in_every_stack(stack: str):
     pod = eks_plan(stack).one("kubernetes:batch/v1:Job", "data-bootstrap").props["spec"]["template"]["spec"]
     images = [c["image"] for c in [*pod["initContainers"], *pod["containers"]]]
     assert len(images) == 2 and all(re.search(r"@sha256:[0-9a-f]{64}$", i) for i in images), images
+
+
+def test_the_cost_estimate_covers_the_new_components():
+    from planning.cost import stack_report
+    from planning.engine import with_paths
+
+    p = plan("prod")
+    report = stack_report(p, with_paths("prod", {}))
+    new = {"cluster-autoscaler-release", "cluster-autoscaler-role", "cluster-metrics-server",
+           "data-monitor-db-credentials", "data-monitor-db-rotation"}
+    assert not [u for u in report.unpriced if any(str(u.to_json()).find(n) >= 0 for n in new)]
+    # The exporter's own secret is billed like every other secret; the rest carries no charge of its own.
+    (line,) = report.of_resource("data-monitor-db-credentials")
+    assert line.monthly_usd > 0
+    without = stack_report(plan("prod", {"cluster.nodeAutoscaler.enabled": False}),
+                           with_paths("prod", {"cluster.nodeAutoscaler.enabled": False}))
+    assert report.free["kubernetes:helm.sh/v3:Release"] == without.free["kubernetes:helm.sh/v3:Release"] + 1
+    assert report.free["aws:iam/role:Role"] == without.free["aws:iam/role:Role"] + 1
+    assert report.total == without.total
