@@ -67,5 +67,11 @@ CLUSTER_AUTOSCALER = Chart(
     verified="kubernetes/autoscaler gh-pages index.yaml (cluster-autoscaler-9.53.0.tgz, appVersion 1.34.2) and "
              "tag cluster-autoscaler-chart-9.53.0, cluster-autoscaler/charts/cluster-autoscaler/values.yaml")
 
+# The edge's ingress controller (components/edge_lbc.py reads its version from config/edge.py, which must match).
+AWS_LOAD_BALANCER_CONTROLLER = Chart(
+    "aws-load-balancer-controller", "3.5.0", EKS_CHARTS, released="2026-08-03",
+    verified="aws/eks-charts gh-pages index.yaml (aws-load-balancer-controller 3.5.0) and master commit 5239609, "
+             "stable/aws-load-balancer-controller/Chart.yaml (appVersion v3.5.0)")
+
 PINNED: tuple[Chart, ...] = (KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER, FLUENT_BIT, EXTERNAL_SECRETS,
-                             KEDA, CLUSTER_AUTOSCALER)
+                             KEDA, CLUSTER_AUTOSCALER, AWS_LOAD_BALANCER_CONTROLLER)
