@@ -239,6 +239,9 @@ def _check_pod_values(args: ResourceValidationArgs, settings: Settings, report: 
                 str(c).upper() for c in (ctx.get("capabilities") or {}).get("drop") or []]:
             report(f"Chart {chart}: values.{path} must set allowPrivilegeEscalation: false and drop ALL "
                    "capabilities.")
+        if ctx.get("privileged") is True:
+            report(f"Chart {chart}: values.{path}.privileged is true: the container gets every capability and "
+                   "the node's devices.")
     for path in spec.get("seccomp") or []:
         profile = known(lambda p=path: _at(values, f"{p}.seccompProfile.type"), _UNKNOWN)
         if profile is not _UNKNOWN and profile not in _SECCOMP_TYPES:

@@ -140,6 +140,13 @@ def test_a_hardened_chart_passes_and_each_missing_setting_is_caught():
         "values.resources", "values.containerSecurityContext", "values.podSecurityContext.seccompProfile.type"}
 
 
+def test_a_privileged_chart_container_is_caught():
+    values = {"resources": RESOURCES, "containerSecurityContext": {**HARDENED, "privileged": True},
+              "podSecurityContext": SECCOMP}
+    (violation,) = found("helm-release-pods-hardened", release("aws-for-fluent-bit", values))
+    assert "privileged is true" in violation.message
+
+
 def test_charts_not_listed_are_not_judged_and_unknown_values_are_silent():
     assert not found("helm-release-pods-hardened", release("some-chart", {}))
     assert not found("helm-release-pods-hardened", release("aws-for-fluent-bit", {
