@@ -29,7 +29,8 @@ platform = Platform.from_config(config)
 
 keys = SharedKeys("keys", platform)
 alerts = AlertTopic("alerts", AlertTopicArgs(platform=platform, emails=config.observability.alert_emails))
-network = Network("network", NetworkArgs(config=config.network, platform=platform, logs_key_arn=keys.logs_key_arn))
+network = Network("network", NetworkArgs(config=config.network, platform=platform, logs_key_arn=keys.logs_key_arn,
+                                         instance_type_choices=config.instance_type_choices()))
 # runtime: vm runs each service on its own Auto Scaling group; nothing Kubernetes is constructed.
 on_eks = config.runtime == "eks"
 vm_runtime = None if on_eks else VmRuntime("vm-runtime", platform, network.vpc_id)
@@ -39,6 +40,7 @@ cluster = None if not on_eks else Cluster("cluster", ClusterArgs(
     vpc_id=network.vpc_id,
     private_subnet_ids=network.private_subnet_ids,
     logs_key_arn=keys.logs_key_arn,
+    deploy_role_arns=config.deploy_role_arns,
 ))
 # Grows and shrinks the node groups within their minSize/maxSize as pods become unschedulable or nodes idle.
 if cluster is not None and config.cluster.node_autoscaler.enabled:
@@ -52,8 +54,8 @@ data = DataTier("data", DataTierArgs(
     vpc_cidr=network.vpc_cidr,
     isolated_subnet_ids=network.isolated_subnet_ids,
     private_subnet_ids=network.private_subnet_ids,
-    workload_security_group_ids=[cluster.workload_security_group_id if cluster is not None
-                                 else vm_runtime.workload_security_group_id],
+    workload_security_group_ids={"eks-cluster": cluster.workload_security_group_id} if cluster is not None
+    else {"vm-workloads": vm_runtime.workload_security_group_id},
     alert_topic_arn=alerts.topic_arn,
     logs_key_arn=keys.logs_key_arn,
     cluster=cluster,
@@ -120,6 +122,7 @@ backup = BackupVault("backup", BackupVaultArgs(
     vpc_id=network.vpc_id,
     isolated_subnet_ids=network.isolated_subnet_ids,
     dr_provider=dr_provider,
+    deploy_role_arns=config.deploy_role_arns,
 ))
 
 # Under runtime: vm only the CloudWatch side is built (alarms, budget); there is no cluster to monitor.

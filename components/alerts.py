@@ -44,9 +44,11 @@ class AlertTopic(pulumi.ComponentResource):
                  "Resource": topic.arn, "Condition": {"Bool": {"aws:SecureTransport": "false"}}},
             ]}),
             opts=pulumi.ResourceOptions(parent=topic))
+        # Named by address (a new first address renames nothing); the index names they had are aliases.
         for i, email in enumerate(args.emails):
-            aws.sns.TopicSubscription(f"{name}-email-{i}", topic=topic.arn, protocol="email", endpoint=email,
-                                      opts=pulumi.ResourceOptions(parent=topic))
+            aws.sns.TopicSubscription(f"{name}-email-{email}", topic=topic.arn, protocol="email", endpoint=email,
+                                      opts=pulumi.ResourceOptions(parent=topic,
+                                                                  aliases=[pulumi.Alias(name=f"{name}-email-{i}")]))
         self.topic_arn = topic.arn
         self.key_arn = key.arn
         self.register_outputs({"topic_arn": self.topic_arn, "key_arn": self.key_arn})

@@ -49,21 +49,25 @@ def _managed_policies(partition: pulumi.Input[str], resource_types: Sequence[str
     return {role: pulumi.Output.concat("arn:", partition, ":iam::aws:policy/", n) for role, n in names.items()}
 
 
-def vault_access_policy(break_glass_role_arn: str | None, vault_admin_role_arns: Sequence[str]) -> pulumi.Output[str]:
+def vault_access_policy(break_glass_role_arn: str | None, vault_admin_role_arns: Sequence[str], *,
+                        protected: bool = True) -> pulumi.Output[str]:
     """Deny early deletion to every principal but the break-glass role, whatever their IAM policies allow.
 
     Without a break-glass role nobody may delete recovery points (they expire by their lifecycle). The guard
     on the policy itself needs someone exempt, or no later deployment could change it: it is added only when
-    a break-glass or vault admin role is configured.
+    a break-glass or vault admin role is configured; the vault admins include the roles that deploy.
+
+    In an unprotected tier (dev) the deploying roles may also delete recovery points: `pulumi destroy` empties
+    the vault (force_destroy deletes its recovery points as the deployer) before deleting it.
     """
 
     def exempt(arns: Sequence[str]) -> dict[str, Any] | None:
         return {"ArnNotEquals": {"aws:PrincipalArn": list(arns)}} if arns else None
 
     guardians = [break_glass_role_arn] if break_glass_role_arn else []
-    admins = [*guardians, *(a for a in vault_admin_role_arns if a not in guardians)]
+    admins = [*guardians, *(a for a in dict.fromkeys(vault_admin_role_arns) if a not in guardians)]
     statements = [iam.statement(RECOVERY_POINT_ACTIONS, "*", sid="DenyEarlyRecoveryPointDeletion", effect="Deny",
-                                principal={"AWS": "*"}, condition=exempt(guardians))]
+                                principal={"AWS": "*"}, condition=exempt(guardians if protected else admins))]
     if admins:
         statements.append(iam.statement(VAULT_ADMIN_ACTIONS, "*", sid="DenyVaultGuardRemoval", effect="Deny",
                                         principal={"AWS": "*"}, condition=exempt(admins)))
@@ -80,6 +84,8 @@ class BackupVaultArgs:
     vpc_id: pulumi.Input[str]
     isolated_subnet_ids: Sequence[pulumi.Input[str]]
     dr_provider: aws.Provider | None = None
+    deploy_role_arns: Sequence[str] = ()
+    """The roles that run `pulumi up`: vault admins besides backup.vaultAdminRoleArns."""
 
 
 class BackupVault(pulumi.ComponentResource):
@@ -98,6 +104,7 @@ class BackupVault(pulumi.ComponentResource):
             raise ValueError("BackupVault: pass dr_provider exactly when backup.drRegion is set "
                              f"(drRegion={cfg.dr_region!r}, dr_provider={'set' if args.dr_provider else 'None'})")
         self._name, self._platform, self._cfg = name, platform, cfg
+        self._vault_admins = [*args.deploy_role_arns, *cfg.vault_admin_role_arns]
         tags = platform.tags(COMPONENT)
 
         role = self._service_role(tags)
@@ -171,7 +178,8 @@ class BackupVault(pulumi.ComponentResource):
         vault = aws.backup.Vault(
             name,
             kms_key_arn=key.arn,
-            force_destroy=False,
+            # Unprotected tiers are disposable: `pulumi destroy` deletes the recovery points with the vault.
+            force_destroy=not platform.protect,
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=platform.protect,
                                         retain_on_delete=platform.protect),
@@ -180,7 +188,7 @@ class BackupVault(pulumi.ComponentResource):
         aws.backup.VaultPolicy(
             f"{name}-policy",
             backup_vault_name=vault.name,
-            policy=vault_access_policy(cfg.break_glass_role_arn, cfg.vault_admin_role_arns),
+            policy=vault_access_policy(cfg.break_glass_role_arn, self._vault_admins, protected=platform.protect),
             opts=on_vault,
         )
         lock = cfg.lock

@@ -60,12 +60,13 @@ KEDA = Chart(
     "keda", "2.20.2", KEDA_REPO, released="2026-07-31",
     verified="kedacore/charts docs/index.yaml (keda-2.20.2.tgz, newest listed) and keda/values.yaml at "
              "commit cbb9bb8 (tag v2.20.2)")
-# Cluster Autoscaler's minor must match the cluster's (1.34): chart 9.53.0 ships image v1.34.2; 9.54.0 and later
-# ship 1.35.
+# The newest chart; its default image (1.35.0) is overridden by the release matching the cluster's minor
+# (config/cluster.py CLUSTER_AUTOSCALER_IMAGE_TAGS).
 CLUSTER_AUTOSCALER = Chart(
-    "cluster-autoscaler", "9.53.0", AUTOSCALER_REPO, released="2025-12-04",
-    verified="kubernetes/autoscaler gh-pages index.yaml (cluster-autoscaler-9.53.0.tgz, appVersion 1.34.2) and "
-             "tag cluster-autoscaler-chart-9.53.0, cluster-autoscaler/charts/cluster-autoscaler/values.yaml")
+    "cluster-autoscaler", "9.59.0", AUTOSCALER_REPO, released="2026-07-21",
+    verified="kubernetes/autoscaler gh-pages index.yaml (cluster-autoscaler-9.59.0.tgz, created 2026-07-21) and "
+             "tag cluster-autoscaler-chart-9.59.0, cluster-autoscaler/charts/cluster-autoscaler/{values.yaml,"
+             "templates/deployment.yaml}")
 
 # The edge's ingress controller (components/edge_lbc.py reads its version from config/edge.py, which must match).
 AWS_LOAD_BALANCER_CONTROLLER = Chart(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -14,6 +15,7 @@ from components.context import Platform
 from components.irsa import OidcIssuer, service_account_role
 from components.logs import log_group
 from config.cluster import CONTROL_PLANE_LOG_TYPES, ClusterConfig, NodeGroup
+from config.platform import role_name
 
 _ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 _VIEW_POLICY = "AmazonEKSViewPolicy"
@@ -27,6 +29,32 @@ class ClusterArgs:
     vpc_id: pulumi.Input[str]
     private_subnet_ids: list[pulumi.Output[str]]
     logs_key_arn: pulumi.Input[str]
+    deploy_role_arns: Sequence[str] = ()
+    """The roles that run `pulumi up`: cluster admins, since EKS grants the creator nothing here."""
+
+
+@dataclass(frozen=True)
+class AccessGrant:
+    """One principal's access entry: named by its role name, aliased to the index name it had before."""
+
+    principal_arn: str
+    policy: str
+    label: str
+    legacy_index: int | None
+
+
+def access_grants(cfg: ClusterConfig, deploy_role_arns: Sequence[str]) -> list[AccessGrant]:
+    """Admins (cluster.adminRoleArns, then the deploy roles) and viewers, one grant per principal.
+
+    ``legacy_index`` is the position the principal had in adminRoleArns + readOnlyRoleArns, which
+    named its entry ``cluster-<label>-<index>`` before entries were named by role.
+    """
+    legacy = [*cfg.admin_role_arns, *cfg.read_only_role_arns]
+    admins = list(dict.fromkeys([*cfg.admin_role_arns, *deploy_role_arns]))
+    grants = [(arn, _ADMIN_POLICY, "admin") for arn in admins]
+    grants += [(arn, _VIEW_POLICY, "view") for arn in dict.fromkeys(cfg.read_only_role_arns) if arn not in admins]
+    return [AccessGrant(arn, policy, label, legacy.index(arn) if arn in legacy else None)
+            for arn, policy, label in grants]
 
 
 class Cluster(pulumi.ComponentResource):
@@ -56,8 +84,8 @@ class Cluster(pulumi.ComponentResource):
             f"{name}-secrets-key", "eks-secrets", account_id=platform.account_id, partition=platform.partition,
             tags=self._tags(), protect=platform.protect, parent=self)
         self.volume_key = kms.volume_key(f"{name}-volume-key", account_id=platform.account_id,
-                                         partition=platform.partition, tags=self._tags(), protect=platform.protect,
-                                         parent=self)
+                                         partition=platform.partition, region=platform.region, tags=self._tags(),
+                                         protect=platform.protect, parent=self)
 
         # EKS writes control-plane logs here; creating it first makes it encrypted and bounded.
         control_plane_logs = log_group(
@@ -80,14 +108,19 @@ class Cluster(pulumi.ComponentResource):
             },
             encryption_config={"provider": {"key_arn": secrets_key.arn}, "resources": ["secrets"]},
             enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES),
-            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": True},
+            # No implicit admin: the creator's bootstrap entry would collide (409 ResourceInUseException) with the
+            # explicit entry of the deploy role (terraform-aws-eks#3293). Admins are listed in config instead.
+            access_config={"authentication_mode": "API", "bootstrap_cluster_creator_admin_permissions": False},
             kubernetes_network_config={"service_ipv4_cidr": cfg.service_cidr, "ip_family": "ipv4"},
             bootstrap_self_managed_addons=False,
             upgrade_policy={"support_type": "STANDARD"},
             deletion_protection=platform.protect,
             tags=self._tags(),
+            # The flag is ForceNew in terraform-provider-aws (eks/cluster.go): a cluster created with the old
+            # `true` keeps it rather than being replaced (see docs/cluster-upgrades.md for its bootstrap entry).
             opts=pulumi.ResourceOptions(parent=self, protect=platform.protect,
-                                        depends_on=[control_plane_logs, *self._role_attachments]),
+                                        depends_on=[control_plane_logs, *self._role_attachments],
+                                        ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"]),
         )
         eks_cluster = self._cluster
         self.name = eks_cluster.name
@@ -100,7 +133,7 @@ class Cluster(pulumi.ComponentResource):
         self.oidc = OidcIssuer(provider_arn=oidc_provider.arn,
                                url=issuer_url.apply(lambda u: u.removeprefix("https://")))
 
-        self._access_entries()
+        access = self._access_entries(args.deploy_role_arns)
         early_addons = [self._addon("vpc-cni", self._cni_role(), {"enableNetworkPolicy": "true"}),
                         self._addon("kube-proxy")]
         node_role = self._node_role()
@@ -112,16 +145,18 @@ class Cluster(pulumi.ComponentResource):
         self.ready = [*node_groups, *early_addons, *late_addons]
         # Serves metrics.k8s.io, which HorizontalPodAutoscalers with Resource metrics (CPU, memory) read; KEDA
         # serves only external metrics. `metrics-server` is an EKS community add-on (catalogue announced
-        # 2025-03-31, docs.aws.amazon.com/eks/latest/userguide/community-addons.html): two replicas by default,
-        # version resolved per Kubernetes version like the other add-ons unless pinned in addonVersions.
-        self.metrics_server = self._addon(METRICS_SERVER_ADDON, depends_on=node_groups)
+        # 2025-03-31, docs.aws.amazon.com/eks/latest/userguide/community-addons.html), two replicas by default.
+        self.metrics_server = self._addon(METRICS_SERVER_ADDON, depends_on=node_groups,
+                                          version=self._metrics_server_version())
 
+        # The provider authenticates as the deploy role: it may only talk to the API once that role's entry
+        # and its admin policy association exist.
         self.provider = k8s.Provider(
             f"{name}-k8s",
             kubeconfig=self._kubeconfig(),
             enable_server_side_apply=True,
             delete_unreachable=False,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self.ready),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.ready, *access]),
         )
         self.storage_class = self._storage_class()
         self.register_outputs({"name": self.name, "endpoint": self.endpoint,
@@ -134,6 +169,9 @@ class Cluster(pulumi.ComponentResource):
 
     def _cluster_role(self, secrets_key: aws.kms.Key) -> aws.iam.Role:
         name = self._name
+        # EKS honours aws:SourceAccount (and aws:SourceArn) in the cluster role's trust policy: EKS user guide,
+        # "Cross-service confused deputy prevention in Amazon EKS" (added 2025-08-19, doc history: "Amazon EKS
+        # accepts the aws:SourceArn and aws:SourceAccount conditions in the trust policy of an EKS cluster role").
         role = aws.iam.Role(f"{name}-cluster-role",
                             assume_role_policy=iam.service_trust("eks.amazonaws.com", self._platform.account_id),
                             tags=self._tags(), opts=pulumi.ResourceOptions(parent=self))
@@ -168,7 +206,8 @@ class Cluster(pulumi.ComponentResource):
     def _cni_role(self) -> aws.iam.Role:
         return service_account_role(
             f"{self._name}-vpc-cni-role", self.oidc, namespace="kube-system", service_account="aws-node",
-            tags=self._tags(), parent=self, managed_policy_arns=[self._managed_policy("AmazonEKS_CNI_Policy")])
+            tags=self._tags(), parent=self,
+            managed_policy_arns={"AmazonEKS_CNI_Policy": self._managed_policy("AmazonEKS_CNI_Policy")})
 
     def _ebs_csi_role(self) -> aws.iam.Role:
         key_use = iam.document(
@@ -180,39 +219,61 @@ class Cluster(pulumi.ComponentResource):
         return service_account_role(
             f"{self._name}-ebs-csi-role", self.oidc, namespace="kube-system", service_account="ebs-csi-controller-sa",
             tags=self._tags(), parent=self,
-            managed_policy_arns=[self._managed_policy("service-role/AmazonEBSCSIDriverPolicy")],
+            managed_policy_arns={
+                "AmazonEBSCSIDriverPolicy": self._managed_policy("service-role/AmazonEBSCSIDriverPolicy")},
             inline_policy=key_use)
 
-    def _access_entries(self) -> None:
-        cfg, name = self._cfg, self._name
-        grants = [(arn, _ADMIN_POLICY, "admin") for arn in cfg.admin_role_arns]
-        grants += [(arn, _VIEW_POLICY, "view") for arn in cfg.read_only_role_arns]
-        for i, (arn, policy, label) in enumerate(grants):
-            entry = aws.eks.AccessEntry(f"{name}-{label}-{i}", cluster_name=self._cluster.name, principal_arn=arn,
-                                        type="STANDARD", tags=self._tags(), opts=pulumi.ResourceOptions(parent=self))
-            aws.eks.AccessPolicyAssociation(
-                f"{name}-{label}-{i}-policy", cluster_name=self._cluster.name, principal_arn=arn,
+    def _access_entries(self, deploy_role_arns: Sequence[str]) -> list[pulumi.Resource]:
+        """One entry and one policy association per principal, named by role name (inserting one renames none)."""
+        name, created = self._name, []
+        for grant in access_grants(self._cfg, deploy_role_arns):
+            logical = f"{name}-{grant.label}-{role_name(grant.principal_arn)}"
+            old = f"{name}-{grant.label}-{grant.legacy_index}" if grant.legacy_index is not None else None
+            entry = aws.eks.AccessEntry(
+                logical, cluster_name=self._cluster.name, principal_arn=grant.principal_arn, type="STANDARD",
+                tags=self._tags(),
+                opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=old)] if old else None))
+            association = aws.eks.AccessPolicyAssociation(
+                f"{logical}-policy", cluster_name=self._cluster.name, principal_arn=grant.principal_arn,
                 policy_arn=pulumi.Output.concat("arn:", self._platform.partition, ":eks::aws:cluster-access-policy/",
-                                                policy),
-                access_scope={"type": "cluster"}, opts=pulumi.ResourceOptions(parent=entry))
+                                                grant.policy),
+                access_scope={"type": "cluster"},
+                # The association is created after its entry (EKS rejects it before) and by parent alias the
+                # old `<old>-policy` is found under the old entry.
+                opts=pulumi.ResourceOptions(parent=entry, depends_on=[entry],
+                                            aliases=[pulumi.Alias(name=f"{old}-policy")] if old else None))
+            created += [entry, association]
+        return created
 
     # -- compute ------------------------------------------------------------------------------------
 
+    def _metrics_server_version(self) -> pulumi.Input[str]:
+        """cluster.addonVersions.metrics-server, else the version EKS marks default for this Kubernetes version.
+
+        A community add-on's builds are not in the ADDON_VERSIONS pins (no recorded describe-addon-versions
+        output for every pinned Kubernetes version); EKS's default (most_recent=False) is a build it publishes as
+        compatible with the version, and it changes only when EKS changes the default, never to "newest".
+        """
+        pinned = self._cfg.addon_versions.get(METRICS_SERVER_ADDON)
+        if pinned:
+            return pinned
+        return aws.eks.get_addon_version_output(addon_name=METRICS_SERVER_ADDON, kubernetes_version=self._cfg.version,
+                                                most_recent=False).version
+
     def _addon(self, addon: str, role: aws.iam.Role | None = None, configuration: dict[str, str] | None = None,
-               depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
-        version = self._cfg.addon_versions.get(addon)
-        if version is None:
-            version = aws.eks.get_addon_version_output(addon_name=addon, kubernetes_version=self._cfg.version,
-                                                       most_recent=True).version
+               depends_on: list[pulumi.Resource] | None = None,
+               version: pulumi.Input[str] | None = None) -> aws.eks.Addon:
+        """A pinned add-on (config/cluster.py ADDON_VERSIONS or cluster.addonVersions), never "newest"."""
         return aws.eks.Addon(
             f"{self._name}-{addon}",
             cluster_name=self._cluster.name,
             addon_name=addon,
-            addon_version=version,
+            addon_version=version if version is not None else self._cfg.resolved_addon_versions()[addon],
             service_account_role_arn=role.arn if role else None,
             configuration_values=json.dumps(configuration) if configuration else None,
+            # Nothing to conflict with at creation (bootstrap_self_managed_addons=False installs none).
             resolve_conflicts_on_create="OVERWRITE",
-            resolve_conflicts_on_update="OVERWRITE",
+            resolve_conflicts_on_update=self._cfg.addon_conflicts_on_update,
             tags=self._tags(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on or []),
         )

@@ -205,9 +205,10 @@ def _security_group(name: str, network: VmBootstrapNetwork, tags: Mapping[str, s
     opts = pulumi.ResourceOptions(parent=group)
     for i, cidr in enumerate(network.database_cidrs):
         aws.vpc.SecurityGroupEgressRule(
-            f"{name}-bootstrap-to-postgres-{i}", security_group_id=group.id, cidr_ipv4=cidr, ip_protocol="tcp",
+            f"{name}-bootstrap-to-postgres-{cidr}", security_group_id=group.id, cidr_ipv4=cidr, ip_protocol="tcp",
             from_port=POSTGRES_PORT, to_port=POSTGRES_PORT, description="PostgreSQL (database subnets)",
-            tags=dict(tags), opts=opts)
+            tags=dict(tags), opts=pulumi.ResourceOptions(
+                parent=group, aliases=[pulumi.Alias(name=f"{name}-bootstrap-to-postgres-{i}")]))
     aws.vpc.SecurityGroupEgressRule(
         f"{name}-bootstrap-to-https", security_group_id=group.id, cidr_ipv4="0.0.0.0/0", ip_protocol="tcp",
         from_port=443, to_port=443, description="AWS APIs, AL2023 packages and the RDS CA bundle",

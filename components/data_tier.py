@@ -6,7 +6,7 @@ with customer-managed keys (one per purpose), and sized and protected per tier f
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -34,7 +34,8 @@ class DataTierArgs:
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
     isolated_subnet_ids: Sequence[pulumi.Input[str]]
-    workload_security_group_ids: Sequence[pulumi.Input[str]]
+    workload_security_group_ids: Mapping[str, pulumi.Input[str]]
+    """The groups the stores admit, keyed by a stable name (e.g. ``eks-cluster``): the rules are named by it."""
     alert_topic_arn: pulumi.Input[str] | None
     logs_key_arn: pulumi.Input[str]
     cluster: Cluster | None
@@ -175,11 +176,14 @@ class DataTier(pulumi.ComponentResource):
             f"{name}-{role}-sg", vpc_id=args.vpc_id, description=f"{label} {port} from the workloads only",
             tags=args.platform.tags(COMPONENT, Name=f"{args.platform.config.name}-{role}"),
             opts=pulumi.ResourceOptions(parent=self))
-        for i, source in enumerate(args.workload_security_group_ids):
+        for i, (source_name, source) in enumerate(args.workload_security_group_ids.items()):
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-{role}-from-workloads-{i}", security_group_id=group.id, referenced_security_group_id=source,
+                f"{name}-{role}-from-{source_name}", security_group_id=group.id, referenced_security_group_id=source,
                 ip_protocol="tcp", from_port=port, to_port=port, description=f"{label} from workload group {i}",
-                tags=args.platform.tags(COMPONENT), opts=pulumi.ResourceOptions(parent=group))
+                tags=args.platform.tags(COMPONENT),
+                # Formerly named by position; the alias keeps an existing rule (same group, same port) in place.
+                opts=pulumi.ResourceOptions(parent=group,
+                                            aliases=[pulumi.Alias(name=f"{name}-{role}-from-workloads-{i}")]))
         return group
 
     def _rotation_security_group(self, name: str, args: DataTierArgs,

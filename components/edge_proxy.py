@@ -238,6 +238,9 @@ class EdgeProxy(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=alb),
         )
         hosts = sorted({r.host for r in self.routes})
+        # Named by slot on purpose, unlike other list-built resources: slot i always holds priority
+        # FIRST_RULE_PRIORITY + i, so a new host updates a slot's host list in place. Naming rules by host would
+        # replace rules whose priority another rule still holds (ALB answers PriorityInUse).
         for i in range(0, len(hosts), HOSTS_PER_RULE):
             chunk = hosts[i:i + HOSTS_PER_RULE]
             aws.lb.ListenerRule(

@@ -51,12 +51,14 @@ def load_balancer_group(name: str, vpc_id: pulumi.Input[str], *, tags: Callable[
     return sg
 
 
-def header_attributes(cfg: EdgeConfig) -> dict[str, str]:
+def header_attributes(cfg: EdgeConfig) -> dict[str, str | bool]:
     """The security headers the ALB adds itself, as aws.lb.Listener arguments (nginx adds the others)."""
     base = cfg.headers.rendered_base()
     attributes = {f"routing_http_response_{name.lower().replace('-', '_')}_header_value": base[name]
                   for name in ALB_HEADERS}
-    return {**attributes, "routing_http_response_server_enabled": "false"}
+    # A boolean in pulumi-aws 7.51 (lb.Listener routing_http_response_server_enabled: Input[bool]); the string
+    # "false" only passed because the mock engine accepts any value.
+    return {**attributes, "routing_http_response_server_enabled": False}
 
 
 def _path_patterns(path: str) -> list[str]:

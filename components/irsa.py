@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -25,7 +25,7 @@ def service_account_role(
     service_account: str,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
-    managed_policy_arns: Sequence[pulumi.Input[str]] = (),
+    managed_policy_arns: Mapping[str, pulumi.Input[str]] | None = None,
     inline_policy: pulumi.Input[str] | None = None,
 ) -> aws.iam.Role:
     """A role only ``namespace/service_account`` can assume through the cluster's OIDC issuer."""
@@ -40,9 +40,12 @@ def service_account_role(
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    for i, arn in enumerate(managed_policy_arns):
-        aws.iam.RolePolicyAttachment(f"{resource_name}-managed-{i}", role=role.name, policy_arn=arn,
-                                     opts=pulumi.ResourceOptions(parent=role))
+    # Keyed by policy name (ARNs are outputs): adding a policy renames no attachment; the index names they
+    # had are aliases.
+    for i, (policy, arn) in enumerate((managed_policy_arns or {}).items()):
+        aws.iam.RolePolicyAttachment(
+            f"{resource_name}-{policy}", role=role.name, policy_arn=arn,
+            opts=pulumi.ResourceOptions(parent=role, aliases=[pulumi.Alias(name=f"{resource_name}-managed-{i}")]))
     if inline_policy is not None:
         aws.iam.RolePolicy(f"{resource_name}-policy", role=role.id, policy=inline_policy,
                            opts=pulumi.ResourceOptions(parent=role))

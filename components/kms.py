@@ -18,6 +18,7 @@ def key_policy(
     service_principals: Sequence[str] = (),
     service_conditions: Mapping[str, Any] | None = None,
     role_principals: Sequence[pulumi.Input[str]] = (),
+    extra_statements: Sequence[Mapping[str, Any]] = (),
 ) -> pulumi.Output[str]:
     """Account administrators manage the key; only the named AWS services may use it.
 
@@ -47,6 +48,7 @@ def key_policy(
         statements.append(iam.statement(
             ["kms:CreateGrant"], "*", sid="AllowRoleGrantsForAwsResources", principal=principal,
             condition={"Bool": {"kms:GrantIsForAWSResource": "true"}}))
+    statements.extend(dict(s) for s in extra_statements)
     return iam.document(*statements)
 
 
@@ -61,6 +63,7 @@ def customer_key(
     service_principals: Sequence[str] = (),
     service_conditions: Mapping[str, Any] | None = None,
     role_principals: Sequence[pulumi.Input[str]] = (),
+    extra_statements: Sequence[Mapping[str, Any]] = (),
     deletion_window_days: int = 30,
     parent: pulumi.Resource | None = None,
     provider: pulumi.ProviderResource | None = None,
@@ -74,7 +77,8 @@ def customer_key(
         rotation_period_in_days=365,
         deletion_window_in_days=deletion_window_days,
         policy=key_policy(account_id, partition, service_principals=service_principals,
-                          service_conditions=service_conditions, role_principals=role_principals),
+                          service_conditions=service_conditions, role_principals=role_principals,
+                          extra_statements=extra_statements),
         tags=dict(tags),
         opts=opts,
     )
@@ -92,13 +96,27 @@ def volume_key(
     *,
     account_id: pulumi.Input[str],
     partition: pulumi.Input[str],
+    region: str,
     tags: Mapping[str, str],
     protect: bool,
     parent: pulumi.Resource,
 ) -> aws.kms.Key:
-    """The CMK for EBS volumes that Auto Scaling launches (its service-linked role must be able to use it)."""
-    autoscaling_role = pulumi.Output.concat(
-        "arn:", partition, ":iam::", account_id,
-        ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
+    """The CMK for EBS volumes, usable by any principal of this account only through EC2 in this region.
+
+    This is the statement of AWS's own ``aws/ebs`` key ("Allow access through EBS for all principals in
+    the account that are authorized to use EBS": principal ``*``, ``kms:CallerAccount`` = the account,
+    ``kms:ViaService`` = ``ec2.<region>.amazonaws.com``). It covers the Auto Scaling service-linked role
+    (EKS managed node groups, the VM runtime's groups) and the EBS CSI driver without naming a role: a key
+    policy naming ``AWSServiceRoleForAutoScaling`` is rejected in an account that never had an Auto Scaling
+    group (``MalformedPolicyDocumentException: ... invalid principals``, particuleio/teks#92), and creating
+    that role here (aws.iam.ServiceLinkedRole) would fail where it exists and delete it, for every other
+    group of the account, on ``pulumi destroy``. Nobody can use the key outside EC2: no direct
+    Encrypt/Decrypt by principals, and the root statement only lets IAM policies (e.g. the CSI driver's) grant more.
+    """
+    via_ec2 = {"StringEquals": {"kms:CallerAccount": account_id, "kms:ViaService": f"ec2.{region}.amazonaws.com"}}
     return customer_key(name, "ebs", account_id=account_id, partition=partition, tags=tags, protect=protect,
-                        role_principals=[autoscaling_role], parent=parent)
+                       parent=parent, extra_statements=[
+                           iam.statement(["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                                          "kms:CreateGrant", "kms:DescribeKey"], "*", sid="AllowUseThroughEc2",
+                                         principal={"AWS": "*"}, condition=via_ec2),
+                       ])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -10,6 +11,7 @@ import pulumi_aws as aws
 from components import iam
 from components.context import Platform
 from components.logs import log_group
+from components.zones import availability_zones
 from config.network import NetworkConfig
 
 
@@ -18,6 +20,8 @@ class NetworkArgs:
     config: NetworkConfig
     platform: Platform
     logs_key_arn: pulumi.Input[str]
+    instance_type_choices: Sequence[Sequence[str]] = ()
+    """Each compute group's instance types (any one will do): only zones offering them get subnets."""
 
 
 class Network(pulumi.ComponentResource):
@@ -33,6 +37,7 @@ class Network(pulumi.ComponentResource):
         super().__init__("agent-platform:network:Network", name, None, opts)
         self._name = name
         self._cfg = args.config
+        self._instance_type_choices = args.instance_type_choices
         self._platform = args.platform
         self._tags = args.platform.tags
         existing = args.config.existing_vpc
@@ -66,13 +71,15 @@ class Network(pulumi.ComponentResource):
         # Adopt the default security group and strip every rule, so nothing can use it by accident.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[],
                                      tags=self._tags_for("default-sg-unused"), opts=child)
-        azs = aws.get_availability_zones_output(state="available").names
+        azs = availability_zones(self._platform.region, cfg.az_count, self._instance_type_choices)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags_for("igw"), opts=child)
 
         cluster_tag = f"kubernetes.io/cluster/{self._platform.config.name}"
         public, private, isolated = [], [], []
+        # Subnets, NAT gateways and route tables stay named by AZ slot (public-0, ...): slot i owns CIDR block i of
+        # the layout, so the slot is the stable value; the zone behind it is chosen by zone ID (see _zones).
         for i in range(cfg.az_count):
-            az = azs.apply(lambda names, i=i: names[i])
+            az = azs.apply(lambda names, i=i: names[i])  # type: ignore[index]
             public.append(aws.ec2.Subnet(
                 f"{name}-public-{i}", vpc_id=vpc.id, cidr_block=layout.public[i], availability_zone=az,
                 map_public_ip_on_launch=False,

@@ -20,7 +20,7 @@ from components import iam
 from components.chart_pins import CLUSTER_AUTOSCALER
 from components.context import Platform
 from components.irsa import OidcIssuer, service_account_role
-from config.cluster import ClusterConfig
+from config.cluster import CLUSTER_AUTOSCALER_IMAGE_TAGS, ClusterConfig
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -52,7 +52,8 @@ class NodeAutoscalerArgs:
 def autoscaler_policy(cluster_name: pulumi.Input[str]) -> pulumi.Output[str]:
     """Cluster Autoscaler's IAM policy with auto-discovery, writes limited to this cluster's groups.
 
-    Actions: kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md at cluster-autoscaler-1.34.2,
+    Actions: kubernetes/autoscaler cluster-autoscaler/cloudprovider/aws/README.md at cluster-autoscaler-1.34.2 (the same
+    list at 1.36.1),
     "Full Cluster Autoscaler Features Policy". The Describe/Get actions have no resource-level permissions.
     """
     owned = pulumi.Output.from_input(cluster_name).apply(
@@ -70,9 +71,12 @@ def autoscaler_policy(cluster_name: pulumi.Input[str]) -> pulumi.Output[str]:
 
 def autoscaler_values(cfg: ClusterConfig, *, cluster_name: pulumi.Input[str], region: str,
                       role_arn: pulumi.Input[str]) -> dict[str, Any]:
-    """Chart values; keys from cluster-autoscaler/charts/cluster-autoscaler/values.yaml at chart 9.53.0."""
+    """Chart values; keys from cluster-autoscaler/charts/cluster-autoscaler/values.yaml at chart 9.59.0."""
     auto = cfg.node_autoscaler
     return {
+        # The autoscaler's minor follows the cluster's, not the chart's default image.
+        "image": {"repository": "registry.k8s.io/autoscaling/cluster-autoscaler",
+                  "tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[cfg.version]},
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},

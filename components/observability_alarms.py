@@ -7,7 +7,7 @@ Alertmanager) is down. Every alarm notifies on ALARM and on OK, so a recovered i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -40,7 +40,8 @@ class DataTierRefs:
     db_instance_id: pulumi.Input[str]
     redis_replication_group_id: pulumi.Input[str]
     secrets_kms_key_arns: Sequence[pulumi.Input[str]] = ()
-    db_replica_instance_ids: Sequence[pulumi.Input[str]] = ()
+    # Read replicas by their logical name (identifiers are outputs): each alarm is named by it, not by position.
+    db_replica_instance_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
     # Shape of the secrets: JSON properties holding the login, or None for a plain-string secret.
     app_db_username_property: str = "username"
     app_db_password_property: str = "password"
@@ -151,8 +152,9 @@ class Alarms:
                    f"({max_connections}).",
                    threshold=limit, comparison="GreaterThanThreshold",
                    namespace="AWS/RDS", metric_name="DatabaseConnections", statistic="Maximum", dimensions=db)
-        for i, replica in enumerate(data.db_replica_instance_ids):
-            self.alarm(f"rds-replica-{i}-lag", f"Read replica {i} lags more than {a.rds_replica_lag_seconds} s.",
+        for replica_name, replica in data.db_replica_instance_ids.items():
+            self.alarm(f"rds-replica-{replica_name}-lag",
+                       f"Read replica {replica_name} lags more than {a.rds_replica_lag_seconds} s.",
                        threshold=a.rds_replica_lag_seconds, comparison="GreaterThanThreshold",
                        namespace="AWS/RDS", metric_name="ReplicaLag", statistic="Maximum",
                        dimensions={"DBInstanceIdentifier": replica})

@@ -216,9 +216,10 @@ def kube_prometheus_stack_values(
             }],
         },
         "kube-state-metrics": {
-            "resources": _resources("20m", "64Mi", "256Mi"),
             # Lets dashboards and rules join pod metrics to the service that owns the pod.
             "metricLabelsAllowlist": ["pods=[app.kubernetes.io/name]", "deployments=[app.kubernetes.io/name]"],
+            # The subchart (kube-state-metrics 6.4.1 at kube-prometheus-stack 79.7.1) defaults to resources: {}.
+            "resources": _resources("20m", "128Mi", "256Mi"),
         },
         # node-exporter needs the host's network and PID namespaces: it runs in the node agents' namespace,
         # the only one whose Pod Security level allows that.

@@ -214,20 +214,24 @@ class VmAgentService(pulumi.ComponentResource):
         sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id,
                                    description=f"Agent service {self.service_name} instances",
                                    tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
-        opts = pulumi.ResourceOptions(parent=sg)
-        rules: list[tuple[str, str, str, int, str]] = [
-            ("https", "0.0.0.0/0", "tcp", 443, "AWS APIs (ECR, Secrets Manager, SSM, logs) and LLM providers"),
-            ("dns-udp", args.vpc_cidr, "udp", 53, "VPC resolver"),
-            ("dns-tcp", args.vpc_cidr, "tcp", 53, "VPC resolver"),
+        # (label, CIDR, protocol, port, description, former index label kept as an alias)
+        rules: list[tuple[str, str, str, int, str, str | None]] = [
+            ("https", "0.0.0.0/0", "tcp", 443, "AWS APIs (ECR, Secrets Manager, SSM, logs) and LLM providers", None),
+            ("dns-udp", args.vpc_cidr, "udp", 53, "VPC resolver", None),
+            ("dns-tcp", args.vpc_cidr, "tcp", 53, "VPC resolver", None),
         ]
         data = args.data
+        # Named by CIDR, not position: a new data subnet renames no rule; the index names are aliases.
+        postgres_port, redis_port = int(data.postgres_port), int(data.redis_port)  # type: ignore[arg-type]
         for i, cidr in enumerate(data.data_cidrs):
-            rules.append((f"postgres-{i}", cidr, "tcp", int(data.postgres_port), "PostgreSQL"))  # type: ignore[arg-type]
-            rules.append((f"redis-{i}", cidr, "tcp", int(data.redis_port), "Redis"))  # type: ignore[arg-type]
-        for label, cidr, protocol, port, description in rules:
+            rules.append((f"postgres-{cidr}", cidr, "tcp", postgres_port, "PostgreSQL", f"postgres-{i}"))
+            rules.append((f"redis-{cidr}", cidr, "tcp", redis_port, "Redis", f"redis-{i}"))
+        for label, cidr, protocol, port, description, old in rules:
+            aliases = [pulumi.Alias(name=f"{name}-to-{old}")] if old else None
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-to-{label}", security_group_id=sg.id, cidr_ipv4=cidr, ip_protocol=protocol,
-                from_port=port, to_port=port, description=description, tags=self._tags, opts=opts)
+                from_port=port, to_port=port, description=description, tags=self._tags,
+                opts=pulumi.ResourceOptions(parent=sg, aliases=aliases))
         return sg
 
     def _launch_template(self, profile: aws.iam.InstanceProfile, sg: aws.ec2.SecurityGroup,
@@ -324,8 +328,8 @@ class VmRuntime(pulumi.ComponentResource):
             f"{name}-ecr-key", "ecr", account_id=platform.account_id, partition=platform.partition, tags=tags,
             protect=platform.protect, parent=self).arn
         self.volume_key_arn = kms.volume_key(f"{name}-volume-key", account_id=platform.account_id,
-                                             partition=platform.partition, tags=tags, protect=platform.protect,
-                                             parent=self).arn
+                                             partition=platform.partition, region=platform.region, tags=tags,
+                                             protect=platform.protect, parent=self).arn
         # Carried by every service instance (no rules of its own): what the data stores admit, as they admit
         # the EKS cluster security group on that runtime.
         self.workload_security_group_id = aws.ec2.SecurityGroup(

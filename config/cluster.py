@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -9,6 +10,38 @@ from pydantic import Field, model_validator
 from config.base import Cidr, DnsName, Model, RoleArn
 
 CONTROL_PLANE_LOG_TYPES = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+# End of EKS standard support per Kubernetes minor version, as `aws eks describe-cluster-versions` reports
+# it (EKS user guide, "Kubernetes release calendar"; 14 months after the EKS release): 1.33 ended 2026-07-29,
+# 1.34 ends 2026-12-02, 1.35 2027-03-27, 1.36 2027-08-02. Checked 2026-12-01; see docs/cluster-upgrades.md.
+EKS_STANDARD_SUPPORT_ENDS = {
+    "1.34": date(2026, 12, 2),
+    "1.35": date(2027, 3, 27),
+    "1.36": date(2027, 8, 2),
+}
+# New clusters start on the newest version (EKS's own default), leaving the most standard support ahead.
+DEFAULT_KUBERNETES_VERSION = "1.36"
+
+# The EKS add-ons the cluster installs, pinned per Kubernetes version to versions EKS published for it, so an
+# update never picks up a new add-on build nobody chose. Sources (describe-addon-versions output recorded in
+# public deploys): 1.36 as resolved by a 1.36 cluster on 2026-09-16 (vpc-cni, kube-proxy, coredns) and the
+# EBS CSI build pinned with 1.36; 1.35 from a 1.35 cluster's pinned set. Re-check before changing with
+# `aws eks describe-addon-versions --kubernetes-version <v> --addon-name <name>`.
+CLUSTER_ADDONS = ("vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver")
+ADDON_VERSIONS: dict[str, dict[str, str]] = {
+    "1.35": {"vpc-cni": "v1.21.1-eksbuild.3", "kube-proxy": "v1.35.0-eksbuild.2",
+             "coredns": "v1.13.2-eksbuild.1", "aws-ebs-csi-driver": "v1.57.1-eksbuild.1"},
+    "1.36": {"vpc-cni": "v1.22.4-eksbuild.3", "kube-proxy": "v1.36.0-eksbuild.21",
+             "coredns": "v1.14.3-eksbuild.16", "aws-ebs-csi-driver": "v1.63.1-eksbuild.1"},
+}
+
+
+AddonName = Literal["vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver", "metrics-server"]
+
+# The Cluster Autoscaler release per Kubernetes minor: its minor must match the cluster's (kubernetes/autoscaler
+# README, "Releases"). Newest patch tags of kubernetes/autoscaler: cluster-autoscaler-1.35.2 and -1.36.1 (both
+# 2026-07-22); images registry.k8s.io/autoscaling/cluster-autoscaler:<tag>.
+CLUSTER_AUTOSCALER_IMAGE_TAGS = {"1.35": "v1.35.2", "1.36": "v1.36.1"}
 
 
 class Taint(Model):
@@ -61,7 +94,9 @@ class NodeAutoscalerConfig(Model):
 
 
 class ClusterConfig(Model):
-    version: str = Field(default="1.34", pattern=r"^1\.\d{2}$")
+    version: str = Field(default=DEFAULT_KUBERNETES_VERSION, pattern=r"^1\.\d{2}$",
+                         description="Kubernetes minor version; upgrade one minor version per update "
+                                     "(docs/cluster-upgrades.md).")
     endpoint_public_access: bool = Field(
         default=False,
         description="Off by default; turn on only with publicAccessCidrs naming the deploy runner's egress.",
@@ -73,15 +108,40 @@ class ClusterConfig(Model):
     log_retention_days: int = Field(default=90, ge=1, le=3653)
     node_groups: dict[DnsName, NodeGroup] = Field(default_factory=lambda: {"general": NodeGroup()}, min_length=1)
     node_autoscaler: NodeAutoscalerConfig = Field(default_factory=NodeAutoscalerConfig)
-    addon_versions: dict[str, str] = Field(
+    addon_versions: dict[AddonName, str] = Field(
         default_factory=dict,
-        description="Pin EKS add-on versions; unpinned ones resolve to the newest for the Kubernetes version.",
+        description="Per add-on version overrides; the others come from the pins for the Kubernetes version "
+                    "(config/cluster.py ADDON_VERSIONS). Every add-on must resolve to a pinned version.",
     )
+    addon_conflicts_on_update: Literal["OVERWRITE", "PRESERVE"] = Field(
+        default="PRESERVE",
+        description="What an add-on update does with fields changed in the cluster: PRESERVE keeps them (a hotfix "
+                    "applied with kubectl survives the update); OVERWRITE resets them to EKS's defaults.",
+    )
+
+    def resolved_addon_versions(self) -> dict[str, str]:
+        """The version of every add-on: a stack override, else the pin for this Kubernetes version."""
+        pinned = ADDON_VERSIONS.get(self.version, {})
+        return {a: v for a in CLUSTER_ADDONS if (v := self.addon_versions.get(a) or pinned.get(a))}
+
+    @model_validator(mode="after")
+    def _addons(self) -> ClusterConfig:
+        missing = [a for a in CLUSTER_ADDONS if a not in self.resolved_addon_versions()]
+        if missing:
+            raise ValueError(
+                f"Kubernetes {self.version} has no pinned add-on versions for {', '.join(missing)}; set "
+                f"cluster.addonVersions.<name> (aws eks describe-addon-versions --kubernetes-version "
+                f"{self.version} --addon-name <name>) or use {', '.join(sorted(ADDON_VERSIONS))}")
+        return self
 
     @model_validator(mode="after")
     def _endpoint(self) -> ClusterConfig:
         if self.endpoint_public_access and not self.public_access_cidrs:
             raise ValueError("endpointPublicAccess needs publicAccessCidrs (the deploy runner's egress CIDRs)")
+        if self.node_autoscaler.enabled and self.version not in CLUSTER_AUTOSCALER_IMAGE_TAGS:
+            raise ValueError(f"nodeAutoscaler has no Cluster Autoscaler release recorded for Kubernetes {self.version} "
+                             f"(known: {', '.join(sorted(CLUSTER_AUTOSCALER_IMAGE_TAGS))}); add it to "
+                             "config/cluster.py CLUSTER_AUTOSCALER_IMAGE_TAGS")
         total, floor = self.node_autoscaler.max_nodes_total, sum(g.min_size for g in self.node_groups.values())
         if total is not None and total < floor:
             raise ValueError(f"nodeAutoscaler.maxNodesTotal ({total}) is below the node groups' minSize sum ({floor})")

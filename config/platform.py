@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from config.backup import BackupConfig
-from config.base import DnsName, Model, Tier, overlaps
+from config.base import DnsName, Model, RoleArn, Tier, overlaps
 from config.cluster import ClusterConfig
 from config.cost import CostConfig
 from config.data import DataTierConfig
@@ -33,6 +33,11 @@ class PlatformConfig(Model):
     runtime: Literal["eks", "vm"] = Field(
         default="eks", description="Where agent services run: pods on EKS, or containers on EC2 Auto Scaling groups "
                                    "(vm; the cluster section is then unused). See docs/vm-runtime.md.")
+    deploy_role_arns: list[RoleArn] = Field(
+        default_factory=list,
+        description="IAM roles that run `pulumi up` (the CI deploy role, PlatformAdmin): each gets a cluster admin "
+                    "access entry (EKS grants the creator nothing: bootstrapClusterCreatorAdminPermissions is off) "
+                    "and may change the backup vault policies. Role ARNs, not assumed-role session ARNs.")
     network: NetworkConfig = NetworkConfig()
     cluster: ClusterConfig = ClusterConfig()
     data_tier: DataTierConfig = DataTierConfig()
@@ -46,6 +51,13 @@ class PlatformConfig(Model):
     def name(self) -> str:
         """Prefix for the few physical names that must be stable (cluster, log groups)."""
         return f"{self.project}-{self.stack}"
+
+    def instance_type_choices(self) -> list[list[str]]:
+        """Each compute group's instance types on this runtime (the zones the VPC uses must offer one of each)."""
+        if self.runtime == "eks":
+            return [list(group.instance_types) for group in self.cluster.node_groups.values()]
+        return [*([svc.vm.instance_type] for svc in self.services.values()),
+                [self.data_tier.bootstrap.instance_type]]
 
     @property
     def protected_tier(self) -> bool:
@@ -96,6 +108,7 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         if data.redis.snapshot_retention_days < 1:
             problems.append(f"dataTier.redis.snapshotRetentionDays: {environment} keeps at least 1 daily "
                             "cache snapshot (got 0)")
+    problems.extend(deploy_role_problems(sections.get("runtime"), sections.get("deploy_role_arns"), cluster))
     if network and cluster:
         vpc_cidr = network.existing_vpc.cidr if network.existing_vpc else network.cidr
         if overlaps(vpc_cidr, cluster.service_cidr):
@@ -112,7 +125,44 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     if observability is not None:
         problems.extend(observability_problems(environment, observability, data.postgres if data else None))
     backup: BackupConfig | None = sections.get("backup")
+    if backup is not None and protect is False and backup.lock.mode != "none":
+        problems.append(f"backup.lock.mode: an unprotected stack (protect: false) must stay destroyable with "
+                        f"`pulumi destroy`; a {backup.lock.mode}-mode vault lock keeps recovery points until "
+                        "their minimum retention. Lock vaults only where protect is true")
     if backup is not None:
         problems.extend(backup.problems(environment=environment, region=str(sections.get("region") or ""),
                                         database_retention_days=data.postgres.backup_retention_days if data else None))
+    return problems
+
+
+def role_name(arn: str) -> str:
+    """The role's name (its ARN's last path segment): unique within an account, stable across reorders."""
+    return arn.rsplit("/", 1)[-1]
+
+
+def deploy_role_problems(runtime: str | None, deploy_role_arns: list[str] | None,
+                         cluster: ClusterConfig | None) -> list[str]:
+    """EKS access entries: somebody must be admin, and each principal gets exactly one entry.
+
+    EKS answers 409 ResourceInUseException to a second access entry for the same principal; entries are
+    named by role name, so two roles of one name (in two accounts) would collide as well.
+    """
+    if deploy_role_arns is None or cluster is None:
+        return []
+    problems: list[str] = []
+    admins = [*cluster.admin_role_arns, *deploy_role_arns]
+    if runtime == "eks" and not admins:
+        problems.append("deployRoleArns: the cluster grants admin access only to the roles listed here and in "
+                        "cluster.adminRoleArns; list the roles that run `pulumi up` (the CI deploy role)")
+    for arn in cluster.read_only_role_arns:
+        if arn in admins:
+            problems.append(f"cluster.readOnlyRoleArns: {arn} is also an admin (deployRoleArns or "
+                            "cluster.adminRoleArns); EKS allows one access entry per principal")
+    by_name: dict[str, set[str]] = {}
+    for arn in [*admins, *cluster.read_only_role_arns]:
+        by_name.setdefault(role_name(arn), set()).add(arn)
+    for name, arns in sorted(by_name.items()):
+        if len(arns) > 1:
+            problems.append(f"cluster.adminRoleArns: roles {', '.join(sorted(arns))} share the name {name!r}; "
+                            "access entries are named by role name")
     return problems

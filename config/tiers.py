@@ -27,6 +27,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
         },
         "cluster": {
             "logRetentionDays": 14,
+            # Disposable: an add-on update resets in-cluster changes to EKS's defaults.
+            "addonConflictsOnUpdate": "OVERWRITE",
             "nodeGroups": {
                 "general": {"instanceTypes": ["t3.large", "t3a.large"], "capacityType": "SPOT",
                             "minSize": 1, "desiredSize": 2, "maxSize": 3, "diskSizeGib": 30},

@@ -19,7 +19,7 @@ from typing import Any
 
 from config import ConfigError
 from planning.engine import STACKS, run_program, with_paths
-from planning.model import Plan, PlannedResource, mask_secrets
+from planning.model import Plan, PlannedResource, mask_secrets, plan_from_json, resource_to_json
 
 
 def _parse_set(values: list[str]) -> dict[str, Any]:
@@ -70,22 +70,27 @@ def render_tree(plan: Plan) -> str:
 def plan_json(plan: Plan) -> dict[str, Any]:
     return {
         "stack": plan.stack,
-        "resources": [
-            {
-                "urn": r.urn,
-                "type": r.type,
-                "name": r.name,
-                "parent": r.parent,
-                "inputs": r.masked_inputs,
-                "protect": r.protect,
-                "retainOnDelete": r.retain_on_delete,
-                "dependencies": sorted(r.dependencies),
-            }
-            for r in plan
-        ],
+        # Everything the policy server receives (property dependencies, providers, options), so that
+        # `--review-plan` of this file gives the review of the live plan.
+        "resources": [resource_to_json(r) for r in plan],
         "counts": dict(sorted(plan.type_counts().items())),
         "outputs": mask_secrets(plan.outputs),
     }
+
+
+def _review_saved(args: argparse.Namespace) -> int:
+    """Review a saved plan: the stack's policy config applied to the resources the file records."""
+    from planning import review as policy_review
+
+    plan = plan_from_json(json.loads(args.review_plan.read_text()))
+    result = policy_review.review(plan, policy_review.load_policy_config(plan.stack))
+    print(policy_review.render_text(result))
+    if args.sarif:
+        from planning import sarif
+
+        sarif.write_sarif(result, args.sarif)
+        print(f"SARIF written to {args.sarif}")
+    return 1 if result.mandatory else 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -98,12 +103,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--sarif", type=Path, metavar="FILE", help="write policy results as SARIF 2.1.0")
     parser.add_argument("--manifests", type=Path, metavar="DIR", help="write Kubernetes objects as YAML")
     parser.add_argument("--no-review", action="store_true", help="plan only, skip the policy review")
+    parser.add_argument("--review-plan", type=Path, metavar="FILE",
+                        help="review a plan saved with --json instead of planning the program")
     parser.add_argument("--quiet", action="store_true", help="print counts and verdicts, not the tree")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.review_plan:
+        return _review_saved(args)
     started = time.perf_counter()
     try:
         overrides = with_paths(args.stack, _parse_set(args.set))

@@ -263,9 +263,30 @@ def resource_outputs(type_: str, name: str, inputs: dict[str, Any], region: str)
     return state
 
 
+# Zone name -> zone ID differs per account; this mock account maps us-east-1c to use1-az3, the zone EKS refuses,
+# so a program taking the first N names would put a cluster subnet there.
+def _zone_ids(region: str) -> list[tuple[str, str]]:
+    area, direction, number = region.split("-")[-3:]  # us-east-1 -> use1, ap-northeast-1 -> apne1
+    short = {"north": "n", "south": "s", "east": "e", "west": "w", "central": "c"}
+    prefix = area + "".join(short.get(part, part[0]) for part in
+                            direction.replace("north", "north-").replace("south", "south-").split("-") if part) + number
+    return [(f"{region}{letter}", f"{prefix}-az{i}") for i, letter in enumerate("abcdef", start=1)]
+
+
 def _azs(args: dict[str, Any], region: str) -> dict[str, Any]:
-    names = [f"{region}{z}" for z in "abcdef"]
-    return {"names": names, "zoneIds": [f"use1-az{i}" for i in range(1, 7)], "id": region}
+    """As DescribeAvailabilityZones answers: excluded zone IDs and names left out, names in order."""
+    excluded_ids = set(args.get("excludeZoneIds") or ())
+    excluded_names = set(args.get("excludeNames") or ())
+    zones = [(n, z) for n, z in _zone_ids(region) if z not in excluded_ids and n not in excluded_names]
+    return {"names": [n for n, _ in zones], "zoneIds": [z for _, z in zones], "id": region}
+
+
+def _instance_type_offerings(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """Every requested type in every zone ID (the mock has no gaps; tests of gaps call zones.choose_zones)."""
+    types = [v for f in args.get("filters") or () if f.get("name") == "instance-type" for v in f.get("values", [])]
+    pairs = [(zone_id, t) for _, zone_id in _zone_ids(region) for t in types]
+    return {"locations": [z for z, _ in pairs], "instanceTypes": [t for _, t in pairs],
+            "locationTypes": ["availability-zone-id"] * len(pairs), "id": region}
 
 
 def _policy_document(args: dict[str, Any], region: str) -> dict[str, Any]:
@@ -293,6 +314,7 @@ def _policy_document(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _azs,
+    "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a, r: {
         "accountId": ACCOUNT_ID, "arn": f"arn:{PARTITION}:iam::{ACCOUNT_ID}:user/deployer", "userId": "AIDA",
         "id": ACCOUNT_ID},

@@ -122,6 +122,54 @@ class Plan:
         return cache
 
 
+def mask_secret_values(value: Any) -> Any:
+    """Secrets keep their wire-form wrapper (so a reader knows what was secret) with the value masked."""
+    if is_secret(value):
+        return {SECRET_SIG_KEY: SECRET_SIG, "value": MASK}
+    if isinstance(value, dict):
+        return {k: mask_secret_values(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [mask_secret_values(v) for v in value]
+    return value
+
+
+def resource_to_json(res: PlannedResource) -> dict[str, Any]:
+    """One resource as the saved plan holds it: everything the engine would send the policy server."""
+    return {
+        "urn": res.urn,
+        "type": res.type,
+        "name": res.name,
+        "parent": res.parent,
+        "custom": res.custom,
+        "inputs": mask_secret_values(res.inputs),
+        "protect": res.protect,
+        "retainOnDelete": res.retain_on_delete,
+        "dependencies": list(res.dependencies),
+        "propertyDependencies": {k: list(v) for k, v in sorted(res.property_dependencies.items())},
+        "provider": res.provider,
+        "ignoreChanges": list(res.ignore_changes),
+        "aliases": [{k: v for k, v in vars(a).items() if v} for a in res.aliases],
+    }
+
+
+def resource_from_json(data: Mapping[str, Any]) -> PlannedResource:
+    return PlannedResource(
+        urn=data["urn"], type=data["type"], name=data["name"], parent=data.get("parent"),
+        custom=bool(data.get("custom", True)), inputs=dict(data.get("inputs") or {}),
+        protect=bool(data.get("protect")), retain_on_delete=bool(data.get("retainOnDelete")),
+        dependencies=tuple(data.get("dependencies") or ()),
+        property_dependencies={k: tuple(v) for k, v in (data.get("propertyDependencies") or {}).items()},
+        provider=data.get("provider"), ignore_changes=tuple(data.get("ignoreChanges") or ()),
+        aliases=tuple(AliasSpec(**a) for a in data.get("aliases") or ()),
+    )
+
+
+def plan_from_json(document: Mapping[str, Any]) -> Plan:
+    """A plan saved by ``python -m planning --json``: the same resources, graph and providers, secrets masked."""
+    return Plan(str(document["stack"]), [resource_from_json(r) for r in document.get("resources") or []],
+                dict(document.get("outputs") or {}))
+
+
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(SECRET_SIG_KEY) == SECRET_SIG
 

@@ -4,6 +4,7 @@ Markdown files carry generated regions between markers, rewritten in place:
 
     <!-- policies:start --> ... <!-- policies:end -->                 the table of policies
     <!-- policy-details:start --> ... <!-- policy-details:end -->     one section per policy (optional)
+    <!-- policy-frameworks:start --> ... <!-- policy-frameworks:end -->  framework mapping and coverage (optional)
 
     python -m planning.policy_docs                      # rewrite docs/policies.md
     python -m planning.policy_docs README.md --check    # exit 1 if a region is out of date
@@ -31,6 +32,10 @@ from planning.review import (
 DOCS = ROOT / "docs" / "policies.md"
 TABLE = ("<!-- policies:start -->", "<!-- policies:end -->")
 DETAILS = ("<!-- policy-details:start -->", "<!-- policy-details:end -->")
+FRAMEWORKS = ("<!-- policy-frameworks:start -->", "<!-- policy-frameworks:end -->")
+FRAMEWORK_COLUMNS = (("checkov", "Checkov"), ("fsbp", "Security Hub FSBP"), ("cis", "CIS (AWS / EKS)"), ("pss", "PSS"))
+FRAMEWORK_NAMES = {"fsbp": "AWS Security Hub FSBP", "checkov": "Checkov", "cis-aws": "CIS AWS Foundations 3.0.0",
+                   "cis-eks": "CIS Amazon EKS 1.5.0", "pss": "Kubernetes Pod Security Standards"}
 
 
 def _cell(text: str) -> str:
@@ -88,6 +93,59 @@ def render_details() -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def control_coverage() -> dict[tuple[str, str], list[str]]:
+    """(framework, control id) to the policies that implement it: by reference tag, or listed in ``also``."""
+    from planning.controls import CATALOGUE
+
+    covered: dict[tuple[str, str], list[str]] = {}
+    for policy in policies():
+        for tag in PolicyMeta.of(policy).reference_tags:
+            key, _, control = tag.partition(":")
+            framework = key.rsplit("-v", 1)[0]
+            covered.setdefault((framework, control), []).append(policy.name)
+    for framework, controls in CATALOGUE.items():
+        for control in controls:
+            for name in control.also:
+                names = covered.setdefault((framework, control.id), [])
+                if name not in names:
+                    names.append(name)
+    return covered
+
+
+def render_frameworks() -> str:
+    """Each policy's Checkov / FSBP / CIS / PSS controls, then per framework how many catalogued ones are covered."""
+    from planning.controls import CATALOGUE
+
+    covered = control_coverage()
+    by_policy: dict[str, dict[str, list[str]]] = {}
+    for (framework, control), names in covered.items():
+        column = "cis" if framework.startswith("cis-") else framework
+        label = f"{'AWS' if framework == 'cis-aws' else 'EKS'} {control}" if column == "cis" else control
+        for name in names:
+            by_policy.setdefault(name, {}).setdefault(column, []).append(label)
+    out = ["### Policy to control mapping", "",
+           "| Policy | " + " | ".join(title for _, title in FRAMEWORK_COLUMNS) + " |",
+           "|---|" + "---|" * len(FRAMEWORK_COLUMNS)]
+    for policy in policies():
+        cells = [", ".join(sorted(set(by_policy.get(policy.name, {}).get(key, [])))) or "-"
+                 for key, _ in FRAMEWORK_COLUMNS]
+        out.append(f"| [`{policy.name}`](#{policy.name}) | " + " | ".join(_cell(c) for c in cells) + " |")
+    out += ["", "### Coverage per framework", "",
+            "Controls that apply to the resource types the program creates (catalogued in `planning/controls.py`).",
+            "", "| Framework | Catalogued | Covered | Deliberately not covered |", "|---|---|---|---|"]
+    for framework, controls in CATALOGUE.items():
+        done = sum(1 for c in controls if (framework, c.id) in covered)
+        out.append(f"| {FRAMEWORK_NAMES[framework]} | {len(controls)} | {done} | {len(controls) - done} |")
+    for framework, controls in CATALOGUE.items():
+        out += ["", f"#### {FRAMEWORK_NAMES[framework]}", "", "| Control | Title | Covered by / why not |",
+                "|---|---|---|"]
+        for control in controls:
+            names = covered.get((framework, control.id))
+            verdict = ", ".join(f"`{n}`" for n in names) if names else f"not covered: {control.not_covered}"
+            out.append(f"| {control.id} | {_cell(control.title)} | {_cell(verdict)} |")
+    return "\n".join(out) + "\n"
+
+
 def replace_region(text: str, markers: tuple[str, str], body: str, *, required: bool = True) -> str:
     start, end = markers
     if start not in text and end not in text and not required:
@@ -105,6 +163,7 @@ def render_file(path: Path) -> str:
     rel = Path(os.path.relpath(DOCS, path.resolve().parent)).as_posix()
     link_base = "" if path.resolve() == DOCS.resolve() else rel
     text = replace_region(text, TABLE, render_table(link_base))
+    text = replace_region(text, FRAMEWORKS, render_frameworks(), required=False)
     return replace_region(text, DETAILS, render_details(), required=False)
 
 

@@ -62,7 +62,8 @@ def test_vaults_are_encrypted_with_their_own_keys_and_protected():
         assert vault.protect and vault.retain_on_delete and key.protect
         assert tags_of(vault)["component"] == "backup"
     dev_vault = plan("dev").one(VAULT)
-    assert not dev_vault.protect and dev_vault.props["forceDestroy"] is False
+    # dev is disposable: `pulumi destroy` deletes the recovery points with the vault.
+    assert not dev_vault.protect and dev_vault.props["forceDestroy"] is True
 
 
 def test_only_the_backup_role_may_use_the_vault_key():
@@ -91,21 +92,51 @@ def test_the_dr_vault_and_its_key_live_in_the_dr_region_through_the_dr_provider(
     assert "backupDrVaultArn" not in plan("dev").outputs
 
 
-def test_vault_policy_lets_only_break_glass_delete_or_shorten_recovery_points():
-    for stack in STACKS:
-        doc = json.loads(plan(stack).one(POLICY, "backup-vault-policy").props["policy"])
-        deny = {s["Sid"]: s for s in doc["Statement"]}
-        points = deny["DenyEarlyRecoveryPointDeletion"]
-        assert points["Effect"] == "Deny" and points["Principal"] == {"AWS": "*"}
-        assert {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"} <= set(points["Action"])
-        assert points["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [BREAK_GLASS]}}
-        guard = deny["DenyVaultGuardRemoval"]
-        assert "backup:PutBackupVaultAccessPolicy" in guard["Action"]
-        assert BREAK_GLASS in guard["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+DEPLOY_ROLES = ["arn:aws:iam::111122223333:role/AgentPlatformDeploy", "arn:aws:iam::111122223333:role/PlatformAdmin"]
+
+
+def _vault_policy(stack: str, overrides: dict | None = None, name: str = "backup-vault-policy") -> dict[str, dict]:
+    doc = json.loads(plan(stack, overrides).one(POLICY, name).props["policy"])
+    return {s["Sid"]: s for s in doc["Statement"]}
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_vault_policy_lets_only_break_glass_delete_or_shorten_recovery_points(stack):
+    deny = _vault_policy(stack)
+    points = deny["DenyEarlyRecoveryPointDeletion"]
+    assert points["Effect"] == "Deny" and points["Principal"] == {"AWS": "*"}
+    assert {"backup:DeleteRecoveryPoint", "backup:UpdateRecoveryPointLifecycle"} <= set(points["Action"])
+    assert points["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [BREAK_GLASS]}}
+    guard = deny["DenyVaultGuardRemoval"]
+    assert "backup:PutBackupVaultAccessPolicy" in guard["Action"]
+    assert BREAK_GLASS in guard["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_deploy_role_may_change_and_delete_the_vault(stack):
+    # The CI deploy role runs `pulumi up`: denied PutBackupVaultAccessPolicy, it could never update the policy.
+    for name in [p.name for p in plan(stack).of_type(POLICY)]:
+        exempt = _vault_policy(stack, name=name)["DenyVaultGuardRemoval"]["Condition"]["ArnNotEquals"]
+        assert set(DEPLOY_ROLES) <= set(exempt["aws:PrincipalArn"]), name
+        assert {"backup:DeleteBackupVault", "backup:PutBackupVaultAccessPolicy"} <= set(
+            _vault_policy(stack, name=name)["DenyVaultGuardRemoval"]["Action"])
+
+
+def test_a_configured_deploy_role_joins_the_vault_admins():
+    new_role = "arn:aws:iam::111122223333:role/ReleaseBot"
+    exempt = _vault_policy("prod", {"deployRoleArns": [new_role]})["DenyVaultGuardRemoval"]["Condition"]
+    assert new_role in exempt["ArnNotEquals"]["aws:PrincipalArn"]
+
+
+def test_dev_deploy_roles_may_delete_recovery_points_so_destroy_succeeds():
+    points = _vault_policy("dev")["DenyEarlyRecoveryPointDeletion"]
+    assert set(points["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]) == {BREAK_GLASS, *DEPLOY_ROLES}
+    assert not plan("dev").of_type(LOCK)
 
 
 def test_without_any_exempt_role_nobody_deletes_recovery_points_and_the_policy_stays_manageable():
-    bare = plan("dev", {"backup.breakGlassRoleArn": None, "backup.vaultAdminRoleArns": []})
+    bare = plan("prod", {"backup.breakGlassRoleArn": None, "backup.vaultAdminRoleArns": [], "deployRoleArns": [],
+                         "cluster.adminRoleArns": ["arn:aws:iam::111122223333:role/PlatformAdmin"]})
     doc = json.loads(bare.one(POLICY, "backup-vault-policy").props["policy"])
     (statement,) = doc["Statement"]
     assert statement["Sid"] == "DenyEarlyRecoveryPointDeletion" and "Condition" not in statement

@@ -52,6 +52,9 @@ BAD_BACKUP_CONFIGS = [
                              "changeableForDays": 3}},
      "backup.lock.minRetentionDays", "must not exceed maxRetentionDays"),
     ("dev", {"backup.bogus": 1}, "backup.bogus", "unknown key"),
+    ("dev", {"backup.lock": {"mode": "governance", "minRetentionDays": 1, "maxRetentionDays": 35}},
+     "backup.lock.mode", "must stay destroyable"),
+    ("staging", {"protect": False}, "backup.lock.mode", "must stay destroyable"),
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from config.cluster import CONTROL_PLANE_LOG_TYPES
-from tests.harness import eks_plan, plan
+from tests.harness import config_error, eks_plan, plan
 
 CLUSTER = "aws:eks/cluster:Cluster"
 
@@ -46,10 +46,71 @@ def test_api_authentication_and_access_entries_from_config():
     associations = {a.props["principalArn"]: a.props["policyArn"].rsplit("/", 1)[-1]
                     for a in prod.of_type("aws:eks/accessPolicyAssociation:AccessPolicyAssociation")}
     assert associations == {
+        "arn:aws:iam::111122223333:role/AgentPlatformDeploy": "AmazonEKSClusterAdminPolicy",
         "arn:aws:iam::111122223333:role/PlatformAdmin": "AmazonEKSClusterAdminPolicy",
         "arn:aws:iam::111122223333:role/PlatformDeveloper": "AmazonEKSViewPolicy",
         "arn:aws:iam::111122223333:role/SecurityAudit": "AmazonEKSViewPolicy",
     }
+
+
+ENTRY = "aws:eks/accessEntry:AccessEntry"
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+
+
+def test_the_cluster_creator_gets_no_implicit_entry_that_would_duplicate_an_explicit_one():
+    # With the bootstrap entry on, the deploy role's explicit entry fails with 409 ResourceInUseException.
+    cluster = plan("prod").one(CLUSTER)
+    assert cluster.props["accessConfig"]["bootstrapClusterCreatorAdminPermissions"] is False
+    # ForceNew upstream: a cluster created with the old value is kept, not replaced.
+    assert "accessConfig.bootstrapClusterCreatorAdminPermissions" in cluster.ignore_changes
+
+
+def test_each_principal_has_exactly_one_access_entry():
+    principals = [e.props["principalArn"] for e in plan("prod").of_type(ENTRY)]
+    assert len(principals) == len(set(principals)) == 4
+
+
+def test_configured_deploy_roles_are_cluster_admins():
+    bot = "arn:aws:iam::111122223333:role/ReleaseBot"
+    planned = plan("prod", {"deployRoleArns": [bot]})
+    entry = planned.one(ENTRY, "cluster-admin-ReleaseBot")
+    (association,) = planned.children(entry.urn)
+    assert association.props["principalArn"] == bot
+    assert association.props["policyArn"].endswith(":cluster-access-policy/AmazonEKSClusterAdminPolicy")
+
+
+def test_kubernetes_provider_waits_for_every_access_entry_and_policy_association():
+    prod = plan("prod")
+    provider = prod.one("pulumi:providers:kubernetes", "cluster-k8s")
+    grants = [*prod.of_type(ENTRY), *prod.of_type(ASSOCIATION)]
+    assert len(grants) == 8
+    assert {g.urn for g in grants} <= set(provider.dependencies)
+    for association in prod.of_type(ASSOCIATION):
+        assert association.parent in association.dependencies, "an association needs its entry first"
+
+
+def test_planting_a_principal_first_renames_no_other_access_entry():
+    admin, viewer = "arn:aws:iam::111122223333:role/NewAdmin", "arn:aws:iam::111122223333:role/NewViewer"
+    before = plan("prod")
+    after = plan("prod", {
+        "cluster.adminRoleArns": [admin, "arn:aws:iam::111122223333:role/PlatformAdmin"],
+        "cluster.readOnlyRoleArns": [viewer, "arn:aws:iam::111122223333:role/PlatformDeveloper",
+                                     "arn:aws:iam::111122223333:role/SecurityAudit"],
+    })
+    for kind in (ENTRY, ASSOCIATION):
+        names_before = {r.name for r in before.of_type(kind)}
+        names_after = {r.name for r in after.of_type(kind)}
+        assert names_before <= names_after, names_before - names_after
+        assert len(names_after - names_before) == 2
+
+
+def test_access_entries_keep_their_former_index_names_as_aliases():
+    prod = plan("prod")
+    entry = prod.one(ENTRY, "cluster-view-SecurityAudit")
+    assert [a.name for a in entry.aliases] == ["cluster-view-2"]
+    (association,) = prod.children(entry.urn)
+    assert [a.name for a in association.aliases] == ["cluster-view-2-policy"]
+    assert not prod.one(ENTRY, "cluster-admin-AgentPlatformDeploy").aliases, "a new entry has no former name"
 
 
 def test_prod_cluster_is_protected_and_dev_is_not():
@@ -127,3 +188,26 @@ def test_default_storage_class_is_encrypted_gp3_after_the_csi_driver():
     assert sc.props["parameters"]["encrypted"] == "true" and sc.props["parameters"]["type"] == "gp3"
     csi = next(a for a in prod.of_type("aws:eks/addon:Addon") if a.props["addonName"] == "aws-ebs-csi-driver")
     assert csi.urn in sc.dependencies
+
+
+def test_a_principal_both_admin_and_viewer_is_rejected_before_anything_is_registered():
+    err = config_error("prod", {"cluster.readOnlyRoleArns": ["arn:aws:iam::111122223333:role/AgentPlatformDeploy"]})
+    assert "one access entry per principal" in dict(err.issues)["cluster.readOnlyRoleArns"]
+
+
+def test_an_eks_stack_without_any_admin_role_is_rejected():
+    err = config_error("prod", {"deployRoleArns": [], "cluster.adminRoleArns": []})
+    assert "pulumi up" in dict(err.issues)["deployRoleArns"]
+
+
+def test_two_roles_of_one_name_are_rejected():
+    err = config_error("prod", {"deployRoleArns": ["arn:aws:iam::444455556666:role/PlatformAdmin"]})
+    assert "share the name 'PlatformAdmin'" in dict(err.issues)["cluster.adminRoleArns"]
+
+
+def test_cluster_role_trusts_eks_only_on_behalf_of_this_account():
+    # EKS documents aws:SourceAccount for the cluster role (cross-service confused deputy prevention).
+    role = plan("prod").one("aws:iam/role:Role", "cluster-cluster-role")
+    (statement,) = json.loads(role.props["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"Service": "eks.amazonaws.com"}
+    assert statement["Condition"] == {"StringEquals": {"aws:SourceAccount": "123456789012"}}

@@ -68,7 +68,8 @@ def test_every_stack_file_validates_and_plans(stack):
 
 
 # The least a prod stack file must say beyond its tier preset.
-PROD_ESSENTIALS = {"backup": {"drRegion": "us-west-2"}, "observability": {"alertEmails": ["oncall@example.com"]}}
+PROD_ESSENTIALS = {"backup": {"drRegion": "us-west-2"}, "observability": {"alertEmails": ["oncall@example.com"]},
+                   "deployRoleArns": ["arn:aws:iam::111122223333:role/AgentPlatformDeploy"]}
 
 
 def test_tier_presets_apply_and_stack_files_override():

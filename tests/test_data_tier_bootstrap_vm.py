@@ -180,7 +180,7 @@ def test_egress_is_postgres_to_the_database_subnets_and_https_only_and_the_datab
     assert {r["ipProtocol"] for r in rules} == {"tcp"} and not [r for r in p.children(sg.urn) if r.type == INGRESS]
     admitted = p.one(INGRESS, "data-postgres-from-bootstrap").props
     assert {admitted["referencedSecurityGroupId"]} == {r["securityGroupId"] for r in rules}
-    assert admitted["securityGroupId"] == p.one(INGRESS, "data-postgres-from-workloads-0").props["securityGroupId"]
+    assert admitted["securityGroupId"] == p.one(INGRESS, "data-postgres-from-vm-workloads").props["securityGroupId"]
     assert admitted["fromPort"] == admitted["toPort"] == 5432
 
 

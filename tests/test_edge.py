@@ -413,3 +413,9 @@ def test_load_balancer_waits_for_the_logs_bucket_policy():
     lb = prod.one("aws:lb/loadBalancer:LoadBalancer")
     logs_policy = next(r for r in prod.of_type("aws:s3/bucketPolicy:BucketPolicy") if r.name == "data-logs-policy")
     assert logs_policy.urn in lb.dependencies
+
+
+def test_vm_listener_drops_the_server_header_with_a_boolean():
+    # pulumi-aws 7.51 types routing_http_response_server_enabled as a bool; a string is not a valid input.
+    https = next(lst for lst in plan("dev").of_type("aws:lb/listener:Listener") if lst.props.get("port") == 443)
+    assert https.props["routingHttpResponseServerEnabled"] is False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import pytest
+
 from tests.harness import eks_plan, plan, tags_of
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -89,3 +91,44 @@ def test_existing_vpc_is_adopted_not_created():
     assert result.of_type("aws:ec2/vpc:Vpc") == [] and result.of_type(SUBNET) == []
     assert result.one("aws:ec2/flowLog:FlowLog").props["vpcId"] == "vpc-0abc1234def567890"
     assert result.one("aws:eks/cluster:Cluster").props["vpcConfig"]["subnetIds"] == ["subnet-a2", "subnet-b2"]
+
+
+# --- availability zones by zone ID ---------------------------------------------------------------------------
+
+
+def test_subnets_skip_the_zone_eks_refuses():
+    # The mock account maps us-east-1c to use1-az3, where EKS refuses cluster subnets (EKS network requirements).
+    from planning.mock_outputs import _zone_ids
+
+    by_name = dict(_zone_ids("us-east-1"))
+    for stack in ("dev", "staging", "prod"):
+        zones = {s.props["availabilityZone"] for s in plan(stack).of_type("aws:ec2/subnet:Subnet")}
+        assert "use1-az3" not in {by_name[z] for z in zones}, stack
+    prod_private = sorted(s.props["availabilityZone"] for s in plan("prod").of_type("aws:ec2/subnet:Subnet")
+                          if s.name.startswith("network-private-"))
+    assert prod_private == ["us-east-1a", "us-east-1b", "us-east-1d"]
+
+
+def test_zones_without_the_instance_types_are_skipped_in_region_order():
+    from components.zones import choose_zones
+
+    names = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"]
+    ids = ["use1-az6", "use1-az3", "use1-az1", "use1-az2", "use1-az4"]
+    offered = {"use1-az6": {"t3.large"}, "use1-az3": {"m7i.large"}, "use1-az1": {"m7i.large"},
+               "use1-az2": {"m7i.large", "t3.large"}, "use1-az4": {"m7i.xlarge"}}
+    # One group may run on either type; use1-az3 offers one but EKS refuses it; use1-az4 offers neither.
+    assert choose_zones(names, ids, offered, [["m7i.large", "t3.large"]], 3, region="us-east-1") == \
+        ["us-east-1a", "us-east-1c", "us-east-1d"]
+    # Every group needs one of its types in the zone.
+    assert choose_zones(names, ids, offered, [["m7i.large"], ["t3.large"]], 1, region="us-east-1") == ["us-east-1d"]
+    with pytest.raises(ValueError, match=r"network\.azCount needs 2"):
+        choose_zones(names, ids, offered, [["m7i.large"], ["t3.large"]], 2, region="us-east-1")
+
+
+def test_mock_zone_lookup_honours_excluded_zone_ids():
+    from planning.mock_outputs import INVOKES
+
+    answer = INVOKES["aws:index/getAvailabilityZones:getAvailabilityZones"]({"excludeZoneIds": ["use1-az3"]},
+                                                                             "us-east-1")
+    assert "use1-az3" not in answer["zoneIds"] and "us-east-1c" not in answer["names"]
+    assert len(answer["names"]) == len(answer["zoneIds"]) == 5

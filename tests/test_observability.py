@@ -92,7 +92,8 @@ def test_prod_plans_with_zero_mandatory_violations():
 
 
 def test_dev_is_lighter_than_prod_from_the_tier_preset_alone():
-    assert "agent-platform:observability" not in read_stack_config("dev"), "dev sets nothing itself"
+    own = read_stack_config("dev").get("agent-platform:observability", {})
+    assert set(own) <= {"budgetScope"}, "dev sizes nothing itself (it only scopes its budget to its stack)"
     dev, prod = kps_values(eks_plan("dev")), kps_values(plan("prod"))
 
     def prometheus(values: dict[str, Any]) -> tuple[int, int, int]:
@@ -492,3 +493,14 @@ def test_slack_is_notified_before_the_topic_and_both_receive_paging_alerts():
     routes = config["route"]["routes"]
     assert [r["receiver"] for r in routes] == ["null", "slack", "sns"]
     assert routes[1]["continue"] is True and routes[1]["matchers"] == routes[2]["matchers"]
+
+
+def test_a_new_first_alert_address_renames_no_subscription():
+    subscription = "aws:sns/topicSubscription:TopicSubscription"
+    before = {s.name: s.props["endpoint"] for s in plan("prod").of_type(subscription)}
+    after = {s.name: s.props["endpoint"] for s in plan(
+        "prod", {"observability.alertEmails": ["new@example.com", "oncall@example.com"]}).of_type(subscription)}
+    assert before.items() <= after.items()
+    assert after["alerts-email-new@example.com"] == "new@example.com"
+    renamed = plan("prod").one(subscription, "alerts-email-oncall@example.com")
+    assert [a.name for a in renamed.aliases] == ["alerts-email-0"]

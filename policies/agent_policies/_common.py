@@ -69,7 +69,14 @@ FRAMEWORKS: dict[str, Framework] = {
     "cis-eks": Framework("cis-eks", "CIS Amazon EKS Benchmark", "1.5.0"),
     "soc2": Framework("soc2", "SOC 2 Trust Services Criteria", "2017"),
     "pci-dss": Framework("pci-dss", "PCI DSS", "4.0"),
+    # Scanner and standard rule sets reviewers run against the same resources; ids checked against their sources
+    # (Security Hub controls reference, checkov/*/checks at 3.x, kubernetes.io pod-security-standards).
+    "fsbp": Framework("fsbp", "AWS Foundational Security Best Practices", "1.0.0"),
+    "checkov": Framework("checkov", "Checkov", "3"),
+    "pss": Framework("pss", "Kubernetes Pod Security Standards", "1.34"),
 }
+_SHORT = {"cis-aws": "CIS AWS", "cis-eks": "CIS EKS", "soc2": "SOC 2", "pci-dss": "PCI DSS", "fsbp": "FSBP",
+          "checkov": "Checkov", "pss": "PSS"}
 
 _REF_TAG = re.compile(r"^(?P<key>[a-z0-9-]+?)-v(?P<version>[0-9][0-9.]*):(?P<control>\S+)$")
 
@@ -89,10 +96,9 @@ class Ref:
 
     @property
     def label(self) -> str:
-        short = {"cis-aws": "CIS AWS", "cis-eks": "CIS EKS", "soc2": "SOC 2", "pci-dss": "PCI DSS"}
-        if self.framework.key == "soc2":
-            return f"SOC 2 {self.control}"
-        return f"{short[self.framework.key]} {self.framework.version} {self.control}"
+        if self.framework.key in ("soc2", "fsbp", "checkov", "pss"):
+            return f"{_SHORT[self.framework.key]} {self.control}"
+        return f"{_SHORT[self.framework.key]} {self.framework.version} {self.control}"
 
 
 def cis_aws(control: str, title: str = "") -> Ref:
@@ -109,6 +115,21 @@ def soc2(control: str, title: str = "") -> Ref:
 
 def pci_dss(control: str, title: str = "") -> Ref:
     return Ref(FRAMEWORKS["pci-dss"], control, title)
+
+
+def fsbp(control: str, title: str = "") -> Ref:
+    """An AWS Security Hub control of the Foundational Security Best Practices standard (e.g. ``EC2.15``)."""
+    return Ref(FRAMEWORKS["fsbp"], control, title)
+
+
+def checkov(control: str, title: str = "") -> Ref:
+    """A Checkov check id (e.g. ``CKV_AWS_130``)."""
+    return Ref(FRAMEWORKS["checkov"], control, title)
+
+
+def pss(control: str, title: str = "") -> Ref:
+    """A Pod Security Standards control, as ``<level>/<control>`` (e.g. ``restricted/privilege-escalation``)."""
+    return Ref(FRAMEWORKS["pss"], control, title)
 
 
 def references(tags: Iterable[str] | None) -> list[Ref]:
@@ -173,6 +194,51 @@ def plain(value: Any) -> Any:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return [plain(value[i]) for i in range(len(value))]
     return value
+
+
+def known_plain(value: Any) -> Any:
+    """A deep plain copy of a proxied value in which every value unknown during preview becomes ``None``.
+
+    For checks that scan a whole document (chart values, every string of a resource): one unknown leaf must not
+    hide what is known around it.
+    """
+    if is_unknown(value):
+        return None
+    try:
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            for key in value:
+                try:
+                    out[key] = known_plain(value[key])
+                except UnknownValueError:
+                    out[key] = None
+            return out
+        if isinstance(value, Sequence) and not isinstance(value, str):
+            items = []
+            for i in range(len(value)):
+                try:
+                    items.append(known_plain(value[i]))
+                except UnknownValueError:
+                    items.append(None)
+            return items
+    except UnknownValueError:
+        return None
+    return value
+
+
+def walk(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
+    """Every (path, value) pair of a plain document, depth first, the root included."""
+    yield path, value
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from walk(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from walk(item, (*path, i))
+
+
+def dotted(path: Sequence[str | int]) -> str:
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
 
 
 def tag_map(value: Any) -> dict[str, Any]:
@@ -286,6 +352,9 @@ def _exempt(settings: Settings, name: str, urn: str) -> bool:
 
 # --- policy factories ------------------------------------------------------------------------------------
 
+# ``resource_types=[ANY_TYPE]``: the policy looks at every resource (e.g. for credentials inside any string).
+ANY_TYPE = "*"
+
 Report = Callable[[str], None]
 ResourceCheck = Callable[[ResourceValidationArgs, Settings, Report], None]
 StackCheck = Callable[[StackValidationArgs, Settings, ReportViolation], None]
@@ -348,10 +417,11 @@ def resource_policy(
     """
     meta = _metadata(name, severity, enforcement, remediation, refs, topic, config)
     types = frozenset(resource_types)
+    every_type = ANY_TYPE in types
     schema = meta["config_schema"].properties
 
     def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
-        if args.resource_type not in types:
+        if not every_type and args.resource_type not in types:
             return
         settings = _settings(schema, args.get_config())
         if _exempt(settings, args.name, args.urn):

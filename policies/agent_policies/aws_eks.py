@@ -13,6 +13,11 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
+# Kubernetes minor versions in EKS standard support on SUPPORTED_VERSIONS_AS_OF (release calendar: 1.34 ends
+# 2026-12-02, 1.35 2027-03-27, 1.36 2027-08-02; `aws eks describe-cluster-versions`). Update both together; a
+# test compares them with config/cluster.py's calendar and fails once a listed version leaves standard support.
+SUPPORTED_VERSIONS_AS_OF = "2026-12-02"
+SUPPORTED_VERSIONS = ["1.35", "1.36"]
 # Shared by every IMDSv2 policy, so launch templates and instances are held to the same default.
 HOP_LIMIT_CONFIG: dict[str, dict[str, Any]] = {
     "maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2,
@@ -164,8 +169,9 @@ POLICIES: list[Policy] = [
         remediation="Set version to a supported release and upgrade one minor version at a time; update "
                     "supportedVersions in the policy config when a release enters or leaves standard support.",
         config={"supportedVersions": {"type": "array", "items": {"type": "string"},
-                                      "default": ["1.33", "1.34", "1.35"],
-                                      "description": "Kubernetes minor versions in standard support."}},
+                                      "default": SUPPORTED_VERSIONS,
+                                      "description": "Kubernetes minor versions in EKS standard support "
+                                                     f"(as of {SUPPORTED_VERSIONS_AS_OF})."}},
     ),
     resource_policy(
         "eks-node-group-launch-template",

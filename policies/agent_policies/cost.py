@@ -8,6 +8,7 @@ overrun.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,6 +25,14 @@ STACK_TYPE = "pulumi:pulumi:Stack"
 AWS_PROVIDER = "pulumi:providers:aws"
 DEFAULT_BUDGET_USD = 500
 DEFAULT_REGION = "us-east-1"
+# Resource types whose price follows an instance or node type chosen in config.
+COMPUTE_TYPES = frozenset({
+    "aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate", "aws:autoscaling/group:Group",
+    "aws:eks/nodeGroup:NodeGroup", "aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance",
+    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/cluster:Cluster",
+    "aws:ec2/spotInstanceRequest:SpotInstanceRequest",
+})
+_NOT_IN_CATALOGUE = re.compile(r"^(?:.*: )?no \S+ price for '")
 
 
 def thaw(value: Any) -> Any:
@@ -102,6 +111,13 @@ def _check_budget(args: StackValidationArgs, settings: Settings, report: ReportV
         report(f"The policy config's usage assumptions are invalid, so the budget cannot be checked: {exc}.", None)
         return
     result = estimate(resources_of(args.resources), usage, region=str(settings["region"]), budget_usd=budget)
+    # A type missing from the price catalogue would price as nothing and let an over-budget stack pass.
+    uncatalogued = [u for u in result.unpriced if u.type in COMPUTE_TYPES and _NOT_IN_CATALOGUE.search(u.reason)]
+    if uncatalogued and settings["failOnUnpricedCompute"]:
+        parts = ", ".join(f"{u.resource} ({u.reason})" for u in uncatalogued[:5])
+        report(f"{len(uncatalogued)} compute part(s) have no catalogue price, so the budget check cannot be trusted: "
+               f"{parts}. Add the instance type to the price catalogue (policies/agent_policies/costing/prices) or "
+               "choose a catalogued type.", None)
     total = result.total
     if total <= budget:
         return
@@ -134,6 +150,9 @@ POLICIES: list[Policy] = [
             "region": {"type": "string", "default": DEFAULT_REGION,
                        "description": "The stack's AWS region: prices resources without a region of their own."},
             "usage": {**json_schema(), "description": "Usage assumptions (the stack config's cost.usage)."},
+            "failOnUnpricedCompute": {"type": "boolean", "default": True,
+                                      "description": "Report compute (instances, nodes, databases, caches) whose "
+                                                     "type has no catalogue price: it would count as free."},
         },
     ),
 ]

@@ -30,6 +30,15 @@ DOMAINS: tuple[str, ...] = (
     "stack",
     "cost",
     "observability",
+    "aws_trust",
+    "exposure",
+    "secrets_placement",
+    "transit",
+    "netpol",
+    "safeguards",
+    "reliability",
+    "helm_values",
+    "hygiene",
 )
 
 

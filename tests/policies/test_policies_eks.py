@@ -16,7 +16,7 @@ KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555
 
 GOOD_CLUSTER: dict[str, Any] = {
     "roleArn": "arn:aws:iam::123456789012:role/cluster",
-    "version": "1.34",
+    "version": "1.36",
     "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": KEY_ARN}},
     "enabledClusterLogTypes": ["api", "audit", "authenticator", "controllerManager", "scheduler"],
     "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": False, "subnetIds": ["subnet-1"]},
@@ -118,7 +118,7 @@ def test_unknown_public_access_reports_nothing():
 # --- eks-version-supported ------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", ["1.29", None])
+@pytest.mark.parametrize("version", ["1.29", "1.33", "1.34", None])
 def test_unsupported_or_unpinned_version_is_reported(version: str | None):
     assert len(found("eks-version-supported", cluster(version=version))) == 1
 
