@@ -137,9 +137,10 @@ observability = ObservabilityStack("observability", ObservabilityStackArgs(
     agents_namespace=service_platform.namespace_resource if service_platform is not None else None,
     data=DataTierRefs.of(data),
     edge=EdgeRefs.of(edge),
+    # A service with no image yet has no group to watch (docs/first-deploy.md).
     vm_services=[VmServiceRefs(name, svc.autoscaling_group_name, svc.min_size,
                                svc.target_group.arn_suffix if svc.target_group is not None else None)
-                 for name, svc in vm_services.items()],
+                 for name, svc in vm_services.items() if svc.autoscaling_group_name is not None],
 ), pulumi.ResourceOptions(providers={"kubernetes": cluster.provider}) if cluster is not None else None)
 
 pulumi.export("environment", config.environment)
@@ -158,7 +159,8 @@ pulumi.export("jwtSecretArn", data.jwt_secret_arn)
 pulumi.export("encryptionKeySecretArn", data.encryption_key_secret_arn)
 pulumi.export("serviceInternalUrls", {name: svc.url for name, svc in services.items()})
 pulumi.export("serviceImageRepositories", {name: svc.repository_url for name, svc in services.items()})
-pulumi.export("serviceImages", {name: svc.image_ref for name, svc in services.items()})
+# Only released services run an image; the others have their repository and wait for a digest.
+pulumi.export("serviceImages", {name: svc.image_ref for name, svc in services.items() if svc.image_ref is not None})
 pulumi.export("serviceRoleArns", {name: svc.role_arn for name, svc in services.items()})
 pulumi.export("backupVaultName", backup.vault_name)
 pulumi.export("backupPlanId", backup.plan_id)
@@ -167,7 +169,8 @@ if cluster is not None:
     pulumi.export("grafanaAdminSecretArn", observability.grafana_secret_arn)
     pulumi.export("monitoringNamespace", observability.prometheus_namespace)
 if vm_services:
-    pulumi.export("serviceAutoScalingGroups", {n: s.autoscaling_group_name for n, s in vm_services.items()})
+    pulumi.export("serviceAutoScalingGroups", {n: s.autoscaling_group_name for n, s in vm_services.items()
+                                               if s.autoscaling_group_name is not None})
 if edge is not None:
     pulumi.export("loadBalancerDnsName", edge.load_balancer_dns_name)
     pulumi.export("serviceUrls", {r.service: r.url for r in edge.routes})

@@ -3,6 +3,12 @@
 Everything a service gets follows from its entry under ``services`` in the stack config, so a new
 service is configuration only. The specs themselves live in ``service_workload`` (pods, scaling,
 traffic), ``service_identity`` (IAM) and ``service_image`` (ECR and builds).
+
+A service with no image yet (``ServiceConfig.released`` is false, as on a stack's first ``pulumi up``, which
+creates its repository empty) gets its repository, IRSA role, ServiceAccount, ConfigMap, secrets, Service
+and NetworkPolicy, but no Deployment, PodDisruptionBudget or autoscaler: pods referencing an image that is
+not pushed yet would sit in ImagePullBackOff until the Deployment await fails the update. Setting the
+pushed digest adds them (docs/first-deploy.md).
 """
 
 from __future__ import annotations
@@ -156,7 +162,7 @@ class AgentService(pulumi.ComponentResource):
     deployment_name: str
     url: str
     role_arn: pulumi.Output[str]
-    image_ref: pulumi.Output[str]
+    image_ref: pulumi.Output[str] | None  # None until the service is released
     repository_url: pulumi.Output[str]
 
     def __init__(self, name: str, args: AgentServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -177,10 +183,10 @@ class AgentService(pulumi.ComponentResource):
         repo = repository(f"{name}-repo", svc, platform=platform, key_arn=addons.ecr_key_arn,
                           keep_images=cfg.image_retention_count, parent=self)
         self.repository_url = repo.repository_url
+        self.image_ref = None
         if cfg.build is not None:
             self.image_ref = built_image(f"{name}-image", cfg.build, repo, parent=self).repo_digest
-        else:
-            assert cfg.image is not None
+        elif cfg.image is not None:
             self.image_ref = pulumi.Output.from_input(cfg.image)
 
         role = self._role()
@@ -200,36 +206,45 @@ class AgentService(pulumi.ComponentResource):
         config_map = self._config_map(k8s_opts)
         secret_deps = self._secrets(account, k8s_opts)
 
-        deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment",
-            metadata=self._metadata(svc),
-            spec=workload.deployment_spec(
-                svc, cfg, self.image_ref, environment=platform.config.environment,
-                strict_zone_spread=platform.config.protected_tier,
-                config_checksum=pulumi.Output.json_dumps(config_map.data).apply(
-                    lambda text: hashlib.sha256(text.encode()).hexdigest())),
-            # The autoscaler owns the replica count once the Deployment exists.
-            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
-                depends_on=[account, config_map, *secret_deps], ignore_changes=["spec.replicas"])),
-        )
         k8s.core.v1.Service(f"{name}-service", metadata=self._metadata(svc), spec=workload.service_spec(svc, cfg),
                             opts=k8s_opts)
-        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=self._metadata(svc),
-                                          spec=workload.pdb_spec(svc), opts=k8s_opts)
         self._network_policy(k8s_opts)
-        after_deployment = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[deployment]))
-        if cfg.kind == "api":
-            metrics = [args.metrics_server] if args.metrics_server is not None else []
-            k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-hpa", metadata=self._metadata(svc), spec=workload.hpa_spec(svc, cfg),
-                opts=pulumi.ResourceOptions.merge(after_deployment, pulumi.ResourceOptions(depends_on=metrics)))
-        else:
-            self._scaled_object(after_deployment, secret_deps)
+        if self.image_ref is not None:
+            self._workload(self.image_ref, k8s_opts, [account, config_map, *secret_deps], config_map, secret_deps)
 
         self.register_outputs({"service_name": svc, "namespace": ns, "url": self.url, "role_arn": self.role_arn,
                                "image_ref": self.image_ref, "repository_url": self.repository_url})
 
     # -- helpers --------------------------------------------------------------------------------------------
+
+    def _workload(self, image_ref: pulumi.Output[str], k8s_opts: pulumi.ResourceOptions,
+                  prerequisites: list[pulumi.Resource], config_map: k8s.core.v1.ConfigMap,
+                  secret_deps: list[pulumi.Resource]) -> None:
+        """Deployment, PodDisruptionBudget and autoscaler: what runs the released image."""
+        name, svc, cfg, platform = self._name, self.service_name, self._args.config, self._args.platform
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment",
+            metadata=self._metadata(svc),
+            spec=workload.deployment_spec(
+                svc, cfg, image_ref, environment=platform.config.environment,
+                strict_zone_spread=platform.config.protected_tier,
+                config_checksum=pulumi.Output.json_dumps(config_map.data).apply(
+                    lambda text: hashlib.sha256(text.encode()).hexdigest())),
+            # The autoscaler owns the replica count once the Deployment exists.
+            opts=pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(
+                depends_on=prerequisites, ignore_changes=["spec.replicas"])),
+        )
+        k8s.policy.v1.PodDisruptionBudget(f"{name}-pdb", metadata=self._metadata(svc),
+                                          spec=workload.pdb_spec(svc), opts=k8s_opts)
+        after_deployment = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[deployment]))
+        if cfg.kind == "api":
+            server = self._args.metrics_server
+            metrics = [server] if server is not None else []
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa", metadata=self._metadata(svc), spec=workload.hpa_spec(svc, cfg),
+                opts=pulumi.ResourceOptions.merge(after_deployment, pulumi.ResourceOptions(depends_on=metrics)))
+        else:
+            self._scaled_object(after_deployment, secret_deps)
 
     def _metadata(self, object_name: str, annotations: Mapping[str, Any] | None = None) -> dict[str, Any]:
         meta: dict[str, Any] = {"name": object_name, "namespace": self.namespace, "labels": self._labels}

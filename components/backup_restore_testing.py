@@ -77,6 +77,10 @@ def restore_tests(
             tags=dict(tags),
             opts=child,
         )
+        # All four are overridable keys for "Amazon RDS instances" (AWS Backup developer guide, "Restore testing
+        # inferred metadata": ... multiAz, ... publiclyAccessible, ... dbSubnetGroupName, vpcSecurityGroupIds;
+        # "key values are not case sensitive"). AWS Backup also infers multiAz and publiclyAccessible as false;
+        # stating them keeps a restored copy private and single-AZ whatever the default becomes.
         overrides: dict[str, pulumi.Input[str]] = {
             "dbSubnetGroupName": subnets.name,
             "vpcSecurityGroupIds": pulumi.Output.json_dumps([sealed.id]),

@@ -159,7 +159,7 @@ def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, pla
         description="One-shot database bootstrap",
         **hardened_template_args(instance_type=cfg.instance_type, instance_profile_arn=profile.arn,
                                  root_size_gib=8, volume_key_arn=network.volume_key_arn,
-                                 security_group_ids=[sg.id]),
+                                 security_group_ids=[sg.id], parent=parent),
         user_data=rendered.apply(lambda r: base64.b64encode(r["user_data"].encode()).decode()),
         tag_specifications=[{"resource_type": kind, "tags": instance_tags} for kind in ("instance", "volume")],
         tags=digest.apply(lambda d: {**tags, DIGEST_TAG: d}),

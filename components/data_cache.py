@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -16,6 +18,22 @@ from components.logs import log_group
 from config.data import DataTierConfig, RedisConfig
 
 LOG_TYPES = ("slow-log", "engine-log")
+# ElastiCache events worth a page, as ElastiCache sends them to EventBridge (source aws.elasticache; the
+# detail-types of the EventBridge events reference, "Amazon ElastiCache events"). Routine ones (Cache
+# Created/Updated, Snapshot Created) are left out.
+ALERT_EVENTS = ("Cache Creation Failed", "Cache Update Failed", "Cache Deleted", "Cache Limit Approaching",
+                "Snapshot Creation Failed", "Snapshot Export Failed", "Snapshot Copy Failed")
+
+
+def event_pattern(group_id: str) -> dict[str, Any]:
+    """This replication group's alert events: its own id or a member's (``<group>-001``) as SourceIdentifier.
+
+    The detail field names are those of AWS's event schemas (aws.elasticache@CacheUpdateFailed: EventCategories,
+    EventID, Message, SourceArn, SourceIdentifier, SourceType, as the CDK event-pattern classes generated from
+    the schema registry list them).
+    """
+    return {"source": ["aws.elasticache"], "detail-type": list(ALERT_EVENTS),
+            "detail": {"SourceIdentifier": [{"prefix": group_id}]}}
 
 
 def parameters(cfg: RedisConfig) -> dict[str, str]:
@@ -95,7 +113,6 @@ def cache(
         snapshot_window=cfg.snapshot_window,
         maintenance_window=cfg.maintenance_window,
         final_snapshot_identifier=f"{group_id}-final" if protect else None,
-        notification_topic_arn=alert_topic_arn,
         log_delivery_configurations=[
             {"destination": groups[kind].name, "destination_type": "cloudwatch-logs", "log_format": "json",
              "log_type": kind}
@@ -105,4 +122,15 @@ def cache(
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(groups.values())),
     )
+    if alert_topic_arn is not None:
+        # Not notification_topic_arn: ElastiCache cannot publish to a KMS-encrypted topic (it shows the topic
+        # inactive and drops the messages) and needs aws:SourceOwner in the topic policy (ElastiCache user guide,
+        # Event Notifications and Amazon SNS). EventBridge can, with the key admitting events.amazonaws.com.
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-redis-events", description=f"ElastiCache failures and warnings of {group_id}",
+            event_pattern=json.dumps(event_pattern(group_id)), tags=tags, opts=child)
+        # No role_arn: SNS targets use the topic policy; a role breaks delivery to KMS-encrypted topics
+        # (EventBridge user guide, Using resource-based policies).
+        aws.cloudwatch.EventTarget(f"{name}-redis-events", rule=rule.name, arn=alert_topic_arn,
+                                   opts=pulumi.ResourceOptions(parent=rule))
     return Cache(group=group, auth_secret=auth_secret, auth_version=auth_version)

@@ -40,6 +40,12 @@ ROTATION_PUBLISHERS = {
     "aws-us-gov": "arn:aws-us-gov:serverlessrepo:us-gov-west-1:023102451235",
 }
 ROTATION_APPLICATION = "SecretsManagerRDSPostgreSQLRotationSingleUser"
+# Published versions of that application, per partition: each publisher account numbers its own releases, so
+# the aws version does not exist in aws-cn or aws-us-gov. Source: aws-cdk-lib's SecretRotationApplication.
+# POSTGRES_ROTATION_SINGLE_USER (aws/aws-cdk, packages/aws-cdk-lib/aws-secretsmanager/lib/secret-rotation.ts),
+# which CDK deploys through the same SAR applications; the aws-cdk-cli diff tests record a deployed change set of
+# ...-versions-1.1.671 as well.
+ROTATION_VERSIONS = {"aws": "1.1.671", "aws-cn": "1.1.440", "aws-us-gov": "1.1.383"}
 # Rotated passwords are letters and digits only: safe in URLs, env files and psql without escaping.
 ROTATION_EXCLUDED_CHARACTERS = string.punctuation
 APP_PASSWORD_LENGTH = 32
@@ -193,8 +199,8 @@ def rotation(
     application = aws.serverlessrepository.CloudFormationStack(
         f"{name}-rotation-function",
         name=physical_name(platform.config.name, "pg-app-rotation", 120),
-        application_id=f"{ROTATION_PUBLISHERS[partition_of(region)]}:applications/{ROTATION_APPLICATION}",
-        semantic_version=config.secrets.rotation_application_version,
+        application_id=rotation_application(region)[0],
+        semantic_version=rotation_application(region, config.secrets.rotation_application_version)[1],
         capabilities=["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],
         parameters=parameters,
         tags=tags,
@@ -219,6 +225,13 @@ def rotation(
         rotate_immediately=False,
         opts=pulumi.ResourceOptions(parent=credentials, depends_on=list(after)),
     )
+
+
+def rotation_application(region: str, version: str | None = None) -> tuple[str, str]:
+    """(application ARN, semantic version) of the rotation application in ``region``'s partition."""
+    partition = partition_of(region)
+    application = f"{ROTATION_PUBLISHERS[partition]}:applications/{ROTATION_APPLICATION}"
+    return application, version or ROTATION_VERSIONS[partition]
 
 
 def _rotation_function_arn(outputs: Mapping[str, str] | None) -> str:

@@ -271,7 +271,9 @@ class ObservabilityStack(pulumi.ComponentResource):
             api_version=PROMETHEUS_API,
             kind="PrometheusRule",
             metadata={"name": "agent-platform", "namespace": MONITORING_NAMESPACE, "labels": _MANAGED},
-            spec={"groups": rule_groups(obs.alerts, namespace=SERVICES_NAMESPACE, services=self._cfg.services,
+            # A service with no image yet has no pods: "not scraped" would page for a service not released.
+            spec={"groups": rule_groups(obs.alerts, namespace=SERVICES_NAMESPACE,
+                                        services=[n for n, c in self._cfg.services.items() if c.released],
                                         data_tier=self._args.data is not None)},
             opts=self._k8s(stack))
 

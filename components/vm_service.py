@@ -6,6 +6,10 @@ between the load balancer and the container. An Auto Scaling group across the pr
 subnets keeps the capacity, replaces instances the load balancer marks unhealthy and rolls a new launch
 template out with an instance refresh. The instance role holds exactly what the pod's IRSA role holds,
 plus image pull, its log group and Session Manager.
+
+A service with no image yet (``ServiceConfig.released`` is false, as on a stack's first ``pulumi up``, which
+creates its repository empty) gets its repository, role, log group, security group and target group, but no
+launch template, group or scaling policy: nothing would start. Setting the pushed digest adds them.
 """
 
 from __future__ import annotations
@@ -76,10 +80,10 @@ class VmAgentService(pulumi.ComponentResource):
     port: int
     url: str
     role_arn: pulumi.Output[str]
-    image_ref: pulumi.Output[str]
+    image_ref: pulumi.Output[str] | None  # None until the service is released
     repository_url: pulumi.Output[str]
     security_group_id: pulumi.Output[str]
-    autoscaling_group_name: pulumi.Output[str]
+    autoscaling_group_name: pulumi.Output[str] | None  # None until the service is released
     min_size: int
     target_group: aws.lb.TargetGroup | None
     target_port: int
@@ -96,7 +100,9 @@ class VmAgentService(pulumi.ComponentResource):
         repo = repository(f"{name}-repo", svc, platform=platform, key_arn=args.ecr_key_arn,
                           keep_images=cfg.image_retention_count, parent=self)
         self.repository_url = repo.repository_url
-        self.image_ref, registry, pull_repo_arn = self._image(repo)
+        image = self._image(repo) if cfg.released else None
+        self.image_ref = image[0] if image is not None else None
+        pull_repo_arn = image[2] if image is not None else repo.arn
 
         group_name = f"/{platform.config.project}/{platform.config.stack}/containers/{svc}"
         logs = log_group(f"{name}-logs", group_name, retention_days=args.log_retention_days,
@@ -123,8 +129,23 @@ class VmAgentService(pulumi.ComponentResource):
                               "healthy_threshold": 2, "unhealthy_threshold": 3},
                 tags=self._tags, opts=child)
 
+        self.autoscaling_group_name = None
+        self.min_size = 0
+        if image is not None:
+            self._workload(image[0], image[1], logs, profile, sg)
+        outputs = {"role_arn": self.role_arn, "image_ref": self.image_ref, "repository_url": self.repository_url,
+                   "security_group_id": self.security_group_id, "autoscaling_group_name": self.autoscaling_group_name}
+        self.register_outputs(outputs)
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def _workload(self, image_ref: pulumi.Output[str], registry: pulumi.Output[str],
+                  logs: aws.cloudwatch.LogGroup, profile: aws.iam.InstanceProfile,
+                  sg: aws.ec2.SecurityGroup) -> None:
+        """Launch template, Auto Scaling group and scaling policy: what runs the released image."""
+        args, cfg, platform, svc = self._args, self._args.config, self._args.platform, self.service_name
         user_data = pulumi.Output.all(
-            image=self.image_ref, registry=registry, log_group=logs.name, redis_host=args.data.redis_host,
+            image=image_ref, registry=registry, log_group=logs.name, redis_host=args.data.redis_host,
             redis_port=args.data.redis_port, secrets=pulumi.Output.all(*self._own_secret_arns()),
             environment=pulumi.Output.all(**service_environment(svc, cfg, platform, args.data, args.callee_urls)),
         ).apply(lambda v: base64.b64encode(render(UserDataInputs(
@@ -133,20 +154,17 @@ class VmAgentService(pulumi.ComponentResource):
             secret_arns=dict(zip(cfg.secrets, v["secrets"], strict=True)), redis_host=str(v["redis_host"]),
             redis_port=int(v["redis_port"]), proxy=args.proxy)).encode()).decode())
         template = self._launch_template(profile, sg, user_data)
-        self.autoscaling_group_name = self._group(template).name
+        group = self._group(template).name
+        self.autoscaling_group_name = group
         self.min_size = cfg.vm.sizes(cfg.replicas, cfg.min_replicas, cfg.max_replicas)[0]
-        self._scaling()
-        outputs = {"role_arn": self.role_arn, "image_ref": self.image_ref, "repository_url": self.repository_url,
-                   "security_group_id": self.security_group_id, "autoscaling_group_name": self.autoscaling_group_name}
-        self.register_outputs(outputs)
-
-    # -- helpers --------------------------------------------------------------------------------------------
+        self._scaling(group)
 
     def _image(self, repo: aws.ecr.Repository) -> tuple[pulumi.Output[str], pulumi.Output[str], pulumi.Output[str]]:
         """(image by digest, registry to log in to, repository the role may pull from).
 
-        A version tag in an ECR repository is resolved to its digest at deploy time, so every instance of a
-        launch template runs the same image even if it boots later.
+        Config accepts only digest-pinned images, so every instance of a launch template runs the same image
+        even if it boots later, with no registry lookup: a lookup in a repository this same update creates
+        fails before anything exists, preview included.
         """
         cfg = self._args.config
         own_registry = repo.repository_url.apply(lambda url: url.split("/", 1)[0])
@@ -160,13 +178,10 @@ class VmAgentService(pulumi.ComponentResource):
         registry = parts["registry"]
         pull_arn = f"arn:{_partition(parts['region'])}:ecr:{parts['region']}:{parts['account']}:repository/" \
                    f"{parts['repo']}"
-        if is_digest_pinned(cfg.image):
-            return pulumi.Output.from_input(cfg.image), pulumi.Output.from_input(registry), \
-                pulumi.Output.from_input(pull_arn)
-        found = aws.ecr.get_image_output(registry_id=parts["account"], repository_name=parts["repo"],
-                                         image_tag=parts["tag"], opts=pulumi.InvokeOptions(parent=self))
-        image = found.image_digest.apply(lambda digest: f"{registry}/{parts['repo']}@{digest}")
-        return image, pulumi.Output.from_input(registry), pulumi.Output.from_input(pull_arn)
+        if not is_digest_pinned(cfg.image):
+            raise ValueError(f"service {self.service_name}: '{cfg.image}' is not pinned by digest")
+        return pulumi.Output.from_input(cfg.image), pulumi.Output.from_input(registry), \
+            pulumi.Output.from_input(pull_arn)
 
     def _own_secret_arns(self) -> list[pulumi.Input[str]]:
         arns = self._args.data.secret_arns
@@ -195,7 +210,6 @@ class VmAgentService(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-role",
             assume_role_policy=iam.trust_policy({"Service": "ec2.amazonaws.com"}),
-            managed_policy_arns=[],
             description=f"Instances of agent service {svc}",
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self),
@@ -245,7 +259,7 @@ class VmAgentService(pulumi.ComponentResource):
             **hardened_template_args(
                 instance_type=cfg.vm.instance_type, instance_profile_arn=profile.arn,
                 root_size_gib=cfg.vm.disk_size_gib, volume_key_arn=args.volume_key_arn,
-                security_group_ids=[sg.id, args.workload_security_group_id]),
+                security_group_ids=[sg.id, args.workload_security_group_id], parent=self),
             monitoring={"enabled": DETAILED_MONITORING[args.platform.config.environment]},
             user_data=user_data,
             tag_specifications=[{"resource_type": kind, "tags": instance_tags} for kind in ("instance", "volume")],
@@ -280,9 +294,8 @@ class VmAgentService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["desiredCapacity"]),
         )
 
-    def _scaling(self) -> None:
+    def _scaling(self, group: pulumi.Output[str]) -> None:
         cfg, svc = self._args.config, self.service_name
-        group = self.autoscaling_group_name
         if cfg.queue is None:
             spec = {"predefined_metric_specification": {"predefined_metric_type": "ASGAverageCPUUtilization"},
                     "target_value": cfg.hpa.cpu_utilization}

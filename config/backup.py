@@ -14,7 +14,9 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from config.base import Model, RoleArn
+from config.base import Matching, Model, Region, RoleArn, unique
+from config.catalog import db_instance_class_problem
+from config.cron import cron_problem
 
 ResourceType = Literal["RDS", "Aurora", "S3", "DynamoDB", "EFS", "EBS"]
 Weekday = Literal["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
@@ -31,7 +33,6 @@ MIN_COOLING_OFF_DAYS = 3  # AWS minimum before a compliance-mode lock becomes im
 CONTINUOUS_RPO_MINUTES = 15
 
 _TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
-_CRON = r"^cron\(\S+( \S+){5}\)$"
 
 
 class ContinuousBackup(Model):
@@ -63,7 +64,8 @@ class SnapshotRule(Model):
     """A scheduled snapshot rule; copies go to the DR vault when ``backup.drRegion`` is set."""
 
     enabled: bool = False
-    at: str = Field(default="06:00", pattern=_TIME,
+    at: Matching(_TIME, "a time of day HH:MM (24 h)", "06:00") = Field(  # type: ignore[valid-type]
+                    default="06:00",
                     description="Start time (HH:MM in backup.timezone); keep it clear of the database's backup "
                                 "and maintenance windows (dataTier.postgres, UTC), when RDS defers snapshot jobs.")
     retention_days: int = Field(default=7, ge=1, le=36500)
@@ -146,16 +148,39 @@ class RestoreTesting(Model):
     """Scheduled AWS Backup restore tests: restores really run, are timed, then cleaned up."""
 
     enabled: bool = False
-    schedule: str = Field(default="cron(0 6 ? * SAT *)", pattern=_CRON, description="When tests start.")
+    schedule: str = Field(default="cron(0 6 ? * SAT *)", description="When tests start (an AWS cron expression).",
+                          json_schema_extra={"allowed": "cron(minutes hours day-of-month month day-of-week year), "
+                                                        "one of the two days '?'"})
     start_window_hours: int = Field(default=8, ge=1, le=168)
     selection_window_days: int = Field(default=7, ge=1, le=365,
                                        description="Test the latest recovery point created within N days.")
     validation_window_hours: int = Field(default=2, ge=1, le=168,
                                          description="How long a restored copy is kept for validation.")
     resource_types: list[Literal["RDS", "S3"]] = Field(default_factory=lambda: ["RDS", "S3"], min_length=1)
-    db_instance_class: str | None = Field(default=None, pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$",
+    db_instance_class: str | None = Field(default=None,
                                           description="Instance class of the restored test database "
                                                       "(default: the source's).")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        problem = cron_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("db_instance_class")
+    @classmethod
+    def _db_class(cls, value: str | None) -> str | None:
+        problem = db_instance_class_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("resource_types")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return unique(value, "resource type")
 
 
 class BackupConfig(Model):
@@ -172,7 +197,7 @@ class BackupConfig(Model):
     daily: DailyRule = DailyRule()
     weekly: WeeklyRule = WeeklyRule()
     monthly: MonthlyRule = MonthlyRule()
-    dr_region: str | None = Field(default=None, pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$",
+    dr_region: Region | None = Field(default=None,
                                   description="Region of the DR vault that receives copies of recovery points.")
     lock: VaultLock = VaultLock()
     break_glass_role_arn: RoleArn | None = Field(
@@ -186,6 +211,16 @@ class BackupConfig(Model):
     rpo_target_minutes: int = Field(default=24 * 60, ge=CONTINUOUS_RPO_MINUTES, le=31 * 24 * 60,
                                     description="Recovery point objective the enabled rules must meet.")
     restore_testing: RestoreTesting = RestoreTesting()
+
+    @field_validator("resource_types")
+    @classmethod
+    def _unique_types(cls, value: list[str]) -> list[str]:
+        return unique(value, "resource type")
+
+    @field_validator("vault_admin_role_arns")
+    @classmethod
+    def _unique_roles(cls, value: list[str]) -> list[str]:
+        return unique(value, "role")
 
     @field_validator("timezone")
     @classmethod
@@ -239,7 +274,7 @@ class BackupConfig(Model):
             out.append(f"backup.continuous.retentionDays: AWS Backup sets the database's automated-backup retention "
                        f"to the continuous rule's ({self.continuous.retention_days} days) while it manages PITR; "
                        f"make it equal to dataTier.postgres.backupRetentionDays ({database_retention_days}) so the "
-                       "two never fight over the setting")
+                       "two never fight over the setting (they must be equal)")
         return out
 
     def _window_problems(self) -> list[str]:
@@ -252,7 +287,7 @@ class BackupConfig(Model):
     def _rule_problems(self) -> list[str]:
         out: list[str] = []
         if self.rpo_minutes is None:
-            out.append("backup: no rule is enabled: enable continuous, hourly, daily, weekly or monthly")
+            out.append("backup: no rule is enabled; enable one of continuous, hourly, daily, weekly or monthly")
         if self.continuous.enabled and not self.continuous_enabled:
             out.append(f"backup.continuous.enabled: none of backup.resourceTypes ({', '.join(self.resource_types)}) "
                        f"supports continuous backup ({', '.join(sorted(CONTINUOUS_TYPES))} do)")
@@ -299,10 +334,12 @@ class BackupConfig(Model):
         for path, days in self.retentions():
             if days < lock.min_retention_days:
                 out.append(f"{path}: {days} days is below backup.lock.minRetentionDays ({lock.min_retention_days}); "
-                           "the locked vault would reject these recovery points")
+                           "the locked vault would reject these recovery points; use a retention within the lock's "
+                           "bounds")
             elif days > lock.max_retention_days:
                 out.append(f"{path}: {days} days is above backup.lock.maxRetentionDays ({lock.max_retention_days}); "
-                           "the locked vault would reject these recovery points")
+                           "the locked vault would reject these recovery points; use a retention within the lock's "
+                           "bounds")
         return out
 
     def _dr_problems(self, region: str) -> list[str]:

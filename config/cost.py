@@ -31,7 +31,7 @@ class UsageAssumptions(Model):
     backup_rds_snapshot_gb: float = Field(
         default=100, ge=0, description="GB of RDS snapshot recovery points per vault copy.")
     spot_price_factor: float = Field(
-        default=1.0, ge=0, le=1,
+        default=1.0, gt=0, le=1,
         description="Spot price as a fraction of on-demand; 1.0 prices Spot at on-demand (an upper bound).")
     run_once_instance_hours: float = Field(
         default=2, ge=0, le=730,

@@ -7,7 +7,18 @@ from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from config.base import DnsName, Model
+from config.base import DnsName, LogRetentionDays, Matching, Model, unique
+from config.catalog import (
+    CACHE_FAMILIES,
+    LOG_RETENTION_DAYS,
+    RDS_POSTGRES_FAMILIES,
+    cache_node_type_problem,
+    db_instance_class_problem,
+    instance_type_problem,
+)
+from config.errors import Problems
+
+__all__ = ["LOG_RETENTION_DAYS"]
 
 LlmProvider = Literal["openai", "anthropic", "openrouter", "google", "cohere"]
 
@@ -20,21 +31,44 @@ CACHE_ENGINE_VERSIONS: dict[str, dict[str, str]] = {
     "valkey": {"7.2": "valkey7", "8.0": "valkey8", "8.1": "valkey8"},
 }
 DEFAULT_CACHE_VERSIONS = {"redis": "7.1", "valkey": "8.0"}
-# Values CloudWatch Logs accepts for a log group's retention.
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-                      2922, 3288, 3653)
 # Performance Insights keeps 7 days free; longer retention is billed per month (31-day steps).
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = (7, *(31 * m for m in range(1, 24)), 731)
 
+# The bootstrap Job's images, pinned by digest on every tier (multi-arch index digests, so amd64 and arm64
+# nodes pull the same reviewed bytes). No registry is reachable from the planner; each digest was checked
+# against independent public repositories pinning the same tag to it (postgres 16-alpine = 16.14-alpine3.24;
+# 15 and 17 the same way; aws-cli 2.31.30). Refresh with `docker buildx imagetools inspect <image:tag>`.
+PSQL_IMAGES = {
+    "15": "postgres:15-alpine@sha256:fe0737ba566a2c5b2a28f34433c0a423261900ec17b9bf7ad115e1aae7e57f1b",
+    "16": "postgres:16-alpine@sha256:57c72fd2a128e416c7fcc499958864df5301e940bca0a56f58fddf30ffc07777",
+    "17": "postgres:17-alpine@sha256:742f40ea20b9ff2ff31db5458d127452988a2164df9e17441e191f3b72252193",
+}
+AWS_CLI_IMAGE = ("public.ecr.aws/aws-cli/aws-cli:2.31.30"
+                 "@sha256:6c9314d8dd18bcfd11c509e00ea39016c4fb978e42e86df1e4dfd17038b10b78")
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _PG_IDENTIFIER = r"^[a-z][a-z0-9_]{0,62}$"
+PgIdentifier = Matching(_PG_IDENTIFIER, "a PostgreSQL identifier (a lowercase letter, then up to 62 lowercase "
+                                        "letters, digits or '_')", "agent_app")
+# Names RDS or PostgreSQL keep for themselves (RDS CreateDBInstance MasterUsername: "can't be a reserved word for the
+# chosen database engine"; PostgreSQL reserves pg_* role names; RDS runs its own rdsadmin and rds_* roles). postgres
+# is refused too: it is the console default, the first name a password-guessing attacker tries.
+RESERVED_DB_USERS = ("postgres", "rdsadmin", "rdsrepladmin", "rdsproxyadmin", "rdstopmgr", "public", "user", "all",
+                     "none", "current_user", "session_user", "select", "admin")
+_RESERVED_DB_PREFIXES = ("pg_", "rds_", "rds")
+# PostgreSQL settings that weaken the server, with what they must stay and why (refused in every tier).
+POSTGRES_PARAMETER_RULES: dict[str, tuple[tuple[str, ...], str]] = {
+    "rds.force_ssl": (("1",), "connections to the database are TLS-only"),
+    "password_encryption": (("scram-sha-256",), "md5 password hashes can be replayed and cracked offline"),
+    "ssl": (("1", "on"), "the server must offer TLS"),
+    "ssl_min_protocol_version": (("TLSv1.2", "TLSv1.3"), "TLS 1.0 and 1.1 are broken"),
+    "log_statement": (("none",), "statement logging would write role passwords set by the bootstrap Job to the "
+                                 "exported logs (use pgaudit object auditing)"),
+    "rds.accepted_password_auth_method": (("scram",), "md5 password authentication can be replayed"),
+}
 _DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = r"([01]\d|2[0-3]):[0-5]\d"
 _DAILY_WINDOW = re.compile(rf"^{_HHMM}-{_HHMM}$")
 _WEEKLY_WINDOW = re.compile(rf"^({'|'.join(_DAYS)}):{_HHMM}-({'|'.join(_DAYS)}):{_HHMM}$")
-_IMAGE = re.compile(
-    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
-    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$"
-)
 _WEEK = 7 * 24 * 60
 
 
@@ -71,7 +105,7 @@ def _overlap(daily: str, weekly: str) -> bool:
 
 def _check_daily(value: str, minimum_minutes: int) -> str:
     if not _DAILY_WINDOW.match(value):
-        raise ValueError(f"'{value}' is not a UTC window 'hh:mm-hh:mm'")
+        raise ValueError(f"'{value}' is not a UTC window 'hh:mm-hh:mm' (e.g. 03:00-04:00)")
     start, end = _daily(value)
     if end - start < minimum_minutes:
         raise ValueError(f"'{value}' is shorter than the {minimum_minutes} minutes AWS requires")
@@ -91,7 +125,10 @@ class PostgresConfig(Model):
     """RDS for PostgreSQL: sizing, availability and retention per tier; hardening is not configurable."""
 
     engine_version: str = Field(default="16", description="Major version; minors arrive by auto minor upgrade.")
-    instance_class: str = Field(default="db.t4g.medium", pattern=r"^db\.[a-z0-9]+\.[a-z0-9]+$")
+    instance_class: str = Field(default="db.t4g.medium", description="RDS for PostgreSQL instance class "
+                                                                     "(db.<family>.<size>).",
+                                json_schema_extra={"allowed": "db.<family>.<size>, family one of "
+                                                              + ", ".join(RDS_POSTGRES_FAMILIES)})
     allocated_storage_gib: int = Field(default=20, ge=20, le=65536)
     max_allocated_storage_gib: int = Field(default=100, ge=21, le=65536,
                                            description="Storage autoscaling ceiling (must exceed the allocation).")
@@ -99,15 +136,16 @@ class PostgresConfig(Model):
     backup_retention_days: int = Field(default=7, ge=1, le=35, description="Automated backups (point-in-time).")
     backup_window: str = Field(default="03:00-04:00", description="Daily UTC window for automated backups.")
     maintenance_window: str = Field(default="sun:04:30-sun:05:30", description="Weekly UTC maintenance window.")
-    database_name: str = Field(default="agent_platform", pattern=_PG_IDENTIFIER,
-                               description="Application database the bootstrap Job creates.")
-    master_username: str = Field(default="platform_admin", pattern=_PG_IDENTIFIER,
-                                 description="RDS master user; only the bootstrap Job ever logs in with it.")
-    app_username: str = Field(default="agent_app", pattern=_PG_IDENTIFIER,
-                              description="Least-privilege application role; also the name of its schema.")
-    monitor_username: str = Field(default="metrics_reader", pattern=_PG_IDENTIFIER,
-                                  description="Login of the metrics exporter: a member of pg_monitor only, with its "
-                                              "own password that the application's rotation never touches.")
+    database_name: PgIdentifier = Field(default="agent_platform",  # type: ignore[valid-type]
+                                        description="Application database the bootstrap Job creates.")
+    master_username: PgIdentifier = Field(default="platform_admin",  # type: ignore[valid-type]
+                                          description="RDS master user (at most 16 characters, not a reserved "
+                                                      "name); only the bootstrap Job ever logs in with it.")
+    app_username: PgIdentifier = Field(default="agent_app",  # type: ignore[valid-type]
+                                       description="Least-privilege application role; also the name of its schema.")
+    monitor_username: PgIdentifier = Field(default="metrics_reader",  # type: ignore[valid-type]
+                                           description="Login of the metrics exporter: a member of pg_monitor only, "
+                                                       "apart from the application's credentials.")
     app_connection_limit: int = Field(default=200, ge=1, le=5000,
                                       description="Connections the application role may hold at once.")
     log_min_duration_ms: int = Field(default=1000, ge=-1, le=600_000,
@@ -120,6 +158,26 @@ class PostgresConfig(Model):
                                                                             "to 731.")
     monitoring_interval_seconds: Literal[1, 5, 10, 15, 30, 60] = Field(
         default=60, description="Enhanced monitoring granularity (OS metrics).")
+
+    @field_validator("instance_class")
+    @classmethod
+    def _instance_class(cls, value: str) -> str:
+        problem = db_instance_class_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("master_username", "app_username")
+    @classmethod
+    def _not_reserved(cls, value: str, info: ValidationInfo) -> str:
+        if value in RESERVED_DB_USERS or value.startswith(_RESERVED_DB_PREFIXES):
+            raise ValueError(f"'{value}' is reserved by RDS or PostgreSQL or a well-known default; choose your own "
+                             "name, not one of {} or a name starting with pg_ or rds (e.g. platform_admin)".format(
+                                 ", ".join(RESERVED_DB_USERS)))
+        if info.field_name == "master_username" and len(value) > 16:
+            raise ValueError(f"'{value}' is longer than the 16 characters RDS allows for the master user "
+                             "(e.g. platform_admin)")
+        return value
 
     @field_validator("engine_version")
     @classmethod
@@ -143,20 +201,24 @@ class PostgresConfig(Model):
     @classmethod
     def _pi_retention(cls, value: int) -> int:
         if value not in PERFORMANCE_INSIGHTS_RETENTION_DAYS:
-            raise ValueError(f"{value} days is not a Performance Insights retention (7, a multiple of 31, or 731)")
+            raise ValueError(f"{value} days is not a Performance Insights retention; use 7, a multiple of 31, or 731 "
+                             "(e.g. 7)")
         return value
 
     @field_validator("parameters")
     @classmethod
     def _parameters(cls, value: dict[str, str]) -> dict[str, str]:
+        problems = []
         for key, setting in value.items():
             if not re.fullmatch(r"[a-z][a-z0-9_.]*", key):
-                raise ValueError(f"'{key}' is not a PostgreSQL parameter name")
-            if key == "rds.force_ssl" and setting != "1":
-                raise ValueError("rds.force_ssl must stay 1: connections to the database are TLS-only")
-            if key == "log_statement" and setting != "none":
-                raise ValueError("log_statement must stay 'none': statement logging would write role passwords "
-                                 "set by the bootstrap Job to the exported logs (use pgaudit object auditing)")
+                problems.append((key, f"'{key}' is not a PostgreSQL parameter name (lowercase letters, digits, '_' "
+                                      "and '.', e.g. work_mem)"))
+            elif key in POSTGRES_PARAMETER_RULES and setting not in POSTGRES_PARAMETER_RULES[key][0]:
+                allowed, why = POSTGRES_PARAMETER_RULES[key]
+                problems.append((key, f"'{setting}' weakens the database: {key} must be "
+                                      f"{' or '.join(allowed)} ({why})"))
+        if problems:
+            raise Problems(problems)
         return value
 
     def problems(self, path: str) -> list[str]:
@@ -186,7 +248,9 @@ class RedisConfig(Model):
     engine: Literal["redis", "valkey"] = "redis"
     engine_version: str = Field(default="7.1", description="Engine version; defaults to 7.1 for redis and 8.0 for "
                                                            "valkey.")
-    node_type: str = Field(default="cache.t4g.small", pattern=r"^cache\.[a-z0-9]+\.[a-z0-9]+$")
+    node_type: str = Field(default="cache.t4g.small", description="ElastiCache node type (cache.<family>.<size>).",
+                           json_schema_extra={"allowed": "cache.<family>.<size>, family one of "
+                                                         + ", ".join(CACHE_FAMILIES)})
     num_cache_clusters: int = Field(default=1, ge=1, le=6, description="Primary plus replicas.")
     automatic_failover: bool = Field(default=False, description="Failover to a replica in another AZ "
                                                                 "(also turns on Multi-AZ).")
@@ -203,7 +267,7 @@ class RedisConfig(Model):
         """An engine chosen without a version gets that engine's default version."""
         if isinstance(data, dict) and data.get("engineVersion", data.get("engine_version")) is None:
             engine = data.get("engine", "redis")
-            if engine in DEFAULT_CACHE_VERSIONS:
+            if isinstance(engine, str) and engine in DEFAULT_CACHE_VERSIONS:
                 return {**data, "engineVersion": DEFAULT_CACHE_VERSIONS[engine]}
         return data
 
@@ -216,6 +280,14 @@ class RedisConfig(Model):
         versions = CACHE_ENGINE_VERSIONS[engine]
         if value not in versions:
             raise ValueError(f"unknown {engine} engine version '{value}': use one of {', '.join(versions)}")
+        return value
+
+    @field_validator("node_type")
+    @classmethod
+    def _node_type(cls, value: str) -> str:
+        problem = cache_node_type_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("snapshot_window")
@@ -239,7 +311,8 @@ class RedisConfig(Model):
     def _parameters(cls, value: dict[str, str]) -> dict[str, str]:
         for key in value:
             if not re.fullmatch(r"[a-z][a-z0-9-]*", key):
-                raise ValueError(f"'{key}' is not a Redis parameter name")
+                raise ValueError(f"'{key}' is not a Redis parameter name (lowercase letters, digits and '-', e.g. "
+                                 "maxmemory-policy)")
         return value
 
     @property
@@ -253,27 +326,29 @@ class SecretsConfig(Model):
         description="Each provider's key is the secret config value '<provider>ApiKey' (pulumi config set --secret).",
     )
     recovery_window_days: int = Field(default=7, ge=0, le=30,
-                                      description="Days a deleted secret can be restored (0: delete at once).")
+                                      description="Days a deleted secret can be restored: 0 (delete at once, dev "
+                                                  "only) or 7 to 30.")
     app_credentials_rotation_days: int = Field(default=30, ge=1, le=365,
                                                description="Rotation interval of the application database "
                                                            "credentials.")
-    rotation_application_version: str = Field(
-        default="1.1.671", pattern=r"^\d+\.\d+\.\d+$",
-        description="Version of AWS's SecretsManagerRDSPostgreSQLRotationSingleUser application.")
+    rotation_application_version: Matching(r"^\d+\.\d+\.\d+$", "a version number",  # type: ignore[valid-type]
+                                           "1.1.671") | None = Field(
+        default=None,
+        description="Version of AWS's SecretsManagerRDSPostgreSQLRotationSingleUser application; default: the "
+                    "version published in the stack's partition (components/data_secrets.py ROTATION_VERSIONS).")
 
     @field_validator("recovery_window_days")
     @classmethod
     def _recovery_window(cls, value: int) -> int:
         if 0 < value < 7:
-            raise ValueError(f"{value} is not a recovery window: Secrets Manager takes 0 (immediate) or 7 to 30 days")
+            raise ValueError(f"{value} is not a recovery window: Secrets Manager takes 0 (immediate) or 7 to 30 days "
+                             "(e.g. 30)")
         return value
 
     @field_validator("llm_providers")
     @classmethod
     def _unique(cls, value: list[str]) -> list[str]:
-        if len(set(value)) != len(value):
-            raise ValueError("each provider may be listed once")
-        return value
+        return unique(value, "provider")
 
 
 class BucketsConfig(Model):
@@ -293,23 +368,40 @@ class BootstrapConfig(Model):
     namespace: DnsName = "platform-jobs"
     postgres_image: str | None = Field(
         default=None,
-        description="psql image; default postgres:<engineVersion>-alpine. Pin a digest with "
-                    "'postgres:16-alpine@sha256:<digest>'.")
-    aws_cli_image: str = Field(default="public.ecr.aws/aws-cli/aws-cli:2.31.30",
-                               description="Image of the init container that reads the credentials.")
-    ca_bundle_url: str = Field(default="https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
-                               pattern=r"^https://[^\s]+\.pem$",
+        description="psql image, pinned by digest ('postgres:16-alpine@sha256:<digest>'); default: the "
+                    "pinned postgres:<engineVersion>-alpine.")
+    aws_cli_image: str = Field(default=AWS_CLI_IMAGE,
+                               description="Image of the init container that reads the credentials, pinned by "
+                                           "digest.")
+    ca_bundle_url: Matching(r"^https://[^\s]+\.pem$", "an https:// URL of a .pem file",  # type: ignore[valid-type]
+                            "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem") = Field(
+                               default="https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem",
                                description="RDS certificate bundle, so psql can verify the server (verify-full).")
     ttl_seconds_after_finished: int = Field(default=86_400, ge=600, le=604_800)
-    instance_type: str = Field(default="t4g.micro", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+    instance_type: str = Field(default="t4g.micro",
                                description="runtime: vm only: the one-shot bootstrap instance (psql and dnf fit in "
                                            "1 GiB); Graviton (…g.) types run arm64.")
 
     @field_validator("postgres_image", "aws_cli_image")
     @classmethod
     def _image(cls, value: str | None) -> str | None:
-        if value is not None and not _IMAGE.match(value):
-            raise ValueError(f"'{value}' is not an image reference (repo[:tag][@sha256:digest])")
+        from config.services import image_problem
+
+        problem = image_problem(value) if value is not None else None
+        if problem:
+            raise ValueError(problem)
+        if value is not None and not _DIGEST.search(value):
+            # Every tier: a tag can be re-pointed, so what the Job runs would change without a config change.
+            raise ValueError(f"'{value}' is not pinned by digest; every tier must use a digest, e.g. "
+                             f"{PSQL_IMAGES['16']}")
+        return value
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        problem = instance_type_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
 
@@ -319,18 +411,13 @@ class DataTierConfig(Model):
     secrets: SecretsConfig = SecretsConfig()
     buckets: BucketsConfig = BucketsConfig()
     bootstrap: BootstrapConfig = BootstrapConfig()
-    log_retention_days: int = Field(default=30, description="Retention of the database and cache log groups.")
-
-    @field_validator("log_retention_days")
-    @classmethod
-    def _retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"{value} is not a CloudWatch Logs retention ({', '.join(map(str, LOG_RETENTION_DAYS))})")
-        return value
+    log_retention_days: LogRetentionDays = Field(default=30, description="Retention of the database and cache log "
+                                                                         "groups (a CloudWatch Logs retention).")
 
     @property
     def postgres_image(self) -> str:
-        return self.bootstrap.postgres_image or f"postgres:{self.postgres.engine_version}-alpine"
+        """The configured psql image, else the pinned one matching the engine's major version."""
+        return self.bootstrap.postgres_image or PSQL_IMAGES[self.postgres.engine_version]
 
     def problems(self) -> list[str]:
         """Rules across fields of the section, as "dataTier.<path>: reason" lines for the platform validator."""

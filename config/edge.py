@@ -12,9 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from config.base import Model
+from config.base import LogRetentionDays, Matching, Model, unique
+from config.catalog import WAF_COMMON_RULES
+from config.credentials import credential_problem
+from config.errors import Problems
 
 if TYPE_CHECKING:
     from config.services import ServiceConfig
@@ -74,13 +77,36 @@ def _path(value: str) -> str:
 def _header_value(value: str) -> str:
     bad = sorted({c for c in value if c in _UNSAFE_HEADER_CHARS})
     if bad or not value.strip():
-        raise ValueError(f"header value {value!r} is empty or contains characters nginx would interpret: {bad}")
+        raise ValueError(f"header value {value!r} is empty or contains characters nginx would interpret "
+                         f"({' '.join(bad) or 'empty'}); use plain text such as max-age=31536000")
+    if credential_problem(value):
+        raise ValueError(f"header value {credential_problem(value)}")
     return value
+
+
+# Directives whose sources decide what code may run; a source that allows everything there voids the policy.
+_CSP_CODE_DIRECTIVES = ("default-src", "script-src", "script-src-elem", "object-src")
+_CSP_TOO_BROAD = ("*", "http:", "https:", "data:", "'unsafe-eval'", "'unsafe-inline'")
+
+
+def csp_problem(policy: str) -> str | None:
+    """Why a Content-Security-Policy allows everything, or None (MDN CSP source values)."""
+    for directive in policy.split(";"):
+        name, *sources = directive.split()
+        if "*" in sources:
+            return f"{name} allows any origin ('*'); list the origins it needs (e.g. {name} 'self')"
+        if name.lower() in _CSP_CODE_DIRECTIVES:
+            broad = [src for src in sources if src.lower() in _CSP_TOO_BROAD]
+            if broad:
+                return f"{name} allows {' '.join(broad)}, which lets any script run; use 'self' and named origins " \
+                       f"(e.g. {name} 'self')"
+    return None
 
 
 def _certificate_arn(value: str) -> str:
     if not _ACM_ARN.match(value):
-        raise ValueError(f"'{value}' is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+        raise ValueError(f"'{value}' is not an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>, "
+                         "e.g. arn:aws:acm:us-east-1:111122223333:certificate/0123abcd-0123-4567-89ab-0123456789ab)")
     return value
 
 
@@ -100,11 +126,13 @@ CertificateArn = Annotated[str, AfterValidator(_certificate_arn)]
 class RateLimit(Model):
     """Per-client-IP limit nginx applies to one route (ingress-nginx limit-rps / limit-rpm annotations)."""
 
-    requests: int = Field(ge=1, le=100_000, description="Sustained requests per `per` from one client IP.")
+    requests: int = Field(ge=1, le=100_000, description="Sustained requests per `per` from one client IP.",
+                          examples=[10])
     per: Literal["second", "minute"] = "second"
     burst: int = Field(
-        ge=1, description="Requests allowed above the rate before nginx answers 429; a multiple of `requests` "
-                          "(ingress-nginx sets burst = rate x limit-burst-multiplier).")
+        ge=1, examples=[20],
+        description="Requests allowed above the rate before nginx answers 429; a multiple of `requests` "
+                    "(ingress-nginx sets burst = rate x limit-burst-multiplier).")
     connections: int | None = Field(
         default=None, ge=1, le=10_000, description="Concurrent connections per client IP (limit-connections).")
 
@@ -140,24 +168,36 @@ class SecurityHeaders(Model):
         "no-referrer", "no-referrer-when-downgrade", "origin", "origin-when-cross-origin", "same-origin",
         "strict-origin", "strict-origin-when-cross-origin",
     ] = "strict-origin-when-cross-origin"
-    content_security_policy: HeaderValue = Field(
+    content_security_policy: HeaderValue = Field(  # refused when it allows everything: see csp_problem
         default="default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
                 "img-src 'self' data: https:; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
         description="Content-Security-Policy for every response.")
     extra: dict[str, HeaderValue] = Field(
         default_factory=dict, description="Further response headers (e.g. Permissions-Policy), name to value.")
 
+    @field_validator("content_security_policy")
+    @classmethod
+    def _csp(cls, value: str) -> str:
+        problem = csp_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> SecurityHeaders:
+        problems = []
         if self.hsts_preload and (self.hsts_max_age_seconds < 31_536_000 or not self.hsts_include_subdomains):
-            raise ValueError("hstsPreload needs hstsMaxAgeSeconds >= 31536000 and hstsIncludeSubdomains "
-                             "(the browser preload list rejects anything weaker)")
+            problems.append(("hstsPreload", "needs hstsMaxAgeSeconds >= 31536000 and hstsIncludeSubdomains "
+                                            "(the browser preload list rejects anything weaker)"))
         managed = {n.lower() for n in self.rendered_base()}
         for name in self.extra:
             if not _HEADER_NAME.match(name):
-                raise ValueError(f"extra: '{name}' is not an HTTP header name")
-            if name.lower() in managed:
-                raise ValueError(f"extra: '{name}' is set by its own field; change that field instead")
+                problems.append((f"extra.{name}", f"'{name}' is not an HTTP header name (letters, digits and '-', "
+                                                  "e.g. Permissions-Policy)"))
+            elif name.lower() in managed:
+                problems.append((f"extra.{name}", f"'{name}' is set by its own field; change that field instead"))
+        if problems:
+            raise Problems(problems)
         return self
 
     def rendered_base(self) -> dict[str, str]:
@@ -200,41 +240,69 @@ class WafConfig(Model):
         default=2000, ge=10, le=2_000_000_000,
         description="Requests one client IP may send per window before the WAF blocks it (health path exempt).")
     rate_limit_window_seconds: Literal[60, 120, 300, 600] = 300
-    api_key_header: str | None = Field(
-        default=None, pattern=r"^[a-z0-9][a-z0-9-]*$",
+    api_key_header: Matching(r"^[a-z0-9][a-z0-9-]*$", "a lowercase HTTP header name",  # type: ignore[valid-type]
+                             "authorization") | None = Field(
+        default=None,
         description="Lowercase header whose value identifies a client credential (e.g. authorization); when set, "
                     "a second rate rule limits each credential to `apiKeyRateLimit` per window.")
     api_key_rate_limit: int = Field(default=6000, ge=10, le=2_000_000_000)
     count_only_rules: list[str] = Field(
         default_factory=lambda: ["SizeRestrictions_BODY"],
         description="Rules of AWSManagedRulesCommonRuleSet that only count. SizeRestrictions_BODY blocks bodies "
-                    "over 8 KB, which long prompts exceed; nginx enforces the body limit instead.")
-    log_retention_days: int = Field(default=90, ge=1, le=3653)
+                    "over 8 KB, which long prompts exceed; nginx enforces the body limit instead. Protected tiers "
+                    "may count only the size and user-agent rules.",
+        json_schema_extra={"allowed": "rules of AWSManagedRulesCommonRuleSet: " + ", ".join(WAF_COMMON_RULES)})
+    log_retention_days: LogRetentionDays = Field(default=90, description="Retention of the WAF log group (a "
+                                                                         "CloudWatch Logs retention).")
     log_allowed_requests: bool = Field(
         default=False, description="Also log allowed requests (ALB access logs already record every request).")
 
+    @field_validator("count_only_rules")
+    @classmethod
+    def _rules(cls, value: list[str]) -> list[str]:
+        unknown = [r for r in value if r not in WAF_COMMON_RULES]
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a rule of "
+                             f"AWSManagedRulesCommonRuleSet; use rule names such as {', '.join(WAF_COMMON_RULES[:6])} "
+                             "(e.g. SizeRestrictions_BODY)")
+        return unique(value, "rule")
+
 
 class IngressControllerConfig(Model):
-    chart_version: str = Field(default=INGRESS_NGINX_CHART_VERSION, pattern=r"^\d+\.\d+\.\d+$")
+    chart_version: Matching(r"^\d+\.\d+\.\d+$", "a chart version",  # type: ignore[valid-type]
+                            INGRESS_NGINX_CHART_VERSION) = INGRESS_NGINX_CHART_VERSION
     replicas: int = Field(default=2, ge=1, le=20)
     max_replicas: int = Field(default=2, ge=1, le=50, description="Above `replicas`, a CPU-based HPA scales.")
     node_port: int = Field(default=30080, ge=30000, le=32767, description="Fixed NodePort the ALB targets.")
-    cpu_request: str = Field(default="100m", pattern=r"^\d+m?$")
-    memory_request: str = Field(default="128Mi", pattern=r"^\d+(Mi|Gi)$")
-    memory_limit: str = Field(default="512Mi", pattern=r"^\d+(Mi|Gi)$")
+    cpu_request: Matching(r"^[1-9]\d*m?$", "a CPU quantity",  # type: ignore[valid-type]
+                          "100m") = "100m"
+    memory_request: Matching(r"^[1-9]\d*(Mi|Gi)$", "a memory quantity in Mi or Gi",  # type: ignore[valid-type]
+                             "128Mi") = "128Mi"
+    memory_limit: Matching(r"^[1-9]\d*(Mi|Gi)$", "a memory quantity in Mi or Gi",  # type: ignore[valid-type]
+                           "512Mi") = "512Mi"
 
     @model_validator(mode="after")
     def _scale(self) -> IngressControllerConfig:
+        problems = []
         if self.max_replicas < self.replicas:
-            raise ValueError(f"maxReplicas ({self.max_replicas}) must be at least replicas ({self.replicas})")
+            problems.append(("maxReplicas", f"{self.max_replicas} must be at least replicas ({self.replicas})"))
+        mib = {"Mi": 1, "Gi": 1024}
+        if int(self.memory_limit[:-2]) * mib[self.memory_limit[-2:]] < \
+                int(self.memory_request[:-2]) * mib[self.memory_request[-2:]]:
+            problems.append(("memoryLimit", f"{self.memory_limit} is below memoryRequest {self.memory_request}; a "
+                                            "limit is at least the request"))
+        if problems:
+            raise Problems(problems)
         return self
 
 
 class EdgeConfig(Model):
     domain: Hostname | None = Field(
         default=None, description="DNS name the services are served under; the edge exists only when it is set.")
-    hosted_zone_id: str | None = Field(default=None, pattern=r"^Z[A-Z0-9]{1,31}$",
-                                       description="Public Route 53 zone holding the names.")
+    hosted_zone_id: Matching(r"^Z[A-Z0-9]{1,31}$",  # type: ignore[valid-type]
+                             "a Route 53 hosted zone ID (Z followed by up to 31 letters or digits)",
+                             "Z0123456789ABCDEFGHIJ") | None = Field(
+        default=None, description="Public Route 53 zone holding the names.")
     hosted_zone_name: Hostname | None = Field(
         default=None, description="Looked up when hostedZoneId is not given; default: `domain`.")
     certificate_arn: CertificateArn | None = Field(
@@ -253,10 +321,15 @@ class EdgeConfig(Model):
         for field, value in (("readTimeoutSeconds", self.proxy.read_timeout_seconds),
                              ("sendTimeoutSeconds", self.proxy.send_timeout_seconds)):
             if value > self.idle_timeout_seconds:
-                problems.append(f"proxy.{field}: {value} s exceeds idleTimeoutSeconds ({self.idle_timeout_seconds} "
-                                "s); the load balancer would close the connection first")
+                problems.append((f"proxy.{field}",
+                                 f"{value} s exceeds idleTimeoutSeconds ({self.idle_timeout_seconds} s); the load "
+                                 "balancer would close the connection first, so it must be at most that"))
+        zone = self.hosted_zone_name
+        if zone and self.domain and self.domain != zone and not self.domain.endswith(f".{zone}"):
+            problems.append(("hostedZoneName", f"'{zone}' is not {self.domain} or a parent of it; the zone must hold "
+                                               f"the names (e.g. {self.domain.split('.', 1)[-1]})"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise Problems(problems)
         return self
 
     @property
@@ -330,8 +403,8 @@ def edge_problems(
         if svc.kind != "api" and svc.ingress is not None:
             problems.append(f"services.{name}.ingress: only api services are routed; remove it or set kind: api")
     if api and edge.domain is None:
-        problems.append(f"edge.domain: api services ({', '.join(api)}) need the edge; set edge.domain (and "
-                        "edge.hostedZoneId or edge.hostedZoneName)")
+        problems.append(f"edge.domain: api services ({', '.join(api)}) need the edge; set edge.domain, e.g. "
+                        "agents.example.com (and edge.hostedZoneId or edge.hostedZoneName)")
     if region and edge.certificate_region not in (None, region):
         problems.append(f"edge.certificateArn: the certificate is in {edge.certificate_region}; the load balancer "
                         f"needs one in {region}")

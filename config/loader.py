@@ -8,11 +8,14 @@ from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from config.base import RoleArn
+from config.catalog import region_problem
 from config.data import LlmProvider
-from config.errors import ConfigError, issues_from
+from config.errors import ConfigError, issues_from, show
 from config.platform import PlatformConfig, cross_section_problems
+from config.services import ServiceConfig
 from config.tiers import TIER_PRESETS, with_preset
 
 PROJECT = "agent-platform"
@@ -22,6 +25,13 @@ TIERS = tuple(TIER_PRESETS)
 # here (their values stay Output secrets); they only have to exist and be encrypted.
 LLM_KEY_SUFFIX = "ApiKey"
 SECRET_KEYS = frozenset({f"{p}{LLM_KEY_SUFFIX}" for p in LlmProvider.__args__} | {"alertSlackWebhookUrl"})
+
+
+# Keys that look like settings but are not read from this namespace: a `--set region=...` must not be ignored.
+NOT_SETTINGS = {
+    "region": "is not a setting of agent-platform: the stack's region is aws:region "
+              "(pulumi config set aws:region <region>, e.g. us-east-1)",
+}
 
 
 def llm_key_name(provider: str) -> str:
@@ -47,23 +57,51 @@ def _namespace() -> tuple[dict[str, Any], set[str]]:
     return ours, {k[len(prefix):] for k in secret if k.startswith(prefix)}
 
 
-def _partial_cross_section_issues(merged: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """Cross-section rules over the sections that are valid on their own, so they report too."""
-    sections: dict[str, Any] = {}
+def _partial_cross_section_issues(merged: Mapping[str, Any], region: str | None) -> list[tuple[str, str]]:
+    """Cross-section rules over the sections that are valid on their own, so they report too.
+
+    A stack with a bad ``owner`` and a DR region equal to its own region hears about both at once.
+    """
+    sections: dict[str, Any] = {"region": region}
     for field_name, field in PlatformConfig.model_fields.items():
         annotation = field.annotation
         alias = field.alias or field_name
-        if isinstance(annotation, type) and issubclass(annotation, BaseModel) and alias in merged:
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            continue
+        if alias in merged:
             try:
                 sections[field_name] = annotation.model_validate(merged[alias])
             except ValidationError:
                 continue
-        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        else:
             sections[field_name] = annotation()
-    protect = merged.get("protect")
-    lines = cross_section_problems(str(merged.get("environment")), protect if isinstance(protect, bool) else None,
-                                   sections)
+    runtime = merged.get("runtime", "eks")
+    sections["runtime"] = runtime if runtime in ("eks", "vm") else None
+    try:
+        sections["deploy_role_arns"] = TypeAdapter(list[RoleArn]).validate_python(merged.get("deployRoleArns", []))
+    except ValidationError:
+        sections["deploy_role_arns"] = None
+    services = merged.get("services", {})
+    if isinstance(services, Mapping):
+        valid = {}
+        for name, entry in services.items():
+            try:
+                valid[name] = ServiceConfig.model_validate(entry)
+            except ValidationError:
+                continue
+        sections["services"] = valid
+        sections["service_names"] = [str(n) for n in services]
+    try:
+        protect: bool | None = TypeAdapter(bool).validate_python(merged.get("protect"))
+    except ValidationError:
+        protect = None
+    lines = cross_section_problems(str(merged.get("environment")), protect, sections, runtime=sections["runtime"])
     return [(line.partition(": ")[0], line.partition(": ")[2]) for line in lines]
+
+
+def _unexpected(section: str, exc: Exception) -> tuple[str, str]:
+    """A validator bug must still end in the config error, never a traceback; the test suite keeps this unused."""
+    return section, f"could not be validated ({type(exc).__name__}: {exc}); please report this"
 
 
 def load_config() -> PlatformConfig:
@@ -83,6 +121,9 @@ def validate_config(
     issues: list[tuple[str, str]] = []
     values: dict[str, Any] = {}
     for key, value in raw.items():
+        if key in NOT_SETTINGS:
+            issues.append((key, NOT_SETTINGS[key]))
+            continue
         if key in SECRET_KEYS:
             if key not in secret_keys:
                 issues.append((key, f"must be a secret: pulumi config set --secret {key} <value>"))
@@ -95,22 +136,32 @@ def validate_config(
 
     tier = values.get("environment")
     if tier not in TIERS:
-        issues.append(("environment", f"must be one of {', '.join(TIERS)} (got {tier!r})"))
+        issues.append(("environment", f"must be one of {', '.join(TIERS)} (got {show(tier)})"))
         tier = None
     if not region:
-        issues.append(("aws:region", "is required (pulumi config set aws:region <region>)"))
+        issues.append(("aws:region", "is required (pulumi config set aws:region <region>, e.g. us-east-1)"))
+    elif region_problem(region):
+        issues.append(("aws:region", str(region_problem(region))))
+        region = None
 
     merged = with_preset(tier, values) if tier else values
     merged.setdefault("stack", stack)
     merged["region"] = region or ""
     if tier:
         merged.setdefault("protect", TIER_PRESETS[tier]["protect"])
+    cfg: PlatformConfig | None = None
     try:
         cfg = PlatformConfig.model_validate(merged)
     except ValidationError as exc:
-        issues.extend((path, why) for path, why in issues_from(exc) if not (path == "region" and not region))
-        issues.extend(_partial_cross_section_issues(merged))
-        cfg = None
+        issues.extend(("aws:region" if path == "region" else path, why)
+                      for path, why in issues_from(exc, root=PlatformConfig)
+                      if not (path == "region" and not region) and not (path == "environment" and not tier))
+        try:
+            issues.extend(_partial_cross_section_issues(merged, region))
+        except Exception as inner:
+            issues.append(_unexpected("(cross-section rules)", inner))
+    except Exception as exc:
+        issues.append(_unexpected("(config)", exc))
 
     if cfg is not None:
         for provider in cfg.data_tier.secrets.llm_providers:

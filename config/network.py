@@ -5,25 +5,56 @@ from __future__ import annotations
 import ipaddress
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from config.base import Cidr, Model
+from config.base import Cidr, LogRetentionDays, Matching, Model, unique
+from config.errors import Problems
 
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs")
+
+
+# A VPC's IPv4 block is between /16 and /28 (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-cidr-blocks.html).
+VPC_PREFIX_RANGE = (16, 28)
+SubnetId = Matching(r"^subnet-[0-9a-f]{8,17}$", "a subnet ID", "subnet-0123456789abcdef0")
+
+
+def vpc_cidr(value: str) -> str:
+    prefix = ipaddress.ip_network(value).prefixlen
+    low, high = VPC_PREFIX_RANGE
+    if ipaddress.ip_network(value).version != 4 or not low <= prefix <= high:
+        raise ValueError(f"'{value}' cannot be a VPC block: AWS allows IPv4 blocks from /{low} (65,536 addresses) to "
+                         f"/{high} (e.g. 10.0.0.0/16)")
+    return value
 
 
 class ExistingVpc(Model):
     """Bring your own VPC: ids of a VPC and its three subnet tiers (one subnet per AZ)."""
 
-    vpc_id: str = Field(pattern=r"^vpc-[0-9a-f]{8,17}$")
-    cidr: Cidr
-    public_subnet_ids: list[str] = Field(min_length=2)
-    private_subnet_ids: list[str] = Field(min_length=2)
-    isolated_subnet_ids: list[str] = Field(min_length=2)
+    vpc_id: Matching(r"^vpc-[0-9a-f]{8,17}$", "a VPC ID",  # type: ignore[valid-type]
+                     "vpc-0123456789abcdef0") = Field(examples=["vpc-0123456789abcdef0"])
+    cidr: Cidr = Field(examples=["10.0.0.0/16"])
+    public_subnet_ids: list[SubnetId] = Field(  # type: ignore[valid-type]
+        min_length=2, examples=[["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]])
+    private_subnet_ids: list[SubnetId] = Field(  # type: ignore[valid-type]
+        min_length=2, examples=[["subnet-0123456789abcdef2", "subnet-0123456789abcdef3"]])
+    isolated_subnet_ids: list[SubnetId] = Field(  # type: ignore[valid-type]
+        min_length=2, examples=[["subnet-0123456789abcdef4", "subnet-0123456789abcdef5"]])
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return vpc_cidr(value)
+
+    @field_validator("public_subnet_ids", "private_subnet_ids", "isolated_subnet_ids")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        return unique(value, "subnet")
 
 
 class FlowLogs(Model):
-    retention_days: int = Field(default=90, ge=1, le=3653)
+    retention_days: LogRetentionDays = Field(default=90, description="Retention of the flow log group (a "
+                                                                     "CloudWatch Logs retention).")
+
     traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
 
 
@@ -51,14 +82,31 @@ class NetworkConfig(Model):
     flow_logs: FlowLogs = FlowLogs()
     existing_vpc: ExistingVpc | None = None
 
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        return vpc_cidr(value)
+
+    @field_validator("interface_endpoints")
+    @classmethod
+    def _endpoints(cls, value: list[str]) -> list[str]:
+        return unique(value, "endpoint service")
+
     @model_validator(mode="after")
     def _fits(self) -> NetworkConfig:
         if self.existing_vpc is None:
             self.layout()  # raises ValueError when the VPC is too small
         else:
-            for tier in ("public_subnet_ids", "private_subnet_ids", "isolated_subnet_ids"):
-                if len(getattr(self.existing_vpc, tier)) < self.az_count:
-                    raise ValueError(f"existingVpc.{tier}: needs one subnet per AZ ({self.az_count})")
+            problems = []
+            for tier in ("publicSubnetIds", "privateSubnetIds", "isolatedSubnetIds"):
+                given = getattr(self.existing_vpc, {"publicSubnetIds": "public_subnet_ids",
+                                                    "privateSubnetIds": "private_subnet_ids",
+                                                    "isolatedSubnetIds": "isolated_subnet_ids"}[tier])
+                if len(given) < self.az_count:
+                    problems.append((f"existingVpc.{tier}", f"needs one subnet per AZ ({self.az_count}), got "
+                                                            f"{len(given)}"))
+            if problems:
+                raise Problems(problems)
         return self
 
     def layout(self) -> SubnetLayout:

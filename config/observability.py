@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from config.base import DnsName, Model
+from config.base import DnsName, LogRetentionDays, Model
 from config.data import PostgresConfig
 
 # Namespaces whose container logs have their own CloudWatch Logs group by default. Logs of any other
@@ -35,7 +35,7 @@ _MEMORY = re.compile(r"^\d+(Mi|Gi)$")
 
 def _email(value: str) -> str:
     if not _EMAIL.match(value):
-        raise ValueError(f"'{value}' is not an email address")
+        raise ValueError(f"'{value}' is not an email address (e.g. oncall@example.com)")
     return value
 
 
@@ -52,9 +52,9 @@ def _memory(value: str) -> str:
 
 
 def _unique(values: list[Any], what: str) -> list[Any]:
-    if len(set(values)) != len(values):
-        raise ValueError(f"each {what} may be listed once")
-    return values
+    from config.base import unique
+
+    return unique(values, what)
 
 
 Email = Annotated[str, AfterValidator(_email)]
@@ -160,7 +160,8 @@ class LogsConfig(Model):
 
 
 class ObservabilityConfig(Model):
-    log_retention_days: int = Field(default=30, ge=1, le=3653, description="Retention of container log groups.")
+    log_retention_days: LogRetentionDays = Field(default=30, description="Retention of container log groups (a "
+                                                                         "CloudWatch Logs retention).")
     alert_emails: list[Email] = Field(default_factory=list, description="Subscribed to the alert topic (each "
                                                                          "address confirms once).")
     prometheus: PrometheusConfig = PrometheusConfig()

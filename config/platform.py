@@ -8,14 +8,16 @@ from typing import Any, Literal
 from pydantic import Field, model_validator
 
 from config.backup import BackupConfig
-from config.base import DnsName, Model, RoleArn, Tier, overlaps
+from config.base import DnsName, Model, Region, RoleArn, Tier, overlaps
+from config.catalog import WAF_COUNTABLE_RULES
 from config.cluster import ClusterConfig
 from config.cost import CostConfig
 from config.data import DataTierConfig
 from config.edge import EdgeConfig, edge_problems
+from config.errors import Problems
 from config.network import NetworkConfig
 from config.observability import ObservabilityConfig, observability_problems
-from config.services import ServiceConfig, service_problems
+from config.services import ServiceConfig, is_digest_pinned, service_problems
 
 PROTECTED_TIERS = frozenset({"staging", "prod"})
 
@@ -23,13 +25,17 @@ PROTECTED_TIERS = frozenset({"staging", "prod"})
 class PlatformConfig(Model):
     """Everything one stack deploys. Built once, before any resource is registered."""
 
-    environment: Tier
-    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-    stack: DnsName
+    environment: Tier = Field(description="Tier whose presets apply: dev, staging or prod.", examples=["dev"])
+    region: Region = Field(description="The stack's aws:region (set with pulumi config set aws:region).",
+                           examples=["us-east-1"])
+    stack: DnsName = Field(description="The stack's name (set by Pulumi).", examples=["prod"])
     project: DnsName = "agent-platform"
-    owner: str = Field(min_length=1, description="Team accountable for the environment (tag 'owner').")
-    cost_center: str = Field(min_length=1, description="Billing code (tag 'cost-center').")
-    protect: bool = Field(description="Protect stateful resources from deletion (on by default in staging and prod).")
+    owner: str = Field(min_length=1, description="Team accountable for the environment (tag 'owner').",
+                       examples=["platform-team"])
+    cost_center: str = Field(min_length=1, description="Billing code (tag 'cost-center').",
+                             examples=["cc-ai-platform"])
+    protect: bool = Field(description="Protect stateful resources from deletion (on by default in staging and prod).",
+                          examples=[True])
     runtime: Literal["eks", "vm"] = Field(
         default="eks", description="Where agent services run: pods on EKS, or containers on EC2 Auto Scaling groups "
                                    "(vm; the cluster section is then unused). See docs/vm-runtime.md.")
@@ -65,22 +71,23 @@ class PlatformConfig(Model):
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:
-        problems = cross_section_problems(self.environment, self.protect, vars(self))
-        if self.runtime == "vm" and self.environment == "prod":
-            problems.insert(0, "runtime: prod runs on EKS (zone-spread pods, pod disruption budgets, per-pod network "
-                               "policies); the VM runtime is for dev and small staging environments")
+        problems = cross_section_problems(self.environment, self.protect, vars(self), runtime=self.runtime)
         if problems:
-            raise ValueError("\n".join(problems))
+            raise Problems.from_lines(problems)
         return self
 
 
-def cross_section_problems(environment: str, protect: bool | None, sections: Mapping[str, Any]) -> list[str]:
+def cross_section_problems(environment: str, protect: bool | None, sections: Mapping[str, Any],
+                           runtime: str | None = "eks") -> list[str]:
     """Rules spanning sections, as "camelCase.path: reason" lines.
 
     ``sections`` maps field names to validated section models; a section that failed its own
     validation is absent and the rules that need it are skipped, so every other rule still reports.
     """
     problems: list[str] = []
+    if runtime == "vm" and environment == "prod":
+        problems.append("runtime: prod runs on EKS (zone-spread pods, pod disruption budgets, per-pod network "
+                        "policies); the VM runtime is for dev and small staging environments")
     network: NetworkConfig | None = sections.get("network")
     cluster: ClusterConfig | None = sections.get("cluster")
     data: DataTierConfig | None = sections.get("data_tier")
@@ -95,8 +102,8 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
             problems.append("dataTier.redis.automaticFailover: prod needs Redis failover across AZs")
         if protect is False:
             problems.append("protect: prod resources must be protected from deletion")
-        if cluster and "0.0.0.0/0" in cluster.public_access_cidrs:
-            problems.append("cluster.publicAccessCidrs: prod must not open the Kubernetes API to 0.0.0.0/0")
+    if environment in PROTECTED_TIERS:
+        problems.extend(protected_tier_problems(environment, cluster, data, sections.get("edge")))
     if data and data.redis.automatic_failover and data.redis.num_cache_clusters < 2:
         problems.append("dataTier.redis.numCacheClusters: automatic failover needs at least 2 nodes")
     if data:
@@ -116,7 +123,8 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     services: Mapping[str, ServiceConfig] | None = sections.get("services")
     if services:
         problems.extend(service_problems(services, protected=environment in PROTECTED_TIERS,
-                                         llm_providers=data.secrets.llm_providers if data else None))
+                                         llm_providers=data.secrets.llm_providers if data else None,
+                                         names=sections.get("service_names")))
     edge: EdgeConfig | None = sections.get("edge")
     if edge is not None and services is not None:
         problems.extend(edge_problems(edge, services, region=sections.get("region"),
@@ -132,6 +140,34 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     if backup is not None:
         problems.extend(backup.problems(environment=environment, region=str(sections.get("region") or ""),
                                         database_retention_days=data.postgres.backup_retention_days if data else None))
+    return problems
+
+
+def protected_tier_problems(environment: str, cluster: ClusterConfig | None, data: DataTierConfig | None,
+                            edge: EdgeConfig | None) -> list[str]:
+    """Weakenings a developer may need in dev but staging and prod refuse (the policy pack flags them in dev)."""
+    problems = []
+    wide = cluster.public_access_covers() if cluster else None
+    if wide:
+        problems.append(f"cluster.publicAccessCidrs: together these CIDRs open the Kubernetes API to {wide} "
+                        f"({'the whole internet, 0.0.0.0/0' if wide.endswith('/0') else 'half the internet'}); "
+                        f"{environment} lists the deploy runners' egress ranges only (e.g. [\"203.0.113.0/24\"])")
+    if data and data.secrets.recovery_window_days < 7:
+        problems.append(f"dataTier.secrets.recoveryWindowDays: {environment} keeps deleted secrets restorable for "
+                        f"7 to 30 days (got {data.secrets.recovery_window_days}; 0 is for dev only)")
+    if data:
+        for key in ("postgres_image", "aws_cli_image"):
+            image = getattr(data.bootstrap, key)
+            # Only what the stack sets: the defaults are tags, and the policy pack requires digests where pods run.
+            if key in data.bootstrap.model_fields_set and image is not None and not is_digest_pinned(image):
+                name = "postgresImage" if key == "postgres_image" else "awsCliImage"
+                problems.append(f"dataTier.bootstrap.{name}: {environment} runs only reviewed bytes; pin the image "
+                                f"by digest (repository:tag@sha256:<64 hex>), got '{image}'")
+    if edge:
+        risky = [r for r in edge.waf.count_only_rules if r not in WAF_COUNTABLE_RULES]
+        if risky:
+            problems.append(f"edge.waf.countOnlyRules: {environment} blocks {', '.join(risky)} (they stop SSRF, file "
+                            f"inclusion and XSS attempts); only {', '.join(WAF_COUNTABLE_RULES)} may count")
     return problems
 
 
@@ -157,12 +193,13 @@ def deploy_role_problems(runtime: str | None, deploy_role_arns: list[str] | None
     for arn in cluster.read_only_role_arns:
         if arn in admins:
             problems.append(f"cluster.readOnlyRoleArns: {arn} is also an admin (deployRoleArns or "
-                            "cluster.adminRoleArns); EKS allows one access entry per principal")
+                            "cluster.adminRoleArns); EKS allows one access entry per principal, so keep it in only "
+                            "one list")
     by_name: dict[str, set[str]] = {}
     for arn in [*admins, *cluster.read_only_role_arns]:
         by_name.setdefault(role_name(arn), set()).add(arn)
     for name, arns in sorted(by_name.items()):
         if len(arns) > 1:
             problems.append(f"cluster.adminRoleArns: roles {', '.join(sorted(arns))} share the name {name!r}; "
-                            "access entries are named by role name")
+                            "access entries are named by role name, so use roles with distinct names")
     return problems

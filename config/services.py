@@ -12,11 +12,14 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from config.base import DnsName, Model
+from config.base import DnsName, Model, unique
+from config.catalog import family_architecture, instance_type_problem
+from config.credentials import credential_problem
 from config.data import LlmProvider
 from config.edge import ServiceIngress
+from config.errors import Problems
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -92,13 +95,13 @@ def _memory(value: str) -> str:
 
 def _http_path(value: str) -> str:
     if not _HTTP_PATH.match(value):
-        raise ValueError(f"'{value}' is not an HTTP path (starts with '/', no query string)")
+        raise ValueError(f"'{value}' is not an HTTP path (starts with '/', no query string; e.g. /health)")
     return value
 
 
 def _env_name(value: str) -> str:
     if not _ENV_NAME.match(value):
-        raise ValueError(f"'{value}' is not an environment variable name (UPPER_SNAKE_CASE)")
+        raise ValueError(f"'{value}' is not an environment variable name (UPPER_SNAKE_CASE, e.g. MAX_TOKENS)")
     return value
 
 
@@ -108,14 +111,24 @@ def _secret_name(value: str) -> str:
     return value
 
 
-def _image(value: str) -> str:
+def image_problem(value: str) -> str | None:
+    """Why ``value`` is not a pinned image reference, or None (shared by services and the data tier bootstrap)."""
     match = _IMAGE.match(value)
     if not match:
-        raise ValueError(f"'{value}' is not an image reference (registry/repository:tag or @sha256:<digest>)")
+        return (f"'{value}' is not an image reference (registry/repository:tag or repository@sha256:<digest>, e.g. "
+                "postgres:16-alpine)")
     if not match["tag"] and not match["digest"]:
-        raise ValueError(f"'{value}' names no tag or digest, so it means ':latest'; pin a version or a digest")
+        return f"'{value}' names no tag or digest, so it means ':latest'; pin a version or a digest " \
+               "(e.g. postgres:16-alpine)"
     if match["tag"] == "latest":
-        raise ValueError(f"'{value}' uses the mutable ':latest' tag; pin a version or a digest")
+        return f"'{value}' uses the mutable ':latest' tag; pin a version or a digest (e.g. postgres:16-alpine)"
+    return None
+
+
+def _image(value: str) -> str:
+    problem = image_problem(value)
+    if problem:
+        raise ValueError(problem)
     return value
 
 
@@ -130,7 +143,8 @@ ImageRef = Annotated[str, AfterValidator(_image)]
 class ImageBuild(Model):
     """Build the image from source with Docker and push it to the service's ECR repository (dev only)."""
 
-    context: str = Field(min_length=1, description="Build context directory, relative to the project root.")
+    context: str = Field(min_length=1, description="Build context directory, relative to the project root.",
+                         examples=["services/api"])
     dockerfile: str | None = Field(default=None, description="Dockerfile path inside the context.")
     target: str | None = Field(default=None, description="Multi-stage build target.")
     platform: Literal["linux/amd64", "linux/arm64"] = Field(
@@ -147,15 +161,19 @@ class ImageBuild(Model):
 
     @model_validator(mode="after")
     def _buildable(self) -> ImageBuild:
-        bad = sorted(k for k in self.args if SENSITIVE_NAME.search(k))
+        bad = sorted(k for k, v in self.args.items() if SENSITIVE_NAME.search(k) or credential_problem(v))
+        problems = []
         if bad:
-            raise ValueError(f"build args {', '.join(bad)} look like credentials; build args are stored in the image "
-                             "history, so secrets must never be passed this way")
+            problems.append(("args", f"{', '.join(bad)} look like credentials; build args are stored in the image "
+                                     "history, so secrets must never be passed this way (mount them as secrets)"))
         if not self.context_dir.is_dir():
-            raise ValueError(f"build context {self.context} is not a directory (relative paths start at the "
-                             "project root, where Pulumi.yaml is)")
-        if not self.dockerfile_path.is_file():
-            raise ValueError(f"no Dockerfile at {self.dockerfile_path} in build context {self.context}")
+            problems.append(("context", f"{self.context} is not a directory (e.g. services/api; relative paths start "
+                                        "at the project root, where Pulumi.yaml is)"))
+        elif not self.dockerfile_path.is_file():
+            problems.append(("dockerfile", f"no Dockerfile at {self.dockerfile_path} in build context {self.context} "
+                                           "(e.g. Dockerfile)"))
+        if problems:
+            raise Problems(problems)
         return self
 
 
@@ -170,10 +188,15 @@ class Resources(Model):
 
     @model_validator(mode="after")
     def _ordered(self) -> Resources:
+        problems = []
         if self.cpu_limit is not None and cpu_millis(self.cpu_limit) < cpu_millis(self.cpu_request):
-            raise ValueError(f"cpuLimit {self.cpu_limit} is below cpuRequest {self.cpu_request}")
+            problems.append(("cpuLimit", f"{self.cpu_limit} is below cpuRequest {self.cpu_request}; a limit is at "
+                                         "least the request"))
         if memory_bytes(self.memory_limit) < memory_bytes(self.memory_request):
-            raise ValueError(f"memoryLimit {self.memory_limit} is below memoryRequest {self.memory_request}")
+            problems.append(("memoryLimit", f"{self.memory_limit} is below memoryRequest {self.memory_request}; a "
+                                            "limit is at least the request"))
+        if problems:
+            raise Problems(problems)
         return self
 
 
@@ -197,21 +220,17 @@ class HpaTargets(Model):
 class QueueScaling(Model):
     """KEDA scaling of a worker on the length of a Redis list (the seeds scale at a queue depth of 100)."""
 
-    list_name: str = Field(min_length=1, max_length=256, description="Redis list the worker consumes.")
+    list_name: str = Field(min_length=1, max_length=256, description="Redis list the worker consumes.",
+                           examples=["agent:jobs"])
     list_length: int = Field(default=100, ge=1, le=100_000, description="Target pending items per replica.")
     database_index: int = Field(default=0, ge=0, le=15)
     polling_interval_seconds: int = Field(default=15, ge=5, le=300)
     cooldown_period_seconds: int = Field(default=300, ge=30, le=3600)
 
 
-# Graviton families (m7g, t4g, c7gn...) are arm64; everything else the platform sizes is x86_64.
-_ARM_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*g[a-z]*\.")
-_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
-
-
 def instance_architecture(instance_type: str) -> Literal["x86_64", "arm64"]:
     """The CPU architecture of an EC2 instance type (Graviton families carry a 'g' after the generation)."""
-    return "arm64" if _ARM_FAMILY.match(instance_type) else "x86_64"
+    return family_architecture(instance_type.split(".", 1)[0])
 
 
 class VmSizing(Model):
@@ -229,11 +248,13 @@ class VmSizing(Model):
     health_check_grace_seconds: int = Field(
         default=300, ge=30, le=3600, description="Boot + docker install + image pull before ELB health counts.")
 
-    @model_validator(mode="after")
-    def _valid(self) -> VmSizing:
-        if not _INSTANCE_TYPE.match(self.instance_type):
-            raise ValueError(f"'{self.instance_type}' is not an EC2 instance type (e.g. 't3.small')")
-        return self
+    @field_validator("instance_type")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        problem = instance_type_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     def sizes(self, replicas: int, min_replicas: int, max_replicas: int) -> tuple[int, int, int]:
         """(min, desired, max) with the replica counts filling what is unset."""
@@ -249,9 +270,11 @@ class RateLimit(Model):
 
 class ServiceConfig(Model):
     kind: Literal["api", "worker"] = Field(description="api: serves HTTP behind the edge proxy; worker: consumes "
-                                                       "a Redis queue.")
-    image: ImageRef | None = Field(default=None, description="Registry image reference; protected tiers need "
-                                                             "@sha256 digests.")
+                                                       "a Redis queue.", examples=["api"])
+    image: ImageRef | None = Field(
+        default=None, description="The released image, pinned by digest (registry/repository@sha256:<64 hex>). "
+                                  "Unset (and no build): the service is not released yet, so it gets its "
+                                  "repository, identity and secrets but no workload (docs/first-deploy.md).")
     build: ImageBuild | None = Field(default=None, description="Build from source instead of `image` (dev only).")
     port: int = Field(default=8000, ge=1024, le=65535, description="HTTP port (API, probes and /metrics).")
     metrics_path: HttpPath = "/metrics"
@@ -284,72 +307,102 @@ class ServiceConfig(Model):
     vm: VmSizing = Field(default_factory=VmSizing,
                          description="Instance sizing under runtime: vm (docs/vm-runtime.md).")
 
+    @field_validator("calls")
+    @classmethod
+    def _unique_calls(cls, value: list[str]) -> list[str]:
+        return unique(value, "service")
+
+    @field_validator("secrets")
+    @classmethod
+    def _unique_secrets(cls, value: list[str]) -> list[str]:
+        return unique(value, "secret")
+
     @model_validator(mode="after")
     def _consistent(self) -> ServiceConfig:
-        problems = []
-        if (self.image is None) == (self.build is None):
-            problems.append("set exactly one of image (a registry reference) or build (a source context)")
+        problems: list[tuple[str, str]] = []
+        if self.image is not None and self.build is not None:
+            problems.append(("image", "set at most one of image (a registry reference) or build (a source context)"))
         if not self.min_replicas <= self.replicas <= self.max_replicas:
-            problems.append(f"replicas must satisfy minReplicas <= replicas <= maxReplicas "
-                            f"(got {self.min_replicas} <= {self.replicas} <= {self.max_replicas})")
+            problems.append(("replicas", f"replicas must satisfy minReplicas <= replicas <= maxReplicas "
+                                         f"(got {self.min_replicas} <= {self.replicas} <= {self.max_replicas})"))
         if self.kind == "worker" and self.queue is None:
-            problems.append("queue: a worker scales on its Redis list; set queue.listName")
+            problems.append(("queue", "a worker scales on its Redis list; set queue.listName"))
         if self.kind == "api" and self.queue is not None:
-            problems.append("queue: api services scale on CPU and memory; only workers take a queue")
+            problems.append(("queue", "api services scale on CPU and memory; only workers take a queue"))
         if self.queue is not None and "redis" not in self.secrets:
-            problems.append("secrets: queue scaling reads the Redis list with the Redis AUTH token; add 'redis'")
+            problems.append(("secrets", "queue scaling reads the Redis list with the Redis AUTH token; add 'redis'"))
         low, desired, high = self.vm.sizes(self.replicas, self.min_replicas, self.max_replicas)
         if not low <= desired <= high:
-            problems.append(f"vm: sizes must satisfy minSize <= desiredSize <= maxSize (got {low} <= {desired} <= "
-                            f"{high})")
+            problems.append(("vm", f"sizes must satisfy minSize <= desiredSize <= maxSize (got {low} <= {desired} <= "
+                                   f"{high})"))
         if self.build is not None and self.build.platform.split("/")[1] != {
                 "x86_64": "amd64", "arm64": "arm64"}[instance_architecture(self.vm.instance_type)]:
-            problems.append(f"build.platform: {self.build.platform} does not run on vm.instanceType "
-                            f"{self.vm.instance_type}")
-        if len(set(self.secrets)) != len(self.secrets):
-            problems.append("secrets: each secret may be listed once")
+            problems.append(("build.platform", f"{self.build.platform} does not run on vm.instanceType "
+                                               f"{self.vm.instance_type}"))
         if self.termination_grace_period_seconds < self.pre_stop_delay_seconds + 20:
-            problems.append("terminationGracePeriodSeconds must leave at least 20 s after preStopDelaySeconds for "
-                            "the process to drain")
+            problems.append(("terminationGracePeriodSeconds", "must leave at least 20 s after preStopDelaySeconds "
+                                                              "for the process to drain"))
         sensitive = sorted(k for k in self.settings if SENSITIVE_NAME.search(k))
         if sensitive:
-            problems.append(f"settings: {', '.join(sensitive)} look like credentials; list the secret under "
-                            "secrets instead")
+            problems.append(("settings", f"{', '.join(sensitive)} look like credentials; list the secret under "
+                                         "secrets instead"))
+        for key, value in self.settings.items():
+            problem = credential_problem(value)
+            if problem and key not in sensitive:
+                problems.append((f"settings.{key}", f"the value {problem}"))
+        if self.default_model and credential_problem(self.default_model):
+            problems.append(("defaultModel", f"the value {credential_problem(self.default_model)}"))
         reserved = sorted(k for k in self.settings if k in RESERVED_SETTINGS or k.endswith(RESERVED_SUFFIX))
         if reserved:
-            problems.append(f"settings: {', '.join(reserved)} are set by the platform and may not be overridden")
+            problems.append(("settings", f"{', '.join(reserved)} are set by the platform and may not be overridden"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise Problems(problems)
         return self
+
+    @property
+    def released(self) -> bool:
+        """Whether there is an image to run: until then the service has no Deployment or Auto Scaling group.
+
+        A new stack's repositories are created empty by its first ``pulumi up``; a workload referencing an
+        image in them would never start (ImagePullBackOff until the await times out, or instances failing
+        their health checks), so a service runs only once its digest (or a build) is configured.
+        """
+        return self.image is not None or self.build is not None
 
 
 def service_problems(
-    services: Mapping[str, ServiceConfig], *, protected: bool, llm_providers: Iterable[str] | None
+    services: Mapping[str, ServiceConfig], *, protected: bool, llm_providers: Iterable[str] | None,
+    names: Iterable[str] | None = None,
 ) -> list[str]:
     """Rules that need the rest of the config: one ``camelCase.path: reason`` line per problem.
 
     ``llm_providers`` is None when the data tier section is itself invalid; its rule is then skipped.
     """
     problems = []
+    known = set(names) if names is not None else set(services)
     providers = set(llm_providers) if llm_providers is not None else None
     for name, svc in services.items():
         path = f"services.{name}"
         if protected and svc.build is not None:
             problems.append(f"{path}.build: protected tiers deploy images built and scanned in CI; set image to "
                             "the pushed reference with its @sha256 digest")
-        if protected and svc.image is not None and not is_digest_pinned(svc.image):
-            problems.append(f"{path}.image: protected tiers need a digest-pinned image (repository@sha256:<64 hex>); "
-                            f"got '{svc.image}'")
+        if svc.image is not None and not is_digest_pinned(svc.image):
+            # Every tier: a tag can be moved under a running service (dev included), and the VM runtime would
+            # need a registry lookup to resolve it, which fails when the repository is created by the same
+            # update. Leave image unset until the first release (docs/first-deploy.md).
+            problems.append(f"{path}.image: deploy a digest-pinned image (repository@sha256:<64 hex>), on every "
+                            f"tier; got '{svc.image}'")
         if protected and svc.min_replicas < 2:
             problems.append(f"{path}.minReplicas: protected tiers run at least 2 replicas so one can be replaced "
                             "while the other serves")
         for secret in svc.secrets:
             if providers is not None and secret in get_args(LlmProvider) and secret not in providers:
                 problems.append(f"{path}.secrets: '{secret}' is not in dataTier.secrets.llmProviders, so there is "
-                                "no such key to mount")
+                                "no such key to mount; add it there or use one of the configured providers")
         for callee in svc.calls:
             if callee == name:
                 problems.append(f"{path}.calls: a service does not need to list itself")
-            elif callee not in services:
-                problems.append(f"{path}.calls: '{callee}' is not a service of this stack")
+            elif callee not in known:
+                problems.append(f"{path}.calls: '{callee}' is not a service of this stack; use one of "
+                                f"{', '.join(sorted(known - {name})) or '(no other service)'}")
     return problems

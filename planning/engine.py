@@ -48,6 +48,10 @@ def read_stack_config(stack: str) -> dict[str, Any]:
     return dict(data.get("config") or {})
 
 
+# Settings outside the project namespace that the program reads; a `--set` of any other is a mistake.
+READ_FOREIGN_KEYS = frozenset({"aws:region"})
+
+
 def _is_secure(value: Any) -> bool:
     return isinstance(value, dict) and set(value) == {"secure"}
 
@@ -191,23 +195,40 @@ def with_paths(stack: str, paths: Mapping[str, Any]) -> dict[str, Any]:
     The first segment is the config key; the rest walks into the stack's current value. A value of
     ``None`` deletes the nested key (or the whole key for a single segment).
     """
+    from config.errors import ConfigError
+
     raw = read_stack_config(stack)
     out: dict[str, Any] = {}
+    problems: list[tuple[str, str]] = []
     for dotted, value in paths.items():
         key, *rest = dotted.split(".")
         full = _qualify(key)
+        if full.split(":", 1)[0] != PROJECT and full not in READ_FOREIGN_KEYS:
+            problems.append((full, f"the program reads no such setting (it reads {PROJECT}:* and "
+                                   f"{', '.join(sorted(READ_FOREIGN_KEYS))})"))
+            continue
         if not rest:
             out[key] = value
             continue
         current = out.get(key, copy.deepcopy(raw.get(full, {})))
         node = current
-        for part in rest[:-1]:
-            node = node.setdefault(part, {})
-        if value is None:
-            node.pop(rest[-1], None)
+        for i, part in enumerate(rest):
+            if not isinstance(node, dict):
+                where = ".".join([key, *rest[:i]])
+                problems.append((dotted, f"{where} is {json.dumps(node)}, not a block of settings, so it has no "
+                                         f"key {part!r}; set {where} itself"))
+                break
+            if i == len(rest) - 1:
+                if value is None:
+                    node.pop(part, None)
+                else:
+                    node[part] = value
+            else:
+                node = node.setdefault(part, {})
         else:
-            node[rest[-1]] = value
-        out[key] = current
+            out[key] = current
+    if problems:
+        raise ConfigError(stack, problems)
     return out
 
 

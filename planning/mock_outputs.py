@@ -312,6 +312,14 @@ def _policy_document(args: dict[str, Any], region: str) -> dict[str, Any]:
     return {"json": json.dumps({"Version": "2012-10-17", "Statement": statements}), "id": "policy"}
 
 
+def _ssm_parameter(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """Public AMI parameters hold an AMI ID (``ami-`` + 17 hex digits); the mock derives a stable one per name."""
+    name = str(args.get("name"))
+    value = "ami-" + hashlib.sha256(name.encode()).hexdigest()[:17] if "/ami-" in name else f"mock-{_suffix(name)}"
+    return {"name": name, "type": "String", "value": value, "insecureValue": value, "version": 1,
+            "arn": f"arn:{PARTITION}:ssm:{region}::parameter{name}", "id": name, "withDecryption": True}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _azs,
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
@@ -327,10 +335,7 @@ INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
     "aws:elb/getServiceAccount:getServiceAccount": lambda a, r: {
         "arn": f"arn:{PARTITION}:iam::127311923021:root", "id": "127311923021"},
     "aws:route53/getZone:getZone": _route53_zone_lookup,
-    "aws:ecr/getImage:getImage": lambda a, r: {
-        "imageDigest": "sha256:" + hashlib.sha256(
-            f"{a.get('repositoryName')}:{a.get('imageTag')}".encode()).hexdigest(),
-        "imageTags": [a.get("imageTag")], "id": str(a.get("repositoryName"))},
+    "aws:ssm/getParameter:getParameter": _ssm_parameter,
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda a, r: {
         "authorizationToken": "QVdTOm1vY2stZWNyLXBhc3N3b3Jk", "userName": "AWS", "password": "mock-ecr-password",
         "proxyEndpoint": f"https://{a.get('registryId') or ACCOUNT_ID}.dkr.ecr.{r}.amazonaws.com",

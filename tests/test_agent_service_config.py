@@ -94,31 +94,32 @@ BAD_SERVICES = [
      "services.context.minReplicas", "at least 2 replicas"),
     ("dev", {"services.api.image": "ghcr.io/acme/api:latest"}, "services.api.image", ":latest"),
     ("dev", {"services.api.image": "ghcr.io/acme/api"}, "services.api.image", "no tag or digest"),
-    ("dev", {"services.api.image": None}, "services.api", "exactly one of image"),
+    ("dev", {"services.api.image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/agent-platform-dev/api:0.9.0"},
+     "services.api.image", "digest-pinned"),
     ("dev", {"services.api.image": None, "services.api.build": {"context": "no/such/dir"}},
-     "services.api.build", "is not a directory"),
-    ("dev", {"services.worker.queue": None}, "services.worker", "set queue.listName"),
-    ("dev", {"services.api.queue": {"listName": "jobs"}}, "services.api", "only workers take a queue"),
-    ("dev", {"services.worker.secrets": ["database"]}, "services.worker", "add 'redis'"),
+     "services.api.build.context", "is not a directory"),
+    ("dev", {"services.worker.queue": None}, "services.worker.queue", "set queue.listName"),
+    ("dev", {"services.api.queue": {"listName": "jobs"}}, "services.api.queue", "only workers take a queue"),
+    ("dev", {"services.worker.secrets": ["database"]}, "services.worker.secrets", "add 'redis'"),
     ("dev", {"services.api.secrets": ["database", "vault-token"]}, "services.api.secrets[1]", "not a platform secret"),
     ("dev", {"services.api.secrets": ["database", "google"]}, "services.api.secrets",
      "not in dataTier.secrets.llmProviders"),
-    ("dev", {"services.api.settings": {"OPENAI_API_KEY": "sk-live"}}, "services.api", "look like credentials"),
-    ("dev", {"services.api.settings": {"POSTGRES_URL": "postgresql://x"}}, "services.api",
+    ("dev", {"services.api.settings": {"OPENAI_API_KEY": "sk-live"}}, "services.api.settings", "look like credentials"),
+    ("dev", {"services.api.settings": {"POSTGRES_URL": "postgresql://x"}}, "services.api.settings",
      "set by the platform"),
     ("dev", {"services.api.calls": ["billing"]}, "services.api.calls", "'billing' is not a service"),
-    ("dev", {"services.api.resources": {"memoryRequest": "2Gi", "memoryLimit": "1Gi"}}, "services.api.resources",
-     "below memoryRequest"),
+    ("dev", {"services.api.resources": {"memoryRequest": "2Gi", "memoryLimit": "1Gi"}},
+     "services.api.resources.memoryLimit", "below memoryRequest"),
     ("dev", {"services.api.resources": {"cpuRequest": "lots"}}, "services.api.resources.cpuRequest",
      "not a CPU quantity"),
     ("dev", {"services.api.terminationGracePeriodSeconds": 30, "services.api.preStopDelaySeconds": 20},
-     "services.api", "at least 20 s"),
+     "services.api.terminationGracePeriodSeconds", "at least 20 s"),
     ("dev", {"services.api.probes": {"readinessPath": "ready"}}, "services.api.probes.readinessPath",
      "not an HTTP path"),
     ("dev", {"services.API": {"kind": "api", "image": IMAGE}}, "services.API", "DNS-1123"),
-    ("dev", {"services.api.port": 80}, "services.api.port", "greater than or equal to 1024"),
+    ("dev", {"services.api.port": 80}, "services.api.port", "must be at least 1024"),
     ("dev", {"services.api.build": {"context": "tests", "args": {"NPM_TOKEN": "x"}}, "services.api.image": None},
-     "services.api.build", "image history"),
+     "services.api.build.args", "image history"),
 ]
 
 
@@ -137,11 +138,11 @@ def test_builds_are_refused_in_protected_tiers(context_dir: Path):
 
 def test_image_and_build_together_are_refused(context_dir: Path):
     err = config_error("dev", {"services.api.build": {"context": str(context_dir)}})
-    assert "exactly one of image" in dict(err.issues)["services.api"]
+    assert "at most one of image" in dict(err.issues)["services.api.image"]
 
 
 def test_config_error_lists_every_bad_service_at_once():
     fields = config_error("prod", {"services.worker.queue": None, "services.api.port": 80})
-    assert {"services.worker", "services.api.port"} <= set(fields.paths), json.dumps(fields.issues)
+    assert {"services.worker.queue", "services.api.port"} <= set(fields.paths), json.dumps(fields.issues)
     rules = config_error("prod", {"services.api.image": "ghcr.io/acme/api:1.0", "services.context.calls": ["nowhere"]})
     assert {"services.api.image", "services.context.calls"} <= set(rules.paths), json.dumps(rules.issues)

@@ -67,4 +67,4 @@ def test_a_stack_can_override_one_addon_version():
 
 def test_a_version_without_pins_is_rejected_before_anything_is_registered():
     err = config_error("prod", {"cluster.version": "1.34"})
-    assert "no pinned add-on versions" in dict(err.issues)["cluster"]
+    assert "no pinned add-on versions" in dict(err.issues)["cluster.addonVersions"]

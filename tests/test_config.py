@@ -18,10 +18,11 @@ BAD_CONFIGS = [
     ("prod", {"network.azCount": 2}, "network.azCount", "prod needs 3 availability zones"),
     ("prod", {"network.natGateways": "single"}, "network.natGateways", "one NAT gateway per AZ"),
     ("dev", {"cluster.nodeGroups": {"general": {"minSize": 3, "desiredSize": 1, "maxSize": 4}}},
-     "cluster.nodeGroups.general", "minSize <= desiredSize <= maxSize"),
+     "cluster.nodeGroups.general.desiredSize", "minSize <= desiredSize <= maxSize"),
     ("dev", {"cluster.nodeGroups": {"GPU_pool": {}}}, "cluster.nodeGroups.GPU_pool", "DNS-1123"),
     ("dev", {"cluster.serviceCidr": "10.10.0.0/16"}, "cluster.serviceCidr", "overlaps the VPC"),
-    ("dev", {"cluster.publicAccessCidrs": []}, "cluster", "endpointPublicAccess needs publicAccessCidrs"),
+    ("dev", {"cluster.publicAccessCidrs": []}, "cluster.publicAccessCidrs",
+     "endpointPublicAccess needs publicAccessCidrs"),
     ("dev", {"cluster.adminRoleArns": ["PlatformAdmin"]}, "cluster.adminRoleArns[0]", "not an IAM role ARN"),
     ("prod", {"cluster.publicAccessCidrs": ["0.0.0.0/0"]}, "cluster.publicAccessCidrs", "0.0.0.0/0"),
     ("prod", {"dataTier.postgres.multiAz": False}, "dataTier.postgres.multiAz", "Multi-AZ"),
@@ -29,7 +30,7 @@ BAD_CONFIGS = [
     ("dev", {"owner": ""}, "owner", "at least 1 character"),
     ("dev", {"openaiApiKey": "sk-live-plaintext"}, "openaiApiKey", "must be a secret"),
     ("dev", {"anthropicApiKey": None}, "anthropicApiKey", "its key is not set"),
-    ("dev", {"cluster.version": "latest"}, "cluster.version", "should match pattern"),
+    ("dev", {"cluster.version": "latest"}, "cluster.version", "not a Kubernetes version Amazon EKS offers"),
 ]
 
 

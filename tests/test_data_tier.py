@@ -276,7 +276,7 @@ def test_cache_requires_tls_and_auth_and_encrypts_with_its_own_key():
     version = next(v for v in p.of_type(SECRET_VERSION) if v.parent == auth.urn)
     assert version.props["secretString"] == props["authToken"]
     assert props["engine"] == "redis" and props["engineVersion"] == "7.1" and props["port"] == 6379
-    assert deps(redis, "notificationTopicArn") == (p.one("aws:sns/topic:Topic", "alerts-topic").urn,)
+    assert "notificationTopicArn" not in props  # events go through EventBridge (tests/test_alert_routing.py)
     assert {c["logType"] for c in props["logDeliveryConfigurations"]} == {"slow-log", "engine-log"}
 
 

@@ -125,7 +125,7 @@ def test_any_change_to_the_scripts_inputs_runs_it_again_in_a_new_group():
 def test_launch_template_is_al2023_imdsv2_encrypted_private_without_a_key_pair():
     p = plan("dev")
     props = template(p).props
-    assert props["imageId"].startswith("resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-")
+    assert props["imageId"].startswith("ami-")  # the AL2023 parameter's value (test_instance_images.py)
     assert props["metadataOptions"]["httpTokens"] == "required"
     assert props["metadataOptions"]["httpPutResponseHopLimit"] == 1
     ebs = props["blockDeviceMappings"][0]["ebs"]

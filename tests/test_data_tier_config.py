@@ -18,15 +18,15 @@ BAD_DATA_CONFIGS = [
      "unknown valkey engine version '7.1'"),
     ("dev", {"dataTier.redis.engine": "memcached"}, "dataTier.redis.engine", "'redis' or 'valkey'"),
     ("dev", {"dataTier.postgres.backupRetentionDays": 0}, "dataTier.postgres.backupRetentionDays",
-     "greater than or equal to 1"),
+     "must be at least 1"),
     ("prod", {"dataTier.postgres.backupRetentionDays": 36}, "dataTier.postgres.backupRetentionDays",
-     "less than or equal to 35"),
+     "must be at most 35"),
     ("prod", {"dataTier.postgres.backupRetentionDays": 3}, "dataTier.postgres.backupRetentionDays",
      "at least 7 days"),
     ("staging", {"dataTier.redis.snapshotRetentionDays": 0}, "dataTier.redis.snapshotRetentionDays",
      "at least 1 daily"),
     ("dev", {"dataTier.redis.snapshotRetentionDays": 40}, "dataTier.redis.snapshotRetentionDays",
-     "less than or equal to 35"),
+     "must be at most 35"),
     ("prod", {"dataTier.postgres.multiAz": False}, "dataTier.postgres.multiAz", "Multi-AZ"),
     ("prod", {"dataTier.redis.automaticFailover": False}, "dataTier.redis.automaticFailover", "failover"),
     ("dev", {"dataTier.redis.automaticFailover": True}, "dataTier.redis.numCacheClusters", "at least 2 nodes"),
@@ -45,18 +45,20 @@ BAD_DATA_CONFIGS = [
     ("dev", {"dataTier.postgres.performanceInsightsRetentionDays": 30},
      "dataTier.postgres.performanceInsightsRetentionDays", "not a Performance Insights retention"),
     ("dev", {"dataTier.logRetentionDays": 10}, "dataTier.logRetentionDays", "not a CloudWatch Logs retention"),
-    ("dev", {"dataTier.postgres.parameters": {"rds.force_ssl": "0"}}, "dataTier.postgres.parameters",
+    ("dev", {"dataTier.postgres.parameters": {"rds.force_ssl": "0"}}, "dataTier.postgres.parameters.rds.force_ssl",
      "TLS-only"),
-    ("dev", {"dataTier.postgres.parameters": {"log_statement": "ddl"}}, "dataTier.postgres.parameters",
+    ("dev", {"dataTier.postgres.parameters": {"log_statement": "ddl"}}, "dataTier.postgres.parameters.log_statement",
      "role passwords"),
     ("dev", {"dataTier.postgres.appUsername": "platform_admin"}, "dataTier.postgres.appUsername",
      "applications never use the master user"),
-    ("dev", {"dataTier.postgres.databaseName": "Agent-DB"}, "dataTier.postgres.databaseName", "pattern"),
-    ("dev", {"dataTier.postgres.instanceClass": "t4g.micro"}, "dataTier.postgres.instanceClass", "pattern"),
+    ("dev", {"dataTier.postgres.databaseName": "Agent-DB"}, "dataTier.postgres.databaseName",
+     "is not a PostgreSQL identifier"),
+    ("dev", {"dataTier.postgres.instanceClass": "t4g.micro"}, "dataTier.postgres.instanceClass",
+     "is not an RDS for PostgreSQL instance class"),
     ("dev", {"dataTier.bootstrap.postgresImage": "postgres:16 alpine"}, "dataTier.bootstrap.postgresImage",
      "not an image reference"),
     ("dev", {"dataTier.buckets.infrequentAccessAfterDays": 10}, "dataTier.buckets.infrequentAccessAfterDays",
-     "greater than or equal to 30"),
+     "must be at least 30"),
     ("dev", {"dataTier.cache": {}}, "dataTier.cache", "unknown key"),
 ]
 
@@ -122,4 +124,4 @@ def test_tier_defaults_for_the_data_tier():
     assert [t.secrets.recovery_window_days for t in tiers.values()] == [0, 7, 30]
     assert [t.log_retention_days for t in tiers.values()] == [14, 30, 365]
     assert [t.buckets.noncurrent_version_expiration_days for t in tiers.values()] == [7, 30, 90]
-    assert tiers["dev"].postgres_image == "postgres:16-alpine"
+    assert tiers["dev"].postgres_image.startswith("postgres:16-alpine@sha256:")  # pinned on every tier

@@ -85,12 +85,14 @@ def test_default_security_group_is_stripped_of_all_rules():
 
 def test_existing_vpc_is_adopted_not_created():
     existing = {"vpcId": "vpc-0abc1234def567890", "cidr": "10.50.0.0/16",
-                "publicSubnetIds": ["subnet-a1", "subnet-b1"], "privateSubnetIds": ["subnet-a2", "subnet-b2"],
-                "isolatedSubnetIds": ["subnet-a3", "subnet-b3"]}
+                "publicSubnetIds": ["subnet-000000a1", "subnet-000000b1"],
+                "privateSubnetIds": ["subnet-000000a2", "subnet-000000b2"],
+                "isolatedSubnetIds": ["subnet-000000a3", "subnet-000000b3"]}
     result = eks_plan("dev", {"network.existingVpc": existing})
     assert result.of_type("aws:ec2/vpc:Vpc") == [] and result.of_type(SUBNET) == []
     assert result.one("aws:ec2/flowLog:FlowLog").props["vpcId"] == "vpc-0abc1234def567890"
-    assert result.one("aws:eks/cluster:Cluster").props["vpcConfig"]["subnetIds"] == ["subnet-a2", "subnet-b2"]
+    private = ["subnet-000000a2", "subnet-000000b2"]
+    assert result.one("aws:eks/cluster:Cluster").props["vpcConfig"]["subnetIds"] == private
 
 
 # --- availability zones by zone ID ---------------------------------------------------------------------------

@@ -461,7 +461,7 @@ BAD = [
     ("dev", {"observability.alerts.errorRatePercent": 0}, "observability.alerts.errorRatePercent", "greater than 0"),
     ("dev", {"observability.prometheus.volumeSizeGib": 5}, "observability.prometheus.volumeSizeGib", "10"),
     ("dev", {"observability.logs.namespaces": ["agents", "agents"]}, "observability.logs.namespaces", "once"),
-    ("dev", {"dataTier.postgres.instanceClass": "db.serverless.v2"}, "observability.awsAlarms.rdsMaxConnections",
+    ("dev", {"dataTier.postgres.instanceClass": "db.m6g.medium"}, "observability.awsAlarms.rdsMaxConnections",
      "cannot be estimated"),
 ]
 

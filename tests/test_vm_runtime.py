@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 
 import pytest
 
@@ -11,7 +12,7 @@ from planning.review import load_policy_config
 from tests.harness import config_error, plan, review
 
 VM = {"runtime": "vm"}
-AMI = "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+AMI_ID = re.compile(r"^ami-[0-9a-f]{17}$")
 
 
 def _vm():
@@ -43,7 +44,7 @@ def test_dev_on_vm_has_no_mandatory_violations():
 @pytest.mark.parametrize("service", ["api", "context", "worker"])
 def test_launch_template_is_hardened(service):
     props = _templates()[f"service-{service}-template"].props
-    assert props["imageId"] == AMI
+    assert AMI_ID.match(props["imageId"])  # resolved at deploy time (test_instance_images.py)
     assert props["metadataOptions"]["httpTokens"] == "required"
     assert props["metadataOptions"]["httpPutResponseHopLimit"] == 1
     assert "keyName" not in props

@@ -307,6 +307,29 @@ def _check_scaling(args: StackValidationArgs, settings: Settings, report: Report
                "its capacity stays fixed under load.", group.urn)
 
 
+def _check_rollback_template(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    """Auto rollback needs a numbered template version whose image is an AMI ID, not an SSM parameter.
+
+    Amazon EC2 Auto Scaling user guide, "Undo changes with a manual or auto rollback": no rollback to a
+    template configured with an AMI alias from Parameter Store, nor from the $Latest or $Default version.
+    """
+    for group in of_type(args.resources, ASG):
+        if known(lambda group=group: get(group.props, "instanceRefresh", "preferences", "autoRollback")) is not True:
+            continue
+        version = known(lambda group=group: get(group.props, "launchTemplate", "version"))
+        if version in ("$Latest", "$Default"):
+            report(f"Auto Scaling group {group.name} rolls back instance refreshes but uses launch template version "
+                   f"{version}; AWS rolls back only to a numbered version.", group.urn)
+        for template in depends_on(group, "launchTemplate"):
+            if template.resource_type != LAUNCH_TEMPLATE:
+                continue
+            image = known(lambda template=template: get(template.props, "imageId"))
+            if isinstance(image, str) and image.startswith("resolve:ssm:"):
+                report(f"Auto Scaling group {group.name} rolls back instance refreshes, but its launch template "
+                       f"{template.name} names its AMI through {image}; AWS cannot roll back to such a template.",
+                       group.urn)
+
+
 def _health_check_problem(target_group: PolicyResource) -> str | None:
     check = get(target_group.props, "healthCheck")
     if check is None:
@@ -452,6 +475,17 @@ POLICIES: list[Policy] = [
         severity=Severity.MEDIUM,
         remediation="Set health_check_type=\"ELB\" (with a health_check_grace_period covering start-up) on groups "
                     "that have target_group_arns or load_balancers.",
+        topic=("availability",),
+    ),
+    stack_policy(
+        "asg-rollback-template-pinned",
+        description="Auto Scaling groups whose instance refresh rolls back automatically launch a numbered "
+                    "template version that names its AMI by ID (AWS cannot roll back to an SSM-parameter AMI).",
+        check=_check_rollback_template,
+        severity=Severity.MEDIUM,
+        remediation="Read the AMI ID when the program runs (aws.ssm.get_parameter_output(...).insecure_value, as "
+                    "components.instances does) instead of image_id=\"resolve:ssm:...\", and set launch_template "
+                    "version to template.latest_version; or turn auto_rollback off.",
         topic=("availability",),
     ),
     stack_policy(

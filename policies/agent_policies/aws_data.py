@@ -31,6 +31,16 @@ from ._common import (
 )
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
+RDS_PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+# PostgreSQL settings that weaken the server, and the values they must keep (config/data.py refuses the same ones
+# in the stack config; this catches parameter groups that did not come from it).
+WEAKENING_PARAMETERS: dict[str, list[str]] = {
+    "rds.force_ssl": ["1"],
+    "password_encryption": ["scram-sha-256"],
+    "ssl": ["1", "on"],
+    "ssl_min_protocol_version": ["TLSv1.2", "TLSv1.3"],
+    "rds.accepted_password_auth_method": ["scram"],
+}
 REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 PUBLIC_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -368,6 +378,25 @@ def _check_secret_cmk(args: ResourceValidationArgs, settings: Settings, report: 
                "in the account with secret access decrypt it.")
 
 
+def _check_parameters(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    rules: dict[str, list[str]] = settings["requiredValues"]
+    for i in range(len(as_list(get(args.props, "parameters", default=[])))):
+        name = known(lambda i=i: get(args.props, "parameters", i, "name"))
+        value = known(lambda i=i: get(args.props, "parameters", i, "value"))
+        if isinstance(name, str) and name in rules and value is not None and str(value) not in rules[name]:
+            report(f"Parameter {name} is {value}; it must be {' or '.join(rules[name])}.")
+
+
+def _check_recovery_window(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    # Secrets Manager's default recovery window is 30 days; 0 (force delete) is only possible when set explicitly.
+    days = get(args.props, "recoveryWindowInDays", default=30)
+    minimum = int(settings["minRecoveryWindowDays"])
+    if int(days) < minimum:
+        report(f"recoveryWindowInDays is {days}: a deleted secret "
+               f"{'is gone at once' if int(days) == 0 else f'can be restored for only {days} days'}; keep at least "
+               f"{minimum} days so a mistaken delete can be undone.")
+
+
 def _check_rotation(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     longest = int(settings["maxRotationDays"])
     rotations: dict[str, list[PolicyResource]] = {}
@@ -674,6 +703,31 @@ POLICIES: list[Policy] = [
         remediation="Set kms_key_id to the secrets CMK; grant workloads kms:Decrypt on it only through "
                     "secretsmanager (kms:ViaService).",
         refs=[_CC6_1],
+    ),
+    resource_policy(
+        "rds-parameters-hardened",
+        description="Database parameter groups keep TLS required (1.2 or newer) and SCRAM password hashing.",
+        resource_types=[RDS_PARAMETER_GROUP], check=_check_parameters, severity=Severity.HIGH,
+        remediation="Remove the parameter override (dataTier.postgres.parameters) or set it to an allowed value: "
+                    "rds.force_ssl 1, password_encryption scram-sha-256, ssl_min_protocol_version TLSv1.2 or newer.",
+        refs=[pci_dss("4.2.1", "Strong cryptography protects data in transmission"), _CC6_1],
+        config={"requiredValues": {"type": "object", "additionalProperties": {"type": "array",
+                                                                              "items": {"type": "string"}},
+                                   "default": WEAKENING_PARAMETERS,
+                                   "description": "Parameter name to the values it may take."}},
+    ),
+    resource_policy(
+        "secretsmanager-recovery-window",
+        description="Deleted secrets stay restorable for a recovery window (never deleted at once).",
+        resource_types=[SECRET], check=_check_recovery_window, severity=Severity.MEDIUM,
+        remediation="Set recovery_window_in_days to 7-30 (dataTier.secrets.recoveryWindowDays); 0 deletes a secret "
+                    "with no way back and is for disposable dev stacks only.",
+        refs=[_CC6_1],
+        # Recoverability of data, like rds-multi-az: advisory in dev, where the preset deletes secrets at once.
+        topic=("availability",),
+        config={"minRecoveryWindowDays": {"type": "integer", "minimum": 0, "maximum": 30, "default": 7,
+                                          "description": "Shortest recovery window accepted (Secrets Manager "
+                                                         "allows 0 or 7-30)."}},
     ),
     stack_policy(
         "secretsmanager-rotation",

@@ -52,6 +52,12 @@ TLS12_PLUS_POLICIES = [
 ]
 # What AWS applies to an HTTPS listener that names no policy (it still accepts TLS 1.0).
 AWS_DEFAULT_TLS_POLICY = "ELBSecurityPolicy-2016-08"
+# Rules that only size or fingerprint a request (AWSManagedRulesCommonRuleSet); counting them lets no injection
+# through. config/catalog.py WAF_COUNTABLE_RULES holds the same list (a test keeps them equal).
+COUNTABLE_RULES = [
+    "SizeRestrictions_BODY", "SizeRestrictions_QUERYSTRING", "SizeRestrictions_Cookie_HEADER",
+    "SizeRestrictions_URIPATH", "NoUserAgent_HEADER", "UserAgent_BadBots_HEADER",
+]
 MANAGED_RULE_GROUPS = [
     "AWSManagedRulesAmazonIpReputationList",
     "AWSManagedRulesCommonRuleSet",
@@ -215,6 +221,27 @@ def _check_managed_groups(args: ResourceValidationArgs, settings: Settings, repo
         report(f"AWS managed rule group(s) only count (overrideAction count): {', '.join(counting)}.")
 
 
+def _counted_rules(props: Mapping[str, Any]) -> list[str]:
+    """Rules of AWS managed rule groups switched to count by a rule action override."""
+    counted = []
+    for rule in _rules(props):
+        statement = (rule.get("statement") or {}).get("managedRuleGroupStatement") or {}
+        if statement.get("vendorName") != "AWS":
+            continue
+        for override in statement.get("ruleActionOverrides") or []:
+            if isinstance(override, dict) and "count" in (override.get("actionToUse") or {}):
+                counted.append(str(override.get("name")))
+    return counted
+
+
+def _check_counted_rules(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    allowed = set(settings["countableRules"])
+    risky = [r for r in _counted_rules(args.props) if r not in allowed]
+    if risky:
+        report(f"Managed rule(s) {', '.join(risky)} only count: requests they match (SSRF, file inclusion, XSS) "
+               f"reach the services. Only {', '.join(sorted(allowed))} may count.")
+
+
 def _redacted(config: PolicyResource) -> set[str]:
     fields = as_list(get(config.props, "redactedFields"))
     return {str(get(f, "singleHeader", "name", default="")).lower() for f in fields} - {""}
@@ -349,6 +376,18 @@ POLICIES: list[Policy] = [
         refs=[pci_dss("6.4.2")],
         config={"requiredRuleGroups": _list_schema(MANAGED_RULE_GROUPS, "AWS managed rule groups every web ACL "
                                                                          "enforces.")},
+    ),
+    resource_policy(
+        "waf-injection-rules-enforced",
+        description="Rules of the AWS managed groups that stop injection (SSRF, LFI/RFI, XSS) block; only size and "
+                    "user-agent rules may be switched to count.",
+        resource_types=[WEB_ACL],
+        check=_check_counted_rules,
+        severity=Severity.HIGH,
+        remediation="Remove the rule from edge.waf.countOnlyRules (rule_action_overrides with count); answer a false "
+                    "positive with a scope-down statement or a label-matching rule instead of counting the rule.",
+        refs=[pci_dss("6.4.2")],
+        config={"countableRules": _list_schema(COUNTABLE_RULES, "Managed rules that may be set to count.")},
     ),
     stack_policy(
         "waf-logging-enabled",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from pulumi_policy import Policy, ResourceValidationArgs, Severity
@@ -58,6 +59,26 @@ def _check_endpoint(args: ResourceValidationArgs, settings: Settings, report: Re
     open_to = [c for c in cidrs if c in OPEN_CIDRS]
     if open_to:
         report(f"vpcConfig.publicAccessCidrs contains {', '.join(open_to)}; list specific admin/runner ranges.")
+        return
+    wide = _widest_union(cidrs)
+    if wide:
+        report(f"vpcConfig.publicAccessCidrs together cover {wide} (half the internet or more); list specific "
+               "admin/runner ranges.")
+
+
+def _widest_union(cidrs: list[Any]) -> str | None:
+    """The widest network a list of CIDRs covers together, when it is a /1 or larger (0.0.0.0/1 + 128.0.0.0/1)."""
+    nets = []
+    for cidr in cidrs:
+        try:
+            nets.append(ipaddress.ip_network(str(cidr), strict=False))
+        except ValueError:
+            continue
+    for family in (4, 6):
+        merged = [n for n in ipaddress.collapse_addresses(n for n in nets if n.version == family) if n.prefixlen <= 1]
+        if merged:
+            return str(min(merged, key=lambda n: n.prefixlen))
+    return None
 
 
 def _check_version(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:

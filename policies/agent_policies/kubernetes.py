@@ -60,6 +60,13 @@ CLUSTER_SCOPED_KINDS = frozenset({
 })
 # Names that hold credentials; names of references (*_DIR, *_PATH, *_FILE, *_ARN, *_NAME, *_ID) only say where
 # a secret is kept.
+# Known credential prefixes (OpenAI, Anthropic, AWS, GitHub, GitLab, Slack, Google, Stripe, PEM keys); the same
+# expression as config/credentials.py KNOWN_PREFIXES (a test keeps them equal).
+CREDENTIAL_VALUE_PATTERN = (
+    r"(^|[^A-Za-z0-9])(sk-(proj-|ant-|or-)?[A-Za-z0-9_-]{16,}|A(KIA|SIA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9]{20,}"
+    r"|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}"
+    r"|(sk|rk)_live_[A-Za-z0-9]{16,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
+)
 DEFAULT_SENSITIVE_PATTERN = (
     r"^(?!.*_(DIR|PATH|FILE|ARN|NAME|ID)$).*(PASSWORD|PASSWD|CREDENTIAL|PRIVATE|(^|_)SECRETS?($|_)|(^|_)TOKEN($|_)"
     r"|(^|_)(API_?)?KEY($|_)|DSN$)"
@@ -313,6 +320,12 @@ def _check_secret_literals(args: ResourceValidationArgs, settings: Settings, rep
         keys = sorted(k for k in data if _ENV_NAME.match(k) and sensitive.search(k))
         if keys:
             report(f"ConfigMap keys {', '.join(keys)} look like credentials; ConfigMaps are not secret.")
+        shaped = re.compile(str(settings["credentialValuePattern"]))
+        values = sorted(k for k in data if k not in keys and isinstance(known(lambda k=k: data[k]), str)
+                        and shaped.search(data[k]))
+        if values:
+            report(f"ConfigMap values of {', '.join(values)} look like credentials (a known key prefix); "
+                   "ConfigMaps are not secret.")
         return
     pod = pod_spec(args)
 
@@ -483,15 +496,16 @@ POLICIES: list[Policy] = [
     ),
     resource_policy(
         "k8s-image-pinned",
-        description="Container images are pinned by digest (protected tiers) and never float on :latest.",
+        description="Container images are pinned by digest (every tier) and never float on :latest.",
         resource_types=_WORKLOADS,
         check=_check_images,
         severity=Severity.HIGH,
-        remediation="Deploy repository@sha256:<digest> (CI records the digest it pushed); in dev a version tag is "
-                    "enough, never :latest or no tag.",
+        remediation="Deploy repository@sha256:<digest> (CI records the digest it pushed), never a tag alone; "
+                    "a service with no image yet gets no workload (docs/first-deploy.md).",
         refs=[soc2("CC8.1", "Changes are authorized, tested and approved before deployment")],
         config={"requireDigest": {"type": "boolean", "default": True,
-                                  "description": "Require digest-pinned images (false only for dev)."}},
+                                  "description": "Require digest-pinned images (every committed stack does; false "
+                                                 "tolerates version tags)."}},
     ),
     resource_policy(
         "k8s-service-account-token-mount",
@@ -515,7 +529,10 @@ POLICIES: list[Policy] = [
         refs=[cis_eks("4.4.1", "Prefer using secrets as files over secrets as environment variables"),
               cis_eks("4.4.2", "Consider external secret storage"), soc2("CC6.1")],
         config={"sensitiveNamePattern": {"type": "string", "default": DEFAULT_SENSITIVE_PATTERN,
-                                         "description": "Case-insensitive regex for names that hold credentials."}},
+                                         "description": "Case-insensitive regex for names that hold credentials."},
+                "credentialValuePattern": {"type": "string", "default": CREDENTIAL_VALUE_PATTERN,
+                                           "description": "Regex for values shaped like credentials (known key "
+                                                          "prefixes), whatever their key is called."}},
     ),
     resource_policy(
         "k8s-namespace-pod-security",

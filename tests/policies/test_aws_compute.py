@@ -528,3 +528,39 @@ def test_vm_instance_roles_are_found_and_checked():
                     prop_deps={"role": [role]})
     (violation,) = found("instance-profile-least-privilege", role, profile, broadened)
     assert "s3:*" in violation.message
+
+
+# --- asg-rollback-template-pinned -----------------------------------------------------------------------------
+
+ROLLBACK = {"strategy": "Rolling", "preferences": {"autoRollback": True, "minHealthyPercentage": 100}}
+
+
+def _rolling_group(tpl, version: Any = UNKNOWN, refresh: dict[str, Any] | None = None):
+    return res(ASG, "service-api-asg", {"minSize": 1, "maxSize": 3, "instanceRefresh": refresh or ROLLBACK,
+                                        "launchTemplate": {"id": UNKNOWN, "version": version}, "tags": []},
+               prop_deps={"launchTemplate": [tpl]})
+
+
+def test_rollback_group_on_an_ami_id_and_numbered_version_passes():
+    tpl = template(imageId="ami-0123456789abcdef0")
+    assert found("asg-rollback-template-pinned", tpl, _rolling_group(tpl, version="3")) == []
+
+
+def test_rollback_group_on_an_ssm_parameter_ami_is_reported():
+    tpl = template()  # resolve:ssm:/aws/service/ami-amazon-linux-latest/...
+    (violation,) = found("asg-rollback-template-pinned", tpl, _rolling_group(tpl))
+    assert "resolve:ssm:" in violation.message and violation.urn.endswith("service-api-asg")
+
+
+@pytest.mark.parametrize("version", ["$Latest", "$Default"])
+def test_rollback_group_on_latest_or_default_version_is_reported(version: str):
+    tpl = template(imageId="ami-0123456789abcdef0")
+    assert len(found("asg-rollback-template-pinned", tpl, _rolling_group(tpl, version=version))) == 1
+
+
+def test_ssm_parameter_ami_without_auto_rollback_and_unknown_image_report_nothing():
+    tpl = template()
+    no_rollback = {"strategy": "Rolling", "preferences": {"autoRollback": False}}
+    assert found("asg-rollback-template-pinned", tpl, _rolling_group(tpl, refresh=no_rollback)) == []
+    unknown = template(imageId=UNKNOWN)
+    assert found("asg-rollback-template-pinned", unknown, _rolling_group(unknown)) == []

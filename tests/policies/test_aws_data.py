@@ -315,6 +315,41 @@ def credentials(**overrides: Any):
                                         overrides), protect=True)
 
 
+PARAMETER_GROUP = "aws:rds/parameterGroup:ParameterGroup"
+
+
+def parameter_group(*pairs: tuple[str, Any]):
+    return res(PARAMETER_GROUP, "postgres-params", {"family": "postgres16", "tags": TAGS, "parameters": [
+        {"name": name, "value": value, "applyMethod": "immediate"} for name, value in pairs]})
+
+
+def test_hardened_parameter_groups_pass():
+    good = parameter_group(("rds.force_ssl", "1"), ("password_encryption", "scram-sha-256"),
+                           ("ssl_min_protocol_version", "TLSv1.3"), ("work_mem", "65536"))
+    assert found("rds-parameters-hardened", good) == []
+
+
+@pytest.mark.parametrize(("name", "value"), [("password_encryption", "md5"), ("ssl_min_protocol_version", "TLSv1"),
+                                             ("rds.force_ssl", "0")])
+def test_weakening_parameters_are_reported(name: str, value: str):
+    (violation,) = found("rds-parameters-hardened", parameter_group((name, value)))
+    assert name in violation.message and value in violation.message
+
+
+def test_unknown_parameter_values_report_nothing():
+    assert found("rds-parameters-hardened", parameter_group(("password_encryption", UNKNOWN))) == []
+
+
+def test_a_secret_with_a_recovery_window_passes_and_one_deleted_at_once_is_reported():
+    assert found("secretsmanager-recovery-window", credentials()) == []
+    assert found("secretsmanager-recovery-window", credentials(recoveryWindowInDays=DROP)) == [], "AWS default: 30"
+    (violation,) = found("secretsmanager-recovery-window", credentials(recoveryWindowInDays=0))
+    assert "gone at once" in violation.message
+    assert found("secretsmanager-recovery-window", credentials(recoveryWindowInDays=UNKNOWN)) == []
+    config = {"secretsmanager-recovery-window": {"minRecoveryWindowDays": 30}}
+    assert len(found("secretsmanager-recovery-window", credentials(recoveryWindowInDays=7), config=config)) == 1
+
+
 def rotation_of(entry, **overrides: Any):
     props = merged({"secretId": UNKNOWN, "rotationLambdaArn": UNKNOWN,
                     "rotationRules": {"automaticallyAfterDays": 30}}, overrides)

@@ -63,6 +63,40 @@ def web_acl(rules: Any = None, name: str = "waf", **inputs: Any):
                                **inputs})
 
 
+def common_rules_counting(*rules: str):
+    rule = managed_rule("AWSManagedRulesCommonRuleSet")
+    rule["statement"]["managedRuleGroupStatement"]["ruleActionOverrides"] = [
+        {"name": r, "actionToUse": {"count": {}}} for r in rules]
+    return web_acl([rate_rule(), rule, *(managed_rule(g) for g in MANAGED if g != "AWSManagedRulesCommonRuleSet")])
+
+
+def test_counting_only_size_rules_passes():
+    assert found("waf-injection-rules-enforced", common_rules_counting("SizeRestrictions_BODY")) == []
+    assert found("waf-injection-rules-enforced", web_acl()) == []
+
+
+def test_counting_an_injection_rule_is_reported():
+    acl = common_rules_counting("SizeRestrictions_BODY", "CrossSiteScripting_BODY", "EC2MetaDataSSRF_BODY")
+    (violation,) = found("waf-injection-rules-enforced", acl)
+    assert "CrossSiteScripting_BODY, EC2MetaDataSSRF_BODY only count" in violation.message
+
+
+def test_countable_rules_come_from_config_and_unknown_rules_report_nothing():
+    config = {"waf-injection-rules-enforced": {"countableRules": ["SizeRestrictions_BODY", "GenericRFI_BODY"]}}
+    assert found("waf-injection-rules-enforced", common_rules_counting("GenericRFI_BODY"), config=config) == []
+    assert found("waf-injection-rules-enforced", web_acl(UNKNOWN)) == []
+
+
+def test_the_pack_and_the_config_agree_on_countable_rules():
+    from planning.review import pack_module
+
+    pack_module()  # puts policies/ on the import path, as the CLI does when it loads the pack
+    from agent_policies.aws_edge import COUNTABLE_RULES
+    from config.catalog import WAF_COUNTABLE_RULES
+
+    assert list(WAF_COUNTABLE_RULES) == COUNTABLE_RULES
+
+
 def association(lb, acl, name: str = "waf-association"):
     return res(ASSOCIATION, name, {"resourceArn": UNKNOWN, "webAclArn": UNKNOWN},
                prop_deps={"resourceArn": [lb], "webAclArn": [acl]})

@@ -111,6 +111,14 @@ def test_endpoint_open_to_the_internet_is_reported(vpc: dict[str, Any]):
     assert len(found("eks-endpoint-restricted", cluster(vpcConfig=vpc))) == 1
 
 
+@pytest.mark.parametrize("cidrs", [["0.0.0.0/1", "128.0.0.0/1"], ["128.0.0.0/1"],
+                                   ["0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/2", "192.0.0.0/2"]])
+def test_cidrs_that_together_cover_half_the_internet_are_reported(cidrs: list[str]):
+    vpc = {"endpointPublicAccess": True, "publicAccessCidrs": cidrs, "subnetIds": ["subnet-1"]}
+    (violation,) = found("eks-endpoint-restricted", cluster(vpcConfig=vpc))
+    assert "half the internet or more" in violation.message
+
+
 def test_unknown_public_access_reports_nothing():
     assert found("eks-endpoint-restricted", cluster(vpcConfig={"endpointPublicAccess": UNKNOWN})) == []
 
