@@ -20,7 +20,7 @@ from components import iam
 from components.chart_pins import CLUSTER_AUTOSCALER
 from components.context import Platform
 from components.irsa import OidcIssuer, service_account_role
-from config.cluster import CLUSTER_AUTOSCALER_IMAGE_TAGS, ClusterConfig
+from config.cluster import ClusterConfig
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -74,9 +74,6 @@ def autoscaler_values(cfg: ClusterConfig, *, cluster_name: pulumi.Input[str], re
     """Chart values; keys from cluster-autoscaler/charts/cluster-autoscaler/values.yaml at chart 9.59.0."""
     auto = cfg.node_autoscaler
     return {
-        # The autoscaler's minor follows the cluster's, not the chart's default image.
-        "image": {"repository": "registry.k8s.io/autoscaling/cluster-autoscaler",
-                  "tag": CLUSTER_AUTOSCALER_IMAGE_TAGS[cfg.version]},
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},

@@ -257,16 +257,6 @@ def test_the_cost_estimate_covers_the_new_components():
     assert report.total == pytest.approx(without.total)
 
 
-def test_the_autoscaler_image_follows_the_clusters_minor_and_unknown_minors_are_config_errors():
-    assert values(plan("prod"), "cluster-autoscaler")["image"]["tag"] == "v1.36.1"
-    on_135 = plan("prod", {"cluster.version": "1.35"})
-    assert values(on_135, "cluster-autoscaler")["image"]["tag"] == "v1.35.2"
-    err = config_error("prod", {"cluster.version": "1.34", "cluster.addonVersions": {
-        "vpc-cni": "v1.20.4-eksbuild.2", "kube-proxy": "v1.34.6-eksbuild.2", "coredns": "v1.12.3-eksbuild.1",
-        "aws-ebs-csi-driver": "v1.53.0-eksbuild.1"}})
-    assert "nodeAutoscaler" in str(err)
-
-
 def test_metrics_server_takes_a_stack_pin_over_the_eks_default():
     p = plan("prod", {"cluster.addonVersions.metrics-server": "v0.8.1-eksbuild.10"})
     assert p.one(ADDON, "cluster-metrics-server").props["addonVersion"] == "v0.8.1-eksbuild.10"
