@@ -14,6 +14,7 @@ from components.context import Platform
 from components.data_tier import DataTier, DataTierArgs
 from components.edge_proxy import EdgeProxy, EdgeProxyArgs, VmTarget
 from components.network import Network, NetworkArgs
+from components.node_autoscaler import NodeAutoscaler, NodeAutoscalerArgs
 from components.observability import DataTierRefs, EdgeRefs, ObservabilityStack, ObservabilityStackArgs
 from components.observability_alarms import VmServiceRefs
 from components.service_platform import ServicePlatform, ServicePlatformArgs
@@ -41,6 +42,11 @@ cluster = None if not on_eks else Cluster("cluster", ClusterArgs(
     logs_key_arn=keys.logs_key_arn,
     deploy_role_arns=config.deploy_role_arns,
 ))
+# Grows and shrinks the node groups within their minSize/maxSize as pods become unschedulable or nodes idle.
+if cluster is not None and config.cluster.node_autoscaler.enabled:
+    NodeAutoscaler("cluster-autoscaler", NodeAutoscalerArgs(
+        config=config.cluster, platform=platform, cluster_name=cluster.name, oidc=cluster.oidc,
+        provider=cluster.provider, node_groups=cluster.node_groups, ready=cluster.ready))
 data = DataTier("data", DataTierArgs(
     config=config.data_tier,
     platform=platform,
@@ -69,7 +75,7 @@ if cluster is not None:
         name: AgentService(f"service-{name}", AgentServiceArgs(
             service_name=name, config=service, platform=platform, oidc=cluster.oidc, addons=service_platform,
             data=service_data, edge_cidrs=edge_subnet_cidrs(config.network) if config.edge.enabled else (),
-            depends_on=cluster.ready))
+            depends_on=cluster.ready, metrics_server=cluster.metrics_server))
         for name, service in config.services.items()
     }
 else:

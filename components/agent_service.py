@@ -59,6 +59,8 @@ class ServiceDataRefs:
     secrets_kms_key_arn: pulumi.Input[str]
     data_kms_key_arn: pulumi.Input[str]
     data_cidrs: Sequence[str]
+    # The secrets' first values: an ExternalSecret applied before them fails its first sync.
+    secret_versions: Sequence[pulumi.Resource] = ()
 
     @staticmethod
     def platform_secrets(
@@ -84,6 +86,7 @@ class ServiceDataRefs:
             secrets_kms_key_arn=data.secrets_kms_key_arn,
             data_kms_key_arn=data.data_kms_key_arn,
             data_cidrs=data_subnet_cidrs(network),
+            secret_versions=data.secret_versions,
         )
 
 
@@ -153,6 +156,8 @@ class AgentServiceArgs:
     edge_cidrs: Sequence[str] = ()
     monitoring_namespace: str = MONITORING_NAMESPACE
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    # What serves metrics.k8s.io (the cluster's metrics-server add-on): a CPU/memory HPA reads nothing without it.
+    metrics_server: pulumi.Resource | None = None
 
 
 class AgentService(pulumi.ComponentResource):
@@ -241,8 +246,11 @@ class AgentService(pulumi.ComponentResource):
                                           spec=workload.pdb_spec(svc), opts=k8s_opts)
         after_deployment = pulumi.ResourceOptions.merge(k8s_opts, pulumi.ResourceOptions(depends_on=[deployment]))
         if cfg.kind == "api":
+            server = self._args.metrics_server
+            metrics = [server] if server is not None else []
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
-                f"{name}-hpa", metadata=self._metadata(svc), spec=workload.hpa_spec(svc, cfg), opts=after_deployment)
+                f"{name}-hpa", metadata=self._metadata(svc), spec=workload.hpa_spec(svc, cfg),
+                opts=pulumi.ResourceOptions.merge(after_deployment, pulumi.ResourceOptions(depends_on=metrics)))
         else:
             self._scaled_object(after_deployment, secret_deps)
 
@@ -317,7 +325,8 @@ class AgentService(pulumi.ComponentResource):
                 "data": [{"secretKey": secret, "remoteRef": {"key": arn}} for secret, arn in zip(cfg.secrets, arns,
                                                                                                  strict=True)],
             },
-            opts=pulumi.ResourceOptions.merge(eso, pulumi.ResourceOptions(depends_on=[store])),
+            opts=pulumi.ResourceOptions.merge(eso, pulumi.ResourceOptions(
+                depends_on=[store, *self._args.data.secret_versions])),
         )
         return [store, external]
 

@@ -19,6 +19,7 @@ from config.platform import role_name
 
 _ADMIN_POLICY = "AmazonEKSClusterAdminPolicy"
 _VIEW_POLICY = "AmazonEKSViewPolicy"
+METRICS_SERVER_ADDON = "metrics-server"
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Cluster(pulumi.ComponentResource):
     node_groups: list[aws.eks.NodeGroup]
     volume_key: aws.kms.Key
     ready: list[pulumi.Resource]
+    metrics_server: aws.eks.Addon
+    storage_class: k8s.storage.v1.StorageClass
 
     def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:cluster:Cluster", name, None, opts)
@@ -140,6 +143,11 @@ class Cluster(pulumi.ComponentResource):
                        self._addon("aws-ebs-csi-driver", self._ebs_csi_role(), depends_on=node_groups)]
         self.node_groups = node_groups
         self.ready = [*node_groups, *early_addons, *late_addons]
+        # Serves metrics.k8s.io, which HorizontalPodAutoscalers with Resource metrics (CPU, memory) read; KEDA
+        # serves only external metrics. `metrics-server` is an EKS community add-on (catalogue announced
+        # 2025-03-31, docs.aws.amazon.com/eks/latest/userguide/community-addons.html), two replicas by default.
+        self.metrics_server = self._addon(METRICS_SERVER_ADDON, depends_on=node_groups,
+                                          version=self._metrics_server_version())
 
         # The provider authenticates as the deploy role: it may only talk to the API once that role's entry
         # and its admin policy association exist.
@@ -150,7 +158,7 @@ class Cluster(pulumi.ComponentResource):
             delete_unreachable=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.ready, *access]),
         )
-        self._storage_class()
+        self.storage_class = self._storage_class()
         self.register_outputs({"name": self.name, "endpoint": self.endpoint,
                                "oidc_provider_arn": self.oidc.provider_arn})
 
@@ -239,14 +247,28 @@ class Cluster(pulumi.ComponentResource):
 
     # -- compute ------------------------------------------------------------------------------------
 
+    def _metrics_server_version(self) -> pulumi.Input[str]:
+        """cluster.addonVersions.metrics-server, else the version EKS marks default for this Kubernetes version.
+
+        A community add-on's builds are not in the ADDON_VERSIONS pins (no recorded describe-addon-versions
+        output for every pinned Kubernetes version); EKS's default (most_recent=False) is a build it publishes as
+        compatible with the version, and it changes only when EKS changes the default, never to "newest".
+        """
+        pinned = self._cfg.addon_versions.get(METRICS_SERVER_ADDON)
+        if pinned:
+            return pinned
+        return aws.eks.get_addon_version_output(addon_name=METRICS_SERVER_ADDON, kubernetes_version=self._cfg.version,
+                                                most_recent=False).version
+
     def _addon(self, addon: str, role: aws.iam.Role | None = None, configuration: dict[str, str] | None = None,
-               depends_on: list[pulumi.Resource] | None = None) -> aws.eks.Addon:
+               depends_on: list[pulumi.Resource] | None = None,
+               version: pulumi.Input[str] | None = None) -> aws.eks.Addon:
         """A pinned add-on (config/cluster.py ADDON_VERSIONS or cluster.addonVersions), never "newest"."""
         return aws.eks.Addon(
             f"{self._name}-{addon}",
             cluster_name=self._cluster.name,
             addon_name=addon,
-            addon_version=self._cfg.resolved_addon_versions()[addon],
+            addon_version=version if version is not None else self._cfg.resolved_addon_versions()[addon],
             service_account_role_arn=role.arn if role else None,
             configuration_values=json.dumps(configuration) if configuration else None,
             # Nothing to conflict with at creation (bootstrap_self_managed_addons=False installs none).
@@ -290,7 +312,9 @@ class Cluster(pulumi.ComponentResource):
             labels={"agent-platform/node-group": group_name, **group.labels},
             taints=[{"key": t.key, "value": t.value, "effect": t.effect} for t in group.taints],
             tags=self._tags(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._node_attachments, *addons]),
+            # The Cluster Autoscaler owns the desired size between minSize and maxSize; an update must not reset it.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self._node_attachments, *addons],
+                                        ignore_changes=["scalingConfig.desiredSize"]),
         )
 
     # -- kubernetes ---------------------------------------------------------------------------------
@@ -314,8 +338,8 @@ class Cluster(pulumi.ComponentResource):
             }}}],
         })
 
-    def _storage_class(self) -> None:
-        k8s.storage.v1.StorageClass(
+    def _storage_class(self) -> k8s.storage.v1.StorageClass:
+        return k8s.storage.v1.StorageClass(
             f"{self._name}-gp3",
             metadata={"name": "gp3-encrypted",
                       "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},

@@ -36,15 +36,17 @@ ACTIVE_DEADLINE_SECONDS = 1800  # first runs wait for IAM propagation and image 
 
 FETCH_LOGINS = """\
 #!/bin/sh
-# Reads the two Secrets Manager entries this pod's IAM role allows (MASTER_LOGIN_ARN: the RDS-managed master
-# login, APP_LOGIN_ARN: the application role's) into a memory-backed volume, plus the RDS CA bundle so psql
-# can verify the server certificate.
+# Reads the three Secrets Manager entries this pod's IAM role allows (MASTER_LOGIN_ARN: the RDS-managed master
+# login, APP_LOGIN_ARN: the application role's, MONITOR_LOGIN_ARN: the metrics exporter's) into a memory-backed
+# volume, plus the RDS CA bundle so psql can verify the server certificate.
 set -eu
 umask 077
 aws secretsmanager get-secret-value --secret-id "$MASTER_LOGIN_ARN" --query SecretString --output text \\
   > /creds/master.json
 aws secretsmanager get-secret-value --secret-id "$APP_LOGIN_ARN" --query SecretString --output text \\
   > /creds/app.json
+aws secretsmanager get-secret-value --secret-id "$MONITOR_LOGIN_ARN" --query SecretString --output text \\
+  > /creds/monitor.json
 curl --fail --silent --show-error --retry 3 --proto '=https' --output /creds/rds-ca.pem "$RDS_CA_BUNDLE_URL"
 """
 
@@ -116,18 +118,27 @@ if [ "$master_user" = "$APP_USER" ]; then
   echo "refusing to bootstrap: the application role would be the master user" >&2
   exit 1
 fi
+monitor_user=$(json_string username /creds/monitor.json)
+json_string password /creds/monitor.json > /creds/monitor-password
+if [ "$monitor_user" != "$MONITOR_USER" ]; then
+  echo "the monitoring secret names user '$monitor_user', expected '$MONITOR_USER'" >&2
+  exit 1
+fi
 exec psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --username "$master_user" --dbname postgres \\
   --set app_user="$APP_USER" --set app_database="$APP_DATABASE" \\
   --set connection_limit="$APP_CONNECTION_LIMIT" --set app_password_file=/creds/app-password \\
+  --set monitor_user="$MONITOR_USER" --set monitor_password_file=/creds/monitor-password \\
   --file /scripts/bootstrap.sql
 """
 
 SQL = """\
 -- Converges the application database: its role, database, schema and extensions. Every statement
 -- checks before it creates, so running it again changes nothing that is already right.
--- psql variables: app_user, app_database, connection_limit, app_password_file.
+-- psql variables: app_user, app_database, connection_limit, app_password_file, monitor_user,
+-- monitor_password_file.
 \\set ON_ERROR_STOP on
 \\set app_password `cat :'app_password_file'`
+\\set monitor_password `cat :'monitor_password_file'`
 
 -- The application role may log in and nothing more: created NOSUPERUSER NOCREATEDB NOCREATEROLE
 -- NOREPLICATION NOBYPASSRLS, never the database owner, never a member of another role.
@@ -156,11 +167,38 @@ $$;
 -- The password is the application secret's current value (the rotation function keeps them in step).
 SELECT format('ALTER ROLE %I WITH PASSWORD %L', :'app_user', :'app_password') \\gexec
 
+-- The metrics exporter's own login: LOGIN and membership of pg_monitor (read statistics and settings), nothing
+-- else, so the application's password rotation never cuts the exporter off.
+SELECT set_config('bootstrap.monitor_user', :'monitor_user', false) \\g /dev/null
+DO $$
+DECLARE
+  mon text := current_setting('bootstrap.monitor_user');
+BEGIN
+  IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = mon) THEN
+    EXECUTE format('CREATE ROLE %I WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS',
+                   mon);
+  END IF;
+  EXECUTE format('ALTER ROLE %I WITH LOGIN CONNECTION LIMIT 5', mon);
+  IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = mon
+             AND (rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls)) THEN
+    RAISE EXCEPTION 'role % holds privileges beyond LOGIN; the bootstrap never grants them, revoke them', mon;
+  END IF;
+  IF EXISTS (SELECT FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.member
+             JOIN pg_catalog.pg_roles g ON g.oid = m.roleid
+             WHERE r.rolname = mon AND g.rolname <> 'pg_monitor') THEN
+    RAISE EXCEPTION 'role % is a member of a role other than pg_monitor; revoke it', mon;
+  END IF;
+END
+$$;
+SELECT format('ALTER ROLE %I WITH PASSWORD %L', :'monitor_user', :'monitor_password') \\gexec
+SELECT format('GRANT pg_monitor TO %I', :'monitor_user') \\gexec
+
 -- The database belongs to the master user; the application may only connect and use temp tables.
 SELECT format('CREATE DATABASE %I', :'app_database')
  WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_database WHERE datname = :'app_database') \\gexec
 SELECT format('REVOKE ALL ON DATABASE %I FROM PUBLIC', :'app_database') \\gexec
 SELECT format('GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I', :'app_database', :'app_user') \\gexec
+SELECT format('GRANT CONNECT ON DATABASE %I TO %I', :'app_database', :'monitor_user') \\gexec
 
 \\connect :app_database
 CREATE EXTENSION IF NOT EXISTS vector;
@@ -182,6 +220,8 @@ class BootstrapInputs:
     master_secret_arn: pulumi.Input[str]
     app_secret_arn: pulumi.Input[str]
     app_secret_version: pulumi.Input[str]
+    monitor_secret_arn: pulumi.Input[str]
+    monitor_secret_version: pulumi.Input[str]
     secrets_key_arn: pulumi.Input[str]
     database_cidrs: Sequence[str]
     after: Sequence[pulumi.Resource]
@@ -205,13 +245,15 @@ def script_files() -> dict[str, str]:
 def static_inputs(config: DataTierConfig, *extra: Any) -> list[Any]:
     """Config values the run depends on (part of the digest); ``extra`` adds the runtime's own."""
     pg, cfg = config.postgres, config.bootstrap
-    return [cfg.ca_bundle_url, pg.database_name, pg.app_username, pg.app_connection_limit, *extra]
+    return [cfg.ca_bundle_url, pg.database_name, pg.app_username, pg.app_connection_limit, pg.monitor_username,
+            *extra]
 
 
 def credential_statements(inputs: BootstrapInputs, region: str) -> list[dict[str, Any]]:
-    """Exactly the two logins, and their key only through Secrets Manager: the whole of the bootstrap's access."""
+    """Exactly the three logins, and their key only through Secrets Manager: the whole of the bootstrap's access."""
     return [
-        iam.statement(["secretsmanager:GetSecretValue"], [inputs.master_secret_arn, inputs.app_secret_arn],
+        iam.statement(["secretsmanager:GetSecretValue"],
+                      [inputs.master_secret_arn, inputs.app_secret_arn, inputs.monitor_secret_arn],
                       sid="ReadBootstrapCredentials"),
         iam.statement(["kms:Decrypt"], [inputs.secrets_key_arn], sid="DecryptThroughSecretsManager",
                       condition={"StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}),
@@ -221,7 +263,7 @@ def credential_statements(inputs: BootstrapInputs, region: str) -> list[dict[str
 def fetch_environment(config: DataTierConfig, inputs: BootstrapInputs) -> dict[str, pulumi.Input[str]]:
     """What fetch-logins.sh reads: which secrets (ARNs, never values) and where the RDS CA bundle is."""
     return {"MASTER_LOGIN_ARN": inputs.master_secret_arn, "APP_LOGIN_ARN": inputs.app_secret_arn,
-            "RDS_CA_BUNDLE_URL": config.bootstrap.ca_bundle_url}
+            "MONITOR_LOGIN_ARN": inputs.monitor_secret_arn, "RDS_CA_BUNDLE_URL": config.bootstrap.ca_bundle_url}
 
 
 def psql_environment(config: DataTierConfig, host: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
@@ -238,6 +280,7 @@ def psql_environment(config: DataTierConfig, host: pulumi.Input[str]) -> dict[st
         "APP_USER": pg.app_username,
         "APP_DATABASE": pg.database_name,
         "APP_CONNECTION_LIMIT": str(pg.app_connection_limit),
+        "MONITOR_USER": pg.monitor_username,
     }
 
 
@@ -273,7 +316,9 @@ def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platfo
 
     static = [config.postgres_image, cfg.aws_cli_image, *static_inputs(config), namespace]
     metadata_name = pulumi.Output.all(inputs.host, inputs.master_secret_arn, inputs.app_secret_arn,
-                                      inputs.app_secret_version).apply(lambda dynamic: job_name([*static, *dynamic]))
+                                      inputs.app_secret_version, inputs.monitor_secret_arn,
+                                      inputs.monitor_secret_version).apply(
+        lambda dynamic: job_name([*static, *dynamic]))
     return k8s.batch.v1.Job(
         f"{name}-bootstrap",
         # Pulumi waits for the Job to complete; a failed run is replaced (run again) by the next update.

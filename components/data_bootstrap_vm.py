@@ -127,7 +127,8 @@ def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, pla
     rendered = pulumi.Output.all(
         host=inputs.host, log_group=logs.name,
         fetch=pulumi.Output.all(**fetch_environment(config, inputs)),
-        secrets=pulumi.Output.all(inputs.master_secret_arn, inputs.app_secret_arn, inputs.app_secret_version),
+        secrets=pulumi.Output.all(inputs.master_secret_arn, inputs.app_secret_arn, inputs.app_secret_version,
+                                  inputs.monitor_secret_arn, inputs.monitor_secret_version),
     ).apply(lambda v: _rendered(platform.region, v, config, static, stack.name))
     digest = rendered.apply(lambda r: r["digest"])
     group_name = rendered.apply(lambda r: r["group"])

@@ -45,6 +45,7 @@ def parameters(cfg: RedisConfig) -> dict[str, str]:
 class Cache:
     group: aws.elasticache.ReplicationGroup
     auth_secret: aws.secretsmanager.Secret
+    auth_version: aws.secretsmanager.SecretVersion
 
 
 def cache(
@@ -69,7 +70,7 @@ def cache(
     # Bumping authTokenGeneration replaces the token; ROTATE keeps the old one valid until the next change.
     token = random.RandomPassword(f"{name}-redis-auth-token", length=64, special=False,
                                   keepers={"generation": str(cfg.auth_token_generation)}, opts=child)
-    auth_secret, _ = secret(
+    auth_secret, auth_version = secret(
         f"{name}-redis-auth", platform, path="redis/auth-token", kind=CACHE_CREDENTIALS,
         description="Redis AUTH token (the secret string is the token itself)", value=token.result,
         key_arn=secrets_key_arn, recovery_window_days=config.secrets.recovery_window_days, parent=parent)
@@ -132,4 +133,4 @@ def cache(
         # (EventBridge user guide, Using resource-based policies).
         aws.cloudwatch.EventTarget(f"{name}-redis-events", rule=rule.name, arn=alert_topic_arn,
                                    opts=pulumi.ResourceOptions(parent=rule))
-    return Cache(group=group, auth_secret=auth_secret)
+    return Cache(group=group, auth_secret=auth_secret, auth_version=auth_version)

@@ -84,6 +84,8 @@ class AppSecrets:
     llm_keys: dict[str, aws.secretsmanager.Secret]
     jwt: aws.secretsmanager.Secret
     encryption_key: aws.secretsmanager.Secret
+    # The first value of each: whatever syncs a secret into the cluster waits until it holds one.
+    versions: tuple[aws.secretsmanager.SecretVersion, ...] = ()
 
 
 def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
@@ -91,25 +93,29 @@ def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, plat
     window = config.secrets.recovery_window_days
     stack_config = pulumi.Config()
     llm_keys = {}
+    versions = []
     for provider in config.secrets.llm_providers:
-        llm_keys[provider], _ = secret(
+        llm_keys[provider], llm_version = secret(
             f"{name}-llm-{provider}", platform, path=f"llm/{provider}", kind=API_KEY,
             description=f"{provider} API key (rotate at the provider, then pulumi config set --secret "
                         f"{llm_key_name(provider)})",
             value=stack_config.require_secret(llm_key_name(provider)), key_arn=key_arn,
             recovery_window_days=window, parent=parent)
+        versions.append(llm_version)
     # Letters and digits only, so the value survives env files and shells unquoted.
     jwt_value = random.RandomPassword(f"{name}-jwt-secret-value", length=64, special=False,
                                       opts=pulumi.ResourceOptions(parent=parent))
-    jwt, _ = secret(f"{name}-jwt-secret", platform, path="jwt", kind=SIGNING_KEY,
-                    description="HMAC key that signs the services' JWTs", value=jwt_value.result, key_arn=key_arn,
-                    recovery_window_days=window, parent=parent)
+    jwt, jwt_version = secret(f"{name}-jwt-secret", platform, path="jwt", kind=SIGNING_KEY,
+                              description="HMAC key that signs the services' JWTs", value=jwt_value.result,
+                              key_arn=key_arn, recovery_window_days=window, parent=parent)
     key_bytes = random.RandomBytes(f"{name}-encryption-key-value", length=32,
                                    opts=pulumi.ResourceOptions(parent=parent))
-    encryption_key, _ = secret(f"{name}-encryption-key", platform, path="encryption-key", kind=ENCRYPTION_KEY,
-                               description="32-byte application encryption key, base64", value=key_bytes.base64,
-                               key_arn=key_arn, recovery_window_days=window, parent=parent)
-    return AppSecrets(llm_keys=llm_keys, jwt=jwt, encryption_key=encryption_key)
+    encryption_key, encryption_key_version = secret(
+        f"{name}-encryption-key", platform, path="encryption-key", kind=ENCRYPTION_KEY,
+        description="32-byte application encryption key, base64", value=key_bytes.base64,
+        key_arn=key_arn, recovery_window_days=window, parent=parent)
+    return AppSecrets(llm_keys=llm_keys, jwt=jwt, encryption_key=encryption_key,
+                      versions=(*versions, jwt_version, encryption_key_version))
 
 
 def app_database_credentials(
@@ -134,6 +140,29 @@ def app_database_credentials(
                   parent=parent)
 
 
+def monitor_database_credentials(
+    parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+    host: pulumi.Input[str], key_arn: pulumi.Input[str],
+) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
+    """The metrics exporter's own login (a pg_monitor member), apart from the application's credentials.
+
+    The bootstrap creates the role with this value; the rotation function rotates it on its own schedule.
+    The exporter reads it from a file and builds its DSN once at start (postgres_exporter 0.18
+    GetDataSources), so its liveness probe restarts it when the login fails after a rotation.
+    """
+    pg = config.postgres
+    password = random.RandomPassword(f"{name}-monitor-db-password", length=APP_PASSWORD_LENGTH, special=False,
+                                     opts=pulumi.ResourceOptions(parent=parent))
+    value = pulumi.Output.json_dumps({
+        "engine": "postgres", "host": host, "port": POSTGRES_PORT, "dbname": pg.database_name,
+        "username": pg.monitor_username, "password": pulumi.Output.secret(password.result),
+    })
+    return secret(f"{name}-monitor-db-credentials", platform, path="postgres/monitor", kind=DATABASE_CREDENTIALS,
+                  description=f"PostgreSQL login of the metrics exporter ({pg.monitor_username}, pg_monitor only)",
+                  value=value, key_arn=key_arn, recovery_window_days=config.secrets.recovery_window_days,
+                  parent=parent)
+
+
 def rotation(
     parent: pulumi.Resource,
     name: str,
@@ -141,6 +170,7 @@ def rotation(
     platform: Platform,
     *,
     credentials: aws.secretsmanager.Secret,
+    monitor_credentials: aws.secretsmanager.Secret | None = None,
     key_arn: pulumi.Input[str],
     logs_key_arn: pulumi.Input[str],
     subnet_ids: Sequence[pulumi.Input[str]],
@@ -176,10 +206,21 @@ def rotation(
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[logs]),
     )
+    function_arn = application.outputs.apply(_rotation_function_arn)
+    if monitor_credentials is not None:
+        # The same single-user function rotates the exporter's login (the user changes its own password); the
+        # exporter reads it from a mounted file and restarts on a failed login (components/observability_charts).
+        aws.secretsmanager.SecretRotation(
+            f"{name}-monitor-db-rotation",
+            secret_id=monitor_credentials.id,
+            rotation_lambda_arn=function_arn,
+            rotation_rules={"automatically_after_days": config.secrets.app_credentials_rotation_days},
+            rotate_immediately=False,
+            opts=pulumi.ResourceOptions(parent=monitor_credentials, depends_on=list(after)))
     return aws.secretsmanager.SecretRotation(
         f"{name}-app-db-rotation",
         secret_id=credentials.id,
-        rotation_lambda_arn=application.outputs.apply(_rotation_function_arn),
+        rotation_lambda_arn=function_arn,
         rotation_rules={"automatically_after_days": config.secrets.app_credentials_rotation_days},
         rotate_immediately=False,
         opts=pulumi.ResourceOptions(parent=credentials, depends_on=list(after)),

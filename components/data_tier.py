@@ -21,7 +21,7 @@ from components.data_buckets import buckets
 from components.data_cache import cache
 from components.data_common import COMPONENT, POSTGRES_PORT, REDIS_PORT
 from components.data_postgres import postgres
-from components.data_secrets import app_database_credentials, app_secrets, rotation
+from components.data_secrets import app_database_credentials, app_secrets, monitor_database_credentials, rotation
 from config.data import DataTierConfig
 
 
@@ -89,11 +89,14 @@ class DataTier(pulumi.ComponentResource):
                       logs_key_arn=args.logs_key_arn)
         credentials, credentials_value = app_database_credentials(
             self, name, cfg, platform, host=db.instance.address, key_arn=secrets_key)
+        monitor, monitor_value = monitor_database_credentials(
+            self, name, cfg, platform, host=db.instance.address, key_arn=secrets_key)
 
         converged: list[pulumi.Resource] = []
         bootstrap_inputs = BootstrapInputs(
             host=db.instance.address, master_secret_arn=db.master_secret_arn,
             app_secret_arn=credentials.arn, app_secret_version=credentials_value.version_id,
+            monitor_secret_arn=monitor.arn, monitor_secret_version=monitor_value.version_id,
             secrets_key_arn=secrets_key, database_cidrs=self._database_cidrs(args), after=[db.instance])
         if args.cluster is not None:
             converged.append(bootstrap(
@@ -109,7 +112,7 @@ class DataTier(pulumi.ComponentResource):
                 database_cidrs=self._database_cidrs(args), database_security_group=db_sg,
                 volume_key_arn=args.vm_volume_key_arn, logs_key_arn=args.logs_key_arn)
             converged.append(vm_bootstrap(self, name, cfg, platform, inputs=bootstrap_inputs, network=network))
-        rotation(self, name, cfg, platform, credentials=credentials, key_arn=secrets_key,
+        rotation(self, name, cfg, platform, credentials=credentials, monitor_credentials=monitor, key_arn=secrets_key,
                  logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
                  security_group_id=rotation_sg.id, after=[db.instance, *converged])
 
@@ -124,6 +127,8 @@ class DataTier(pulumi.ComponentResource):
         self.db_instance_id = db.instance.identifier
         self.db_instance_arn = db.instance.arn
         self.app_db_secret_arn = credentials.arn
+        self.monitor_db_secret_arn = monitor.arn
+        self.monitor_db_secret_version = monitor_value.version_id
         self.redis_host = redis.group.primary_endpoint_address
         self.redis_port = REDIS_PORT
         self.redis_replication_group_id = redis.group.replication_group_id
@@ -139,6 +144,8 @@ class DataTier(pulumi.ComponentResource):
         self.jwt_secret_arn = secrets.jwt.arn
         self.encryption_key_secret_arn = secrets.encryption_key.arn
         self.secrets_kms_key_arn = secrets_key
+        self.secret_versions: list[pulumi.Resource] = [*secrets.versions, credentials_value, monitor_value,
+                                                       redis.auth_version]
         self.data_kms_key_arn = keys["objects"].arn
         self.database_security_group_id = db_sg.id
         self.cache_security_group_id = cache_sg.id

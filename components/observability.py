@@ -110,7 +110,9 @@ class ObservabilityStack(pulumi.ComponentResource):
         self.grafana_secret_arn = secrets.grafana_secret_arn
         synced = secrets.resources
 
-        stack = self._kube_prometheus_stack([monitoring, node_agents, *synced, *ready], slack=secrets.slack)
+        # Prometheus and Alertmanager claim volumes of the encrypted StorageClass: it must exist before their claims.
+        stack = self._kube_prometheus_stack([monitoring, node_agents, args.cluster.storage_class, *synced, *ready],
+                                            slack=secrets.slack)
         self._scrape_services(stack)
         self._alert_rules(stack)
         self._dashboards(monitoring)
@@ -289,7 +291,8 @@ class ObservabilityStack(pulumi.ComponentResource):
         interval = self._cfg.observability.prometheus.scrape_interval_seconds
         self._release("postgres-exporter", charts.POSTGRES_EXPORTER, "postgres-exporter", MONITORING_NAMESPACE,
                       charts.postgres_exporter_values(host=data.postgres_host, port=data.postgres_port,
-                                                      database=data.database_name, scrape_interval_seconds=interval),
+                                                      database=data.database_name, scrape_interval_seconds=interval,
+                                                      login_version=data.monitor_db_secret_version),
                       depends_on)
         self._release("redis-exporter", charts.REDIS_EXPORTER, "redis-exporter", MONITORING_NAMESPACE,
                       charts.redis_exporter_values(host=data.redis_host, port=data.redis_port,

@@ -31,6 +31,9 @@ class DataTierRefs:
     postgres_port: pulumi.Input[int]
     database_name: pulumi.Input[str]
     app_db_secret_arn: pulumi.Input[str]
+    # The exporter's own pg_monitor login (and its current version id, which rolls the exporter when it changes).
+    monitor_db_secret_arn: pulumi.Input[str]
+    monitor_db_secret_version: pulumi.Input[str]
     redis_host: pulumi.Input[str]
     redis_port: pulumi.Input[int]
     redis_auth_secret_arn: pulumi.Input[str]
@@ -43,16 +46,20 @@ class DataTierRefs:
     app_db_username_property: str = "username"
     app_db_password_property: str = "password"
     redis_auth_property: str | None = None
+    # The secrets' first values (SecretVersions): the exporters' ExternalSecrets sync only after them.
+    secret_versions: Sequence[pulumi.Resource] = ()
 
     @staticmethod
     def of(data: DataTier) -> DataTierRefs:
         """From a ``DataTier`` (its RDS instance is Multi-AZ, not replicated, so there is no replica lag)."""
         return DataTierRefs(
             postgres_host=data.postgres_host, postgres_port=data.postgres_port, database_name=data.database_name,
-            app_db_secret_arn=data.app_db_secret_arn, redis_host=data.redis_host, redis_port=data.redis_port,
+            app_db_secret_arn=data.app_db_secret_arn, monitor_db_secret_arn=data.monitor_db_secret_arn,
+            monitor_db_secret_version=data.monitor_db_secret_version, redis_host=data.redis_host,
+            redis_port=data.redis_port,
             redis_auth_secret_arn=data.redis_auth_secret_arn, db_instance_id=data.db_instance_id,
             redis_replication_group_id=data.redis_replication_group_id,
-            secrets_kms_key_arns=[data.secrets_kms_key_arn])
+            secrets_kms_key_arns=[data.secrets_kms_key_arn], secret_versions=data.secret_versions)
 
 
 @dataclass(frozen=True)

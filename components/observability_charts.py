@@ -6,17 +6,15 @@ Operator writes from Secrets Manager, referenced here by name only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
+from components.chart_pins import FLUENT_BIT, KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER, Chart
 from components.observability_rules import SUPERSEDED_DEFAULT_RULES
 from config.observability import ObservabilityConfig
 from config.platform import PlatformConfig
 
-PROMETHEUS_COMMUNITY = "https://prometheus-community.github.io/helm-charts"
-EKS_CHARTS = "https://aws.github.io/eks-charts"
 STORAGE_CLASS = "gp3-encrypted"  # the cluster's default, KMS-encrypted gp3 StorageClass
 
 # Kubernetes names the rest of the stack (and the docs) refer to.
@@ -28,22 +26,13 @@ SLACK_SECRET = "alertmanager-slack"
 SLACK_SECRET_KEY = "webhook-url"
 FLUENT_BIT_SERVICE_ACCOUNT = "fluent-bit"
 POSTGRES_EXPORTER_SECRET = "postgres-exporter"
+POSTGRES_EXPORTER_LOGIN_DIR = "/etc/postgres-exporter/login"
 REDIS_EXPORTER_SECRET = "redis-exporter"
 DASHBOARD_LABEL = "grafana_dashboard"
 DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
 
 
-@dataclass(frozen=True)
-class Chart:
-    name: str
-    version: str
-    repo: str
-
-
-KUBE_PROMETHEUS_STACK = Chart("kube-prometheus-stack", "79.7.1", PROMETHEUS_COMMUNITY)
-POSTGRES_EXPORTER = Chart("prometheus-postgres-exporter", "7.3.0", PROMETHEUS_COMMUNITY)
-REDIS_EXPORTER = Chart("prometheus-redis-exporter", "6.20.0", PROMETHEUS_COMMUNITY)
-FLUENT_BIT = Chart("aws-for-fluent-bit", "0.2.1", EKS_CHARTS)
+__all__ = ["FLUENT_BIT", "KUBE_PROMETHEUS_STACK", "POSTGRES_EXPORTER", "REDIS_EXPORTER", "Chart"]
 
 _NON_ROOT_POD = {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
                  "seccompProfile": {"type": "RuntimeDefault"}}
@@ -118,7 +107,10 @@ def kube_prometheus_stack_values(
     obs = cfg.observability
     prom, am, grafana = obs.prometheus, obs.alertmanager, obs.grafana
     return {
-        "crds": {"enabled": True},
+        # CRDs install with the chart; Helm never upgrades them. The chart's upgrade Job stays off on purpose: it
+        # pulls busybox:latest and a kubectl tag by name (mutable) and runs with cluster-wide CRD write rights.
+        # A chart bump applies the new CRDs first, server-side, as docs/kubernetes.md#crd-upgrades describes.
+        "crds": {"enabled": True, "upgradeJob": {"enabled": False}},
         # EKS runs the control plane: its etcd, scheduler, controller manager and kube-proxy metrics are not
         # reachable, so scraping (and alerting on) them would only page for targets that cannot exist.
         "kubeEtcd": {"enabled": False},
@@ -131,7 +123,13 @@ def kube_prometheus_stack_values(
                       "kubeControllerManager": False, "kubeProxy": False},
             "disabled": dict.fromkeys(SUPERSEDED_DEFAULT_RULES, True),
         },
-        "prometheusOperator": {"resources": _resources("100m", "128Mi", "256Mi")},
+        "prometheusOperator": {
+            "resources": _resources("100m", "128Mi", "256Mi"),
+            # The reloader sidecar runs in every Prometheus and Alertmanager pod; the patch Job creates the
+            # admission webhook's certificate at install and upgrade.
+            "prometheusConfigReloader": {"resources": _resources("10m", "32Mi", "64Mi")},
+            "admissionWebhooks": {"patch": {"resources": _resources("10m", "32Mi", "64Mi")}},
+        },
         "prometheus": {
             "service": {"type": "ClusterIP"},
             "ingress": {"enabled": False},
@@ -171,6 +169,9 @@ def kube_prometheus_stack_values(
         },
         "grafana": {
             "enabled": True,
+            # A Role in `monitoring` instead of a ClusterRole on every namespace's ConfigMaps and Secrets (grafana
+            # chart 10.2.0 templates/role.yaml and clusterrole.yaml): the sidecars only read this namespace.
+            "rbac": {"create": True, "namespaced": True},
             "fullnameOverride": GRAFANA_SERVICE,
             "replicas": grafana.replicas,
             "defaultDashboardsTimezone": "utc",
@@ -192,16 +193,22 @@ def kube_prometheus_stack_values(
                 "security": {"disable_gravatar": True, "cookie_samesite": "strict"},
                 "analytics": {"reporting_enabled": False, "check_for_updates": False},
             },
+            # searchNamespace left unset: the sidecars watch the release's namespace (`monitoring`), and only
+            # ConfigMaps (`resource`, default "both"), so no Secret is ever read for a dashboard or data source.
             "sidecar": {
+                "resources": _resources("10m", "64Mi", "128Mi"),
+                # The chart's default (grafana 10.2.0 values.yaml sidecar.securityContext), stated so the pack sees it.
+                "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                    "seccompProfile": {"type": "RuntimeDefault"}},
                 "dashboards": {
                     "enabled": True,
                     "label": DASHBOARD_LABEL,
                     "labelValue": "1",
-                    "searchNamespace": "ALL",
+                    "resource": "configmap",
                     "folderAnnotation": DASHBOARD_FOLDER_ANNOTATION,
                     "provider": {"foldersFromFilesStructure": True, "allowUiUpdates": False},
                 },
-                "datasources": {"enabled": True},
+                "datasources": {"enabled": True, "resource": "configmap"},
             },
             "additionalDataSources": [{
                 "name": "CloudWatch", "type": "cloudwatch", "uid": "cloudwatch", "access": "proxy",
@@ -216,16 +223,28 @@ def kube_prometheus_stack_values(
         },
         # node-exporter needs the host's network and PID namespaces: it runs in the node agents' namespace,
         # the only one whose Pod Security level allows that.
+        # The chart's pod securityContext (prometheus-node-exporter 4.49.1 values.yaml) has no seccomp profile.
         "prometheus-node-exporter": {
             "namespaceOverride": node_agents_namespace,
-            # The subchart (prometheus-node-exporter 4.49.1) defaults to resources: {}; one pod per node.
             "resources": _resources("20m", "32Mi", "64Mi"),
+            "securityContext": {**_NON_ROOT_POD},
+            "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
+                                         "capabilities": {"drop": ["ALL"]}},
         },
     }
 
 
-def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int],
-                             database: pulumi.Input[str], scrape_interval_seconds: int) -> dict[str, Any]:
+def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int], database: pulumi.Input[str],
+                             scrape_interval_seconds: int, login_version: pulumi.Input[str]) -> dict[str, Any]:
+    """The exporter logs in as its own pg_monitor role, read from files of the Secret ESO keeps current.
+
+    postgres_exporter 0.18 reads DATA_SOURCE_{USER,PASS}_FILE once, at start: after a rotation its logins fail
+    (pg_up 0), the mounted files already hold the new value (ESO refresh, then the kubelet's sync), and the
+    liveness probe restarts it after 15 minutes of failed logins, longer than the PostgresUnreachable alert
+    takes to fire on a real outage. A new value set by Pulumi (``login_version``) rolls the pod at once.
+    Keys: prometheus-postgres-exporter 7.3.0 values.yaml (config.datasource.userFile, passwordFile, extraVolumes,
+    extraVolumeMounts, annotations, livenessProbe).
+    """
     return {
         "config": {
             "datasource": {
@@ -233,9 +252,18 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
                 "port": pulumi.Output.from_input(port).apply(str),
                 "database": database,
                 "sslmode": "require",
-                "userSecret": {"name": POSTGRES_EXPORTER_SECRET, "key": "username"},
-                "passwordSecret": {"name": POSTGRES_EXPORTER_SECRET, "key": "password"},
+                "userFile": f"{POSTGRES_EXPORTER_LOGIN_DIR}/username",
+                "passwordFile": f"{POSTGRES_EXPORTER_LOGIN_DIR}/password",
             },
+        },
+        "extraVolumes": [{"name": "login", "secret": {"secretName": POSTGRES_EXPORTER_SECRET, "defaultMode": 0o440}}],
+        "extraVolumeMounts": [{"name": "login", "mountPath": POSTGRES_EXPORTER_LOGIN_DIR, "readOnly": True}],
+        "annotations": {"agent-platform/login-version": login_version},
+        "livenessProbe": {
+            "httpGet": None,  # replaces the chart's default handler (a probe has exactly one)
+            "exec": {"command": ["/bin/sh", "-c",
+                                 "wget -q -O - http://127.0.0.1:9187/metrics | grep -q '^pg_up 1'"]},
+            "periodSeconds": 60, "timeoutSeconds": 10, "failureThreshold": 15, "initialDelaySeconds": 60,
         },
         "serviceMonitor": {"enabled": True, "interval": f"{scrape_interval_seconds}s"},
         "rbac": {"create": True, "pspEnabled": False},
@@ -303,6 +331,13 @@ def fluent_bit_values(cfg: PlatformConfig, *, role_arn: pulumi.Input[str], group
             "    auto_create_group   false\n"
         ),
         "resources": _resources("50m", "64Mi", logs.fluent_bit_memory_limit),
+        # Root (UID 0) stays: the kubelet writes container logs root-owned and mode 0640 and the tail DB lives in the
+        # host's /var/log; without capabilities root reads only what it owns. Everything else is taken away:
+        # no capability, no privilege escalation, RuntimeDefault seccomp (chart 0.2.0: podSecurityContext and
+        # containerSecurityContext, both empty by default).
+        "podSecurityContext": {"runAsUser": 0, "runAsGroup": 0, "seccompProfile": {"type": "RuntimeDefault"}},
+        "containerSecurityContext": {"allowPrivilegeEscalation": False, "privileged": False,
+                                     "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
         "tolerations": [{"operator": "Exists"}],
         "priorityClassName": "system-node-critical",
         "serviceMonitor": {"enabled": True, "interval": f"{cfg.observability.prometheus.scrape_interval_seconds}s"},

@@ -110,7 +110,7 @@ def data_rules(t: AlertThresholds) -> list[dict[str, Any]]:
             f"(threshold {num(t.db_connection_pool_percent)}%).",
             t.for_minutes),
         _rule("PostgresUnreachable", "pg_up == 0", "critical", "PostgreSQL is unreachable from the cluster",
-              "The exporter cannot connect to the database with the application credentials.", t.for_minutes),
+              "The exporter cannot connect to the database with its own pg_monitor login.", t.for_minutes),
         _rule(
             "RedisEvictingKeys",
             f"increase(redis_evicted_keys_total[5m]) > {t.redis_evictions}",

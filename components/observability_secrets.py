@@ -1,9 +1,10 @@
 """Credentials of the observability stack: kept in Secrets Manager, delivered to pods by External Secrets.
 
 Grafana's admin login is generated here; the Slack webhook comes from the secret stack config value
-``alertSlackWebhookUrl``; the exporters reuse the data tier's application credentials. A namespaced
-SecretStore reads them as its own IRSA role, which may read exactly these secrets and decrypt only
-through Secrets Manager, so neither the ESO controller nor any other workload gains access.
+``alertSlackWebhookUrl``; the PostgreSQL exporter logs in as its own pg_monitor role (never with the
+application's credentials), the Redis exporter with the AUTH token. A namespaced SecretStore reads them as
+its own IRSA role, which may read exactly these secrets and decrypt only through Secrets Manager, so neither
+the ESO controller nor any other workload gains access.
 """
 
 from __future__ import annotations
@@ -53,38 +54,40 @@ class SecretSync:
               data: DataTierRefs | None, external_secrets: Sequence[pulumi.Resource]) -> SyncedSecrets:
         password = random.RandomPassword(f"{self._name}-grafana-password", length=32, special=False,
                                          opts=pulumi.ResourceOptions(parent=self._parent))
-        grafana = self._secret("grafana-admin", "Grafana admin login (ESO syncs it into monitoring/grafana-admin).",
-                               pulumi.Output.json_dumps({"username": "admin",
+        grafana, grafana_value = self._secret(
+            "grafana-admin", "Grafana admin login (ESO syncs it into monitoring/grafana-admin).",
+            pulumi.Output.json_dumps({"username": "admin",
                                                          "password": pulumi.Output.secret(password.result)}))
-        slack = None
+        slack = slack_value = None
         if slack_webhook_url is not None:
-            slack = self._secret("alert-slack-webhook", "Slack incoming webhook that Alertmanager posts alerts to.",
-                                 slack_webhook_url)
+            slack, slack_value = self._secret(
+                "alert-slack-webhook", "Slack incoming webhook that Alertmanager posts alerts to.", slack_webhook_url)
 
         arns: list[pulumi.Input[str]] = [grafana.arn]
         keys: list[pulumi.Input[str]] = [self._key.arn]
         if slack is not None:
             arns.append(slack.arn)
         if data is not None:
-            arns += [data.app_db_secret_arn, data.redis_auth_secret_arn]
+            arns += [data.monitor_db_secret_arn, data.redis_auth_secret_arn]
             keys += list(data.secrets_kms_key_arns)
         store = self._store(namespace_resource, arns, keys, external_secrets)
 
         synced = SyncedSecrets(grafana_secret_arn=grafana.arn, slack=slack is not None)
         synced.resources.append(self._sync(store, "grafana-admin-sync", charts.GRAFANA_ADMIN_SECRET, {
-            "admin-user": (grafana.arn, "username"), "admin-password": (grafana.arn, "password")}))
-        if slack is not None:
+            "admin-user": (grafana.arn, "username"), "admin-password": (grafana.arn, "password")}, [grafana_value]))
+        if slack is not None and slack_value is not None:
             synced.resources.append(self._sync(store, "slack-webhook-sync", charts.SLACK_SECRET, {
-                charts.SLACK_SECRET_KEY: (slack.arn, None)}))
+                charts.SLACK_SECRET_KEY: (slack.arn, None)}, [slack_value]))
         if data is not None:
             synced.resources.append(self._sync(store, "postgres-exporter-sync", charts.POSTGRES_EXPORTER_SECRET, {
-                "username": (data.app_db_secret_arn, data.app_db_username_property),
-                "password": (data.app_db_secret_arn, data.app_db_password_property)}))
+                "username": (data.monitor_db_secret_arn, data.app_db_username_property),
+                "password": (data.monitor_db_secret_arn, data.app_db_password_property)}, data.secret_versions))
             synced.resources.append(self._sync(store, "redis-exporter-sync", charts.REDIS_EXPORTER_SECRET, {
-                "password": (data.redis_auth_secret_arn, data.redis_auth_property)}))
+                "password": (data.redis_auth_secret_arn, data.redis_auth_property)}, data.secret_versions))
         return synced
 
-    def _secret(self, role: str, description: str, value: pulumi.Input[str]) -> aws.secretsmanager.Secret:
+    def _secret(self, role: str, description: str,
+                value: pulumi.Input[str]) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
         cfg = self._platform.config
         secret = aws.secretsmanager.Secret(
             f"{self._name}-{role}",
@@ -95,10 +98,10 @@ class SecretSync:
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self._parent, protect=self._platform.protect),
         )
-        aws.secretsmanager.SecretVersion(f"{self._name}-{role}-value", secret_id=secret.id,
-                                         secret_string=pulumi.Output.secret(value),
-                                         opts=pulumi.ResourceOptions(parent=secret))
-        return secret
+        version = aws.secretsmanager.SecretVersion(f"{self._name}-{role}-value", secret_id=secret.id,
+                                                   secret_string=pulumi.Output.secret(value),
+                                                   opts=pulumi.ResourceOptions(parent=secret))
+        return secret, version
 
     def _k8s(self, *depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self._parent, provider=self._provider, depends_on=list(depends_on))
@@ -134,8 +137,12 @@ class SecretSync:
             opts=self._k8s(account, *external_secrets))
 
     def _sync(self, store: pulumi.Resource, role: str, target: str,
-              entries: dict[str, tuple[pulumi.Input[str], str | None]]) -> pulumi.Resource:
-        """An ExternalSecret writing ``target``: each key from a secret (one JSON property, or all of it)."""
+              entries: dict[str, tuple[pulumi.Input[str], str | None]],
+              values: Sequence[pulumi.Resource]) -> pulumi.Resource:
+        """An ExternalSecret writing ``target``: each key from a secret (one JSON property, or all of it).
+
+        It waits for the secrets' values (``values``: their SecretVersions), not only for the secrets: a secret
+        without a value makes the first sync fail and the pods that mount the target start without it."""
         data: list[dict[str, Any]] = []
         for secret_key, (arn, prop) in entries.items():
             ref: dict[str, Any] = {"key": arn}
@@ -151,4 +158,4 @@ class SecretSync:
                   "secretStoreRef": {"kind": "SecretStore", "name": SECRET_STORE},
                   "target": {"name": target, "creationPolicy": "Owner", "deletionPolicy": "Retain"},
                   "data": data},
-            opts=self._k8s(store))
+            opts=self._k8s(store, *values))

@@ -17,19 +17,24 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components import kms
+from components.chart_pins import EXTERNAL_SECRETS, KEDA
 from components.context import Platform
 from components.edge_lbc import READINESS_GATE_LABEL
 from components.namespace import restricted_namespace
-from config.services import SERVICES_NAMESPACE
+from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE
 
-EXTERNAL_SECRETS_CHART = "external-secrets"
-EXTERNAL_SECRETS_VERSION = "2.10.0"
-EXTERNAL_SECRETS_REPO = "https://charts.external-secrets.io"
+EXTERNAL_SECRETS_CHART = EXTERNAL_SECRETS.name
+EXTERNAL_SECRETS_VERSION = EXTERNAL_SECRETS.version
+EXTERNAL_SECRETS_REPO = EXTERNAL_SECRETS.repo
 EXTERNAL_SECRETS_NAMESPACE = "external-secrets"
-KEDA_CHART = "keda"
-KEDA_VERSION = "2.21.1"
-KEDA_REPO = "https://kedacore.github.io/charts"
+KEDA_CHART = KEDA.name
+KEDA_VERSION = KEDA.version
+KEDA_REPO = KEDA.repo
 KEDA_NAMESPACE = "keda"
+# Ports the API server calls. ESO: the webhook (chart values webhook.port, 10250). KEDA: the metrics API server
+# (service.portHttpsTarget, 6443) and the admission webhooks (templates/webhooks/deployment.yaml, 9443 by default).
+EXTERNAL_SECRETS_PORTS = (10250,)
+KEDA_PORTS = (6443, 9443)
 
 _HARDENED_CONTAINER = {
     "allowPrivilegeEscalation": False,
@@ -89,16 +94,23 @@ class ServicePlatform(pulumi.ComponentResource):
 
         self.external_secrets = self._release(
             f"{name}-external-secrets", EXTERNAL_SECRETS_CHART, EXTERNAL_SECRETS_VERSION, EXTERNAL_SECRETS_REPO,
-            EXTERNAL_SECRETS_NAMESPACE, _external_secrets_values(ha), ready)
+            EXTERNAL_SECRETS_NAMESPACE, _external_secrets_values(ha), ready, api_server_ports=EXTERNAL_SECRETS_PORTS)
         self.keda = self._release(
-            f"{name}-keda", KEDA_CHART, KEDA_VERSION, KEDA_REPO, KEDA_NAMESPACE, _keda_values(ha), ready)
+            f"{name}-keda", KEDA_CHART, KEDA_VERSION, KEDA_REPO, KEDA_NAMESPACE, _keda_values(ha), ready,
+            api_server_ports=KEDA_PORTS)
 
         self.register_outputs({"namespace": self.namespace, "ecr_key_arn": self.ecr_key_arn})
 
     def _release(self, resource_name: str, chart: str, version: str, repo: str, namespace: str,
-                 values: dict[str, Any], ready: list[pulumi.Resource]) -> k8s.helm.v3.Release:
+                 values: dict[str, Any], ready: list[pulumi.Resource], *,
+                 api_server_ports: Sequence[int]) -> k8s.helm.v3.Release:
         ns = restricted_namespace(f"{resource_name}-namespace", namespace, provider=self.provider, parent=self,
                                   depends_on=ready)
+        k8s.networking.v1.NetworkPolicy(
+            f"{resource_name}-ingress",
+            metadata={"name": f"{namespace}-ingress", "namespace": namespace},
+            spec=operator_ingress_spec(api_server_ports),
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ns]))
         return k8s.helm.v3.Release(
             resource_name,
             name=chart,
@@ -114,6 +126,22 @@ class ServicePlatform(pulumi.ComponentResource):
             values=values,
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ns, *ready]),
         )
+
+
+def operator_ingress_spec(api_server_ports: Sequence[int]) -> dict[str, Any]:
+    """Ingress to an operator's namespace: its own pods, Prometheus from ``monitoring``, and the ports the API
+    server calls (webhooks, the external-metrics API). The control plane's ENIs have no pod labels, so those
+    ports are open by port only, as in the ``monitoring`` namespace."""
+    return {
+        "podSelector": {},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            {"from": [{"podSelector": {}}]},
+            {"from": [{"namespaceSelector": {"matchLabels": {
+                "kubernetes.io/metadata.name": MONITORING_NAMESPACE}}}]},
+            {"ports": [{"protocol": "TCP", "port": port} for port in api_server_ports]},
+        ],
+    }
 
 
 def _resources(cpu: str, memory: str, memory_limit: str) -> dict[str, Any]:

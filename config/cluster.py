@@ -49,6 +49,10 @@ ADDON_VERSIONS: dict[str, dict[str, str]] = {
 }
 
 
+AddonName = Literal["vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver", "metrics-server"]
+
+
+
 class Taint(Model):
     key: LabelKey = Field(examples=["dedicated"])
     value: LabelValue = ""
@@ -96,6 +100,24 @@ class NodeGroup(Model):
         return self
 
 
+class NodeAutoscalerConfig(Model):
+    """Cluster Autoscaler: grows a node group when pods are unschedulable, shrinks it when nodes sit idle.
+
+    Each node group's minSize and maxSize bound it; maxNodesTotal bounds the cluster (default: the sum of
+    the groups' maxSize). Flags are the chart's extraArgs (cluster-autoscaler FAQ, "What are the parameters
+    to CA?").
+    """
+
+    enabled: bool = True
+    max_nodes_total: int | None = Field(default=None, ge=1, le=1000,
+                                        description="--max-nodes-total; default: sum of node groups' maxSize.")
+    scale_down_utilization_threshold: float = Field(
+        default=0.5, gt=0, le=1, description="A node whose requests are below this share of allocatable may go.")
+    scale_down_unneeded_minutes: int = Field(default=10, ge=1, le=1440,
+                                             description="How long a node stays unneeded before it is removed.")
+    expander: Literal["least-waste", "random", "most-pods", "priority"] = "least-waste"
+
+
 class ClusterConfig(Model):
     version: str = Field(default=DEFAULT_KUBERNETES_VERSION,
                          description="Kubernetes minor version; upgrade one minor version per update "
@@ -115,7 +137,8 @@ class ClusterConfig(Model):
     log_retention_days: LogRetentionDays = Field(
         default=90, description="Retention of the control plane log group (a CloudWatch Logs retention).")
     node_groups: dict[DnsName, NodeGroup] = Field(default_factory=lambda: {"general": NodeGroup()}, min_length=1)
-    addon_versions: dict[Literal["vpc-cni", "kube-proxy", "coredns", "aws-ebs-csi-driver"], str] = Field(
+    node_autoscaler: NodeAutoscalerConfig = Field(default_factory=NodeAutoscalerConfig)
+    addon_versions: dict[AddonName, str] = Field(
         default_factory=dict,
         description="Per add-on version overrides; the others come from the pins for the Kubernetes version "
                     "(config/cluster.py ADDON_VERSIONS). Every add-on must resolve to a pinned version.",
@@ -185,9 +208,19 @@ class ClusterConfig(Model):
         if self.endpoint_public_access and not self.public_access_cidrs:
             problems.append(("publicAccessCidrs", "endpointPublicAccess needs publicAccessCidrs (the deploy "
                                                   "runner's egress CIDRs, e.g. [\"203.0.113.0/24\"])"))
+        total, floor = self.node_autoscaler.max_nodes_total, sum(g.min_size for g in self.node_groups.values())
+        if total is not None and total < floor:
+            problems.append(("nodeAutoscaler.maxNodesTotal",
+                             f"{total} is below the node groups' minSize sum; use at least {floor}"))
         if problems:
             raise Problems(problems)
         return self
+
+    @property
+    def max_nodes_total(self) -> int:
+        """The cluster-wide node limit the autoscaler enforces."""
+        explicit = self.node_autoscaler.max_nodes_total
+        return explicit if explicit is not None else sum(g.max_size for g in self.node_groups.values())
 
     def public_access_covers(self) -> str | None:
         """The widest network the public CIDRs cover together, when it is a /1 or larger (else None)."""

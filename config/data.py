@@ -143,6 +143,9 @@ class PostgresConfig(Model):
                                                       "name); only the bootstrap Job ever logs in with it.")
     app_username: PgIdentifier = Field(default="agent_app",  # type: ignore[valid-type]
                                        description="Least-privilege application role; also the name of its schema.")
+    monitor_username: PgIdentifier = Field(default="metrics_reader",  # type: ignore[valid-type]
+                                           description="Login of the metrics exporter: a member of pg_monitor only, "
+                                                       "apart from the application's credentials.")
     app_connection_limit: int = Field(default=200, ge=1, le=5000,
                                       description="Connections the application role may hold at once.")
     log_min_duration_ms: int = Field(default=1000, ge=-1, le=600_000,
@@ -229,6 +232,9 @@ class PostgresConfig(Model):
                        f"{self.backup_window}")
         if self.app_username == self.master_username:
             out.append(f"{path}.appUsername: must differ from masterUsername; applications never use the master user")
+        if self.monitor_username in (self.app_username, self.master_username):
+            out.append(f"{path}.monitorUsername: must differ from appUsername and masterUsername; the exporter has "
+                       "its own login")
         return out
 
     @property

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, get_args
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from components.chart_pins import AWS_LOAD_BALANCER_CONTROLLER
 from config.base import LogRetentionDays, Matching, Model, unique
 from config.catalog import WAF_COMMON_RULES
 from config.credentials import credential_problem
@@ -44,9 +45,8 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesSQLiRuleSet",
 )
 
-# aws-load-balancer-controller chart (https://aws.github.io/eks-charts), pinned: upgrades are deliberate, staging
-# first. 3.5.0 (app v3.5.0) is in the eks-charts index, created 2026-08-03 (aws/eks-charts@5239609).
-LOAD_BALANCER_CONTROLLER_CHART_VERSION = "3.5.0"
+# The pin, where and when it was verified: components/chart_pins.py (one table for every chart).
+LOAD_BALANCER_CONTROLLER_CHART_VERSION = AWS_LOAD_BALANCER_CONTROLLER.version
 
 # A WAF rate-based rule's smallest limit ("The lowest limit setting allowed is 10", AWS WAF guide, rate-based rule
 # high-level settings); per-route rules count over 60 s.

@@ -640,6 +640,7 @@ CIS_EKS: tuple[Control, ...] = (
                    "kubelet args)."),
     _c("4.1.1", "Ensure that the cluster-admin role is only used where required",
        not_covered="Cluster admins come from EKS access entries for the reviewed cluster.adminRoleArns only."),
+    _c("4.1.2", "Minimize access to secrets"),
     _c("4.1.6", "Ensure that Service Account Tokens are only mounted where necessary"),
     _c("4.2.1", "Minimize the admission of privileged containers"),
     _c("4.2.2", "Minimize the admission of containers wishing to share the host process ID namespace"),

@@ -165,7 +165,8 @@ def test_generated_secrets_are_strong_and_shell_safe():
 def test_every_data_secret_is_encrypted_with_the_secrets_key_and_says_what_it_holds():
     p = plan("prod")
     secrets = [r for r in data_children(p) if r.type == SECRET]
-    assert len(secrets) == 4 + 4  # four providers, jwt, encryption key, database and cache credentials
+    # four providers, jwt, encryption key, the application's and the exporter's database logins, cache credentials
+    assert len(secrets) == 4 + 5
     for secret in secrets:
         assert deps(secret, "kmsKeyId") == (key_urn(p, "secrets"),), secret.name
         assert tags_of(secret)[SECRET_KIND_TAG]

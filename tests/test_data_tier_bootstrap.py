@@ -48,7 +48,8 @@ def test_sql_creates_a_login_only_role_that_cannot_escalate():
     assert "rolsuper OR rolcreatedb OR rolcreaterole OR rolreplication OR rolbypassrls" in SQL
     assert "RAISE EXCEPTION 'role % is a member of another role" in SQL
     grants = re.findall(r"GRANT [^']*'", SQL)
-    assert grants == ["GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I'", "GRANT USAGE, CREATE ON SCHEMA %I TO %I'"]
+    assert grants == ["GRANT pg_monitor TO %I'", "GRANT CONNECT, TEMPORARY ON DATABASE %I TO %I'",
+                      "GRANT CONNECT ON DATABASE %I TO %I'", "GRANT USAGE, CREATE ON SCHEMA %I TO %I'"]
     assert "REVOKE ALL ON DATABASE %I FROM PUBLIC" in SQL and "REVOKE CREATE ON SCHEMA public FROM PUBLIC" in SQL
     assert not re.search(r"rds_superuser|OWNER|SUPERUSER'|WITH ADMIN|ALL PRIVILEGES", SQL)
 
@@ -130,7 +131,7 @@ def test_credentials_live_only_in_a_memory_volume_fetched_through_irsa():
     assert not [e for e in psql["env"] if "PASSWORD" in e["name"]]
 
 
-def test_the_job_role_reads_exactly_the_two_bootstrap_secrets():
+def test_the_job_role_reads_exactly_the_three_bootstrap_secrets():
     p = plan("prod")
     role = p.one(ROLE, "data-bootstrap-role")
     trust = json.loads(role.props["assumeRolePolicy"])["Statement"][0]
@@ -138,7 +139,9 @@ def test_the_job_role_reads_exactly_the_two_bootstrap_secrets():
     assert subjects == ["system:serviceaccount:platform-jobs:db-bootstrap"]
     statements = json.loads(p.one(ROLE_POLICY, "data-bootstrap-role-policy").props["policy"])["Statement"]
     read = next(s for s in statements if s["Sid"] == "ReadBootstrapCredentials")
-    assert read["Action"] == ["secretsmanager:GetSecretValue"] and len(read["Resource"]) == 2
+    assert read["Action"] == ["secretsmanager:GetSecretValue"] and len(read["Resource"]) == 3
+    assert [":secret:rds!db-" in read["Resource"][0], ":secret:data-app-db-credentials-" in read["Resource"][1],
+            ":secret:data-monitor-db-credentials-" in read["Resource"][2]] == [True, True, True]
     decrypt = next(s for s in statements if s["Sid"] == "DecryptThroughSecretsManager")
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}
 

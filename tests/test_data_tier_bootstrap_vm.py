@@ -147,13 +147,14 @@ def test_no_secret_value_reaches_the_user_data_or_any_input():
 # --- least privilege --------------------------------------------------------------------------------------------
 
 
-def test_the_role_reads_only_the_two_logins_and_scales_only_its_own_group():
+def test_the_role_reads_only_the_three_logins_and_scales_only_its_own_group():
     p = plan("dev")
     statements = {s["Sid"]: s for s in policy(p)["Statement"]}
     assert set(statements) == {"ReadBootstrapCredentials", "DecryptThroughSecretsManager", "ScaleOwnGroupToZero",
                                "WriteOwnLogs"}
-    master, app = statements["ReadBootstrapCredentials"]["Resource"]
+    master, app, monitor = statements["ReadBootstrapCredentials"]["Resource"]
     assert ":secret:rds!db-" in master and ":secret:data-app-db-credentials-" in app
+    assert ":secret:data-monitor-db-credentials-" in monitor
     assert statements["ReadBootstrapCredentials"]["Action"] == ["secretsmanager:GetSecretValue"]
     assert statements["DecryptThroughSecretsManager"]["Condition"] == {
         "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}

@@ -126,3 +126,62 @@ def test_plan_command_writes_the_manifests(tmp_path: Path, capsys: pytest.Captur
     assert status == 0
     assert "Kubernetes manifests written to" in capsys.readouterr().out
     assert (tmp_path / "agents" / "deployment-worker.yaml").exists()
+
+
+# Namespaces whose Pod Security level is `privileged` by design (docs/kubernetes.md#pod-security): node agents
+# that need the host, and the add-ons EKS runs in kube-system. Everything else the program renders is restricted.
+PRIVILEGED_BY_DESIGN = frozenset({"monitoring-agents", "kube-system"})
+_POD_SPECS = {"Deployment": ("spec", "template", "spec"), "StatefulSet": ("spec", "template", "spec"),
+              "DaemonSet": ("spec", "template", "spec"), "Job": ("spec", "template", "spec"),
+              "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"), "Pod": ("spec",)}
+
+
+def restricted_problems(pod: dict[str, Any]) -> list[str]:
+    """What Pod Security `restricted` rejects (kubernetes.io/docs/concepts/security/pod-security-standards)."""
+    problems = [f"spec.{f}" for f in ("hostNetwork", "hostPID", "hostIPC") if pod.get(f)]
+    problems += [f"volume {v['name']} is hostPath" for v in pod.get("volumes") or [] if "hostPath" in v]
+    pod_ctx = pod.get("securityContext") or {}
+    for c in [*(pod.get("initContainers") or []), *pod["containers"]]:
+        ctx = c.get("securityContext") or {}
+        effective = {**pod_ctx, **ctx}
+        name = c["name"]
+        if ctx.get("privileged"):
+            problems.append(f"{name}: privileged")
+        if ctx.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{name}: allowPrivilegeEscalation not false")
+        if effective.get("runAsNonRoot") is not True or effective.get("runAsUser") == 0:
+            problems.append(f"{name}: may run as root")
+        if (effective.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+            problems.append(f"{name}: no seccomp profile")
+        caps = ctx.get("capabilities") or {}
+        if "ALL" not in (caps.get("drop") or []) or set(caps.get("add") or []) - {"NET_BIND_SERVICE"}:
+            problems.append(f"{name}: capabilities not dropped")
+        problems += [f"{name}: hostPort" for p in c.get("ports") or [] if p.get("hostPort")]
+    return problems
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_workload_the_program_renders_meets_pod_security_restricted(stack: str):
+    checked = 0
+    for res, obj in manifests(eks_plan(stack)):
+        path = _POD_SPECS.get(obj["kind"])
+        if path is None or obj["metadata"].get("namespace") in PRIVILEGED_BY_DESIGN:
+            continue
+        pod: Any = obj
+        for key in path:
+            pod = pod[key]
+        assert not restricted_problems(pod), (res.name, restricted_problems(pod))
+        checked += 1
+    assert checked >= 4  # three agent services and the database bootstrap Job
+
+
+def test_the_restricted_check_catches_what_the_profile_forbids():
+    hardened = {"containers": [{"name": "app", "securityContext": {
+        "allowPrivilegeEscalation": False, "runAsNonRoot": True, "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"}}}]}
+    assert restricted_problems(hardened) == []
+    host = {**hardened, "hostNetwork": True, "volumes": [{"name": "logs", "hostPath": {"path": "/var/log"}}]}
+    assert len(restricted_problems(host)) == 2
+    root = {"containers": [{"name": "app", "securityContext": {
+        **hardened["containers"][0]["securityContext"], "runAsUser": 0}}]}
+    assert restricted_problems(root) == ["app: may run as root"]

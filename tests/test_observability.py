@@ -174,8 +174,13 @@ def test_panels_do_not_overlap():
 
 
 def test_dashboards_are_config_maps_grafana_picks_up():
-    values = kps_values(plan("prod"))["grafana"]["sidecar"]["dashboards"]
-    assert values["enabled"] is True and values["searchNamespace"] == "ALL"
+    grafana = kps_values(plan("prod"))["grafana"]
+    values = grafana["sidecar"]["dashboards"]
+    # The dashboards live in `monitoring`, the release's namespace: the sidecar watches only it (no
+    # searchNamespace, which would make the chart grant a ClusterRole) and only ConfigMaps.
+    assert values["enabled"] is True and "searchNamespace" not in values and values["resource"] == "configmap"
+    assert {r.props["metadata"]["namespace"] for r in ours(plan("prod"), CONFIG_MAP)
+            if r.props["metadata"]["labels"].get("grafana_dashboard")} == {"monitoring"}
     assert (values["label"], values["labelValue"]) == ("grafana_dashboard", "1")
     boards = [r for r in ours(plan("prod"), CONFIG_MAP) if r.props["metadata"]["labels"].get("grafana_dashboard")]
     assert sorted(r.props["metadata"]["name"] for r in boards) == [
@@ -389,9 +394,18 @@ def test_the_secret_store_reads_only_the_observability_secrets():
 
 def test_exporters_read_credentials_from_synced_secrets_not_values():
     p = plan("prod")
-    pg = release(p, "postgres-exporter").props["values"]["config"]["datasource"]
-    assert pg["passwordSecret"] == {"name": "postgres-exporter", "key": "password"}
-    assert "password" not in pg and pg["sslmode"] == "require"
+    values = release(p, "postgres-exporter").props["values"]
+    pg = values["config"]["datasource"]
+    # Files of the mounted Secret, not env vars: a restart after a rotation reads the new value.
+    assert (pg["userFile"], pg["passwordFile"]) == ("/etc/postgres-exporter/login/username",
+                                                    "/etc/postgres-exporter/login/password")
+    assert not {"password", "passwordSecret", "userSecret"} & set(pg) and pg["sslmode"] == "require"
+    assert values["extraVolumes"] == [{"name": "login", "secret": {"secretName": "postgres-exporter",
+                                                                   "defaultMode": 0o440}}]
+    assert values["extraVolumeMounts"][0]["mountPath"] == "/etc/postgres-exporter/login"
+    probe = values["livenessProbe"]
+    assert probe["httpGet"] is None and "pg_up 1" in probe["exec"]["command"][-1]
+    assert probe["periodSeconds"] * probe["failureThreshold"] >= 15 * 60
     redis = release(p, "redis-exporter").props["values"]
     assert redis["auth"]["secret"] == {"name": "redis-exporter", "key": "password"}
     assert redis["redisAddress"].startswith("rediss://")

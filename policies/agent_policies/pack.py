@@ -26,6 +26,7 @@ DOMAINS: tuple[str, ...] = (
     "aws_edge",
     "edge_routing",
     "kubernetes",
+    "kubernetes_capacity",
     "tagging",
     "stack",
     "cost",
