@@ -1,0 +1,10 @@
+"""Suite-wide settings.
+
+Each test process plans whole stacks under the mock engine, holding hundreds of thousands of long-lived
+objects; CPython's default collector thresholds (700, 10, 10) rescan them thousands of times. The same
+larger thresholds as ``python -m planning`` (planning/__main__.py) keep the suite's results and cut its time.
+"""
+
+import gc
+
+gc.set_threshold(50_000, 50, 100)
