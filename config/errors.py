@@ -198,9 +198,7 @@ def _reason(err: dict[str, Any], root: type[BaseModel] | None, loc: Sequence[str
         return f"must be a finite number, {got}{example}"
     if kind in ("bool_type", "bool_parsing"):
         return f"must be true or false, {got}"
-    if kind == "literal_error":
-        return f"{show(given)} is not allowed; use one of {ctx.get('expected', '')}"
-    if kind in ("enum",):
+    if kind in ("literal_error", "enum"):
         return f"{show(given)} is not allowed; use one of {ctx.get('expected', '')}"
     if kind == "greater_than_equal":
         return f"must be at least {ctx['ge']}, {got}"
