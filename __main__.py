@@ -6,21 +6,23 @@ Validate the whole config first (nothing is registered if it is wrong), then com
 import pulumi
 import pulumi_aws as aws
 
-from components.agent_service import AgentService, AgentServiceArgs, ServiceDataRefs, edge_subnet_cidrs
-from components.alerts import AlertTopic, AlertTopicArgs
-from components.backup_vault import BackupVault, BackupVaultArgs
-from components.cluster import Cluster, ClusterArgs
-from components.context import Platform
-from components.data_tier import DataTier, DataTierArgs
-from components.edge_proxy import EdgeProxy, EdgeProxyArgs, VmTarget
-from components.network import Network, NetworkArgs
-from components.node_autoscaler import NodeAutoscaler, NodeAutoscalerArgs
-from components.observability import DataTierRefs, EdgeRefs, ObservabilityStack, ObservabilityStackArgs
-from components.observability_alarms import VmServiceRefs
-from components.service_platform import ServicePlatform, ServicePlatformArgs
-from components.shared_keys import SharedKeys
-from components.vm_proxy import ProxySpec
-from components.vm_service import VmAgentService, VmAgentServiceArgs, VmRuntime
+from components.backup.vault import BackupVault, BackupVaultArgs
+from components.cluster.autoscaler import NodeAutoscaler, NodeAutoscalerArgs
+from components.cluster.eks import Cluster, ClusterArgs
+from components.core.alerts import AlertTopic, AlertTopicArgs
+from components.core.context import Platform
+from components.core.keys import SharedKeys
+from components.data.tier import DataTier, DataTierArgs
+from components.edge.edge import EdgeProxy, EdgeProxyArgs
+from components.edge.listeners import VmTarget
+from components.network.vpc import Network, NetworkArgs
+from components.observability.alarms import VmServiceRefs
+from components.observability.stack import DataTierRefs, EdgeRefs, ObservabilityStack, ObservabilityStackArgs
+from components.services.contract import ServiceDataRefs, edge_subnet_cidrs
+from components.services.eks.addons import ServicePlatform, ServicePlatformArgs
+from components.services.eks.service import AgentService, AgentServiceArgs
+from components.services.vm.nginx import ProxySpec
+from components.services.vm.service import VmAgentService, VmAgentServiceArgs, VmRuntime
 from config import load_config
 from config.edge import routes
 

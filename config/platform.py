@@ -15,9 +15,10 @@ from config.cost import CostConfig
 from config.data import DataTierConfig
 from config.edge import EdgeConfig, edge_problems
 from config.errors import Problems
+from config.images import is_digest_pinned
 from config.network import NetworkConfig
 from config.observability import ObservabilityConfig, observability_problems
-from config.services import ServiceConfig, is_digest_pinned, service_problems
+from config.services import ServiceConfig, service_problems
 
 PROTECTED_TIERS = frozenset({"staging", "prod"})
 

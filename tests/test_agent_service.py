@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
-from components.service_platform import EXTERNAL_SECRETS_VERSION, KEDA_VERSION
-from config.services import SENSITIVE_NAME, is_digest_pinned
+from components.services.eks.addons import EXTERNAL_SECRETS_VERSION, KEDA_VERSION
+from config.images import is_digest_pinned
+from config.services import SENSITIVE_NAME
 from planning.model import Plan, PlannedResource
 from tests.harness import eks_plan, plan, review, tags_of
 

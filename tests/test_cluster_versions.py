@@ -47,7 +47,7 @@ def test_every_stack_runs_a_supported_version_with_pinned_addons(stack):
     version = planned.one("aws:eks/cluster:Cluster").props["version"]
     assert version in SUPPORTED_VERSIONS
     addons = {a.props["addonName"]: a.props for a in planned.of_type(ADDON)}
-    # metrics-server is a community add-on: EKS's default build for the version (components/cluster.py).
+    # metrics-server is a community add-on: EKS's default build for the version (components/cluster/eks.py).
     assert addons.pop("metrics-server")["addonVersion"]
     assert {name: p["addonVersion"] for name, p in addons.items()} == ADDON_VERSIONS[version]
 

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from components.data_bootstrap import BOOTSTRAP, FETCH_LOGINS, SQL
+from components.data.bootstrap_job import BOOTSTRAP, FETCH_LOGINS, SQL
 from planning.model import PlannedResource
 from tests.harness import eks_plan, plan
 

@@ -520,7 +520,7 @@ def test_health_route_bodies_over_1k_are_refused_by_the_waf_and_health_checks_ar
 
 
 def test_large_bodies_are_left_to_the_application_because_waf_sees_only_8_kb_behind_an_alb():
-    from components.edge_waf import ALB_BODY_INSPECTION_BYTES, size_bytes
+    from components.edge.waf import ALB_BODY_INSPECTION_BYTES, size_bytes
 
     assert size_bytes("50m") > ALB_BODY_INSPECTION_BYTES == 8192
     rules = _rules_by_name(edge_plan("prod"))

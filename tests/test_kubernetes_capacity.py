@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components import chart_pins
-from components.data_bootstrap import BOOTSTRAP, FETCH_LOGINS, SQL
+from components.data.bootstrap_job import BOOTSTRAP, FETCH_LOGINS, SQL
+from config import charts as chart_pins
 from planning.model import Plan, PlannedResource
 from tests.harness import STACKS, config_error, eks_plan, plan, review
 

@@ -112,7 +112,7 @@ def test_subnets_skip_the_zone_eks_refuses():
 
 
 def test_zones_without_the_instance_types_are_skipped_in_region_order():
-    from components.zones import choose_zones
+    from components.network.zones import choose_zones
 
     names = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"]
     ids = ["use1-az6", "use1-az3", "use1-az1", "use1-az2", "use1-az4"]

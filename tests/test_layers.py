@@ -1,0 +1,77 @@
+"""components/ and config/ import only downward and have no import cycle (rules in tests/layers.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.layers import COMPONENT_UNITS, CONFIG_UNITS, cycles, layer_violations, modules
+
+ROOT = Path(__file__).resolve().parents[1]
+UNITS = {**COMPONENT_UNITS, **CONFIG_UNITS}
+
+
+def test_components_and_config_import_only_downward():
+    problems = layer_violations(ROOT, UNITS, ["components", "config"])
+    assert not problems, "\n".join(map(str, problems))
+
+
+def test_components_and_config_have_no_import_cycle():
+    assert cycles(ROOT, ["components", "config"]) == []
+
+
+def test_every_module_belongs_to_a_layer():
+    from tests.layers import unit_of
+
+    homeless = [m for m in modules(ROOT, ["components", "config"]) if m != "components" and unit_of(m, UNITS) is None]
+    assert homeless == []
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_the_check_catches_upward_sideways_hidden_and_forbidden_imports(tmp_path):
+    root = _tree(tmp_path, {
+        "components/__init__.py": "",
+        "components/core/__init__.py": "",
+        "components/core/tags.py": "from components.data import tier\n",  # upward
+        "components/network/__init__.py": "",
+        "components/network/vpc.py": "from components.cluster.eks import Cluster\n",  # sideways
+        "components/cluster/__init__.py": "",
+        "components/cluster/eks.py": "from components.core import tags\n",  # fine
+        "components/data/__init__.py": "",
+        "components/data/tier.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from components.edge.edge import Edge\n"
+            "def f():\n    from ..observability import stack\n"),  # hidden upward imports
+        "components/edge/__init__.py": "",
+        "components/edge/edge.py": "import components.core.tags\n",  # fine
+        "components/observability/__init__.py": "",
+        "components/observability/stack.py": "from components.edge import edge\n",  # fine
+        "config/__init__.py": "",
+        "config/edge.py": "from components.cluster import eks\n",  # config must not import components
+    })
+    found = {(v.importer, v.imported) for v in layer_violations(root, UNITS, ["components", "config"])}
+    assert found == {
+        ("components.core.tags", "components.data.tier"),
+        ("components.network.vpc", "components.cluster.eks"),
+        ("components.data.tier", "components.edge.edge"),
+        ("components.data.tier", "components.observability.stack"),
+        ("config.edge", "components.cluster.eks"),
+    }
+
+
+def test_the_check_catches_a_cycle_inside_one_layer(tmp_path):
+    root = _tree(tmp_path, {
+        "components/__init__.py": "",
+        "components/edge/__init__.py": "",
+        "components/edge/edge.py": "from components.edge.listeners import listeners\n",
+        "components/edge/listeners.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
+                                        "    from components.edge.edge import VmTarget\n",
+        "components/edge/tls.py": "from components.edge import listeners\n",
+    })
+    assert layer_violations(root, UNITS, ["components"]) == []
+    assert cycles(root, ["components"]) == [["components.edge.edge", "components.edge.listeners"]]
