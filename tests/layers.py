@@ -28,6 +28,7 @@ COMPONENT_UNITS: Mapping[str, float] = {
     "components.services.vm": 3.5,
     "components.edge": 4,
     "components.observability": 5,
+    "components.runtime": 6,  # the runtime seam: composes one implementation per runtime from all of the above
 }
 
 # The config tree: leaf facts, the model base, field types shared by sections, the sections, then the root.

@@ -75,3 +75,36 @@ def test_the_check_catches_a_cycle_inside_one_layer(tmp_path):
     })
     assert layer_violations(root, UNITS, ["components"]) == []
     assert cycles(root, ["components"]) == [["components.edge.edge", "components.edge.listeners"]]
+
+
+def _runtime_checks(path: Path) -> list[str]:
+    """Comparisons that ask which runtime this is: ``x.runtime``, ``== "vm"``/``"eks"``, ``cluster is None``."""
+    import ast
+
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Attribute) and node.attr == "runtime" and isinstance(node.ctx, ast.Load):
+            found.append(f"{path.name}:{node.lineno} reads .runtime")
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+            if any(isinstance(o, ast.Constant) and o.value in ("vm", "eks") for o in operands):
+                found.append(f"{path.name}:{node.lineno} compares with a runtime name")
+            if any(isinstance(o, (ast.Name, ast.Attribute)) and (getattr(o, "id", None) or getattr(o, "attr", ""))
+                   in ("cluster", "vm_runtime") for o in operands):
+                found.append(f"{path.name}:{node.lineno} tests for a cluster")
+    return found
+
+
+def test_the_runtime_is_chosen_in_one_place():
+    """Only components/runtime/ knows EKS from VMs; the rest receive a bootstrap, a backend or a target."""
+    allowed = {ROOT / "components" / "runtime" / "select.py"}
+    files = [ROOT / "__main__.py", *sorted((ROOT / "components").rglob("*.py"))]
+    found = [hit for path in files if path not in allowed for hit in _runtime_checks(path)]
+    assert found == []
+
+
+def test_the_runtime_check_sees_the_old_branches(tmp_path):
+    old = tmp_path / "old.py"
+    old.write_text('if args.cluster is None:\n    pass\nelif platform.config.runtime == "vm":\n    pass\n'
+                   'on_eks = config.runtime == "eks"\n')
+    assert len(_runtime_checks(old)) == 5

@@ -284,6 +284,21 @@ def psql_environment(config: DataTierConfig, host: pulumi.Input[str]) -> dict[st
     }
 
 
+@dataclass(frozen=True)
+class JobBootstrap:
+    """The EKS runtime's DatabaseBootstrap: a Kubernetes Job in the cluster, credentials through IRSA."""
+
+    provider: k8s.Provider
+    issuer: OidcIssuer
+    ready: Sequence[pulumi.Resource]
+
+    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+            inputs: BootstrapInputs, database_security_group: aws.ec2.SecurityGroup) -> pulumi.Resource:
+        # The Job's NetworkPolicy admits the database subnets; the security group is the cluster's concern.
+        return bootstrap(parent, name, config, platform, provider=self.provider, issuer=self.issuer,
+                         ready=self.ready, inputs=inputs)
+
+
 def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
               provider: k8s.Provider, issuer: OidcIssuer, ready: Sequence[pulumi.Resource],
               inputs: BootstrapInputs) -> k8s.batch.v1.Job:

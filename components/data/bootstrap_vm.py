@@ -112,6 +112,26 @@ GROUP={shlex.quote(group_name)}
 {body}"""
 
 
+@dataclass(frozen=True)
+class VmBootstrap:
+    """The VM runtime's DatabaseBootstrap: a one-shot instance in the private subnets (no cluster to run a Job)."""
+
+    vpc_id: pulumi.Input[str]
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    volume_key_arn: pulumi.Input[str]
+    logs_key_arn: pulumi.Input[str]
+
+    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+            inputs: BootstrapInputs, database_security_group: aws.ec2.SecurityGroup) -> pulumi.Resource:
+        # Pulumi does not wait for the instance to finish (rotation is not immediate, so nothing needs to):
+        # the group existing is what later resources can order on.
+        network = VmBootstrapNetwork(
+            vpc_id=self.vpc_id, private_subnet_ids=self.private_subnet_ids, database_cidrs=inputs.database_cidrs,
+            database_security_group=database_security_group, volume_key_arn=self.volume_key_arn,
+            logs_key_arn=self.logs_key_arn)
+        return vm_bootstrap(parent, name, config, platform, inputs=inputs, network=network)
+
+
 def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
                  network: VmBootstrapNetwork, inputs: BootstrapInputs) -> aws.autoscaling.Group:
     cfg, stack = config.bootstrap, platform.config

@@ -12,11 +12,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.cluster.eks import Cluster
 from components.core import kms
 from components.core.context import Platform
-from components.data.bootstrap_job import BootstrapInputs, bootstrap
-from components.data.bootstrap_vm import VmBootstrapNetwork, vm_bootstrap
+from components.data.bootstrap import DatabaseBootstrap
+from components.data.bootstrap_job import BootstrapInputs
 from components.data.buckets import buckets
 from components.data.cache import cache
 from components.data.naming import COMPONENT, POSTGRES_PORT, REDIS_PORT
@@ -27,7 +26,7 @@ from config.data import DataTierConfig
 
 @dataclass(frozen=True)
 class DataTierArgs:
-    """The data tier's config section plus where it is wired into the network, keys and cluster."""
+    """The data tier's config section plus where it is wired into the network, keys and runtime."""
 
     config: DataTierConfig
     platform: Platform
@@ -38,11 +37,10 @@ class DataTierArgs:
     """The groups the stores admit, keyed by a stable name (e.g. ``eks-cluster``): the rules are named by it."""
     alert_topic_arn: pulumi.Input[str] | None
     logs_key_arn: pulumi.Input[str]
-    cluster: Cluster | None
     # Where the credential rotation function runs: subnets with a route to Secrets Manager (NAT or endpoint).
     private_subnet_ids: Sequence[pulumi.Input[str]]
-    # runtime: vm (no cluster): the EBS key the one-shot database bootstrap instance's root volume uses.
-    vm_volume_key_arn: pulumi.Input[str] | None = None
+    # What runs the database bootstrap on this stack's runtime (a Kubernetes Job, or a one-shot instance).
+    bootstrap: DatabaseBootstrap
 
 
 class DataTier(pulumi.ComponentResource):
@@ -98,20 +96,8 @@ class DataTier(pulumi.ComponentResource):
             app_secret_arn=credentials.arn, app_secret_version=credentials_value.version_id,
             monitor_secret_arn=monitor.arn, monitor_secret_version=monitor_value.version_id,
             secrets_key_arn=secrets_key, database_cidrs=self._database_cidrs(args), after=[db.instance])
-        if args.cluster is not None:
-            converged.append(bootstrap(
-                self, name, cfg, platform, provider=args.cluster.provider, issuer=args.cluster.oidc,
-                ready=args.cluster.ready, inputs=bootstrap_inputs))
-        elif platform.config.runtime == "vm":
-            if args.vm_volume_key_arn is None:
-                raise ValueError("runtime: vm needs vm_volume_key_arn for the database bootstrap instance")
-            # Pulumi does not wait for the instance to finish (rotation is not immediate, so nothing needs to):
-            # the group existing is what later resources can order on.
-            network = VmBootstrapNetwork(
-                vpc_id=args.vpc_id, private_subnet_ids=args.private_subnet_ids,
-                database_cidrs=self._database_cidrs(args), database_security_group=db_sg,
-                volume_key_arn=args.vm_volume_key_arn, logs_key_arn=args.logs_key_arn)
-            converged.append(vm_bootstrap(self, name, cfg, platform, inputs=bootstrap_inputs, network=network))
+        converged.append(args.bootstrap.run(self, name, cfg, platform, inputs=bootstrap_inputs,
+                                            database_security_group=db_sg))
         rotation(self, name, cfg, platform, credentials=credentials, monitor_credentials=monitor, key_arn=secrets_key,
                  logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
                  security_group_id=rotation_sg.id, after=[db.instance, *converged])

@@ -13,15 +13,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster.eks import Cluster
 from components.core import iam
 from components.core.context import Platform
-from components.core.irsa import service_account_role
+from components.core.irsa import OidcIssuer, service_account_role
 from components.core.logs import log_group
 from components.core.namespace import restricted_namespace
 from components.observability import charts
@@ -41,7 +40,8 @@ from components.observability.secrets import MANAGED_LABELS, SecretSync
 from components.services.eks.workload import HTTP_PORT_NAME, selector
 from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE
 
-__all__ = ["DataTierRefs", "EdgeRefs", "ObservabilityStack", "ObservabilityStackArgs"]
+__all__ = ["CloudWatchMonitoring", "DataTierRefs", "EdgeRefs", "KubernetesMonitoring", "MonitoringTarget",
+           "ObservabilityStack", "ObservabilityStackArgs"]
 
 NODE_AGENTS_NAMESPACE = "monitoring-agents"
 PROMETHEUS_API = "monitoring.coreos.com/v1"
@@ -50,27 +50,63 @@ COMPONENT = "observability"
 _MANAGED = MANAGED_LABELS
 
 
+class MonitoringTarget(Protocol):
+    """The seam between observability and the runtime: what there is to watch besides CloudWatch metrics."""
+
+    # Each VM service's Auto Scaling group (and api target group), alarmed on in CloudWatch; none on EKS.
+    vm_services: Sequence[VmServiceRefs]
+
+    def install(self, stack: ObservabilityStack) -> pulumi.Output[str] | None:
+        """Register the runtime's own monitoring under ``stack``; the Grafana admin secret's ARN if there is one."""
+        ...
+
+
+@dataclass(frozen=True)
+class KubernetesMonitoring:
+    """EKS: kube-prometheus-stack, exporters, dashboards and Fluent Bit, installed into the cluster.
+
+    ``external_secrets`` is what must be running before ExternalSecrets apply (the ESO release);
+    ``agents_namespace`` the namespace the ServiceMonitors go into.
+    """
+
+    provider: k8s.Provider
+    oidc: OidcIssuer
+    ready: Sequence[pulumi.Resource]
+    storage_class: pulumi.Resource
+    external_secrets: Sequence[pulumi.Resource] = ()
+    agents_namespace: pulumi.Resource | None = None
+    vm_services: Sequence[VmServiceRefs] = ()
+
+    def install(self, stack: ObservabilityStack) -> pulumi.Output[str] | None:
+        return stack.install_in_cluster(self)
+
+
+@dataclass(frozen=True)
+class CloudWatchMonitoring:
+    """VMs: no cluster to scrape; the instances' groups are alarmed on in CloudWatch, as everything else is."""
+
+    vm_services: Sequence[VmServiceRefs] = ()
+
+    def install(self, stack: ObservabilityStack) -> pulumi.Output[str] | None:
+        return None
+
+
 @dataclass(frozen=True)
 class ObservabilityStackArgs:
     """The platform, the cluster to install into, the alert topic and whatever else of the stack exists.
 
-    ``external_secrets`` is what must be running before ExternalSecrets apply (the ESO release);
-    ``agents_namespace`` the namespace the ServiceMonitors go into. ``data`` and ``edge`` are optional:
+    ``target`` is what this stack's runtime gives to watch (targets.py). ``data`` and ``edge`` are optional:
     without them the exporters, data-tier and edge dashboards and their alarms are left out.
     """
 
     platform: Platform
-    cluster: Cluster | None
+    target: MonitoringTarget
     alert_topic_arn: pulumi.Input[str]
     alert_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
-    external_secrets: Sequence[pulumi.Resource] = ()
-    agents_namespace: pulumi.Resource | None = None
     data: DataTierRefs | None = None
     edge: EdgeRefs | None = None
     slack_webhook_url: pulumi.Input[str] | None = None
-    # runtime: vm: each service's Auto Scaling group (and api target group), alarmed on in CloudWatch.
-    vm_services: Sequence[VmServiceRefs] = ()
 
 
 class ObservabilityStack(pulumi.ComponentResource):
@@ -78,7 +114,7 @@ class ObservabilityStack(pulumi.ComponentResource):
 
     prometheus_namespace: str
     grafana_service: str
-    grafana_secret_arn: pulumi.Output[str]
+    grafana_secret_arn: pulumi.Output[str] | None  # None where there is no in-cluster Grafana (VMs)
     container_log_group_prefix: str
 
     def __init__(self, name: str, args: ObservabilityStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
@@ -89,13 +125,19 @@ class ObservabilityStack(pulumi.ComponentResource):
         self.prometheus_namespace = MONITORING_NAMESPACE
         self.grafana_service = charts.GRAFANA_SERVICE
         self.container_log_group_prefix = f"/{cfg.project}/{cfg.stack}/containers"
-        if args.cluster is None:
-            # runtime: vm: no cluster to scrape; CloudWatch alarms and the budget still apply.
-            self._cloudwatch()
-            self.register_outputs({})
-            return
-        self._provider = args.cluster.provider
-        ready = list(args.cluster.ready)
+        self.grafana_secret_arn = args.target.install(self)
+        self._cloudwatch()
+        self.register_outputs({"prometheus_namespace": self.prometheus_namespace,
+                               "grafana_service": self.grafana_service,
+                               **({"grafana_secret_arn": self.grafana_secret_arn}
+                                  if self.grafana_secret_arn is not None else {})})
+
+    def install_in_cluster(self, target: KubernetesMonitoring) -> pulumi.Output[str]:
+        """Prometheus, Grafana, exporters, dashboards, rules and Fluent Bit in the cluster (EKS runtime only)."""
+        name, args, platform = self._name, self._args, self._platform
+        self._target = target
+        self._provider = target.provider
+        ready = list(target.ready)
 
         monitoring = restricted_namespace(f"{name}-namespace", MONITORING_NAMESPACE, provider=self._provider,
                                           parent=self, depends_on=ready,
@@ -103,15 +145,14 @@ class ObservabilityStack(pulumi.ComponentResource):
         node_agents = self._node_agents_namespace(ready)
         self._network_policies(monitoring, node_agents)
 
-        secrets = SecretSync(name, self, platform, provider=self._provider, oidc=args.cluster.oidc,
+        secrets = SecretSync(name, self, platform, provider=self._provider, oidc=target.oidc,
                              namespace=MONITORING_NAMESPACE, tags=self._tags()).build(
             monitoring, slack_webhook_url=args.slack_webhook_url, data=args.data,
-            external_secrets=args.external_secrets)
-        self.grafana_secret_arn = secrets.grafana_secret_arn
+            external_secrets=target.external_secrets)
         synced = secrets.resources
 
         # Prometheus and Alertmanager claim volumes of the encrypted StorageClass: it must exist before their claims.
-        stack = self._kube_prometheus_stack([monitoring, node_agents, args.cluster.storage_class, *synced, *ready],
+        stack = self._kube_prometheus_stack([monitoring, node_agents, target.storage_class, *synced, *ready],
                                             slack=secrets.slack)
         self._scrape_services(stack)
         self._alert_rules(stack)
@@ -119,11 +160,7 @@ class ObservabilityStack(pulumi.ComponentResource):
         if args.data is not None:
             self._exporters(args.data, [stack, *synced])
         self._fluent_bit(node_agents, stack)
-
-        self._cloudwatch()
-        self.register_outputs({"prometheus_namespace": self.prometheus_namespace,
-                               "grafana_service": self.grafana_service,
-                               "grafana_secret_arn": self.grafana_secret_arn})
+        return secrets.grafana_secret_arn
 
     # -- helpers --------------------------------------------------------------------------------------------
 
@@ -135,9 +172,9 @@ class ObservabilityStack(pulumi.ComponentResource):
             alarms.redis(args.data)
         if args.edge is not None:
             # Each api service has its own target group (VMs: below; EKS: in load_balancer), alarmed on per service.
-            per_service = args.vm_services or args.edge.target_groups
+            per_service = args.target.vm_services or args.edge.target_groups
             alarms.load_balancer(replace(args.edge, target_group_arn_suffix=None) if per_service else args.edge)
-        alarms.vm_services(args.vm_services, args.edge)
+        alarms.vm_services(args.target.vm_services, args.edge)
         monthly_budget(self._name, self, self._platform, args.alert_topic_arn)
 
     def _tags(self) -> dict[str, str]:
@@ -207,7 +244,7 @@ class ObservabilityStack(pulumi.ComponentResource):
     def _kube_prometheus_stack(self, depends_on: list[pulumi.Resource], *, slack: bool) -> k8s.helm.v3.Release:
         args, platform = self._args, self._platform
         alertmanager_role = service_account_role(
-            f"{self._name}-alertmanager-role", args.cluster.oidc, namespace=MONITORING_NAMESPACE,
+            f"{self._name}-alertmanager-role", self._target.oidc, namespace=MONITORING_NAMESPACE,
             service_account=charts.ALERTMANAGER_SERVICE_ACCOUNT, tags=self._tags(), parent=self,
             inline_policy=iam.document(
                 iam.statement(["sns:Publish"], [args.alert_topic_arn], sid="PublishAlerts"),
@@ -215,7 +252,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                               sid="EncryptForTheAlertTopic"),
             ))
         grafana_role = service_account_role(
-            f"{self._name}-grafana-role", args.cluster.oidc, namespace=MONITORING_NAMESPACE,
+            f"{self._name}-grafana-role", self._target.oidc, namespace=MONITORING_NAMESPACE,
             service_account=charts.GRAFANA_SERVICE_ACCOUNT, tags=self._tags(), parent=self,
             # CloudWatch read actions have no resource-level permissions; this is the data source's minimum.
             inline_policy=iam.document(iam.statement(
@@ -230,7 +267,7 @@ class ObservabilityStack(pulumi.ComponentResource):
 
     def _scrape_services(self, stack: k8s.helm.v3.Release) -> None:
         """A ServiceMonitor per configured service, next to it in its namespace, generated from config."""
-        depends = [stack] + ([self._args.agents_namespace] if self._args.agents_namespace else [])
+        depends = [stack] + ([self._target.agents_namespace] if self._target.agents_namespace else [])
         interval = self._cfg.observability.prometheus.scrape_interval_seconds
         for service, svc_cfg in self._cfg.services.items():
             k8s.apiextensions.CustomResource(
@@ -312,7 +349,7 @@ class ObservabilityStack(pulumi.ComponentResource):
             for namespace in [*obs.logs.namespaces, "unlisted"]]
         resources = [arn for group in groups for arn in (group.arn, pulumi.Output.concat(group.arn, ":*"))]
         role = service_account_role(
-            f"{self._name}-fluent-bit-role", self._args.cluster.oidc, namespace=NODE_AGENTS_NAMESPACE,
+            f"{self._name}-fluent-bit-role", self._target.oidc, namespace=NODE_AGENTS_NAMESPACE,
             service_account=charts.FLUENT_BIT_SERVICE_ACCOUNT, tags=self._tags(), parent=self,
             inline_policy=iam.document(iam.statement(
                 ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources,

@@ -323,7 +323,7 @@ def _partition(region: str) -> str:
     return "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
-class VmRuntime(pulumi.ComponentResource):
+class VmShared(pulumi.ComponentResource):
     """What every VM-runtime service shares: the image repositories' key and the root volumes' key.
 
     The volume key admits the Auto Scaling service-linked role, which launches the instances and so
