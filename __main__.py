@@ -8,8 +8,8 @@ import pulumi_aws as aws
 
 from components.backup.vault import BackupVault, BackupVaultArgs
 from components.core.alerts import AlertTopic, AlertTopicArgs
-from components.core.context import Platform
-from components.core.keys import SharedKeys
+from components.core.context import StackContext
+from components.core.keys import LogsKey, LogsKeyArgs
 from components.data.tier import DataTier, DataTierArgs
 from components.edge.edge import EdgeProxy, EdgeProxyArgs
 from components.network.vpc import Network, NetworkArgs
@@ -20,15 +20,16 @@ from components.services.contract import ServiceDataRefs
 from config import load_config
 
 config = load_config()
-platform = Platform.from_config(config)
+platform = StackContext.from_config(config)
 
-keys = SharedKeys("keys", platform)
+keys = LogsKey("keys", LogsKeyArgs(platform))
 alerts = AlertTopic("alerts", AlertTopicArgs(platform=platform, emails=config.observability.alert_emails))
 network = Network("network", NetworkArgs(config=config.network, platform=platform, logs_key_arn=keys.logs_key_arn,
                                          instance_type_choices=config.instance_type_choices()))
 # The runtime (EKS or VMs, `runtime` in the stack config) is chosen once; components below never ask which.
 runtime = runtime_for(RuntimeInputs(config=config, platform=platform, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
-                                    private_subnet_ids=network.private_subnet_ids, logs_key_arn=keys.logs_key_arn))
+                                    public_cidrs=network.public_cidrs, private_subnet_ids=network.private_subnet_ids,
+                                    logs_key_arn=keys.logs_key_arn))
 data = DataTier("data", DataTierArgs(
     config=config.data_tier,
     platform=platform,
@@ -36,12 +37,13 @@ data = DataTier("data", DataTierArgs(
     vpc_cidr=network.vpc_cidr,
     isolated_subnet_ids=network.isolated_subnet_ids,
     private_subnet_ids=network.private_subnet_ids,
+    database_cidrs=network.isolated_cidrs,
     workload_security_group_ids=runtime.workload_security_groups,
     alert_topic_arn=alerts.topic_arn,
     logs_key_arn=keys.logs_key_arn,
     bootstrap=runtime.database_bootstrap,
-))
-services = runtime.deploy_services(ServiceDataRefs.of(data, config.network))
+), runtime.component_opts())
+services = runtime.deploy_services(ServiceDataRefs.of(data))
 
 # One public entry point per environment (only when edge.domain is set): ALB + WAF, routing to each api service.
 edge = None
@@ -74,7 +76,11 @@ backup = BackupVault("backup", BackupVaultArgs(
 # What is watched besides CloudWatch metrics depends on the runtime (in-cluster Prometheus on EKS).
 observability = ObservabilityStack("observability", ObservabilityStackArgs(
     platform=platform,
+    config=config.observability,
+    services=config.services,
     target=runtime.monitoring_target(),
+    monthly_budget_usd=config.cost.monthly_budget_usd,
+    secret_recovery_window_days=config.data_tier.secrets.recovery_window_days,
     alert_topic_arn=alerts.topic_arn,
     alert_key_arn=alerts.key_arn,
     logs_key_arn=keys.logs_key_arn,

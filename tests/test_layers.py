@@ -108,3 +108,21 @@ def test_the_runtime_check_sees_the_old_branches(tmp_path):
     old.write_text('if args.cluster is None:\n    pass\nelif platform.config.runtime == "vm":\n    pass\n'
                    'on_eks = config.runtime == "eks"\n')
     assert len(_runtime_checks(old)) == 5
+
+
+def test_components_receive_a_stack_context_without_config():
+    """Args say what a component uses: the shared context carries names and account facts, no config section."""
+    import dataclasses
+
+    from components.core.context import StackContext
+
+    names = {f.name for f in dataclasses.fields(StackContext)}
+    assert names == {"name", "project", "stack", "environment", "region", "account_id", "partition", "protect",
+                     "protected_tier", "tags"}
+    # Only the composition (runtime seam) and the context's own constructor see the whole config.
+    allowed = {"components.core.context", "components.runtime.seam", "components.runtime.eks",
+               "components.runtime.vm", "components.runtime.select"}
+    readers = sorted(name for name, path in modules(ROOT, ["components"]).items()
+                     if name not in allowed and ("PlatformConfig" in path.read_text()
+                                                 or ".config.data_tier" in path.read_text()))
+    assert readers == []

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.backup.plan import tag_conditions
-from components.core.context import Platform
+from components.core.context import StackContext
 from config.backup import RestoreTesting
 
 
@@ -39,15 +39,16 @@ def restore_tests(
     config: RestoreTesting,
     target: RestoreTestTarget,
     *,
-    platform: Platform,
+    platform: StackContext,
+    timezone: str,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> aws.backup.RestoreTestingPlan:
     plan = aws.backup.RestoreTestingPlan(
         name,
-        name=plan_name(platform.config.name),
+        name=plan_name(platform.name),
         schedule_expression=config.schedule,
-        schedule_expression_timezone=platform.config.backup.timezone,
+        schedule_expression_timezone=timezone,
         start_window_hours=config.start_window_hours,
         recovery_point_selection={
             "algorithm": "LATEST_WITHIN_WINDOW",
@@ -58,7 +59,7 @@ def restore_tests(
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    conditions = {"string_equals": tag_conditions(project=platform.config.project, stack=platform.config.stack)}
+    conditions = {"string_equals": tag_conditions(project=platform.project, stack=platform.stack)}
     child = pulumi.ResourceOptions(parent=plan)
     if "RDS" in config.resource_types:
         subnets = aws.rds.SubnetGroup(

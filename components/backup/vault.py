@@ -19,7 +19,7 @@ from components.backup.alerts import backup_alerts
 from components.backup.plan import plan_rules, resource_patterns, tag_conditions
 from components.backup.restore_testing import RestoreTestTarget, restore_tests
 from components.core import iam, kms
-from components.core.context import Platform
+from components.core.context import StackContext
 from config.backup import BackupConfig
 
 COMPONENT = "backup"
@@ -79,7 +79,7 @@ class BackupVaultArgs:
     """Backup intent plus where alerts go, where restore tests may run and, for DR copies, the DR provider."""
 
     config: BackupConfig
-    platform: Platform
+    platform: StackContext
     alert_topic_arn: pulumi.Input[str]
     vpc_id: pulumi.Input[str]
     isolated_subnet_ids: Sequence[pulumi.Input[str]]
@@ -125,8 +125,8 @@ class BackupVault(pulumi.ComponentResource):
             iam_role_arn=role.arn,
             resources=resource_patterns(cfg.resource_types, partition=platform.partition, region=platform.region,
                                         account=platform.account_id),
-            conditions=[{"string_equals": tag_conditions(project=platform.config.project,
-                                                         stack=platform.config.stack)}],
+            conditions=[{"string_equals": tag_conditions(project=platform.project,
+                                                         stack=platform.stack)}],
             opts=pulumi.ResourceOptions(parent=plan, depends_on=self._role_policies),
         )
         backup_alerts(name, vault_name=vault.name, topic_arn=args.alert_topic_arn, tags=tags, parent=self)
@@ -136,7 +136,7 @@ class BackupVault(pulumi.ComponentResource):
                 cfg.restore_testing,
                 RestoreTestTarget(vault_arn=vault.arn, role_arn=role.arn, vpc_id=args.vpc_id,
                                   isolated_subnet_ids=args.isolated_subnet_ids, continuous=cfg.continuous_enabled),
-                platform=platform, tags=tags, parent=self,
+                platform=platform, timezone=cfg.timezone, tags=tags, parent=self,
             )
 
         self.vault_arn = vault.arn

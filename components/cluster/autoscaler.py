@@ -17,8 +17,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.core import iam
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
+from components.core.namespace import kubernetes_provider
 from config.charts import CLUSTER_AUTOSCALER
 from config.cluster import ClusterConfig
 
@@ -38,13 +39,12 @@ _HARDENED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesyste
 
 @dataclass(frozen=True)
 class NodeAutoscalerArgs:
-    """The cluster's name, OIDC issuer, provider and readiness, and its config section (limits, behaviour)."""
+    """The cluster's name, OIDC issuer and readiness, and its config section; the provider comes in opts."""
 
     config: ClusterConfig
-    platform: Platform
+    platform: StackContext
     cluster_name: pulumi.Input[str]
     oidc: OidcIssuer
-    provider: k8s.Provider
     node_groups: list[aws.eks.NodeGroup]
     ready: list[pulumi.Resource]
 
@@ -129,7 +129,7 @@ class NodeAutoscaler(pulumi.ComponentResource):
             timeout=600,
             values=autoscaler_values(args.config, cluster_name=args.cluster_name, region=args.platform.region,
                                      role_arn=role.arn),
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider,
+            opts=pulumi.ResourceOptions(parent=self, provider=kubernetes_provider(self),
                                         depends_on=[*args.node_groups, *args.ready]),
         )
         self.register_outputs({"role_arn": role.arn})

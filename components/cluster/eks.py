@@ -11,7 +11,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.core import iam, kms
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
 from components.core.logs import log_group
 from config.cluster import CONTROL_PLANE_LOG_TYPES, ClusterConfig, NodeGroup
@@ -25,7 +25,7 @@ METRICS_SERVER_ADDON = "metrics-server"
 @dataclass(frozen=True)
 class ClusterArgs:
     config: ClusterConfig
-    platform: Platform
+    platform: StackContext
     vpc_id: pulumi.Input[str]
     private_subnet_ids: list[pulumi.Output[str]]
     logs_key_arn: pulumi.Input[str]
@@ -57,6 +57,24 @@ def access_grants(cfg: ClusterConfig, deploy_role_arns: Sequence[str]) -> list[A
             for arn, policy, label in grants]
 
 
+@dataclass(frozen=True)
+class ClusterRefs:
+    """What other components use of a cluster, as plain values (pulumi-eks passes ``CoreData`` the same way).
+
+    The Kubernetes provider is not here: it reaches components through ``opts.providers``.
+    """
+
+    name: pulumi.Output[str]
+    endpoint: pulumi.Output[str]
+    oidc: OidcIssuer
+    workload_security_group_id: pulumi.Output[str]
+    node_groups: Sequence[aws.eks.NodeGroup]
+    # What must exist before anything is applied to the cluster (access entries, add-ons, nodes).
+    ready: Sequence[pulumi.Resource]
+    metrics_server: aws.eks.Addon
+    storage_class: k8s.storage.v1.StorageClass
+
+
 class Cluster(pulumi.ComponentResource):
     """Everything workloads need from Kubernetes: the API, identities, nodes and storage."""
 
@@ -78,7 +96,7 @@ class Cluster(pulumi.ComponentResource):
         self._platform = platform = args.platform
         self._tags = lambda **extra: platform.tags("cluster", **extra)
         child = pulumi.ResourceOptions(parent=self)
-        cluster_name = platform.config.name
+        cluster_name = platform.name
 
         secrets_key = kms.customer_key(
             f"{name}-secrets-key", "eks-secrets", account_id=platform.account_id, partition=platform.partition,
@@ -159,6 +177,10 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.ready, *access]),
         )
         self.storage_class = self._storage_class()
+        self.refs = ClusterRefs(name=self.name, endpoint=self.endpoint, oidc=self.oidc,
+                                workload_security_group_id=self.workload_security_group_id,
+                                node_groups=self.node_groups, ready=self.ready, metrics_server=self.metrics_server,
+                                storage_class=self.storage_class)
         self.register_outputs({"name": self.name, "endpoint": self.endpoint,
                                "oidc_provider_arn": self.oidc.provider_arn})
 
@@ -281,7 +303,7 @@ class Cluster(pulumi.ComponentResource):
     def _node_group(self, group_name: str, group: NodeGroup, role: aws.iam.Role,
                     subnet_ids: list[pulumi.Output[str]], addons: list[aws.eks.Addon]) -> aws.eks.NodeGroup:
         name = f"{self._name}-{group_name}"
-        node_tags = self._tags(Name=f"{self._platform.config.name}-{group_name}")
+        node_tags = self._tags(Name=f"{self._platform.name}-{group_name}")
         template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             description=f"EKS nodes of group {group_name}: IMDSv2 only, encrypted gp3 root volume",

@@ -10,12 +10,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core import kms
-from components.core.context import Platform
+from components.core.context import StackContext
 
 
 @dataclass(frozen=True)
 class AlertTopicArgs:
-    platform: Platform
+    platform: StackContext
     emails: Sequence[str]
 
 

@@ -1,20 +1,31 @@
-"""Keys shared across components: one CMK for every CloudWatch Logs group of the environment."""
+"""The one key shared across components: the CMK of every CloudWatch Logs group of the environment.
+
+The class was ``SharedKeys`` while it was meant to hold more; its type token keeps that name (tokens never change).
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pulumi
 
 from components.core import kms
-from components.core.context import Platform
+from components.core.context import StackContext
 
 
-class SharedKeys(pulumi.ComponentResource):
+@dataclass(frozen=True)
+class LogsKeyArgs:
+    platform: StackContext
+
+
+class LogsKey(pulumi.ComponentResource):
     """CloudWatch Logs may only use the key for log groups in this account and region."""
 
     logs_key_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, platform: Platform, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: LogsKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:security:SharedKeys", name, None, opts)
+        platform = args.platform
         region = platform.region
         logs_key = kms.customer_key(
             f"{name}-logs",

@@ -14,6 +14,14 @@ PSA_LEVEL = "restricted"
 READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject"
 
 
+def kubernetes_provider(component: pulumi.Resource) -> k8s.Provider:
+    """The Kubernetes provider a component was given in ``opts.providers`` (the one way providers arrive)."""
+    provider = component.get_provider("kubernetes::")
+    if not isinstance(provider, k8s.Provider):
+        raise ValueError(f"{type(component).__name__} needs opts=ResourceOptions(providers={{'kubernetes': ...}})")
+    return provider
+
+
 def restricted_namespace(
     resource_name: str,
     namespace: str,

@@ -12,7 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 if TYPE_CHECKING:
-    from components.core.context import Platform
+    from components.core.context import StackContext
     from components.data.bootstrap_job import BootstrapInputs
     from config.data import DataTierConfig
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class DatabaseBootstrap(Protocol):
     """Creates the roles, grants and extensions the services need, once the database exists."""
 
-    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
             inputs: BootstrapInputs, database_security_group: aws.ec2.SecurityGroup) -> pulumi.Resource:
         """Register what runs the bootstrap; the returned resource is what later resources order on."""
         ...

@@ -20,9 +20,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components.core import iam
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
-from components.core.namespace import restricted_namespace
+from components.core.namespace import kubernetes_provider, restricted_namespace
 from components.data.naming import COMPONENT, POSTGRES_PORT
 from config.data import DataTierConfig
 
@@ -286,20 +286,22 @@ def psql_environment(config: DataTierConfig, host: pulumi.Input[str]) -> dict[st
 
 @dataclass(frozen=True)
 class JobBootstrap:
-    """The EKS runtime's DatabaseBootstrap: a Kubernetes Job in the cluster, credentials through IRSA."""
+    """The EKS runtime's DatabaseBootstrap: a Kubernetes Job in the cluster, credentials through IRSA.
 
-    provider: k8s.Provider
+    The cluster's provider is the one the data tier was given in ``opts.providers``.
+    """
+
     issuer: OidcIssuer
     ready: Sequence[pulumi.Resource]
 
-    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
             inputs: BootstrapInputs, database_security_group: aws.ec2.SecurityGroup) -> pulumi.Resource:
         # The Job's NetworkPolicy admits the database subnets; the security group is the cluster's concern.
-        return bootstrap(parent, name, config, platform, provider=self.provider, issuer=self.issuer,
+        return bootstrap(parent, name, config, platform, provider=kubernetes_provider(parent), issuer=self.issuer,
                          ready=self.ready, inputs=inputs)
 
 
-def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
               provider: k8s.Provider, issuer: OidcIssuer, ready: Sequence[pulumi.Resource],
               inputs: BootstrapInputs) -> k8s.batch.v1.Job:
     cfg = config.bootstrap
@@ -357,7 +359,7 @@ def _restricted(read_only: bool = True) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def _pod(config: DataTierConfig, platform: Platform, role_arn: pulumi.Input[str], inputs: BootstrapInputs,
+def _pod(config: DataTierConfig, platform: StackContext, role_arn: pulumi.Input[str], inputs: BootstrapInputs,
          labels: dict[str, str]) -> dict[str, Any]:
     cfg = config.bootstrap
     scripts = {"name": "scripts", "mountPath": "/scripts", "readOnly": True}

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core import iam
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.instances import SSM_CORE_POLICY, hardened_template_args
 from components.core.logs import log_group
 from components.core.tags import CAPACITY_TAG, RUN_ONCE
@@ -121,7 +121,7 @@ class VmBootstrap:
     volume_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
 
-    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
             inputs: BootstrapInputs, database_security_group: aws.ec2.SecurityGroup) -> pulumi.Resource:
         # Pulumi does not wait for the instance to finish (rotation is not immediate, so nothing needs to):
         # the group existing is what later resources can order on.
@@ -132,9 +132,9 @@ class VmBootstrap:
         return vm_bootstrap(parent, name, config, platform, inputs=inputs, network=network)
 
 
-def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
                  network: VmBootstrapNetwork, inputs: BootstrapInputs) -> aws.autoscaling.Group:
-    cfg, stack = config.bootstrap, platform.config
+    cfg, stack = config.bootstrap, platform
     tags = platform.tags(COMPONENT)
     child = pulumi.ResourceOptions(parent=parent)
 

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core import iam
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.data.naming import COMPONENT
 from config.data import BucketsConfig
 
@@ -35,7 +35,7 @@ def _tls_only(bucket: aws.s3.Bucket) -> dict[str, Any]:
                          effect="Deny", principal="*", condition={"Bool": {"aws:SecureTransport": "false"}})
 
 
-def _bucket(name: str, platform: Platform, *, tags: dict[str, str], parent: pulumi.Resource) -> aws.s3.Bucket:
+def _bucket(name: str, platform: StackContext, *, tags: dict[str, str], parent: pulumi.Resource) -> aws.s3.Bucket:
     protect = platform.protect
     bucket = aws.s3.Bucket(
         name,
@@ -72,7 +72,7 @@ def _housekeeping(cfg: BucketsConfig) -> list[dict[str, Any]]:
     ]
 
 
-def buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, platform: Platform, *,
+def buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, platform: StackContext, *,
             data_key_arn: pulumi.Input[str]) -> Buckets:
     logs, logs_policy = _logs_bucket(parent, f"{name}-logs", cfg, platform)
     data = _data_bucket(parent, f"{name}-data", cfg, platform, data_key_arn=data_key_arn, logs=logs)
@@ -80,7 +80,7 @@ def buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, platform: Pl
 
 
 def _logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
-                 platform: Platform) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+                 platform: StackContext) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
     # Tagged as a log bucket: it holds no data of its own, so AWS Backup leaves it out.
     bucket = _bucket(name, platform, tags=platform.tags(COMPONENT, role="logs"), parent=parent)
     child = pulumi.ResourceOptions(parent=bucket)
@@ -115,7 +115,7 @@ def _logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
     return bucket, bucket_policy
 
 
-def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, platform: Platform, *,
+def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, platform: StackContext, *,
                  data_key_arn: pulumi.Input[str], logs: aws.s3.Bucket) -> aws.s3.Bucket:
     bucket = _bucket(name, platform, tags=platform.tags(COMPONENT, backup_plan="default"), parent=parent)
     child = pulumi.ResourceOptions(parent=bucket)

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.logs import log_group
 from components.data.naming import CACHE_CREDENTIALS, COMPONENT, REDIS_PORT, physical_name
 from components.data.secrets import secret
@@ -52,7 +52,7 @@ def cache(
     parent: pulumi.Resource,
     name: str,
     config: DataTierConfig,
-    platform: Platform,
+    platform: StackContext,
     *,
     subnet_ids: Sequence[pulumi.Input[str]],
     security_group_id: pulumi.Input[str],
@@ -65,7 +65,7 @@ def cache(
     protect = platform.protect
     child = pulumi.ResourceOptions(parent=parent)
     tags = platform.tags(COMPONENT)
-    group_id = physical_name(platform.config.name, "redis", 40)
+    group_id = physical_name(platform.name, "redis", 40)
 
     # Bumping authTokenGeneration replaces the token; ROTATE keeps the old one valid until the next change.
     token = random.RandomPassword(f"{name}-redis-auth-token", length=64, special=False,
@@ -83,7 +83,7 @@ def cache(
         description=f"agent-platform {cfg.engine} {cfg.engine_version}",
         parameters=[{"name": k, "value": v} for k, v in sorted(parameters(cfg).items())], tags=tags, opts=child)
     groups = {
-        kind: log_group(f"{name}-redis-{kind}s", f"/agent-platform/{platform.config.stack}/redis/{kind}",
+        kind: log_group(f"{name}-redis-{kind}s", f"/agent-platform/{platform.stack}/redis/{kind}",
                         retention_days=config.log_retention_days, kms_key_arn=logs_key_arn, tags=tags, parent=parent)
         for kind in LOG_TYPES
     }
@@ -91,7 +91,7 @@ def cache(
     group = aws.elasticache.ReplicationGroup(
         f"{name}-redis",
         replication_group_id=group_id,
-        description=f"agent-platform {platform.config.stack} cache, sessions and queues",
+        description=f"agent-platform {platform.stack} cache, sessions and queues",
         engine=cfg.engine,
         engine_version=cfg.engine_version,
         auto_minor_version_upgrade=True,
@@ -118,7 +118,7 @@ def cache(
              "log_type": kind}
             for kind in LOG_TYPES
         ],
-        apply_immediately=not platform.config.protected_tier,
+        apply_immediately=not platform.protected_tier,
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(groups.values())),
     )

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core import iam
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.logs import log_group
 from components.data.naming import COMPONENT, POSTGRES_PORT, physical_name
 from config.data import DataTierConfig, PostgresConfig
@@ -51,7 +51,7 @@ def postgres(
     parent: pulumi.Resource,
     name: str,
     config: DataTierConfig,
-    platform: Platform,
+    platform: StackContext,
     *,
     subnet_ids: Sequence[pulumi.Input[str]],
     security_group_id: pulumi.Input[str],
@@ -63,7 +63,7 @@ def postgres(
     protect = platform.protect
     child = pulumi.ResourceOptions(parent=parent)
     tags = platform.tags(COMPONENT)
-    identifier = physical_name(platform.config.name, "postgres", 63)
+    identifier = physical_name(platform.name, "postgres", 63)
 
     subnet_group = aws.rds.SubnetGroup(
         f"{name}-postgres-subnets", subnet_ids=list(subnet_ids),
@@ -123,7 +123,7 @@ def postgres(
         deletion_protection=protect,
         skip_final_snapshot=not protect,
         final_snapshot_identifier=f"{identifier}-final" if protect else None,
-        apply_immediately=not platform.config.protected_tier,
+        apply_immediately=not platform.protected_tier,
         performance_insights_enabled=True,
         performance_insights_kms_key_id=storage_key_arn,
         performance_insights_retention_period=cfg.performance_insights_retention_days,

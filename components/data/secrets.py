@@ -16,7 +16,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.logs import log_group
 from components.data.naming import (
     API_KEY,
@@ -53,7 +53,7 @@ APP_PASSWORD_LENGTH = 32
 
 def secret(
     resource_name: str,
-    platform: Platform,
+    platform: StackContext,
     *,
     path: str,
     description: str,
@@ -66,7 +66,7 @@ def secret(
     """A CMK-encrypted secret and its first version; ``value`` is forced to a Pulumi secret."""
     entry = aws.secretsmanager.Secret(
         resource_name,
-        name_prefix=f"{platform.config.name}/{path}-",
+        name_prefix=f"{platform.name}/{path}-",
         description=description,
         kms_key_id=key_arn,
         recovery_window_in_days=recovery_window_days,
@@ -88,7 +88,7 @@ class AppSecrets:
     versions: tuple[aws.secretsmanager.SecretVersion, ...] = ()
 
 
-def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
                 key_arn: pulumi.Input[str]) -> AppSecrets:
     window = config.secrets.recovery_window_days
     stack_config = pulumi.Config()
@@ -119,7 +119,7 @@ def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, plat
 
 
 def app_database_credentials(
-    parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+    parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
     host: pulumi.Input[str], key_arn: pulumi.Input[str],
 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
     """The application role's credentials in the JSON shape AWS's PostgreSQL rotation function expects."""
@@ -141,7 +141,7 @@ def app_database_credentials(
 
 
 def monitor_database_credentials(
-    parent: pulumi.Resource, name: str, config: DataTierConfig, platform: Platform, *,
+    parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
     host: pulumi.Input[str], key_arn: pulumi.Input[str],
 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
     """The metrics exporter's own login (a pg_monitor member), apart from the application's credentials.
@@ -167,7 +167,7 @@ def rotation(
     parent: pulumi.Resource,
     name: str,
     config: DataTierConfig,
-    platform: Platform,
+    platform: StackContext,
     *,
     credentials: aws.secretsmanager.Secret,
     monitor_credentials: aws.secretsmanager.Secret | None = None,
@@ -184,7 +184,7 @@ def rotation(
     Job that creates the role) has run.
     """
     region = platform.region
-    function_name = physical_name(platform.config.name, "pg-app-rotation", 64)
+    function_name = physical_name(platform.name, "pg-app-rotation", 64)
     tags = platform.tags(COMPONENT)
     logs = log_group(f"{name}-rotation-logs", f"/aws/lambda/{function_name}", retention_days=config.log_retention_days,
                      kms_key_arn=logs_key_arn, tags=tags, parent=parent)
@@ -198,7 +198,7 @@ def rotation(
     }
     application = aws.serverlessrepository.CloudFormationStack(
         f"{name}-rotation-function",
-        name=physical_name(platform.config.name, "pg-app-rotation", 120),
+        name=physical_name(platform.name, "pg-app-rotation", 120),
         application_id=rotation_application(region)[0],
         semantic_version=rotation_application(region, config.secrets.rotation_application_version)[1],
         capabilities=["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],

@@ -13,7 +13,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core import kms
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.data.bootstrap import DatabaseBootstrap
 from components.data.bootstrap_job import BootstrapInputs
 from components.data.buckets import buckets
@@ -22,6 +22,7 @@ from components.data.naming import COMPONENT, POSTGRES_PORT, REDIS_PORT
 from components.data.postgres import postgres
 from components.data.secrets import app_database_credentials, app_secrets, monitor_database_credentials, rotation
 from config.data import DataTierConfig
+from config.observability import postgres_max_connections
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class DataTierArgs:
     """The data tier's config section plus where it is wired into the network, keys and runtime."""
 
     config: DataTierConfig
-    platform: Platform
+    platform: StackContext
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
     isolated_subnet_ids: Sequence[pulumi.Input[str]]
@@ -39,6 +40,8 @@ class DataTierArgs:
     logs_key_arn: pulumi.Input[str]
     # Where the credential rotation function runs: subnets with a route to Secrets Manager (NAT or endpoint).
     private_subnet_ids: Sequence[pulumi.Input[str]]
+    # Where the database's addresses can be: its isolated subnets, or the whole VPC when it is adopted.
+    database_cidrs: Sequence[str]
     # What runs the database bootstrap on this stack's runtime (a Kubernetes Job, or a one-shot instance).
     bootstrap: DatabaseBootstrap
 
@@ -95,7 +98,7 @@ class DataTier(pulumi.ComponentResource):
             host=db.instance.address, master_secret_arn=db.master_secret_arn,
             app_secret_arn=credentials.arn, app_secret_version=credentials_value.version_id,
             monitor_secret_arn=monitor.arn, monitor_secret_version=monitor_value.version_id,
-            secrets_key_arn=secrets_key, database_cidrs=self._database_cidrs(args), after=[db.instance])
+            secrets_key_arn=secrets_key, database_cidrs=list(args.database_cidrs), after=[db.instance])
         converged.append(args.bootstrap.run(self, name, cfg, platform, inputs=bootstrap_inputs,
                                             database_security_group=db_sg))
         rotation(self, name, cfg, platform, credentials=credentials, monitor_credentials=monitor, key_arn=secrets_key,
@@ -110,6 +113,9 @@ class DataTier(pulumi.ComponentResource):
         self.postgres_host = db.instance.address
         self.postgres_port = POSTGRES_PORT
         self.database_name = cfg.postgres.database_name
+        self.database_cidrs = list(args.database_cidrs)
+        self.postgres_allocated_storage_gib = cfg.postgres.allocated_storage_gib
+        self.postgres_max_connections = postgres_max_connections(cfg.postgres)
         self.db_instance_id = db.instance.identifier
         self.db_instance_arn = db.instance.arn
         self.app_db_secret_arn = credentials.arn
@@ -148,7 +154,7 @@ class DataTier(pulumi.ComponentResource):
             "encryption_key_secret_arn": self.encryption_key_secret_arn,
         })
 
-    def _key(self, name: str, purpose: str, platform: Platform) -> aws.kms.Key:
+    def _key(self, name: str, purpose: str, platform: StackContext) -> aws.kms.Key:
         """One rotating CMK per purpose, so granting a workload the object key exposes no database data."""
         return kms.customer_key(f"{name}-{purpose}-key", f"data-{purpose}", account_id=platform.account_id,
                                 partition=platform.partition, tags=platform.tags(COMPONENT),
@@ -160,7 +166,7 @@ class DataTier(pulumi.ComponentResource):
         allow-all egress at creation, and the stores answer inbound connections statefully."""
         group = aws.ec2.SecurityGroup(
             f"{name}-{role}-sg", vpc_id=args.vpc_id, description=f"{label} {port} from the workloads only",
-            tags=args.platform.tags(COMPONENT, Name=f"{args.platform.config.name}-{role}"),
+            tags=args.platform.tags(COMPONENT, Name=f"{args.platform.name}-{role}"),
             opts=pulumi.ResourceOptions(parent=self))
         for i, (source_name, source) in enumerate(args.workload_security_group_ids.items()):
             aws.vpc.SecurityGroupIngressRule(
@@ -179,7 +185,7 @@ class DataTier(pulumi.ComponentResource):
         group = aws.ec2.SecurityGroup(
             f"{name}-rotation-sg", vpc_id=args.vpc_id,
             description="Credential rotation function: PostgreSQL and HTTPS out, nothing in",
-            tags=args.platform.tags(COMPONENT, Name=f"{args.platform.config.name}-rotation"),
+            tags=args.platform.tags(COMPONENT, Name=f"{args.platform.name}-rotation"),
             opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=group)
         aws.vpc.SecurityGroupEgressRule(
@@ -195,9 +201,3 @@ class DataTier(pulumi.ComponentResource):
             description="PostgreSQL from the credential rotation function", tags=tags,
             opts=pulumi.ResourceOptions(parent=database))
         return group
-
-    @staticmethod
-    def _database_cidrs(args: DataTierArgs) -> list[str]:
-        """Where the database's addresses can be: its isolated subnets, or the whole VPC if they are not ours."""
-        network = args.platform.config.network
-        return [args.vpc_cidr] if network.existing_vpc is not None else list(network.layout().isolated)

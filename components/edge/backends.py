@@ -13,10 +13,10 @@ from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.irsa import OidcIssuer
+from components.core.namespace import kubernetes_provider
 from components.edge.lbc import LoadBalancerController
 from components.edge.listeners import COMPONENT, VmTarget, listeners, route_rules, vm_listeners
 from config.edge import EdgeConfig, Route
@@ -35,7 +35,7 @@ class EdgeSite:
     name: str
     parent: pulumi.Resource
     config: EdgeConfig
-    platform: Platform
+    platform: StackContext
     routes: Sequence[Route]
     services: Mapping[str, ServiceConfig]
     vpc_id: pulumi.Input[str]
@@ -78,7 +78,6 @@ class EksEdgeBackend:
 
     cluster_name: pulumi.Input[str]
     oidc: OidcIssuer
-    provider: k8s.Provider
     ready: Sequence[pulumi.Resource]
     workload_security_group_id: pulumi.Input[str]
     route_dependencies: Sequence[pulumi.Resource] = field(default_factory=tuple)
@@ -102,7 +101,8 @@ class EksEdgeBackend:
             f"{name}-lb-controller", site.config.controller, oidc=self.oidc, cluster_name=self.cluster_name,
             region=site.platform.region, vpc_id=site.vpc_id,
             target_group_arns=[tg.arn for tg in target_groups.values()], monitoring_namespace=MONITORING_NAMESPACE,
-            tags=site.platform.tags(COMPONENT), provider=self.provider, ready=self.ready, parent=site.parent)
+            tags=site.platform.tags(COMPONENT), provider=kubernetes_provider(site.parent), ready=self.ready,
+            parent=site.parent)
         for route in site.routes:
             controller.bind(f"{name}-{route.service}-binding", service=route.service, namespace=SERVICES_NAMESPACE,
                             port=route.port, target_group_arn=target_groups[route.service].arn, vpc_id=site.vpc_id,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.data.buckets import LOAD_BALANCER_PREFIX
 from components.edge.backends import EdgeBackend, EdgeSite
 from components.edge.listeners import COMPONENT, load_balancer_group
@@ -41,7 +41,7 @@ class EdgeProxyArgs:
     """
 
     config: EdgeConfig
-    platform: Platform
+    platform: StackContext
     services: Mapping[str, ServiceConfig]
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
@@ -114,11 +114,11 @@ class EdgeProxy(pulumi.ComponentResource):
         """The web ACL (on EKS also carrying the per-route limits nginx applied) and the routes' DNS names."""
         name, cfg, platform, tags = self._name, self._cfg, self._platform, self._platform.tags(COMPONENT)
         acl = web_acl(name, cfg.waf, health_paths=[r.health_path for r in self.routes],
-                      metric_prefix=platform.config.name, tags=tags, parent=self,
+                      metric_prefix=platform.name, tags=tags, parent=self,
                       routes=self.routes if per_route else ())
         aws.wafv2.WebAclAssociation(f"{name}-waf-association", resource_arn=alb.arn, web_acl_arn=acl.arn,
                                     opts=pulumi.ResourceOptions(parent=acl))
-        waf_logging(name, acl, cfg.waf, log_group_name=f"aws-waf-logs-{platform.config.name}",
+        waf_logging(name, acl, cfg.waf, log_group_name=f"aws-waf-logs-{platform.name}",
                     kms_key_arn=args.logs_key_arn, tags=tags, parent=self)
         alias_records(name, [r.host for r in self.routes], zone_id=self._zone_id, dns_name=alb.dns_name,
                       lb_zone_id=alb.zone_id, ipv6=cfg.ip_address_type == "dualstack", parent=self)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.services.vm.nginx import ALB_HEADERS
 from config.edge import EdgeConfig, Route
 
@@ -127,7 +127,7 @@ def route_rules(name: str, routes: Sequence[Route], target_groups: Mapping[str, 
 
 def vm_listeners(name: str, cfg: EdgeConfig, routes: Sequence[Route], targets: Mapping[str, VmTarget], *,
                  alb: aws.lb.LoadBalancer, lb_sg: aws.ec2.SecurityGroup, cert_arn: pulumi.Input[str],
-                 vpc_cidr: str, platform: Platform) -> aws.lb.Listener:
+                 vpc_cidr: str, platform: StackContext) -> aws.lb.Listener:
     """HTTP redirects; HTTPS forwards each route (host + path) to its service's target group, 404 otherwise."""
     tags = platform.tags(COMPONENT)
     https = listeners(name, cfg, alb=alb, cert_arn=cert_arn, tags=tags)

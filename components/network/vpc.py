@@ -9,7 +9,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core import iam
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.logs import log_group
 from components.network.zones import availability_zones
 from config.network import NetworkConfig
@@ -18,7 +18,7 @@ from config.network import NetworkConfig
 @dataclass(frozen=True)
 class NetworkArgs:
     config: NetworkConfig
-    platform: Platform
+    platform: StackContext
     logs_key_arn: pulumi.Input[str]
     instance_type_choices: Sequence[Sequence[str]] = ()
     """Each compute group's instance types (any one will do): only zones offering them get subnets."""
@@ -29,6 +29,9 @@ class Network(pulumi.ComponentResource):
 
     vpc_id: pulumi.Output[str]
     vpc_cidr: str
+    # The CIDRs of the public (load balancer) and isolated (database, cache) tiers.
+    public_cidrs: list[str]
+    isolated_cidrs: list[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
     isolated_subnet_ids: list[pulumi.Output[str]]
@@ -43,6 +46,8 @@ class Network(pulumi.ComponentResource):
         existing = args.config.existing_vpc
         if existing is not None:
             self.vpc_cidr = existing.cidr
+            # Adopted subnets' ranges are not in the config: the whole VPC stands for each tier.
+            self.public_cidrs = self.isolated_cidrs = [existing.cidr]
             self.vpc_id = pulumi.Output.from_input(existing.vpc_id)
             self.public_subnet_ids = [pulumi.Output.from_input(i) for i in existing.public_subnet_ids]
             self.private_subnet_ids = [pulumi.Output.from_input(i) for i in existing.private_subnet_ids]
@@ -58,13 +63,14 @@ class Network(pulumi.ComponentResource):
         })
 
     def _tags_for(self, role: str, **extra: str) -> dict[str, str]:
-        return self._tags("network", Name=f"{self._platform.config.name}-{role}", **extra)
+        return self._tags("network", Name=f"{self._platform.name}-{role}", **extra)
 
     def _create_vpc(self) -> None:
         name, cfg = self._name, self._cfg
         child = pulumi.ResourceOptions(parent=self)
         layout = cfg.layout()
         self.vpc_cidr = cfg.cidr
+        self.public_cidrs, self.isolated_cidrs = list(layout.public), list(layout.isolated)
         vpc = aws.ec2.Vpc(f"{name}-vpc", cidr_block=cfg.cidr, enable_dns_hostnames=True, enable_dns_support=True,
                           tags=self._tags_for("vpc"), opts=child)
         self.vpc_id = vpc.id
@@ -74,7 +80,7 @@ class Network(pulumi.ComponentResource):
         azs = availability_zones(self._platform.region, cfg.az_count, self._instance_type_choices)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags_for("igw"), opts=child)
 
-        cluster_tag = f"kubernetes.io/cluster/{self._platform.config.name}"
+        cluster_tag = f"kubernetes.io/cluster/{self._platform.name}"
         public, private, isolated = [], [], []
         # Subnets, NAT gateways and route tables stay named by AZ slot (public-0, ...): slot i owns CIDR block i of
         # the layout, so the slot is the stable value; the zone behind it is chosen by zone ID (see _zones).
@@ -155,7 +161,7 @@ class Network(pulumi.ComponentResource):
     def _flow_logs(self, logs_key_arn: pulumi.Input[str]) -> None:
         name, cfg, platform = self._name, self._cfg, self._platform
         child = pulumi.ResourceOptions(parent=self)
-        group = log_group(f"{name}-flow-logs", f"/agent-platform/{platform.config.stack}/vpc-flow-logs",
+        group = log_group(f"{name}-flow-logs", f"/agent-platform/{platform.stack}/vpc-flow-logs",
                           retention_days=cfg.flow_logs.retention_days, kms_key_arn=logs_key_arn,
                           tags=self._tags("network"), parent=self)
         role = aws.iam.Role(

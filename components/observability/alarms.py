@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_aws as aws
 
-from components.core.context import Platform
-from config.observability import ObservabilityConfig, rds_max_connections
+from components.core.context import StackContext
+from config.observability import ObservabilityConfig
 
 if TYPE_CHECKING:
     from components.data.tier import DataTier
@@ -38,7 +38,12 @@ class DataTierRefs:
     redis_port: pulumi.Input[int]
     redis_auth_secret_arn: pulumi.Input[str]
     db_instance_id: pulumi.Input[str]
+    # The sizes the storage and connection alarms compare with (max_connections: stated or estimated).
+    postgres_allocated_storage_gib: int
+    postgres_max_connections: int | None
     redis_replication_group_id: pulumi.Input[str]
+    # The cache's member cluster ids (CloudWatch CacheClusterId), from the replication group itself.
+    redis_member_cluster_ids: pulumi.Input[list[str]]
     secrets_kms_key_arns: Sequence[pulumi.Input[str]] = ()
     # Read replicas by their logical name (identifiers are outputs): each alarm is named by it, not by position.
     db_replica_instance_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -59,6 +64,9 @@ class DataTierRefs:
             redis_port=data.redis_port,
             redis_auth_secret_arn=data.redis_auth_secret_arn, db_instance_id=data.db_instance_id,
             redis_replication_group_id=data.redis_replication_group_id,
+            redis_member_cluster_ids=data.redis_member_cluster_ids,
+            postgres_allocated_storage_gib=data.postgres_allocated_storage_gib,
+            postgres_max_connections=data.postgres_max_connections,
             secrets_kms_key_arns=[data.secrets_kms_key_arn], secret_versions=data.secret_versions)
 
 
@@ -93,21 +101,16 @@ class VmServiceRefs:
     target_group_arn_suffix: pulumi.Input[str] | None = None
 
 
-def cache_cluster_ids(replication_group_id: pulumi.Input[str], nodes: int) -> list[pulumi.Output[str]]:
-    """Member cluster ids of a cluster-mode-disabled replication group: <group>-001, -002, ..."""
-    return [pulumi.Output.concat(replication_group_id, f"-{i:03d}") for i in range(1, nodes + 1)]
-
-
 class Alarms:
     """Builds the alarms as children of ``parent``; each name is ``<stack name>-<role>`` in CloudWatch."""
 
-    def __init__(self, name: str, parent: pulumi.Resource, platform: Platform,
+    def __init__(self, name: str, parent: pulumi.Resource, platform: StackContext, config: ObservabilityConfig,
                  topic_arn: pulumi.Input[str]) -> None:
         self._name = name
         self._parent = parent
         self._platform = platform
         self._topic = topic_arn
-        self._cfg: ObservabilityConfig = platform.config.observability
+        self._cfg = config
         self.created: list[aws.cloudwatch.MetricAlarm] = []
 
     def alarm(self, role: str, description: str, *, threshold: float, comparison: str,
@@ -117,7 +120,7 @@ class Alarms:
             metric.setdefault("period", 60)
         alarm = aws.cloudwatch.MetricAlarm(
             f"{self._name}-alarm-{role}",
-            name=f"{self._platform.config.name}-{role}",
+            name=f"{self._platform.name}-{role}",
             alarm_description=description,
             comparison_operator=comparison,
             threshold=threshold,
@@ -137,19 +140,19 @@ class Alarms:
     # -- data tier ------------------------------------------------------------------------------------
 
     def postgres(self, data: DataTierRefs) -> None:
-        a, pg = self._cfg.aws_alarms, self._platform.config.data_tier.postgres
+        a = self._cfg.aws_alarms
         db = {"DBInstanceIdentifier": data.db_instance_id}
         self.alarm("rds-cpu", f"PostgreSQL CPU above {a.rds_cpu_percent:g}%.",
                    threshold=a.rds_cpu_percent, comparison="GreaterThanThreshold",
                    namespace="AWS/RDS", metric_name="CPUUtilization", statistic="Average", dimensions=db)
-        free_bytes = pg.allocated_storage_gib * GIB * a.rds_free_storage_percent / 100
+        free_bytes = data.postgres_allocated_storage_gib * GIB * a.rds_free_storage_percent / 100
         self.alarm("rds-free-storage",
                    f"PostgreSQL free storage below {a.rds_free_storage_percent:g}% of the allocated "
-                   f"{pg.allocated_storage_gib} GiB (storage autoscaling may be at its maximum).",
+                   f"{data.postgres_allocated_storage_gib} GiB (storage autoscaling may be at its maximum).",
                    threshold=free_bytes, comparison="LessThanThreshold",
                    namespace="AWS/RDS", metric_name="FreeStorageSpace", statistic="Minimum", dimensions=db)
         # Config validation guarantees it is known (set, or estimated from the instance class).
-        max_connections = rds_max_connections(self._cfg, pg)
+        max_connections = a.rds_max_connections or data.postgres_max_connections
         assert max_connections is not None
         limit = max(1, int(max_connections * a.rds_connections_percent / 100))
         self.alarm("rds-connections",
@@ -166,18 +169,19 @@ class Alarms:
 
     def redis(self, data: DataTierRefs) -> None:
         a = self._cfg.aws_alarms
-        nodes = cache_cluster_ids(data.redis_replication_group_id,
-                                  self._platform.config.data_tier.redis.num_cache_clusters)
 
-        def across_nodes(metric: str, stat: str, combine: str, label: str) -> list[dict[str, Any]]:
-            queries: list[dict[str, Any]] = [
-                {"id": f"n{i}", "return_data": False,
-                 "metric": {"namespace": "AWS/ElastiCache", "metric_name": metric, "stat": stat, "period": 60,
-                            "dimensions": {"CacheClusterId": node}}}
-                for i, node in enumerate(nodes)]
-            ids = ", ".join(q["id"] for q in queries)
-            queries.append({"id": "e1", "expression": f"{combine}([{ids}])", "label": label, "return_data": True})
-            return queries
+        def across_nodes(metric: str, stat: str, combine: str, label: str) -> pulumi.Output[list[dict[str, Any]]]:
+            # One query per member cluster, as the data tier reports them (not rebuilt from a naming convention).
+            def queries(nodes: list[str]) -> list[dict[str, Any]]:
+                found: list[dict[str, Any]] = [
+                    {"id": f"n{i}", "return_data": False,
+                     "metric": {"namespace": "AWS/ElastiCache", "metric_name": metric, "stat": stat, "period": 60,
+                                "dimensions": {"CacheClusterId": node}}}
+                    for i, node in enumerate(nodes)]
+                ids = ", ".join(q["id"] for q in found)
+                found.append({"id": "e1", "expression": f"{combine}([{ids}])", "label": label, "return_data": True})
+                return found
+            return pulumi.Output.from_input(data.redis_member_cluster_ids).apply(queries)
 
         self.alarm("cache-cpu", f"Redis engine CPU above {a.cache_cpu_percent:g}% on the busiest node.",
                    threshold=a.cache_cpu_percent, comparison="GreaterThanThreshold",
@@ -301,11 +305,9 @@ class Alarms:
                                        "TargetGroup": svc.target_group_arn_suffix})
 
 
-def monthly_budget(name: str, parent: pulumi.Resource, platform: Platform,
-                   topic_arn: pulumi.Input[str]) -> aws.budgets.Budget:
+def monthly_budget(name: str, parent: pulumi.Resource, platform: StackContext, obs: ObservabilityConfig,
+                   limit_usd: float, topic_arn: pulumi.Input[str]) -> aws.budgets.Budget:
     """Monthly COST budget: forecast notifications at the configured shares, and actual spend at 100%."""
-    cfg = platform.config
-    obs = cfg.observability
     notifications: list[Mapping[str, Any]] = [
         {"comparison_operator": "GREATER_THAN", "notification_type": "FORECASTED", "threshold": pct,
          "threshold_type": "PERCENTAGE", "subscriber_sns_topic_arns": [topic_arn]}
@@ -314,13 +316,13 @@ def monthly_budget(name: str, parent: pulumi.Resource, platform: Platform,
                           "threshold_type": "PERCENTAGE", "subscriber_sns_topic_arns": [topic_arn]})
     cost_filters = None
     if obs.budget_scope == "stackTag":
-        cost_filters = [{"name": "TagKeyValue", "values": [f"user:stack${cfg.stack}"]}]
+        cost_filters = [{"name": "TagKeyValue", "values": [f"user:stack${platform.stack}"]}]
     return aws.budgets.Budget(
         f"{name}-budget",
-        name=f"{cfg.name}-monthly",
+        name=f"{platform.name}-monthly",
         budget_type="COST",
         time_unit="MONTHLY",
-        limit_amount=f"{cfg.cost.monthly_budget_usd:.2f}",
+        limit_amount=f"{limit_usd:.2f}",
         limit_unit="USD",
         cost_filters=cost_filters,
         notifications=notifications,

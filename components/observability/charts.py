@@ -10,10 +10,10 @@ from typing import Any
 
 import pulumi
 
+from components.core.context import StackContext
 from components.observability.rules import SUPERSEDED_DEFAULT_RULES
 from config.charts import FLUENT_BIT, KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER, Chart
 from config.observability import ObservabilityConfig
-from config.platform import PlatformConfig
 
 STORAGE_CLASS = "gp3-encrypted"  # the cluster's default, KMS-encrypted gp3 StorageClass
 
@@ -101,10 +101,9 @@ def alertmanager_config(obs: ObservabilityConfig, *, topic_arn: pulumi.Input[str
 
 
 def kube_prometheus_stack_values(
-    cfg: PlatformConfig, *, node_agents_namespace: str, topic_arn: pulumi.Input[str],
+    obs: ObservabilityConfig, stack: StackContext, *, node_agents_namespace: str, topic_arn: pulumi.Input[str],
     alertmanager_role_arn: pulumi.Input[str], grafana_role_arn: pulumi.Input[str], slack: bool,
 ) -> dict[str, Any]:
-    obs = cfg.observability
     prom, am, grafana = obs.prometheus, obs.alertmanager, obs.grafana
     return {
         # CRDs install with the chart; Helm never upgrades them. The chart's upgrade Job stays off on purpose: it
@@ -149,7 +148,7 @@ def kube_prometheus_stack_values(
                 "podMonitorSelectorNilUsesHelmValues": False,
                 "ruleSelectorNilUsesHelmValues": False,
                 "probeSelectorNilUsesHelmValues": False,
-                "externalLabels": {"cluster": cfg.name, "environment": cfg.environment},
+                "externalLabels": {"cluster": stack.name, "environment": stack.environment},
             },
         },
         "alertmanager": {
@@ -158,7 +157,7 @@ def kube_prometheus_stack_values(
             "podDisruptionBudget": {"enabled": am.replicas > 1, "minAvailable": 1},
             "serviceAccount": {"create": True, "name": ALERTMANAGER_SERVICE_ACCOUNT,
                                "annotations": _irsa(alertmanager_role_arn)},
-            "config": alertmanager_config(obs, topic_arn=topic_arn, region=cfg.region, slack=slack),
+            "config": alertmanager_config(obs, topic_arn=topic_arn, region=stack.region, slack=slack),
             "alertmanagerSpec": {
                 "replicas": am.replicas,
                 "storage": _volume(am.volume_size_gib),
@@ -212,7 +211,7 @@ def kube_prometheus_stack_values(
             },
             "additionalDataSources": [{
                 "name": "CloudWatch", "type": "cloudwatch", "uid": "cloudwatch", "access": "proxy",
-                "editable": False, "jsonData": {"authType": "default", "defaultRegion": cfg.region},
+                "editable": False, "jsonData": {"authType": "default", "defaultRegion": stack.region},
             }],
         },
         "kube-state-metrics": {
@@ -287,12 +286,13 @@ def redis_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int],
     }
 
 
-def fluent_bit_values(cfg: PlatformConfig, *, role_arn: pulumi.Input[str], group_prefix: str) -> dict[str, Any]:
+def fluent_bit_values(obs: ObservabilityConfig, *, region: str, role_arn: pulumi.Input[str],
+                      group_prefix: str) -> dict[str, Any]:
     """Container logs to /<project>/<stack>/containers/<namespace>; unlisted namespaces to .../unlisted.
 
     Groups are created (encrypted, with retention) by Pulumi, never by Fluent Bit: autoCreateGroup is off.
     """
-    logs = cfg.observability.logs
+    logs = obs.logs
     unlisted = f"{group_prefix}/unlisted"
     listed = "|".join(logs.namespaces)
     stream = "$kubernetes['pod_name'].$kubernetes['container_name']"
@@ -305,7 +305,7 @@ def fluent_bit_values(cfg: PlatformConfig, *, role_arn: pulumi.Input[str], group
         "cloudWatchLogs": {
             "enabled": True,
             "match": "kube.*",
-            "region": cfg.region,
+            "region": region,
             "logGroupName": unlisted,
             "logGroupTemplate": f"{group_prefix}/$kubernetes['namespace_name']",
             "logStreamPrefix": "fluentbit-",
@@ -324,7 +324,7 @@ def fluent_bit_values(cfg: PlatformConfig, *, role_arn: pulumi.Input[str], group
             "[OUTPUT]\n"
             "    Name                cloudwatch_logs\n"
             "    Match               unlisted.*\n"
-            f"    region              {cfg.region}\n"
+            f"    region              {region}\n"
             f"    log_group_name      {unlisted}\n"
             "    log_stream_prefix   fluentbit-\n"
             f"    log_stream_template $kubernetes['namespace_name'].{stream}\n"
@@ -340,5 +340,5 @@ def fluent_bit_values(cfg: PlatformConfig, *, role_arn: pulumi.Input[str], group
                                      "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}},
         "tolerations": [{"operator": "Exists"}],
         "priorityClassName": "system-node-critical",
-        "serviceMonitor": {"enabled": True, "interval": f"{cfg.observability.prometheus.scrape_interval_seconds}s"},
+        "serviceMonitor": {"enabled": True, "interval": f"{obs.prometheus.scrape_interval_seconds}s"},
     }

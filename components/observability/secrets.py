@@ -19,7 +19,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from components.core import iam, kms
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
 from components.observability import charts
 from components.observability.alarms import DataTierRefs
@@ -42,9 +42,10 @@ class SyncedSecrets:
 class SecretSync:
     """Creates the secrets and their ExternalSecrets as children of ``parent`` in ``namespace``."""
 
-    def __init__(self, name: str, parent: pulumi.Resource, platform: Platform, *, provider: k8s.Provider,
-                 oidc: OidcIssuer, namespace: str, tags: dict[str, str]) -> None:
+    def __init__(self, name: str, parent: pulumi.Resource, platform: StackContext, *, provider: k8s.Provider,
+                 oidc: OidcIssuer, namespace: str, tags: dict[str, str], recovery_window_days: int) -> None:
         self._name, self._parent, self._platform = name, parent, platform
+        self._recovery_window_days = recovery_window_days
         self._provider, self._oidc, self._namespace, self._tags = provider, oidc, namespace, tags
         self._key = kms.customer_key(f"{name}-secrets-key", "observability-secrets", account_id=platform.account_id,
                                      partition=platform.partition, tags=tags, protect=platform.protect,
@@ -88,13 +89,12 @@ class SecretSync:
 
     def _secret(self, role: str, description: str,
                 value: pulumi.Input[str]) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
-        cfg = self._platform.config
         secret = aws.secretsmanager.Secret(
             f"{self._name}-{role}",
-            name_prefix=f"{cfg.name}/observability/{role}-",
+            name_prefix=f"{self._platform.name}/observability/{role}-",
             description=description,
             kms_key_id=self._key.arn,
-            recovery_window_in_days=cfg.data_tier.secrets.recovery_window_days,
+            recovery_window_in_days=self._recovery_window_days,
             tags=self._tags,
             opts=pulumi.ResourceOptions(parent=self._parent, protect=self._platform.protect),
         )

@@ -11,7 +11,7 @@ reach pods through External Secrets Operator, never through chart values.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -19,17 +19,16 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.core import iam
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
 from components.core.logs import log_group
-from components.core.namespace import restricted_namespace
+from components.core.namespace import kubernetes_provider, restricted_namespace
 from components.observability import charts
 from components.observability.alarms import (
     Alarms,
     DataTierRefs,
     EdgeRefs,
     VmServiceRefs,
-    cache_cluster_ids,
     monthly_budget,
 )
 from components.observability.dashboards.data_tier import data_tier_dashboard
@@ -38,7 +37,8 @@ from components.observability.dashboards.llm_agents import llm_agents_dashboard
 from components.observability.rules import rule_groups
 from components.observability.secrets import MANAGED_LABELS, SecretSync
 from components.services.eks.workload import HTTP_PORT_NAME, selector
-from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE
+from config.observability import ObservabilityConfig
+from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE, ServiceConfig
 
 __all__ = ["CloudWatchMonitoring", "DataTierRefs", "EdgeRefs", "KubernetesMonitoring", "MonitoringTarget",
            "ObservabilityStack", "ObservabilityStackArgs"]
@@ -69,7 +69,6 @@ class KubernetesMonitoring:
     ``agents_namespace`` the namespace the ServiceMonitors go into.
     """
 
-    provider: k8s.Provider
     oidc: OidcIssuer
     ready: Sequence[pulumi.Resource]
     storage_class: pulumi.Resource
@@ -99,8 +98,14 @@ class ObservabilityStackArgs:
     without them the exporters, data-tier and edge dashboards and their alarms are left out.
     """
 
-    platform: Platform
+    platform: StackContext
+    config: ObservabilityConfig
+    # The services to scrape and chart (their ports, metrics paths, released or not).
+    services: Mapping[str, ServiceConfig]
     target: MonitoringTarget
+    monthly_budget_usd: float
+    # How long a deleted Grafana/Slack secret stays recoverable (the data tier's setting, for every secret).
+    secret_recovery_window_days: int
     alert_topic_arn: pulumi.Input[str]
     alert_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
@@ -121,10 +126,10 @@ class ObservabilityStack(pulumi.ComponentResource):
         super().__init__("agent-platform:observability:ObservabilityStack", name, None, opts)
         self._name, self._args = name, args
         self._platform = platform = args.platform
-        self._cfg = cfg = platform.config
+        self._obs, self._services = args.config, args.services
         self.prometheus_namespace = MONITORING_NAMESPACE
         self.grafana_service = charts.GRAFANA_SERVICE
-        self.container_log_group_prefix = f"/{cfg.project}/{cfg.stack}/containers"
+        self.container_log_group_prefix = f"/{platform.project}/{platform.stack}/containers"
         self.grafana_secret_arn = args.target.install(self)
         self._cloudwatch()
         self.register_outputs({"prometheus_namespace": self.prometheus_namespace,
@@ -136,7 +141,7 @@ class ObservabilityStack(pulumi.ComponentResource):
         """Prometheus, Grafana, exporters, dashboards, rules and Fluent Bit in the cluster (EKS runtime only)."""
         name, args, platform = self._name, self._args, self._platform
         self._target = target
-        self._provider = target.provider
+        self._provider = kubernetes_provider(self)
         ready = list(target.ready)
 
         monitoring = restricted_namespace(f"{name}-namespace", MONITORING_NAMESPACE, provider=self._provider,
@@ -146,7 +151,8 @@ class ObservabilityStack(pulumi.ComponentResource):
         self._network_policies(monitoring, node_agents)
 
         secrets = SecretSync(name, self, platform, provider=self._provider, oidc=target.oidc,
-                             namespace=MONITORING_NAMESPACE, tags=self._tags()).build(
+                             namespace=MONITORING_NAMESPACE, tags=self._tags(),
+                             recovery_window_days=args.secret_recovery_window_days).build(
             monitoring, slack_webhook_url=args.slack_webhook_url, data=args.data,
             external_secrets=target.external_secrets)
         synced = secrets.resources
@@ -166,7 +172,7 @@ class ObservabilityStack(pulumi.ComponentResource):
 
     def _cloudwatch(self) -> None:
         args = self._args
-        alarms = Alarms(self._name, self, self._platform, args.alert_topic_arn)
+        alarms = Alarms(self._name, self, self._platform, args.config, args.alert_topic_arn)
         if args.data is not None:
             alarms.postgres(args.data)
             alarms.redis(args.data)
@@ -175,7 +181,7 @@ class ObservabilityStack(pulumi.ComponentResource):
             per_service = args.target.vm_services or args.edge.target_groups
             alarms.load_balancer(replace(args.edge, target_group_arn_suffix=None) if per_service else args.edge)
         alarms.vm_services(args.target.vm_services, args.edge)
-        monthly_budget(self._name, self, self._platform, args.alert_topic_arn)
+        monthly_budget(self._name, self, self._platform, args.config, args.monthly_budget_usd, args.alert_topic_arn)
 
     def _tags(self) -> dict[str, str]:
         return self._platform.tags(COMPONENT)
@@ -260,7 +266,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                  "cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmsForMetric",
                  "cloudwatch:DescribeAlarmHistory"], ["*"], sid="ReadCloudWatchMetrics")))
         values = charts.kube_prometheus_stack_values(
-            platform.config, node_agents_namespace=NODE_AGENTS_NAMESPACE, topic_arn=args.alert_topic_arn,
+            self._obs, platform, node_agents_namespace=NODE_AGENTS_NAMESPACE, topic_arn=args.alert_topic_arn,
             alertmanager_role_arn=alertmanager_role.arn, grafana_role_arn=grafana_role.arn, slack=slack)
         return self._release("kube-prometheus-stack", charts.KUBE_PROMETHEUS_STACK, "kube-prometheus-stack",
                              MONITORING_NAMESPACE, values, depends_on, timeout=900)
@@ -268,8 +274,8 @@ class ObservabilityStack(pulumi.ComponentResource):
     def _scrape_services(self, stack: k8s.helm.v3.Release) -> None:
         """A ServiceMonitor per configured service, next to it in its namespace, generated from config."""
         depends = [stack] + ([self._target.agents_namespace] if self._target.agents_namespace else [])
-        interval = self._cfg.observability.prometheus.scrape_interval_seconds
-        for service, svc_cfg in self._cfg.services.items():
+        interval = self._obs.prometheus.scrape_interval_seconds
+        for service, svc_cfg in self._services.items():
             k8s.apiextensions.CustomResource(
                 f"{self._name}-servicemonitor-{service}",
                 api_version=PROMETHEUS_API,
@@ -287,7 +293,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                 opts=self._k8s(*depends))
 
     def _alert_rules(self, stack: k8s.helm.v3.Release) -> None:
-        obs = self._cfg.observability
+        obs = self._obs
         k8s.apiextensions.CustomResource(
             f"{self._name}-alert-rules",
             api_version=PROMETHEUS_API,
@@ -295,26 +301,26 @@ class ObservabilityStack(pulumi.ComponentResource):
             metadata={"name": "agent-platform", "namespace": MONITORING_NAMESPACE, "labels": _MANAGED},
             # A service with no image yet has no pods: "not scraped" would page for a service not released.
             spec={"groups": rule_groups(obs.alerts, namespace=SERVICES_NAMESPACE,
-                                        services=[n for n, c in self._cfg.services.items() if c.released],
+                                        services=[n for n, c in self._services.items() if c.released],
                                         data_tier=self._args.data is not None)},
             opts=self._k8s(stack))
 
     def _dashboards(self, monitoring: k8s.core.v1.Namespace) -> None:
-        args, cfg = self._args, self._cfg
+        args, obs = self._args, self._obs
         dashboards: dict[str, pulumi.Input[str]] = {
-            "llm-agents": json.dumps(llm_agents_dashboard(list(cfg.services), SERVICES_NAMESPACE,
-                                                          cfg.observability.alerts), indent=1)}
+            "llm-agents": json.dumps(llm_agents_dashboard(list(self._services), SERVICES_NAMESPACE, obs.alerts),
+                                     indent=1)}
         if args.data is not None:
-            nodes = cache_cluster_ids(args.data.redis_replication_group_id, cfg.data_tier.redis.num_cache_clusters)
-            dashboards["data-tier"] = pulumi.Output.json_dumps(
-                data_tier_dashboard(args.data.db_instance_id, nodes, cfg.observability.alerts))
+            # The cache's member clusters as the data tier reports them (one panel query per node).
+            dashboards["data-tier"] = pulumi.Output.all(args.data.db_instance_id, args.data.redis_member_cluster_ids) \
+                .apply(lambda v: json.dumps(data_tier_dashboard(v[0], v[1], obs.alerts)))
         if args.edge is not None:
             dashboards["edge"] = pulumi.Output.json_dumps(edge_dashboard(
                 args.edge.load_balancer_arn_suffix, args.edge.target_group_arn_suffix,
-                error_rate_percent=cfg.observability.alb_5xx_percent,
-                latency_p95_ms=cfg.observability.alb_target_p95_ms,
+                error_rate_percent=obs.alb_5xx_percent,
+                latency_p95_ms=obs.alb_target_p95_ms,
                 target_groups=args.edge.target_groups, web_acl_name=args.edge.web_acl_name,
-                region=self._platform.region, latency_p99_ms=cfg.observability.aws_alarms.alb_target_p99_ms))
+                region=self._platform.region, latency_p99_ms=obs.aws_alarms.alb_target_p99_ms))
         for key, body in dashboards.items():
             k8s.core.v1.ConfigMap(
                 f"{self._name}-dashboard-{key}",
@@ -325,7 +331,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                 opts=self._k8s(monitoring))
 
     def _exporters(self, data: DataTierRefs, depends_on: list[pulumi.Resource]) -> None:
-        interval = self._cfg.observability.prometheus.scrape_interval_seconds
+        interval = self._obs.prometheus.scrape_interval_seconds
         self._release("postgres-exporter", charts.POSTGRES_EXPORTER, "postgres-exporter", MONITORING_NAMESPACE,
                       charts.postgres_exporter_values(host=data.postgres_host, port=data.postgres_port,
                                                       database=data.database_name, scrape_interval_seconds=interval,
@@ -341,7 +347,7 @@ class ObservabilityStack(pulumi.ComponentResource):
     def _fluent_bit(self, node_agents: k8s.core.v1.Namespace, stack: k8s.helm.v3.Release) -> None:
         """Log groups exist before Fluent Bit starts, encrypted with the logs key and with bounded retention;
         Fluent Bit's role may only write streams into them."""
-        obs, prefix = self._cfg.observability, self.container_log_group_prefix
+        obs, prefix = self._obs, self.container_log_group_prefix
         groups = [
             log_group(f"{self._name}-logs-{namespace}", f"{prefix}/{namespace}",
                       retention_days=obs.log_retention_days, kms_key_arn=self._args.logs_key_arn,
@@ -355,5 +361,6 @@ class ObservabilityStack(pulumi.ComponentResource):
                 ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources,
                 sid="WriteContainerLogs")))
         self._release("fluent-bit", charts.FLUENT_BIT, "fluent-bit", NODE_AGENTS_NAMESPACE,
-                      charts.fluent_bit_values(self._cfg, role_arn=role.arn, group_prefix=prefix),
+                      charts.fluent_bit_values(self._obs, region=self._platform.region, role_arn=role.arn,
+                                               group_prefix=prefix),
                       [node_agents, stack, *groups])

@@ -13,7 +13,7 @@ from components.data.bootstrap_job import JobBootstrap
 from components.edge.backends import EdgeBackend, EksEdgeBackend
 from components.observability.stack import KubernetesMonitoring, MonitoringTarget, ObservabilityStack
 from components.runtime.seam import DeployedService, RuntimeInputs
-from components.services.contract import ServiceDataRefs, edge_subnet_cidrs
+from components.services.contract import ServiceDataRefs, callers_of
 from components.services.eks.addons import ServicePlatform, ServicePlatformArgs
 from components.services.eks.service import AgentService, AgentServiceArgs
 
@@ -24,7 +24,7 @@ class EksRuntime:
     def __init__(self, inputs: RuntimeInputs) -> None:
         config, platform = inputs.config, inputs.platform
         self._inputs = inputs
-        self.cluster = cluster = Cluster("cluster", ClusterArgs(
+        component = Cluster("cluster", ClusterArgs(
             config=config.cluster,
             platform=platform,
             vpc_id=inputs.vpc_id,
@@ -32,26 +32,30 @@ class EksRuntime:
             logs_key_arn=inputs.logs_key_arn,
             deploy_role_arns=config.deploy_role_arns,
         ))
+        self._provider = component.provider
+        self.cluster = cluster = component.refs
         # Grows and shrinks the node groups within their minSize/maxSize as pods become unschedulable or nodes idle.
         if config.cluster.node_autoscaler.enabled:
             NodeAutoscaler("cluster-autoscaler", NodeAutoscalerArgs(
                 config=config.cluster, platform=platform, cluster_name=cluster.name, oidc=cluster.oidc,
-                provider=cluster.provider, node_groups=cluster.node_groups, ready=cluster.ready))
+                node_groups=cluster.node_groups, ready=cluster.ready), self.component_opts())
         self.workload_security_groups = {"eks-cluster": cluster.workload_security_group_id}
-        self.database_bootstrap = JobBootstrap(provider=cluster.provider, issuer=cluster.oidc, ready=cluster.ready)
+        self.database_bootstrap = JobBootstrap(issuer=cluster.oidc, ready=cluster.ready)
         self._service_platform: ServicePlatform | None = None
 
     def deploy_services(self, data: ServiceDataRefs) -> Mapping[str, DeployedService]:
         """Agent services share one namespace and its add-ons (ESO, KEDA); each entry is one AgentService."""
         config, platform, cluster = self._inputs.config, self._inputs.platform, self.cluster
         self._service_platform = addons = ServicePlatform("services", ServicePlatformArgs(
-            platform=platform, provider=cluster.provider, ready=cluster.ready,
-            pod_readiness_gates=config.edge.enabled))
-        edge_cidrs = edge_subnet_cidrs(config.network) if config.edge.enabled else ()
+            platform=platform, ready=cluster.ready, pod_readiness_gates=config.edge.enabled), self.component_opts())
+        edge_cidrs = self._inputs.public_cidrs if config.edge.enabled else ()
         return {
             name: AgentService(f"service-{name}", AgentServiceArgs(
                 service_name=name, config=service, platform=platform, oidc=cluster.oidc, addons=addons,
-                data=data, edge_cidrs=edge_cidrs, depends_on=cluster.ready, metrics_server=cluster.metrics_server))
+                data=data, callers=callers_of(name, config.services),
+                callee_ports={callee: config.services[callee].port for callee in service.calls},
+                edge_cidrs=edge_cidrs, depends_on=cluster.ready, metrics_server=cluster.metrics_server),
+                self.component_opts())
             for name, service in config.services.items()
         }
 
@@ -62,18 +66,18 @@ class EksRuntime:
 
     def edge_backend(self) -> EdgeBackend:
         cluster = self.cluster
-        return EksEdgeBackend(cluster_name=cluster.name, oidc=cluster.oidc, provider=cluster.provider,
-                              ready=cluster.ready, workload_security_group_id=cluster.workload_security_group_id,
+        return EksEdgeBackend(cluster_name=cluster.name, oidc=cluster.oidc, ready=cluster.ready,
+                              workload_security_group_id=cluster.workload_security_group_id,
                               route_dependencies=[self._addons().namespace_resource])
 
     def monitoring_target(self) -> MonitoringTarget:
         cluster, addons = self.cluster, self._addons()
-        return KubernetesMonitoring(provider=cluster.provider, oidc=cluster.oidc, ready=cluster.ready,
+        return KubernetesMonitoring(oidc=cluster.oidc, ready=cluster.ready,
                                     storage_class=cluster.storage_class, external_secrets=[addons.external_secrets],
                                     agents_namespace=addons.namespace_resource)
 
     def component_opts(self) -> pulumi.ResourceOptions | None:
-        return pulumi.ResourceOptions(providers={"kubernetes": self.cluster.provider})
+        return pulumi.ResourceOptions(providers={"kubernetes": self._provider})
 
     def exports(self, observability: ObservabilityStack) -> Mapping[str, Any]:
         return {"clusterName": self.cluster.name, "clusterEndpoint": self.cluster.endpoint,

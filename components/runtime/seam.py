@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 import pulumi
 
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.data.bootstrap import DatabaseBootstrap
 from components.edge.backends import EdgeBackend
 from components.observability.stack import MonitoringTarget, ObservabilityStack
@@ -27,9 +27,10 @@ class RuntimeInputs:
     """What a runtime is built from: the validated config, account facts and the network it runs in."""
 
     config: PlatformConfig
-    platform: Platform
+    platform: StackContext
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
+    public_cidrs: list[str]
     private_subnet_ids: list[pulumi.Output[str]]
     logs_key_arn: pulumi.Input[str]
 

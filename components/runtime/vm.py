@@ -15,7 +15,7 @@ from components.observability.stack import CloudWatchMonitoring, MonitoringTarge
 from components.runtime.seam import DeployedService, RuntimeInputs
 from components.services.contract import ServiceDataRefs
 from components.services.vm.nginx import ProxySpec
-from components.services.vm.service import VmAgentService, VmAgentServiceArgs, VmShared
+from components.services.vm.service import VmAgentService, VmAgentServiceArgs, VmShared, VmSharedArgs
 from config.edge import routes
 
 
@@ -24,7 +24,7 @@ class VmRuntime:
 
     def __init__(self, inputs: RuntimeInputs) -> None:
         self._inputs = inputs
-        self.shared = shared = VmShared("vm-runtime", inputs.platform, inputs.vpc_id)
+        self.shared = shared = VmShared("vm-runtime", VmSharedArgs(inputs.platform, inputs.vpc_id))
         self.workload_security_groups = {"vm-workloads": shared.workload_security_group_id}
         # No cluster to run the bootstrap Job: a one-shot instance runs it (its root volume uses the VM key).
         self.database_bootstrap = VmBootstrap(vpc_id=inputs.vpc_id, private_subnet_ids=inputs.private_subnet_ids,

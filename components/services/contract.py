@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from components.core.context import Platform
-from config.network import NetworkConfig
+from components.core.context import StackContext
 from config.services import ServiceConfig
 
 if TYPE_CHECKING:
@@ -53,8 +52,8 @@ class ServiceDataRefs:
         return {"database": database, "redis": redis, "jwt": jwt, "encryption-key": encryption_key, **llm_keys}
 
     @classmethod
-    def of(cls, data: DataTier, network: NetworkConfig) -> ServiceDataRefs:
-        """The references from a DataTier and the network config it was placed in."""
+    def of(cls, data: DataTier) -> ServiceDataRefs:
+        """The references from a DataTier."""
         return cls(
             postgres_host=data.postgres_host,
             postgres_port=data.postgres_port,
@@ -68,33 +67,24 @@ class ServiceDataRefs:
                 encryption_key=data.encryption_key_secret_arn, llm_keys=data.llm_key_secret_arns),
             secrets_kms_key_arn=data.secrets_kms_key_arn,
             data_kms_key_arn=data.data_kms_key_arn,
-            data_cidrs=data_subnet_cidrs(network),
+            data_cidrs=list(data.database_cidrs),
             secret_versions=data.secret_versions,
         )
 
 
-def edge_subnet_cidrs(network: NetworkConfig) -> list[str]:
-    """The CIDRs the edge ALB's nodes live in: the public subnets, or the whole VPC when it is adopted."""
-    if network.existing_vpc is not None:
-        return [network.existing_vpc.cidr]
-    return list(network.layout().public)
+def callers_of(service: str, services: Mapping[str, ServiceConfig]) -> list[str]:
+    """The services whose ``calls`` list ``service``, in config order."""
+    return [other for other, cfg in services.items() if service in cfg.calls]
 
 
-def data_subnet_cidrs(network: NetworkConfig) -> list[str]:
-    """The CIDRs PostgreSQL and Redis live in: the isolated subnets, or the whole VPC when it is adopted."""
-    if network.existing_vpc is not None:
-        return [network.existing_vpc.cidr]
-    return list(network.layout().isolated)
-
-
-def service_environment(svc: str, cfg: ServiceConfig, platform: Platform, data: ServiceDataRefs,
+def service_environment(svc: str, cfg: ServiceConfig, platform: StackContext, data: ServiceDataRefs,
                         callee_urls: Mapping[str, pulumi.Input[str]]) -> dict[str, Any]:
     """A service's non-secret environment, identical on every runtime; ``callee_urls`` maps each callee to its URL."""
     as_text = lambda value: pulumi.Output.from_input(value).apply(str)  # noqa: E731
     values: dict[str, Any] = {
         "SERVICE_NAME": svc,
         "SERVICE_KIND": cfg.kind,
-        "ENVIRONMENT": platform.config.environment,
+        "ENVIRONMENT": platform.environment,
         "AWS_REGION": platform.region,
         "PORT": str(cfg.port),
         "METRICS_PATH": cfg.metrics_path,

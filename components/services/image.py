@@ -10,7 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker as docker
 
-from components.core.context import Platform
+from components.core.context import StackContext
 from config.services import ImageBuild
 
 # Never part of what an image is built from: VCS metadata and local caches.
@@ -21,7 +21,7 @@ def repository(
     resource_name: str,
     service: str,
     *,
-    platform: Platform,
+    platform: StackContext,
     key_arn: pulumi.Input[str],
     keep_images: int,
     parent: pulumi.Resource,
@@ -32,7 +32,7 @@ def repository(
     """
     repo = aws.ecr.Repository(
         resource_name,
-        name=f"{platform.config.name}/{service}",
+        name=f"{platform.name}/{service}",
         image_tag_mutability="IMMUTABLE",
         image_scanning_configuration={"scan_on_push": True},
         encryption_configurations=[{"encryption_type": "KMS", "kms_key": key_arn}],

@@ -17,8 +17,8 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.core import kms
-from components.core.context import Platform
-from components.core.namespace import READINESS_GATE_LABEL, restricted_namespace
+from components.core.context import StackContext
+from components.core.namespace import READINESS_GATE_LABEL, kubernetes_provider, restricted_namespace
 from config.charts import EXTERNAL_SECRETS, KEDA
 from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE
 
@@ -46,10 +46,9 @@ _NON_ROOT_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefaul
 
 @dataclass(frozen=True)
 class ServicePlatformArgs:
-    """The platform (tier, tags), the cluster's provider and what must exist first (``Cluster.ready``)."""
+    """The stack context and what must exist first (``Cluster.ready``); the cluster's provider comes in opts."""
 
-    platform: Platform
-    provider: k8s.Provider
+    platform: StackContext
     ready: Sequence[pulumi.Resource]
     namespace: str = SERVICES_NAMESPACE
     # The load balancer controller's webhook adds target-health readiness gates to this namespace's pods.
@@ -61,7 +60,6 @@ class ServicePlatform(pulumi.ComponentResource):
 
     namespace: str
     namespace_resource: k8s.core.v1.Namespace
-    provider: k8s.Provider
     external_secrets: k8s.helm.v3.Release
     keda: k8s.helm.v3.Release
     ecr_key_arn: pulumi.Output[str]
@@ -70,12 +68,12 @@ class ServicePlatform(pulumi.ComponentResource):
         super().__init__("agent-platform:services:ServicePlatform", name, None, opts)
         platform = args.platform
         ready = list(args.ready)
-        ha = platform.config.protected_tier
-        self.provider = args.provider
+        ha = platform.protected_tier
+        self._provider = provider = kubernetes_provider(self)  # the cluster's, from opts.providers
 
         self.namespace = args.namespace
         self.namespace_resource = restricted_namespace(
-            f"{name}-namespace", args.namespace, provider=args.provider, parent=self, depends_on=ready,
+            f"{name}-namespace", args.namespace, provider=provider, parent=self, depends_on=ready,
             labels={"agent-platform/workloads": "agent-services",
                     **({READINESS_GATE_LABEL: "enabled"} if args.pod_readiness_gates else {})})
         # Everything in the namespace starts isolated; each service's own policy opens only what it needs.
@@ -83,7 +81,7 @@ class ServicePlatform(pulumi.ComponentResource):
             f"{name}-default-deny",
             metadata={"name": "default-deny-all", "namespace": args.namespace},
             spec={"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
-            opts=pulumi.ResourceOptions(parent=self, provider=args.provider, depends_on=[self.namespace_resource]),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[self.namespace_resource]),
         )
 
         ecr_key = kms.customer_key(
@@ -103,13 +101,13 @@ class ServicePlatform(pulumi.ComponentResource):
     def _release(self, resource_name: str, chart: str, version: str, repo: str, namespace: str,
                  values: dict[str, Any], ready: list[pulumi.Resource], *,
                  api_server_ports: Sequence[int]) -> k8s.helm.v3.Release:
-        ns = restricted_namespace(f"{resource_name}-namespace", namespace, provider=self.provider, parent=self,
+        ns = restricted_namespace(f"{resource_name}-namespace", namespace, provider=self._provider, parent=self,
                                   depends_on=ready)
         k8s.networking.v1.NetworkPolicy(
             f"{resource_name}-ingress",
             metadata={"name": f"{namespace}-ingress", "namespace": namespace},
             spec=operator_ingress_spec(api_server_ports),
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ns]))
+            opts=pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=[ns]))
         return k8s.helm.v3.Release(
             resource_name,
             name=chart,
@@ -123,7 +121,7 @@ class ServicePlatform(pulumi.ComponentResource):
             max_history=5,
             timeout=600,
             values=values,
-            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ns, *ready]),
+            opts=pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=[ns, *ready]),
         )
 
 

@@ -22,8 +22,9 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
+from components.core.namespace import kubernetes_provider
 from components.services.contract import ServiceDataRefs, service_environment
 from components.services.eks import workload
 from components.services.eks.addons import ServicePlatform
@@ -41,10 +42,13 @@ SECRET_REFRESH = "5m"
 class AgentServiceArgs:
     service_name: str
     config: ServiceConfig
-    platform: Platform
+    platform: StackContext
     oidc: OidcIssuer
     addons: ServicePlatform
     data: ServiceDataRefs
+    # The services that call this one, and the port of each service it calls (``calls``), in that order.
+    callers: Sequence[str] = ()
+    callee_ports: Mapping[str, int] = field(default_factory=dict)
     # Where the edge load balancer's nodes live (its `ip` targets see these source addresses); api services only.
     edge_cidrs: Sequence[str] = ()
     monitoring_namespace: str = MONITORING_NAMESPACE
@@ -77,8 +81,8 @@ class AgentService(pulumi.ComponentResource):
         self.deployment_name = svc
         self.url = workload.service_url(svc, ns, cfg.port)
         self._name, self._args = name, args
-        self._labels = workload.labels(svc, cfg, platform.config.environment)
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=addons.provider,
+        self._labels = workload.labels(svc, cfg, platform.environment)
+        k8s_opts = pulumi.ResourceOptions(parent=self, provider=kubernetes_provider(self),
                                           depends_on=[addons.namespace_resource, *args.depends_on])
 
         repo = repository(f"{name}-repo", svc, platform=platform, key_arn=addons.ecr_key_arn,
@@ -127,8 +131,8 @@ class AgentService(pulumi.ComponentResource):
             f"{name}-deployment",
             metadata=self._metadata(svc),
             spec=workload.deployment_spec(
-                svc, cfg, image_ref, environment=platform.config.environment,
-                strict_zone_spread=platform.config.protected_tier,
+                svc, cfg, image_ref, environment=platform.environment,
+                strict_zone_spread=platform.protected_tier,
                 config_checksum=pulumi.Output.json_dumps(config_map.data).apply(
                     lambda text: hashlib.sha256(text.encode()).hexdigest())),
             # The autoscaler owns the replica count once the Deployment exists.
@@ -173,9 +177,8 @@ class AgentService(pulumi.ComponentResource):
     def _config_map(self, opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
         """Non-secret settings only: endpoints carry no credentials (those are files under SECRETS_DIR)."""
         args, cfg, svc = self._args, self._args.config, self.service_name
-        services = args.platform.config.services
         values = service_environment(svc, cfg, args.platform, args.data, {
-            callee: workload.service_url(callee, self.namespace, services[callee].port) for callee in cfg.calls})
+            callee: workload.service_url(callee, self.namespace, port) for callee, port in args.callee_ports.items()})
         return k8s.core.v1.ConfigMap(f"{self._name}-config",
                                      metadata=self._metadata(workload.config_map_name(svc)),
                                      data=values, opts=opts)
@@ -225,9 +228,7 @@ class AgentService(pulumi.ComponentResource):
 
     def _network_policy(self, opts: pulumi.ResourceOptions) -> None:
         args, cfg, svc = self._args, self._args.config, self.service_name
-        services = args.platform.config.services
-        callers = [other for other, other_cfg in services.items() if svc in other_cfg.calls]
-        callees = {callee: services[callee].port for callee in cfg.calls}
+        callers, callees = list(args.callers), dict(args.callee_ports)
         k8s.networking.v1.NetworkPolicy(
             f"{self._name}-network-policy",
             metadata=self._metadata(svc),

@@ -23,7 +23,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core import iam, kms
-from components.core.context import Platform
+from components.core.context import StackContext
 from components.core.instances import SSM_CORE_POLICY, hardened_template_args
 from components.core.logs import log_group
 from components.core.tags import CUSTOM_METRICS_TAG
@@ -59,7 +59,7 @@ class VmAgentServiceArgs:
 
     service_name: str
     config: ServiceConfig
-    platform: Platform
+    platform: StackContext
     data: ServiceDataRefs
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
@@ -105,7 +105,7 @@ class VmAgentService(pulumi.ComponentResource):
         self.image_ref = image[0] if image is not None else None
         pull_repo_arn = image[2] if image is not None else repo.arn
 
-        group_name = f"/{platform.config.project}/{platform.config.stack}/containers/{svc}"
+        group_name = f"/{platform.project}/{platform.stack}/containers/{svc}"
         logs = log_group(f"{name}-logs", group_name, retention_days=args.log_retention_days,
                          kms_key_arn=args.logs_key_arn, tags=self._tags, parent=self)
         role = self._role(pull_repo_arn, logs.arn)
@@ -252,7 +252,7 @@ class VmAgentService(pulumi.ComponentResource):
     def _launch_template(self, profile: aws.iam.InstanceProfile, sg: aws.ec2.SecurityGroup,
                          user_data: pulumi.Input[str]) -> aws.ec2.LaunchTemplate:
         args, cfg = self._args, self._args.config
-        instance_tags = {**self._tags, "Name": f"{args.platform.config.name}-{self.service_name}"}
+        instance_tags = {**self._tags, "Name": f"{args.platform.name}-{self.service_name}"}
         return aws.ec2.LaunchTemplate(
             f"{self._name}-template",
             description=f"Agent service {self.service_name}",
@@ -261,7 +261,7 @@ class VmAgentService(pulumi.ComponentResource):
                 instance_type=cfg.vm.instance_type, instance_profile_arn=profile.arn,
                 root_size_gib=cfg.vm.disk_size_gib, volume_key_arn=args.volume_key_arn,
                 security_group_ids=[sg.id, args.workload_security_group_id], parent=self),
-            monitoring={"enabled": DETAILED_MONITORING[args.platform.config.environment]},
+            monitoring={"enabled": DETAILED_MONITORING[args.platform.environment]},
             user_data=user_data,
             tag_specifications=[{"resource_type": kind, "tags": instance_tags} for kind in ("instance", "volume")],
             tags=self._tags,
@@ -323,6 +323,12 @@ def _partition(region: str) -> str:
     return "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
+@dataclass(frozen=True)
+class VmSharedArgs:
+    platform: StackContext
+    vpc_id: pulumi.Input[str]
+
+
 class VmShared(pulumi.ComponentResource):
     """What every VM-runtime service shares: the image repositories' key and the root volumes' key.
 
@@ -334,9 +340,10 @@ class VmShared(pulumi.ComponentResource):
     volume_key_arn: pulumi.Output[str]
     workload_security_group_id: pulumi.Output[str]
 
-    def __init__(self, name: str, platform: Platform, vpc_id: pulumi.Input[str],
-                 opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: VmSharedArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        # The type token keeps the class's first name (VmRuntime); the runtime seam took that name.
         super().__init__("agent-platform:services:VmRuntime", name, None, opts)
+        platform, vpc_id = args.platform, args.vpc_id
         tags = platform.tags(COMPONENT)
         self.ecr_key_arn = kms.customer_key(
             f"{name}-ecr-key", "ecr", account_id=platform.account_id, partition=platform.partition, tags=tags,
