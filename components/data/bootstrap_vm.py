@@ -23,9 +23,11 @@ from components.core.context import StackContext
 from components.core.instances import SSM_CORE_POLICY, hardened_template_args
 from components.core.logs import log_group
 from components.core.tags import CAPACITY_TAG, RUN_ONCE
+from components.core.templates import render as render_template
 from components.data.bootstrap_job import (
     CREDENTIALS_DIR,
     NAME,
+    TEMPLATES,
     BootstrapInputs,
     credential_statements,
     fetch_environment,
@@ -67,49 +69,15 @@ def render_body(*, region: str, log_group_name: str, environment: Mapping[str, s
     agent = ('{"agent": {"run_as_user": "cwagent"}, "logs": {"force_flush_interval": 5, "logs_collected": '
              '{"files": {"collect_list": [{"file_path": "' + LOG_FILE + '", "log_group_name": "' + log_group_name
              + '", "log_stream_name": "{instance_id}"}]}}}}')
-    return f"""set -uo pipefail
-export AWS_REGION={region} AWS_DEFAULT_REGION={region}
-install -m 0644 /dev/null {LOG_FILE}
-exec > >(tee -a {LOG_FILE}) 2>&1
-echo "db-bootstrap $DIGEST starting"
-dnf install -y postgresql16 amazon-cloudwatch-agent || {{ echo "db-bootstrap: package install failed" >&2; exit 1; }}
-cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'{_HEREDOC}'
-{agent}
-{_HEREDOC}
-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \\
-  -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
-# The logins live only in memory and only for the run.
-install -d -m 0700 {CREDENTIALS_DIR}
-mount -t tmpfs -o size=1m,mode=0700,noexec,nosuid,nodev tmpfs {CREDENTIALS_DIR}
-install -d -m 0755 /scripts
-{files}
-{exports}
-status=1
-for attempt in $(seq 1 {ATTEMPTS}); do
-  if sh /scripts/fetch-logins.sh && sh /scripts/bootstrap.sh; then status=0; break; fi
-  echo "db-bootstrap: attempt $attempt of {ATTEMPTS} failed" >&2
-  rm -f {CREDENTIALS_DIR}/*
-  [ "$attempt" -lt {ATTEMPTS} ] && sleep {RETRY_SECONDS}
-done
-umount {CREDENTIALS_DIR}
-if [ "$status" -ne 0 ]; then
-  echo "db-bootstrap $DIGEST FAILED: the instance stays up for Session Manager; see this log" >&2
-  exit 1
-fi
-echo "db-bootstrap $DIGEST converged; scaling $GROUP to 0"
-sleep 30  # the CloudWatch agent ships the last lines
-aws autoscaling set-desired-capacity --auto-scaling-group-name "$GROUP" --desired-capacity 0 --no-honor-cooldown
-"""
+    return render_template(TEMPLATES, "vm-bootstrap-body.sh", region=region, log_file=LOG_FILE, heredoc=_HEREDOC,
+                           agent=agent,
+                           credentials_dir=CREDENTIALS_DIR, files=files, exports=exports,
+                           attempts=str(ATTEMPTS), retry_seconds=str(RETRY_SECONDS))
 
 
 def render(*, digest: str, group_name: str, body: str) -> str:
     """The full boot script: the digest and group name, then the body the digest was computed over."""
-    return f"""#!/bin/bash
-# Database bootstrap {digest}: converges the application database once, then scales its group to 0.
-# No secret values below: the instance role reads the two logins into a tmpfs at run time.
-DIGEST={digest}
-GROUP={shlex.quote(group_name)}
-{body}"""
+    return render_template(TEMPLATES, "vm-bootstrap.sh", digest=digest, group=shlex.quote(group_name), body=body)
 
 
 @dataclass(frozen=True)
