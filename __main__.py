@@ -11,7 +11,7 @@ from components.core.alerts import AlertTopic, AlertTopicArgs
 from components.core.context import StackContext
 from components.core.keys import LogsKey, LogsKeyArgs
 from components.data.tier import DataTier, DataTierArgs
-from components.edge.edge import EdgeProxy, EdgeProxyArgs
+from components.edge.edge import Edge, EdgeArgs
 from components.network.vpc import Network, NetworkArgs
 from components.observability.stack import DataTierRefs, EdgeRefs, ObservabilityStack, ObservabilityStackArgs
 from components.runtime.seam import RuntimeInputs
@@ -48,7 +48,7 @@ services = runtime.deploy_services(ServiceDataRefs.of(data))
 # One public entry point per environment (only when edge.domain is set): ALB + WAF, routing to each api service.
 edge = None
 if config.edge.enabled:
-    edge = EdgeProxy("edge", EdgeProxyArgs(
+    edge = Edge("edge", EdgeArgs(
         config=config.edge,
         platform=platform,
         services=config.services,

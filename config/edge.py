@@ -19,7 +19,7 @@ from config.catalog import WAF_COMMON_RULES
 from config.charts import AWS_LOAD_BALANCER_CONTROLLER
 from config.credentials import credential_problem
 from config.errors import Problems
-from config.ingress import BodySize, Hostname, RateLimit, ServiceIngress
+from config.ingress import BodySize, ClientRateLimit, Hostname, ServiceIngress
 from config.services import ServiceConfig
 
 # ALB security policies that negotiate TLS 1.2 or newer only, TLS 1.3 first.
@@ -170,8 +170,8 @@ class ProxyConfig(Model):
         default=300, ge=1, le=3600, description="Also the idle limit of a WebSocket's client-to-server direction.")
     connect_timeout_seconds: int = Field(default=5, ge=1, le=75)
     max_body_size: BodySize = Field(default="50m", description="Largest request body (proxy-body-size).")
-    rate_limit: RateLimit = Field(
-        default_factory=lambda: RateLimit(requests=10, per="second", burst=20),
+    rate_limit: ClientRateLimit = Field(
+        default_factory=lambda: ClientRateLimit(requests=10, per="second", burst=20),
         description="Default per-client-IP limit of every route.")
     health_timeout_seconds: int = Field(
         default=5, ge=1, le=60, description="Proxy timeouts of each service's health route (its liveness path, "
@@ -298,7 +298,7 @@ class Route:
     host: str
     path: str
     port: int
-    rate_limit: RateLimit
+    rate_limit: ClientRateLimit
     max_body_size: str
     health_path: str
 

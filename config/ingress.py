@@ -44,7 +44,7 @@ PathPrefix = Annotated[str, AfterValidator(_path)]
 BodySize = Annotated[str, AfterValidator(_body_size)]
 
 
-class RateLimit(Model):
+class ClientRateLimit(Model):
     """Per-client-IP limit nginx applies to one route (ingress-nginx limit-rps / limit-rpm annotations)."""
 
     requests: int = Field(ge=1, le=100_000, description="Sustained requests per `per` from one client IP.",
@@ -58,7 +58,7 @@ class RateLimit(Model):
         default=None, ge=1, le=10_000, description="Concurrent connections per client IP (limit-connections).")
 
     @model_validator(mode="after")
-    def _burst_is_a_multiple(self) -> RateLimit:
+    def _burst_is_a_multiple(self) -> ClientRateLimit:
         if self.burst < self.requests or self.burst % self.requests:
             raise ValueError(f"burst must be a multiple of requests (got burst {self.burst} for {self.requests} "
                              f"per {self.per}); ingress-nginx expresses burst as rate x a whole multiplier")
@@ -74,5 +74,6 @@ class ServiceIngress(Model):
 
     host: Hostname | None = Field(default=None, description="Public host name; default `<service>.<edge.domain>`.")
     path: PathPrefix = Field(default="/", description="Path prefix routed to the service (not rewritten).")
-    rate_limit: RateLimit | None = Field(default=None, description="Overrides `edge.proxy.rateLimit` for this route.")
+    rate_limit: ClientRateLimit | None = Field(default=None,
+                                               description="Overrides `edge.proxy.rateLimit` for this route.")
     max_body_size: BodySize | None = Field(default=None, description="Overrides `edge.proxy.maxBodySize`.")

@@ -231,7 +231,9 @@ class VmSizing(Model):
                 max_replicas if self.max_size is None else self.max_size)
 
 
-class RateLimit(Model):
+class RequestQuota(Model):
+    """What the service itself allows one caller (RATE_LIMIT_* settings); the edge's per-IP limit is ClientRateLimit."""
+
     requests: int = Field(default=100, ge=1, le=1_000_000)
     window_seconds: int = Field(default=60, ge=1, le=86_400)
 
@@ -260,7 +262,7 @@ class ServiceConfig(Model):
     tmp_size_limit: MemoryQuantity = Field(default="256Mi", description="Size of the writable /tmp (emptyDir).")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
-    rate_limit: RateLimit = RateLimit()
+    rate_limit: RequestQuota = RequestQuota()
     default_model: str | None = Field(default=None, max_length=200, description="Model the service uses unless a "
                                                                                  "request names one.")
     settings: dict[EnvName, str] = Field(default_factory=dict, description="Extra non-secret environment.")

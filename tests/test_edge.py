@@ -1,4 +1,4 @@
-"""EdgeProxy in the planned stacks: one hardened ALB per environment, WAF, DNS-validated TLS and, on EKS, one `ip`
+"""Edge in the planned stacks: one hardened ALB per environment, WAF, DNS-validated TLS and, on EKS, one `ip`
 target group per api service kept in sync by the AWS Load Balancer Controller (TargetGroupBinding). What
 ingress-nginx did (headers, timeouts, rate limits, health route, streaming) is asserted where it lives now."""
 

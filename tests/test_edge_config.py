@@ -9,8 +9,8 @@ import pytest
 from config.edge import (
     DEFAULT_TLS_POLICY,
     TLS_POLICIES,
+    ClientRateLimit,
     EdgeConfig,
-    RateLimit,
     SecurityHeaders,
     edge_problems,
     routes,
@@ -51,7 +51,7 @@ def test_defaults_reproduce_the_seed_proxy():
 
 
 def test_the_seeds_sixty_per_minute_limit_is_expressible():
-    limit = RateLimit(requests=60, per="minute", burst=120)
+    limit = ClientRateLimit(requests=60, per="minute", burst=120)
     assert limit.burst_multiplier == 2
 
 

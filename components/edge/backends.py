@@ -1,6 +1,6 @@
 """The seam between the edge and the runtime: what stands behind the load balancer's routes.
 
-EdgeProxy builds what every runtime shares (ALB, its security group, certificate, WAF, DNS) and hands the
+Edge builds what every runtime shares (ALB, its security group, certificate, WAF, DNS) and hands the
 rest to its backend: on EKS, one ``ip`` target group per route kept equal to the Service's pods by the AWS
 Load Balancer Controller; on VMs, the target group each service's Auto Scaling group registers into.
 """
@@ -30,7 +30,7 @@ FIRST_EKS_RULE_PRIORITY = 1000
 
 @dataclass(frozen=True)
 class EdgeSite:
-    """What the edge built and the backend plugs into; ``parent`` is the EdgeProxy component."""
+    """What the edge built and the backend plugs into; ``parent`` is the Edge component."""
 
     name: str
     parent: pulumi.Resource
@@ -118,7 +118,7 @@ class VmEdgeBackend:
     def wire(self, site: EdgeSite) -> Wiring:
         missing = sorted(r.service for r in site.routes if r.service not in self.targets)
         if missing:
-            raise ValueError(f"EdgeProxy on the VM runtime has no target group for {', '.join(missing)}")
+            raise ValueError(f"Edge on the VM runtime has no target group for {', '.join(missing)}")
         vm_listeners(site.name, site.config, site.routes, self.targets, alb=site.alb, lb_sg=site.lb_sg,
                      cert_arn=site.cert_arn, vpc_cidr=site.vpc_cidr, platform=site.platform)
         first = self.targets[site.routes[0].service].target_group.arn_suffix if site.routes else None

@@ -1,4 +1,4 @@
-"""EdgeProxy: the one public entry point of an environment.
+"""Edge: the one public entry point of an environment.
 
 EKS: Internet -> ALB (TLS 1.2+, WAF, security headers, HTTP only redirects) -> one `ip` target group per `api`
 service -> its pods directly. The AWS Load Balancer Controller keeps each target group's targets equal to the
@@ -30,7 +30,7 @@ ACCESS_LOGS_PREFIX = LOAD_BALANCER_PREFIX
 
 
 @dataclass(frozen=True)
-class EdgeProxyArgs:
+class EdgeArgs:
     """The edge's config, the services it routes to, and where it plugs into network, cluster and logging.
 
     ``logs_bucket_name`` receives ALB access logs under ``ACCESS_LOGS_PREFIX``: its bucket policy must let
@@ -52,7 +52,7 @@ class EdgeProxyArgs:
     logs_bucket_ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
 
 
-class EdgeProxy(pulumi.ComponentResource):
+class Edge(pulumi.ComponentResource):
     """ALB + ACM + Route 53 + WAF, routing each `api` service's host and path to its own target group."""
 
     load_balancer_arn_suffix: pulumi.Output[str]
@@ -66,11 +66,11 @@ class EdgeProxy(pulumi.ComponentResource):
     web_acl_name: pulumi.Output[str] | None
     routes: list[Route]
 
-    def __init__(self, name: str, args: EdgeProxyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:edge:EdgeProxy", name, None, opts)
         cfg, platform = args.config, args.platform
         if not cfg.enabled:
-            raise ValueError("EdgeProxy needs edge.domain; the config validation should have required it")
+            raise ValueError("Edge needs edge.domain; the config validation should have required it")
         self._name, self._cfg, self._platform = name, cfg, platform
         self.routes = routes(cfg, args.services)
         tags = platform.tags(COMPONENT)
@@ -110,7 +110,7 @@ class EdgeProxy(pulumi.ComponentResource):
         self.web_acl_name = acl.name if wiring.waf_route_rules else None
         self._finish(alb, wiring.first_target_group_arn_suffix, lb_sg, acl)
 
-    def _waf_and_dns(self, args: EdgeProxyArgs, alb: aws.lb.LoadBalancer, *, per_route: bool) -> aws.wafv2.WebAcl:
+    def _waf_and_dns(self, args: EdgeArgs, alb: aws.lb.LoadBalancer, *, per_route: bool) -> aws.wafv2.WebAcl:
         """The web ACL (on EKS also carrying the per-route limits nginx applied) and the routes' DNS names."""
         name, cfg, platform, tags = self._name, self._cfg, self._platform, self._platform.tags(COMPONENT)
         acl = web_acl(name, cfg.waf, health_paths=[r.health_path for r in self.routes],

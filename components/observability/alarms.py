@@ -18,7 +18,7 @@ from config.observability import ObservabilityConfig
 
 if TYPE_CHECKING:
     from components.data.tier import DataTier
-    from components.edge.edge import EdgeProxy
+    from components.edge.edge import Edge
 
 GIB = 2**30
 
@@ -82,8 +82,8 @@ class EdgeRefs:
     web_acl_name: pulumi.Input[str] | None = None
 
     @staticmethod
-    def of(edge: EdgeProxy | None) -> EdgeRefs | None:
-        """From an ``EdgeProxy``, or None when the stack has no public entry point."""
+    def of(edge: Edge | None) -> EdgeRefs | None:
+        """From an ``Edge``, or None when the stack has no public entry point."""
         if edge is None:
             return None
         return EdgeRefs(load_balancer_arn_suffix=edge.load_balancer_arn_suffix,

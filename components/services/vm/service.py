@@ -224,7 +224,7 @@ class VmAgentService(pulumi.ComponentResource):
         return role
 
     def _security_group(self) -> aws.ec2.SecurityGroup:
-        """Nothing in but the load balancer (EdgeProxy adds that rule); out only HTTPS, the data stores and DNS."""
+        """Nothing in but the load balancer (Edge adds that rule); out only HTTPS, the data stores and DNS."""
         args, name = self._args, self._name
         sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id,
                                    description=f"Agent service {self.service_name} instances",
