@@ -20,19 +20,19 @@ from components.services.contract import ServiceDataRefs
 from config import load_config
 
 config = load_config()
-platform = StackContext.from_config(config)
+context = StackContext.from_config(config)
 
-keys = LogsKey("keys", LogsKeyArgs(platform))
-alerts = AlertTopic("alerts", AlertTopicArgs(platform=platform, emails=config.observability.alert_emails))
-network = Network("network", NetworkArgs(config=config.network, platform=platform, logs_key_arn=keys.logs_key_arn,
+keys = LogsKey("keys", LogsKeyArgs(context))
+alerts = AlertTopic("alerts", AlertTopicArgs(context=context, emails=config.observability.alert_emails))
+network = Network("network", NetworkArgs(config=config.network, context=context, logs_key_arn=keys.logs_key_arn,
                                          instance_type_choices=config.instance_type_choices()))
 # The runtime (EKS or VMs, `runtime` in the stack config) is chosen once; components below never ask which.
-runtime = runtime_for(RuntimeInputs(config=config, platform=platform, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+runtime = runtime_for(RuntimeInputs(config=config, context=context, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
                                     public_cidrs=network.public_cidrs, private_subnet_ids=network.private_subnet_ids,
                                     logs_key_arn=keys.logs_key_arn))
 data = DataTier("data", DataTierArgs(
     config=config.data_tier,
-    platform=platform,
+    context=context,
     vpc_id=network.vpc_id,
     vpc_cidr=network.vpc_cidr,
     isolated_subnet_ids=network.isolated_subnet_ids,
@@ -50,7 +50,7 @@ edge = None
 if config.edge.enabled:
     edge = Edge("edge", EdgeArgs(
         config=config.edge,
-        platform=platform,
+        context=context,
         services=config.services,
         vpc_id=network.vpc_id,
         vpc_cidr=network.vpc_cidr,
@@ -65,7 +65,7 @@ if config.edge.enabled:
 dr_provider = aws.Provider("aws-dr", region=config.backup.dr_region) if config.backup.dr_region else None
 backup = BackupVault("backup", BackupVaultArgs(
     config=config.backup,
-    platform=platform,
+    context=context,
     alert_topic_arn=alerts.topic_arn,
     vpc_id=network.vpc_id,
     isolated_subnet_ids=network.isolated_subnet_ids,
@@ -75,7 +75,7 @@ backup = BackupVault("backup", BackupVaultArgs(
 
 # What is watched besides CloudWatch metrics depends on the runtime (in-cluster Prometheus on EKS).
 observability = ObservabilityStack("observability", ObservabilityStackArgs(
-    platform=platform,
+    context=context,
     config=config.observability,
     services=config.services,
     target=runtime.monitoring_target(),

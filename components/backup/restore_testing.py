@@ -39,14 +39,14 @@ def restore_tests(
     config: RestoreTesting,
     target: RestoreTestTarget,
     *,
-    platform: StackContext,
+    context: StackContext,
     timezone: str,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
 ) -> aws.backup.RestoreTestingPlan:
     plan = aws.backup.RestoreTestingPlan(
         name,
-        name=plan_name(platform.name),
+        name=plan_name(context.name),
         schedule_expression=config.schedule,
         schedule_expression_timezone=timezone,
         start_window_hours=config.start_window_hours,
@@ -59,7 +59,7 @@ def restore_tests(
         tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    conditions = {"string_equals": tag_conditions(project=platform.project, stack=platform.stack)}
+    conditions = {"string_equals": tag_conditions(project=context.project, stack=context.stack)}
     child = pulumi.ResourceOptions(parent=plan)
     if "RDS" in config.resource_types:
         subnets = aws.rds.SubnetGroup(

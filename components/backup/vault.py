@@ -79,7 +79,7 @@ class BackupVaultArgs:
     """Backup intent plus where alerts go, where restore tests may run and, for DR copies, the DR provider."""
 
     config: BackupConfig
-    platform: StackContext
+    context: StackContext
     alert_topic_arn: pulumi.Input[str]
     vpc_id: pulumi.Input[str]
     isolated_subnet_ids: Sequence[pulumi.Input[str]]
@@ -99,13 +99,13 @@ class BackupVault(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: BackupVaultArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:backup:BackupVault", name, None, opts)
-        cfg, platform = args.config, args.platform
+        cfg, context = args.config, args.context
         if (cfg.dr_region is None) != (args.dr_provider is None):
             raise ValueError("BackupVault: pass dr_provider exactly when backup.drRegion is set "
                              f"(drRegion={cfg.dr_region!r}, dr_provider={'set' if args.dr_provider else 'None'})")
-        self._name, self._platform, self._cfg = name, platform, cfg
+        self._name, self._context, self._cfg = name, context, cfg
         self._vault_admins = [*args.deploy_role_arns, *cfg.vault_admin_role_arns]
-        tags = platform.tags(COMPONENT)
+        tags = context.tags(COMPONENT)
 
         role = self._service_role(tags)
         vault = self._locked_vault(f"{name}-vault", "backup", role, provider=None)
@@ -123,10 +123,10 @@ class BackupVault(pulumi.ComponentResource):
             f"{name}-selection",
             plan_id=plan.id,
             iam_role_arn=role.arn,
-            resources=resource_patterns(cfg.resource_types, partition=platform.partition, region=platform.region,
-                                        account=platform.account_id),
-            conditions=[{"string_equals": tag_conditions(project=platform.project,
-                                                         stack=platform.stack)}],
+            resources=resource_patterns(cfg.resource_types, partition=context.partition, region=context.region,
+                                        account=context.account_id),
+            conditions=[{"string_equals": tag_conditions(project=context.project,
+                                                         stack=context.stack)}],
             opts=pulumi.ResourceOptions(parent=plan, depends_on=self._role_policies),
         )
         backup_alerts(name, vault_name=vault.name, topic_arn=args.alert_topic_arn, tags=tags, parent=self)
@@ -136,7 +136,7 @@ class BackupVault(pulumi.ComponentResource):
                 cfg.restore_testing,
                 RestoreTestTarget(vault_arn=vault.arn, role_arn=role.arn, vpc_id=args.vpc_id,
                                   isolated_subnet_ids=args.isolated_subnet_ids, continuous=cfg.continuous_enabled),
-                platform=platform, timezone=cfg.timezone, tags=tags, parent=self,
+                context=context, timezone=cfg.timezone, tags=tags, parent=self,
             )
 
         self.vault_arn = vault.arn
@@ -151,44 +151,44 @@ class BackupVault(pulumi.ComponentResource):
 
     def _service_role(self, tags: dict[str, str]) -> aws.iam.Role:
         """The role AWS Backup assumes for this account's jobs only (SourceAccount guards the confused deputy)."""
-        platform = self._platform
+        context = self._context
         role = aws.iam.Role(
             f"{self._name}-role",
             description="AWS Backup: back up, copy and restore the data tier's tagged resources",
-            assume_role_policy=iam.service_trust("backup.amazonaws.com", platform.account_id),
+            assume_role_policy=iam.service_trust("backup.amazonaws.com", context.account_id),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._role_policies: list[pulumi.Resource] = [
             aws.iam.RolePolicyAttachment(f"{self._name}-role-{purpose}", role=role.name, policy_arn=arn,
                                          opts=pulumi.ResourceOptions(parent=role))
-            for purpose, arn in _managed_policies(platform.partition, self._cfg.resource_types).items()
+            for purpose, arn in _managed_policies(context.partition, self._cfg.resource_types).items()
         ]
         return role
 
     def _locked_vault(self, name: str, purpose: str, role: aws.iam.Role,
                       provider: aws.Provider | None) -> aws.backup.Vault:
         """A vault with its own CMK, an access policy against early deletion and, where configured, a lock."""
-        platform, cfg = self._platform, self._cfg
-        tags = platform.tags(COMPONENT)
+        context, cfg = self._context, self._cfg
+        tags = context.tags(COMPONENT)
         key = kms.customer_key(
-            f"{name}-key", purpose, account_id=platform.account_id, partition=platform.partition, tags=tags,
-            protect=platform.protect, role_principals=[role.arn], parent=self, provider=provider,
+            f"{name}-key", purpose, account_id=context.account_id, partition=context.partition, tags=tags,
+            protect=context.protect, role_principals=[role.arn], parent=self, provider=provider,
         )
         vault = aws.backup.Vault(
             name,
             kms_key_arn=key.arn,
             # Unprotected tiers are disposable: `pulumi destroy` deletes the recovery points with the vault.
-            force_destroy=not platform.protect,
+            force_destroy=not context.protect,
             tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=platform.protect,
-                                        retain_on_delete=platform.protect),
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=context.protect,
+                                        retain_on_delete=context.protect),
         )
         on_vault = pulumi.ResourceOptions(parent=vault, provider=provider)
         aws.backup.VaultPolicy(
             f"{name}-policy",
             backup_vault_name=vault.name,
-            policy=vault_access_policy(cfg.break_glass_role_arn, self._vault_admins, protected=platform.protect),
+            policy=vault_access_policy(cfg.break_glass_role_arn, self._vault_admins, protected=context.protect),
             opts=on_vault,
         )
         lock = cfg.lock
@@ -200,6 +200,6 @@ class BackupVault(pulumi.ComponentResource):
                 max_retention_days=lock.max_retention_days,
                 # Compliance mode is the same resource with a cooling-off; without one, governance mode.
                 changeable_for_days=lock.changeable_for_days if lock.mode == "compliance" else None,
-                opts=pulumi.ResourceOptions(parent=vault, provider=provider, protect=platform.protect),
+                opts=pulumi.ResourceOptions(parent=vault, provider=provider, protect=context.protect),
             )
         return vault

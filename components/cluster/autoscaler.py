@@ -42,7 +42,7 @@ class NodeAutoscalerArgs:
     """The cluster's name, OIDC issuer and readiness, and its config section; the provider comes in opts."""
 
     config: ClusterConfig
-    platform: StackContext
+    context: StackContext
     cluster_name: pulumi.Input[str]
     oidc: OidcIssuer
     node_groups: list[aws.eks.NodeGroup]
@@ -111,7 +111,7 @@ class NodeAutoscaler(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodeAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:cluster:NodeAutoscaler", name, None, opts)
-        tags = args.platform.tags("cluster")
+        tags = args.context.tags("cluster")
         role = service_account_role(
             f"{name}-role", args.oidc, namespace=NAMESPACE, service_account=SERVICE_ACCOUNT, tags=tags,
             parent=self, inline_policy=autoscaler_policy(args.cluster_name))
@@ -127,7 +127,7 @@ class NodeAutoscaler(pulumi.ComponentResource):
             cleanup_on_fail=True,
             max_history=5,
             timeout=600,
-            values=autoscaler_values(args.config, cluster_name=args.cluster_name, region=args.platform.region,
+            values=autoscaler_values(args.config, cluster_name=args.cluster_name, region=args.context.region,
                                      role_arn=role.arn),
             opts=pulumi.ResourceOptions(parent=self, provider=kubernetes_provider(self),
                                         depends_on=[*args.node_groups, *args.ready]),

@@ -25,7 +25,7 @@ METRICS_SERVER_ADDON = "metrics-server"
 @dataclass(frozen=True)
 class ClusterArgs:
     config: ClusterConfig
-    platform: StackContext
+    context: StackContext
     vpc_id: pulumi.Input[str]
     private_subnet_ids: list[pulumi.Output[str]]
     logs_key_arn: pulumi.Input[str]
@@ -93,17 +93,17 @@ class Cluster(pulumi.ComponentResource):
         super().__init__("agent-platform:cluster:Cluster", name, None, opts)
         self._name = name
         self._cfg = args.config
-        self._platform = platform = args.platform
-        self._tags = lambda **extra: platform.tags("cluster", **extra)
+        self._context = context = args.context
+        self._tags = lambda **extra: context.tags("cluster", **extra)
         child = pulumi.ResourceOptions(parent=self)
-        cluster_name = platform.name
+        cluster_name = context.name
 
         secrets_key = kms.customer_key(
-            f"{name}-secrets-key", "eks-secrets", account_id=platform.account_id, partition=platform.partition,
-            tags=self._tags(), protect=platform.protect, parent=self)
-        self.volume_key = kms.volume_key(f"{name}-volume-key", account_id=platform.account_id,
-                                         partition=platform.partition, region=platform.region, tags=self._tags(),
-                                         protect=platform.protect, parent=self)
+            f"{name}-secrets-key", "eks-secrets", account_id=context.account_id, partition=context.partition,
+            tags=self._tags(), protect=context.protect, parent=self)
+        self.volume_key = kms.volume_key(f"{name}-volume-key", account_id=context.account_id,
+                                         partition=context.partition, region=context.region, tags=self._tags(),
+                                         protect=context.protect, parent=self)
 
         # EKS writes control-plane logs here; creating it first makes it encrypted and bounded.
         control_plane_logs = log_group(
@@ -132,11 +132,11 @@ class Cluster(pulumi.ComponentResource):
             kubernetes_network_config={"service_ipv4_cidr": cfg.service_cidr, "ip_family": "ipv4"},
             bootstrap_self_managed_addons=False,
             upgrade_policy={"support_type": "STANDARD"},
-            deletion_protection=platform.protect,
+            deletion_protection=context.protect,
             tags=self._tags(),
             # The flag is ForceNew in terraform-provider-aws (eks/cluster.go): a cluster created with the old
             # `true` keeps it rather than being replaced (see docs/cluster-upgrades.md for its bootstrap entry).
-            opts=pulumi.ResourceOptions(parent=self, protect=platform.protect,
+            opts=pulumi.ResourceOptions(parent=self, protect=context.protect,
                                         depends_on=[control_plane_logs, *self._role_attachments],
                                         ignore_changes=["accessConfig.bootstrapClusterCreatorAdminPermissions"]),
         )
@@ -187,7 +187,7 @@ class Cluster(pulumi.ComponentResource):
     # -- identities ---------------------------------------------------------------------------------
 
     def _managed_policy(self, service_path: str) -> pulumi.Output[str]:
-        return pulumi.Output.concat("arn:", self._platform.partition, ":iam::aws:policy/", service_path)
+        return pulumi.Output.concat("arn:", self._context.partition, ":iam::aws:policy/", service_path)
 
     def _cluster_role(self, secrets_key: aws.kms.Key) -> aws.iam.Role:
         name = self._name
@@ -195,7 +195,7 @@ class Cluster(pulumi.ComponentResource):
         # "Cross-service confused deputy prevention in Amazon EKS" (added 2025-08-19, doc history: "Amazon EKS
         # accepts the aws:SourceArn and aws:SourceAccount conditions in the trust policy of an EKS cluster role").
         role = aws.iam.Role(f"{name}-cluster-role",
-                            assume_role_policy=iam.service_trust("eks.amazonaws.com", self._platform.account_id),
+                            assume_role_policy=iam.service_trust("eks.amazonaws.com", self._context.account_id),
                             tags=self._tags(), opts=pulumi.ResourceOptions(parent=self))
         attachment = aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy", role=role.name, policy_arn=self._managed_policy("AmazonEKSClusterPolicy"),
@@ -257,7 +257,7 @@ class Cluster(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=old)] if old else None))
             association = aws.eks.AccessPolicyAssociation(
                 f"{logical}-policy", cluster_name=self._cluster.name, principal_arn=grant.principal_arn,
-                policy_arn=pulumi.Output.concat("arn:", self._platform.partition, ":eks::aws:cluster-access-policy/",
+                policy_arn=pulumi.Output.concat("arn:", self._context.partition, ":eks::aws:cluster-access-policy/",
                                                 grant.policy),
                 access_scope={"type": "cluster"},
                 # The association is created after its entry (EKS rejects it before) and by parent alias the
@@ -303,7 +303,7 @@ class Cluster(pulumi.ComponentResource):
     def _node_group(self, group_name: str, group: NodeGroup, role: aws.iam.Role,
                     subnet_ids: list[pulumi.Output[str]], addons: list[aws.eks.Addon]) -> aws.eks.NodeGroup:
         name = f"{self._name}-{group_name}"
-        node_tags = self._tags(Name=f"{self._platform.name}-{group_name}")
+        node_tags = self._tags(Name=f"{self._context.name}-{group_name}")
         template = aws.ec2.LaunchTemplate(
             f"{name}-lt",
             description=f"EKS nodes of group {group_name}: IMDSv2 only, encrypted gp3 root volume",
@@ -344,7 +344,7 @@ class Cluster(pulumi.ComponentResource):
     def _kubeconfig(self) -> pulumi.Output[str]:
         """Built from this cluster's endpoint and CA; credentials come from `aws eks get-token`."""
         cluster = self._cluster
-        region = self._platform.region
+        region = self._context.region
         return pulumi.Output.json_dumps({
             "apiVersion": "v1",
             "kind": "Config",
@@ -370,6 +370,6 @@ class Cluster(pulumi.ComponentResource):
                         "csi.storage.k8s.io/fstype": "ext4"},
             volume_binding_mode="WaitForFirstConsumer",
             allow_volume_expansion=True,
-            reclaim_policy="Retain" if self._platform.protect else "Delete",
+            reclaim_policy="Retain" if self._context.protect else "Delete",
             opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=self.ready),
         )

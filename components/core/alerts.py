@@ -15,7 +15,7 @@ from components.core.context import StackContext
 
 @dataclass(frozen=True)
 class AlertTopicArgs:
-    platform: StackContext
+    context: StackContext
     emails: Sequence[str]
 
 
@@ -44,16 +44,16 @@ class AlertTopic(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AlertTopicArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:observability:AlertTopic", name, None, opts)
-        platform = args.platform
-        key = kms.customer_key(f"{name}-key", "alerts", account_id=platform.account_id,
-                               partition=platform.partition, tags=platform.tags("observability"),
-                               protect=platform.protect, service_principals=PUBLISHERS, parent=self)
-        topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, tags=platform.tags("observability"),
+        context = args.context
+        key = kms.customer_key(f"{name}-key", "alerts", account_id=context.account_id,
+                               partition=context.partition, tags=context.tags("observability"),
+                               protect=context.protect, service_principals=PUBLISHERS, parent=self)
+        topic = aws.sns.Topic(f"{name}-topic", kms_master_key_id=key.arn, tags=context.tags("observability"),
                               opts=pulumi.ResourceOptions(parent=self))
         aws.sns.TopicPolicy(
             f"{name}-policy", arn=topic.arn,
-            policy=topic_policy(topic.arn, account_id=platform.account_id, partition=platform.partition,
-                                region=platform.region),
+            policy=topic_policy(topic.arn, account_id=context.account_id, partition=context.partition,
+                                region=context.region),
             opts=pulumi.ResourceOptions(parent=topic))
         # Named by address (a new first address renames nothing); the index names they had are aliases.
         for i, email in enumerate(args.emails):

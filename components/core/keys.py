@@ -15,7 +15,7 @@ from components.core.context import StackContext
 
 @dataclass(frozen=True)
 class LogsKeyArgs:
-    platform: StackContext
+    context: StackContext
 
 
 class LogsKey(pulumi.ComponentResource):
@@ -25,18 +25,18 @@ class LogsKey(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: LogsKeyArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:security:SharedKeys", name, None, opts)
-        platform = args.platform
-        region = platform.region
+        context = args.context
+        region = context.region
         logs_key = kms.customer_key(
             f"{name}-logs",
             "logs",
-            account_id=platform.account_id,
-            partition=platform.partition,
-            tags=platform.tags("security"),
-            protect=platform.protect,
+            account_id=context.account_id,
+            partition=context.partition,
+            tags=context.tags("security"),
+            protect=context.protect,
             service_principals=[f"logs.{region}.amazonaws.com"],
             service_conditions={"ArnLike": {"kms:EncryptionContext:aws:logs:arn": pulumi.Output.concat(
-                "arn:", platform.partition, ":logs:", region, ":", platform.account_id, ":log-group:*")}},
+                "arn:", context.partition, ":logs:", region, ":", context.account_id, ":log-group:*")}},
             parent=self,
         )
         self.logs_key_arn = logs_key.arn

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 class DatabaseBootstrap(Protocol):
     """Creates the roles, grants and extensions the services need, once the database exists."""
 
-    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
+    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
             inputs: BootstrapInputs, database_security_group: aws.ec2.SecurityGroup) -> pulumi.Resource:
         """Register what runs the bootstrap; the returned resource is what later resources order on."""
         ...

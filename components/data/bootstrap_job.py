@@ -125,14 +125,14 @@ class JobBootstrap:
     issuer: OidcIssuer
     ready: Sequence[pulumi.Resource]
 
-    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
+    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
             inputs: BootstrapInputs, database_security_group: aws.ec2.SecurityGroup) -> pulumi.Resource:
         # The Job's NetworkPolicy admits the database subnets; the security group is the cluster's concern.
-        return bootstrap(parent, name, config, platform, provider=kubernetes_provider(parent), issuer=self.issuer,
+        return bootstrap(parent, name, config, context, provider=kubernetes_provider(parent), issuer=self.issuer,
                          ready=self.ready, inputs=inputs)
 
 
-def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
+def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
               provider: k8s.Provider, issuer: OidcIssuer, ready: Sequence[pulumi.Resource],
               inputs: BootstrapInputs) -> k8s.batch.v1.Job:
     cfg = config.bootstrap
@@ -147,10 +147,10 @@ def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platfo
     policies = _network_policies(name, namespace, labels, inputs.database_cidrs, in_ns)
 
     role = service_account_role(f"{name}-bootstrap-role", issuer, namespace=namespace,
-                                service_account=SERVICE_ACCOUNT, tags=platform.tags(COMPONENT), parent=parent)
+                                service_account=SERVICE_ACCOUNT, tags=context.tags(COMPONENT), parent=parent)
     access = aws.iam.RolePolicy(
         f"{name}-bootstrap-role-policy", role=role.id,
-        policy=iam.document(*credential_statements(inputs, platform.region)),
+        policy=iam.document(*credential_statements(inputs, context.region)),
         opts=pulumi.ResourceOptions(parent=role))
     # No role annotation: the pod mounts its own IRSA token (below), so the identity webhook leaves it alone
     # and the pod needs no Kubernetes API token at all.
@@ -176,7 +176,7 @@ def bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platfo
             "backoffLimit": 6,
             "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
             "ttlSecondsAfterFinished": cfg.ttl_seconds_after_finished,
-            "template": _pod(config, platform, role.arn, inputs, labels),
+            "template": _pod(config, context, role.arn, inputs, labels),
         },
         opts=pulumi.ResourceOptions.merge(in_ns, pulumi.ResourceOptions(
             depends_on=[ns, account, scripts, access, *policies, *inputs.after],
@@ -190,7 +190,7 @@ def _restricted(read_only: bool = True) -> dict[str, Any]:
             "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def _pod(config: DataTierConfig, platform: StackContext, role_arn: pulumi.Input[str], inputs: BootstrapInputs,
+def _pod(config: DataTierConfig, context: StackContext, role_arn: pulumi.Input[str], inputs: BootstrapInputs,
          labels: dict[str, str]) -> dict[str, Any]:
     cfg = config.bootstrap
     scripts = {"name": "scripts", "mountPath": "/scripts", "readOnly": True}
@@ -210,7 +210,7 @@ def _pod(config: DataTierConfig, platform: StackContext, role_arn: pulumi.Input[
                 "image": cfg.aws_cli_image,
                 "command": ["/bin/sh", "/scripts/fetch-logins.sh"],
                 "env": [
-                    {"name": "AWS_REGION", "value": platform.region},
+                    {"name": "AWS_REGION", "value": context.region},
                     {"name": "AWS_STS_REGIONAL_ENDPOINTS", "value": "regional"},
                     {"name": "AWS_ROLE_ARN", "value": role_arn},
                     {"name": "AWS_WEB_IDENTITY_TOKEN_FILE", "value": f"{IRSA_TOKEN_DIR}/token"},

@@ -89,7 +89,7 @@ class VmBootstrap:
     volume_key_arn: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
 
-    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
+    def run(self, parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
             inputs: BootstrapInputs, database_security_group: aws.ec2.SecurityGroup) -> pulumi.Resource:
         # Pulumi does not wait for the instance to finish (rotation is not immediate, so nothing needs to):
         # the group existing is what later resources can order on.
@@ -97,13 +97,13 @@ class VmBootstrap:
             vpc_id=self.vpc_id, private_subnet_ids=self.private_subnet_ids, database_cidrs=inputs.database_cidrs,
             database_security_group=database_security_group, volume_key_arn=self.volume_key_arn,
             logs_key_arn=self.logs_key_arn)
-        return vm_bootstrap(parent, name, config, platform, inputs=inputs, network=network)
+        return vm_bootstrap(parent, name, config, context, inputs=inputs, network=network)
 
 
-def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
+def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
                  network: VmBootstrapNetwork, inputs: BootstrapInputs) -> aws.autoscaling.Group:
-    cfg, stack = config.bootstrap, platform
-    tags = platform.tags(COMPONENT)
+    cfg, stack = config.bootstrap, context
+    tags = context.tags(COMPONENT)
     child = pulumi.ResourceOptions(parent=parent)
 
     logs = log_group(f"{name}-bootstrap-logs", f"/{stack.project}/{stack.stack}/{NAME}",
@@ -117,12 +117,12 @@ def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, pla
         fetch=pulumi.Output.all(**fetch_environment(config, inputs)),
         secrets=pulumi.Output.all(inputs.master_secret_arn, inputs.app_secret_arn, inputs.app_secret_version,
                                   inputs.monitor_secret_arn, inputs.monitor_secret_version),
-    ).apply(lambda v: _rendered(platform.region, v, config, static, stack.name))
+    ).apply(lambda v: _rendered(context.region, v, config, static, stack.name))
     digest = rendered.apply(lambda r: r["digest"])
     group_name = rendered.apply(lambda r: r["group"])
 
-    group_arn = pulumi.Output.concat("arn:", platform.partition, ":autoscaling:", platform.region, ":",
-                                     platform.account_id, ":autoScalingGroup:*:autoScalingGroupName/", group_name)
+    group_arn = pulumi.Output.concat("arn:", context.partition, ":autoscaling:", context.region, ":",
+                                     context.account_id, ":autoScalingGroup:*:autoScalingGroupName/", group_name)
     role = aws.iam.Role(
         f"{name}-bootstrap-instance-role", assume_role_policy=iam.trust_policy({"Service": "ec2.amazonaws.com"}),
         description="One-shot database bootstrap instance", tags=tags, opts=child)
@@ -130,7 +130,7 @@ def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, pla
     access = aws.iam.RolePolicy(
         f"{name}-bootstrap-instance-policy", role=role.id,
         policy=iam.document(
-            *credential_statements(inputs, platform.region),
+            *credential_statements(inputs, context.region),
             iam.statement(["autoscaling:SetDesiredCapacity"], [group_arn], sid="ScaleOwnGroupToZero"),
             iam.statement(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                           [logs.arn, pulumi.Output.concat(logs.arn, ":log-stream:*")], sid="WriteOwnLogs"),
@@ -138,7 +138,7 @@ def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, pla
         opts=in_role)
     ssm = aws.iam.RolePolicyAttachment(
         f"{name}-bootstrap-instance-ssm", role=role.name,
-        policy_arn=platform.partition.apply(lambda p: SSM_CORE_POLICY.format(partition=p)), opts=in_role)
+        policy_arn=context.partition.apply(lambda p: SSM_CORE_POLICY.format(partition=p)), opts=in_role)
     profile = aws.iam.InstanceProfile(f"{name}-bootstrap-profile", role=role.name, tags=tags, opts=child)
 
     instance_tags = {**tags, "Name": f"{stack.name}-{NAME}"}

@@ -35,8 +35,8 @@ def _tls_only(bucket: aws.s3.Bucket) -> dict[str, Any]:
                          effect="Deny", principal="*", condition={"Bool": {"aws:SecureTransport": "false"}})
 
 
-def _bucket(name: str, platform: StackContext, *, tags: dict[str, str], parent: pulumi.Resource) -> aws.s3.Bucket:
-    protect = platform.protect
+def _bucket(name: str, context: StackContext, *, tags: dict[str, str], parent: pulumi.Resource) -> aws.s3.Bucket:
+    protect = context.protect
     bucket = aws.s3.Bucket(
         name,
         force_destroy=not protect,  # dev stacks can be destroyed with their (versioned) objects
@@ -72,17 +72,17 @@ def _housekeeping(cfg: BucketsConfig) -> list[dict[str, Any]]:
     ]
 
 
-def buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, platform: StackContext, *,
+def buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
             data_key_arn: pulumi.Input[str]) -> Buckets:
-    logs, logs_policy = _logs_bucket(parent, f"{name}-logs", cfg, platform)
-    data = _data_bucket(parent, f"{name}-data", cfg, platform, data_key_arn=data_key_arn, logs=logs)
+    logs, logs_policy = _logs_bucket(parent, f"{name}-logs", cfg, context)
+    data = _data_bucket(parent, f"{name}-data", cfg, context, data_key_arn=data_key_arn, logs=logs)
     return Buckets(data=data, logs=logs, logs_policy=logs_policy)
 
 
 def _logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
-                 platform: StackContext) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
+                 context: StackContext) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
     # Tagged as a log bucket: it holds no data of its own, so AWS Backup leaves it out.
-    bucket = _bucket(name, platform, tags=platform.tags(COMPONENT, role="logs"), parent=parent)
+    bucket = _bucket(name, context, tags=context.tags(COMPONENT, role="logs"), parent=parent)
     child = pulumi.ResourceOptions(parent=bucket)
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-encryption", bucket=bucket.id,
@@ -95,7 +95,7 @@ def _logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
         expire["transitions"] = [{"days": cfg.infrequent_access_after_days, "storage_class": "STANDARD_IA"}]
     _lifecycle(name, bucket, [expire, *_housekeeping(cfg)])
 
-    account = platform.account_id
+    account = context.account_id
     elb_account = aws.elb.get_service_account_output()
     alb_logs = pulumi.Output.concat(bucket.arn, f"/{LOAD_BALANCER_PREFIX}/AWSLogs/", account, "/*")
     policy = iam.document(
@@ -115,9 +115,9 @@ def _logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
     return bucket, bucket_policy
 
 
-def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, platform: StackContext, *,
+def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
                  data_key_arn: pulumi.Input[str], logs: aws.s3.Bucket) -> aws.s3.Bucket:
-    bucket = _bucket(name, platform, tags=platform.tags(COMPONENT, backup_plan="default"), parent=parent)
+    bucket = _bucket(name, context, tags=context.tags(COMPONENT, backup_plan="default"), parent=parent)
     child = pulumi.ResourceOptions(parent=bucket)
     aws.s3.BucketServerSideEncryptionConfiguration(
         f"{name}-encryption", bucket=bucket.id,

@@ -52,7 +52,7 @@ def cache(
     parent: pulumi.Resource,
     name: str,
     config: DataTierConfig,
-    platform: StackContext,
+    context: StackContext,
     *,
     subnet_ids: Sequence[pulumi.Input[str]],
     security_group_id: pulumi.Input[str],
@@ -62,16 +62,16 @@ def cache(
     alert_topic_arn: pulumi.Input[str] | None,
 ) -> Cache:
     cfg = config.redis
-    protect = platform.protect
+    protect = context.protect
     child = pulumi.ResourceOptions(parent=parent)
-    tags = platform.tags(COMPONENT)
-    group_id = physical_name(platform.name, "redis", 40)
+    tags = context.tags(COMPONENT)
+    group_id = physical_name(context.name, "redis", 40)
 
     # Bumping authTokenGeneration replaces the token; ROTATE keeps the old one valid until the next change.
     token = random.RandomPassword(f"{name}-redis-auth-token", length=64, special=False,
                                   keepers={"generation": str(cfg.auth_token_generation)}, opts=child)
     auth_secret, auth_version = secret(
-        f"{name}-redis-auth", platform, path="redis/auth-token", kind=CACHE_CREDENTIALS,
+        f"{name}-redis-auth", context, path="redis/auth-token", kind=CACHE_CREDENTIALS,
         description="Redis AUTH token (the secret string is the token itself)", value=token.result,
         key_arn=secrets_key_arn, recovery_window_days=config.secrets.recovery_window_days, parent=parent)
 
@@ -83,7 +83,7 @@ def cache(
         description=f"agent-platform {cfg.engine} {cfg.engine_version}",
         parameters=[{"name": k, "value": v} for k, v in sorted(parameters(cfg).items())], tags=tags, opts=child)
     groups = {
-        kind: log_group(f"{name}-redis-{kind}s", f"/agent-platform/{platform.stack}/redis/{kind}",
+        kind: log_group(f"{name}-redis-{kind}s", f"/agent-platform/{context.stack}/redis/{kind}",
                         retention_days=config.log_retention_days, kms_key_arn=logs_key_arn, tags=tags, parent=parent)
         for kind in LOG_TYPES
     }
@@ -91,7 +91,7 @@ def cache(
     group = aws.elasticache.ReplicationGroup(
         f"{name}-redis",
         replication_group_id=group_id,
-        description=f"agent-platform {platform.stack} cache, sessions and queues",
+        description=f"agent-platform {context.stack} cache, sessions and queues",
         engine=cfg.engine,
         engine_version=cfg.engine_version,
         auto_minor_version_upgrade=True,
@@ -118,7 +118,7 @@ def cache(
              "log_type": kind}
             for kind in LOG_TYPES
         ],
-        apply_immediately=not platform.protected_tier,
+        apply_immediately=not context.protected_tier,
         tags=tags,
         opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=list(groups.values())),
     )

@@ -51,7 +51,7 @@ def postgres(
     parent: pulumi.Resource,
     name: str,
     config: DataTierConfig,
-    platform: StackContext,
+    context: StackContext,
     *,
     subnet_ids: Sequence[pulumi.Input[str]],
     security_group_id: pulumi.Input[str],
@@ -60,10 +60,10 @@ def postgres(
     logs_key_arn: pulumi.Input[str],
 ) -> Postgres:
     cfg = config.postgres
-    protect = platform.protect
+    protect = context.protect
     child = pulumi.ResourceOptions(parent=parent)
-    tags = platform.tags(COMPONENT)
-    identifier = physical_name(platform.name, "postgres", 63)
+    tags = context.tags(COMPONENT)
+    identifier = physical_name(context.name, "postgres", 63)
 
     subnet_group = aws.rds.SubnetGroup(
         f"{name}-postgres-subnets", subnet_ids=list(subnet_ids),
@@ -82,11 +82,11 @@ def postgres(
     ]
     monitoring_role = aws.iam.Role(
         f"{name}-postgres-monitoring",
-        assume_role_policy=iam.service_trust("monitoring.rds.amazonaws.com", platform.account_id),
+        assume_role_policy=iam.service_trust("monitoring.rds.amazonaws.com", context.account_id),
         tags=tags, opts=child)
     monitoring_policy = aws.iam.RolePolicyAttachment(
         f"{name}-postgres-monitoring-policy", role=monitoring_role.name,
-        policy_arn=pulumi.Output.concat("arn:", platform.partition,
+        policy_arn=pulumi.Output.concat("arn:", context.partition,
                                         ":iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"),
         opts=pulumi.ResourceOptions(parent=monitoring_role))
 
@@ -123,14 +123,14 @@ def postgres(
         deletion_protection=protect,
         skip_final_snapshot=not protect,
         final_snapshot_identifier=f"{identifier}-final" if protect else None,
-        apply_immediately=not platform.protected_tier,
+        apply_immediately=not context.protected_tier,
         performance_insights_enabled=True,
         performance_insights_kms_key_id=storage_key_arn,
         performance_insights_retention_period=cfg.performance_insights_retention_days,
         monitoring_interval=cfg.monitoring_interval_seconds,
         monitoring_role_arn=monitoring_role.arn,
         enabled_cloudwatch_logs_exports=list(LOG_EXPORTS),
-        tags=platform.tags(COMPONENT, backup_plan="default"),
+        tags=context.tags(COMPONENT, backup_plan="default"),
         opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=[*groups, monitoring_policy]),
     )
     return Postgres(instance=instance, identifier=identifier,

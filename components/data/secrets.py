@@ -53,7 +53,7 @@ APP_PASSWORD_LENGTH = 32
 
 def secret(
     resource_name: str,
-    platform: StackContext,
+    context: StackContext,
     *,
     path: str,
     description: str,
@@ -66,12 +66,12 @@ def secret(
     """A CMK-encrypted secret and its first version; ``value`` is forced to a Pulumi secret."""
     entry = aws.secretsmanager.Secret(
         resource_name,
-        name_prefix=f"{platform.name}/{path}-",
+        name_prefix=f"{context.name}/{path}-",
         description=description,
         kms_key_id=key_arn,
         recovery_window_in_days=recovery_window_days,
-        tags=platform.tags(COMPONENT, **{SECRET_KIND_TAG: kind}),
-        opts=pulumi.ResourceOptions(parent=parent, protect=platform.protect),
+        tags=context.tags(COMPONENT, **{SECRET_KIND_TAG: kind}),
+        opts=pulumi.ResourceOptions(parent=parent, protect=context.protect),
     )
     version = aws.secretsmanager.SecretVersion(
         f"{resource_name}-value", secret_id=entry.id, secret_string=pulumi.Output.secret(value),
@@ -88,7 +88,7 @@ class AppSecrets:
     versions: tuple[aws.secretsmanager.SecretVersion, ...] = ()
 
 
-def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
+def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
                 key_arn: pulumi.Input[str]) -> AppSecrets:
     window = config.secrets.recovery_window_days
     stack_config = pulumi.Config()
@@ -96,7 +96,7 @@ def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, plat
     versions = []
     for provider in config.secrets.llm_providers:
         llm_keys[provider], llm_version = secret(
-            f"{name}-llm-{provider}", platform, path=f"llm/{provider}", kind=API_KEY,
+            f"{name}-llm-{provider}", context, path=f"llm/{provider}", kind=API_KEY,
             description=f"{provider} API key (rotate at the provider, then pulumi config set --secret "
                         f"{llm_key_name(provider)})",
             value=stack_config.require_secret(llm_key_name(provider)), key_arn=key_arn,
@@ -105,13 +105,13 @@ def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, plat
     # Letters and digits only, so the value survives env files and shells unquoted.
     jwt_value = random.RandomPassword(f"{name}-jwt-secret-value", length=64, special=False,
                                       opts=pulumi.ResourceOptions(parent=parent))
-    jwt, jwt_version = secret(f"{name}-jwt-secret", platform, path="jwt", kind=SIGNING_KEY,
+    jwt, jwt_version = secret(f"{name}-jwt-secret", context, path="jwt", kind=SIGNING_KEY,
                               description="HMAC key that signs the services' JWTs", value=jwt_value.result,
                               key_arn=key_arn, recovery_window_days=window, parent=parent)
     key_bytes = random.RandomBytes(f"{name}-encryption-key-value", length=32,
                                    opts=pulumi.ResourceOptions(parent=parent))
     encryption_key, encryption_key_version = secret(
-        f"{name}-encryption-key", platform, path="encryption-key", kind=ENCRYPTION_KEY,
+        f"{name}-encryption-key", context, path="encryption-key", kind=ENCRYPTION_KEY,
         description="32-byte application encryption key, base64", value=key_bytes.base64,
         key_arn=key_arn, recovery_window_days=window, parent=parent)
     return AppSecrets(llm_keys=llm_keys, jwt=jwt, encryption_key=encryption_key,
@@ -119,7 +119,7 @@ def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, plat
 
 
 def app_database_credentials(
-    parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
+    parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
     host: pulumi.Input[str], key_arn: pulumi.Input[str],
 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
     """The application role's credentials in the JSON shape AWS's PostgreSQL rotation function expects."""
@@ -134,14 +134,14 @@ def app_database_credentials(
         "username": pg.app_username,
         "password": pulumi.Output.secret(password.result),
     })
-    return secret(f"{name}-app-db-credentials", platform, path="postgres/app", kind=DATABASE_CREDENTIALS,
+    return secret(f"{name}-app-db-credentials", context, path="postgres/app", kind=DATABASE_CREDENTIALS,
                   description=f"PostgreSQL credentials of the application role {pg.app_username} (rotated)",
                   value=value, key_arn=key_arn, recovery_window_days=config.secrets.recovery_window_days,
                   parent=parent)
 
 
 def monitor_database_credentials(
-    parent: pulumi.Resource, name: str, config: DataTierConfig, platform: StackContext, *,
+    parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
     host: pulumi.Input[str], key_arn: pulumi.Input[str],
 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
     """The metrics exporter's own login (a pg_monitor member), apart from the application's credentials.
@@ -157,7 +157,7 @@ def monitor_database_credentials(
         "engine": "postgres", "host": host, "port": POSTGRES_PORT, "dbname": pg.database_name,
         "username": pg.monitor_username, "password": pulumi.Output.secret(password.result),
     })
-    return secret(f"{name}-monitor-db-credentials", platform, path="postgres/monitor", kind=DATABASE_CREDENTIALS,
+    return secret(f"{name}-monitor-db-credentials", context, path="postgres/monitor", kind=DATABASE_CREDENTIALS,
                   description=f"PostgreSQL login of the metrics exporter ({pg.monitor_username}, pg_monitor only)",
                   value=value, key_arn=key_arn, recovery_window_days=config.secrets.recovery_window_days,
                   parent=parent)
@@ -167,7 +167,7 @@ def rotation(
     parent: pulumi.Resource,
     name: str,
     config: DataTierConfig,
-    platform: StackContext,
+    context: StackContext,
     *,
     credentials: aws.secretsmanager.Secret,
     monitor_credentials: aws.secretsmanager.Secret | None = None,
@@ -183,9 +183,9 @@ def rotation(
     and may only touch secrets whose rotation names it. It never rotates before ``after`` (the bootstrap
     Job that creates the role) has run.
     """
-    region = platform.region
-    function_name = physical_name(platform.name, "pg-app-rotation", 64)
-    tags = platform.tags(COMPONENT)
+    region = context.region
+    function_name = physical_name(context.name, "pg-app-rotation", 64)
+    tags = context.tags(COMPONENT)
     logs = log_group(f"{name}-rotation-logs", f"/aws/lambda/{function_name}", retention_days=config.log_retention_days,
                      kms_key_arn=logs_key_arn, tags=tags, parent=parent)
     parameters: Mapping[str, pulumi.Input[str]] = {
@@ -198,7 +198,7 @@ def rotation(
     }
     application = aws.serverlessrepository.CloudFormationStack(
         f"{name}-rotation-function",
-        name=physical_name(platform.name, "pg-app-rotation", 120),
+        name=physical_name(context.name, "pg-app-rotation", 120),
         application_id=rotation_application(region)[0],
         semantic_version=rotation_application(region, config.secrets.rotation_application_version)[1],
         capabilities=["CAPABILITY_IAM", "CAPABILITY_RESOURCE_POLICY"],

@@ -30,7 +30,7 @@ class DataTierArgs:
     """The data tier's config section plus where it is wired into the network, keys and runtime."""
 
     config: DataTierConfig
-    platform: StackContext
+    context: StackContext
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
     isolated_subnet_ids: Sequence[pulumi.Input[str]]
@@ -74,9 +74,9 @@ class DataTier(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: DataTierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:data:DataTier", name, None, opts)
-        cfg, platform = args.config, args.platform
+        cfg, context = args.config, args.context
 
-        keys = {purpose: self._key(name, purpose, platform)
+        keys = {purpose: self._key(name, purpose, context)
                 for purpose in ("database", "cache", "objects", "secrets")}
         secrets_key = keys["secrets"].arn
 
@@ -84,14 +84,14 @@ class DataTier(pulumi.ComponentResource):
         cache_sg = self._security_group(name, "redis", "Redis", REDIS_PORT, args)
         rotation_sg = self._rotation_security_group(name, args, db_sg)
 
-        secrets = app_secrets(self, name, cfg, platform, key_arn=secrets_key)
-        db = postgres(self, name, cfg, platform, subnet_ids=args.isolated_subnet_ids, security_group_id=db_sg.id,
+        secrets = app_secrets(self, name, cfg, context, key_arn=secrets_key)
+        db = postgres(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=db_sg.id,
                       storage_key_arn=keys["database"].arn, secrets_key_arn=secrets_key,
                       logs_key_arn=args.logs_key_arn)
         credentials, credentials_value = app_database_credentials(
-            self, name, cfg, platform, host=db.instance.address, key_arn=secrets_key)
+            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key)
         monitor, monitor_value = monitor_database_credentials(
-            self, name, cfg, platform, host=db.instance.address, key_arn=secrets_key)
+            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key)
 
         converged: list[pulumi.Resource] = []
         bootstrap_inputs = BootstrapInputs(
@@ -99,16 +99,16 @@ class DataTier(pulumi.ComponentResource):
             app_secret_arn=credentials.arn, app_secret_version=credentials_value.version_id,
             monitor_secret_arn=monitor.arn, monitor_secret_version=monitor_value.version_id,
             secrets_key_arn=secrets_key, database_cidrs=list(args.database_cidrs), after=[db.instance])
-        converged.append(args.bootstrap.run(self, name, cfg, platform, inputs=bootstrap_inputs,
+        converged.append(args.bootstrap.run(self, name, cfg, context, inputs=bootstrap_inputs,
                                             database_security_group=db_sg))
-        rotation(self, name, cfg, platform, credentials=credentials, monitor_credentials=monitor, key_arn=secrets_key,
+        rotation(self, name, cfg, context, credentials=credentials, monitor_credentials=monitor, key_arn=secrets_key,
                  logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
                  security_group_id=rotation_sg.id, after=[db.instance, *converged])
 
-        redis = cache(self, name, cfg, platform, subnet_ids=args.isolated_subnet_ids, security_group_id=cache_sg.id,
+        redis = cache(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=cache_sg.id,
                       storage_key_arn=keys["cache"].arn, secrets_key_arn=secrets_key,
                       logs_key_arn=args.logs_key_arn, alert_topic_arn=args.alert_topic_arn)
-        stores = buckets(self, name, cfg.buckets, platform, data_key_arn=keys["objects"].arn)
+        stores = buckets(self, name, cfg.buckets, context, data_key_arn=keys["objects"].arn)
 
         self.postgres_host = db.instance.address
         self.postgres_port = POSTGRES_PORT
@@ -154,11 +154,11 @@ class DataTier(pulumi.ComponentResource):
             "encryption_key_secret_arn": self.encryption_key_secret_arn,
         })
 
-    def _key(self, name: str, purpose: str, platform: StackContext) -> aws.kms.Key:
+    def _key(self, name: str, purpose: str, context: StackContext) -> aws.kms.Key:
         """One rotating CMK per purpose, so granting a workload the object key exposes no database data."""
-        return kms.customer_key(f"{name}-{purpose}-key", f"data-{purpose}", account_id=platform.account_id,
-                                partition=platform.partition, tags=platform.tags(COMPONENT),
-                                protect=platform.protect, parent=self)
+        return kms.customer_key(f"{name}-{purpose}-key", f"data-{purpose}", account_id=context.account_id,
+                                partition=context.partition, tags=context.tags(COMPONENT),
+                                protect=context.protect, parent=self)
 
     def _security_group(self, name: str, role: str, label: str, port: int,
                         args: DataTierArgs) -> aws.ec2.SecurityGroup:
@@ -166,13 +166,13 @@ class DataTier(pulumi.ComponentResource):
         allow-all egress at creation, and the stores answer inbound connections statefully."""
         group = aws.ec2.SecurityGroup(
             f"{name}-{role}-sg", vpc_id=args.vpc_id, description=f"{label} {port} from the workloads only",
-            tags=args.platform.tags(COMPONENT, Name=f"{args.platform.name}-{role}"),
+            tags=args.context.tags(COMPONENT, Name=f"{args.context.name}-{role}"),
             opts=pulumi.ResourceOptions(parent=self))
         for i, (source_name, source) in enumerate(args.workload_security_group_ids.items()):
             aws.vpc.SecurityGroupIngressRule(
                 f"{name}-{role}-from-{source_name}", security_group_id=group.id, referenced_security_group_id=source,
                 ip_protocol="tcp", from_port=port, to_port=port, description=f"{label} from workload group {i}",
-                tags=args.platform.tags(COMPONENT),
+                tags=args.context.tags(COMPONENT),
                 # Formerly named by position; the alias keeps an existing rule (same group, same port) in place.
                 opts=pulumi.ResourceOptions(parent=group,
                                             aliases=[pulumi.Alias(name=f"{name}-{role}-from-workloads-{i}")]))
@@ -181,11 +181,11 @@ class DataTier(pulumi.ComponentResource):
     def _rotation_security_group(self, name: str, args: DataTierArgs,
                                  database: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
         """The rotation function reaches the database and, over TLS, the Secrets Manager API."""
-        tags = args.platform.tags(COMPONENT)
+        tags = args.context.tags(COMPONENT)
         group = aws.ec2.SecurityGroup(
             f"{name}-rotation-sg", vpc_id=args.vpc_id,
             description="Credential rotation function: PostgreSQL and HTTPS out, nothing in",
-            tags=args.platform.tags(COMPONENT, Name=f"{args.platform.name}-rotation"),
+            tags=args.context.tags(COMPONENT, Name=f"{args.context.name}-rotation"),
             opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=group)
         aws.vpc.SecurityGroupEgressRule(

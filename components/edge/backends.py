@@ -35,7 +35,7 @@ class EdgeSite:
     name: str
     parent: pulumi.Resource
     config: EdgeConfig
-    platform: StackContext
+    context: StackContext
     routes: Sequence[Route]
     services: Mapping[str, ServiceConfig]
     vpc_id: pulumi.Input[str]
@@ -84,7 +84,7 @@ class EksEdgeBackend:
     _target_groups: dict[str, aws.lb.TargetGroup] = field(default_factory=dict, compare=False)
 
     def wire(self, site: EdgeSite) -> Wiring:
-        tags = site.platform.tags(COMPONENT)
+        tags = site.context.tags(COMPONENT)
         self._target_groups.update({route.service: _target_group(site, route, site.services[route.service], tags)
                                     for route in site.routes})
         https = listeners(site.name, site.config, alb=site.alb, cert_arn=site.cert_arn, tags=tags)
@@ -99,9 +99,9 @@ class EksEdgeBackend:
         name, target_groups = site.name, self._target_groups
         controller = LoadBalancerController(
             f"{name}-lb-controller", site.config.controller, oidc=self.oidc, cluster_name=self.cluster_name,
-            region=site.platform.region, vpc_id=site.vpc_id,
+            region=site.context.region, vpc_id=site.vpc_id,
             target_group_arns=[tg.arn for tg in target_groups.values()], monitoring_namespace=MONITORING_NAMESPACE,
-            tags=site.platform.tags(COMPONENT), provider=kubernetes_provider(site.parent), ready=self.ready,
+            tags=site.context.tags(COMPONENT), provider=kubernetes_provider(site.parent), ready=self.ready,
             parent=site.parent)
         for route in site.routes:
             controller.bind(f"{name}-{route.service}-binding", service=route.service, namespace=SERVICES_NAMESPACE,
@@ -120,7 +120,7 @@ class VmEdgeBackend:
         if missing:
             raise ValueError(f"Edge on the VM runtime has no target group for {', '.join(missing)}")
         vm_listeners(site.name, site.config, site.routes, self.targets, alb=site.alb, lb_sg=site.lb_sg,
-                     cert_arn=site.cert_arn, vpc_cidr=site.vpc_cidr, platform=site.platform)
+                     cert_arn=site.cert_arn, vpc_cidr=site.vpc_cidr, context=site.context)
         first = self.targets[site.routes[0].service].target_group.arn_suffix if site.routes else None
         return Wiring({}, first, waf_route_rules=False)
 

@@ -41,7 +41,7 @@ class EdgeArgs:
     """
 
     config: EdgeConfig
-    platform: StackContext
+    context: StackContext
     services: Mapping[str, ServiceConfig]
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
@@ -68,16 +68,16 @@ class Edge(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: EdgeArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:edge:EdgeProxy", name, None, opts)
-        cfg, platform = args.config, args.platform
+        cfg, context = args.config, args.context
         if not cfg.enabled:
             raise ValueError("Edge needs edge.domain; the config validation should have required it")
-        self._name, self._cfg, self._platform = name, cfg, platform
+        self._name, self._cfg, self._context = name, cfg, context
         self.routes = routes(cfg, args.services)
-        tags = platform.tags(COMPONENT)
+        tags = context.tags(COMPONENT)
         self.target_group_arn_suffixes = {}
         self.web_acl_name = None
 
-        lb_sg = load_balancer_group(name, args.vpc_id, tags=platform.tags, parent=self)
+        lb_sg = load_balancer_group(name, args.vpc_id, tags=context.tags, parent=self)
         zone_id = hosted_zone_id(cfg)
         self._zone_id = zone_id
         cert_arn = certificate_arn(name, cfg, self.routes, zone_id=zone_id, tags=tags, parent=self)
@@ -92,7 +92,7 @@ class Edge(pulumi.ComponentResource):
             drop_invalid_header_fields=True,
             # Also the limit of a streamed response's silences and of idle WebSockets (edge.idleTimeoutSeconds).
             idle_timeout=cfg.idle_timeout_seconds,
-            enable_deletion_protection=platform.protect,
+            enable_deletion_protection=context.protect,
             enable_http2=True,
             # Services (and nginx on VMs) read the client address from the last X-Forwarded-For hop.
             xff_header_processing_mode="append",
@@ -101,7 +101,7 @@ class Edge(pulumi.ComponentResource):
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.logs_bucket_ready)),
         )
-        site = EdgeSite(name, self, cfg, platform, self.routes, args.services, args.vpc_id, args.vpc_cidr, alb, lb_sg,
+        site = EdgeSite(name, self, cfg, context, self.routes, args.services, args.vpc_id, args.vpc_cidr, alb, lb_sg,
                         cert_arn)
         wiring = args.backend.wire(site)
         acl = self._waf_and_dns(args, alb, per_route=wiring.waf_route_rules)
@@ -112,13 +112,13 @@ class Edge(pulumi.ComponentResource):
 
     def _waf_and_dns(self, args: EdgeArgs, alb: aws.lb.LoadBalancer, *, per_route: bool) -> aws.wafv2.WebAcl:
         """The web ACL (on EKS also carrying the per-route limits nginx applied) and the routes' DNS names."""
-        name, cfg, platform, tags = self._name, self._cfg, self._platform, self._platform.tags(COMPONENT)
+        name, cfg, context, tags = self._name, self._cfg, self._context, self._context.tags(COMPONENT)
         acl = web_acl(name, cfg.waf, health_paths=[r.health_path for r in self.routes],
-                      metric_prefix=platform.name, tags=tags, parent=self,
+                      metric_prefix=context.name, tags=tags, parent=self,
                       routes=self.routes if per_route else ())
         aws.wafv2.WebAclAssociation(f"{name}-waf-association", resource_arn=alb.arn, web_acl_arn=acl.arn,
                                     opts=pulumi.ResourceOptions(parent=acl))
-        waf_logging(name, acl, cfg.waf, log_group_name=f"aws-waf-logs-{platform.name}",
+        waf_logging(name, acl, cfg.waf, log_group_name=f"aws-waf-logs-{context.name}",
                     kms_key_arn=args.logs_key_arn, tags=tags, parent=self)
         alias_records(name, [r.host for r in self.routes], zone_id=self._zone_id, dns_name=alb.dns_name,
                       lb_zone_id=alb.zone_id, ipv6=cfg.ip_address_type == "dualstack", parent=self)

@@ -127,9 +127,9 @@ def route_rules(name: str, routes: Sequence[Route], target_groups: Mapping[str, 
 
 def vm_listeners(name: str, cfg: EdgeConfig, routes: Sequence[Route], targets: Mapping[str, VmTarget], *,
                  alb: aws.lb.LoadBalancer, lb_sg: aws.ec2.SecurityGroup, cert_arn: pulumi.Input[str],
-                 vpc_cidr: str, platform: StackContext) -> aws.lb.Listener:
+                 vpc_cidr: str, context: StackContext) -> aws.lb.Listener:
     """HTTP redirects; HTTPS forwards each route (host + path) to its service's target group, 404 otherwise."""
-    tags = platform.tags(COMPONENT)
+    tags = context.tags(COMPONENT)
     https = listeners(name, cfg, alb=alb, cert_arn=cert_arn, tags=tags)
     route_rules(name, routes, {s: t.target_group.arn for s, t in targets.items()}, https=https, tags=tags)
     rule_opts = pulumi.ResourceOptions(parent=lb_sg)

@@ -18,7 +18,7 @@ from config.network import NetworkConfig
 @dataclass(frozen=True)
 class NetworkArgs:
     config: NetworkConfig
-    platform: StackContext
+    context: StackContext
     logs_key_arn: pulumi.Input[str]
     instance_type_choices: Sequence[Sequence[str]] = ()
     """Each compute group's instance types (any one will do): only zones offering them get subnets."""
@@ -41,8 +41,8 @@ class Network(pulumi.ComponentResource):
         self._name = name
         self._cfg = args.config
         self._instance_type_choices = args.instance_type_choices
-        self._platform = args.platform
-        self._tags = args.platform.tags
+        self._context = args.context
+        self._tags = args.context.tags
         existing = args.config.existing_vpc
         if existing is not None:
             self.vpc_cidr = existing.cidr
@@ -63,7 +63,7 @@ class Network(pulumi.ComponentResource):
         })
 
     def _tags_for(self, role: str, **extra: str) -> dict[str, str]:
-        return self._tags("network", Name=f"{self._platform.name}-{role}", **extra)
+        return self._tags("network", Name=f"{self._context.name}-{role}", **extra)
 
     def _create_vpc(self) -> None:
         name, cfg = self._name, self._cfg
@@ -77,10 +77,10 @@ class Network(pulumi.ComponentResource):
         # Adopt the default security group and strip every rule, so nothing can use it by accident.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, ingress=[], egress=[],
                                      tags=self._tags_for("default-sg-unused"), opts=child)
-        azs = availability_zones(self._platform.region, cfg.az_count, self._instance_type_choices)
+        azs = availability_zones(self._context.region, cfg.az_count, self._instance_type_choices)
         igw = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=vpc.id, tags=self._tags_for("igw"), opts=child)
 
-        cluster_tag = f"kubernetes.io/cluster/{self._platform.name}"
+        cluster_tag = f"kubernetes.io/cluster/{self._context.name}"
         public, private, isolated = [], [], []
         # Subnets, NAT gateways and route tables stay named by AZ slot (public-0, ...): slot i owns CIDR block i of
         # the layout, so the slot is the stable value; the zone behind it is chosen by zone ID (see _zones).
@@ -134,7 +134,7 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(f"{name}-isolated-{i}-rta", subnet_id=subnet.id,
                                           route_table_id=isolated_rt.id, opts=pulumi.ResourceOptions(parent=subnet))
 
-        region = self._platform.region
+        region = self._context.region
         aws.ec2.VpcEndpoint(
             f"{name}-s3-endpoint", vpc_id=vpc.id, service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway", route_table_ids=[*(rt.id for rt in route_tables), isolated_rt.id],
@@ -154,19 +154,19 @@ class Network(pulumi.ComponentResource):
         for service in self._cfg.interface_endpoints:
             aws.ec2.VpcEndpoint(
                 f"{name}-{service.replace('.', '-')}-endpoint", vpc_id=vpc.id,
-                service_name=f"com.amazonaws.{self._platform.region}.{service}", vpc_endpoint_type="Interface",
+                service_name=f"com.amazonaws.{self._context.region}.{service}", vpc_endpoint_type="Interface",
                 private_dns_enabled=True, subnet_ids=[s.id for s in private], security_group_ids=[sg.id],
                 tags=self._tags_for(f"{service}-endpoint"), opts=pulumi.ResourceOptions(parent=self))
 
     def _flow_logs(self, logs_key_arn: pulumi.Input[str]) -> None:
-        name, cfg, platform = self._name, self._cfg, self._platform
+        name, cfg, context = self._name, self._cfg, self._context
         child = pulumi.ResourceOptions(parent=self)
-        group = log_group(f"{name}-flow-logs", f"/agent-platform/{platform.stack}/vpc-flow-logs",
+        group = log_group(f"{name}-flow-logs", f"/agent-platform/{context.stack}/vpc-flow-logs",
                           retention_days=cfg.flow_logs.retention_days, kms_key_arn=logs_key_arn,
                           tags=self._tags("network"), parent=self)
         role = aws.iam.Role(
             f"{name}-flow-logs-role",
-            assume_role_policy=iam.service_trust("vpc-flow-logs.amazonaws.com", platform.account_id),
+            assume_role_policy=iam.service_trust("vpc-flow-logs.amazonaws.com", context.account_id),
             tags=self._tags("network"), opts=child)
         aws.iam.RolePolicy(
             f"{name}-flow-logs-policy", role=role.id,

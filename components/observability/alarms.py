@@ -104,11 +104,11 @@ class VmServiceRefs:
 class Alarms:
     """Builds the alarms as children of ``parent``; each name is ``<stack name>-<role>`` in CloudWatch."""
 
-    def __init__(self, name: str, parent: pulumi.Resource, platform: StackContext, config: ObservabilityConfig,
+    def __init__(self, name: str, parent: pulumi.Resource, context: StackContext, config: ObservabilityConfig,
                  topic_arn: pulumi.Input[str]) -> None:
         self._name = name
         self._parent = parent
-        self._platform = platform
+        self._context = context
         self._topic = topic_arn
         self._cfg = config
         self.created: list[aws.cloudwatch.MetricAlarm] = []
@@ -120,7 +120,7 @@ class Alarms:
             metric.setdefault("period", 60)
         alarm = aws.cloudwatch.MetricAlarm(
             f"{self._name}-alarm-{role}",
-            name=f"{self._platform.name}-{role}",
+            name=f"{self._context.name}-{role}",
             alarm_description=description,
             comparison_operator=comparison,
             threshold=threshold,
@@ -130,7 +130,7 @@ class Alarms:
             actions_enabled=True,
             alarm_actions=[self._topic],
             ok_actions=[self._topic],
-            tags=self._platform.tags("observability"),
+            tags=self._context.tags("observability"),
             opts=pulumi.ResourceOptions(parent=self._parent),
             **metric,
         )
@@ -262,7 +262,7 @@ class Alarms:
     def _waf_blocked(self, web_acl_name: pulumi.Input[str]) -> None:
         """The web ACL blocks an unusual share of requests (AWS/WAFV2, dimensions WebACL, Region, Rule=ALL)."""
         a = self._cfg.aws_alarms
-        acl = {"WebACL": web_acl_name, "Region": self._platform.region, "Rule": "ALL"}
+        acl = {"WebACL": web_acl_name, "Region": self._context.region, "Rule": "ALL"}
 
         def count(query_id: str, metric: str) -> dict[str, Any]:
             return {"id": query_id, "return_data": False,
@@ -305,7 +305,7 @@ class Alarms:
                                        "TargetGroup": svc.target_group_arn_suffix})
 
 
-def monthly_budget(name: str, parent: pulumi.Resource, platform: StackContext, obs: ObservabilityConfig,
+def monthly_budget(name: str, parent: pulumi.Resource, context: StackContext, obs: ObservabilityConfig,
                    limit_usd: float, topic_arn: pulumi.Input[str]) -> aws.budgets.Budget:
     """Monthly COST budget: forecast notifications at the configured shares, and actual spend at 100%."""
     notifications: list[Mapping[str, Any]] = [
@@ -316,16 +316,16 @@ def monthly_budget(name: str, parent: pulumi.Resource, platform: StackContext, o
                           "threshold_type": "PERCENTAGE", "subscriber_sns_topic_arns": [topic_arn]})
     cost_filters = None
     if obs.budget_scope == "stackTag":
-        cost_filters = [{"name": "TagKeyValue", "values": [f"user:stack${platform.stack}"]}]
+        cost_filters = [{"name": "TagKeyValue", "values": [f"user:stack${context.stack}"]}]
     return aws.budgets.Budget(
         f"{name}-budget",
-        name=f"{platform.name}-monthly",
+        name=f"{context.name}-monthly",
         budget_type="COST",
         time_unit="MONTHLY",
         limit_amount=f"{limit_usd:.2f}",
         limit_unit="USD",
         cost_filters=cost_filters,
         notifications=notifications,
-        tags=platform.tags("observability"),
+        tags=context.tags("observability"),
         opts=pulumi.ResourceOptions(parent=parent),
     )

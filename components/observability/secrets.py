@@ -42,13 +42,13 @@ class SyncedSecrets:
 class SecretSync:
     """Creates the secrets and their ExternalSecrets as children of ``parent`` in ``namespace``."""
 
-    def __init__(self, name: str, parent: pulumi.Resource, platform: StackContext, *, provider: k8s.Provider,
+    def __init__(self, name: str, parent: pulumi.Resource, context: StackContext, *, provider: k8s.Provider,
                  oidc: OidcIssuer, namespace: str, tags: dict[str, str], recovery_window_days: int) -> None:
-        self._name, self._parent, self._platform = name, parent, platform
+        self._name, self._parent, self._context = name, parent, context
         self._recovery_window_days = recovery_window_days
         self._provider, self._oidc, self._namespace, self._tags = provider, oidc, namespace, tags
-        self._key = kms.customer_key(f"{name}-secrets-key", "observability-secrets", account_id=platform.account_id,
-                                     partition=platform.partition, tags=tags, protect=platform.protect,
+        self._key = kms.customer_key(f"{name}-secrets-key", "observability-secrets", account_id=context.account_id,
+                                     partition=context.partition, tags=tags, protect=context.protect,
                                      parent=parent)
 
     def build(self, namespace_resource: pulumi.Resource, *, slack_webhook_url: pulumi.Input[str] | None,
@@ -91,12 +91,12 @@ class SecretSync:
                 value: pulumi.Input[str]) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
         secret = aws.secretsmanager.Secret(
             f"{self._name}-{role}",
-            name_prefix=f"{self._platform.name}/observability/{role}-",
+            name_prefix=f"{self._context.name}/observability/{role}-",
             description=description,
             kms_key_id=self._key.arn,
             recovery_window_in_days=self._recovery_window_days,
             tags=self._tags,
-            opts=pulumi.ResourceOptions(parent=self._parent, protect=self._platform.protect),
+            opts=pulumi.ResourceOptions(parent=self._parent, protect=self._context.protect),
         )
         version = aws.secretsmanager.SecretVersion(f"{self._name}-{role}-value", secret_id=secret.id,
                                                    secret_string=pulumi.Output.secret(value),
@@ -109,7 +109,7 @@ class SecretSync:
     def _store(self, namespace_resource: pulumi.Resource, arns: list[pulumi.Input[str]],
                keys: list[pulumi.Input[str]], external_secrets: Sequence[pulumi.Resource]) -> pulumi.Resource:
         via_secrets_manager = {"StringEquals": {
-            "kms:ViaService": f"secretsmanager.{self._platform.region}.amazonaws.com"}}
+            "kms:ViaService": f"secretsmanager.{self._context.region}.amazonaws.com"}}
         role = service_account_role(
             f"{self._name}-secrets-reader-role", self._oidc, namespace=self._namespace,
             service_account=SECRETS_READER, tags=self._tags, parent=self._parent,
@@ -132,7 +132,7 @@ class SecretSync:
             api_version=EXTERNAL_SECRETS_API,
             kind="SecretStore",
             metadata={"name": SECRET_STORE, "namespace": self._namespace, "labels": MANAGED_LABELS},
-            spec={"provider": {"aws": {"service": "SecretsManager", "region": self._platform.region,
+            spec={"provider": {"aws": {"service": "SecretsManager", "region": self._context.region,
                                        "auth": {"jwt": {"serviceAccountRef": {"name": SECRETS_READER}}}}}},
             opts=self._k8s(account, *external_secrets))
 

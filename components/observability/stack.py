@@ -98,7 +98,7 @@ class ObservabilityStackArgs:
     without them the exporters, data-tier and edge dashboards and their alarms are left out.
     """
 
-    platform: StackContext
+    context: StackContext
     config: ObservabilityConfig
     # The services to scrape and chart (their ports, metrics paths, released or not).
     services: Mapping[str, ServiceConfig]
@@ -125,11 +125,11 @@ class ObservabilityStack(pulumi.ComponentResource):
     def __init__(self, name: str, args: ObservabilityStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:observability:ObservabilityStack", name, None, opts)
         self._name, self._args = name, args
-        self._platform = platform = args.platform
+        self._context = context = args.context
         self._obs, self._services = args.config, args.services
         self.prometheus_namespace = MONITORING_NAMESPACE
         self.grafana_service = charts.GRAFANA_SERVICE
-        self.container_log_group_prefix = f"/{platform.project}/{platform.stack}/containers"
+        self.container_log_group_prefix = f"/{context.project}/{context.stack}/containers"
         self.grafana_secret_arn = args.target.install(self)
         self._cloudwatch()
         self.register_outputs({"prometheus_namespace": self.prometheus_namespace,
@@ -139,7 +139,7 @@ class ObservabilityStack(pulumi.ComponentResource):
 
     def install_in_cluster(self, target: KubernetesMonitoring) -> pulumi.Output[str]:
         """Prometheus, Grafana, exporters, dashboards, rules and Fluent Bit in the cluster (EKS runtime only)."""
-        name, args, platform = self._name, self._args, self._platform
+        name, args, context = self._name, self._args, self._context
         self._target = target
         self._provider = kubernetes_provider(self)
         ready = list(target.ready)
@@ -150,7 +150,7 @@ class ObservabilityStack(pulumi.ComponentResource):
         node_agents = self._node_agents_namespace(ready)
         self._network_policies(monitoring, node_agents)
 
-        secrets = SecretSync(name, self, platform, provider=self._provider, oidc=target.oidc,
+        secrets = SecretSync(name, self, context, provider=self._provider, oidc=target.oidc,
                              namespace=MONITORING_NAMESPACE, tags=self._tags(),
                              recovery_window_days=args.secret_recovery_window_days).build(
             monitoring, slack_webhook_url=args.slack_webhook_url, data=args.data,
@@ -172,7 +172,7 @@ class ObservabilityStack(pulumi.ComponentResource):
 
     def _cloudwatch(self) -> None:
         args = self._args
-        alarms = Alarms(self._name, self, self._platform, args.config, args.alert_topic_arn)
+        alarms = Alarms(self._name, self, self._context, args.config, args.alert_topic_arn)
         if args.data is not None:
             alarms.postgres(args.data)
             alarms.redis(args.data)
@@ -181,10 +181,10 @@ class ObservabilityStack(pulumi.ComponentResource):
             per_service = args.target.vm_services or args.edge.target_groups
             alarms.load_balancer(replace(args.edge, target_group_arn_suffix=None) if per_service else args.edge)
         alarms.vm_services(args.target.vm_services, args.edge)
-        monthly_budget(self._name, self, self._platform, args.config, args.monthly_budget_usd, args.alert_topic_arn)
+        monthly_budget(self._name, self, self._context, args.config, args.monthly_budget_usd, args.alert_topic_arn)
 
     def _tags(self) -> dict[str, str]:
-        return self._platform.tags(COMPONENT)
+        return self._context.tags(COMPONENT)
 
     def _k8s(self, *depends_on: pulumi.Resource) -> pulumi.ResourceOptions:
         return pulumi.ResourceOptions(parent=self, provider=self._provider, depends_on=list(depends_on))
@@ -248,7 +248,7 @@ class ObservabilityStack(pulumi.ComponentResource):
     # -- metrics --------------------------------------------------------------------------------------------
 
     def _kube_prometheus_stack(self, depends_on: list[pulumi.Resource], *, slack: bool) -> k8s.helm.v3.Release:
-        args, platform = self._args, self._platform
+        args, context = self._args, self._context
         alertmanager_role = service_account_role(
             f"{self._name}-alertmanager-role", self._target.oidc, namespace=MONITORING_NAMESPACE,
             service_account=charts.ALERTMANAGER_SERVICE_ACCOUNT, tags=self._tags(), parent=self,
@@ -266,7 +266,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                  "cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmsForMetric",
                  "cloudwatch:DescribeAlarmHistory"], ["*"], sid="ReadCloudWatchMetrics")))
         values = charts.kube_prometheus_stack_values(
-            self._obs, platform, node_agents_namespace=NODE_AGENTS_NAMESPACE, topic_arn=args.alert_topic_arn,
+            self._obs, context, node_agents_namespace=NODE_AGENTS_NAMESPACE, topic_arn=args.alert_topic_arn,
             alertmanager_role_arn=alertmanager_role.arn, grafana_role_arn=grafana_role.arn, slack=slack)
         return self._release("kube-prometheus-stack", charts.KUBE_PROMETHEUS_STACK, "kube-prometheus-stack",
                              MONITORING_NAMESPACE, values, depends_on, timeout=900)
@@ -320,7 +320,7 @@ class ObservabilityStack(pulumi.ComponentResource):
                 error_rate_percent=obs.alb_5xx_percent,
                 latency_p95_ms=obs.alb_target_p95_ms,
                 target_groups=args.edge.target_groups, web_acl_name=args.edge.web_acl_name,
-                region=self._platform.region, latency_p99_ms=obs.aws_alarms.alb_target_p99_ms))
+                region=self._context.region, latency_p99_ms=obs.aws_alarms.alb_target_p99_ms))
         for key, body in dashboards.items():
             k8s.core.v1.ConfigMap(
                 f"{self._name}-dashboard-{key}",
@@ -361,6 +361,6 @@ class ObservabilityStack(pulumi.ComponentResource):
                 ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources,
                 sid="WriteContainerLogs")))
         self._release("fluent-bit", charts.FLUENT_BIT, "fluent-bit", NODE_AGENTS_NAMESPACE,
-                      charts.fluent_bit_values(self._obs, region=self._platform.region, role_arn=role.arn,
+                      charts.fluent_bit_values(self._obs, region=self._context.region, role_arn=role.arn,
                                                group_prefix=prefix),
                       [node_agents, stack, *groups])

@@ -22,11 +22,11 @@ class EksRuntime:
     """Builds the cluster (and its node autoscaler) on construction; everything else when asked."""
 
     def __init__(self, inputs: RuntimeInputs) -> None:
-        config, platform = inputs.config, inputs.platform
+        config, context = inputs.config, inputs.context
         self._inputs = inputs
         component = Cluster("cluster", ClusterArgs(
             config=config.cluster,
-            platform=platform,
+            context=context,
             vpc_id=inputs.vpc_id,
             private_subnet_ids=inputs.private_subnet_ids,
             logs_key_arn=inputs.logs_key_arn,
@@ -37,7 +37,7 @@ class EksRuntime:
         # Grows and shrinks the node groups within their minSize/maxSize as pods become unschedulable or nodes idle.
         if config.cluster.node_autoscaler.enabled:
             NodeAutoscaler("cluster-autoscaler", NodeAutoscalerArgs(
-                config=config.cluster, platform=platform, cluster_name=cluster.name, oidc=cluster.oidc,
+                config=config.cluster, context=context, cluster_name=cluster.name, oidc=cluster.oidc,
                 node_groups=cluster.node_groups, ready=cluster.ready), self.component_opts())
         self.workload_security_groups = {"eks-cluster": cluster.workload_security_group_id}
         self.database_bootstrap = JobBootstrap(issuer=cluster.oidc, ready=cluster.ready)
@@ -45,13 +45,13 @@ class EksRuntime:
 
     def deploy_services(self, data: ServiceDataRefs) -> Mapping[str, DeployedService]:
         """Agent services share one namespace and its add-ons (ESO, KEDA); each entry is one AgentService."""
-        config, platform, cluster = self._inputs.config, self._inputs.platform, self.cluster
+        config, context, cluster = self._inputs.config, self._inputs.context, self.cluster
         self._service_platform = addons = ServicePlatform("services", ServicePlatformArgs(
-            platform=platform, ready=cluster.ready, pod_readiness_gates=config.edge.enabled), self.component_opts())
+            context=context, ready=cluster.ready, pod_readiness_gates=config.edge.enabled), self.component_opts())
         edge_cidrs = self._inputs.public_cidrs if config.edge.enabled else ()
         return {
             name: AgentService(f"service-{name}", AgentServiceArgs(
-                service_name=name, config=service, platform=platform, oidc=cluster.oidc, addons=addons,
+                service_name=name, config=service, context=context, oidc=cluster.oidc, addons=addons,
                 data=data, callers=callers_of(name, config.services),
                 callee_ports={callee: config.services[callee].port for callee in service.calls},
                 edge_cidrs=edge_cidrs, depends_on=cluster.ready, metrics_server=cluster.metrics_server),

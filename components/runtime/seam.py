@@ -27,7 +27,7 @@ class RuntimeInputs:
     """What a runtime is built from: the validated config, account facts and the network it runs in."""
 
     config: PlatformConfig
-    platform: StackContext
+    context: StackContext
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
     public_cidrs: list[str]

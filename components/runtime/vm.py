@@ -24,7 +24,7 @@ class VmRuntime:
 
     def __init__(self, inputs: RuntimeInputs) -> None:
         self._inputs = inputs
-        self.shared = shared = VmShared("vm-runtime", VmSharedArgs(inputs.platform, inputs.vpc_id))
+        self.shared = shared = VmShared("vm-runtime", VmSharedArgs(inputs.context, inputs.vpc_id))
         self.workload_security_groups = {"vm-workloads": shared.workload_security_group_id}
         # No cluster to run the bootstrap Job: a one-shot instance runs it (its root volume uses the VM key).
         self.database_bootstrap = VmBootstrap(vpc_id=inputs.vpc_id, private_subnet_ids=inputs.private_subnet_ids,
@@ -37,7 +37,7 @@ class VmRuntime:
         route_urls = {name: r.url for name, r in edge_routes.items()}
         self._services = {
             name: VmAgentService(f"service-{name}", VmAgentServiceArgs(
-                service_name=name, config=service, platform=inputs.platform, data=data, vpc_id=inputs.vpc_id,
+                service_name=name, config=service, context=inputs.context, data=data, vpc_id=inputs.vpc_id,
                 vpc_cidr=inputs.vpc_cidr, private_subnet_ids=inputs.private_subnet_ids,
                 ecr_key_arn=shared.ecr_key_arn, volume_key_arn=shared.volume_key_arn,
                 workload_security_group_id=shared.workload_security_group_id,

@@ -77,15 +77,15 @@ def callers_of(service: str, services: Mapping[str, ServiceConfig]) -> list[str]
     return [other for other, cfg in services.items() if service in cfg.calls]
 
 
-def service_environment(svc: str, cfg: ServiceConfig, platform: StackContext, data: ServiceDataRefs,
+def service_environment(svc: str, cfg: ServiceConfig, context: StackContext, data: ServiceDataRefs,
                         callee_urls: Mapping[str, pulumi.Input[str]]) -> dict[str, Any]:
     """A service's non-secret environment, identical on every runtime; ``callee_urls`` maps each callee to its URL."""
     as_text = lambda value: pulumi.Output.from_input(value).apply(str)  # noqa: E731
     values: dict[str, Any] = {
         "SERVICE_NAME": svc,
         "SERVICE_KIND": cfg.kind,
-        "ENVIRONMENT": platform.environment,
-        "AWS_REGION": platform.region,
+        "ENVIRONMENT": context.environment,
+        "AWS_REGION": context.region,
         "PORT": str(cfg.port),
         "METRICS_PATH": cfg.metrics_path,
         "LOG_LEVEL": cfg.log_level,

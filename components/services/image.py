@@ -21,7 +21,7 @@ def repository(
     resource_name: str,
     service: str,
     *,
-    platform: StackContext,
+    context: StackContext,
     key_arn: pulumi.Input[str],
     keep_images: int,
     parent: pulumi.Resource,
@@ -32,13 +32,13 @@ def repository(
     """
     repo = aws.ecr.Repository(
         resource_name,
-        name=f"{platform.name}/{service}",
+        name=f"{context.name}/{service}",
         image_tag_mutability="IMMUTABLE",
         image_scanning_configuration={"scan_on_push": True},
         encryption_configurations=[{"encryption_type": "KMS", "kms_key": key_arn}],
-        force_delete=not platform.protect,
-        tags=platform.tags("services", service=service),
-        opts=pulumi.ResourceOptions(parent=parent, protect=platform.protect),
+        force_delete=not context.protect,
+        tags=context.tags("services", service=service),
+        opts=pulumi.ResourceOptions(parent=parent, protect=context.protect),
     )
     aws.ecr.LifecyclePolicy(
         f"{resource_name}-lifecycle",

@@ -48,7 +48,7 @@ _NON_ROOT_POD = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefaul
 class ServicePlatformArgs:
     """The stack context and what must exist first (``Cluster.ready``); the cluster's provider comes in opts."""
 
-    platform: StackContext
+    context: StackContext
     ready: Sequence[pulumi.Resource]
     namespace: str = SERVICES_NAMESPACE
     # The load balancer controller's webhook adds target-health readiness gates to this namespace's pods.
@@ -66,9 +66,9 @@ class ServicePlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: ServicePlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:services:ServicePlatform", name, None, opts)
-        platform = args.platform
+        context = args.context
         ready = list(args.ready)
-        ha = platform.protected_tier
+        ha = context.protected_tier
         self._provider = provider = kubernetes_provider(self)  # the cluster's, from opts.providers
 
         self.namespace = args.namespace
@@ -85,8 +85,8 @@ class ServicePlatform(pulumi.ComponentResource):
         )
 
         ecr_key = kms.customer_key(
-            f"{name}-ecr-key", "ecr", account_id=platform.account_id, partition=platform.partition,
-            tags=platform.tags("services"), protect=platform.protect, parent=self)
+            f"{name}-ecr-key", "ecr", account_id=context.account_id, partition=context.partition,
+            tags=context.tags("services"), protect=context.protect, parent=self)
         self.ecr_key_arn = ecr_key.arn
 
         self.external_secrets = self._release(

@@ -42,7 +42,7 @@ SECRET_REFRESH = "5m"
 class AgentServiceArgs:
     service_name: str
     config: ServiceConfig
-    platform: StackContext
+    context: StackContext
     oidc: OidcIssuer
     addons: ServicePlatform
     data: ServiceDataRefs
@@ -72,7 +72,7 @@ class AgentService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AgentServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:services:AgentService", name, None, opts)
-        cfg, platform, addons = args.config, args.platform, args.addons
+        cfg, context, addons = args.config, args.context, args.addons
         svc = args.service_name
         self.service_name = svc
         self.namespace = ns = addons.namespace
@@ -81,11 +81,11 @@ class AgentService(pulumi.ComponentResource):
         self.deployment_name = svc
         self.url = workload.service_url(svc, ns, cfg.port)
         self._name, self._args = name, args
-        self._labels = workload.labels(svc, cfg, platform.environment)
+        self._labels = workload.labels(svc, cfg, context.environment)
         k8s_opts = pulumi.ResourceOptions(parent=self, provider=kubernetes_provider(self),
                                           depends_on=[addons.namespace_resource, *args.depends_on])
 
-        repo = repository(f"{name}-repo", svc, platform=platform, key_arn=addons.ecr_key_arn,
+        repo = repository(f"{name}-repo", svc, context=context, key_arn=addons.ecr_key_arn,
                           keep_images=cfg.image_retention_count, parent=self)
         self.repository_url = repo.repository_url
         self.image_ref = None
@@ -126,13 +126,13 @@ class AgentService(pulumi.ComponentResource):
                   prerequisites: list[pulumi.Resource], config_map: k8s.core.v1.ConfigMap,
                   secret_deps: list[pulumi.Resource]) -> None:
         """Deployment, PodDisruptionBudget and autoscaler: what runs the released image."""
-        name, svc, cfg, platform = self._name, self.service_name, self._args.config, self._args.platform
+        name, svc, cfg, context = self._name, self.service_name, self._args.config, self._args.context
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=self._metadata(svc),
             spec=workload.deployment_spec(
-                svc, cfg, image_ref, environment=platform.environment,
-                strict_zone_spread=platform.protected_tier,
+                svc, cfg, image_ref, environment=context.environment,
+                strict_zone_spread=context.protected_tier,
                 config_checksum=pulumi.Output.json_dumps(config_map.data).apply(
                     lambda text: hashlib.sha256(text.encode()).hexdigest())),
             # The autoscaler owns the replica count once the Deployment exists.
@@ -168,16 +168,16 @@ class AgentService(pulumi.ComponentResource):
         args, data = self._args, self._args.data
         return service_account_role(
             f"{self._name}-role", args.oidc, namespace=self.namespace, service_account=self.service_name,
-            tags=args.platform.tags("services", service=self.service_name), parent=self,
+            tags=args.context.tags("services", service=self.service_name), parent=self,
             inline_policy=service_policy(
-                region=args.platform.region, secret_arns=self._own_secret_arns(),
+                region=args.context.region, secret_arns=self._own_secret_arns(),
                 secrets_key_arn=data.secrets_kms_key_arn, bucket_arn=data.bucket_arn, prefix=self.service_name,
                 data_key_arn=data.data_kms_key_arn))
 
     def _config_map(self, opts: pulumi.ResourceOptions) -> k8s.core.v1.ConfigMap:
         """Non-secret settings only: endpoints carry no credentials (those are files under SECRETS_DIR)."""
         args, cfg, svc = self._args, self._args.config, self.service_name
-        values = service_environment(svc, cfg, args.platform, args.data, {
+        values = service_environment(svc, cfg, args.context, args.data, {
             callee: workload.service_url(callee, self.namespace, port) for callee, port in args.callee_ports.items()})
         return k8s.core.v1.ConfigMap(f"{self._name}-config",
                                      metadata=self._metadata(workload.config_map_name(svc)),
@@ -197,7 +197,7 @@ class AgentService(pulumi.ComponentResource):
             metadata=self._metadata(svc),
             spec={"provider": {"aws": {
                 "service": "SecretsManager",
-                "region": self._args.platform.region,
+                "region": self._args.context.region,
                 # ESO requests a token for this service account, so the store reads with the service's role.
                 "auth": {"jwt": {"serviceAccountRef": {"name": svc}}},
             }}},

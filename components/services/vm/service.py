@@ -59,7 +59,7 @@ class VmAgentServiceArgs:
 
     service_name: str
     config: ServiceConfig
-    platform: StackContext
+    context: StackContext
     data: ServiceDataRefs
     vpc_id: pulumi.Input[str]
     vpc_cidr: str
@@ -91,21 +91,21 @@ class VmAgentService(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: VmAgentServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:services:VmAgentService", name, None, opts)
-        cfg, platform, svc = args.config, args.platform, args.service_name
+        cfg, context, svc = args.config, args.context, args.service_name
         self.service_name, self.kind, self.port = svc, cfg.kind, cfg.port
         self.url = ""
         self._name, self._args = name, args
-        self._tags = platform.tags(COMPONENT, service=svc)
+        self._tags = context.tags(COMPONENT, service=svc)
         child = pulumi.ResourceOptions(parent=self)
 
-        repo = repository(f"{name}-repo", svc, platform=platform, key_arn=args.ecr_key_arn,
+        repo = repository(f"{name}-repo", svc, context=context, key_arn=args.ecr_key_arn,
                           keep_images=cfg.image_retention_count, parent=self)
         self.repository_url = repo.repository_url
         image = self._image(repo) if cfg.released else None
         self.image_ref = image[0] if image is not None else None
         pull_repo_arn = image[2] if image is not None else repo.arn
 
-        group_name = f"/{platform.project}/{platform.stack}/containers/{svc}"
+        group_name = f"/{context.project}/{context.stack}/containers/{svc}"
         logs = log_group(f"{name}-logs", group_name, retention_days=args.log_retention_days,
                          kms_key_arn=args.logs_key_arn, tags=self._tags, parent=self)
         role = self._role(pull_repo_arn, logs.arn)
@@ -144,13 +144,13 @@ class VmAgentService(pulumi.ComponentResource):
                   logs: aws.cloudwatch.LogGroup, profile: aws.iam.InstanceProfile,
                   sg: aws.ec2.SecurityGroup) -> None:
         """Launch template, Auto Scaling group and scaling policy: what runs the released image."""
-        args, cfg, platform, svc = self._args, self._args.config, self._args.platform, self.service_name
+        args, cfg, context, svc = self._args, self._args.config, self._args.context, self.service_name
         user_data = pulumi.Output.all(
             image=image_ref, registry=registry, log_group=logs.name, redis_host=args.data.redis_host,
             redis_port=args.data.redis_port, secrets=pulumi.Output.all(*self._own_secret_arns()),
-            environment=pulumi.Output.all(**service_environment(svc, cfg, platform, args.data, args.callee_urls)),
+            environment=pulumi.Output.all(**service_environment(svc, cfg, context, args.data, args.callee_urls)),
         ).apply(lambda v: base64.b64encode(render(UserDataInputs(
-            service=svc, config=cfg, region=platform.region, image=v["image"], registry=v["registry"],
+            service=svc, config=cfg, region=context.region, image=v["image"], registry=v["registry"],
             log_group=v["log_group"], environment={k: str(x) for k, x in v["environment"].items()},
             secret_arns=dict(zip(cfg.secrets, v["secrets"], strict=True)), redis_host=str(v["redis_host"]),
             redis_port=int(v["redis_port"]), proxy=args.proxy)).encode()).decode())
@@ -193,8 +193,8 @@ class VmAgentService(pulumi.ComponentResource):
 
     def _role(self, pull_repo_arn: pulumi.Input[str], log_group_arn: pulumi.Input[str]) -> aws.iam.Role:
         args, data, svc = self._args, self._args.data, self.service_name
-        platform = args.platform
-        own = service_policy(region=platform.region, secret_arns=self._own_secret_arns(),
+        context = args.context
+        own = service_policy(region=context.region, secret_arns=self._own_secret_arns(),
                              secrets_key_arn=data.secrets_kms_key_arn, bucket_arn=data.bucket_arn, prefix=svc,
                              data_key_arn=data.data_kms_key_arn)
         host = iam.document(
@@ -220,7 +220,7 @@ class VmAgentService(pulumi.ComponentResource):
         aws.iam.RolePolicy(f"{self._name}-role-host", role=role.id, policy=host, opts=child)
         aws.iam.RolePolicyAttachment(
             f"{self._name}-role-ssm", role=role.name,
-            policy_arn=platform.partition.apply(lambda p: SSM_CORE_POLICY.format(partition=p)), opts=child)
+            policy_arn=context.partition.apply(lambda p: SSM_CORE_POLICY.format(partition=p)), opts=child)
         return role
 
     def _security_group(self) -> aws.ec2.SecurityGroup:
@@ -252,7 +252,7 @@ class VmAgentService(pulumi.ComponentResource):
     def _launch_template(self, profile: aws.iam.InstanceProfile, sg: aws.ec2.SecurityGroup,
                          user_data: pulumi.Input[str]) -> aws.ec2.LaunchTemplate:
         args, cfg = self._args, self._args.config
-        instance_tags = {**self._tags, "Name": f"{args.platform.name}-{self.service_name}"}
+        instance_tags = {**self._tags, "Name": f"{args.context.name}-{self.service_name}"}
         return aws.ec2.LaunchTemplate(
             f"{self._name}-template",
             description=f"Agent service {self.service_name}",
@@ -261,7 +261,7 @@ class VmAgentService(pulumi.ComponentResource):
                 instance_type=cfg.vm.instance_type, instance_profile_arn=profile.arn,
                 root_size_gib=cfg.vm.disk_size_gib, volume_key_arn=args.volume_key_arn,
                 security_group_ids=[sg.id, args.workload_security_group_id], parent=self),
-            monitoring={"enabled": DETAILED_MONITORING[args.platform.environment]},
+            monitoring={"enabled": DETAILED_MONITORING[args.context.environment]},
             user_data=user_data,
             tag_specifications=[{"resource_type": kind, "tags": instance_tags} for kind in ("instance", "volume")],
             tags=self._tags,
@@ -325,7 +325,7 @@ def _partition(region: str) -> str:
 
 @dataclass(frozen=True)
 class VmSharedArgs:
-    platform: StackContext
+    context: StackContext
     vpc_id: pulumi.Input[str]
 
 
@@ -343,14 +343,14 @@ class VmShared(pulumi.ComponentResource):
     def __init__(self, name: str, args: VmSharedArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         # The type token keeps the class's first name (VmRuntime); the runtime seam took that name.
         super().__init__("agent-platform:services:VmRuntime", name, None, opts)
-        platform, vpc_id = args.platform, args.vpc_id
-        tags = platform.tags(COMPONENT)
+        context, vpc_id = args.context, args.vpc_id
+        tags = context.tags(COMPONENT)
         self.ecr_key_arn = kms.customer_key(
-            f"{name}-ecr-key", "ecr", account_id=platform.account_id, partition=platform.partition, tags=tags,
-            protect=platform.protect, parent=self).arn
-        self.volume_key_arn = kms.volume_key(f"{name}-volume-key", account_id=platform.account_id,
-                                             partition=platform.partition, region=platform.region, tags=tags,
-                                             protect=platform.protect, parent=self).arn
+            f"{name}-ecr-key", "ecr", account_id=context.account_id, partition=context.partition, tags=tags,
+            protect=context.protect, parent=self).arn
+        self.volume_key_arn = kms.volume_key(f"{name}-volume-key", account_id=context.account_id,
+                                             partition=context.partition, region=context.region, tags=tags,
+                                             protect=context.protect, parent=self).arn
         # Carried by every service instance (no rules of its own): what the data stores admit, as they admit
         # the EKS cluster security group on that runtime.
         self.workload_security_group_id = aws.ec2.SecurityGroup(
