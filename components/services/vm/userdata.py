@@ -12,12 +12,15 @@ import json
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from components.core.templates import render as render_template
 from components.services.contract import RUN_AS, SECRETS_DIR
 from components.services.vm.nginx import LOG_DIR, LOGROTATE, ProxySpec, nginx_conf, stop_timeout_seconds
 from config.services import ServiceConfig, cpu_millis, memory_bytes
 
+TEMPLATES = Path(__file__).parent / "templates"
 # The CloudWatch agent's metrics land here; the queue depth of workers too.
 METRICS_NAMESPACE = "AgentPlatform/VM"
 QUEUE_METRIC = "QueueDepth"
@@ -86,34 +89,11 @@ def _queue_publisher(i: UserDataInputs) -> str:
     if queue is None:
         return ""
     arn = i.secret_arns["redis"]
-    return f"""
-cat > /usr/local/bin/agent-queue-depth <<'EOF'
-#!/bin/bash
-set -euo pipefail
-token=$(aws secretsmanager get-secret-value --region {i.region} --secret-id {shlex.quote(arn)} \\
-  --query SecretString --output text)
-depth=$(REDISCLI_AUTH="$token" redis6-cli --tls -h {i.redis_host} -p {i.redis_port} -n {queue.database_index} \\
-  --no-auth-warning LLEN {shlex.quote(queue.list_name)})
-aws cloudwatch put-metric-data --region {i.region} --namespace {METRICS_NAMESPACE} --metric-name {QUEUE_METRIC} \\
-  --dimensions Service={i.service} --unit Count --value "$depth"
-EOF
-chmod 0755 /usr/local/bin/agent-queue-depth
-cat > /etc/systemd/system/agent-queue-depth.service <<'EOF'
-[Unit]
-Description=Publish the {i.service} queue depth
-[Service]
-Type=oneshot
-ExecStart=/usr/local/bin/agent-queue-depth
-EOF
-cat > /etc/systemd/system/agent-queue-depth.timer <<'EOF'
-[Timer]
-OnBootSec=60
-OnUnitActiveSec={queue.polling_interval_seconds}
-[Install]
-WantedBy=timers.target
-EOF
-systemctl enable --now agent-queue-depth.timer
-"""
+    return render_template(TEMPLATES, "queue-depth.sh", region=i.region, secret_arn=shlex.quote(arn),
+                           redis_host=i.redis_host, redis_port=str(i.redis_port),
+                           database_index=str(queue.database_index), list_name=shlex.quote(queue.list_name),
+                           metrics_namespace=METRICS_NAMESPACE, queue_metric=QUEUE_METRIC, service=i.service,
+                           polling_interval=str(queue.polling_interval_seconds))
 
 
 # What the CloudWatch agent publishes per group: one series per measurement, aggregated over the group's
@@ -153,24 +133,8 @@ def _proxy(i: UserDataInputs) -> str:
     """nginx from AL2023's packages in front of the container; it stops before the container does."""
     if i.proxy is None:
         return ""
-    return f"""
-install -d -m 0755 {LOG_DIR}
-cat > /etc/nginx/nginx.conf <<'EOF'
-{nginx_conf(i.proxy)}EOF
-cat > /etc/logrotate.d/agent-proxy <<'EOF'
-{LOGROTATE}EOF
-install -d -m 0755 /etc/systemd/system/nginx.service.d
-cat > /etc/systemd/system/nginx.service.d/agent-platform.conf <<'EOF'
-[Unit]
-After={i.service}.service
-Wants={i.service}.service
-[Service]
-TimeoutStopSec={stop_timeout_seconds(i.proxy)}
-EOF
-nginx -t
-systemctl daemon-reload
-systemctl enable --now nginx.service
-"""
+    return render_template(TEMPLATES, "proxy.sh", log_dir=LOG_DIR, nginx_conf=nginx_conf(i.proxy), logrotate=LOGROTATE,
+                           service=i.service, stop_timeout=str(stop_timeout_seconds(i.proxy)))
 
 
 def _packages(i: UserDataInputs) -> str:
@@ -181,76 +145,15 @@ def _packages(i: UserDataInputs) -> str:
 def render(i: UserDataInputs) -> str:
     cfg, svc = i.config, i.service
     probe = f"http://127.0.0.1:{cfg.port}"
-    return f"""#!/bin/bash
-# {svc}: one container per instance. No secret values below: only references fetched at start.
-set -euo pipefail
-dnf install -y {_packages(i)}
-systemctl enable --now docker
-install -d -m 0755 /etc/agent-platform
-cat > /etc/agent-platform/{svc}.env <<'EOF'
-{_env_file(i.environment)}
-EOF
-cat > /usr/local/bin/agent-start-{svc} <<'EOF'
-#!/bin/bash
-set -euo pipefail
-{_fetch_secrets(i)}
-aws ecr get-login-password --region {i.region} | docker login --username AWS --password-stdin {i.registry}
-docker pull {i.image}
-EOF
-chmod 0700 /usr/local/bin/agent-start-{svc}
-cat > /usr/local/bin/agent-ready-{svc} <<'EOF'
-#!/bin/bash
-for _ in $(seq 1 {cfg.probes.startup_timeout_seconds}); do
-  curl -fsS --max-time 2 -o /dev/null {probe}{cfg.probes.startup_path} && exit 0
-  sleep 1
-done
-exit 1
-EOF
-chmod 0755 /usr/local/bin/agent-ready-{svc}
-cat > /usr/local/bin/agent-live-{svc} <<'EOF'
-#!/bin/bash
-state=/run/agent-live-{svc}
-if curl -fsS --max-time 5 -o /dev/null {probe}{cfg.probes.liveness_path}; then echo 0 > "$state"; exit 0; fi
-failures=$(( $(cat "$state" 2>/dev/null || echo 0) + 1 ))
-echo "$failures" > "$state"
-if [ "$failures" -ge {LIVENESS_FAILURES} ]; then echo 0 > "$state"; systemctl restart {svc}.service; fi
-EOF
-chmod 0755 /usr/local/bin/agent-live-{svc}
-cat > /etc/systemd/system/{svc}.service <<'EOF'
-[Unit]
-Description=agent service {svc}
-After=docker.service network-online.target
-Requires=docker.service
-[Service]
-Restart=always
-RestartSec=5
-TimeoutStartSec={cfg.probes.startup_timeout_seconds + 300}
-TimeoutStopSec={cfg.termination_grace_period_seconds}
-ExecStartPre=/usr/local/bin/agent-start-{svc}
-ExecStart={_docker_run(i)}
-ExecStartPost=/usr/local/bin/agent-ready-{svc}
-ExecStop=/bin/sleep {cfg.pre_stop_delay_seconds}
-ExecStop=/usr/bin/docker stop --time {cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5} {svc}
-[Install]
-WantedBy=multi-user.target
-EOF
-cat > /etc/systemd/system/agent-live-{svc}.service <<'EOF'
-[Service]
-Type=oneshot
-ExecStart=/usr/local/bin/agent-live-{svc}
-EOF
-cat > /etc/systemd/system/agent-live-{svc}.timer <<'EOF'
-[Timer]
-OnActiveSec={cfg.probes.startup_timeout_seconds}
-OnUnitActiveSec={LIVENESS_INTERVAL_SECONDS}
-[Install]
-WantedBy=timers.target
-EOF
-cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'EOF'
-{json.dumps(cloudwatch_agent_config(i), indent=1)}
-EOF
-/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \\
-  -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
-systemctl daemon-reload
-systemctl enable --now {svc}.service agent-live-{svc}.timer
-{_proxy(i)}{_queue_publisher(i)}"""
+    return render_template(
+        TEMPLATES, "userdata.sh", svc=svc, packages=_packages(i), env_file=_env_file(i.environment),
+        fetch_secrets=_fetch_secrets(i), region=i.region, registry=i.registry, image=i.image, probe=probe,
+        startup_timeout=str(cfg.probes.startup_timeout_seconds),
+        start_timeout=str(cfg.probes.startup_timeout_seconds + 300),
+        startup_path=cfg.probes.startup_path, liveness_path=cfg.probes.liveness_path,
+        liveness_failures=str(LIVENESS_FAILURES), stop_timeout=str(cfg.termination_grace_period_seconds),
+        docker_run=_docker_run(i), pre_stop_delay=str(cfg.pre_stop_delay_seconds),
+        docker_stop_time=str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
+        liveness_interval=str(LIVENESS_INTERVAL_SECONDS),
+        agent_config=json.dumps(cloudwatch_agent_config(i), indent=1), proxy=_proxy(i),
+        queue_publisher=_queue_publisher(i))
