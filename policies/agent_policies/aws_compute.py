@@ -484,7 +484,7 @@ POLICIES: list[Policy] = [
         check=_check_rollback_template,
         severity=Severity.MEDIUM,
         remediation="Read the AMI ID when the program runs (aws.ssm.get_parameter_output(...).insecure_value, as "
-                    "components.instances does) instead of image_id=\"resolve:ssm:...\", and set launch_template "
+                    "components.core.instances does) instead of image_id=\"resolve:ssm:...\", and set launch_template "
                     "version to template.latest_version; or turn auto_rollback off.",
         topic=("availability",),
     ),

@@ -359,7 +359,7 @@ POLICIES: list[Policy] = [
         resource_types=[VAULT],
         check=_check_vault_cmk,
         severity=Severity.HIGH,
-        remediation="Create a KMS key for the vault (components.kms.customer_key) and set kms_key_arn to its ARN; "
+        remediation="Create a KMS key for the vault (components.core.kms.customer_key) and set kms_key_arn to its ARN; "
                     "a vault's key cannot be changed, so this means a new vault.",
         refs=[soc2("CC6.1", "Logical access security over protected information assets")],
     ),

@@ -540,7 +540,7 @@ POLICIES: list[Policy] = [
         resource_types=[NAMESPACE],
         check=_check_namespace_psa,
         severity=Severity.HIGH,
-        remediation="Create namespaces with components.namespace.restricted_namespace (labels "
+        remediation="Create namespaces with components.core.namespace.restricted_namespace (labels "
                     f"{PSA_ENFORCE}=restricted and {PSA_WARN}=restricted).",
         refs=[cis_eks("4.2.1"), cis_eks("4.6.1", "Create administrative boundaries between resources using "
                                                  "namespaces")],
