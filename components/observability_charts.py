@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 
 from components.chart_pins import FLUENT_BIT, KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER, Chart
+from components.image_pins import POSTGRES_EXPORTER_IMAGE
 from components.observability_rules import SUPERSEDED_DEFAULT_RULES
 from config.observability import ObservabilityConfig
 from config.platform import PlatformConfig
@@ -243,9 +244,12 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
     liveness probe restarts it after 15 minutes of failed logins, longer than the PostgresUnreachable alert
     takes to fire on a real outage. A new value set by Pulumi (``login_version``) rolls the pod at once.
     Keys: prometheus-postgres-exporter 7.3.0 values.yaml (config.datasource.userFile, passwordFile, extraVolumes,
-    extraVolumeMounts, annotations, livenessProbe).
+    extraVolumeMounts, annotations, livenessProbe, image).
     """
     return {
+        # By digest (components/image_pins.py); the chart templates registry/repository:tag.
+        "image": {"registry": POSTGRES_EXPORTER_IMAGE.registry, "repository": POSTGRES_EXPORTER_IMAGE.repository,
+                  "tag": POSTGRES_EXPORTER_IMAGE.pinned_tag},
         "config": {
             "datasource": {
                 "host": host,
@@ -275,6 +279,7 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
 
 def redis_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int],
                           scrape_interval_seconds: int) -> dict[str, Any]:
+    """The chart's own image, by tag: the chart cannot carry a digest (components/image_pins.py UNPINNED)."""
     return {
         # ElastiCache enforces TLS in transit, hence rediss://.
         "redisAddress": pulumi.Output.concat("rediss://", host, ":", pulumi.Output.from_input(port).apply(str)),

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from components import image_pins
 from config.data import AWS_CLI_IMAGE, POSTGRES_MAJOR_VERSIONS, PSQL_IMAGES
 from tests.harness import config_error, plan
 
@@ -40,6 +41,8 @@ def _helm_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]]
                 yield here, value
             elif key == "image" and isinstance(value, dict):
                 ref = value.get("repository", "")
+                if value.get("registry"):
+                    ref = f"{value['registry']}/{ref}"
                 if value.get("tag"):
                     ref += f":{value['tag']}"
                 if value.get("digest"):
@@ -110,6 +113,42 @@ def test_a_bootstrap_image_without_a_digest_is_refused_in_dev_too(key, image):
 def test_helm_image_settings_are_found_wherever_they_are_set():
     """The walker the digest check relies on sees string and map image settings at any depth."""
     values = {"controller": {"image": {"repository": "r/c", "tag": "v1", "digest": "sha256:" + "a" * 64}},
-              "sidecars": [{"image": "r/s:v2"}]}
+              "sidecars": [{"image": "r/s:v2"}],
+              "exporter": {"image": {"registry": "quay.io", "repository": "o/e", "tag": "v3@sha256:" + "b" * 64}}}
     assert list(_helm_images(values)) == [
-        ("values.controller.image", "r/c:v1@sha256:" + "a" * 64), ("values.sidecars[0].image", "r/s:v2")]
+        ("values.controller.image", "r/c:v1@sha256:" + "a" * 64), ("values.sidecars[0].image", "r/s:v2"),
+        ("values.exporter.image", "quay.io/o/e:v3@sha256:" + "b" * 64)]
+
+
+def _release_images(stack: str) -> dict[str, list[str]]:
+    """Chart name -> the image references its release's values set, in the EKS plan of ``stack``."""
+    return {str(r.props["chart"]): sorted(ref for _, ref in _helm_images(r.props.get("values", {})))
+            for r in _plan(stack, "eks").of_type("kubernetes:helm.sh/v3:Release")}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_chart_values_run_exactly_the_recorded_digests(stack):
+    """Every image a release's values set is in the pin table, by digest; every pinned image is set."""
+    found = _release_images(stack)
+    expected = {chart: sorted(i.reference for i in image_pins.PINNED if i.chart == chart) for chart in found}
+    assert found == expected
+    assert {i.chart for i in image_pins.PINNED} <= set(found), "a pinned image whose chart is not installed"
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_postgres_exporter_runs_its_confirmed_digest(stack):
+    # quay.io digest of v0.18.1, the chart's appVersion (sources in components/image_pins.py).
+    assert _release_images(stack)["prometheus-postgres-exporter"] == [
+        "quay.io/prometheuscommunity/postgres-exporter:v0.18.1"
+        "@sha256:fb96c4413985d4b23ab02b19022b3d70a86c8e0a62f41ab15ebb6f4673781a5d"]
+
+
+def test_every_pin_names_two_sources_and_every_gap_a_reason():
+    for image in image_pins.PINNED:
+        assert image_pins.DIGEST.match(image.digest), image
+        assert len(set(image.sources)) >= 2, f"{image.reference}: a digest needs two independent sources"
+        assert DIGEST.search(image.reference)
+    for image in image_pins.UNPINNED:
+        assert image.digest == "" and image.reason, image
+    pinned = {(i.chart, i.values_path) for i in image_pins.PINNED}
+    assert not pinned & {(i.chart, i.values_path) for i in image_pins.UNPINNED}
