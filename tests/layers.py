@@ -34,7 +34,7 @@ COMPONENT_UNITS: Mapping[str, float] = {
 # The config tree: leaf facts, the model base, field types shared by sections, the sections, then the root.
 CONFIG_UNITS: Mapping[str, float] = {
     "config.errors": 0, "config.catalog": 0, "config.credentials": 0, "config.cron": 0, "config.tiers": 0,
-    "config.charts": 0,
+    "config.charts": 0, "config.image_pins": 0,
     "config.base": 1,
     "config.images": 2, "config.ingress": 2,
     "config.network": 3, "config.cluster": 3, "config.backup": 3, "config.cost": 3, "config.data": 3,

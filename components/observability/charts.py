@@ -13,6 +13,7 @@ import pulumi
 from components.core.context import StackContext
 from components.observability.rules import SUPERSEDED_DEFAULT_RULES
 from config.charts import FLUENT_BIT, KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER, Chart
+from config.image_pins import chart_image_values, merged
 from config.observability import ObservabilityConfig
 
 STORAGE_CLASS = "gp3-encrypted"  # the cluster's default, KMS-encrypted gp3 StorageClass
@@ -104,8 +105,9 @@ def kube_prometheus_stack_values(
     obs: ObservabilityConfig, stack: StackContext, *, node_agents_namespace: str, topic_arn: pulumi.Input[str],
     alertmanager_role_arn: pulumi.Input[str], grafana_role_arn: pulumi.Input[str], slack: bool,
 ) -> dict[str, Any]:
+    """The stack's values; every image whose digest is recorded runs by digest (config/image_pins.py)."""
     prom, am, grafana = obs.prometheus, obs.alertmanager, obs.grafana
-    return {
+    return merged(chart_image_values(KUBE_PROMETHEUS_STACK.name), {
         # CRDs install with the chart; Helm never upgrades them. The chart's upgrade Job stays off on purpose: it
         # pulls busybox:latest and a kubectl tag by name (mutable) and runs with cluster-wide CRD write rights.
         # A chart bump applies the new CRDs first, server-side, as docs/kubernetes.md#crd-upgrades describes.
@@ -230,7 +232,7 @@ def kube_prometheus_stack_values(
             "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                                          "capabilities": {"drop": ["ALL"]}},
         },
-    }
+    })
 
 
 def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int], database: pulumi.Input[str],
@@ -242,9 +244,9 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
     liveness probe restarts it after 15 minutes of failed logins, longer than the PostgresUnreachable alert
     takes to fire on a real outage. A new value set by Pulumi (``login_version``) rolls the pod at once.
     Keys: prometheus-postgres-exporter 7.3.0 values.yaml (config.datasource.userFile, passwordFile, extraVolumes,
-    extraVolumeMounts, annotations, livenessProbe).
+    extraVolumeMounts, annotations, livenessProbe, image). The image is pinned by digest (config/image_pins.py).
     """
-    return {
+    return merged(chart_image_values(POSTGRES_EXPORTER.name), {
         "config": {
             "datasource": {
                 "host": host,
@@ -269,11 +271,12 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
         "podSecurityContext": _NON_ROOT_POD,
         "securityContext": _HARDENED_CONTAINER,
         "resources": _resources("50m", "64Mi", "128Mi"),
-    }
+    })
 
 
 def redis_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int],
                           scrape_interval_seconds: int) -> dict[str, Any]:
+    """The chart's own image, by tag: the chart cannot carry a digest (config/image_pins.py UNPINNED)."""
     return {
         # ElastiCache enforces TLS in transit, hence rediss://.
         "redisAddress": pulumi.Output.concat("rediss://", host, ":", pulumi.Output.from_input(port).apply(str)),

@@ -20,6 +20,7 @@ from components.core import kms
 from components.core.context import StackContext
 from components.core.namespace import READINESS_GATE_LABEL, kubernetes_provider, restricted_namespace
 from config.charts import EXTERNAL_SECRETS, KEDA
+from config.image_pins import chart_image_values, merged
 from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE
 
 EXTERNAL_SECRETS_CHART = EXTERNAL_SECRETS.name
@@ -164,7 +165,8 @@ def _external_secrets_values(ha: bool) -> dict[str, Any]:
 
 
 def _keda_values(ha: bool) -> dict[str, Any]:
-    """Chart values: explicit hardened security contexts (the metrics server writes its serving cert)."""
+    """Chart values: explicit hardened security contexts (the metrics server writes its serving cert); the three
+    images by digest (config/image_pins.py)."""
     replicas = 2 if ha else 1
     metrics_server_container = {k: v for k, v in _HARDENED_CONTAINER.items() if k != "readOnlyRootFilesystem"}
     values: dict[str, Any] = {
@@ -187,4 +189,4 @@ def _keda_values(ha: bool) -> dict[str, Any]:
     }
     if ha:
         values["podDisruptionBudget"] = {part: {"minAvailable": 1} for part in ("operator", "metricServer", "webhooks")}
-    return values
+    return merged(chart_image_values(KEDA_CHART), values)
