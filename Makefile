@@ -5,7 +5,8 @@ OUT     ?= out
 
 .PHONY: install lint test plan review bench manifests golden clean
 
-.venv/.installed: requirements.txt requirements-dev.txt
+# policies/pyproject.toml: the pack's packages are installed (editable) from requirements.txt.
+.venv/.installed: requirements.txt requirements-dev.txt policies/pyproject.toml
 	python3 -m venv .venv
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@

@@ -5,16 +5,20 @@ from __future__ import annotations
 import hashlib
 import re
 
+from agent_contract.tags import (
+    API_KEY,
+    CACHE_CREDENTIALS,
+    DATABASE_CREDENTIALS,
+    ENCRYPTION_KEY,
+    SECRET_KIND_TAG,
+    SIGNING_KEY,
+)
+
+__all__ = ["API_KEY", "CACHE_CREDENTIALS", "DATABASE_CREDENTIALS", "ENCRYPTION_KEY", "SECRET_KIND_TAG", "SIGNING_KEY"]
+
 COMPONENT = "data"
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
-# Every secret says what it holds, so the rotation policy knows which ones AWS can rotate.
-SECRET_KIND_TAG = "agent-platform/secret-kind"
-DATABASE_CREDENTIALS = "database-credentials"
-CACHE_CREDENTIALS = "cache-credentials"
-API_KEY = "api-key"
-SIGNING_KEY = "signing-key"
-ENCRYPTION_KEY = "encryption-key"
 
 
 def physical_name(prefix: str, suffix: str, limit: int) -> str:

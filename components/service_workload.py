@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+from agent_contract.tags import KUBERNETES_API_ANNOTATION
 
 from config.services import ServiceConfig
 
@@ -18,7 +19,6 @@ APP_CONTAINER = "app"
 HTTP_PORT_NAME = "http"
 RUN_AS = 10001  # above the host's system and user ranges, so a container escape is not a known host user
 SECRETS_DIR = "/var/run/secrets/agent-platform"
-KUBERNETES_API_ANNOTATION = "agent-platform/kubernetes-api-access"
 STARTUP_PERIOD_SECONDS = 5
 ANYWHERE = "0.0.0.0/0"
 

@@ -9,13 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-BACKUP_PLAN_TAG = "backup-plan"
-ROLE_TAG = "agent-platform/role"
-# Declared on Auto Scaling groups for the cost estimate, which cannot see either from the plan otherwise:
-# a group that runs once per change and scales itself to 0, and the custom metrics its instances publish.
-CAPACITY_TAG = "agent-platform/capacity"
-RUN_ONCE = "run-once"
-CUSTOM_METRICS_TAG = "agent-platform/custom-metrics"
+from agent_contract.tags import BACKUP_PLAN_TAG, CAPACITY_TAG, CUSTOM_METRICS_TAG, ROLE_TAG, RUN_ONCE
+
+__all__ = ["BACKUP_PLAN_TAG", "CAPACITY_TAG", "CUSTOM_METRICS_TAG", "ROLE_TAG", "RUN_ONCE", "Tagger"]
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+from agent_contract.aws import WAF_COUNTABLE_RULES
+
 Architecture = Literal["x86_64", "arm64"]
 
 # Values CloudWatch Logs accepts for a log group's retention (PutRetentionPolicy, retentionInDays:
@@ -68,12 +70,8 @@ WAF_COMMON_RULES = (
     "CrossSiteScripting_COOKIE", "CrossSiteScripting_QUERYARGUMENTS", "CrossSiteScripting_BODY",
     "CrossSiteScripting_URIPATH",
 )
-# Rules that only size or fingerprint a request: counting one trades a false positive for noise, not for an
-# injection. Protected tiers may count only these (the others stop SSRF, LFI/RFI and XSS attempts).
-WAF_COUNTABLE_RULES = (
-    "SizeRestrictions_BODY", "SizeRestrictions_QUERYSTRING", "SizeRestrictions_Cookie_HEADER",
-    "SizeRestrictions_URIPATH", "NoUserAgent_HEADER", "UserAgent_BadBots_HEADER",
-)
+# Rules that only size or fingerprint a request (agent_contract.aws): protected tiers may count only these.
+__all__ = ["WAF_COUNTABLE_RULES"]
 
 
 @cache

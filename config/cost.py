@@ -3,7 +3,7 @@
 The estimate prices what the plan shows (instance hours, nodes, volumes, endpoints); volumes the plan
 cannot show (data through NAT, GB stored, requests, logs) are stated here as assumptions, with tier
 defaults in ``config/tiers.py``. The ``monthly-cost-budget`` policy receives the same budget and usage
-through ``policies/config/<stack>.json`` (a test keeps the two equal).
+through ``policies/config/<stack>.json``, generated from this section (``python -m planning.policy_config``).
 """
 
 from __future__ import annotations

@@ -37,15 +37,6 @@ def test_every_tier_states_every_usage_assumption(tier):
     assert set(stated) == {spec.camel for spec in USAGE_FIELDS.values()}
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_policy_config_carries_the_stack_config_budget_region_and_usage(stack):
-    settings = load_policy_config(stack)[POLICY]
-    cfg = platform_config(stack)
-    assert settings["budgetUsd"] == cfg.cost.monthly_budget_usd
-    assert settings["region"] == cfg.region
-    assert settings["usage"] == cfg.cost.usage.model_dump(by_alias=True)
-
-
 def test_the_budget_gate_is_mandatory_in_staging_and_prod_and_advisory_in_dev():
     assert load_policy_config("dev")[POLICY]["enforcementLevel"] == "advisory"
     for stack in ("staging", "prod"):

@@ -5,7 +5,7 @@
     python tools/refresh_prices.py --region us-west-2 --dry-run          # show changes, write nothing
 
 Needs credentials allowed to call ``pricing:GetProducts`` (the API answers from us-east-1). For each
-price key of ``policies/agent_policies/costing/prices/aws-<region>.json`` with a query below, the script
+price key of ``policies/agent_costing/prices/aws-<region>.json`` with a query below, the script
 takes the on-demand price dimension in the expected unit (first tier) and rewrites the entry with that
 price, the offer and SKU it came from as ``source``, and today's date. A key without a query, whose query
 matches no product, or whose products disagree on the price keeps its committed value and is listed at

@@ -16,7 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_policies.costing import CostReport
+from agent_costing import CostReport
+
 from config import ConfigError
 from planning.cost.estimator import stack_report
 from planning.engine import STACKS, run_program, with_paths

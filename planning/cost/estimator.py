@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agent_policies.costing import UNKNOWN, Catalogue, CostReport, Resource, Usage
-from agent_policies.costing import estimate as estimate_resources
+from agent_costing import UNKNOWN, Catalogue, CostReport, Resource, Usage
+from agent_costing import estimate as estimate_resources
+
 from planning.cost.usage import stack_cost
 from planning.engine import region_of, runtime_config
 from planning.model import UNKNOWN as UNKNOWN_SENTINEL

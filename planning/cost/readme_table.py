@@ -15,7 +15,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from agent_policies.costing import USAGE_FIELDS, CostReport
+from agent_costing import USAGE_FIELDS, CostReport
+
 from planning.cost.estimator import stack_report
 from planning.engine import STACKS, run_program
 from planning.model import Plan
