@@ -28,7 +28,7 @@ from typing import Any
 from agent_policies.pack import all_policies
 
 from config import PlatformConfig
-from planning.cost.usage import platform_config
+from planning.cost_report.usage import platform_config
 from planning.engine import STACKS
 from planning.review import CONFIG_DIR, load_policy_config
 

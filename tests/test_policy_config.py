@@ -7,7 +7,7 @@ import json
 import pytest
 
 from planning import policy_config
-from planning.cost.usage import platform_config
+from planning.cost_report.usage import platform_config
 from planning.review import CONFIG_DIR
 from tests.conftest import STACKS
 

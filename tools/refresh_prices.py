@@ -10,7 +10,7 @@ takes the on-demand price dimension in the expected unit (first tier) and rewrit
 price, the offer and SKU it came from as ``source``, and today's date. A key without a query, whose query
 matches no product, or whose products disagree on the price keeps its committed value and is listed at
 the end: the script never guesses. Commit the result together with the regenerated cost table
-(``python -m planning.cost.readme_table --write docs/cost.md``).
+(``python -m planning.cost_report.readme_table --write docs/cost.md``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Monthly cost of a planned stack: the policy pack's estimator applied to the offline plan.
+"""Cost reporting over a planned stack: the estimator (agent_costing) applied to the offline plan.
 
-    from planning.cost import stack_report, render_text
+    from planning.cost_report import stack_report, render_text
     print(render_text(stack_report(plan)))
 
 The catalogue, the usage model and the pricing rules are the estimator package ``agent_costing``
@@ -23,8 +23,8 @@ from agent_costing import (
     render_text,
 )
 
-from planning.cost.estimator import estimate, resources_of, stack_report
-from planning.cost.usage import StackCost, stack_cost, usage_of
+from planning.cost_report.estimator import estimate, resources_of, stack_report
+from planning.cost_report.usage import StackCost, stack_cost, usage_of
 
 __all__ = [
     "DEFAULT_USAGE",

@@ -8,7 +8,7 @@ from typing import Any
 from agent_costing import UNKNOWN, Catalogue, CostReport, Resource, Usage
 from agent_costing import estimate as estimate_resources
 
-from planning.cost.usage import stack_cost
+from planning.cost_report.usage import stack_cost
 from planning.engine import region_of, runtime_config
 from planning.model import UNKNOWN as UNKNOWN_SENTINEL
 from planning.model import Plan, PlannedResource

@@ -9,7 +9,7 @@ from typing import Any
 from agent_costing import Usage
 
 from config import PlatformConfig, validate_config
-from config.cost import UsageAssumptions
+from config.budget import UsageAssumptions
 from planning.engine import PROJECT, region_of, runtime_config
 
 

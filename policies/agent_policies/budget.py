@@ -1,6 +1,6 @@
-"""Cost: the estimated month of a stack stays within the budget its environment was given.
+"""Budget policies: the estimated month of a stack stays within the budget its environment was given.
 
-The estimate is the planner's own (``costing``): the same catalogue, usage model and pricing rules,
+The estimate is the planner's own (``agent_costing``): the same catalogue, usage model and pricing rules,
 applied to the resources the policy server sees. Values unknown during preview leave only the parts
 they affect unpriced, so the estimate is then a lower bound, and a lower bound over budget is a sure
 overrun.

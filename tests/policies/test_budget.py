@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from planning.cost import default_catalogue, stack_report
+from planning.cost_report import default_catalogue, stack_report
 from planning.review import PolicyConfigError
 from tests.harness import STACKS, plan, review
 from tests.policies.support import TAGS, UNKNOWN, found, res, stack_config

@@ -39,7 +39,7 @@ class UsageAssumptions(Model):
                     "per change of its inputs, rounded up).")
 
 
-class CostConfig(Model):
+class BudgetConfig(Model):
     monthly_budget_usd: float = Field(
         default=500, gt=0, description="The estimate above this fails the monthly-cost-budget review.")
     usage: UsageAssumptions = Field(default_factory=UsageAssumptions, description="Monthly usage assumptions.")
