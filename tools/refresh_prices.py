@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PRICES_DIR = ROOT / "policies" / "agent_policies" / "costing" / "prices"
+# The estimator reads its catalogue from here (agent_costing.catalogue.PRICES_DIR).
+PRICES_DIR = ROOT / "policies" / "agent_costing" / "prices"
 PRICING_API_REGION = "us-east-1"
 
 
