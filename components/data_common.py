@@ -5,16 +5,13 @@ from __future__ import annotations
 import hashlib
 import re
 
-from agent_contract.tags import (
-    API_KEY,
-    CACHE_CREDENTIALS,
-    DATABASE_CREDENTIALS,
-    ENCRYPTION_KEY,
-    SECRET_KIND_TAG,
-    SIGNING_KEY,
-)
-
-__all__ = ["API_KEY", "CACHE_CREDENTIALS", "DATABASE_CREDENTIALS", "ENCRYPTION_KEY", "SECRET_KIND_TAG", "SIGNING_KEY"]
+# Every secret says what it holds (the rotation policy reads the tag): defined once in the contract.
+from agent_contract.tags import API_KEY as API_KEY
+from agent_contract.tags import CACHE_CREDENTIALS as CACHE_CREDENTIALS
+from agent_contract.tags import DATABASE_CREDENTIALS as DATABASE_CREDENTIALS
+from agent_contract.tags import ENCRYPTION_KEY as ENCRYPTION_KEY
+from agent_contract.tags import SECRET_KIND_TAG as SECRET_KIND_TAG
+from agent_contract.tags import SIGNING_KEY as SIGNING_KEY
 
 COMPONENT = "data"
 POSTGRES_PORT = 5432

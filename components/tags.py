@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from agent_contract.tags import BACKUP_PLAN_TAG, CAPACITY_TAG, CUSTOM_METRICS_TAG, ROLE_TAG, RUN_ONCE
-
-__all__ = ["BACKUP_PLAN_TAG", "CAPACITY_TAG", "CUSTOM_METRICS_TAG", "ROLE_TAG", "RUN_ONCE", "Tagger"]
+# Tag keys the pack and the cost estimate read too: defined once in the contract, re-exported here.
+from agent_contract.tags import BACKUP_PLAN_TAG as BACKUP_PLAN_TAG
+from agent_contract.tags import CAPACITY_TAG as CAPACITY_TAG
+from agent_contract.tags import CUSTOM_METRICS_TAG as CUSTOM_METRICS_TAG
+from agent_contract.tags import ROLE_TAG as ROLE_TAG
+from agent_contract.tags import RUN_ONCE as RUN_ONCE
 
 
 @dataclass(frozen=True)

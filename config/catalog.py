@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
-from agent_contract.aws import WAF_COUNTABLE_RULES
+from agent_contract.aws import WAF_COUNTABLE_RULES as WAF_COUNTABLE_RULES
 
 Architecture = Literal["x86_64", "arm64"]
 
@@ -70,8 +70,7 @@ WAF_COMMON_RULES = (
     "CrossSiteScripting_COOKIE", "CrossSiteScripting_QUERYARGUMENTS", "CrossSiteScripting_BODY",
     "CrossSiteScripting_URIPATH",
 )
-# Rules that only size or fingerprint a request (agent_contract.aws): protected tiers may count only these.
-__all__ = ["WAF_COUNTABLE_RULES"]
+# WAF_COUNTABLE_RULES (imported above from agent_contract.aws): the rules protected tiers may count.
 
 
 @cache
