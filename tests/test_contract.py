@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from pathlib import Path
 
 import agent_contract
@@ -59,7 +60,7 @@ def test_the_contract_imports_only_the_standard_library():
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import | ast.ImportFrom):
                 names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
-                assert all(n == "__future__" or n.split(".")[0] in {"typing", "re"} for n in names), (path, names)
+                assert all(n.split(".")[0] in sys.stdlib_module_names for n in names), (path, names)
 
 
 def test_no_program_planner_or_pack_module_repeats_a_contract_value():
