@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Literal, get_args
 
+from agent_contract.aws import DEFAULT_TLS_POLICY, TLS12_PLUS_POLICIES
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.base import LogRetentionDays, Matching, Model, unique
@@ -22,19 +23,9 @@ from config.errors import Problems
 from config.ingress import BodySize, ClientRateLimit, Hostname, ServiceIngress
 from config.services import ServiceConfig
 
-# ALB security policies that negotiate TLS 1.2 or newer only, TLS 1.3 first.
-TlsPolicy = Literal[
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-]
+# ALB security policies that negotiate TLS 1.2 or newer only, TLS 1.3 first: the pack's list (agent_contract).
+TlsPolicy = Literal[TLS12_PLUS_POLICIES]  # type: ignore[valid-type]  # Literal of a tuple = Literal of its items
 TLS_POLICIES: tuple[str, ...] = get_args(TlsPolicy)
-DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 # AWS managed rule groups every web ACL carries (vendor AWS).
 MANAGED_RULE_GROUPS = (

@@ -9,9 +9,9 @@ from pydantic import Field, model_validator
 
 from config.backup import BackupConfig
 from config.base import DnsName, Model, Region, RoleArn, Tier, overlaps
+from config.budget import BudgetConfig
 from config.catalog import WAF_COUNTABLE_RULES
 from config.cluster import ClusterConfig
-from config.cost import CostConfig
 from config.data import DataTierConfig
 from config.edge import EdgeConfig, edge_problems
 from config.errors import Problems
@@ -52,7 +52,7 @@ class PlatformConfig(Model):
     edge: EdgeConfig = EdgeConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
     backup: BackupConfig = BackupConfig()
-    cost: CostConfig = CostConfig()
+    cost: BudgetConfig = BudgetConfig()
 
     @property
     def name(self) -> str:

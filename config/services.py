@@ -12,6 +12,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
+from agent_contract.kubernetes import SENSITIVE_NAME_PATTERN
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.base import DnsName, Model, unique
@@ -32,14 +33,9 @@ MONITORING_NAMESPACE = "monitoring"
 PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key")
 SECRET_NAMES = (*PLATFORM_SECRETS, *get_args(LlmProvider))
 
-# Environment names that look like credentials: such values belong in Secrets Manager, never in a ConfigMap.
-# Names of references (``*_DIR``, ``*_PATH``, ``*_FILE``, ``*_ARN``, ``*_NAME``, ``*_ID``) are fine: they say
-# where a secret is, not what it is. The policy pack's k8s-no-secret-literals uses the same expression by default.
-SENSITIVE_NAME = re.compile(
-    r"^(?!.*_(DIR|PATH|FILE|ARN|NAME|ID)$).*(PASSWORD|PASSWD|CREDENTIAL|PRIVATE|(^|_)SECRETS?($|_)|(^|_)TOKEN($|_)"
-    r"|(^|_)(API_?)?KEY($|_)|DSN$)",
-    re.IGNORECASE,
-)
+# Environment names that look like credentials (never in a ConfigMap): the expression the pack's
+# k8s-no-secret-literals uses by default (agent_contract.kubernetes).
+SENSITIVE_NAME = re.compile(SENSITIVE_NAME_PATTERN, re.IGNORECASE)
 # ConfigMap keys the platform sets itself; settings may not shadow them.
 RESERVED_SETTINGS = frozenset({
     "SERVICE_NAME", "SERVICE_KIND", "ENVIRONMENT", "AWS_REGION", "PORT", "METRICS_PATH", "LOG_LEVEL", "LOG_FORMAT",

@@ -127,10 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nplanned in {planned:.2f}s under the mock engine")
     document = plan_json(plan)
 
-    from planning import cost
+    from planning import cost_report
 
-    estimate = cost.stack_report(plan, overrides)
-    print("\n" + cost.render_text(estimate))
+    estimate = cost_report.stack_report(plan, overrides)
+    print("\n" + cost_report.render_text(estimate))
     document["cost"] = estimate.to_json()
 
     status = 0

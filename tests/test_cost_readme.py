@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from planning.cost.readme_table import COMMAND, END, START, committed_region, render_table, replace_region, reports
+from planning.cost_report.readme_table import (
+    COMMAND,
+    END,
+    START,
+    committed_region,
+    render_table,
+    replace_region,
+    reports,
+)
 from tests.harness import STACKS, plan
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -22,7 +30,7 @@ def test_the_committed_cost_tables_match_the_generated_one(table):
     assert committed_region(DOC.read_text()) == table, f"docs/cost.md is stale: run `{COMMAND}`"
     readme = (ROOT / "README.md").read_text()
     assert committed_region(readme) == table, (
-        "README.md's cost table is stale: run `python -m planning.cost.readme_table --write README.md`")
+        "README.md's cost table is stale: run `python -m planning.cost_report.readme_table --write README.md`")
 
 
 def test_the_table_names_every_stack_with_its_total_budget_and_assumptions(table):

@@ -12,6 +12,7 @@ import pytest
 from planning import mock_outputs
 from planning.model import Plan, PlannedResource
 from planning.review import load_policy_config
+from tests.conftest import STACKS
 from tests.harness import config_error, eks_plan, plan, review, tags_of
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
@@ -42,7 +43,6 @@ EDGE_POLICIES = ("alb-https-only", "alb-tls-policy-allowed", "alb-access-logs-en
                  "target-group-binding-ip", "alb-ip-target-groups-bound", "helm-chart-not-retired")
 
 DOMAINS = {"dev": "dev.agents.example.com", "staging": "staging.agents.example.com", "prod": "agents.example.com"}
-STACKS = tuple(DOMAINS)
 
 
 def image(name: str) -> str:

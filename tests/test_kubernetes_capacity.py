@@ -239,7 +239,7 @@ def test_the_bootstrap_runs_digest_pinned_images_in_every_stack(stack: str):
 
 
 def test_the_cost_estimate_covers_the_new_components():
-    from planning.cost import stack_report
+    from planning.cost_report import stack_report
     from planning.engine import with_paths
 
     p = plan("prod")

@@ -26,7 +26,7 @@ import crossplane
 import pytest
 
 from components.services.vm.nginx import LOG_DIR, PID_FILE
-from planning.cost.usage import platform_config
+from planning.cost_report.usage import platform_config
 from planning.engine import with_paths
 from tests.harness import plan
 

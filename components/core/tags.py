@@ -9,13 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-BACKUP_PLAN_TAG = "backup-plan"
-ROLE_TAG = "agent-platform/role"
-# Declared on Auto Scaling groups for the cost estimate, which cannot see either from the plan otherwise:
-# a group that runs once per change and scales itself to 0, and the custom metrics its instances publish.
-CAPACITY_TAG = "agent-platform/capacity"
-RUN_ONCE = "run-once"
-CUSTOM_METRICS_TAG = "agent-platform/custom-metrics"
+# Tag keys the pack and the cost estimate read too: defined once in the contract, re-exported here.
+from agent_contract.tags import BACKUP_PLAN_TAG as BACKUP_PLAN_TAG
+from agent_contract.tags import CAPACITY_TAG as CAPACITY_TAG
+from agent_contract.tags import CUSTOM_METRICS_TAG as CUSTOM_METRICS_TAG
+from agent_contract.tags import ROLE_TAG as ROLE_TAG
+from agent_contract.tags import RUN_ONCE as RUN_ONCE
 
 
 @dataclass(frozen=True)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import hashlib
 import re
 
+# Every secret says what it holds (the rotation policy reads the tag): defined once in the contract.
+from agent_contract.tags import API_KEY as API_KEY
+from agent_contract.tags import CACHE_CREDENTIALS as CACHE_CREDENTIALS
+from agent_contract.tags import DATABASE_CREDENTIALS as DATABASE_CREDENTIALS
+from agent_contract.tags import ENCRYPTION_KEY as ENCRYPTION_KEY
+from agent_contract.tags import SECRET_KIND_TAG as SECRET_KIND_TAG
+from agent_contract.tags import SIGNING_KEY as SIGNING_KEY
+
 COMPONENT = "data"
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
-# Every secret says what it holds, so the rotation policy knows which ones AWS can rotate.
-SECRET_KIND_TAG = "agent-platform/secret-kind"
-DATABASE_CREDENTIALS = "database-credentials"
-CACHE_CREDENTIALS = "cache-credentials"
-API_KEY = "api-key"
-SIGNING_KEY = "signing-key"
-ENCRYPTION_KEY = "encryption-key"
 
 
 def physical_name(prefix: str, suffix: str, limit: int) -> str:

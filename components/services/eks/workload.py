@@ -11,13 +11,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pulumi
+from agent_contract.tags import KUBERNETES_API_ANNOTATION
 
 from components.services.contract import RUN_AS, SECRETS_DIR
 from config.services import ServiceConfig
 
 APP_CONTAINER = "app"
 HTTP_PORT_NAME = "http"
-KUBERNETES_API_ANNOTATION = "agent-platform/kubernetes-api-access"
 STARTUP_PERIOD_SECONDS = 5
 ANYWHERE = "0.0.0.0/0"
 

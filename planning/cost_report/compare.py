@@ -1,7 +1,7 @@
 """One stack priced on each runtime, side by side: what choosing ``runtime: vm`` or ``eks`` costs a month.
 
-    python -m planning.cost.compare dev            # dev on eks and on vm, totals and per component
-    python -m planning.cost.compare staging --json
+    python -m planning.cost_report.compare dev            # dev on eks and on vm, totals and per component
+    python -m planning.cost_report.compare staging --json
 
 Each runtime is planned offline with ``runtime`` overridden (the stack file is untouched) and priced with
 the stack's own region, usage assumptions and budget. A runtime the config refuses (prod on vm) is shown
@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from agent_policies.costing import CostReport
+from agent_costing import CostReport
+
 from config import ConfigError
-from planning.cost.estimator import stack_report
+from planning.cost_report.estimator import stack_report
 from planning.engine import STACKS, run_program, with_paths
 from planning.model import Plan
 
@@ -88,7 +89,7 @@ def as_json(stack: str, costs: Sequence[RuntimeCost]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m planning.cost.compare", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m planning.cost_report.compare", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stack", choices=STACKS)
     parser.add_argument("--runtime", action="append", choices=RUNTIMES,

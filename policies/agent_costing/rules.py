@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_contract.tags import CAPACITY_TAG, CUSTOM_METRICS_TAG, RUN_ONCE
+
 from .catalogue import HOURS_PER_MONTH, Catalogue
 from .model import UNKNOWN, Line, Resource
 from .usage import Usage
@@ -159,12 +161,6 @@ EBS_PROVISIONERS = frozenset({"ebs.csi.aws.com", "kubernetes.io/aws-ebs"})
 # instance the CloudWatch pricing page's detailed-monitoring example counts (CPU, network in/out bytes and
 # packets, status checks); instances with EBS-only storage send fewer disk metrics, so 7 is an upper bound.
 DETAILED_MONITORING_METRICS = 7
-# Declarations an Auto Scaling group carries for the estimate, because the plan cannot show them otherwise:
-# a group that starts on a change and scales itself to 0 when done (priced at usage.runOnceInstanceHours),
-# and the number of custom metrics its instances publish (e.g. through the CloudWatch agent).
-CAPACITY_TAG = "agent-platform/capacity"
-RUN_ONCE = "run-once"
-CUSTOM_METRICS_TAG = "agent-platform/custom-metrics"
 
 
 class NotYetKnownError(Exception):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from agent_policies.costing import UNKNOWN, Catalogue, CostReport, Resource, Usage
-from agent_policies.costing import estimate as estimate_resources
-from planning.cost.usage import stack_cost
+from agent_costing import UNKNOWN, Catalogue, CostReport, Resource, Usage
+from agent_costing import estimate as estimate_resources
+
+from planning.cost_report.usage import stack_cost
 from planning.engine import region_of, runtime_config
 from planning.model import UNKNOWN as UNKNOWN_SENTINEL
 from planning.model import Plan, PlannedResource

@@ -6,9 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from agent_policies.costing import Usage
+from agent_costing import Usage
+
 from config import PlatformConfig, validate_config
-from config.cost import UsageAssumptions
+from config.budget import UsageAssumptions
 from planning.engine import PROJECT, region_of, runtime_config
 
 

@@ -1,6 +1,6 @@
-"""Cost: the estimated month of a stack stays within the budget its environment was given.
+"""Budget policies: the estimated month of a stack stays within the budget its environment was given.
 
-The estimate is the planner's own (``costing``): the same catalogue, usage model and pricing rules,
+The estimate is the planner's own (``agent_costing``): the same catalogue, usage model and pricing rules,
 applied to the resources the policy server sees. Values unknown during preview leave only the parts
 they affect unpriced, so the estimate is then a lower bound, and a lower bound over budget is a sure
 overrun.
@@ -12,14 +12,14 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agent_costing import UNKNOWN, Resource, Usage, estimate
+from agent_costing.estimate import package_of
+from agent_costing.model import usd
+from agent_costing.rules import NON_CLOUD_PACKAGES
+from agent_costing.usage import DEFAULT_USAGE, json_schema
 from pulumi_policy import EnforcementLevel, Policy, PolicyResource, ReportViolation, Severity, StackValidationArgs
 
 from ._common import Settings, UnknownValueError, is_unknown, stack_policy
-from .costing import UNKNOWN, Resource, Usage, estimate
-from .costing.estimate import package_of
-from .costing.model import usd
-from .costing.rules import NON_CLOUD_PACKAGES
-from .costing.usage import DEFAULT_USAGE, json_schema
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 AWS_PROVIDER = "pulumi:providers:aws"
@@ -116,7 +116,7 @@ def _check_budget(args: StackValidationArgs, settings: Settings, report: ReportV
     if uncatalogued and settings["failOnUnpricedCompute"]:
         parts = ", ".join(f"{u.resource} ({u.reason})" for u in uncatalogued[:5])
         report(f"{len(uncatalogued)} compute part(s) have no catalogue price, so the budget check cannot be trusted: "
-               f"{parts}. Add the instance type to the price catalogue (policies/agent_policies/costing/prices) or "
+               f"{parts}. Add the instance type to the price catalogue (policies/agent_costing/prices) or "
                "choose a catalogued type.", None)
     total = result.total
     if total <= budget:

@@ -1,8 +1,8 @@
 """The committed table of estimated monthly costs per stack, generated from the plans, never typed by hand.
 
-    python -m planning.cost.readme_table                          # print the table
-    python -m planning.cost.readme_table --write docs/cost.md     # rewrite the marked region
-    python -m planning.cost.readme_table --check docs/cost.md     # exit 1 if the region is stale
+    python -m planning.cost_report.readme_table                          # print the table
+    python -m planning.cost_report.readme_table --write docs/cost.md     # rewrite the marked region
+    python -m planning.cost_report.readme_table --check docs/cost.md     # exit 1 if the region is stale
 
 The region lies between ``<!-- cost:start -->`` and ``<!-- cost:end -->`` in any markdown file; a test
 keeps the committed one equal to what this module generates, so prices or stacks cannot change silently.
@@ -15,14 +15,15 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from agent_policies.costing import USAGE_FIELDS, CostReport
-from planning.cost.estimator import stack_report
+from agent_costing import USAGE_FIELDS, CostReport
+
+from planning.cost_report.estimator import stack_report
 from planning.engine import STACKS, run_program
 from planning.model import Plan
 
 START = "<!-- cost:start -->"
 END = "<!-- cost:end -->"
-COMMAND = "python -m planning.cost.readme_table --write docs/cost.md"
+COMMAND = "python -m planning.cost_report.readme_table --write docs/cost.md"
 
 
 def _dollars(value: float) -> str:
@@ -106,7 +107,7 @@ def committed_region(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m planning.cost.readme_table", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m planning.cost_report.readme_table", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--write", type=Path, metavar="FILE", help="rewrite the marked region of FILE")

@@ -3,7 +3,7 @@
 The estimate prices what the plan shows (instance hours, nodes, volumes, endpoints); volumes the plan
 cannot show (data through NAT, GB stored, requests, logs) are stated here as assumptions, with tier
 defaults in ``config/tiers.py``. The ``monthly-cost-budget`` policy receives the same budget and usage
-through ``policies/config/<stack>.json`` (a test keeps the two equal).
+through ``policies/config/<stack>.json``, generated from this section (``python -m planning.policy_config``).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class UsageAssumptions(Model):
                     "per change of its inputs, rounded up).")
 
 
-class CostConfig(Model):
+class BudgetConfig(Model):
     monthly_budget_usd: float = Field(
         default=500, gt=0, description="The estimate above this fails the monthly-cost-budget review.")
     usage: UsageAssumptions = Field(default_factory=UsageAssumptions, description="Monthly usage assumptions.")

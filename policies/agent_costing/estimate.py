@@ -10,7 +10,7 @@ from .model import CostReport, Line, Resource, Unpriced
 from .rules import FREE_PACKAGES, FREE_TYPES, NON_CLOUD_PACKAGES, RULES, Bill, Context, pool_of
 from .usage import Usage
 
-NO_RULE = "no pricing rule for this resource type: add one to agent_policies/costing/rules.py, or list it as free"
+NO_RULE = "no pricing rule for this resource type: add one to agent_costing/rules.py, or list it as free"
 
 
 def package_of(type_: str) -> str:
