@@ -37,7 +37,7 @@ CONFIG_UNITS: Mapping[str, float] = {
     "config.charts": 0, "config.image_pins": 0,
     "config.base": 1,
     "config.images": 2, "config.ingress": 2,
-    "config.network": 3, "config.cluster": 3, "config.backup": 3, "config.cost": 3, "config.data": 3,
+    "config.network": 3, "config.cluster": 3, "config.backup": 3, "config.budget": 3, "config.data": 3,
     "config.services": 4,
     "config.edge": 5,
     "config.observability": 6,
