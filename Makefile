@@ -30,7 +30,7 @@ manifests: install
 	$(PY) -m planning --stack $(STACK) --quiet --manifests $(OUT)/manifests/$(STACK)
 
 bench: install
-	$(PY) -m planning.bench --stack $(STACK) --runs 5
+	$(PY) -m planning.bench --runs 5
 
 # Rewrite the resource-identity golden files (tests/golden/identity) after a deliberate rename or addition.
 golden: install
