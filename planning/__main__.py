@@ -9,7 +9,13 @@ import gc
 # modules out of every later collection.
 gc.set_threshold(50_000, 50, 100)
 
+import sys  # noqa: E402
+
 from planning.cli import main  # noqa: E402 - imported after the collector is tuned, then frozen
 
 gc.freeze()
+if sys.argv[1:2] == ["preflight"]:  # `python -m planning preflight --stack prod` (docs/preflight.md)
+    from planning.preflight.cli import main as preflight
+
+    raise SystemExit(preflight(sys.argv[2:]))
 raise SystemExit(main())
