@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stack", default="prod", choices=STACKS)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-review", action="store_true")
+    parser.add_argument("--preflight", action="store_true", help="also time a preflight against a stubbed account")
     args = parser.parse_args(argv)
 
     plan_times: list[float] = []
@@ -54,6 +55,11 @@ def main(argv: list[str] | None = None) -> int:
         totals = [p + r for p, r in zip(plan_times, review_times, strict=True)]
         print(line("total", totals))
         print(f"mandatory violations: {violations}")
+    if args.preflight:
+        from planning.preflight.bench import time_preflight
+
+        times = [time_preflight(plan)[0] for _ in range(args.runs)]
+        print(line("preflight", times) + "   (stubbed account)")
     return 0
 
 

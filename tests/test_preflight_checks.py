@@ -387,6 +387,12 @@ def test_iam_policy_file_is_fresh():
     assert iam_policy.main(["--check"]) == 0
 
 
+def test_every_check_has_a_documented_place():
+    from planning.preflight.framework import ORDER
+
+    assert [c.name for c in all_checks()] == list(ORDER)
+
+
 def test_every_check_is_documented():
     docs = Path(__file__).resolve().parent.parent / "docs" / "preflight.md"
     text = docs.read_text()

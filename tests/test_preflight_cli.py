@@ -56,6 +56,7 @@ def test_prod_preflight_passes_against_a_healthy_account(prod_facts, tmp_path, c
     assert code == 0, out
     account.verify()
     assert document["summary"]["failed"] == 0 and document["summary"]["ok"] is True
+    assert document["elapsedSeconds"] < 60  # the bound for prod against stubs
     run = sarif["runs"][0]
     assert run["automationDetails"]["id"] == "preflight/prod/"
     assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {c["name"] for c in document["checks"]}
@@ -89,3 +90,12 @@ def test_invalid_config_exits_2(capsys):
     code = cli.main(["--stack", "prod", "--set", "network.cidr=\"not-a-cidr\""], clients=stubs.StubAccount(),
                     planner=_planner)
     assert code == 2 and "network.cidr" in capsys.readouterr().err
+
+
+def test_skips_exit_0_but_strict_makes_them_fail(prod_facts, capsys):
+    account = stubs.StubAccount()  # every call unanswered: Stubber raises, the checks are skipped
+    argv = ["--stack", "prod", "--workers", "1"]
+    assert cli.main(argv, clients=account, fetch_url=stubs.chart_indexes(prod_facts), planner=_planner) == 0
+    assert "not proven" in capsys.readouterr().out
+    assert cli.main([*argv, "--strict"], clients=stubs.StubAccount(), fetch_url=stubs.chart_indexes(prod_facts),
+                    planner=_planner) == 1

@@ -27,11 +27,13 @@ DENIED = frozenset({
 
 
 class Boto3Clients:
-    """One client per (service, region), created on first use and shared by the check threads (boto3 clients
-    are thread-safe; sessions are not, so each client comes from its own session)."""
+    """One client per (service, region), created on first use and shared by the check threads. boto3 clients
+    are thread-safe and sessions are not, so clients are created under a lock from one session (which resolves
+    the credentials once)."""
 
     def __init__(self, profile: str | None = None) -> None:
         self._profile = profile
+        self._session: Any = None
         self._clients: dict[tuple[str, str | None], Any] = {}
         self._lock = threading.Lock()
 
@@ -41,10 +43,11 @@ class Boto3Clients:
 
         key = (service, region)
         with self._lock:
+            if self._session is None:
+                self._session = boto3.session.Session(profile_name=self._profile)
             if key not in self._clients:
-                session = boto3.session.Session(profile_name=self._profile, region_name=region)
                 config = Config(retries=RETRIES, connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT)
-                self._clients[key] = session.client(service, region_name=region, config=config)
+                self._clients[key] = self._session.client(service, region_name=region, config=config)
             return self._clients[key]
 
 

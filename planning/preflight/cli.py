@@ -27,6 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--check", action="append", metavar="NAME", help="run only this check (repeatable)")
     parser.add_argument("--workers", type=int, default=8, help="concurrent checks (default 8)")
     parser.add_argument("--verbose", action="store_true", help="list passing findings too")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a check was skipped, too")
     return parser
 
 
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None, *, clients: Any = None, fetch_url: Any =
     if args.sarif:
         report.write_sarif(result, args.sarif)
         print(f"SARIF written to {args.sarif}")
-    return 1 if result.failed else 0
+    return 1 if result.failed or (args.strict and result.skipped) else 0
 
 
 if __name__ == "__main__":

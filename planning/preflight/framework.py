@@ -80,11 +80,14 @@ def check(name: str, *, title: str, group: str, calls: Iterable[str], remediatio
     return register
 
 
-GROUPS = ("versions", "exists", "quotas", "zones")
+# The order docs/preflight.md lists the checks in (registration order depends on which module is imported first).
+ORDER = ("eks-version", "eks-addon-versions", "rds-orderable", "elasticache-offered", "sar-application-version",
+         "instance-type-offerings", "helm-chart-versions", "ecr-image-digests", "route53-hosted-zone",
+         "iam-roles-exist", "ssm-ami-parameters", "service-quotas", "availability-zones")
 
 
 def all_checks() -> list[Check]:
-    """Every check, grouped as docs/preflight.md lists them (the modules register on import)."""
+    """Every check, in the documented order (the modules register on import)."""
     from planning.preflight import checks_exist, checks_quotas, checks_versions, checks_zones, helm  # noqa: F401
 
-    return sorted(REGISTRY.values(), key=lambda c: GROUPS.index(c.group))
+    return sorted(REGISTRY.values(), key=lambda c: (ORDER.index(c.name) if c.name in ORDER else len(ORDER), c.name))

@@ -31,8 +31,13 @@ def render_text(result: Result, *, verbose: bool = False) -> str:
         if worst == "fail":
             lines.append(f"      remediation: {chk.remediation}")
     lines.append("")
-    lines.append("preflight FAILED: the deploy would be rejected" if result.failed else
-                 "preflight passed" + (" (some checks skipped: not proven)" if result.skipped else ""))
+    if result.failed:
+        lines.append("preflight FAILED: the deploy would be rejected")
+    elif result.skipped:
+        lines.append(f"preflight found nothing that would fail, but {len(result.skipped)} finding(s) were skipped: "
+                     "not proven (--strict makes them fail)")
+    else:
+        lines.append("preflight passed")
     return "\n".join(lines) + "\n"
 
 
