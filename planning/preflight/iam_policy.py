@@ -3,9 +3,10 @@
     python -m planning.preflight.iam_policy            # rewrite docs/preflight-iam-policy.json
     python -m planning.preflight.iam_policy --check    # exit 1 when the file is stale
 
-Every action is a read (Describe/Get/List); none of them supports resource-level permissions that would
-narrow it further for this use (each describes the whole region's offerings or the account's resources),
-so the statement names the actions on "*".
+Every action is a read (Describe/Get/List). Those that support resource-level permissions are limited to their
+resource type (or, for SSM, to AWS's public parameters, the only ones the program reads); the rest describe
+region-wide offerings or account-wide lists and take only "*" (Service Authorization Reference: no resource
+type in the action's row means "*").
 """
 
 from __future__ import annotations
@@ -21,13 +22,33 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICY_PATH = ROOT / "docs" / "preflight-iam-policy.json"
 
 
+# Resource ARNs per the Service Authorization Reference resource types (ecr repository, iam role, route53
+# hostedzone); public SSM parameters have no account in their ARN, as in Karpenter's controller policy
+# (ssm:GetParameter on arn:<partition>:ssm:<region>::parameter/aws/service/*).
+RESOURCES = {
+    "ecr:DescribeImages": "arn:aws:ecr:*:*:repository/*",
+    "iam:GetRole": "arn:aws:iam::*:role/*",
+    "route53:GetHostedZone": "arn:aws:route53:::hostedzone/*",
+    "ssm:GetParameter": "arn:aws:ssm:*::parameter/aws/service/*",
+}
+
+
 def actions() -> list[str]:
     return sorted({a for c in all_checks() for a in c.calls})
 
 
+def _sid(action: str) -> str:
+    service, name = action.split(":", 1)
+    return f"Preflight{service.capitalize()}{name}"
+
+
 def policy_document() -> dict[str, Any]:
-    return {"Version": "2012-10-17",
-            "Statement": [{"Sid": "PreflightReadOnly", "Effect": "Allow", "Action": actions(), "Resource": "*"}]}
+    every = actions()
+    statements: list[dict[str, Any]] = [{"Sid": "PreflightReadOnly", "Effect": "Allow",
+                                         "Action": [a for a in every if a not in RESOURCES], "Resource": "*"}]
+    statements += [{"Sid": _sid(a), "Effect": "Allow", "Action": [a], "Resource": RESOURCES[a]}
+                   for a in every if a in RESOURCES]
+    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def render() -> str:
