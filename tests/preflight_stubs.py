@@ -83,7 +83,7 @@ def facts(**changes: Any) -> Facts:
         stack="prod", region=REGION, cluster_name="agent-platform-prod", eks_version="1.36",
         addons=[Addon("vpc-cni", "v1.22.4-eksbuild.3"), Addon("metrics-server", None)],
         zone_count=3, excluded_zone_ids=("use1-az3",), instance_type_choices=[("m7i.xlarge",)],
-        databases=[Database("data-postgres", "postgres", "16", "db.r7g.large", True)],
+        databases=[Database("data-postgres", "postgres", "16", "db.r7g.large", True, "agent-platform-prod-postgres")],
         caches=[Cache("data-redis", "redis", "7.1", "cache.r7g.large")],
         sar_applications=[SarApplication("data-rotation-function", SAR_APP, "1.1.671")],
         charts=[Chart("services-keda", "keda", "2.20.2", "http://charts.test/keda")],
@@ -234,7 +234,7 @@ def expect_ssm(account: StubAccount, f: Facts, *, exists: bool = True) -> None:
 
 
 def expect_quotas(account: StubAccount, *, eip_quota: float = 5.0, eips_in_use: int = 1,
-                  default_for_nat: bool = False) -> None:
+                  default_for_nat: bool = False, db_exists: bool = False, db_used: int = 4) -> None:
     """Applied quotas and current use, in the order the check asks: EIPs, VPCs, IGWs, NAT per zone, clusters."""
     own = [{"Key": "project", "Value": "agent-platform"}, {"Key": "stack", "Value": "prod"}]
 
@@ -266,6 +266,16 @@ def expect_quotas(account: StubAccount, *, eip_quota: float = 5.0, eips_in_use: 
         {"SubnetId": "subnet-2", "AvailabilityZoneId": "use1-az1"}]}, {"SubnetIds": ["subnet-1", "subnet-2"]})
     quota("eks", "L-1194D53C", 100.0)
     account.ok("eks", "list_clusters", {"clusters": ["agent-platform-prod", "other"]}, {})
+    if db_exists:
+        account.ok("rds", "describe_db_instances", {"DBInstances": [
+            {"DBInstanceIdentifier": "agent-platform-prod-postgres"}]},
+            {"DBInstanceIdentifier": "agent-platform-prod-postgres"})
+    else:
+        account.error("rds", "describe_db_instances", "DBInstanceNotFoundFault",
+                      {"DBInstanceIdentifier": "agent-platform-prod-postgres"})
+    account.ok("rds", "describe_account_attributes", {"AccountQuotas": [
+        {"AccountQuotaName": "DBInstances", "Used": db_used, "Max": 40},
+        {"AccountQuotaName": "AllocatedStorage", "Used": 500, "Max": 100000}]}, {})
 
 
 def passing(f: Facts | None = None, **plant: Any) -> StubAccount:

@@ -260,14 +260,29 @@ def test_quotas_leave_room_counting_current_use_but_not_the_stacks_own():
     stubs.expect_zones(account, stubs.facts())
     stubs.expect_quotas(account)
     result = _only("service-quotas", account)
-    assert _statuses(result, "service-quotas") == ["pass"] * 5
+    assert _statuses(result, "service-quotas") == ["pass"] * 6
     eips = next(x for x in result.findings if "L-0263D0A3" in x.subject)
     assert eips.message == "1 in use + 3 new = 4 of 5"  # the stack's own tagged address is not counted twice
     nat = next(x for x in result.findings if "L-FE5A380F" in x.subject)
     assert nat.message == "2 in use1-az1 + 1 new = 3 of 5"
     clusters = next(x for x in result.findings if "L-1194D53C" in x.subject)
     assert clusters.message.startswith("1 in use")  # the stack's own cluster is not counted
+    assert result.findings[-1].message == "4 in use + 1 new = 5 of 40"  # the database does not exist yet
     account.verify()
+
+
+def test_rds_instance_quota_counts_an_existing_instance_once_and_fails_when_full():
+    account = stubs.StubAccount()
+    stubs.expect_zones(account, stubs.facts())
+    stubs.expect_quotas(account, db_exists=True, db_used=40)
+    result = _only("service-quotas", account)
+    assert result.findings[-1].message == "40 in use + 0 new = 40 of 40" and not result.failed
+
+    account = stubs.StubAccount()
+    stubs.expect_zones(account, stubs.facts())
+    stubs.expect_quotas(account, db_used=40)
+    result = _only("service-quotas", account)
+    assert [x.subject for x in result.failed] == ["RDS DB instances (rds DescribeAccountAttributes DBInstances)"]
 
 
 def test_quota_exhausted_fails_and_default_quota_is_read_when_none_applied():

@@ -35,6 +35,9 @@ QUOTAS = (
 
 USAGE_CALLS = ("ec2:DescribeAddresses", "ec2:DescribeVpcs", "ec2:DescribeInternetGateways",
                "ec2:DescribeNatGateways", "ec2:DescribeSubnets", "eks:ListClusters")
+# RDS reports its own quotas with their use: DescribeAccountAttributes' AccountQuotas (the RDS API reference's
+# example lists AccountQuotaName DBInstances with Used and Max).
+RDS_CALLS = ("rds:DescribeAccountAttributes", "rds:DescribeDBInstances")
 
 
 def _own(item: dict[str, Any], own_tags: dict[str, str]) -> bool:
@@ -85,7 +88,7 @@ def _usage(ctx: Context, key: str) -> tuple[int, str]:
 
 
 @check("service-quotas", title="Quotas leave room for what the stack creates", group="quotas",
-       calls=("servicequotas:GetServiceQuota", "servicequotas:GetAWSDefaultServiceQuota", *USAGE_CALLS),
+       calls=("servicequotas:GetServiceQuota", "servicequotas:GetAWSDefaultServiceQuota", *USAGE_CALLS, *RDS_CALLS),
        remediation="Release unused resources or request a quota increase (aws service-quotas "
                    "request-service-quota-increase --service-code <code> --quota-code <code>) before deploying.")
 def service_quotas(ctx: Context) -> list[Finding]:
@@ -102,6 +105,34 @@ def service_quotas(ctx: Context) -> list[Finding]:
         status = "pass" if used + needed <= limit else "fail"
         findings.append(Finding("service-quotas", status, subject, detail if status == "pass" else
                                 f"quota exhausted: {detail}"))
+    if ctx.facts.databases:
+        findings.append(_rds_instances(ctx))
     return findings
+
+
+def _rds_instances(ctx: Context) -> Finding:
+    """DB instances: RDS's own count (every instance, this stack's included), plus the ones not there yet."""
+    rds = ctx.client("rds")
+    new = 0
+    for db in ctx.facts.databases:
+        if not db.identifier:
+            new += 1
+            continue
+        try:
+            call(rds, "describe_db_instances", DBInstanceIdentifier=db.identifier)
+        except Exception as exc:
+            if error_code(exc) != "DBInstanceNotFound":
+                raise
+            new += 1
+    quotas = call(rds, "describe_account_attributes").get("AccountQuotas") or []
+    quota = next((q for q in quotas if q.get("AccountQuotaName") == "DBInstances"), None)
+    subject = "RDS DB instances (rds DescribeAccountAttributes DBInstances)"
+    if quota is None:
+        return Finding("service-quotas", "skip", subject, "RDS reported no DBInstances quota")
+    used, limit = int(quota.get("Used", 0)), int(quota.get("Max", 0))
+    detail = f"{used} in use + {new} new = {used + new} of {limit}"
+    if used + new <= limit:
+        return Finding("service-quotas", "pass", subject, detail)
+    return Finding("service-quotas", "fail", subject, f"quota exhausted: {detail}")
 
 

@@ -45,6 +45,7 @@ class Database:
     version: str
     instance_class: str
     multi_az: bool
+    identifier: str | None = None
 
 
 @dataclass(frozen=True)
@@ -185,8 +186,9 @@ def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = Non
     for res in plan.of_type("aws:rds/instance:Instance"):
         p = props[res.urn]
         if all(_known(p.get(k)) for k in ("engine", "engineVersion", "instanceClass")):
+            identifier = p.get("identifier") if _known(p.get("identifier")) else None
             facts.databases.append(Database(res.name, p["engine"], str(p["engineVersion"]), p["instanceClass"],
-                                            bool(p.get("multiAz"))))
+                                            bool(p.get("multiAz")), identifier))
     for type_ in ("aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/cluster:Cluster"):
         for res in plan.of_type(type_):
             p = props[res.urn]

@@ -22,12 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 POLICY_PATH = ROOT / "docs" / "preflight-iam-policy.json"
 
 
-# Resource ARNs per the Service Authorization Reference resource types (ecr repository, iam role, route53
-# hostedzone); public SSM parameters have no account in their ARN, as in Karpenter's controller policy
+# Resource ARNs per the Service Authorization Reference resource types (ecr repository, iam role, rds db,
+# route53 hostedzone); public SSM parameters have no account in their ARN, as in Karpenter's controller policy
 # (ssm:GetParameter on arn:<partition>:ssm:<region>::parameter/aws/service/*).
 RESOURCES = {
     "ecr:DescribeImages": "arn:aws:ecr:*:*:repository/*",
     "iam:GetRole": "arn:aws:iam::*:role/*",
+    "rds:DescribeDBInstances": "arn:aws:rds:*:*:db:*",
     "route53:GetHostedZone": "arn:aws:route53:::hostedzone/*",
     "ssm:GetParameter": "arn:aws:ssm:*::parameter/aws/service/*",
 }
