@@ -433,3 +433,21 @@ def test_every_check_is_documented():
         for action in chk.calls:
             assert action in text, (chk.name, action)
     assert len(REGISTRY) == len(all_checks())
+
+
+def test_sarif_points_each_rule_at_the_checks_docs():
+    from planning.preflight import report
+
+    account = stubs.StubAccount()
+    stubs.expect_zones(account, stubs.facts())
+    stubs.expect_sar(account, published=False)
+    result = _only("sar-application-version", account)
+    document = report.to_sarif(result, docs_url="https://github.test/o/r/blob/abc/docs/policies.md")
+    run = document["runs"][0]
+    rule = next(r for r in run["tool"]["driver"]["rules"] if r["id"] == "sar-application-version")
+    assert rule["helpUri"] == "https://github.test/o/r/blob/abc/docs/preflight.md#sar-application-version"
+    [error] = run["results"]
+    assert error["level"] == "error" and error["ruleId"] == "sar-application-version"
+    assert "not published" in error["message"]["text"]
+    assert run["automationDetails"]["id"] == "preflight/prod/"  # not the policy review's category
+    assert run["tool"]["driver"]["name"] == "agent-platform-preflight"

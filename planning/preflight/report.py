@@ -51,7 +51,7 @@ def to_review(result: Result) -> Any:
                         config_schema={}) for c in result.checks]
     violations = [Violation(policy=f.check, pack="preflight", severity="high" if f.status == "fail" else "low",
                             enforcement="mandatory" if f.status == "fail" else "advisory",
-                            message=f"{f.subject}: {f.message}", urn="", resource_type="preflight",
+                            message=f.message, urn="", resource_type="preflight",
                             resource_name=f.subject, component=f.check)
                   for f in result.findings if f.status != "pass"]
     return Review(stack=result.stack, pack="preflight", version="1", policies=metas, violations=violations,
@@ -61,13 +61,10 @@ def to_review(result: Result) -> Any:
 def to_sarif(result: Result, *, docs_url: str | None = None) -> dict[str, Any]:
     from planning import sarif
 
-    url = docs_url if docs_url is not None else (sarif.default_docs_url() or "")
-    url = url.replace(sarif.DOCS_PATH, DOCS_PATH) or None
-    document = sarif.to_sarif(to_review(result), docs_url=url or "")
+    # The policy docs' URL at this commit in CI (sarif.default_docs_url), pointed at this page instead.
+    url = docs_url if docs_url is not None else sarif.default_docs_url()
+    document = sarif.to_sarif(to_review(result), docs_url=url.replace(sarif.DOCS_PATH, DOCS_PATH) if url else "")
     run = document["runs"][0]
-    if not url:
-        for rule in run["tool"]["driver"]["rules"]:
-            rule.pop("helpUri", None)
     # Its own tool and category, so code scanning keeps preflight alerts apart from the policy review's.
     run["tool"]["driver"]["name"] = "agent-platform-preflight"
     run["automationDetails"] = {"id": f"preflight/{result.stack}/"}
