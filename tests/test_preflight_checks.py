@@ -196,6 +196,21 @@ def test_ecr_digest_pushed_and_missing():
     assert "ImageNotFoundException" in result.failed[0].message
 
 
+def test_denied_registry_skips_only_that_image():
+    other = stubs.EcrImage(f"602401143452.dkr.ecr.us-west-2.amazonaws.com/amazon/x@{stubs.DIGEST}", "602401143452",
+                           "us-west-2", "amazon/x", stubs.DIGEST)
+    f = stubs.facts(ecr_images=[other, *stubs.facts().ecr_images])
+    account = stubs.StubAccount()
+    stubs.expect_zones(account, f)
+    account("ecr", "us-west-2")
+    account.stubbers[("ecr", "us-west-2")].add_client_error(
+        "describe_images", service_error_code="AccessDeniedException", http_status_code=400)
+    stubs.expect_ecr(account, stubs.facts())
+    result = _only("ecr-image-digests", account, f)
+    assert _statuses(result, "ecr-image-digests") == ["skip", "pass"]
+    assert result.findings[0].subject.startswith("602401143452.dkr.ecr")
+
+
 def test_image_built_by_this_update_is_not_looked_up():
     f = stubs.facts(built_repositories={f"{stubs.ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/agent-platform-prod/api"})
     account = stubs.StubAccount()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from planning.preflight.aws import call, error_code
 from planning.preflight.facts import ROLE_ARN
-from planning.preflight.framework import Context, Finding, check
+from planning.preflight.framework import Context, Finding, Skip, check
 
 
 @check("ecr-image-digests", title="Image digests pushed to their ECR repositories", group="exists",
@@ -22,6 +22,9 @@ def ecr_image_digests(ctx: Context) -> list[Finding]:
         try:
             found = call(ecr, "describe_images", registryId=image.account, repositoryName=image.repository,
                          imageIds=[{"imageDigest": image.digest}])
+        except Skip as exc:  # another account's registry may not let this caller look: only that image is unproven
+            findings.append(Finding("ecr-image-digests", "skip", image.reference, str(exc)))
+            continue
         except Exception as exc:
             code = error_code(exc)
             if code in ("ImageNotFoundException", "RepositoryNotFoundException"):
