@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 STACK   ?= dev
 OUT     ?= out
 
-.PHONY: install lint test plan review bench manifests golden generate clean
+.PHONY: install lint test plan review preflight bench manifests golden generate clean
 
 # policies/pyproject.toml: the pack's packages are installed (editable) from requirements.txt.
 .venv/.installed: requirements.txt requirements-dev.txt policies/pyproject.toml
@@ -25,6 +25,11 @@ plan: install
 
 review: install
 	$(PY) -m planning --stack $(STACK) --quiet --sarif $(OUT)/$(STACK).sarif --json $(OUT)/$(STACK).json
+
+# Check the stack's plan against the live account and chart repositories (read-only AWS credentials:
+# docs/preflight-iam-policy.json); exit 1 when the deploy would be rejected. docs/preflight.md.
+preflight: install
+	$(PY) -m planning preflight --stack $(STACK) --json $(OUT)/$(STACK)-preflight.json --sarif $(OUT)/$(STACK)-preflight.sarif
 
 manifests: install
 	$(PY) -m planning --stack $(STACK) --quiet --manifests $(OUT)/manifests/$(STACK)

@@ -12,7 +12,12 @@ gc.set_threshold(*THRESHOLDS)
 from planning.cli import main  # noqa: E402 - imported after the collector is tuned, then frozen
 
 gc.freeze()
-status = main()
+if sys.argv[1:2] == ["preflight"]:  # `python -m planning preflight --stack prod` (docs/preflight.md)
+    from planning.preflight.cli import main as preflight
+
+    status = preflight(sys.argv[2:])
+else:
+    status = main()
 # Tearing down ~1,500 modules and every object of the plan at interpreter exit costs about a second of CPU and
 # changes nothing the user sees: every file is written and closed by now. Flush and leave without it (mypy's
 # ``util.hard_exit`` does the same for the same reason).

@@ -367,6 +367,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child-result", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-stack", help=argparse.SUPPRESS)
     parser.add_argument("--child-floor", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--preflight", action="store_true",
+                        help="also time a preflight of prod against a stubbed account (tests/preflight_stubs.py)")
     args = parser.parse_args(argv)
 
     if args.child_result:
@@ -379,6 +381,13 @@ def main(argv: list[str] | None = None) -> int:
     print(render(results, args.runs))
     if args.json:
         args.json.write_text(json.dumps([m.to_json() for m in results.values()], indent=2) + "\n")
+    if args.preflight:
+        from planning.engine import run_program
+        from planning.preflight.bench import time_preflight
+
+        plan = run_program("prod")
+        times = [time_preflight(plan)[0] for _ in range(args.runs)]
+        print(f"preflight (prod, stubbed account): median {statistics.median(times):.2f}s over {args.runs} runs")
     missed = [what for what, value, goal, is_ratio in goal_checks(results) if is_ratio and value > goal]
     return 1 if missed else 0
 
