@@ -12,6 +12,7 @@ from components.backup_vault import BackupVault, BackupVaultArgs
 from components.cluster import Cluster, ClusterArgs
 from components.context import Platform
 from components.data_tier import DataTier, DataTierArgs
+from components.delivery.ci_runner import CiRunner, CiRunnerArgs
 from components.edge_proxy import EdgeProxy, EdgeProxyArgs, VmTarget
 from components.network import Network, NetworkArgs
 from components.node_autoscaler import NodeAutoscaler, NodeAutoscalerArgs
@@ -42,6 +43,12 @@ cluster = None if not on_eks else Cluster("cluster", ClusterArgs(
     logs_key_arn=keys.logs_key_arn,
     deploy_role_arns=config.deploy_role_arns,
 ))
+# CI jobs of this stack (previews, deploys, drift checks) run here when its Kubernetes API is private (docs/ci.md).
+ci_runner = CiRunner("ci-runner", CiRunnerArgs(
+    config=config.delivery.ci_runner, platform=platform, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+    private_subnet_ids=network.private_subnet_ids, logs_key_arn=keys.logs_key_arn,
+    log_retention_days=config.observability.log_retention_days,
+)) if config.delivery.ci_runner.is_enabled(config.runtime, config.environment) else None
 # Grows and shrinks the node groups within their minSize/maxSize as pods become unschedulable or nodes idle.
 if cluster is not None and config.cluster.node_autoscaler.enabled:
     NodeAutoscaler("cluster-autoscaler", NodeAutoscalerArgs(
@@ -176,5 +183,7 @@ if vm_services:
 if edge is not None:
     pulumi.export("loadBalancerDnsName", edge.load_balancer_dns_name)
     pulumi.export("serviceUrls", {r.service: r.url for r in edge.routes})
+if ci_runner is not None:
+    pulumi.export("ciRunnerProject", ci_runner.project_name)
 if backup.dr_vault_arn is not None:
     pulumi.export("backupDrVaultArn", backup.dr_vault_arn)
