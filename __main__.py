@@ -42,6 +42,7 @@ cluster = None if not on_eks else Cluster("cluster", ClusterArgs(
     private_subnet_ids=network.private_subnet_ids,
     logs_key_arn=keys.logs_key_arn,
     deploy_role_arns=config.deploy_role_arns,
+    preview_role_arns=config.delivery.preview_role_arns,
 ))
 # CI jobs of this stack (previews, deploys, drift checks) run here when its Kubernetes API is private (docs/ci.md).
 ci_runner = CiRunner("ci-runner", CiRunnerArgs(

@@ -100,3 +100,15 @@ def test_bad_runner_settings_are_named(key, value):
 def test_a_preview_role_that_is_already_a_cluster_principal_is_refused():
     err = rejected("prod", {"delivery.previewRoleArns": ["arn:aws:iam::111122223333:role/PlatformDeveloper"]})
     assert "already has a cluster access entry" in reason(err, "delivery.previewRoleArns")
+
+
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_the_preview_role_gets_a_read_only_cluster_access_entry(stack):
+    result = plan(stack)
+    entry = result.one("aws:eks/accessEntry:AccessEntry", "cluster-preview-AgentPlatformPreview").props
+    assert entry["principalArn"] == "arn:aws:iam::111122223333:role/AgentPlatformPreview"
+    assert entry["type"] == "STANDARD" and not entry.get("kubernetesGroups")
+    association = result.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
+                             "cluster-preview-AgentPlatformPreview-policy").props
+    assert association["policyArn"].endswith(":eks::aws:cluster-access-policy/AmazonEKSViewPolicy")
+    assert association["accessScope"] == {"type": "cluster"}
