@@ -43,14 +43,14 @@ _CONNECTION = re.compile(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections
 
 def _repository(value: str) -> str:
     if not _REPOSITORY.match(value):
-        raise ValueError(f"'{value}' is not a GitHub repository (owner/name)")
+        raise ValueError(f"'{value}' is not a GitHub repository: use owner/name, e.g. example-org/agent-platform")
     return value
 
 
 def _connection(value: str) -> str:
     if not _CONNECTION.match(value):
         raise ValueError(f"'{value}' is not a CodeConnections connection ARN "
-                         "(arn:aws:codeconnections:<region>:<account>:connection/<id>)")
+                         "(e.g. arn:aws:codeconnections:<region>:<account>:connection/<id>)")
     return value
 
 
@@ -105,6 +105,9 @@ def delivery_problems(runtime: str | None, environment: str, delivery: DeliveryC
     if delivery is None or runtime is None or not delivery.ci_runner.is_enabled(runtime, environment):
         return []
     runner = delivery.ci_runner
-    return [f"delivery.ciRunner.{key}: required while the in-VPC CI runner is enabled (runtime {runtime}); "
-            "see docs/ci.md" for key, value in (("githubRepository", runner.github_repository),
-                                                ("connectionArn", runner.connection_arn)) if value is None]
+    examples = {"githubRepository": "example-org/agent-platform",
+                "connectionArn": "arn:aws:codeconnections:<region>:<account>:connection/<id>"}
+    values = {"githubRepository": runner.github_repository, "connectionArn": runner.connection_arn}
+    return [f"delivery.ciRunner.{key}: required while the in-VPC CI runner is enabled (runtime {runtime}), e.g. "
+            f"{examples[key]}; or set delivery.ciRunner.enabled: false (docs/ci.md)"
+            for key, value in values.items() if value is None]
