@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 STACK   ?= dev
 OUT     ?= out
 
-.PHONY: install lint test plan review preflight bench manifests golden generate clean
+.PHONY: install lint lint-workflows policy-venv test plan review preflight bench manifests golden generate clean
 
 # policies/pyproject.toml: the pack's packages are installed (editable) from requirements.txt.
 .venv/.installed: requirements.txt requirements-dev.txt policies/pyproject.toml
@@ -13,8 +13,19 @@ OUT     ?= out
 
 install: .venv/.installed
 
-lint: install
+lint: install lint-workflows
 	$(PY) -m ruff check .
+
+# Workflow linters (pinned in requirements-dev.txt): zizmor (security audits; online audits run when GH_TOKEN is
+# set) and actionlint (syntax, expressions, runner labels). Both must report nothing.
+lint-workflows: install
+	.venv/bin/zizmor --min-severity low .github/workflows
+	.venv/bin/actionlint -config-file .github/actionlint.yaml
+
+# The policy pack's own virtualenv, as policies/PulumiPolicy.yaml declares (used by `pulumi preview/up --policy-pack`).
+policy-venv:
+	python3 -m venv policies/.venv
+	policies/.venv/bin/pip install --quiet --disable-pip-version-check -r policies/requirements.txt
 
 test: install
 	$(PY) -m pytest -n 2 --dist loadfile

@@ -11,6 +11,7 @@ from components.core.alerts import AlertTopic, AlertTopicArgs
 from components.core.context import StackContext
 from components.core.keys import LogsKey, LogsKeyArgs
 from components.data.tier import DataTier, DataTierArgs
+from components.delivery.ci_runner import CiRunner, CiRunnerArgs
 from components.edge.edge import Edge, EdgeArgs
 from components.network.vpc import Network, NetworkArgs
 from components.observability.stack import DataTierRefs, EdgeRefs, ObservabilityStack, ObservabilityStackArgs
@@ -30,6 +31,12 @@ network = Network("network", NetworkArgs(config=config.network, context=context,
 runtime = runtime_for(RuntimeInputs(config=config, context=context, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
                                     public_cidrs=network.public_cidrs, private_subnet_ids=network.private_subnet_ids,
                                     logs_key_arn=keys.logs_key_arn))
+# CI jobs of this stack (previews, deploys, drift checks) run here when its Kubernetes API is private (docs/ci.md).
+ci_runner = CiRunner("ci-runner", CiRunnerArgs(
+    config=config.delivery.ci_runner, context=context, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+    private_subnet_ids=network.private_subnet_ids, logs_key_arn=keys.logs_key_arn,
+    log_retention_days=config.observability.log_retention_days,
+)) if config.ci_runner_enabled else None
 data = DataTier("data", DataTierArgs(
     config=config.data_tier,
     context=context,
@@ -113,5 +120,7 @@ for key, value in runtime.exports(observability).items():
 if edge is not None:
     pulumi.export("loadBalancerDnsName", edge.load_balancer_dns_name)
     pulumi.export("serviceUrls", {r.service: r.url for r in edge.routes})
+if ci_runner is not None:
+    pulumi.export("ciRunnerProject", ci_runner.project_name)
 if backup.dr_vault_arn is not None:
     pulumi.export("backupDrVaultArn", backup.dr_vault_arn)

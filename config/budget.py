@@ -37,6 +37,10 @@ class UsageAssumptions(Model):
         default=2, ge=0, le=730,
         description="Hours/month each run-once group's instance is up (the VM database bootstrap: a few minutes "
                     "per change of its inputs, rounded up).")
+    ci_runner_build_minutes: float = Field(
+        default=1200, ge=0, le=44640,
+        description="Build minutes/month of the in-VPC CI runner (CodeBuild on-demand, billed per minute of its "
+                    "compute type): pull-request previews, deploys and drift checks of the stack.")
 
 
 class BudgetConfig(Model):

@@ -104,6 +104,35 @@ def _unexpected(section: str, exc: Exception) -> tuple[str, str]:
     return section, f"could not be validated ({type(exc).__name__}: {exc}); please report this"
 
 
+# Released image digests, recorded by the release workflow in the stack's ESC release environment
+# (<org>/agent-platform/<stack>-images, pulumiConfig "agent-platform:images"), never in the stack file.
+RELEASED_IMAGES_KEY = "images"
+
+
+def _apply_released_images(values: dict[str, Any]) -> list[tuple[str, str]]:
+    """Move ``images.<service>`` onto ``services.<service>.image`` (the release wins over the stack file).
+
+    A release must not need an infrastructure commit: the workflow writes the digest to the stack's ESC release
+    environment and runs `pulumi up`; validation of the reference is the service's own (``services.<s>.image``).
+    """
+    images = values.pop(RELEASED_IMAGES_KEY, None)
+    if images is None:
+        return []
+    if not isinstance(images, Mapping):
+        return [(RELEASED_IMAGES_KEY, "must map service names to released images (<repository>@sha256:<digest>)")]
+    services = values.get("services")
+    services = dict(services) if isinstance(services, Mapping) else {}
+    issues = []
+    for name, ref in images.items():
+        entry = services.get(name)
+        if not isinstance(entry, Mapping):
+            issues.append((f"{RELEASED_IMAGES_KEY}.{name}", f"names no service in services ({', '.join(services)})"))
+            continue
+        services[name] = {**entry, "image": ref}
+    values["services"] = services
+    return issues
+
+
 def load_config() -> PlatformConfig:
     """Validate the running stack's config, or raise one ConfigError before anything is registered."""
     raw, secret_keys = _namespace()
@@ -133,6 +162,8 @@ def validate_config(
                                 f"({', '.join(sorted(SECRET_KEYS))})"))
             continue
         values[key] = _parse(value)
+
+    issues.extend(_apply_released_images(values))
 
     tier = values.get("environment")
     if tier not in TIERS:

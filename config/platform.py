@@ -13,6 +13,7 @@ from config.budget import BudgetConfig
 from config.catalog import WAF_COUNTABLE_RULES
 from config.cluster import ClusterConfig
 from config.data import DataTierConfig
+from config.delivery import DeliveryConfig, delivery_problems
 from config.edge import EdgeConfig, edge_problems
 from config.errors import Problems
 from config.images import is_digest_pinned
@@ -53,6 +54,7 @@ class PlatformConfig(Model):
     observability: ObservabilityConfig = ObservabilityConfig()
     backup: BackupConfig = BackupConfig()
     cost: BudgetConfig = BudgetConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
 
     @property
     def name(self) -> str:
@@ -69,6 +71,11 @@ class PlatformConfig(Model):
     @property
     def protected_tier(self) -> bool:
         return self.environment in PROTECTED_TIERS
+
+    @property
+    def ci_runner_enabled(self) -> bool:
+        """Whether CI jobs of this stack need the in-VPC runner (by default: a private EKS API, staging and prod)."""
+        return self.delivery.ci_runner.is_enabled(self.runtime, self.environment)
 
     @model_validator(mode="after")
     def _cross_section_rules(self) -> PlatformConfig:
@@ -117,6 +124,13 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
             problems.append(f"dataTier.redis.snapshotRetentionDays: {environment} keeps at least 1 daily "
                             "cache snapshot (got 0)")
     problems.extend(deploy_role_problems(sections.get("runtime"), sections.get("deploy_role_arns"), cluster))
+    delivery: DeliveryConfig | None = sections.get("delivery")
+    problems.extend(delivery_problems(sections.get("runtime"), environment, delivery))
+    if delivery is not None and cluster is not None and sections.get("runtime") == "eks":
+        others = {*cluster.admin_role_arns, *cluster.read_only_role_arns, *(sections.get("deploy_role_arns") or ())}
+        problems.extend(f"delivery.previewRoleArns: {arn} already has a cluster access entry (deployRoleArns or "
+                        "cluster.*RoleArns); EKS allows one entry per principal" for arn in delivery.preview_role_arns
+                        if arn in others)
     if network and cluster:
         vpc_cidr = network.existing_vpc.cidr if network.existing_vpc else network.cidr
         if overlaps(vpc_cidr, cluster.service_cidr):

@@ -70,7 +70,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "usage": {"natDataGb": 50, "endpointDataGb": 0, "loadBalancerLcu": 1, "wafRequestsMillions": 1,
                       "s3StorageGb": 20, "ecrStorageGb": 10, "logIngestionGb": 10, "backupWarmGb": 10,
                       "backupColdGb": 0, "backupRdsSnapshotGb": 20, "spotPriceFactor": 1.0,
-                      "runOnceInstanceHours": 2},
+                      "runOnceInstanceHours": 2,
+                      "ciRunnerBuildMinutes": 0},
         },
     },
     "staging": {
@@ -119,7 +120,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "usage": {"natDataGb": 200, "endpointDataGb": 50, "loadBalancerLcu": 2, "wafRequestsMillions": 5,
                       "s3StorageGb": 100, "ecrStorageGb": 20, "logIngestionGb": 50, "backupWarmGb": 50,
                       "backupColdGb": 0, "backupRdsSnapshotGb": 100, "spotPriceFactor": 1.0,
-                      "runOnceInstanceHours": 2},
+                      "runOnceInstanceHours": 2,
+                      "ciRunnerBuildMinutes": 1200},
         },
     },
     "prod": {
@@ -172,7 +174,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "usage": {"natDataGb": 1000, "endpointDataGb": 300, "loadBalancerLcu": 10, "wafRequestsMillions": 50,
                       "s3StorageGb": 500, "ecrStorageGb": 50, "logIngestionGb": 300, "backupWarmGb": 250,
                       "backupColdGb": 500, "backupRdsSnapshotGb": 500, "spotPriceFactor": 1.0,
-                      "runOnceInstanceHours": 2},
+                      "runOnceInstanceHours": 2,
+                      "ciRunnerBuildMinutes": 1200},
         },
     },
 }

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from config import ConfigError
-from planning.engine import STACKS, run_program, with_paths
+from planning.engine import STACKS, environment_stand_ins, run_program, with_paths
 from planning.model import Plan, PlannedResource, mask_secrets, plan_from_json, resource_to_json
 
 
@@ -121,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     planned = time.perf_counter() - started
+    for stand_in in environment_stand_ins(args.stack, overrides):
+        print(f"note: {stand_in.note()}", file=sys.stderr)
 
     text = render_tree(plan)
     print(text if not args.quiet else text.split("\n\n", 1)[-1])

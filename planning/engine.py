@@ -23,7 +23,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 
-from planning import mock_outputs
+from planning import esc, mock_outputs
 from planning.model import AliasSpec, Plan, PlannedResource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,11 +87,8 @@ def _qualify(key: str) -> str:
     return key if ":" in key else f"{PROJECT}:{key}"
 
 
-def runtime_config(stack: str, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
-    """Config as the CLI hands it to the program: string values (JSON for objects) and secret keys.
-
-    ``overrides`` replace whole top-level keys; a value of ``None`` removes the key.
-    """
+def _stack_config_with(stack: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The stack file's config with ``overrides`` replacing whole top-level keys (``None`` removes one)."""
     raw = read_stack_config(stack)
     for key, value in (overrides or {}).items():
         full = _qualify(key)
@@ -99,8 +96,20 @@ def runtime_config(stack: str, overrides: Mapping[str, Any] | None = None) -> tu
             raw.pop(full, None)
         else:
             raw[full] = value
+    return raw
+
+
+def runtime_config(stack: str, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Config as the CLI hands it to the program: string values (JSON for objects) and secret keys.
+
+    ``overrides`` replace whole top-level keys; a value of ``None`` removes the key.
+    """
+    raw = _stack_config_with(stack, overrides)
     config: dict[str, str] = {}
     secret_keys: list[str] = []
+    # Keys an imported ESC environment provides (planning/esc.py): mock secrets, noted by environment_notes().
+    for stand_in in environment_stand_ins(stack, overrides):
+        raw[stand_in.key] = {"secure": "provided-by-esc-environment"}
     for key, value in raw.items():
         full = _qualify(key)
         resolved, secret = _resolve_secure(full, value)
@@ -108,6 +117,12 @@ def runtime_config(stack: str, overrides: Mapping[str, Any] | None = None) -> tu
         if secret:
             secret_keys.append(full)
     return config, secret_keys
+
+
+def environment_stand_ins(stack: str, overrides: Mapping[str, Any] | None = None) -> list[esc.EnvironmentStandIn]:
+    """The secrets the stack's imported ESC environments provide and the planner stands in for."""
+    raw = _stack_config_with(stack, overrides)
+    return esc.stand_ins(esc.read_stack_document(stack_file(stack)), raw)
 
 
 def region_of(config: Mapping[str, str]) -> str:

@@ -22,6 +22,7 @@ COMPONENT_UNITS: Mapping[str, float] = {
     "components.network": 1,
     "components.cluster": 1,
     "components.backup": 1,
+    "components.delivery": 1,  # CI reach: the in-VPC runner
     "components.data": 2,
     "components.services": 3,  # the contract both runtimes share
     "components.services.eks": 3.5,
@@ -38,6 +39,7 @@ CONFIG_UNITS: Mapping[str, float] = {
     "config.base": 1,
     "config.images": 2, "config.ingress": 2,
     "config.network": 3, "config.cluster": 3, "config.backup": 3, "config.budget": 3, "config.data": 3,
+    "config.delivery": 3,
     "config.services": 4,
     "config.edge": 5,
     "config.observability": 6,

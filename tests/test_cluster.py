@@ -51,6 +51,8 @@ def test_api_authentication_and_access_entries_from_config():
         "arn:aws:iam::111122223333:role/PlatformAdmin": "AmazonEKSClusterAdminPolicy",
         "arn:aws:iam::111122223333:role/PlatformDeveloper": "AmazonEKSViewPolicy",
         "arn:aws:iam::111122223333:role/SecurityAudit": "AmazonEKSViewPolicy",
+        # delivery.previewRoleArns: CI's read-only identity (pull-request previews, drift checks).
+        "arn:aws:iam::111122223333:role/AgentPlatformPreview": "AmazonEKSViewPolicy",
     }
 
 
@@ -68,7 +70,7 @@ def test_the_cluster_creator_gets_no_implicit_entry_that_would_duplicate_an_expl
 
 def test_each_principal_has_exactly_one_access_entry():
     principals = [e.props["principalArn"] for e in plan("prod").of_type(ENTRY)]
-    assert len(principals) == len(set(principals)) == 4
+    assert len(principals) == len(set(principals)) == 5
 
 
 def test_configured_deploy_roles_are_cluster_admins():
@@ -84,7 +86,7 @@ def test_kubernetes_provider_waits_for_every_access_entry_and_policy_association
     prod = plan("prod")
     provider = prod.one("pulumi:providers:kubernetes", "cluster-k8s")
     grants = [*prod.of_type(ENTRY), *prod.of_type(ASSOCIATION)]
-    assert len(grants) == 8
+    assert len(grants) == 10
     assert {g.urn for g in grants} <= set(provider.dependencies)
     for association in prod.of_type(ASSOCIATION):
         assert association.parent in association.dependencies, "an association needs its entry first"

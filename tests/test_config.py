@@ -70,7 +70,12 @@ def test_every_stack_file_validates_and_plans(stack):
 
 # The least a prod stack file must say beyond its tier preset.
 PROD_ESSENTIALS = {"backup": {"drRegion": "us-west-2"}, "observability": {"alertEmails": ["oncall@example.com"]},
-                   "deployRoleArns": ["arn:aws:iam::111122223333:role/AgentPlatformDeploy"]}
+                   "deployRoleArns": ["arn:aws:iam::111122223333:role/AgentPlatformDeploy"],
+                   # prod on EKS runs its CI jobs on the in-VPC runner, which needs its repository and connection.
+                   "delivery": {"ciRunner": {
+                       "githubRepository": "example-org/agent-platform",
+                       "connectionArn": "arn:aws:codeconnections:us-east-1:111122223333:connection/"
+                                        "8c5f6a57-0d1e-4e55-9c57-2f4a1b0c9d3e"}}}
 
 
 def test_tier_presets_apply_and_stack_files_override():

@@ -114,6 +114,7 @@ def test_choosing_valkey_without_a_version_takes_its_default():
 def test_tier_defaults_for_the_data_tier():
     base = {"owner": "a", "costCenter": "b", "observability": {"alertEmails": ["oncall@example.com"]},
             "deployRoleArns": ["arn:aws:iam::111122223333:role/Deploy"],
+            "delivery": {"ciRunner": {"enabled": False}},
             "backup": {"vaultAdminRoleArns": ["arn:aws:iam::111122223333:role/Admin"],
                        "breakGlassRoleArn": "arn:aws:iam::111122223333:role/BreakGlass", "drRegion": "us-west-2"}}
     tiers = {t: validate_config({**base, "environment": t}, stack=t, region="us-east-1").data_tier

@@ -31,6 +31,8 @@ class ClusterArgs:
     logs_key_arn: pulumi.Input[str]
     deploy_role_arns: Sequence[str] = ()
     """The roles that run `pulumi up`: cluster admins, since EKS grants the creator nothing here."""
+    preview_role_arns: Sequence[str] = ()
+    """The read-only CI roles (pull-request previews, drift checks): viewers (config delivery.previewRoleArns)."""
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,8 @@ class AccessGrant:
     legacy_index: int | None
 
 
-def access_grants(cfg: ClusterConfig, deploy_role_arns: Sequence[str]) -> list[AccessGrant]:
+def access_grants(cfg: ClusterConfig, deploy_role_arns: Sequence[str],
+                  preview_role_arns: Sequence[str] = ()) -> list[AccessGrant]:
     """Admins (cluster.adminRoleArns, then the deploy roles) and viewers, one grant per principal.
 
     ``legacy_index`` is the position the principal had in adminRoleArns + readOnlyRoleArns, which
@@ -53,6 +56,9 @@ def access_grants(cfg: ClusterConfig, deploy_role_arns: Sequence[str]) -> list[A
     admins = list(dict.fromkeys([*cfg.admin_role_arns, *deploy_role_arns]))
     grants = [(arn, _ADMIN_POLICY, "admin") for arn in admins]
     grants += [(arn, _VIEW_POLICY, "view") for arn in dict.fromkeys(cfg.read_only_role_arns) if arn not in admins]
+    # CI's read-only identity: AmazonEKSViewPolicy (EKS user guide, "Review access policy permissions").
+    taken = {arn for arn, _, _ in grants}
+    grants += [(arn, _VIEW_POLICY, "preview") for arn in dict.fromkeys(preview_role_arns) if arn not in taken]
     return [AccessGrant(arn, policy, label, legacy.index(arn) if arn in legacy else None)
             for arn, policy, label in grants]
 
@@ -151,7 +157,7 @@ class Cluster(pulumi.ComponentResource):
         self.oidc = OidcIssuer(provider_arn=oidc_provider.arn,
                                url=issuer_url.apply(lambda u: u.removeprefix("https://")))
 
-        access = self._access_entries(args.deploy_role_arns)
+        access = self._access_entries(args.deploy_role_arns, args.preview_role_arns)
         early_addons = [self._addon("vpc-cni", self._cni_role(), {"enableNetworkPolicy": "true"}),
                         self._addon("kube-proxy")]
         node_role = self._node_role()
@@ -245,10 +251,11 @@ class Cluster(pulumi.ComponentResource):
                 "AmazonEBSCSIDriverPolicy": self._managed_policy("service-role/AmazonEBSCSIDriverPolicy")},
             inline_policy=key_use)
 
-    def _access_entries(self, deploy_role_arns: Sequence[str]) -> list[pulumi.Resource]:
+    def _access_entries(self, deploy_role_arns: Sequence[str],
+                        preview_role_arns: Sequence[str] = ()) -> list[pulumi.Resource]:
         """One entry and one policy association per principal, named by role name (inserting one renames none)."""
         name, created = self._name, []
-        for grant in access_grants(self._cfg, deploy_role_arns):
+        for grant in access_grants(self._cfg, deploy_role_arns, preview_role_arns):
             logical = f"{name}-{grant.label}-{role_name(grant.principal_arn)}"
             old = f"{name}-{grant.label}-{grant.legacy_index}" if grant.legacy_index is not None else None
             entry = aws.eks.AccessEntry(

@@ -31,6 +31,7 @@ class EksRuntime:
             private_subnet_ids=inputs.private_subnet_ids,
             logs_key_arn=inputs.logs_key_arn,
             deploy_role_arns=config.deploy_role_arns,
+            preview_role_arns=config.delivery.preview_role_arns,
         ))
         self._provider = component.provider
         self.cluster = cluster = component.refs

@@ -58,6 +58,7 @@ STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 
 # Types that never carry a charge of their own (their cost, if any, is priced on the resource they configure).
 FREE_TYPES: dict[str, str] = {
+    "aws:codebuild/webhook:Webhook": "webhooks have no charge; the builds they start are priced on the project",
     **dict.fromkeys([
         "aws:iam/role:Role", "aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy",
         "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/instanceProfile:InstanceProfile",
@@ -711,6 +712,16 @@ def _ecr_repository(res: Resource, ctx: Context, bill: Bill) -> None:
              keep_zero=True)
 
 
+def _codebuild_project(res: Resource, ctx: Context, bill: Bill) -> None:
+    """The in-VPC CI runner: on-demand build minutes of its compute type (usage.ciRunnerBuildMinutes)."""
+    with bill.part("build minutes"):
+        compute = get(res.props, "environment", "computeType")
+        size = str(compute).removeprefix("BUILD_GENERAL1_").lower()
+        minutes = ctx.usage.ci_runner_build_minutes
+        bill.add(f"codebuild.general1.{size}", minutes, f"{minutes:g} build minutes/month on {compute} "
+                 "(usage.ciRunnerBuildMinutes)", keep_zero=True)
+
+
 def _secret(res: Resource, ctx: Context, bill: Bill) -> None:
     bill.add("secretsmanager.secret", 1, "secret")
     with bill.part("replicas"):
@@ -946,6 +957,7 @@ RULES: dict[str, Rule] = {
     BUCKET: _bucket,
     BUCKET_V2: _bucket,
     ECR_REPOSITORY: _ecr_repository,
+    "aws:codebuild/project:Project": _codebuild_project,
     SECRET: _secret,
     KMS_KEY: _kms_key,
     KMS_REPLICA_KEY: _kms_key,

@@ -48,6 +48,9 @@ USAGE_FIELDS: dict[str, UsageField] = {
     "run_once_instance_hours": UsageField(
         "runOnceInstanceHours", "hours/month", "Hours each run-once Auto Scaling group (the VM runtime's database "
         "bootstrap) has its instance up: it starts when its inputs change and scales itself to 0.", 730),
+    "ci_runner_build_minutes": UsageField(
+        "ciRunnerBuildMinutes", "minutes/month", "Build minutes of the in-VPC CI runner (CodeBuild, billed per "
+        "minute of its compute type): previews, deploys and drift checks of EKS stacks.", 44640),
 }
 CAMEL_TO_FIELD = {f.camel: name for name, f in USAGE_FIELDS.items()}
 
@@ -68,6 +71,7 @@ class Usage:
     backup_rds_snapshot_gb: float
     spot_price_factor: float
     run_once_instance_hours: float
+    ci_runner_build_minutes: float
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -101,7 +105,7 @@ class Usage:
 DEFAULT_USAGE = Usage(
     nat_data_gb=200, endpoint_data_gb=100, load_balancer_lcu=2, waf_requests_millions=5, s3_storage_gb=100,
     ecr_storage_gb=20, log_ingestion_gb=50, backup_warm_gb=100, backup_cold_gb=0, backup_rds_snapshot_gb=100,
-    spot_price_factor=1.0, run_once_instance_hours=2,
+    spot_price_factor=1.0, run_once_instance_hours=2, ci_runner_build_minutes=1200,
 )
 
 

@@ -1,0 +1,113 @@
+"""Delivery facts shared by the program, the workflows' tests and docs/ci.md: one source for each name CI relies on.
+
+The workflows address an EKS stack's in-VPC runner by its CodeBuild project name (runner label
+``codebuild-<project>-<run id>-<attempt>``), so that name is a stable physical name, derived here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field, model_validator
+
+from config.base import Model, RoleArn
+
+PROJECT = "agent-platform"
+# The ESC environment (under <org>/agent-platform/) a stack imports for its released image digests.
+RELEASE_ENVIRONMENT_SUFFIX = "images"
+
+
+def runner_project_name(stack: str) -> str:
+    """The CodeBuild project of ``stack``'s in-VPC GitHub Actions runner.
+
+    CodeBuild project names: 2-255 characters, letters, digits, '-' and '_' (CodeBuild API reference,
+    CreateProject ``name`` pattern ``[A-Za-z0-9][A-Za-z0-9\\-_]{1,254}``).
+    """
+    return f"{PROJECT}-{stack}-ci-runner"
+
+
+def release_environment(stack: str) -> str:
+    """``<project>/<environment>`` of the ESC environment holding ``stack``'s released image digests."""
+    return f"{PROJECT}/{stack}-{RELEASE_ENVIRONMENT_SUFFIX}"
+
+
+# --- config section `delivery`
+# GitHub owner/repository names: letters, digits, '-', '_' and '.' (owner: letters, digits and '-').
+_REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
+# arn:<partition>:codeconnections:<region>:<account>:connection/<uuid> (AWS CodeConnections ARN format; the
+# older codestar-connections service prefix names the same connections).
+_CONNECTION = re.compile(r"^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/"
+                         r"[0-9a-f-]{36}$")
+
+
+def _repository(value: str) -> str:
+    if not _REPOSITORY.match(value):
+        raise ValueError(f"'{value}' is not a GitHub repository: use owner/name, e.g. example-org/agent-platform")
+    return value
+
+
+def _connection(value: str) -> str:
+    if not _CONNECTION.match(value):
+        raise ValueError(f"'{value}' is not a CodeConnections connection ARN "
+                         "(e.g. arn:aws:codeconnections:<region>:<account>:connection/<id>)")
+    return value
+
+
+GitHubRepository = Annotated[str, AfterValidator(_repository)]
+ConnectionArn = Annotated[str, AfterValidator(_connection)]
+
+
+class CiRunnerConfig(Model):
+    """An AWS CodeBuild-hosted GitHub Actions runner inside the stack's private subnets (docs/ci.md)."""
+
+    enabled: bool | None = Field(
+        default=None, description="Run CI jobs for this stack inside its VPC. Default: on for runtime eks in "
+                                  "staging and prod (their Kubernetes API is private or open to a few CIDRs), off "
+                                  "for dev and for the vm runtime (GitHub-hosted runners reach them).")
+    github_repository: GitHubRepository | None = Field(
+        default=None, description="The repository whose workflow jobs the runner takes (owner/name).",
+        examples=["example-org/agent-platform"])
+    connection_arn: ConnectionArn | None = Field(
+        default=None, description="AWS CodeConnections connection to GitHub (created once per account, completed "
+                                  "in the console) that CodeBuild uses to register the runner.")
+    # CodeBuild compute types for Linux containers (CodeBuild user guide, "Build environment compute types").
+    compute_type: Literal["BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE"] = Field(
+        default="BUILD_GENERAL1_MEDIUM", description="Build host size (MEDIUM: 4 vCPU, 7 GB; the program's plan "
+                                                     "and tests need more than SMALL's 3 GB).")
+    # CodeBuild TimeoutInMinutes: 5 to 2160 (CodeBuild API reference, CreateProject).
+    timeout_minutes: int = Field(default=60, ge=5, le=2160, description="A job running longer is stopped.")
+
+    def is_enabled(self, runtime: str, environment: str) -> bool:
+        if self.enabled is not None:
+            return self.enabled
+        return runtime == "eks" and environment in ("staging", "prod")
+
+
+class DeliveryConfig(Model):
+    """How CI reaches and previews this stack."""
+
+    ci_runner: CiRunnerConfig = CiRunnerConfig()
+    preview_role_arns: list[RoleArn] = Field(
+        default_factory=list,
+        description="Read-only roles of pull-request previews and drift detection: each gets a cluster access entry "
+                    "with AmazonEKSViewPolicy (read, change nothing; no server-side-apply dry runs, docs/ci.md).")
+
+    @model_validator(mode="after")
+    def _unique(self) -> DeliveryConfig:
+        if len(set(self.preview_role_arns)) != len(self.preview_role_arns):
+            raise ValueError("previewRoleArns: each role once")
+        return self
+
+
+def delivery_problems(runtime: str | None, environment: str, delivery: DeliveryConfig | None) -> list[str]:
+    """An enabled runner needs its repository and connection."""
+    if delivery is None or runtime is None or not delivery.ci_runner.is_enabled(runtime, environment):
+        return []
+    runner = delivery.ci_runner
+    examples = {"githubRepository": "example-org/agent-platform",
+                "connectionArn": "arn:aws:codeconnections:<region>:<account>:connection/<id>"}
+    values = {"githubRepository": runner.github_repository, "connectionArn": runner.connection_arn}
+    return [f"delivery.ciRunner.{key}: required while the in-VPC CI runner is enabled (runtime {runtime}), e.g. "
+            f"{examples[key]}; or set delivery.ciRunner.enabled: false (docs/ci.md)"
+            for key, value in values.items() if value is None]
