@@ -3,11 +3,15 @@ PY      := .venv/bin/python
 STACK   ?= dev
 OUT     ?= out
 
-.PHONY: install lint test plan review bench manifests golden clean
+.PHONY: install lint test plan report review bench manifests golden clean
 
+# First run: about a minute of downloads; pip's one line per package shows it is moving.
 .venv/.installed: requirements.txt requirements-dev.txt
+	@echo "Creating .venv and installing the pinned packages of requirements-dev.txt (first run only, about a minute)..."
 	python3 -m venv .venv
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@{ $(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt; \
+	   echo $$? > .venv/.pip-status; } | grep --line-buffered -E '^(Collecting|Successfully installed)' || true
+	@exit $$(cat .venv/.pip-status)
 	touch $@
 
 install: .venv/.installed
@@ -18,12 +22,19 @@ lint: install
 test: install
 	$(PY) -m pytest -n 2 --dist loadfile
 
-# Offline plan + policy review of one stack under the mock engine (no cloud, no Pulumi CLI).
+# Offline plan + policy review of one stack under the mock engine (no cloud, no Pulumi CLI): one screen,
+# verdict first. Add ARGS=--tree for every resource, cost line and finding.
 plan: install
-	$(PY) -m planning --stack $(STACK) --json $(OUT)/$(STACK).json
+	$(PY) -m planning --stack $(STACK) --json $(OUT)/$(STACK).json $(ARGS)
+
+# The reviewer's page: out/<stack>.html (opens offline). BASE=out/main.json adds what changed against it.
+report: install
+	$(PY) -m planning --stack $(STACK) --json $(OUT)/$(STACK).json --html $(OUT)/$(STACK).html \
+		$(if $(BASE),--base $(BASE)) $(ARGS)
 
 review: install
-	$(PY) -m planning --stack $(STACK) --quiet --sarif $(OUT)/$(STACK).sarif --json $(OUT)/$(STACK).json
+	$(PY) -m planning --stack $(STACK) --quiet --sarif $(OUT)/$(STACK).sarif --json $(OUT)/$(STACK).json \
+		--html $(OUT)/$(STACK).html
 
 manifests: install
 	$(PY) -m planning --stack $(STACK) --quiet --manifests $(OUT)/manifests/$(STACK)
