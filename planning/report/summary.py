@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from planning.model import plan_from_json
+from planning.review import STACK_LEVEL
 
 TOP_FINDINGS = 8
 TOP_COMPONENTS = 6
@@ -37,6 +38,7 @@ def render_summary(document: Mapping[str, Any], planned_seconds: float | None = 
     plan = plan_from_json(document)
     resources = [r for r in plan if r.custom]
     components = Counter(plan.component_label(r) for r in resources)
+    components.pop(STACK_LEVEL, None)  # providers registered at the top: resources of no component
     lines = [verdict_line(document),
              f"{len(resources)} resources in {len(components)} components"
              + (f"; planned in {planned_seconds:.2f}s under the mock engine" if planned_seconds is not None else "")]
