@@ -84,7 +84,8 @@ def _review_saved(args: argparse.Namespace) -> int:
     """Review a saved plan: the stack's policy config applied to the resources the file records."""
     from planning import review as policy_review
 
-    plan = plan_from_json(json.loads(args.review_plan.read_text()))
+    document = json.loads(args.review_plan.read_text())
+    plan = plan_from_json(document)
     result = policy_review.review(plan, policy_review.load_policy_config(plan.stack))
     print(policy_review.render_text(result))
     if args.sarif:
@@ -92,6 +93,12 @@ def _review_saved(args: argparse.Namespace) -> int:
 
         sarif.write_sarif(result, args.sarif)
         print(f"SARIF written to {args.sarif}")
+    if args.html:
+        from planning.report import load_document, write_report
+
+        document["review"] = result.to_json()  # this review, not the one the file was saved with
+        write_report(document, args.html, base=load_document(args.base) if args.base else None)
+        print(f"report written to {args.html}")
     return 1 if result.mandatory else 0
 
 

@@ -210,3 +210,18 @@ def test_the_rendered_page_shows_verdict_violation_cost_and_graph(chromium, plan
     assert sorted(nodes) == sorted(_top_level_components(planted)) and visible
     assert requests == [page.resolve().as_uri()], "the page fetched something besides itself"
     assert shot.read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_saved_plan_gets_its_page_with_the_changes_against_a_base(planted, tmp_path, capsys):
+    base, saved = tmp_path / "base.json", tmp_path / "planted.json"
+    base.write_text(json.dumps(_document(plan("dev"), reviewed=False)))
+    saved.write_text(json.dumps(_document(planted, reviewed=False)))
+    page = tmp_path / "out" / "dev.html"
+    assert cli.main(["--review-plan", str(saved), "--html", str(page), "--base", str(base)]) == 1
+    assert f"report written to {page}" in capsys.readouterr().out
+    text = page.read_text()
+    assert f'data-policy="{PLANTED_POLICY}"' in text
+    changes = re.findall(r'<details class="change" data-kind="(\w+)"><summary>.*?<code>([^<]+)</code>(.*?)</details>',
+                         text, re.S)
+    assert [(kind, name) for kind, name, _ in changes] == [("changed", "data-data-ownership")]
+    assert "rule.objectOwnership" in changes[0][2] and "ObjectWriter" in changes[0][2]
