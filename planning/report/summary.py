@@ -13,7 +13,7 @@ from typing import Any
 from planning.model import plan_from_json
 from planning.review import STACK_LEVEL
 
-TOP_FINDINGS = 8
+TOP_FINDINGS = 6  # with the header and progress lines, the whole answer fits a 30-line terminal
 TOP_COMPONENTS = 6
 
 
