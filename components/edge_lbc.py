@@ -25,6 +25,8 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from components import iam
+from components.chart_pins import AWS_LOAD_BALANCER_CONTROLLER
+from components.image_pins import chart_image_values, merged
 from components.irsa import OidcIssuer, service_account_role
 from components.namespace import restricted_namespace
 from config.edge import LoadBalancerControllerConfig
@@ -79,10 +81,15 @@ def controller_policy(target_group_arns: Sequence[pulumi.Input[str]]) -> pulumi.
 
 def controller_values(cfg: LoadBalancerControllerConfig, *, cluster_name: pulumi.Input[str], region: str,
                       vpc_id: pulumi.Input[str], role_arn: pulumi.Input[str]) -> dict[str, Any]:
-    """Chart values (aws/eks-charts stable/aws-load-balancer-controller 3.5.0 values.yaml keys)."""
+    """Chart values (aws/eks-charts stable/aws-load-balancer-controller 3.5.0 values.yaml keys).
+
+    The controller image is pinned by digest (components/image_pins.py) for the pinned chart version; a stack that
+    overrides the chart version runs that chart's own image, since the pinned image belongs to the pinned chart.
+    """
     spread = {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
               "labelSelector": {"matchLabels": CONTROLLER_LABELS}}
-    return {
+    pinned = cfg.chart_version == AWS_LOAD_BALANCER_CONTROLLER.version
+    return merged(chart_image_values(CHART) if pinned else {}, {
         "clusterName": cluster_name,
         # Given explicitly: the pods need no instance metadata (IMDS hop limit 1 on the nodes).
         "region": region,
@@ -108,7 +115,7 @@ def controller_values(cfg: LoadBalancerControllerConfig, *, cluster_name: pulumi
         "enablePodReadinessGateInject": True,
         "controllerConfig": {"featureGates": {"EnableServiceController": False}},
         "serviceMonitor": {"enabled": False},
-    }
+    })
 
 
 class LoadBalancerController:

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 
 from components.chart_pins import FLUENT_BIT, KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER, Chart
+from components.image_pins import chart_image_values, merged
 from components.observability_rules import SUPERSEDED_DEFAULT_RULES
 from config.observability import ObservabilityConfig
 from config.platform import PlatformConfig
@@ -104,9 +105,10 @@ def kube_prometheus_stack_values(
     cfg: PlatformConfig, *, node_agents_namespace: str, topic_arn: pulumi.Input[str],
     alertmanager_role_arn: pulumi.Input[str], grafana_role_arn: pulumi.Input[str], slack: bool,
 ) -> dict[str, Any]:
+    """The stack's values; every image whose digest is recorded runs by digest (components/image_pins.py)."""
     obs = cfg.observability
     prom, am, grafana = obs.prometheus, obs.alertmanager, obs.grafana
-    return {
+    return merged(chart_image_values(KUBE_PROMETHEUS_STACK.name), {
         # CRDs install with the chart; Helm never upgrades them. The chart's upgrade Job stays off on purpose: it
         # pulls busybox:latest and a kubectl tag by name (mutable) and runs with cluster-wide CRD write rights.
         # A chart bump applies the new CRDs first, server-side, as docs/kubernetes.md#crd-upgrades describes.
@@ -231,7 +233,7 @@ def kube_prometheus_stack_values(
             "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                                          "capabilities": {"drop": ["ALL"]}},
         },
-    }
+    })
 
 
 def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int], database: pulumi.Input[str],
@@ -243,9 +245,9 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
     liveness probe restarts it after 15 minutes of failed logins, longer than the PostgresUnreachable alert
     takes to fire on a real outage. A new value set by Pulumi (``login_version``) rolls the pod at once.
     Keys: prometheus-postgres-exporter 7.3.0 values.yaml (config.datasource.userFile, passwordFile, extraVolumes,
-    extraVolumeMounts, annotations, livenessProbe).
+    extraVolumeMounts, annotations, livenessProbe, image). The image is pinned by digest (components/image_pins.py).
     """
-    return {
+    return merged(chart_image_values(POSTGRES_EXPORTER.name), {
         "config": {
             "datasource": {
                 "host": host,
@@ -270,11 +272,12 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
         "podSecurityContext": _NON_ROOT_POD,
         "securityContext": _HARDENED_CONTAINER,
         "resources": _resources("50m", "64Mi", "128Mi"),
-    }
+    })
 
 
 def redis_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int],
                           scrape_interval_seconds: int) -> dict[str, Any]:
+    """The chart's own image, by tag: the chart cannot carry a digest (components/image_pins.py UNPINNED)."""
     return {
         # ElastiCache enforces TLS in transit, hence rediss://.
         "redisAddress": pulumi.Output.concat("rediss://", host, ":", pulumi.Output.from_input(port).apply(str)),

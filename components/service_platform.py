@@ -20,6 +20,7 @@ from components import kms
 from components.chart_pins import EXTERNAL_SECRETS, KEDA
 from components.context import Platform
 from components.edge_lbc import READINESS_GATE_LABEL
+from components.image_pins import chart_image_values, merged
 from components.namespace import restricted_namespace
 from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE
 
@@ -167,7 +168,8 @@ def _external_secrets_values(ha: bool) -> dict[str, Any]:
 
 
 def _keda_values(ha: bool) -> dict[str, Any]:
-    """Chart values: explicit hardened security contexts (the metrics server writes its serving cert)."""
+    """Chart values: explicit hardened security contexts (the metrics server writes its serving cert); the three
+    images by digest (components/image_pins.py)."""
     replicas = 2 if ha else 1
     metrics_server_container = {k: v for k, v in _HARDENED_CONTAINER.items() if k != "readOnlyRootFilesystem"}
     values: dict[str, Any] = {
@@ -190,4 +192,4 @@ def _keda_values(ha: bool) -> dict[str, Any]:
     }
     if ha:
         values["podDisruptionBudget"] = {part: {"minAvailable": 1} for part in ("operator", "metricServer", "webhooks")}
-    return values
+    return merged(chart_image_values(KEDA_CHART), values)

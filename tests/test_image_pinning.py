@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from components import image_pins
 from config.data import AWS_CLI_IMAGE, POSTGRES_MAJOR_VERSIONS, PSQL_IMAGES
 from tests.harness import config_error, plan
 
@@ -31,20 +32,36 @@ def _pod_spec(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
     return spec["template"]["spec"]
 
 
+def _reference(image: dict[str, Any]) -> str:
+    """How the charts template an image block: registry/repository:tag, then "@sha256:<sha>" (kube-prometheus-stack,
+    grafana: bare hex), "@<sha>" (kube-state-metrics: sha256:<hex>) or "@<digest>" (node-exporter)."""
+    ref = str(image["repository"])
+    if image.get("registry"):
+        ref = f"{image['registry']}/{ref}"
+    if image.get("tag"):
+        ref += f":{image['tag']}"
+    if image.get("sha"):
+        sha = str(image["sha"])
+        ref += f"@{sha if sha.startswith('sha256:') else 'sha256:' + sha}"
+    if image.get("digest"):
+        ref += f"@{image['digest']}"
+    return ref
+
+
 def _helm_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]]:
-    """(path, reference) for every image setting in Helm values: ``image: "<ref>"`` or ``image: {...}``."""
+    """(path, reference) for every image setting in Helm values: ``image: "<ref>"``, ``image: {repository: ...}``
+    or, as keda has it, ``image: {<component>: {repository: ...}}``."""
     if isinstance(values, dict):
         for key, value in values.items():
             here = f"{path}.{key}"
             if key == "image" and isinstance(value, str):
                 yield here, value
+            elif key == "image" and isinstance(value, dict) and "repository" in value:
+                yield here, _reference(value)
             elif key == "image" and isinstance(value, dict):
-                ref = value.get("repository", "")
-                if value.get("tag"):
-                    ref += f":{value['tag']}"
-                if value.get("digest"):
-                    ref += f"@{value['digest']}"
-                yield here, ref
+                for part, block in value.items():
+                    if isinstance(block, dict) and "repository" in block:
+                        yield f"{here}.{part}", _reference(block)
             else:
                 yield from _helm_images(value, here)
     elif isinstance(values, list):
@@ -110,6 +127,81 @@ def test_a_bootstrap_image_without_a_digest_is_refused_in_dev_too(key, image):
 def test_helm_image_settings_are_found_wherever_they_are_set():
     """The walker the digest check relies on sees string and map image settings at any depth."""
     values = {"controller": {"image": {"repository": "r/c", "tag": "v1", "digest": "sha256:" + "a" * 64}},
-              "sidecars": [{"image": "r/s:v2"}]}
+              "sidecars": [{"image": "r/s:v2"}],
+              "exporter": {"image": {"registry": "quay.io", "repository": "o/e", "tag": "v3@sha256:" + "b" * 64}},
+              "operator": {"image": {"repository": "r/o", "tag": "v4", "sha": "c" * 64}},
+              "image": {"keda": {"repository": "r/k", "tag": "v5"}}}
     assert list(_helm_images(values)) == [
-        ("values.controller.image", "r/c:v1@sha256:" + "a" * 64), ("values.sidecars[0].image", "r/s:v2")]
+        ("values.controller.image", "r/c:v1@sha256:" + "a" * 64), ("values.sidecars[0].image", "r/s:v2"),
+        ("values.exporter.image", "quay.io/o/e:v3@sha256:" + "b" * 64),
+        ("values.operator.image", "r/o:v4@sha256:" + "c" * 64), ("values.image.keda", "r/k:v5")]
+
+
+def _release_images(stack: str) -> dict[str, list[str]]:
+    """Chart name -> the image references its release's values set, in the EKS plan of ``stack``."""
+    return {str(r.props["chart"]): sorted(ref for _, ref in _helm_images(r.props.get("values", {})))
+            for r in _plan(stack, "eks").of_type("kubernetes:helm.sh/v3:Release")}
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_chart_values_run_exactly_the_recorded_digests(stack):
+    """Every image a release's values set is in the pin table, by digest; every pinned image is set."""
+    found = _release_images(stack)
+    expected = {chart: sorted(i.reference for i in image_pins.PINNED if i.chart == chart) for chart in found}
+    assert found == expected
+    assert {i.chart for i in image_pins.PINNED} <= set(found), "a pinned image whose chart is not installed"
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_postgres_exporter_runs_its_confirmed_digest(stack):
+    # quay.io digest of v0.18.1, the chart's appVersion (sources in components/image_pins.py).
+    assert _release_images(stack)["prometheus-postgres-exporter"] == [
+        "quay.io/prometheuscommunity/postgres-exporter:v0.18.1"
+        "@sha256:fb96c4413985d4b23ab02b19022b3d70a86c8e0a62f41ab15ebb6f4673781a5d"]
+
+
+def test_every_pin_names_two_sources_and_every_gap_a_reason():
+    for image in image_pins.PINNED:
+        assert image_pins.DIGEST.match(image.digest), image
+        assert len(set(image.sources)) >= 2, f"{image.reference}: a digest needs two independent sources"
+        assert DIGEST.search(image.reference)
+    for image in image_pins.UNPINNED:
+        assert image.digest == "" and image.reason, image
+    pinned = {(i.chart, i.values_path) for i in image_pins.PINNED}
+    assert not pinned & {(i.chart, i.values_path) for i in image_pins.UNPINNED}
+
+
+def _values(stack: str, chart: str) -> dict[str, Any]:
+    return next(r.props["values"] for r in _plan(stack, "eks").of_type("kubernetes:helm.sh/v3:Release")
+                if r.props["chart"] == chart)
+
+
+def test_each_chart_gets_the_digest_in_the_form_its_templates_read():
+    """kube-prometheus-stack and grafana add "@sha256:" to a bare sha; kube-state-metrics prints its sha after "@";
+    prometheus-node-exporter takes image.digest and fails on image.sha; the others read "<tag>@sha256:..." tags."""
+    hex64 = re.compile(r"^[0-9a-f]{64}$")
+    kps = _values("prod", "kube-prometheus-stack")
+    for block in (kps["alertmanager"]["alertmanagerSpec"]["image"], kps["prometheus"]["prometheusSpec"]["image"],
+                  kps["prometheusOperator"]["admissionWebhooks"]["patch"]["image"], kps["grafana"]["image"]):
+        assert hex64.match(block["sha"]) and "@" not in block["tag"], block
+    assert kps["kube-state-metrics"]["image"]["sha"].startswith("sha256:")
+    node_exporter = kps["prometheus-node-exporter"]["image"]
+    assert node_exporter["digest"].startswith("sha256:") and "sha" not in node_exporter
+    # The pinned images leave the chart's other settings (resources, security contexts) in place.
+    assert kps["grafana"]["resources"] and kps["prometheus"]["prometheusSpec"]["retention"]
+    keda = _values("prod", "keda")["image"]
+    assert {part: DIGEST.search(block["tag"]) is not None for part, block in keda.items()} == {
+        "keda": True, "metricsApiServer": True, "webhooks": True}
+
+
+def test_the_redis_exporter_keeps_its_chart_image():
+    """Its chart puts image.tag into the app.kubernetes.io/version label: a digest there is an invalid label."""
+    assert "image" not in _values("prod", "prometheus-redis-exporter")
+    assert any(i.chart == "prometheus-redis-exporter" for i in image_pins.UNPINNED)
+
+
+def test_a_load_balancer_controller_chart_override_runs_that_charts_own_image():
+    result = plan("prod", {"edge.controller.chartVersion": "3.4.0"})
+    release = next(r for r in result.of_type("kubernetes:helm.sh/v3:Release")
+                   if r.props["chart"] == "aws-load-balancer-controller")
+    assert release.props["version"] == "3.4.0" and "image" not in release.props["values"]
