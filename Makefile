@@ -3,10 +3,11 @@ PY      := .venv/bin/python
 STACK   ?= dev
 OUT     ?= out
 
-.PHONY: install lint test plan report review bench manifests golden clean
+.PHONY: install lint test plan report review bench manifests golden generate clean
 
 # First run: about a minute of downloads; pip's one line per package shows it is moving.
-.venv/.installed: requirements.txt requirements-dev.txt
+# policies/pyproject.toml: the pack's packages are installed (editable) from requirements.txt.
+.venv/.installed: requirements.txt requirements-dev.txt policies/pyproject.toml
 	@echo "Creating .venv and installing the pinned packages of requirements-dev.txt (first run only, about a minute)..."
 	python3 -m venv .venv
 	@{ $(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt; \
@@ -45,6 +46,15 @@ bench: install
 # Rewrite the resource-identity golden files (tests/golden/identity) after a deliberate rename or addition.
 golden: install
 	$(PY) -m planning.identity --update
+
+# Rewrite what is generated from the stack files and the pack: the per-stack facts in policies/config/<stack>.json,
+# the policy reference (README.md, docs/policies.md) and the cost tables (README.md, docs/cost.md). Tests fail
+# when any of them is stale.
+generate: install
+	$(PY) -m planning.policy_config --write
+	$(PY) -m planning.policy_docs README.md docs/policies.md
+	$(PY) -m planning.cost_report.readme_table --write README.md
+	$(PY) -m planning.cost_report.readme_table --write docs/cost.md
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime
 import re
-from dataclasses import dataclass
 from functools import cache
 from typing import Literal
+
+from agent_contract.aws import WAF_COUNTABLE_RULES as WAF_COUNTABLE_RULES
+from agent_contract.eks import EKS_VERSIONS as EKS_VERSIONS
+from agent_contract.eks import EksVersion as EksVersion
 
 Architecture = Literal["x86_64", "arm64"]
 
@@ -21,25 +24,7 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       2922, 3288, 3653)
 
 
-@dataclass(frozen=True)
-class EksVersion:
-    """One row of the Amazon EKS Kubernetes release calendar (dates in UTC)."""
-
-    released: datetime.date
-    end_of_standard_support: datetime.date
-    end_of_extended_support: datetime.date
-
-
-# Amazon EKS Kubernetes release calendar:
-# https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html (1.33, 1.34 read from the calendar;
-# 1.35 and 1.36 from their published ends of standard support, 2027-03-27 and 2027-08-02, as in config/cluster.py
-# EKS_STANDARD_SUPPORT_ENDS; releases 14 months earlier, extended support 12 months later).
-EKS_VERSIONS: dict[str, EksVersion] = {
-    "1.33": EksVersion(datetime.date(2025, 5, 29), datetime.date(2026, 7, 29), datetime.date(2027, 7, 29)),
-    "1.34": EksVersion(datetime.date(2025, 10, 2), datetime.date(2026, 12, 2), datetime.date(2027, 12, 2)),
-    "1.35": EksVersion(datetime.date(2026, 1, 27), datetime.date(2027, 3, 27), datetime.date(2028, 3, 27)),
-    "1.36": EksVersion(datetime.date(2026, 6, 2), datetime.date(2027, 8, 2), datetime.date(2028, 8, 2)),
-}
+# The EKS release calendar (agent_contract.eks): EksVersion and EKS_VERSIONS, imported above.
 
 
 def eks_version_problem(version: str, today: datetime.date | None = None) -> str | None:
@@ -68,12 +53,7 @@ WAF_COMMON_RULES = (
     "CrossSiteScripting_COOKIE", "CrossSiteScripting_QUERYARGUMENTS", "CrossSiteScripting_BODY",
     "CrossSiteScripting_URIPATH",
 )
-# Rules that only size or fingerprint a request: counting one trades a false positive for noise, not for an
-# injection. Protected tiers may count only these (the others stop SSRF, LFI/RFI and XSS attempts).
-WAF_COUNTABLE_RULES = (
-    "SizeRestrictions_BODY", "SizeRestrictions_QUERYSTRING", "SizeRestrictions_Cookie_HEADER",
-    "SizeRestrictions_URIPATH", "NoUserAgent_HEADER", "UserAgent_BadBots_HEADER",
-)
+# WAF_COUNTABLE_RULES (imported above from agent_contract.aws): the rules protected tiers may count.
 
 
 @cache

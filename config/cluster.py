@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-from datetime import date
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -24,14 +23,9 @@ AMI_ARCHITECTURE = {"AL2023_x86_64_STANDARD": "x86_64", "AL2023_ARM_64_STANDARD"
 # https://docs.aws.amazon.com/eks/latest/APIReference/API_KubernetesNetworkConfigRequest.html).
 _PRIVATE_RANGES = tuple(ipaddress.ip_network(c) for c in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
-# End of EKS standard support per Kubernetes minor version, as `aws eks describe-cluster-versions` reports
-# it (EKS user guide, "Kubernetes release calendar"; 14 months after the EKS release): 1.33 ended 2026-07-29,
-# 1.34 ends 2026-12-02, 1.35 2027-03-27, 1.36 2027-08-02. Checked 2026-12-01; see docs/cluster-upgrades.md.
-EKS_STANDARD_SUPPORT_ENDS = {
-    "1.34": date(2026, 12, 2),
-    "1.35": date(2027, 3, 27),
-    "1.36": date(2027, 8, 2),
-}
+# End of EKS standard support per Kubernetes minor version: the release calendar the pack reads too
+# (agent_contract.eks; `aws eks describe-cluster-versions`). See docs/cluster-upgrades.md.
+EKS_STANDARD_SUPPORT_ENDS = {v: row.end_of_standard_support for v, row in EKS_VERSIONS.items()}
 # New clusters start on the newest version (EKS's own default), leaving the most standard support ahead.
 DEFAULT_KUBERNETES_VERSION = "1.36"
 

@@ -11,14 +11,11 @@ import math
 import re
 from collections import Counter
 
-# Prefixes of credentials issued by the providers this platform talks to and by common SaaS.
-# (OpenAI sk-/sk-proj-, Anthropic sk-ant-, AWS access key ids AKIA/ASIA, GitHub ghp_/gho_/ghs_/github_pat_,
-# GitLab glpat-, Slack xox?-, Google API keys AIza, Stripe sk_live_/rk_live_, private keys in PEM.)
-KNOWN_PREFIXES = re.compile(
-    r"(^|[^A-Za-z0-9])(sk-(proj-|ant-|or-)?[A-Za-z0-9_-]{16,}|A(KIA|SIA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9]{20,}"
-    r"|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}"
-    r"|(sk|rk)_live_[A-Za-z0-9]{16,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
-)
+from agent_contract.kubernetes import CREDENTIAL_VALUE_PATTERN
+
+# Prefixes of credentials issued by the providers this platform talks to and by common SaaS: the expression the
+# pack's k8s-no-secret-literals uses by default (agent_contract.kubernetes).
+KNOWN_PREFIXES = re.compile(CREDENTIAL_VALUE_PATTERN)
 _TOKEN = re.compile(r"[A-Za-z0-9+/_=-]{32,}")
 _SHAPED = re.compile(r"^(sha256:)?[0-9a-f]+$|^arn:|^https?://|^/|@sha256:")
 _MIN_ENTROPY = 4.0  # bits per character; English words and hex digests stay below, random base64 is near 6

@@ -17,6 +17,7 @@ from config.catalog import (
     instance_type_problem,
 )
 from config.errors import Problems
+from config.images import image_problem, is_digest_pinned
 
 __all__ = ["LOG_RETENTION_DAYS"]
 
@@ -45,7 +46,6 @@ PSQL_IMAGES = {
 }
 AWS_CLI_IMAGE = ("public.ecr.aws/aws-cli/aws-cli:2.31.30"
                  "@sha256:6c9314d8dd18bcfd11c509e00ea39016c4fb978e42e86df1e4dfd17038b10b78")
-_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _PG_IDENTIFIER = r"^[a-z][a-z0-9_]{0,62}$"
 PgIdentifier = Matching(_PG_IDENTIFIER, "a PostgreSQL identifier (a lowercase letter, then up to 62 lowercase "
                                         "letters, digits or '_')", "agent_app")
@@ -335,7 +335,7 @@ class SecretsConfig(Model):
                                            "1.1.671") | None = Field(
         default=None,
         description="Version of AWS's SecretsManagerRDSPostgreSQLRotationSingleUser application; default: the "
-                    "version published in the stack's partition (components/data_secrets.py ROTATION_VERSIONS).")
+                    "version published in the stack's partition (components/data/secrets.py ROTATION_VERSIONS).")
 
     @field_validator("recovery_window_days")
     @classmethod
@@ -385,12 +385,10 @@ class BootstrapConfig(Model):
     @field_validator("postgres_image", "aws_cli_image")
     @classmethod
     def _image(cls, value: str | None) -> str | None:
-        from config.services import image_problem
-
         problem = image_problem(value) if value is not None else None
         if problem:
             raise ValueError(problem)
-        if value is not None and not _DIGEST.search(value):
+        if value is not None and not is_digest_pinned(value):
             # Every tier: a tag can be re-pointed, so what the Job runs would change without a config change.
             raise ValueError(f"'{value}' is not pinned by digest; every tier must use a digest, e.g. "
                              f"{PSQL_IMAGES['16']}")

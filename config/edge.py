@@ -10,32 +10,22 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Literal, get_args
+from typing import Annotated, Literal, get_args
 
+from agent_contract.aws import DEFAULT_TLS_POLICY, TLS12_PLUS_POLICIES
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from components.chart_pins import AWS_LOAD_BALANCER_CONTROLLER
 from config.base import LogRetentionDays, Matching, Model, unique
 from config.catalog import WAF_COMMON_RULES
+from config.charts import AWS_LOAD_BALANCER_CONTROLLER
 from config.credentials import credential_problem
 from config.errors import Problems
+from config.ingress import BodySize, ClientRateLimit, Hostname, ServiceIngress
+from config.services import ServiceConfig
 
-if TYPE_CHECKING:
-    from config.services import ServiceConfig
-
-# ALB security policies that negotiate TLS 1.2 or newer only, TLS 1.3 first.
-TlsPolicy = Literal[
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-]
+# ALB security policies that negotiate TLS 1.2 or newer only, TLS 1.3 first: the pack's list (agent_contract).
+TlsPolicy = Literal[TLS12_PLUS_POLICIES]  # type: ignore[valid-type]  # Literal of a tuple = Literal of its items
 TLS_POLICIES: tuple[str, ...] = get_args(TlsPolicy)
-DEFAULT_TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 
 # AWS managed rule groups every web ACL carries (vendor AWS).
 MANAGED_RULE_GROUPS = (
@@ -45,7 +35,7 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesSQLiRuleSet",
 )
 
-# The pin, where and when it was verified: components/chart_pins.py (one table for every chart).
+# The pin, where and when it was verified: config/charts.py (one table for every chart).
 LOAD_BALANCER_CONTROLLER_CHART_VERSION = AWS_LOAD_BALANCER_CONTROLLER.version
 
 # A WAF rate-based rule's smallest limit ("The lowest limit setting allowed is 10", AWS WAF guide, rate-based rule
@@ -55,28 +45,10 @@ WAF_MIN_RATE_PER_MINUTE = 10
 # ACM's default quota of names on one certificate.
 MAX_CERTIFICATE_NAMES = 10
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-# What ingress-nginx's strict path validation accepts for Prefix and Exact paths.
-_SEGMENT = r"[A-Za-z0-9._-]+"
-_PATH = re.compile(rf"^/({_SEGMENT}(/{_SEGMENT})*/?)?$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 # Header values are written into nginx configuration; these characters could end or extend a directive.
 _UNSAFE_HEADER_CHARS = frozenset('"\\$`{}\n\r')
 _ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z]{2}(-gov)?-[a-z]+-\d):\d{12}:certificate/[0-9a-f-]{36}$")
-_SIZE = re.compile(r"^[1-9][0-9]*[kmg]?$")
-
-
-def _hostname(value: str) -> str:
-    labels = value.split(".")
-    if len(value) > 253 or len(labels) < 2 or not all(len(lb) <= 63 and _LABEL.match(lb) for lb in labels):
-        raise ValueError(f"'{value}' is not a fully qualified lowercase DNS name (e.g. api.example.com)")
-    return value
-
-
-def _path(value: str) -> str:
-    if not _PATH.match(value):
-        raise ValueError(f"'{value}' is not a URL path prefix (starts with '/', letters, digits and ._- only)")
-    return value if value == "/" else value.rstrip("/")
 
 
 def _header_value(value: str) -> str:
@@ -115,51 +87,8 @@ def _certificate_arn(value: str) -> str:
     return value
 
 
-def _body_size(value: str) -> str:
-    if not _SIZE.match(value):
-        raise ValueError(f"'{value}' is not an nginx size (a number with optional k, m or g suffix, e.g. 50m)")
-    return value
-
-
-Hostname = Annotated[str, AfterValidator(_hostname)]
-PathPrefix = Annotated[str, AfterValidator(_path)]
 HeaderValue = Annotated[str, AfterValidator(_header_value)]
-BodySize = Annotated[str, AfterValidator(_body_size)]
 CertificateArn = Annotated[str, AfterValidator(_certificate_arn)]
-
-
-class RateLimit(Model):
-    """Per-client-IP limit nginx applies to one route (ingress-nginx limit-rps / limit-rpm annotations)."""
-
-    requests: int = Field(ge=1, le=100_000, description="Sustained requests per `per` from one client IP.",
-                          examples=[10])
-    per: Literal["second", "minute"] = "second"
-    burst: int = Field(
-        ge=1, examples=[20],
-        description="Requests allowed above the rate before nginx answers 429; a multiple of `requests` "
-                    "(ingress-nginx sets burst = rate x limit-burst-multiplier).")
-    connections: int | None = Field(
-        default=None, ge=1, le=10_000, description="Concurrent connections per client IP (limit-connections).")
-
-    @model_validator(mode="after")
-    def _burst_is_a_multiple(self) -> RateLimit:
-        if self.burst < self.requests or self.burst % self.requests:
-            raise ValueError(f"burst must be a multiple of requests (got burst {self.burst} for {self.requests} "
-                             f"per {self.per}); ingress-nginx expresses burst as rate x a whole multiplier")
-        return self
-
-    @property
-    def burst_multiplier(self) -> int:
-        return self.burst // self.requests
-
-
-class ServiceIngress(Model):
-    """How the edge routes to one `api` service (set under `services.<name>.ingress`)."""
-
-    host: Hostname | None = Field(default=None, description="Public host name; default `<service>.<edge.domain>`.")
-    path: PathPrefix = Field(default="/", description="Path prefix routed to the service (not rewritten).")
-    rate_limit: RateLimit | None = Field(default=None, description="Overrides `edge.proxy.rateLimit` for this route.")
-    max_body_size: BodySize | None = Field(default=None, description="Overrides `edge.proxy.maxBodySize`.")
 
 
 class SecurityHeaders(Model):
@@ -232,8 +161,8 @@ class ProxyConfig(Model):
         default=300, ge=1, le=3600, description="Also the idle limit of a WebSocket's client-to-server direction.")
     connect_timeout_seconds: int = Field(default=5, ge=1, le=75)
     max_body_size: BodySize = Field(default="50m", description="Largest request body (proxy-body-size).")
-    rate_limit: RateLimit = Field(
-        default_factory=lambda: RateLimit(requests=10, per="second", burst=20),
+    rate_limit: ClientRateLimit = Field(
+        default_factory=lambda: ClientRateLimit(requests=10, per="second", burst=20),
         description="Default per-client-IP limit of every route.")
     health_timeout_seconds: int = Field(
         default=5, ge=1, le=60, description="Proxy timeouts of each service's health route (its liveness path, "
@@ -360,7 +289,7 @@ class Route:
     host: str
     path: str
     port: int
-    rate_limit: RateLimit
+    rate_limit: ClientRateLimit
     max_body_size: str
     health_path: str
 

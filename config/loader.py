@@ -51,7 +51,7 @@ def _parse(value: Any) -> Any:
 def _namespace() -> tuple[dict[str, Any], set[str]]:
     """All ``agent-platform:*`` keys the CLI (or the mock engine) provided, and which are secret."""
     values = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    secret = set(runtime_config.get_config_secret_keys_env()) | set(runtime_config._SECRET_KEYS.get())
+    secret = {*runtime_config.get_config_secret_keys_env(), *filter(runtime_config.is_config_secret, values)}
     prefix = f"{PROJECT}:"
     ours = {k[len(prefix):]: v for k, v in values.items() if k.startswith(prefix)}
     return ours, {k[len(prefix):] for k in secret if k.startswith(prefix)}

@@ -222,14 +222,17 @@ def estimated_max_connections(instance_class: str) -> int | None:
     return min(int(gib * GIB * _RDS_USABLE_MEMORY / _RDS_BYTES_PER_CONNECTION), _RDS_MAX_CONNECTIONS)
 
 
-def rds_max_connections(obs: ObservabilityConfig, postgres: PostgresConfig) -> int | None:
-    """max_connections the connection alarm compares with: stated, set as a parameter, or estimated."""
+def postgres_max_connections(postgres: PostgresConfig) -> int | None:
+    """The database's max_connections: set as a parameter, or RDS's default for the class (None if unknown)."""
     configured = postgres.parameters.get("max_connections", "")
-    if obs.aws_alarms.rds_max_connections:
-        return obs.aws_alarms.rds_max_connections
     if configured.isdigit():
         return int(configured)
     return estimated_max_connections(postgres.instance_class)
+
+
+def rds_max_connections(obs: ObservabilityConfig, postgres: PostgresConfig) -> int | None:
+    """max_connections the connection alarm compares with: stated, set as a parameter, or estimated."""
+    return obs.aws_alarms.rds_max_connections or postgres_max_connections(postgres)
 
 
 def observability_problems(environment: str, obs: ObservabilityConfig, postgres: PostgresConfig | None) -> list[str]:

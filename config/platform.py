@@ -9,15 +9,16 @@ from pydantic import Field, model_validator
 
 from config.backup import BackupConfig
 from config.base import DnsName, Model, Region, RoleArn, Tier, overlaps
+from config.budget import BudgetConfig
 from config.catalog import WAF_COUNTABLE_RULES
 from config.cluster import ClusterConfig
-from config.cost import CostConfig
 from config.data import DataTierConfig
 from config.edge import EdgeConfig, edge_problems
 from config.errors import Problems
+from config.images import is_digest_pinned
 from config.network import NetworkConfig
 from config.observability import ObservabilityConfig, observability_problems
-from config.services import ServiceConfig, is_digest_pinned, service_problems
+from config.services import ServiceConfig, service_problems
 
 PROTECTED_TIERS = frozenset({"staging", "prod"})
 
@@ -51,7 +52,7 @@ class PlatformConfig(Model):
     edge: EdgeConfig = EdgeConfig()
     observability: ObservabilityConfig = ObservabilityConfig()
     backup: BackupConfig = BackupConfig()
-    cost: CostConfig = CostConfig()
+    cost: BudgetConfig = BudgetConfig()
 
     @property
     def name(self) -> str:

@@ -12,14 +12,16 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Literal, get_args
 
+from agent_contract.kubernetes import SENSITIVE_NAME_PATTERN
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from config.base import DnsName, Model, unique
 from config.catalog import family_architecture, instance_type_problem
 from config.credentials import credential_problem
 from config.data import LlmProvider
-from config.edge import ServiceIngress
 from config.errors import Problems
+from config.images import ImageRef, is_digest_pinned
+from config.ingress import ServiceIngress
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -31,14 +33,9 @@ MONITORING_NAMESPACE = "monitoring"
 PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key")
 SECRET_NAMES = (*PLATFORM_SECRETS, *get_args(LlmProvider))
 
-# Environment names that look like credentials: such values belong in Secrets Manager, never in a ConfigMap.
-# Names of references (``*_DIR``, ``*_PATH``, ``*_FILE``, ``*_ARN``, ``*_NAME``, ``*_ID``) are fine: they say
-# where a secret is, not what it is. The policy pack's k8s-no-secret-literals uses the same expression by default.
-SENSITIVE_NAME = re.compile(
-    r"^(?!.*_(DIR|PATH|FILE|ARN|NAME|ID)$).*(PASSWORD|PASSWD|CREDENTIAL|PRIVATE|(^|_)SECRETS?($|_)|(^|_)TOKEN($|_)"
-    r"|(^|_)(API_?)?KEY($|_)|DSN$)",
-    re.IGNORECASE,
-)
+# Environment names that look like credentials (never in a ConfigMap): the expression the pack's
+# k8s-no-secret-literals uses by default (agent_contract.kubernetes).
+SENSITIVE_NAME = re.compile(SENSITIVE_NAME_PATTERN, re.IGNORECASE)
 # ConfigMap keys the platform sets itself; settings may not shadow them.
 RESERVED_SETTINGS = frozenset({
     "SERVICE_NAME", "SERVICE_KIND", "ENVIRONMENT", "AWS_REGION", "PORT", "METRICS_PATH", "LOG_LEVEL", "LOG_FORMAT",
@@ -49,21 +46,11 @@ RESERVED_SETTINGS = frozenset({
 RESERVED_SUFFIX = "_URL"  # <SERVICE>_URL keys are generated for every service listed in ``calls``
 
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]*$")
-_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-_IMAGE = re.compile(
-    r"^(?P<repo>[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*)"
-    r"(:(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(@sha256:(?P<digest>[0-9a-f]{64}))?$"
-)
 _CPU = re.compile(r"^(\d+m|\d+(\.\d{1,3})?)$")
 _MEMORY = re.compile(r"^\d+(Ki|Mi|Gi|Ti|k|M|G|T)?$")
 _MEMORY_UNITS = {"": 1, "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
                  "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
 _HTTP_PATH = re.compile(r"^/[A-Za-z0-9/_.~-]*$")
-
-
-def is_digest_pinned(image: str) -> bool:
-    """True for ``repo@sha256:<64 hex>``: the only reference that cannot change under a running service."""
-    return bool(_DIGEST.search(image))
 
 
 def cpu_millis(value: str) -> int:
@@ -110,33 +97,11 @@ def _secret_name(value: str) -> str:
     return value
 
 
-def image_problem(value: str) -> str | None:
-    """Why ``value`` is not a pinned image reference, or None (shared by services and the data tier bootstrap)."""
-    match = _IMAGE.match(value)
-    if not match:
-        return (f"'{value}' is not an image reference (registry/repository:tag or repository@sha256:<digest>, e.g. "
-                "postgres:16-alpine)")
-    if not match["tag"] and not match["digest"]:
-        return f"'{value}' names no tag or digest, so it means ':latest'; pin a version or a digest " \
-               "(e.g. postgres:16-alpine)"
-    if match["tag"] == "latest":
-        return f"'{value}' uses the mutable ':latest' tag; pin a version or a digest (e.g. postgres:16-alpine)"
-    return None
-
-
-def _image(value: str) -> str:
-    problem = image_problem(value)
-    if problem:
-        raise ValueError(problem)
-    return value
-
-
 CpuQuantity = Annotated[str, AfterValidator(_cpu)]
 MemoryQuantity = Annotated[str, AfterValidator(_memory)]
 HttpPath = Annotated[str, AfterValidator(_http_path)]
 EnvName = Annotated[str, AfterValidator(_env_name)]
 SecretName = Annotated[str, AfterValidator(_secret_name)]
-ImageRef = Annotated[str, AfterValidator(_image)]
 
 
 class ImageBuild(Model):
@@ -262,7 +227,9 @@ class VmSizing(Model):
                 max_replicas if self.max_size is None else self.max_size)
 
 
-class RateLimit(Model):
+class RequestQuota(Model):
+    """What the service itself allows one caller (RATE_LIMIT_* settings); the edge's per-IP limit is ClientRateLimit."""
+
     requests: int = Field(default=100, ge=1, le=1_000_000)
     window_seconds: int = Field(default=60, ge=1, le=86_400)
 
@@ -291,7 +258,7 @@ class ServiceConfig(Model):
     tmp_size_limit: MemoryQuantity = Field(default="256Mi", description="Size of the writable /tmp (emptyDir).")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "text"] = "json"
-    rate_limit: RateLimit = RateLimit()
+    rate_limit: RequestQuota = RequestQuota()
     default_model: str | None = Field(default=None, max_length=200, description="Model the service uses unless a "
                                                                                  "request names one.")
     settings: dict[EnvName, str] = Field(default_factory=dict, description="Extra non-secret environment.")

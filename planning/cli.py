@@ -148,9 +148,9 @@ def main(argv: list[str] | None = None) -> int:
     planned = time.perf_counter() - started
     document = plan_json(plan)
 
-    from planning import cost
+    from planning import cost_report
 
-    estimate = cost.stack_report(plan, overrides)
+    estimate = cost_report.stack_report(plan, overrides)
     document["cost"] = estimate.to_json()
 
     status = 0
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tree:
         print(render_tree(plan))
         print(f"\nplanned in {planned:.2f}s under the mock engine")
-        print("\n" + cost.render_text(estimate))
+        print("\n" + cost_report.render_text(estimate))
         if result is not None:
             from planning import review as policy_review
 

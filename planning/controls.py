@@ -652,7 +652,7 @@ CIS_EKS: tuple[Control, ...] = (
     _c("4.2.8", "Minimize the admission of containers with added capabilities"),
     _c("4.2.9", "Minimize the admission of containers with capabilities assigned"),
     _c("4.3.1", "Ensure CNI plugin supports network policies",
-       not_covered="The vpc-cni add-on is configured with enableNetworkPolicy (components/cluster.py)."),
+       not_covered="The vpc-cni add-on is configured with enableNetworkPolicy (components/cluster/eks.py)."),
     _c("4.3.2", "Ensure that all Namespaces have Network Policies defined"),
     _c("4.4.1", "Prefer using secrets as files over secrets as environment variables"),
     _c("4.4.2", "Consider external secret storage"),

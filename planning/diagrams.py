@@ -3,9 +3,9 @@
 A hand-drawn diagram drifts the day a rule or a job changes; these are read from what the repository
 actually deploys: security-group paths from the planned rules, the backup and DR flow from the planned
 backup resources, the CI and approval flow from ``.github/workflows``. GitHub renders Mermaid in Markdown.
-Each lands between ``<!-- diagram:<name>:start -->`` and ``<!-- diagram:<name>:end -->`` in docs/architecture.md.
+Each lands between ``<!-- diagram:<name>:start -->`` and ``<!-- diagram:<name>:end -->`` in docs/diagrams.md.
 
-    python -m planning.diagrams            # rewrite the generated regions of docs/architecture.md
+    python -m planning.diagrams            # rewrite the generated regions of docs/diagrams.md
     python -m planning.diagrams --check    # exit 1 if one is stale
 """
 
@@ -22,7 +22,7 @@ import yaml
 from planning.engine import ROOT
 from planning.model import Plan, PlannedResource
 
-DOC = ROOT / "docs" / "architecture.md"
+DOC = ROOT / "docs" / "diagrams.md"
 WORKFLOWS = ROOT / ".github" / "workflows"
 DIAGRAM_STACK = "prod"
 COMMAND = "python -m planning.diagrams"

@@ -13,18 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from agent_contract.kubernetes import CLUSTER_SCOPED_KINDS
 
 from planning.model import Plan, PlannedResource
 
 CLUSTER_SCOPED_DIR = "_cluster"
 # Types that are Kubernetes resources but not objects the API server stores as they are.
 _NOT_OBJECTS = re.compile(r"^kubernetes:(helm\.sh/|yaml/|kustomize/|pulumi:)")
-_CLUSTER_SCOPED_KINDS = frozenset({
-    "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
-    "CustomResourceDefinition", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-    "IngressClass", "RuntimeClass", "CSIDriver", "VolumeSnapshotClass", "ClusterSecretStore",
-    "ClusterExternalSecret", "ClusterTriggerAuthentication", "ClusterIssuer", "APIService",
-})
 _FIRST = ("apiVersion", "kind", "metadata")
 
 
@@ -73,7 +68,7 @@ def relative_path(obj: dict[str, Any]) -> Path:
     """``<namespace>/<kind>-<name>.yaml``; cluster-scoped objects go under ``_cluster/``."""
     metadata = obj["metadata"]
     kind = str(obj["kind"])
-    namespace = CLUSTER_SCOPED_DIR if kind in _CLUSTER_SCOPED_KINDS else str(metadata.get("namespace") or "default")
+    namespace = CLUSTER_SCOPED_DIR if kind in CLUSTER_SCOPED_KINDS else str(metadata.get("namespace") or "default")
     return Path(namespace) / f"{kind.lower()}-{metadata['name']}.yaml"
 
 

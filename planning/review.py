@@ -1,16 +1,15 @@
 """Offline policy review: the pack's own policy objects, driven through pulumi-policy's own analyzer server.
 
-``pulumi preview --policy-pack policies`` talks gRPC to ``pulumi_policy.policy._PolicyAnalyzerServicer``:
-``Configure`` with the reconciled policy config, ``Analyze`` once per resource and ``AnalyzeStack`` once.
-This module makes the same calls in-process with the same protobuf messages, so a plan reviewed here
-meets exactly the checks (and the same unknown-value handling) it meets in CI against real AWS.
+``pulumi preview --policy-pack policies`` talks gRPC to pulumi-policy's analyzer server: ``Configure`` with the
+reconciled policy config, ``Analyze`` once per resource and ``AnalyzeStack`` once. This module makes the same
+calls in-process with the same protobuf messages (the server comes from :mod:`planning.analyzer`), so a plan
+reviewed here meets exactly the checks (and the same unknown-value handling) it meets in CI against real AWS.
+The pack is the installed ``agent_policies`` package (``policies/pyproject.toml``), the one the CLI loads.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -18,17 +17,20 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import jsonschema
 import yaml
+from agent_policies import _common as pack_common
+from agent_policies import pack as _pack
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import Policy, StackValidationPolicy
-from pulumi_policy.policy import _PolicyAnalyzerServicer
 
+from planning.analyzer import Analyzer, analyzer
+from planning.engine import STACKS
 from planning.model import Plan, PlannedResource
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = ROOT / "policies"
 CONFIG_DIR = POLICY_DIR / "config"
-KNOWN_STACK_ORDER = ("dev", "staging", "prod")
 
 LEVELS = ("advisory", "mandatory", "remediate", "disabled")
 _LEVEL_TO_PROTO = {
@@ -56,16 +58,9 @@ class PolicyConfigError(ValueError):
 # --- the pack ---------------------------------------------------------------------------------------------------
 
 
-def _import(module: str) -> ModuleType:
-    # The CLI runs the pack with policies/ as its root; do the same so ``agent_policies`` resolves identically.
-    # Appended, not prepended, so nothing under policies/ can shadow a module of the program.
-    if str(POLICY_DIR) not in sys.path:
-        sys.path.append(str(POLICY_DIR))
-    return importlib.import_module(module)
-
-
 def pack_module() -> ModuleType:
-    return _import("agent_policies.pack")
+    """``agent_policies.pack``: the pack's name, description, default enforcement and policy list."""
+    return _pack
 
 
 def policies() -> list[Policy]:
@@ -99,7 +94,7 @@ class PolicyMeta:
 
     @classmethod
     def of(cls, policy: Policy, effective: EffectiveConfig | None = None) -> PolicyMeta:
-        common = _import("agent_policies._common")
+        common = pack_common
         refs = common.references(policy.tags)
         default = (policy.enforcement_level or pack_module().DEFAULT_ENFORCEMENT).value
         schema = dict(policy.config_schema.properties) if policy.config_schema else {}
@@ -139,7 +134,7 @@ class EffectiveConfig:
 def configured_stacks() -> list[str]:
     """Stacks with a policy config file, dev/staging/prod first."""
     found = sorted(p.stem for p in CONFIG_DIR.glob("*.json"))
-    return [s for s in KNOWN_STACK_ORDER if s in found] + [s for s in found if s not in KNOWN_STACK_ORDER]
+    return [s for s in STACKS if s in found] + [s for s in found if s not in STACKS]
 
 
 def load_policy_config(stack: str) -> dict[str, Any]:
@@ -160,33 +155,12 @@ def _defaults(schema: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return {k: v["default"] for k, v in schema.items() if "default" in v}
 
 
-_JSON_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,), "array": (list,),
-    "object": (dict,), "null": (type(None),),
-}
-
-
 def _schema_errors(value: Any, schema: Mapping[str, Any], path: str) -> list[str]:
-    """The subset of JSON Schema the pack's config schemas use (type, enum, items, minimum, maximum)."""
-    expected = schema.get("type")
-    if expected is not None:
-        types = _JSON_TYPES[expected]
-        ok = isinstance(value, types) and not (isinstance(value, bool) and expected in ("integer", "number"))
-        if expected == "integer" and isinstance(value, float) and value.is_integer():
-            ok = True
-        if not ok:
-            return [f"{path}: expected {expected}, got {json.dumps(value)}"]
-    errors = []
-    if "enum" in schema and value not in schema["enum"]:
-        errors.append(f"{path}: {json.dumps(value)} is not one of {schema['enum']}")
-    if "minimum" in schema and isinstance(value, int | float) and value < schema["minimum"]:
-        errors.append(f"{path}: {value} is below the minimum {schema['minimum']}")
-    if "maximum" in schema and isinstance(value, int | float) and value > schema["maximum"]:
-        errors.append(f"{path}: {value} is above the maximum {schema['maximum']}")
-    if isinstance(value, list) and "items" in schema:
-        for i, item in enumerate(value):
-            errors.extend(_schema_errors(item, schema["items"], f"{path}[{i}]"))
-    return errors
+    """Every way ``value`` breaks its property's JSON schema, as the CLI validates it before a preview."""
+    validator = jsonschema.Draft7Validator(dict(schema))
+    errors = sorted(validator.iter_errors(value), key=lambda e: (list(e.absolute_path), e.message))
+    return [f"{path}{''.join(f'[{p}]' if isinstance(p, int) else f'.{p}' for p in e.absolute_path)}: {e.message}"
+            for e in errors]
 
 
 def _parse_entry(name: str, value: Any) -> tuple[str | None, dict[str, Any]]:
@@ -391,12 +365,10 @@ def configure_request(effective: Mapping[str, EffectiveConfig]) -> analyzer_pb2.
     return request
 
 
-def servicer(effective: Mapping[str, EffectiveConfig], stack: str) -> _PolicyAnalyzerServicer:
+def servicer(effective: Mapping[str, EffectiveConfig], stack: str) -> Analyzer:
     """An analyzer server for the pack, configured as the CLI configures it before a preview."""
     pack = pack_module()
-    server = _PolicyAnalyzerServicer(
-        pack.PACK_NAME, pack_version(), pack.all_policies(), pack.DEFAULT_ENFORCEMENT, None, pack.DESCRIPTION,
-    )
+    server = analyzer(pack.PACK_NAME, pack_version(), pack.all_policies(), pack.DEFAULT_ENFORCEMENT, pack.DESCRIPTION)
     server.Configure(configure_request(effective), None)
     server.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
         stack=stack, project="agent-platform", dry_run=True), None)

@@ -4,9 +4,8 @@ Constructing ``PolicyPack`` starts the analyzer's gRPC server and never returns,
 import this module; the offline review loads ``agent_policies.pack.all_policies()`` instead.
 """
 
-from pulumi_policy import PolicyPack
-
 from agent_policies.pack import DEFAULT_ENFORCEMENT, DESCRIPTION, PACK_NAME, all_policies
+from pulumi_policy import PolicyPack
 
 PolicyPack(
     name=PACK_NAME,

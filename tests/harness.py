@@ -17,8 +17,9 @@ from planning import review as policy_review
 from planning.engine import run_program, with_paths
 from planning.model import Plan, PlannedResource
 from planning.review import Review
+from tests.conftest import STACKS
 
-STACKS = ("dev", "staging", "prod")
+__all__ = ["STACKS"]
 
 
 _CACHED_PLANS: set[int] = set()

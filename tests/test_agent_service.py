@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 
-from components.service_platform import EXTERNAL_SECRETS_VERSION, KEDA_VERSION
-from config.services import SENSITIVE_NAME, is_digest_pinned
+from components.services.eks.addons import EXTERNAL_SECRETS_VERSION, KEDA_VERSION
+from config.images import is_digest_pinned
+from config.services import SENSITIVE_NAME
 from planning.model import Plan, PlannedResource
+from tests.conftest import STACKS
 from tests.harness import eks_plan, plan, review, tags_of
 
 SERVICES = ("api", "context", "worker")
@@ -277,7 +279,7 @@ def test_configmap_carries_settings_and_credential_free_endpoints():
     assert container["envFrom"] == [{"configMapRef": {"name": "api-config"}}]
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_no_secret_value_reaches_any_kubernetes_object(stack: str):
     p = eks_plan(stack)
     for res in p:
@@ -510,7 +512,7 @@ def test_kubernetes_objects_wait_for_the_cluster_and_use_its_provider():
 # --- policy review ----------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_services_pass_every_policy(stack: str):
     result = review(plan(stack))
     ours = [v for v in result.violations if v.component == "services" or v.component.startswith("service-")]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from components.service_image import context_digest
+from components.services.image import context_digest
 from tests.harness import config_error, eks_plan, plan
 from tests.test_agent_service import API_ONLY, COMMON, WORKER_ONLY, child, roles_of
 

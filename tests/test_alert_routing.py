@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from tests.conftest import STACKS
 from tests.harness import plan
 
 REDIS = "aws:elasticache/replicationGroup:ReplicationGroup"
@@ -27,7 +28,7 @@ def _statements(document: str) -> dict[str, dict]:
     return {s["Sid"]: s for s in json.loads(document)["Statement"]}
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_redis_events_reach_the_encrypted_topic_through_eventbridge(stack):
     p = plan(stack)
     redis = p.one(REDIS, "data-redis")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.data_secrets import rotation_application
+from components.data.secrets import rotation_application
 from tests.harness import plan
 
 RDS_INSTANCE_OVERRIDABLE = {

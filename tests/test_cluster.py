@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from config.cluster import CONTROL_PLANE_LOG_TYPES
+from tests.conftest import STACKS
 from tests.harness import config_error, eks_plan, plan
 
 CLUSTER = "aws:eks/cluster:Cluster"
@@ -31,7 +32,7 @@ def test_all_control_plane_logs_go_to_a_precreated_encrypted_group():
 
 
 def test_api_endpoint_is_private_and_public_access_is_cidr_restricted():
-    for stack in ("dev", "staging", "prod"):
+    for stack in STACKS:
         vpc = eks_plan(stack).one(CLUSTER).props["vpcConfig"]
         assert vpc["endpointPrivateAccess"] is True
         if vpc["endpointPublicAccess"]:

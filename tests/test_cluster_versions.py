@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import re
-import sys
 from datetime import date
-from pathlib import Path
 
 import pytest
+from agent_policies.aws_eks import SUPPORTED_VERSIONS, SUPPORTED_VERSIONS_AS_OF
 
 from config.cluster import ADDON_VERSIONS, CLUSTER_ADDONS, DEFAULT_KUBERNETES_VERSION, EKS_STANDARD_SUPPORT_ENDS
+from tests.conftest import STACKS
 from tests.harness import config_error, eks_plan, plan
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "policies"))
-from agent_policies.aws_eks import SUPPORTED_VERSIONS, SUPPORTED_VERSIONS_AS_OF
 
 ADDON = "aws:eks/addon:Addon"
 
@@ -41,13 +38,13 @@ def test_the_default_version_is_supported_and_has_pinned_addons():
         assert pins["kube-proxy"].startswith(f"v{version}.")
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_stack_runs_a_supported_version_with_pinned_addons(stack):
     planned = eks_plan(stack)
     version = planned.one("aws:eks/cluster:Cluster").props["version"]
     assert version in SUPPORTED_VERSIONS
     addons = {a.props["addonName"]: a.props for a in planned.of_type(ADDON)}
-    # metrics-server is a community add-on: EKS's default build for the version (components/cluster.py).
+    # metrics-server is a community add-on: EKS's default build for the version (components/cluster/eks.py).
     assert addons.pop("metrics-server")["addonVersion"]
     assert {name: p["addonVersion"] for name, p in addons.items()} == ADDON_VERSIONS[version]
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from planning.cost import Usage, default_catalogue, estimate, stack_cost, stack_report
-from planning.cost.usage import platform_config
+from planning.cost_report import Usage, default_catalogue, estimate, stack_cost, stack_report
+from planning.cost_report.usage import platform_config
 from planning.engine import with_paths
 from planning.model import UNKNOWN, Plan, PlannedResource
 from tests.harness import STACKS, plan

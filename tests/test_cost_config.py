@@ -7,11 +7,11 @@ import json
 
 import pytest
 
-from config.cost import CostConfig, UsageAssumptions
+from config.budget import BudgetConfig, UsageAssumptions
 from config.tiers import TIER_PRESETS
 from planning import cli
-from planning.cost import DEFAULT_USAGE, USAGE_FIELDS, stack_cost, stack_report
-from planning.cost.usage import platform_config
+from planning.cost_report import DEFAULT_USAGE, USAGE_FIELDS, stack_cost, stack_report
+from planning.cost_report.usage import platform_config
 from planning.review import load_policy_config
 from tests.harness import STACKS, config_error, plan
 
@@ -25,9 +25,9 @@ def test_the_config_model_and_the_estimator_name_the_same_assumptions_with_the_s
 
 
 def test_the_policy_defaults_match_the_config_defaults():
-    from agent_policies.cost import DEFAULT_BUDGET_USD, DEFAULT_REGION
+    from agent_policies.budget import DEFAULT_BUDGET_USD, DEFAULT_REGION
 
-    assert CostConfig().monthly_budget_usd == DEFAULT_BUDGET_USD
+    assert BudgetConfig().monthly_budget_usd == DEFAULT_BUDGET_USD
     assert {stack_cost(s).region for s in STACKS} == {DEFAULT_REGION}
 
 
@@ -35,15 +35,6 @@ def test_the_policy_defaults_match_the_config_defaults():
 def test_every_tier_states_every_usage_assumption(tier):
     stated = TIER_PRESETS[tier]["cost"]["usage"]
     assert set(stated) == {spec.camel for spec in USAGE_FIELDS.values()}
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_policy_config_carries_the_stack_config_budget_region_and_usage(stack):
-    settings = load_policy_config(stack)[POLICY]
-    cfg = platform_config(stack)
-    assert settings["budgetUsd"] == cfg.cost.monthly_budget_usd
-    assert settings["region"] == cfg.region
-    assert settings["usage"] == cfg.cost.usage.model_dump(by_alias=True)
 
 
 def test_the_budget_gate_is_mandatory_in_staging_and_prod_and_advisory_in_dev():

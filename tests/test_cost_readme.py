@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from planning.cost.readme_table import COMMAND, END, START, committed_region, render_table, replace_region, reports
+from planning.cost_report.readme_table import (
+    COMMAND,
+    END,
+    START,
+    committed_region,
+    render_table,
+    replace_region,
+    reports,
+)
 from tests.harness import STACKS, plan
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -69,8 +69,15 @@ def test_disagreeing_or_missing_prices_are_refused():
     assert "no on-demand price" in refresh.extract_price([product("A", "0.1", begin="10240")], "Hrs")
 
 
+def test_the_refresher_rewrites_the_catalogue_the_estimator_reads():
+    from agent_costing.catalogue import PRICES_DIR
+
+    assert refresh.PRICES_DIR == PRICES_DIR
+    assert (refresh.PRICES_DIR / "aws-us-east-1.json").exists()
+
+
 def test_updates_rewrite_price_source_and_date_and_keep_the_rest():
-    path = ROOT / "policies" / "agent_policies" / "costing" / "prices" / "aws-us-east-1.json"
+    path = refresh.PRICES_DIR / "aws-us-east-1.json"
     document = json.loads(path.read_text())
     key = "ec2.instance.m7i.large"
     updated = refresh.apply_updates(document, {key: refresh.Found(0.5, "AWS Price List API: x")}, "2027-01-01")

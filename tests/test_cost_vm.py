@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from planning.cost import compare as compare_cli
-from planning.cost import default_catalogue, stack_report
-from planning.cost.usage import platform_config
+from planning.cost_report import compare as compare_cli
+from planning.cost_report import default_catalogue, stack_report
+from planning.cost_report.usage import platform_config
 from planning.engine import with_paths
 from planning.model import Plan, PlannedResource
 from tests.harness import plan

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from components.data_common import SECRET_KIND_TAG, physical_name
+from components.data.naming import SECRET_KIND_TAG, physical_name
 from planning.model import Plan, PlannedResource, is_secret
 from tests.harness import STACKS, plan, review, tags_of
 

@@ -9,8 +9,9 @@ import subprocess
 
 import pytest
 
-from components.data_bootstrap import BOOTSTRAP, FETCH_LOGINS, SQL
+from components.data.bootstrap_job import BOOTSTRAP, FETCH_LOGINS, SQL
 from planning.model import PlannedResource
+from tests.conftest import STACKS
 from tests.harness import eks_plan, plan
 
 JOB = "kubernetes:batch/v1:Job"
@@ -167,7 +168,7 @@ def test_job_waits_for_the_database_and_cleans_up_after_itself():
 def test_images_are_configurable_and_pinned_by_digest_in_every_tier():
     images = [c["image"] for c in [*pod("dev")["initContainers"], *pod("dev")["containers"]]]
     assert [i.split("@")[0] for i in images] == ["public.ecr.aws/aws-cli/aws-cli:2.31.30", "postgres:16-alpine"]
-    for stack in ("dev", "staging", "prod"):
+    for stack in STACKS:
         for container in [*pod(stack)["initContainers"], *pod(stack)["containers"]]:
             assert re.search(r"@sha256:[0-9a-f]{64}$", container["image"]), container["image"]
     assert job("dev", {"dataTier.postgres.engineVersion": "17"}).props["spec"]["template"]["spec"][

@@ -10,8 +10,8 @@ import subprocess
 
 import pytest
 
-from components.data_bootstrap import BOOTSTRAP, FETCH_LOGINS, SQL, script_files
-from components.data_bootstrap_vm import DIGEST_TAG
+from components.data.bootstrap_job import BOOTSTRAP, FETCH_LOGINS, SQL, script_files
+from components.data.bootstrap_vm import DIGEST_TAG
 from planning.model import Plan, PlannedResource
 from planning.review import load_policy_config
 from tests.harness import plan, review

@@ -1,4 +1,4 @@
-"""EdgeProxy in the planned stacks: one hardened ALB per environment, WAF, DNS-validated TLS and, on EKS, one `ip`
+"""Edge in the planned stacks: one hardened ALB per environment, WAF, DNS-validated TLS and, on EKS, one `ip`
 target group per api service kept in sync by the AWS Load Balancer Controller (TargetGroupBinding). What
 ingress-nginx did (headers, timeouts, rate limits, health route, streaming) is asserted where it lives now."""
 
@@ -12,6 +12,7 @@ import pytest
 from planning import mock_outputs
 from planning.model import Plan, PlannedResource
 from planning.review import load_policy_config
+from tests.conftest import STACKS
 from tests.harness import config_error, eks_plan, plan, review, tags_of
 
 LB = "aws:lb/loadBalancer:LoadBalancer"
@@ -42,7 +43,6 @@ EDGE_POLICIES = ("alb-https-only", "alb-tls-policy-allowed", "alb-access-logs-en
                  "target-group-binding-ip", "alb-ip-target-groups-bound", "helm-chart-not-retired")
 
 DOMAINS = {"dev": "dev.agents.example.com", "staging": "staging.agents.example.com", "prod": "agents.example.com"}
-STACKS = tuple(DOMAINS)
 
 
 def image(name: str) -> str:
@@ -521,7 +521,7 @@ def test_health_route_bodies_over_1k_are_refused_by_the_waf_and_health_checks_ar
 
 
 def test_large_bodies_are_left_to_the_application_because_waf_sees_only_8_kb_behind_an_alb():
-    from components.edge_waf import ALB_BODY_INSPECTION_BYTES, size_bytes
+    from components.edge.waf import ALB_BODY_INSPECTION_BYTES, size_bytes
 
     assert size_bytes("50m") > ALB_BODY_INSPECTION_BYTES == 8192
     rules = _rules_by_name(edge_plan("prod"))

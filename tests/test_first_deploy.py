@@ -13,9 +13,10 @@ import pytest
 
 from planning.mock_outputs import INVOKES
 from planning.review import load_policy_config
+from tests.conftest import STACKS
 from tests.harness import config_error, plan, review
 
-STACKS = [("dev", "vm"), ("dev", "eks"), ("staging", "eks"), ("prod", "eks")]
+STACK_RUNTIMES = [("dev", "vm"), ("dev", "eks"), ("staging", "eks"), ("prod", "eks")]
 SERVICES = ("api", "context", "worker")
 WORKLOAD_TYPES = {
     "kubernetes:apps/v1:Deployment", "kubernetes:policy/v1:PodDisruptionBudget",
@@ -37,7 +38,7 @@ def _service_resources(result, service: str):
     return [r for r in result.resources if r.name.startswith(prefix)]
 
 
-@pytest.mark.parametrize("stack,runtime", STACKS)
+@pytest.mark.parametrize("stack,runtime", STACK_RUNTIMES)
 def test_first_deploy_creates_repositories_identities_and_no_workloads(stack, runtime):
     result = _first_deploy(stack, runtime)
     for service in SERVICES:
@@ -53,7 +54,7 @@ def test_first_deploy_creates_repositories_identities_and_no_workloads(stack, ru
                     if r.name.startswith("service-")]) == len(SERVICES)
 
 
-@pytest.mark.parametrize("stack,runtime", STACKS)
+@pytest.mark.parametrize("stack,runtime", STACK_RUNTIMES)
 def test_first_deploy_previews_and_passes_the_policy_pack(stack, runtime):
     _first_deploy(stack, runtime, preview=True)  # nothing is looked up in a repository that does not exist yet
     result = _first_deploy(stack, runtime)
@@ -86,7 +87,7 @@ def test_unreleased_vm_services_have_no_instance_alarms():
     assert not [a for a in alarms if "-vm-" in a]
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_every_tier_rejects_a_tag_without_a_digest(stack):
     """A tag is resolved by looking it up in the registry (impossible in a repository this update creates)."""
     image = f"111122223333.dkr.ecr.us-east-1.amazonaws.com/agent-platform-{stack}/api:0.9.0"

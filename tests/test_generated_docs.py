@@ -1,7 +1,7 @@
 """Docs generated from the plans and the workflows: current, and saying what they must.
 
 One file so that the three stacks are planned once for all of them (the suite distributes tests by file).
-- docs/architecture.md: security-group paths, CI/approval flow and backup/DR flow as Mermaid (planning.diagrams);
+- docs/diagrams.md: security-group paths, CI/approval flow and backup/DR flow as Mermaid (planning.diagrams);
 - docs/teardown.md: what `pulumi destroy` meets per stack (planning.teardown);
 - docs/deploy-permissions.md: the IAM services each stack's resources need (planning.permissions).
 """
@@ -23,7 +23,7 @@ EDGE = re.compile(r"^\s+(\w+) -(?:->|\.->)(?:\|\"?(.*?)\"?\|)? (\w+)", re.M)
 
 def test_the_committed_diagrams_are_the_generated_ones():
     text = diagrams.DOC.read_text()
-    assert diagrams.render_file(text, plan) == text, f"docs/architecture.md is stale: run `{diagrams.COMMAND}`"
+    assert diagrams.render_file(text, plan) == text, f"docs/diagrams.md is stale: run `{diagrams.COMMAND}`"
 
 
 @pytest.fixture(scope="module")

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from components import image_pins
+from config import image_pins
 from config.data import AWS_CLI_IMAGE, POSTGRES_MAJOR_VERSIONS, PSQL_IMAGES
+from tests.conftest import STACKS
 from tests.harness import config_error, plan
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
-STACKS = [("dev", "vm"), ("dev", "eks"), ("staging", "eks"), ("prod", "eks")]
+STACK_RUNTIMES = [("dev", "vm"), ("dev", "eks"), ("staging", "eks"), ("prod", "eks")]
 WORKLOADS = {"kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
              "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod"}
 
@@ -90,7 +91,7 @@ def _plan(stack: str, runtime: str):
     return plan(stack, {"runtime": runtime})
 
 
-@pytest.mark.parametrize("stack,runtime", STACKS)
+@pytest.mark.parametrize("stack,runtime", STACK_RUNTIMES)
 def test_every_deployed_image_is_pinned_by_digest(stack, runtime):
     found = images(_plan(stack, runtime))
     assert found, "the plan deploys no image at all"
@@ -98,7 +99,7 @@ def test_every_deployed_image_is_pinned_by_digest(stack, runtime):
     assert unpinned == []
 
 
-@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+@pytest.mark.parametrize("stack", STACKS)
 def test_the_bootstrap_job_runs_the_pinned_images(stack):
     job = next(r for r in _plan(stack, "eks").of_type("kubernetes:batch/v1:Job"))
     pod = job.props["spec"]["template"]["spec"]
@@ -154,7 +155,7 @@ def test_chart_values_run_exactly_the_recorded_digests(stack):
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_the_postgres_exporter_runs_its_confirmed_digest(stack):
-    # quay.io digest of v0.18.1, the chart's appVersion (sources in components/image_pins.py).
+    # quay.io digest of v0.18.1, the chart's appVersion (sources in config/image_pins.py).
     assert _release_images(stack)["prometheus-postgres-exporter"] == [
         "quay.io/prometheuscommunity/postgres-exporter:v0.18.1"
         "@sha256:fb96c4413985d4b23ab02b19022b3d70a86c8e0a62f41ab15ebb6f4673781a5d"]

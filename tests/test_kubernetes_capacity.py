@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components import chart_pins
-from components.data_bootstrap import BOOTSTRAP, FETCH_LOGINS, SQL
+from components.data.bootstrap_job import BOOTSTRAP, FETCH_LOGINS, SQL
+from config import charts as chart_pins
 from planning.model import Plan, PlannedResource
 from tests.harness import STACKS, config_error, eks_plan, plan, review
 
@@ -239,7 +239,7 @@ def test_the_bootstrap_runs_digest_pinned_images_in_every_stack(stack: str):
 
 
 def test_the_cost_estimate_covers_the_new_components():
-    from planning.cost import stack_report
+    from planning.cost_report import stack_report
     from planning.engine import with_paths
 
     p = plan("prod")

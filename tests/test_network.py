@@ -6,6 +6,7 @@ import ipaddress
 
 import pytest
 
+from tests.conftest import STACKS
 from tests.harness import eks_plan, plan, tags_of
 
 SUBNET = "aws:ec2/subnet:Subnet"
@@ -45,7 +46,7 @@ def test_prod_has_private_endpoints_for_images_identity_secrets_and_logs():
 
 
 def test_subnets_fit_the_vpc_without_overlap():
-    for stack in ("dev", "staging", "prod"):
+    for stack in STACKS:
         vpc = ipaddress.ip_network(plan(stack).one("aws:ec2/vpc:Vpc").props["cidrBlock"])
         nets = [ipaddress.ip_network(s.props["cidrBlock"]) for s in plan(stack).of_type(SUBNET)]
         assert all(n.subnet_of(vpc) for n in nets)
@@ -103,7 +104,7 @@ def test_subnets_skip_the_zone_eks_refuses():
     from planning.mock_outputs import _zone_ids
 
     by_name = dict(_zone_ids("us-east-1"))
-    for stack in ("dev", "staging", "prod"):
+    for stack in STACKS:
         zones = {s.props["availabilityZone"] for s in plan(stack).of_type("aws:ec2/subnet:Subnet")}
         assert "use1-az3" not in {by_name[z] for z in zones}, stack
     prod_private = sorted(s.props["availabilityZone"] for s in plan("prod").of_type("aws:ec2/subnet:Subnet")
@@ -112,7 +113,7 @@ def test_subnets_skip_the_zone_eks_refuses():
 
 
 def test_zones_without_the_instance_types_are_skipped_in_region_order():
-    from components.zones import choose_zones
+    from components.network.zones import choose_zones
 
     names = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e"]
     ids = ["use1-az6", "use1-az3", "use1-az1", "use1-az2", "use1-az4"]

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from components.observability_charts import (
+from components.observability.charts import (
     FLUENT_BIT,
     KUBE_PROMETHEUS_STACK,
     POSTGRES_EXPORTER,
     REDIS_EXPORTER,
     alertmanager_config,
 )
-from components.observability_rules import num
+from components.observability.rules import num
 from config.observability import ObservabilityConfig, estimated_max_connections
 from planning.engine import read_stack_config
 from planning.mock_outputs import resource_outputs

@@ -29,5 +29,5 @@ def test_generated_tables_live_in_docs_not_in_the_readme():
     for marker in ("<!-- policies:start -->", "<!-- cost:start -->", "<!-- diagram:"):
         assert marker not in text
     for doc, marker in (("docs/policies.md", "<!-- policies:start -->"), ("docs/cost.md", "<!-- cost:start -->"),
-                        ("docs/architecture.md", "<!-- diagram:security-groups:start -->")):
+                        ("docs/diagrams.md", "<!-- diagram:security-groups:start -->")):
         assert marker in (ROOT / doc).read_text(), doc

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from planning import cli, cost
+from planning import cli, cost_report
 from planning.cli import plan_json
 from planning.model import MASK, SECRET_SIG_KEY, AliasSpec, Plan, plan_from_json
 from planning.report import write_report
@@ -37,7 +37,7 @@ DOCS_IMAGE = ROOT / "docs" / "img" / "plan-report.png"
 
 def _document(result: Plan, *, reviewed: bool = True) -> dict[str, Any]:
     document = plan_json(result)
-    document["cost"] = cost.stack_report(result).to_json()
+    document["cost"] = cost_report.stack_report(result).to_json()
     if reviewed:
         document["review"] = review(result).to_json()
     return json.loads(json.dumps(document, default=str))
@@ -191,7 +191,7 @@ def chromium() -> str:
 
 def test_the_rendered_page_shows_verdict_violation_cost_and_graph(chromium, planted, planted_document, tmp_path):
     page = write_report(planted_document, tmp_path / "dev.html")
-    data_cost = cost.stack_report(planted).by_component()["data"]
+    data_cost = cost_report.stack_report(planted).by_component()["data"]
     with Browser(chromium) as browser:
         browser.open(page)
         verdict = browser.evaluate("document.getElementById('verdict').innerText")

@@ -25,8 +25,8 @@ from typing import Any
 import crossplane
 import pytest
 
-from components.vm_proxy import LOG_DIR, PID_FILE
-from planning.cost.usage import platform_config
+from components.services.vm.nginx import LOG_DIR, PID_FILE
+from planning.cost_report.usage import platform_config
 from planning.engine import with_paths
 from tests.harness import plan
 

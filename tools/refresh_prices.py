@@ -5,12 +5,12 @@
     python tools/refresh_prices.py --region us-west-2 --dry-run          # show changes, write nothing
 
 Needs credentials allowed to call ``pricing:GetProducts`` (the API answers from us-east-1). For each
-price key of ``policies/agent_policies/costing/prices/aws-<region>.json`` with a query below, the script
+price key of ``policies/agent_costing/prices/aws-<region>.json`` with a query below, the script
 takes the on-demand price dimension in the expected unit (first tier) and rewrites the entry with that
 price, the offer and SKU it came from as ``source``, and today's date. A key without a query, whose query
 matches no product, or whose products disagree on the price keeps its committed value and is listed at
 the end: the script never guesses. Commit the result together with the regenerated cost table
-(``python -m planning.cost.readme_table --write docs/cost.md``).
+(``python -m planning.cost_report.readme_table --write docs/cost.md``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-PRICES_DIR = ROOT / "policies" / "agent_policies" / "costing" / "prices"
+# The estimator reads its catalogue from here (agent_costing.catalogue.PRICES_DIR).
+PRICES_DIR = ROOT / "policies" / "agent_costing" / "prices"
 PRICING_API_REGION = "us-east-1"
 
 

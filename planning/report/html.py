@@ -160,7 +160,7 @@ def _cost(document: Mapping[str, Any]) -> str:
     cost = document.get("cost")
     if not cost:
         return ""
-    from planning.cost import USAGE_FIELDS  # the usage model's own names, units and descriptions
+    from planning.cost_report import USAGE_FIELDS  # the usage model's own names, units and descriptions
 
     lines_by_component: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for line in cost["lines"]:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from fnmatch import fnmatchcase
 from typing import Any
 
+from agent_contract.types import VM_AGENT_SERVICE
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -372,7 +373,7 @@ _WORKLOAD_CONFIG: dict[str, dict[str, Any]] = {
                            "description": "Values of the `component` tag that mark an Auto Scaling group as an "
                                           "agent-service workload."},
     "workloadComponentTypes": {"type": "array", "items": {"type": "string"},
-                               "default": ["agent-platform:services:VmAgentService"],
+                               "default": [VM_AGENT_SERVICE],
                                "description": "Component types whose child Auto Scaling groups are agent-service "
                                               "workloads."},
 }
@@ -484,7 +485,7 @@ POLICIES: list[Policy] = [
         check=_check_rollback_template,
         severity=Severity.MEDIUM,
         remediation="Read the AMI ID when the program runs (aws.ssm.get_parameter_output(...).insecure_value, as "
-                    "components.instances does) instead of image_id=\"resolve:ssm:...\", and set launch_template "
+                    "components.core.instances does) instead of image_id=\"resolve:ssm:...\", and set launch_template "
                     "version to template.latest_version; or turn auto_rollback off.",
         topic=("availability",),
     ),

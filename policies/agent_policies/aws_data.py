@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from agent_contract.tags import ROLE_TAG, ROTATABLE_SECRET_KINDS, SECRET_KIND_TAG
 from pulumi_policy import Policy, PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._common import (
@@ -236,7 +237,7 @@ def _log_buckets(resources: Sequence[PolicyResource], settings: Settings) -> set
 
 
 _LOG_BUCKET_SETTINGS = {
-    "roleTag": {"type": "string", "default": "agent-platform/role",
+    "roleTag": {"type": "string", "default": ROLE_TAG,
                 "description": "Tag that marks a bucket's role."},
     "logBucketRoles": {"type": "array", "items": {"type": "string"}, "default": ["logs"],
                        "description": "Roles of buckets that receive access logs."},
@@ -741,9 +742,9 @@ POLICIES: list[Policy] = [
         config={
             "maxRotationDays": {"type": "integer", "minimum": 1, "maximum": 365, "default": 90,
                                 "description": "Longest interval between rotations."},
-            "kindTag": {"type": "string", "default": "agent-platform/secret-kind",
+            "kindTag": {"type": "string", "default": SECRET_KIND_TAG,
                         "description": "Tag that says what a secret holds."},
-            "rotatableKinds": {"type": "array", "items": {"type": "string"}, "default": ["database-credentials"],
+            "rotatableKinds": {"type": "array", "items": {"type": "string"}, "default": list(ROTATABLE_SECRET_KINDS),
                                "description": "Secret kinds an AWS rotation function can rotate."},
         },
     ),

@@ -7,6 +7,8 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from agent_contract.aws import TLS12_PLUS_POLICIES
+from agent_contract.aws import WAF_COUNTABLE_RULES as COUNTABLE_RULES
 from pulumi_policy import (
     Policy,
     PolicyResource,
@@ -39,25 +41,8 @@ WEB_ACL_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WEB_ACL_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
 CERTIFICATE = "aws:acm/certificate:Certificate"
 
-# Security policies that negotiate TLS 1.2 or newer only, preferring TLS 1.3.
-TLS12_PLUS_POLICIES = [
-    "ELBSecurityPolicy-TLS13-1-2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Res-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Ext1-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-Ext2-2021-06",
-    "ELBSecurityPolicy-TLS13-1-3-2021-06",
-    "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-2-Res-FIPS-2023-04",
-    "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
-]
 # What AWS applies to an HTTPS listener that names no policy (it still accepts TLS 1.0).
 AWS_DEFAULT_TLS_POLICY = "ELBSecurityPolicy-2016-08"
-# Rules that only size or fingerprint a request (AWSManagedRulesCommonRuleSet); counting them lets no injection
-# through. config/catalog.py WAF_COUNTABLE_RULES holds the same list (a test keeps them equal).
-COUNTABLE_RULES = [
-    "SizeRestrictions_BODY", "SizeRestrictions_QUERYSTRING", "SizeRestrictions_Cookie_HEADER",
-    "SizeRestrictions_URIPATH", "NoUserAgent_HEADER", "UserAgent_BadBots_HEADER",
-]
 MANAGED_RULE_GROUPS = [
     "AWSManagedRulesAmazonIpReputationList",
     "AWSManagedRulesCommonRuleSet",

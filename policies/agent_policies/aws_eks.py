@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ipaddress
+from datetime import date
 from typing import Any
 
+from agent_contract.eks import in_standard_support
 from pulumi_policy import Policy, ResourceValidationArgs, Severity
 
 from ._common import Report, Settings, as_list, cis_aws, cis_eks, get, resource_policy, soc2
@@ -14,11 +16,10 @@ NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"]
 OPEN_CIDRS = ("0.0.0.0/0", "::/0")
-# Kubernetes minor versions in EKS standard support on SUPPORTED_VERSIONS_AS_OF (release calendar: 1.34 ends
-# 2026-12-02, 1.35 2027-03-27, 1.36 2027-08-02; `aws eks describe-cluster-versions`). Update both together; a
-# test compares them with config/cluster.py's calendar and fails once a listed version leaves standard support.
+# Kubernetes minor versions in EKS standard support on SUPPORTED_VERSIONS_AS_OF, from the release calendar the
+# program validates against (agent_contract.eks); a test fails once a listed version leaves standard support.
 SUPPORTED_VERSIONS_AS_OF = "2026-12-02"
-SUPPORTED_VERSIONS = ["1.35", "1.36"]
+SUPPORTED_VERSIONS = in_standard_support(date.fromisoformat(SUPPORTED_VERSIONS_AS_OF))
 # Shared by every IMDSv2 policy, so launch templates and instances are held to the same default.
 HOP_LIMIT_CONFIG: dict[str, dict[str, Any]] = {
     "maxHopLimit": {"type": "integer", "minimum": 1, "maximum": 64, "default": 2,

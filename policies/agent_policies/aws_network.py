@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from agent_contract.tags import ROLE_TAG
 from pulumi_policy import (
     Policy,
     PolicyResource,
@@ -326,7 +327,7 @@ POLICIES: list[Policy] = [
             "allowedPublicPorts": {"type": "array", "items": {"type": "integer"}, "default": [80, 443],
                                    "description": "TCP ports a load balancer's security group may open to the "
                                                   "internet."},
-            "loadBalancerRoleTag": {"type": "string", "default": "agent-platform/role",
+            "loadBalancerRoleTag": {"type": "string", "default": ROLE_TAG,
                                     "description": "Tag key that marks a load balancer's security group."},
             "loadBalancerRoleValue": {"type": "string", "default": "load-balancer",
                                       "description": "Value of the role tag on a load balancer's security group."},

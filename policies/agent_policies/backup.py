@@ -10,6 +10,7 @@ from fnmatch import fnmatchcase
 from itertools import pairwise
 from typing import Any
 
+from agent_contract.tags import ROLE_TAG
 from pulumi_policy import Policy, PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
@@ -359,7 +360,7 @@ POLICIES: list[Policy] = [
         resource_types=[VAULT],
         check=_check_vault_cmk,
         severity=Severity.HIGH,
-        remediation="Create a KMS key for the vault (components.kms.customer_key) and set kms_key_arn to its ARN; "
+        remediation="Create a KMS key for the vault (components.core.kms.customer_key) and set kms_key_arn to its ARN; "
                     "a vault's key cannot be changed, so this means a new vault.",
         refs=[soc2("CC6.1", "Logical access security over protected information assets")],
     ),
@@ -400,7 +401,7 @@ POLICIES: list[Policy] = [
                                           "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2",
                                           "aws:dynamodb/table:Table", "aws:efs/fileSystem:FileSystem"],
                               "description": "Resource types that must be taken by a backup selection."},
-            "nonDataBucketRoleTag": {"type": "string", "default": "agent-platform/role",
+            "nonDataBucketRoleTag": {"type": "string", "default": ROLE_TAG,
                                      "description": "Tag that marks a bucket's role."},
             "nonDataBucketRoles": {"type": "array", "items": {"type": "string"}, "default": ["logs"],
                                    "description": "Bucket roles that hold no data worth a backup."},

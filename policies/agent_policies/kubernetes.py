@@ -11,6 +11,9 @@ import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from agent_contract.kubernetes import CLUSTER_SCOPED_KINDS, CREDENTIAL_VALUE_PATTERN
+from agent_contract.kubernetes import SENSITIVE_NAME_PATTERN as DEFAULT_SENSITIVE_PATTERN
+from agent_contract.tags import KUBERNETES_API_ANNOTATION
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -45,32 +48,14 @@ SECRET = "kubernetes:core/v1:Secret"
 NAMESPACE = "kubernetes:core/v1:Namespace"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 
-KUBERNETES_API_ANNOTATION = "agent-platform/kubernetes-api-access"
 PSA_ENFORCE = "pod-security.kubernetes.io/enforce"
 PSA_WARN = "pod-security.kubernetes.io/warn"
 RUNTIME_SOCKETS = ("docker.sock", "containerd.sock", "crio.sock", "cri-dockerd.sock")
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _NOT_OBJECTS = re.compile(r"^kubernetes:(helm\.sh/|yaml/|kustomize/)")
-CLUSTER_SCOPED_KINDS = frozenset({
-    "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
-    "CustomResourceDefinition", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-    "IngressClass", "RuntimeClass", "CSIDriver", "VolumeSnapshotClass", "ClusterSecretStore",
-    "ClusterExternalSecret", "ClusterTriggerAuthentication", "ClusterIssuer", "APIService",
-})
 # Names that hold credentials; names of references (*_DIR, *_PATH, *_FILE, *_ARN, *_NAME, *_ID) only say where
 # a secret is kept.
-# Known credential prefixes (OpenAI, Anthropic, AWS, GitHub, GitLab, Slack, Google, Stripe, PEM keys); the same
-# expression as config/credentials.py KNOWN_PREFIXES (a test keeps them equal).
-CREDENTIAL_VALUE_PATTERN = (
-    r"(^|[^A-Za-z0-9])(sk-(proj-|ant-|or-)?[A-Za-z0-9_-]{16,}|A(KIA|SIA)[A-Z0-9]{16}|gh[pousr]_[A-Za-z0-9]{20,}"
-    r"|github_pat_[A-Za-z0-9_]{20,}|glpat-[A-Za-z0-9_-]{20}|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}"
-    r"|(sk|rk)_live_[A-Za-z0-9]{16,}|-----BEGIN [A-Z ]*PRIVATE KEY-----)"
-)
-DEFAULT_SENSITIVE_PATTERN = (
-    r"^(?!.*_(DIR|PATH|FILE|ARN|NAME|ID)$).*(PASSWORD|PASSWD|CREDENTIAL|PRIVATE|(^|_)SECRETS?($|_)|(^|_)TOKEN($|_)"
-    r"|(^|_)(API_?)?KEY($|_)|DSN$)"
-)
 
 
 # --- reading pod specs --------------------------------------------------------------------------------------
@@ -540,7 +525,7 @@ POLICIES: list[Policy] = [
         resource_types=[NAMESPACE],
         check=_check_namespace_psa,
         severity=Severity.HIGH,
-        remediation="Create namespaces with components.namespace.restricted_namespace (labels "
+        remediation="Create namespaces with components.core.namespace.restricted_namespace (labels "
                     f"{PSA_ENFORCE}=restricted and {PSA_WARN}=restricted).",
         refs=[cis_eks("4.2.1"), cis_eks("4.6.1", "Create administrative boundaries between resources using "
                                                  "namespaces")],

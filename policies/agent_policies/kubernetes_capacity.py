@@ -4,7 +4,7 @@ A HorizontalPodAutoscaler on CPU or memory reads ``metrics.k8s.io``; without a m
 Pods that scale out need nodes that scale out. And the objects a ``helm.v3.Release`` renders are never
 resources of the plan, so the pod-level policies cannot see them: what matters for security in them (RBAC
 scope, security contexts, resources) is asserted here on the release's values, at the keys each chart
-reads at its pinned version (components/chart_pins.py). The gap that remains is stated in docs/policies.md.
+reads at its pinned version (config/charts.py). The gap that remains is stated in docs/policies.md.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _check_node_autoscaler(args: StackValidationArgs, settings: Settings, report
 
 # --- Helm release values ---------------------------------------------------------------------------------------
 
-# Per chart, the values keys its pinned version reads (paths verified in components/chart_pins.py's sources).
+# Per chart, the values keys its pinned version reads (paths verified in config/charts.py's sources).
 DEFAULT_RBAC_RULES: dict[str, dict[str, dict[str, Any]]] = {
     "kube-prometheus-stack": {
         "require": {"grafana.rbac.namespaced": True},
@@ -254,7 +254,7 @@ POLICIES: list[Policy] = [
         description="A stack whose HorizontalPodAutoscalers scale on CPU or memory runs a metrics server.",
         check=_check_metrics_server,
         severity=Severity.HIGH,
-        remediation="Install metrics-server (the EKS add-on `metrics-server`, as components.cluster.Cluster does, "
+        remediation="Install metrics-server (the EKS add-on `metrics-server`, as components.cluster.eks.Cluster does, "
                     "or the kubernetes-sigs chart) and make the HPAs depend on it.",
         topic=("availability",),
         config={"metricsServerNames": {
@@ -266,8 +266,8 @@ POLICIES: list[Policy] = [
         description="A stack whose workloads can scale out (HPA, KEDA, chart autoscaling) has a node autoscaler.",
         check=_check_node_autoscaler,
         severity=Severity.HIGH,
-        remediation="Install the Cluster Autoscaler (components.node_autoscaler.NodeAutoscaler) or Karpenter, or use "
-                    "EKS Auto Mode; give every node group maxSize > minSize.",
+        remediation="Install the Cluster Autoscaler (components.cluster.autoscaler.NodeAutoscaler) or Karpenter, or "
+                    "use EKS Auto Mode; give every node group maxSize > minSize.",
         topic=("availability", "cost"),
         config={"nodeAutoscalerCharts": {
             "type": "array", "items": {"type": "string"}, "default": ["cluster-autoscaler", "karpenter"],

@@ -246,7 +246,7 @@ POLICIES: list[Policy] = [
         check=_check_sns_encrypted,
         severity=Severity.MEDIUM,
         remediation="Set kms_master_key_id to a customer-managed key whose policy lets cloudwatch.amazonaws.com, "
-                    "budgets.amazonaws.com and backup.amazonaws.com use it (components.alerts.AlertTopic does).",
+                    "budgets.amazonaws.com and backup.amazonaws.com use it (components.core.alerts.AlertTopic does).",
         refs=[soc2("CC6.1")],
         config={"disallowedKeys": {"type": "array", "items": {"type": "string"}, "default": ["alias/aws/sns"],
                                    "description": "Keys a topic may not use (AWS-managed keys AWS services cannot "
@@ -259,7 +259,7 @@ POLICIES: list[Policy] = [
         check=_check_alarm_actions,
         severity=Severity.MEDIUM,
         remediation="Pass alarm_actions=[alert_topic_arn] and ok_actions=[alert_topic_arn] and leave actions_enabled "
-                    "true (components.observability_alarms.Alarms.alarm does).",
+                    "true (components.observability.alarms.Alarms.alarm does).",
         topic=("availability",),
         refs=[soc2("CC7.2")],
         config={"requireOkActions": {"type": "boolean", "default": True,
@@ -327,8 +327,8 @@ POLICIES: list[Policy] = [
         resource_types=[HELM_RELEASE],
         check=_check_no_auto_created_groups,
         severity=Severity.MEDIUM,
-        remediation="Create each group with components.logs.log_group and set cloudWatchLogs.autoCreateGroup=false "
-                    "(and auto_create_group false in extra outputs).",
+        remediation="Create each group with components.core.logs.log_group and set "
+                    "cloudWatchLogs.autoCreateGroup=false (and auto_create_group false in extra outputs).",
         topic=("security", "cost"),
         refs=[soc2("CC6.1")],
         config={"charts": {"type": "array", "items": {"type": "string"}, "default": ["aws-for-fluent-bit"],

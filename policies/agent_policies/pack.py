@@ -29,7 +29,7 @@ DOMAINS: tuple[str, ...] = (
     "kubernetes_capacity",
     "tagging",
     "stack",
-    "cost",
+    "budget",
     "observability",
     "aws_trust",
     "exposure",

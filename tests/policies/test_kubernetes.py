@@ -417,16 +417,6 @@ def test_credential_shaped_configmap_values_are_reported_whatever_the_key():
     assert "UPSTREAM_HINT" in violation.message and "MODEL" not in violation.message
 
 
-def test_the_pack_and_the_config_agree_on_credential_prefixes():
-    from planning.review import pack_module
-
-    pack_module()
-    from agent_policies.kubernetes import CREDENTIAL_VALUE_PATTERN
-    from config.credentials import KNOWN_PREFIXES
-
-    assert KNOWN_PREFIXES.pattern == CREDENTIAL_VALUE_PATTERN
-
-
 def test_mounted_file_keys_in_a_configmap_are_not_env_names():
     scripts = res(CONFIG_MAP, "scripts", {"metadata": {"name": "scripts", "namespace": "jobs"},
                                           "data": {"fetch-credentials.sh": "#!/bin/sh"}})

@@ -20,12 +20,12 @@ from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from planning import policy_docs, review
 from planning.model import Plan
 from planning.sarif import to_sarif, write_sarif
+from tests.conftest import STACKS
 from tests.policies.support import TAGS, found, res, run
 
 ROOT = Path(__file__).resolve().parents[2]
 POLICIES = review.policies()
 NAMES = [p.name for p in POLICIES]
-STACKS = ("dev", "staging", "prod")
 
 
 # --- metadata ----------------------------------------------------------------------------------------------------
@@ -132,9 +132,14 @@ def test_all_key_then_per_policy_entries_apply_like_the_cli():
     ({"no-such-policy": "mandatory"}, "no such policy"),
     ({"required-tags": "sometimes"}, "not an enforcement level"),
     ({"required-tags": {"requiredTag": ["x"]}}, "not a setting"),
-    ({"launch-template-imdsv2": {"maxHopLimit": "2"}}, "expected integer"),
-    ({"launch-template-imdsv2": {"maxHopLimit": 65}}, "above the maximum"),
-    ({"eks-control-plane-logging": {"requiredLogTypes": ["api", "kubelet"]}}, "not one of"),
+    ({"launch-template-imdsv2": {"maxHopLimit": "2"}}, r"maxHopLimit: '2' is not of type 'integer'"),
+    ({"launch-template-imdsv2": {"maxHopLimit": 65}}, "greater than the maximum"),
+    ({"eks-control-plane-logging": {"requiredLogTypes": ["api", "kubelet"]}},
+     r"requiredLogTypes\[1\]: 'kubelet' is not one of"),
+    # Nested schemas are validated whole, as the CLI validates them: a misspelt usage key is not ignored.
+    ({"monthly-cost-budget": {"usage": {"natDataGigabytes": 1}}},
+     r"monthly-cost-budget.usage: Additional properties are not allowed \('natDataGigabytes'"),
+    ({"rds-storage-encrypted-cmk": {"exemptResources": "db"}}, r"exemptResources: 'db' is not of type 'array'"),
     ({"all": {"enforcementLevel": "advisory", "x": 1}}, "only an enforcement level"),
 ])
 def test_invalid_policy_config_is_rejected(config: dict[str, Any], error: str):

@@ -8,10 +8,10 @@ import pytest
 
 from planning.engine import run_program, with_paths
 from planning.review import render_text
+from tests.conftest import STACKS
 from tests.harness import plan, review
 
 ROOT = Path(__file__).resolve().parents[2]
-STACKS = ("dev", "staging", "prod")
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -1,0 +1,1 @@
+"""Layer 1: the EKS cluster, its node groups and add-ons, and the node autoscaler."""

@@ -1,0 +1,203 @@
+"""DataTier: PostgreSQL with pgvector, Redis, object storage and the application secrets of one environment.
+
+Everything is private (isolated subnets, reachable only from the workload security groups), encrypted
+with customer-managed keys (one per purpose), and sized and protected per tier from ``DataTierConfig``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.core import kms
+from components.core.context import StackContext
+from components.data.bootstrap import DatabaseBootstrap
+from components.data.bootstrap_job import BootstrapInputs
+from components.data.buckets import buckets
+from components.data.cache import cache
+from components.data.naming import COMPONENT, POSTGRES_PORT, REDIS_PORT
+from components.data.postgres import postgres
+from components.data.secrets import app_database_credentials, app_secrets, monitor_database_credentials, rotation
+from config.data import DataTierConfig
+from config.observability import postgres_max_connections
+
+
+@dataclass(frozen=True)
+class DataTierArgs:
+    """The data tier's config section plus where it is wired into the network, keys and runtime."""
+
+    config: DataTierConfig
+    context: StackContext
+    vpc_id: pulumi.Input[str]
+    vpc_cidr: str
+    isolated_subnet_ids: Sequence[pulumi.Input[str]]
+    workload_security_group_ids: Mapping[str, pulumi.Input[str]]
+    """The groups the stores admit, keyed by a stable name (e.g. ``eks-cluster``): the rules are named by it."""
+    alert_topic_arn: pulumi.Input[str] | None
+    logs_key_arn: pulumi.Input[str]
+    # Where the credential rotation function runs: subnets with a route to Secrets Manager (NAT or endpoint).
+    private_subnet_ids: Sequence[pulumi.Input[str]]
+    # Where the database's addresses can be: its isolated subnets, or the whole VPC when it is adopted.
+    database_cidrs: Sequence[str]
+    # What runs the database bootstrap on this stack's runtime (a Kubernetes Job, or a one-shot instance).
+    bootstrap: DatabaseBootstrap
+
+
+class DataTier(pulumi.ComponentResource):
+    """State of the agent systems: PostgreSQL 15-17 with pgvector, Redis 7 / Valkey, S3 and secrets."""
+
+    postgres_host: pulumi.Output[str]
+    postgres_port: int
+    database_name: str
+    db_instance_id: pulumi.Output[str]
+    db_instance_arn: pulumi.Output[str]
+    app_db_secret_arn: pulumi.Output[str]
+    redis_host: pulumi.Output[str]
+    redis_port: int
+    redis_replication_group_id: pulumi.Output[str]
+    redis_member_cluster_ids: pulumi.Output[list[str]]
+    redis_auth_secret_arn: pulumi.Output[str]
+    data_bucket_name: pulumi.Output[str]
+    data_bucket_arn: pulumi.Output[str]
+    logs_bucket_name: pulumi.Output[str]
+    logs_bucket_arn: pulumi.Output[str]
+    llm_key_secret_arns: dict[str, pulumi.Output[str]]
+    jwt_secret_arn: pulumi.Output[str]
+    encryption_key_secret_arn: pulumi.Output[str]
+    secrets_kms_key_arn: pulumi.Output[str]
+    data_kms_key_arn: pulumi.Output[str]
+    database_security_group_id: pulumi.Output[str]
+    cache_security_group_id: pulumi.Output[str]
+
+    def __init__(self, name: str, args: DataTierArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("agent-platform:data:DataTier", name, None, opts)
+        cfg, context = args.config, args.context
+
+        keys = {purpose: self._key(name, purpose, context)
+                for purpose in ("database", "cache", "objects", "secrets")}
+        secrets_key = keys["secrets"].arn
+
+        db_sg = self._security_group(name, "postgres", "PostgreSQL", POSTGRES_PORT, args)
+        cache_sg = self._security_group(name, "redis", "Redis", REDIS_PORT, args)
+        rotation_sg = self._rotation_security_group(name, args, db_sg)
+
+        secrets = app_secrets(self, name, cfg, context, key_arn=secrets_key)
+        db = postgres(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=db_sg.id,
+                      storage_key_arn=keys["database"].arn, secrets_key_arn=secrets_key,
+                      logs_key_arn=args.logs_key_arn)
+        credentials, credentials_value = app_database_credentials(
+            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key)
+        monitor, monitor_value = monitor_database_credentials(
+            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key)
+
+        converged: list[pulumi.Resource] = []
+        bootstrap_inputs = BootstrapInputs(
+            host=db.instance.address, master_secret_arn=db.master_secret_arn,
+            app_secret_arn=credentials.arn, app_secret_version=credentials_value.version_id,
+            monitor_secret_arn=monitor.arn, monitor_secret_version=monitor_value.version_id,
+            secrets_key_arn=secrets_key, database_cidrs=list(args.database_cidrs), after=[db.instance])
+        converged.append(args.bootstrap.run(self, name, cfg, context, inputs=bootstrap_inputs,
+                                            database_security_group=db_sg))
+        rotation(self, name, cfg, context, credentials=credentials, monitor_credentials=monitor, key_arn=secrets_key,
+                 logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
+                 security_group_id=rotation_sg.id, after=[db.instance, *converged])
+
+        redis = cache(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=cache_sg.id,
+                      storage_key_arn=keys["cache"].arn, secrets_key_arn=secrets_key,
+                      logs_key_arn=args.logs_key_arn, alert_topic_arn=args.alert_topic_arn)
+        stores = buckets(self, name, cfg.buckets, context, data_key_arn=keys["objects"].arn)
+
+        self.postgres_host = db.instance.address
+        self.postgres_port = POSTGRES_PORT
+        self.database_name = cfg.postgres.database_name
+        self.database_cidrs = list(args.database_cidrs)
+        self.postgres_allocated_storage_gib = cfg.postgres.allocated_storage_gib
+        self.postgres_max_connections = postgres_max_connections(cfg.postgres)
+        self.db_instance_id = db.instance.identifier
+        self.db_instance_arn = db.instance.arn
+        self.app_db_secret_arn = credentials.arn
+        self.monitor_db_secret_arn = monitor.arn
+        self.monitor_db_secret_version = monitor_value.version_id
+        self.redis_host = redis.group.primary_endpoint_address
+        self.redis_port = REDIS_PORT
+        self.redis_replication_group_id = redis.group.replication_group_id
+        self.redis_member_cluster_ids = redis.group.member_clusters.apply(lambda ids: sorted(ids or []))
+        self.redis_auth_secret_arn = redis.auth_secret.arn
+        self.data_bucket_name = stores.data.bucket
+        self.data_bucket_arn = stores.data.arn
+        self.logs_bucket_name = stores.logs.bucket
+        self.logs_bucket_arn = stores.logs.arn
+        # Log producers (the load balancer) must wait until the bucket policy lets them write.
+        self.logs_bucket_ready: list[pulumi.Resource] = [stores.logs_policy]
+        self.llm_key_secret_arns = {provider: entry.arn for provider, entry in secrets.llm_keys.items()}
+        self.jwt_secret_arn = secrets.jwt.arn
+        self.encryption_key_secret_arn = secrets.encryption_key.arn
+        self.secrets_kms_key_arn = secrets_key
+        self.secret_versions: list[pulumi.Resource] = [*secrets.versions, credentials_value, monitor_value,
+                                                       redis.auth_version]
+        self.data_kms_key_arn = keys["objects"].arn
+        self.database_security_group_id = db_sg.id
+        self.cache_security_group_id = cache_sg.id
+        self.register_outputs({
+            "postgres_host": self.postgres_host,
+            "db_instance_arn": self.db_instance_arn,
+            "app_db_secret_arn": self.app_db_secret_arn,
+            "redis_host": self.redis_host,
+            "redis_auth_secret_arn": self.redis_auth_secret_arn,
+            "data_bucket_arn": self.data_bucket_arn,
+            "logs_bucket_arn": self.logs_bucket_arn,
+            "llm_key_secret_arns": self.llm_key_secret_arns,
+            "jwt_secret_arn": self.jwt_secret_arn,
+            "encryption_key_secret_arn": self.encryption_key_secret_arn,
+        })
+
+    def _key(self, name: str, purpose: str, context: StackContext) -> aws.kms.Key:
+        """One rotating CMK per purpose, so granting a workload the object key exposes no database data."""
+        return kms.customer_key(f"{name}-{purpose}-key", f"data-{purpose}", account_id=context.account_id,
+                                partition=context.partition, tags=context.tags(COMPONENT),
+                                protect=context.protect, parent=self)
+
+    def _security_group(self, name: str, role: str, label: str, port: int,
+                        args: DataTierArgs) -> aws.ec2.SecurityGroup:
+        """Admits ``port`` from the workload groups only. No egress rules: the provider revokes AWS's default
+        allow-all egress at creation, and the stores answer inbound connections statefully."""
+        group = aws.ec2.SecurityGroup(
+            f"{name}-{role}-sg", vpc_id=args.vpc_id, description=f"{label} {port} from the workloads only",
+            tags=args.context.tags(COMPONENT, Name=f"{args.context.name}-{role}"),
+            opts=pulumi.ResourceOptions(parent=self))
+        for i, (source_name, source) in enumerate(args.workload_security_group_ids.items()):
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-{role}-from-{source_name}", security_group_id=group.id, referenced_security_group_id=source,
+                ip_protocol="tcp", from_port=port, to_port=port, description=f"{label} from workload group {i}",
+                tags=args.context.tags(COMPONENT),
+                # Formerly named by position; the alias keeps an existing rule (same group, same port) in place.
+                opts=pulumi.ResourceOptions(parent=group,
+                                            aliases=[pulumi.Alias(name=f"{name}-{role}-from-workloads-{i}")]))
+        return group
+
+    def _rotation_security_group(self, name: str, args: DataTierArgs,
+                                 database: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
+        """The rotation function reaches the database and, over TLS, the Secrets Manager API."""
+        tags = args.context.tags(COMPONENT)
+        group = aws.ec2.SecurityGroup(
+            f"{name}-rotation-sg", vpc_id=args.vpc_id,
+            description="Credential rotation function: PostgreSQL and HTTPS out, nothing in",
+            tags=args.context.tags(COMPONENT, Name=f"{args.context.name}-rotation"),
+            opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=group)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-rotation-to-postgres", security_group_id=group.id, referenced_security_group_id=database.id,
+            ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT, description="PostgreSQL",
+            tags=tags, opts=child)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-rotation-to-aws-apis", security_group_id=group.id, cidr_ipv4="0.0.0.0/0", ip_protocol="tcp",
+            from_port=443, to_port=443, description="Secrets Manager API (endpoint or NAT)", tags=tags, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-postgres-from-rotation", security_group_id=database.id, referenced_security_group_id=group.id,
+            ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
+            description="PostgreSQL from the credential rotation function", tags=tags,
+            opts=pulumi.ResourceOptions(parent=database))
+        return group

@@ -1,0 +1,69 @@
+"""The VM runtime: each service on its own Auto Scaling group; the bootstrap a one-shot instance; no cluster."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+
+from components.data.bootstrap_vm import VmBootstrap
+from components.edge.backends import EdgeBackend, VmEdgeBackend
+from components.edge.listeners import VmTarget
+from components.observability.alarms import VmServiceRefs
+from components.observability.stack import CloudWatchMonitoring, MonitoringTarget, ObservabilityStack
+from components.runtime.seam import DeployedService, RuntimeInputs
+from components.services.contract import ServiceDataRefs
+from components.services.vm.nginx import ProxySpec
+from components.services.vm.service import VmAgentService, VmAgentServiceArgs, VmShared, VmSharedArgs
+from config.edge import routes
+
+
+class VmRuntime:
+    """Builds the keys and workload group every VM service shares on construction; the rest when asked."""
+
+    def __init__(self, inputs: RuntimeInputs) -> None:
+        self._inputs = inputs
+        self.shared = shared = VmShared("vm-runtime", VmSharedArgs(inputs.context, inputs.vpc_id))
+        self.workload_security_groups = {"vm-workloads": shared.workload_security_group_id}
+        # No cluster to run the bootstrap Job: a one-shot instance runs it (its root volume uses the VM key).
+        self.database_bootstrap = VmBootstrap(vpc_id=inputs.vpc_id, private_subnet_ids=inputs.private_subnet_ids,
+                                              volume_key_arn=shared.volume_key_arn, logs_key_arn=inputs.logs_key_arn)
+        self._services: dict[str, VmAgentService] = {}
+
+    def deploy_services(self, data: ServiceDataRefs) -> Mapping[str, DeployedService]:
+        inputs, config, shared = self._inputs, self._inputs.config, self.shared
+        edge_routes = {r.service: r for r in routes(config.edge, config.services)}
+        route_urls = {name: r.url for name, r in edge_routes.items()}
+        self._services = {
+            name: VmAgentService(f"service-{name}", VmAgentServiceArgs(
+                service_name=name, config=service, context=inputs.context, data=data, vpc_id=inputs.vpc_id,
+                vpc_cidr=inputs.vpc_cidr, private_subnet_ids=inputs.private_subnet_ids,
+                ecr_key_arn=shared.ecr_key_arn, volume_key_arn=shared.volume_key_arn,
+                workload_security_group_id=shared.workload_security_group_id,
+                logs_key_arn=inputs.logs_key_arn, log_retention_days=config.observability.log_retention_days,
+                callee_urls={c: route_urls[c] for c in service.calls if c in route_urls},
+                proxy=ProxySpec(config.edge, edge_routes[name], service.probes.readiness_path, inputs.vpc_cidr)
+                if name in edge_routes else None))
+            for name, service in config.services.items()
+        }
+        return dict(self._services)
+
+    def edge_backend(self) -> EdgeBackend:
+        return VmEdgeBackend({name: VmTarget(svc.target_group, svc.security_group_id, svc.target_port)
+                              for name, svc in self._services.items() if svc.target_group is not None})
+
+    def monitoring_target(self) -> MonitoringTarget:
+        # A service with no image yet has no group to watch (docs/first-deploy.md).
+        return CloudWatchMonitoring(vm_services=[
+            VmServiceRefs(name, svc.autoscaling_group_name, svc.min_size,
+                          svc.target_group.arn_suffix if svc.target_group is not None else None)
+            for name, svc in self._services.items() if svc.autoscaling_group_name is not None])
+
+    def component_opts(self) -> pulumi.ResourceOptions | None:
+        return None
+
+    def exports(self, observability: ObservabilityStack) -> Mapping[str, Any]:
+        groups = {n: s.autoscaling_group_name for n, s in self._services.items()
+                  if s.autoscaling_group_name is not None}
+        return {"serviceAutoScalingGroups": groups} if self._services else {}

@@ -1,0 +1,117 @@
+"""What every runtime's services share: where the data lives, the environment a service sees, the user it runs as.
+
+EKS (``services.eks``) and VMs (``services.vm``) both build on this module and never on each other, so a fact
+about a service that does not depend on the runtime is stated once, here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+from components.core.context import StackContext
+from config.services import ServiceConfig
+
+if TYPE_CHECKING:
+    from components.data.tier import DataTier
+
+RUN_AS = 10001  # above the host's system and user ranges, so a container escape is not a known host user
+SECRETS_DIR = "/var/run/secrets/agent-platform"
+
+
+@dataclass(frozen=True)
+class ServiceDataRefs:
+    """Where services find their data: the data tier's outputs as plain inputs, wired once per stack.
+
+    ``secret_arns`` maps each platform secret name a service may list (``database``, ``redis``, ``jwt``,
+    ``encryption-key`` and one per LLM provider) to its Secrets Manager ARN.
+    """
+
+    postgres_host: pulumi.Input[str]
+    postgres_port: pulumi.Input[int]
+    database_name: pulumi.Input[str]
+    redis_host: pulumi.Input[str]
+    redis_port: pulumi.Input[int]
+    bucket_name: pulumi.Input[str]
+    bucket_arn: pulumi.Input[str]
+    secret_arns: Mapping[str, pulumi.Input[str]]
+    secrets_kms_key_arn: pulumi.Input[str]
+    data_kms_key_arn: pulumi.Input[str]
+    data_cidrs: Sequence[str]
+    # The secrets' first values: an ExternalSecret applied before them fails its first sync.
+    secret_versions: Sequence[pulumi.Resource] = ()
+
+    @staticmethod
+    def platform_secrets(
+        *, database: pulumi.Input[str], redis: pulumi.Input[str], jwt: pulumi.Input[str],
+        encryption_key: pulumi.Input[str], llm_keys: Mapping[str, pulumi.Input[str]],
+    ) -> dict[str, pulumi.Input[str]]:
+        return {"database": database, "redis": redis, "jwt": jwt, "encryption-key": encryption_key, **llm_keys}
+
+    @classmethod
+    def of(cls, data: DataTier) -> ServiceDataRefs:
+        """The references from a DataTier."""
+        return cls(
+            postgres_host=data.postgres_host,
+            postgres_port=data.postgres_port,
+            database_name=data.database_name,
+            redis_host=data.redis_host,
+            redis_port=data.redis_port,
+            bucket_name=data.data_bucket_name,
+            bucket_arn=data.data_bucket_arn,
+            secret_arns=cls.platform_secrets(
+                database=data.app_db_secret_arn, redis=data.redis_auth_secret_arn, jwt=data.jwt_secret_arn,
+                encryption_key=data.encryption_key_secret_arn, llm_keys=data.llm_key_secret_arns),
+            secrets_kms_key_arn=data.secrets_kms_key_arn,
+            data_kms_key_arn=data.data_kms_key_arn,
+            data_cidrs=list(data.database_cidrs),
+            secret_versions=data.secret_versions,
+        )
+
+
+def callers_of(service: str, services: Mapping[str, ServiceConfig]) -> list[str]:
+    """The services whose ``calls`` list ``service``, in config order."""
+    return [other for other, cfg in services.items() if service in cfg.calls]
+
+
+def service_environment(svc: str, cfg: ServiceConfig, context: StackContext, data: ServiceDataRefs,
+                        callee_urls: Mapping[str, pulumi.Input[str]]) -> dict[str, Any]:
+    """A service's non-secret environment, identical on every runtime; ``callee_urls`` maps each callee to its URL."""
+    as_text = lambda value: pulumi.Output.from_input(value).apply(str)  # noqa: E731
+    values: dict[str, Any] = {
+        "SERVICE_NAME": svc,
+        "SERVICE_KIND": cfg.kind,
+        "ENVIRONMENT": context.environment,
+        "AWS_REGION": context.region,
+        "PORT": str(cfg.port),
+        "METRICS_PATH": cfg.metrics_path,
+        "LOG_LEVEL": cfg.log_level,
+        "LOG_FORMAT": cfg.log_format,
+        "RATE_LIMIT_REQUESTS": str(cfg.rate_limit.requests),
+        "RATE_LIMIT_WINDOW_SECONDS": str(cfg.rate_limit.window_seconds),
+        "POSTGRES_HOST": data.postgres_host,
+        "POSTGRES_PORT": as_text(data.postgres_port),
+        "POSTGRES_DB": data.database_name,
+        "POSTGRES_SSLMODE": "require",
+        "POSTGRES_URL": pulumi.Output.concat("postgresql://", data.postgres_host, ":", as_text(data.postgres_port),
+                                             "/", data.database_name, "?sslmode=require"),
+        "REDIS_HOST": data.redis_host,
+        "REDIS_PORT": as_text(data.redis_port),
+        "REDIS_TLS": "true",
+        "REDIS_URL": pulumi.Output.concat("rediss://", data.redis_host, ":", as_text(data.redis_port), "/0"),
+        "S3_BUCKET": data.bucket_name,
+        "S3_PREFIX": f"{svc}/",
+        "SECRETS_DIR": SECRETS_DIR,
+        "SHUTDOWN_GRACE_SECONDS": str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
+    }
+    if cfg.default_model:
+        values["DEFAULT_MODEL"] = cfg.default_model
+    if cfg.queue is not None:
+        values["QUEUE_NAME"] = cfg.queue.list_name
+    for callee, url in callee_urls.items():
+        values[callee.upper().replace("-", "_") + "_URL"] = url
+    values.update(cfg.settings)
+    return values

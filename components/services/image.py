@@ -1,0 +1,99 @@
+"""Where a service's image lives (a hardened ECR repository) and which exact image the pods run."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_docker as docker
+
+from components.core.context import StackContext
+from config.services import ImageBuild
+
+# Never part of what an image is built from: VCS metadata and local caches.
+_IGNORED_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv", ".mypy_cache", ".pytest_cache"})
+
+
+def repository(
+    resource_name: str,
+    service: str,
+    *,
+    context: StackContext,
+    key_arn: pulumi.Input[str],
+    keep_images: int,
+    parent: pulumi.Resource,
+) -> aws.ecr.Repository:
+    """An ECR repository with immutable tags, scan on push and CMK encryption, keeping the newest images.
+
+    The repository name is stable (``agent-platform-<stack>/<service>``) because CI pushes to it.
+    """
+    repo = aws.ecr.Repository(
+        resource_name,
+        name=f"{context.name}/{service}",
+        image_tag_mutability="IMMUTABLE",
+        image_scanning_configuration={"scan_on_push": True},
+        encryption_configurations=[{"encryption_type": "KMS", "kms_key": key_arn}],
+        force_delete=not context.protect,
+        tags=context.tags("services", service=service),
+        opts=pulumi.ResourceOptions(parent=parent, protect=context.protect),
+    )
+    aws.ecr.LifecyclePolicy(
+        f"{resource_name}-lifecycle",
+        repository=repo.name,
+        policy=json.dumps({"rules": [{
+            "rulePriority": 1,
+            "description": f"Keep the newest {keep_images} images",
+            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep_images},
+            "action": {"type": "expire"},
+        }]}),
+        opts=pulumi.ResourceOptions(parent=repo),
+    )
+    return repo
+
+
+def context_digest(context: Path) -> str:
+    """A digest of every file in the build context: the tag of an image built from it.
+
+    Tags are immutable, so the tag must change exactly when the source does; a digest of paths and
+    contents does that without reading git state.
+    """
+    digest = hashlib.sha256()
+    for path in sorted(p for p in context.rglob("*") if p.is_file()):
+        relative = path.relative_to(context)
+        if _IGNORED_DIRS.intersection(relative.parts):
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def built_image(
+    resource_name: str,
+    build: ImageBuild,
+    repo: aws.ecr.Repository,
+    *,
+    parent: pulumi.Resource,
+) -> docker.Image:
+    """Build ``build.context`` and push it to ``repo``; deploy ``repo_digest``, never the tag."""
+    token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id)
+    tag = f"src-{context_digest(build.context_dir)[:20]}"
+    return docker.Image(
+        resource_name,
+        image_name=pulumi.Output.concat(repo.repository_url, ":", tag),
+        build=docker.DockerBuildArgs(
+            context=str(build.context_dir),
+            dockerfile=str(build.dockerfile_path),
+            platform=build.platform,
+            target=build.target,
+            args=dict(build.args) or None,
+        ),
+        registry=docker.RegistryArgs(
+            server=repo.repository_url,
+            username=token.user_name,
+            password=pulumi.Output.secret(token.password),
+        ),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

@@ -1,0 +1,73 @@
+#!/bin/bash
+# @@{svc}: one container per instance. No secret values below: only references fetched at start.
+set -euo pipefail
+dnf install -y @@{packages}
+systemctl enable --now docker
+install -d -m 0755 /etc/agent-platform
+cat > /etc/agent-platform/@@{svc}.env <<'EOF'
+@@{env_file}
+EOF
+cat > /usr/local/bin/agent-start-@@{svc} <<'EOF'
+#!/bin/bash
+set -euo pipefail
+@@{fetch_secrets}
+aws ecr get-login-password --region @@{region} | docker login --username AWS --password-stdin @@{registry}
+docker pull @@{image}
+EOF
+chmod 0700 /usr/local/bin/agent-start-@@{svc}
+cat > /usr/local/bin/agent-ready-@@{svc} <<'EOF'
+#!/bin/bash
+for _ in $(seq 1 @@{startup_timeout}); do
+  curl -fsS --max-time 2 -o /dev/null @@{probe}@@{startup_path} && exit 0
+  sleep 1
+done
+exit 1
+EOF
+chmod 0755 /usr/local/bin/agent-ready-@@{svc}
+cat > /usr/local/bin/agent-live-@@{svc} <<'EOF'
+#!/bin/bash
+state=/run/agent-live-@@{svc}
+if curl -fsS --max-time 5 -o /dev/null @@{probe}@@{liveness_path}; then echo 0 > "$state"; exit 0; fi
+failures=$(( $(cat "$state" 2>/dev/null || echo 0) + 1 ))
+echo "$failures" > "$state"
+if [ "$failures" -ge @@{liveness_failures} ]; then echo 0 > "$state"; systemctl restart @@{svc}.service; fi
+EOF
+chmod 0755 /usr/local/bin/agent-live-@@{svc}
+cat > /etc/systemd/system/@@{svc}.service <<'EOF'
+[Unit]
+Description=agent service @@{svc}
+After=docker.service network-online.target
+Requires=docker.service
+[Service]
+Restart=always
+RestartSec=5
+TimeoutStartSec=@@{start_timeout}
+TimeoutStopSec=@@{stop_timeout}
+ExecStartPre=/usr/local/bin/agent-start-@@{svc}
+ExecStart=@@{docker_run}
+ExecStartPost=/usr/local/bin/agent-ready-@@{svc}
+ExecStop=/bin/sleep @@{pre_stop_delay}
+ExecStop=/usr/bin/docker stop --time @@{docker_stop_time} @@{svc}
+[Install]
+WantedBy=multi-user.target
+EOF
+cat > /etc/systemd/system/agent-live-@@{svc}.service <<'EOF'
+[Service]
+Type=oneshot
+ExecStart=/usr/local/bin/agent-live-@@{svc}
+EOF
+cat > /etc/systemd/system/agent-live-@@{svc}.timer <<'EOF'
+[Timer]
+OnActiveSec=@@{startup_timeout}
+OnUnitActiveSec=@@{liveness_interval}
+[Install]
+WantedBy=timers.target
+EOF
+cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'EOF'
+@@{agent_config}
+EOF
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
+  -c file:/opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json
+systemctl daemon-reload
+systemctl enable --now @@{svc}.service agent-live-@@{svc}.timer
+@@{proxy}@@{queue_publisher}

@@ -1,0 +1,118 @@
+"""The per-stack facts in ``policies/config/<stack>.json``, generated from the stack's own config.
+
+The pack never imports the program it judges, so a policy learns a stack's facts through its config file
+(``--policy-pack-config``). Facts the stack config already states are written here from it, never by hand:
+
+- ``monthly-cost-budget``: ``budgetUsd``, ``region`` and ``usage`` (``cost:`` and ``aws:region``);
+- ``protectedEnvironment`` of every policy that has the setting (``protect:``);
+- ``backup-rpo.maxRpoMinutes`` (``backup.rpoTargetMinutes``) and ``backup-retention-minimum.minRetentionDays``
+  (the shortest retention any recovery point gets under ``backup:``);
+- ``backup-vault-locked``: ``minLockRetentionDays`` and ``requireComplianceMode`` (``backup.lock``), for a
+  stack that locks its vaults.
+
+Everything else in the file (enforcement levels, thresholds, reviewed exemptions) stays hand-owned: this
+command keeps it as it is. ``tests/test_policy_config.py`` fails when a file is stale.
+
+    python -m planning.policy_config --write     # rewrite the generated facts of every stack's file
+    python -m planning.policy_config --check     # exit 1 if a file differs from what it would write
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agent_policies.pack import all_policies
+
+from config import PlatformConfig
+from planning.cost_report.usage import platform_config
+from planning.engine import STACKS
+from planning.review import CONFIG_DIR, load_policy_config
+
+COMMAND = "python -m planning.policy_config --write"
+PROTECTED = "protectedEnvironment"
+
+
+def _policies_with(setting: str) -> list[str]:
+    return [p.name for p in all_policies() if p.config_schema and setting in (p.config_schema.properties or {})]
+
+
+def facts(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
+    """The settings of each policy that the stack config determines."""
+    out: dict[str, dict[str, Any]] = {
+        "monthly-cost-budget": {
+            "budgetUsd": cfg.cost.monthly_budget_usd,
+            "region": cfg.region,
+            "usage": cfg.cost.usage.model_dump(by_alias=True),
+        },
+    }
+    for name in _policies_with(PROTECTED):
+        out.setdefault(name, {})[PROTECTED] = cfg.protect
+    backup = cfg.backup
+    if backup is not None:
+        out["backup-rpo"] = {"maxRpoMinutes": backup.rpo_target_minutes}
+        retentions = [days for _, days in backup.retentions()]
+        if retentions:
+            out["backup-retention-minimum"] = {"minRetentionDays": min(retentions)}
+        if backup.lock.mode != "none":
+            out.setdefault("backup-vault-locked", {}).update(
+                minLockRetentionDays=backup.lock.min_retention_days,
+                requireComplianceMode=backup.lock.mode == "compliance")
+    return out
+
+
+def _number(value: Any) -> Any:
+    """Whole floats as integers, as the hand-written files have them (``budgetUsd: 400``, not ``400.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _number(v) for k, v in value.items()}
+    return value
+
+
+def merged(current: Mapping[str, Any], generated: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """``current`` with the generated settings laid over it; a bare level becomes ``{"enforcementLevel": ...}``."""
+    out = dict(current)
+    for policy, settings in generated.items():
+        entry = out.get(policy, {})
+        entry = {"enforcementLevel": entry} if isinstance(entry, str) else dict(entry)
+        for key, value in settings.items():
+            if entry.get(key) != value:  # an equal value keeps its written form (2 stays 2, 1.0 stays 1.0)
+                entry[key] = _number(value)
+        out[policy] = entry
+    return out
+
+
+def render(stack: str) -> str:
+    return json.dumps(merged(load_policy_config(stack), facts(platform_config(stack))), indent=2) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m planning.policy_config", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="rewrite policies/config/<stack>.json")
+    mode.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
+    args = parser.parse_args(argv)
+    stale = []
+    for stack in STACKS:
+        path = CONFIG_DIR / f"{stack}.json"
+        text = render(stack)
+        if path.exists() and path.read_text() == text:
+            continue
+        if args.write:
+            path.write_text(text)
+            print(f"wrote {path.name}")
+        else:
+            stale.append(path.name)
+    if stale:
+        print(f"stale: {', '.join(stale)}; regenerate with: {COMMAND}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+"""Budget policies: the estimated month of a stack stays within the budget its environment was given.
+
+The estimate is the planner's own (``agent_costing``): the same catalogue, usage model and pricing rules,
+applied to the resources the policy server sees. Values unknown during preview leave only the parts
+they affect unpriced, so the estimate is then a lower bound, and a lower bound over budget is a sure
+overrun.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from agent_costing import UNKNOWN, Resource, Usage, estimate
+from agent_costing.estimate import package_of
+from agent_costing.model import usd
+from agent_costing.rules import NON_CLOUD_PACKAGES
+from agent_costing.usage import DEFAULT_USAGE, json_schema
+from pulumi_policy import EnforcementLevel, Policy, PolicyResource, ReportViolation, Severity, StackValidationArgs
+
+from ._common import Settings, UnknownValueError, is_unknown, stack_policy
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+AWS_PROVIDER = "pulumi:providers:aws"
+DEFAULT_BUDGET_USD = 500
+DEFAULT_REGION = "us-east-1"
+# Resource types whose price follows an instance or node type chosen in config.
+COMPUTE_TYPES = frozenset({
+    "aws:ec2/instance:Instance", "aws:ec2/launchTemplate:LaunchTemplate", "aws:autoscaling/group:Group",
+    "aws:eks/nodeGroup:NodeGroup", "aws:rds/instance:Instance", "aws:rds/clusterInstance:ClusterInstance",
+    "aws:elasticache/replicationGroup:ReplicationGroup", "aws:elasticache/cluster:Cluster",
+    "aws:ec2/spotInstanceRequest:SpotInstanceRequest",
+})
+_NOT_IN_CATALOGUE = re.compile(r"^(?:.*: )?no \S+ price for '")
+
+
+def thaw(value: Any) -> Any:
+    """A plain copy of proxied props, with every value unknown during preview replaced by ``UNKNOWN``."""
+    if is_unknown(value):
+        return UNKNOWN
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key in value:
+            try:
+                out[key] = thaw(value[key])
+            except UnknownValueError:
+                out[key] = UNKNOWN
+        return out
+    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
+        items = []
+        for i in range(len(value)):
+            try:
+                items.append(thaw(value[i]))
+            except UnknownValueError:
+                items.append(UNKNOWN)
+        return items
+    return value
+
+
+def component_label(res: PolicyResource) -> str:
+    """The top-level component a resource belongs to, named as the offline plan names it."""
+    top: PolicyResource | None = None
+    current = res
+    while current.parent is not None and current.parent.resource_type != STACK_TYPE:
+        current = current.parent
+        top = current
+    if top is None:
+        return res.name if package_of(res.resource_type) in NON_CLOUD_PACKAGES else "(stack)"
+    return top.name
+
+
+def _region(res: PolicyResource, props: Mapping[str, Any]) -> str | None:
+    own = props.get("region")
+    if isinstance(own, str) and own:
+        return own
+    provider = res.provider
+    if provider is not None and provider.resource_type == AWS_PROVIDER:
+        region = thaw(provider.props).get("region")
+        if isinstance(region, str) and region:
+            return region
+    return None
+
+
+def resources_of(resources: Sequence[PolicyResource]) -> list[Resource]:
+    out = []
+    for res in resources:
+        if res.resource_type == STACK_TYPE:
+            continue
+        props = thaw(res.props)
+        out.append(Resource(
+            urn=res.urn,
+            type=res.resource_type,
+            name=res.name,
+            props=props,
+            component=component_label(res),
+            region=_region(res, props),
+            dependencies=tuple(d.urn for d in res.dependencies),
+            property_dependencies={k: tuple(d.urn for d in v) for k, v in res.property_dependencies.items()},
+            custom=package_of(res.resource_type) not in NON_CLOUD_PACKAGES,
+        ))
+    return out
+
+
+def _check_budget(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    budget = float(settings["budgetUsd"])
+    try:
+        usage = Usage.from_mapping(settings.get("usage") or {}, defaults=DEFAULT_USAGE)
+    except ValueError as exc:
+        # A gate that cannot evaluate must not pass silently.
+        report(f"The policy config's usage assumptions are invalid, so the budget cannot be checked: {exc}.", None)
+        return
+    result = estimate(resources_of(args.resources), usage, region=str(settings["region"]), budget_usd=budget)
+    # A type missing from the price catalogue would price as nothing and let an over-budget stack pass.
+    uncatalogued = [u for u in result.unpriced if u.type in COMPUTE_TYPES and _NOT_IN_CATALOGUE.search(u.reason)]
+    if uncatalogued and settings["failOnUnpricedCompute"]:
+        parts = ", ".join(f"{u.resource} ({u.reason})" for u in uncatalogued[:5])
+        report(f"{len(uncatalogued)} compute part(s) have no catalogue price, so the budget check cannot be trusted: "
+               f"{parts}. Add the instance type to the price catalogue (policies/agent_costing/prices) or "
+               "choose a catalogued type.", None)
+    total = result.total
+    if total <= budget:
+        return
+    largest = ", ".join(f"{name} {usd(cost)}" for name, cost in list(result.by_component().items())[:3])
+    message = (f"The estimated monthly cost {usd(total)} exceeds the budget {usd(budget)} by {usd(total - budget)} "
+               f"({total / budget - 1:.0%} over). Largest components: {largest}.")
+    if result.unpriced:
+        message += (f" {len(result.unpriced)} part(s) could not be priced and are not included, "
+                    "so the real figure is higher.")
+    report(message, None)
+
+
+POLICIES: list[Policy] = [
+    stack_policy(
+        "monthly-cost-budget",
+        description="The stack's estimated monthly cost (on-demand list prices and the stated usage assumptions) "
+                    "stays within the environment's budget.",
+        check=_check_budget,
+        severity=Severity.MEDIUM,
+        enforcement=EnforcementLevel.MANDATORY,
+        topic=("cost",),
+        remediation="Run `python -m planning --stack <stack>` for the per-component estimate. Lower what drives it "
+                    "(node count or instance types, database and cache classes, Multi-AZ outside prod, interface "
+                    "endpoints, log retention), correct the usage assumptions if they are wrong, or, once the spend "
+                    "is approved, raise cost.monthlyBudgetUsd in the stack config and budgetUsd in "
+                    "policies/config/<stack>.json together.",
+        config={
+            "budgetUsd": {"type": "number", "minimum": 0, "default": DEFAULT_BUDGET_USD,
+                          "description": "Monthly budget in USD; an estimate above it is a violation."},
+            "region": {"type": "string", "default": DEFAULT_REGION,
+                       "description": "The stack's AWS region: prices resources without a region of their own."},
+            "usage": {**json_schema(), "description": "Usage assumptions (the stack config's cost.usage)."},
+            "failOnUnpricedCompute": {"type": "boolean", "default": True,
+                                      "description": "Report compute (instances, nodes, databases, caches) whose "
+                                                     "type has no catalogue price: it would count as free."},
+        },
+    ),
+]

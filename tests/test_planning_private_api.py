@@ -1,0 +1,55 @@
+"""Pins the one private pulumi-policy API the planner uses (planning/analyzer.py), and the public SDK
+behaviour that replaced a private one in config/loader.py, so an upgrade that changes either fails here."""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+
+from agent_policies.pack import DEFAULT_ENFORCEMENT, PACK_NAME
+from pulumi.runtime import config as runtime_config
+from pulumi.runtime.proto import analyzer_pb2
+from pulumi_policy import EnforcementLevel, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy.policy import PolicyPack, _PolicyAnalyzerServicer
+
+from planning.analyzer import analyzer
+
+
+def test_the_analyzer_takes_the_arguments_policy_pack_passes_it():
+    params = list(inspect.signature(_PolicyAnalyzerServicer.__init__).parameters)
+    assert params[:7] == ["self", "name", "version", "policies", "enforcement_level", "initial_config",
+                          "description"]
+    # PolicyPack builds its server from its own arguments in that order (pulumi_policy/policy.py).
+    assert "_PolicyAnalyzerServicer(\n            name,\n            version,\n            policies," in (
+        inspect.getsource(PolicyPack.__init__))
+
+
+def _always(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type == "aws:s3/bucket:Bucket":
+        report("buckets are reported")
+
+
+def test_the_analyzer_answers_configure_analyze_and_analyze_stack_as_the_cli_calls_them():
+    policy = ResourceValidationPolicy(name="report-buckets", description="Reports buckets.", validate=_always)
+    server = analyzer(PACK_NAME, "1.2.3", [policy], DEFAULT_ENFORCEMENT, "test pack")
+    info = server.GetAnalyzerInfo(None, None)
+    assert (info.name, info.version, [p.name for p in info.policies]) == (PACK_NAME, "1.2.3", ["report-buckets"])
+    request = analyzer_pb2.ConfigureAnalyzerRequest()
+    request.policyConfig["report-buckets"].enforcementLevel = analyzer_pb2.MANDATORY
+    server.Configure(request, None)
+    bucket = analyzer_pb2.AnalyzeRequest(type="aws:s3/bucket:Bucket", urn="urn:pulumi:dev::p::aws:s3/bucket:Bucket::b",
+                                         name="b")
+    (diag,) = server.Analyze(bucket, None).diagnostics
+    assert (diag.policyName, diag.enforcementLevel) == ("report-buckets", analyzer_pb2.MANDATORY)
+    assert diag.message.endswith("buckets are reported")
+    assert list(server.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(), None).diagnostics) == []
+    assert DEFAULT_ENFORCEMENT in EnforcementLevel
+
+
+def test_secret_config_keys_set_by_the_engine_are_reported_by_the_public_api():
+    """config/loader.py reads which keys are secret through ``is_config_secret``, not the context variable."""
+    def program() -> None:
+        runtime_config.set_all_config({"p:a": "1", "p:b": "2"}, ["p:b"])
+        assert [k for k in ("p:a", "p:b") if runtime_config.is_config_secret(k)] == ["p:b"]
+
+    contextvars.copy_context().run(program)
