@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 STACK   ?= dev
 OUT     ?= out
 
-.PHONY: install lint test plan report review bench manifests golden generate clean
+.PHONY: install lint test plan report review preflight bench manifests golden generate clean
 
 # First run: about a minute of downloads; pip's one line per package shows it is moving.
 # policies/pyproject.toml: the pack's packages are installed (editable) from requirements.txt.
@@ -37,11 +37,16 @@ review: install
 	$(PY) -m planning --stack $(STACK) --quiet --sarif $(OUT)/$(STACK).sarif --json $(OUT)/$(STACK).json \
 		--html $(OUT)/$(STACK).html
 
+# Check the stack's plan against the live account and chart repositories (read-only AWS credentials:
+# docs/preflight-iam-policy.json); exit 1 when the deploy would be rejected. docs/preflight.md.
+preflight: install
+	$(PY) -m planning preflight --stack $(STACK) --json $(OUT)/$(STACK)-preflight.json --sarif $(OUT)/$(STACK)-preflight.sarif
+
 manifests: install
 	$(PY) -m planning --stack $(STACK) --quiet --manifests $(OUT)/manifests/$(STACK)
 
 bench: install
-	$(PY) -m planning.bench --stack $(STACK) --runs 5
+	$(PY) -m planning.bench --runs 5
 
 # Rewrite the resource-identity golden files (tests/golden/identity) after a deliberate rename or addition.
 golden: install

@@ -1,15 +1,26 @@
 """``python -m planning``: plan a stack offline, review it against the policy pack, price it."""
 
 import gc
+import os
+import sys
 
-# The planner builds hundreds of thousands of long-lived objects (provider SDK modules, resource inputs,
-# protobuf messages) and frees few, so CPython's default thresholds (700, 10, 10) make the cyclic collector
-# rescan them thousands of times per run. Fewer, larger collections give identical output in much less time;
-# `make bench` and `python -m planning --stack prod --quiet` measure it. Freezing after the imports takes the
-# modules out of every later collection.
-gc.set_threshold(50_000, 50, 100)
+from planning.gc_settings import THRESHOLDS
+
+# Freezing after the imports takes the modules out of every later collection (see planning/gc_settings.py).
+gc.set_threshold(*THRESHOLDS)
 
 from planning.cli import main  # noqa: E402 - imported after the collector is tuned, then frozen
 
 gc.freeze()
-raise SystemExit(main())
+if sys.argv[1:2] == ["preflight"]:  # `python -m planning preflight --stack prod` (docs/preflight.md)
+    from planning.preflight.cli import main as preflight
+
+    status = preflight(sys.argv[2:])
+else:
+    status = main()
+# Tearing down ~1,500 modules and every object of the plan at interpreter exit costs about a second of CPU and
+# changes nothing the user sees: every file is written and closed by now. Flush and leave without it (mypy's
+# ``util.hard_exit`` does the same for the same reason).
+sys.stdout.flush()
+sys.stderr.flush()
+os._exit(status)

@@ -5,14 +5,19 @@
 ``Analyze`` once per resource and ``AnalyzeStack`` once. pulumi-policy offers no public way to get that servicer
 without starting the server (``PolicyPack.__init__`` serves and never returns), so the offline review builds it
 here, with the arguments ``PolicyPack`` passes. ``tests/test_planning_private_api.py`` pins its signature and
-behaviour, so a pulumi-policy upgrade that changes either fails there rather than somewhere in a review.
+behaviour (and the three module-level helpers ``shared_conversion`` memoises), so a pulumi-policy upgrade
+that changes either fails there rather than somewhere in a review.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from types import SimpleNamespace
+from typing import Any, Protocol
 
+import pulumi_policy.policy as policy_server
+from google.protobuf import json_format
 from pulumi_policy import EnforcementLevel, Policy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
@@ -30,3 +35,58 @@ def analyzer(name: str, version: str, policies: Sequence[Policy], enforcement_le
              description: str | None = None) -> Analyzer:
     """The server ``PolicyPack(name, policies, enforcement_level, description)`` would serve, not served."""
     return _PolicyAnalyzerServicer(name, version, list(policies), enforcement_level, None, description)
+
+
+@contextmanager
+def shared_conversion() -> Iterator[None]:
+    """Within the block, the analyzer server converts each distinct property ``Struct`` once.
+
+    The first step is keyed by the message's serialized bytes (equal content, equal result), looked up
+    through the message object first (the server reads the same ``Struct`` once per policy); the next two
+    by the identity of the object the previous step returned. The memo keeps every key object alive, so
+    an identity is never reused for another object while it lasts. Everything is restored on exit, so
+    nothing outside the review (a real ``pulumi preview``, the plain reference review) is affected.
+    """
+    by_identity: dict[int, tuple[Any, Any]] = {}
+    to_dict: dict[bytes, dict[str, Any]] = {}
+    deserialized: dict[tuple[int, bool], tuple[Any, Any]] = {}
+    proxied: dict[int, tuple[Any, Any]] = {}
+    original_deserialize = policy_server.deserialize_properties
+    original_proxy = policy_server.unknown_checking_proxy
+    original_json_format = policy_server.json_format
+
+    def message_to_dict(message: Any, *args: Any, **kwargs: Any) -> Any:
+        if args or kwargs:
+            return json_format.MessageToDict(message, *args, **kwargs)
+        hit = by_identity.get(id(message))
+        if hit is not None and hit[0] is message:
+            return hit[1]
+        key = message.SerializeToString(deterministic=True)
+        value = to_dict.get(key)
+        if value is None:
+            value = to_dict[key] = json_format.MessageToDict(message)
+        by_identity[id(message)] = (message, value)
+        return value
+
+    def deserialize(props: Any, proxy_secrets: bool = False) -> Any:
+        key = (id(props), proxy_secrets)
+        hit = deserialized.get(key)
+        if hit is None or hit[0] is not props:
+            hit = deserialized[key] = (props, original_deserialize(props, proxy_secrets))
+        return hit[1]
+
+    def proxy(props: Any) -> Any:
+        hit = proxied.get(id(props))
+        if hit is None or hit[0] is not props:
+            hit = proxied[id(props)] = (props, original_proxy(props))
+        return hit[1]
+
+    policy_server.json_format = SimpleNamespace(MessageToDict=message_to_dict)  # type: ignore[assignment]
+    policy_server.deserialize_properties = deserialize
+    policy_server.unknown_checking_proxy = proxy
+    try:
+        yield
+    finally:
+        policy_server.json_format = original_json_format
+        policy_server.deserialize_properties = original_deserialize
+        policy_server.unknown_checking_proxy = original_proxy

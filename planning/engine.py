@@ -117,6 +117,9 @@ def region_of(config: Mapping[str, str]) -> str:
 class _Mocks(pulumi.runtime.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
+        # Every invoke the program made (token, arguments): what it reads from the account at deploy time
+        # (hosted zones, SSM parameters, zones), which `python -m planning preflight` checks for real.
+        self.invokes: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         state = mock_outputs.resource_outputs(args.typ, args.name, args.inputs, self.region)
@@ -124,6 +127,7 @@ class _Mocks(pulumi.runtime.Mocks):
         return str(resource_id), state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        self.invokes.append((args.token, dict(args.args)))
         answer = mock_outputs.INVOKES.get(args.token)
         if answer is None:
             raise ProgramError(
@@ -268,4 +272,5 @@ def _plan(stack: str, config: dict[str, str], secret_keys: list[str], main: Path
         # finds its self-pipe already gone and prints "Exception ignored in BaseEventLoop.__del__".
         loop.close()
     outputs = json_format.MessageToDict(struct)
-    return Plan(stack=stack, resources=list(monitor.records), outputs=outputs)
+    return Plan(stack=stack, resources=list(monitor.records), outputs=outputs,
+                invokes=list(monitor.mocks.invokes))

@@ -71,6 +71,8 @@ class Plan:
     stack: str
     resources: list[PlannedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
+    # The invokes (data-source reads) the program made, as (token, arguments), in call order.
+    invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[PlannedResource]:
         return iter(self.resources)

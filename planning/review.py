@@ -24,9 +24,10 @@ from agent_policies import pack as _pack
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import Policy, StackValidationPolicy
 
-from planning.analyzer import Analyzer, analyzer
+from planning.analyzer import Analyzer, analyzer, shared_conversion
 from planning.engine import STACKS
 from planning.model import Plan, PlannedResource
+from planning.shared_analysis import Dispatch
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICY_DIR = ROOT / "policies"
@@ -365,11 +366,17 @@ def configure_request(effective: Mapping[str, EffectiveConfig]) -> analyzer_pb2.
     return request
 
 
-def servicer(effective: Mapping[str, EffectiveConfig], stack: str) -> Analyzer:
-    """An analyzer server for the pack, configured as the CLI configures it before a preview."""
+def servicer(
+    effective: Mapping[str, EffectiveConfig],
+    stack: str,
+    policy_list: list[Policy] | None = None,
+    configure: analyzer_pb2.ConfigureAnalyzerRequest | None = None,
+) -> Analyzer:
+    """An analyzer server for the pack (or ``policy_list`` of it), configured as the CLI configures it."""
     pack = pack_module()
-    server = analyzer(pack.PACK_NAME, pack_version(), pack.all_policies(), pack.DEFAULT_ENFORCEMENT, pack.DESCRIPTION)
-    server.Configure(configure_request(effective), None)
+    server = analyzer(pack.PACK_NAME, pack_version(), policy_list if policy_list is not None else pack.all_policies(),
+                      pack.DEFAULT_ENFORCEMENT, pack.DESCRIPTION)
+    server.Configure(configure or configure_request(effective), None)
     server.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
         stack=stack, project="agent-platform", dry_run=True), None)
     return server
@@ -383,19 +390,51 @@ def _message(diag: Any) -> str:
     return text or diag.description
 
 
-def review(plan: Plan, policy_config: Mapping[str, Any] | None = None) -> Review:
-    """Run every policy of the pack over ``plan`` (policy config defaults to the stack's config file)."""
+def _analyze_plain(
+    plan: Plan, policy_list: list[Policy], effective: Mapping[str, EffectiveConfig], index: Mapping[str, Any]
+) -> list[tuple[str, Any]]:
+    """The reference evaluation: one server with every policy, exactly the calls a preview makes."""
+    server = servicer(effective, plan.stack, policy_list)
+    responses = [(res.urn, server.Analyze(analyze_request(res, index), None)) for res in plan.resources]
+    responses.append(("", server.AnalyzeStack(analyze_stack_request(plan.resources), None)))
+    return responses
+
+
+def _analyze_shared(
+    plan: Plan, policy_list: list[Policy], effective: Mapping[str, EffectiveConfig], index: Mapping[str, Any]
+) -> list[tuple[str, Any]]:
+    """The same calls, each resource's properties converted once and each resource sent only to its policies."""
+    configure = configure_request(effective)
+    # The server skips a disabled policy before reading anything, so leaving it out changes nothing.
+    enabled = [p for p in policy_list if effective[p.name].enforcement != "disabled"]
+    dispatch = Dispatch(enabled, lambda subset: servicer(effective, plan.stack, subset, configure))
+    stack_policies = [p for p in enabled if isinstance(p, StackValidationPolicy)]
+    responses: list[tuple[str, Any]] = []
+    # Every policy below reviews this one stack, so facts derived from its resources can be shared by all.
+    with shared_conversion(), pack_common.shared_facts():
+        for res in plan.resources:
+            server = dispatch.server_for(res.type)
+            if server is not None:
+                responses.append((res.urn, server.Analyze(analyze_request(res, index), None)))
+        if stack_policies:
+            stack_server = servicer(effective, plan.stack, stack_policies, configure)
+            responses.append(("", stack_server.AnalyzeStack(analyze_stack_request(plan.resources), None)))
+    return responses
+
+
+def review(plan: Plan, policy_config: Mapping[str, Any] | None = None, *, shared: bool = True) -> Review:
+    """Run every policy of the pack over ``plan`` (policy config defaults to the stack's config file).
+
+    ``shared=False`` drives one server with every policy and no shared conversions, exactly as a preview
+    does; it is the reference the default (same results, linear cost) is tested against.
+    """
     pack = pack_module()
     policy_list = pack.all_policies()
     effective = effective_config(policy_list, load_policy_config(plan.stack) if policy_config is None
                                  else policy_config)
-    server = servicer(effective, plan.stack)
     index = {r.urn: r for r in plan.resources}
-
-    responses: list[tuple[str, Any]] = []
-    for res in plan.resources:
-        responses.append((res.urn, server.Analyze(analyze_request(res, index), None)))
-    responses.append(("", server.AnalyzeStack(analyze_stack_request(plan.resources), None)))
+    analyze = _analyze_shared if shared else _analyze_plain
+    responses = analyze(plan, policy_list, effective, index)
 
     violations: list[Violation] = []
     not_applicable: list[NotApplicable] = []

@@ -53,3 +53,20 @@ def test_secret_config_keys_set_by_the_engine_are_reported_by_the_public_api():
         assert [k for k in ("p:a", "p:b") if runtime_config.is_config_secret(k)] == ["p:b"]
 
     contextvars.copy_context().run(program)
+
+
+def test_the_conversion_helpers_shared_conversion_patches_are_the_ones_the_server_calls():
+    """``shared_conversion`` swaps three module-level names of ``pulumi_policy.policy`` for memoised ones; if
+    the server stopped calling them, the review would silently convert per policy again (or break)."""
+    import pulumi_policy.policy as policy_server
+
+    source = inspect.getsource(_PolicyAnalyzerServicer)
+    for name in ("json_format.MessageToDict(", "deserialize_properties(", "unknown_checking_proxy("):
+        assert name in source, name
+    before = (policy_server.json_format, policy_server.deserialize_properties, policy_server.unknown_checking_proxy)
+    from planning.analyzer import shared_conversion
+
+    with shared_conversion():
+        assert policy_server.deserialize_properties is not before[1]
+    assert (policy_server.json_format, policy_server.deserialize_properties,
+            policy_server.unknown_checking_proxy) == before

@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_docker as docker
 
 from components.core.context import StackContext
 from config.services import ImageBuild
+
+if TYPE_CHECKING:
+    import pulumi_docker as docker
 
 # Never part of what an image is built from: VCS metadata and local caches.
 _IGNORED_DIRS = frozenset({".git", "__pycache__", "node_modules", ".venv", ".mypy_cache", ".pytest_cache"})
@@ -78,6 +81,10 @@ def built_image(
     parent: pulumi.Resource,
 ) -> docker.Image:
     """Build ``build.context`` and push it to ``repo``; deploy ``repo_digest``, never the tag."""
+    # Imported here: only services built from source need the Docker provider, and its SDK costs a noticeable
+    # share of every plan's start-up (services pinned by digest, as every stack file's are, never load it).
+    import pulumi_docker as docker
+
     token = aws.ecr.get_authorization_token_output(registry_id=repo.registry_id)
     tag = f"src-{context_digest(build.context_dir)[:20]}"
     return docker.Image(

@@ -11,6 +11,8 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -320,6 +322,96 @@ def of_type(resources: Iterable[PolicyResource], *types: str) -> Iterator[Policy
     return (r for r in resources if r.resource_type in types)
 
 
+# --- facts derived once per resource ---------------------------------------------------------------------------
+#
+# Stack policies compare resources pairwise (workloads with their budgets, autoscalers, monitors), and several
+# policies derive the same facts from the same resource (its namespace, its pod labels, a parsed document). A
+# fact is computed once per (kind, resource) within a scope: one stack policy's evaluation by default, or a
+# whole review while the offline reviewer holds :func:`shared_facts` open (every policy then sees one stack).
+# A fact that touched an unknown value is remembered as unknown and raises again wherever it is read, exactly
+# where the direct computation would have raised. Facts are shared: callers must not mutate them.
+
+
+class _Facts:
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], tuple[bool, Any]] = {}
+
+
+_facts_scope: ContextVar[_Facts | None] = ContextVar("agent_policies_facts", default=None)
+
+
+@contextmanager
+def shared_facts() -> Iterator[None]:
+    """Share derived facts across every policy evaluated inside the block; all must review the same stack."""
+    token = _facts_scope.set(_Facts())
+    try:
+        yield
+    finally:
+        _facts_scope.reset(token)
+
+
+@contextmanager
+def _facts_for_one_evaluation() -> Iterator[None]:
+    if _facts_scope.get() is not None:
+        yield
+        return
+    with shared_facts():
+        yield
+
+
+def fact(kind: str, urn: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` for the resource ``urn``, once per scope; raises ``UnknownValueError`` if it did."""
+    scope = _facts_scope.get()
+    if scope is None:
+        return compute()
+    key = (kind, urn)
+    hit = scope.values.get(key)
+    if hit is None:
+        try:
+            hit = (True, compute())
+        except UnknownValueError as exc:
+            hit = (False, exc)
+        scope.values[key] = hit
+    if hit[0]:
+        return hit[1]
+    raise hit[1]
+
+
+class StackIndex:
+    """One pass over a stack's resources: by URN, by type, children by parent, dependents by dependency.
+
+    Stack policies look resources up here instead of scanning the whole stack once per resource.
+    """
+
+    def __init__(self, resources: Sequence[PolicyResource]) -> None:
+        self.resources = resources
+        self.by_urn: dict[str, PolicyResource] = {}
+        self._by_type: dict[str, list[PolicyResource]] = {}
+        self._children: dict[str, list[PolicyResource]] = {}
+        self._dependents: dict[str, list[PolicyResource]] = {}
+        for res in resources:
+            self.by_urn[res.urn] = res
+            self._by_type.setdefault(res.resource_type, []).append(res)
+            if res.parent is not None:
+                self._children.setdefault(res.parent.urn, []).append(res)
+            for dep in res.dependencies:
+                self._dependents.setdefault(dep.urn, []).append(res)
+
+    def of_type(self, *types: str) -> list[PolicyResource]:
+        """Resources of ``types``, in stack order."""
+        if len(types) == 1:
+            return list(self._by_type.get(types[0], ()))
+        wanted = set(types)
+        return [r for r in self.resources if r.resource_type in wanted]
+
+    def children(self, res: PolicyResource) -> list[PolicyResource]:
+        return list(self._children.get(res.urn, ()))
+
+    def dependents(self, res: PolicyResource) -> list[PolicyResource]:
+        """Resources that list ``res`` among their dependencies, in stack order."""
+        return list(self._dependents.get(res.urn, ()))
+
+
 # --- configuration ---------------------------------------------------------------------------------------
 
 
@@ -354,6 +446,18 @@ def _exempt(settings: Settings, name: str, urn: str) -> bool:
 
 # ``resource_types=[ANY_TYPE]``: the policy looks at every resource (e.g. for credentials inside any string).
 ANY_TYPE = "*"
+
+class TypedResourcePolicy(ResourceValidationPolicy):
+    """A resource policy that also says which resource types it looks at (``None``: every type).
+
+    The policy itself still checks the type (a real ``pulumi preview`` calls it for every resource); the
+    offline reviewer uses ``resource_types`` to skip calls that would return at once.
+    """
+
+    def __init__(self, *, resource_types: frozenset[str] | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.resource_types = resource_types
+
 
 Report = Callable[[str], None]
 ResourceCheck = Callable[[ResourceValidationArgs, Settings, Report], None]
@@ -431,7 +535,8 @@ def resource_policy(
         except UnknownValueError:
             return
 
-    return ResourceValidationPolicy(name=name, description=description, validate=validate, **meta)
+    return TypedResourcePolicy(resource_types=None if every_type else types, name=name, description=description,
+                               validate=validate, **meta)
 
 
 def stack_policy(
@@ -463,7 +568,8 @@ def stack_policy(
             report_violation(message, urn)
 
         try:
-            check(args, settings, report)
+            with _facts_for_one_evaluation():
+                check(args, settings, report)
         except UnknownValueError:
             return
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pulumi_policy import (
@@ -19,10 +20,21 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from ._common import Report, Settings, get, known, of_type, plain, resource_policy, soc2, stack_policy
+from ._common import (
+    Report,
+    Settings,
+    StackIndex,
+    fact,
+    get,
+    known,
+    plain,
+    resource_policy,
+    soc2,
+    stack_policy,
+)
 
 # Namespace and selector semantics shared with the workload policies.
-from .stack import WORKLOAD_KINDS, _namespace, _namespace_names, _selects
+from .stack import WORKLOAD_KINDS, _namespace, _namespace_names, _selects, plain_at
 
 SNS_TOPIC = "aws:sns/topic:Topic"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -101,40 +113,72 @@ def _monitor_namespaces(monitor: PolicyResource, names: Mapping[str, str]) -> se
     return {_namespace(monitor, names)}
 
 
-def _monitor_covers(monitor: PolicyResource, namespace: str, pod_labels: Mapping[str, str],
-                    services: Sequence[PolicyResource], names: Mapping[str, str]) -> bool:
-    scope = _monitor_namespaces(monitor, names)
+def _service_shape(svc: PolicyResource) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A Service's own labels (what a ServiceMonitor selects) and its pod selector (which pods it fronts)."""
+    return plain_at(svc, "metadata", "labels"), plain_at(svc, "spec", "selector")
+
+
+def _monitor_covers(monitor: PolicyResource, namespace: str, pod_labels: Mapping[str, str], services: _Fronting,
+                    names: Mapping[str, str]) -> bool | None:
+    """Whether ``monitor`` scrapes pods labelled ``pod_labels`` in ``namespace``; None while that is unknown.
+
+    A ServiceMonitor scrapes the pods of the Services it selects, so it covers the pods when it selects one of
+    the Services fronting them.
+    """
+    scope = fact("monitor-namespaces", monitor.urn, lambda: _monitor_namespaces(monitor, names))
     if scope is not None and namespace not in scope:
         return False
-    selector = plain(get(monitor.props, "spec", "selector", default={}))
-    if monitor.resource_type == POD_MONITOR:
+    selector = plain_at(monitor, "spec", "selector")
+    if monitor.resource_type == POD_MONITOR or not services.in_namespace:
+        # No Service in this stack (e.g. rendered by a chart): trust the shared name label convention.
         return _selects(selector, pod_labels)
-    in_namespace = [s for s in services if known(lambda s=s: _namespace(s, names)) == namespace]
-    if not in_namespace:
-        # The Service is not in this stack (e.g. rendered by a chart): trust the shared name label convention.
-        return _selects(selector, pod_labels)
+    if any(_selects(selector, labels) for labels in services.fronting_labels):
+        return True
+    return None if services.unknown else False
+
+
+@dataclass(frozen=True)
+class _Fronting:
+    """The stack's Services in a workload's namespace, seen from the workload's pods."""
+
+    in_namespace: bool
+    fronting_labels: list[dict[str, Any]]  # own labels of each Service whose selector selects the pods
+    unknown: bool  # some Service's labels or selector are unknown until the update
+
+
+def _fronting(in_namespace: Sequence[PolicyResource], pod_labels: Mapping[str, str]) -> _Fronting:
+    labels: list[dict[str, Any]] = []
+    unknown = False
     for svc in in_namespace:
-        svc_labels = plain(get(svc.props, "metadata", "labels", default={}))
-        svc_selector = plain(get(svc.props, "spec", "selector", default={}))
-        if svc_selector and _selects(selector, svc_labels) and _selects({"matchLabels": svc_selector}, pod_labels):
-            return True
-    return False
+        shape = known(lambda svc=svc: fact("service-shape", svc.urn, lambda: _service_shape(svc)))
+        if shape is None:
+            unknown = True
+        elif shape[1] and _selects({"matchLabels": shape[1]}, pod_labels):
+            labels.append(shape[0])
+    return _Fronting(bool(in_namespace), labels, unknown)
 
 
 def _check_scraped(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     names = _namespace_names(args.resources)
     watched = {str(n) for n in settings["namespaces"]}
-    monitors = list(of_type(args.resources, SERVICE_MONITOR, POD_MONITOR))
-    services = list(of_type(args.resources, SERVICE))
+    index = StackIndex(args.resources)
+    monitors = index.of_type(SERVICE_MONITOR, POD_MONITOR)
+    services_in: dict[str, list[PolicyResource]] = {}
+    for svc in index.of_type(SERVICE):
+        svc_namespace = known(lambda svc=svc: _namespace(svc, names))
+        if svc_namespace is not None:
+            services_in.setdefault(svc_namespace, []).append(svc)
     for res in args.resources:
         kind = WORKLOAD_KINDS.get(res.resource_type)
         if kind is None:
             continue
         namespace = known(lambda res=res: _namespace(res, names))
-        labels = known(lambda res=res: plain(get(res.props, "spec", "template", "metadata", "labels", default={})))
+        labels = known(lambda res=res: plain_at(res, "spec", "template", "metadata", "labels"))
         if namespace not in watched or labels is None:
             continue
-        verdicts = [known(lambda m=m, ns=namespace, pod=labels: _monitor_covers(m, ns, pod, services, names))
+        services = _fronting(services_in.get(namespace, []), labels)
+        verdicts = [known(lambda m=m, ns=namespace, pod=labels, svcs=services:
+                          _monitor_covers(m, ns, pod, svcs, names))
                     for m in monitors]
         if any(verdicts) or None in verdicts:
             continue

@@ -10,9 +10,11 @@ from pulumi_policy import EnforcementLevel, Policy, PolicyResource, ReportViolat
 
 from ._common import (
     Settings,
+    StackIndex,
     UnknownValueError,
     cis_eks,
     depends_on,
+    fact,
     get,
     known,
     of_type,
@@ -88,6 +90,10 @@ def _namespace_names(resources: Sequence[PolicyResource]) -> dict[str, str]:
 
 def _namespace(res: PolicyResource, names: Mapping[str, str]) -> str:
     """The namespace a resource lives in; while its name is unknown, the Namespace resource it depends on."""
+    return fact("namespace", res.urn, lambda: _read_namespace(res, names))
+
+
+def _read_namespace(res: PolicyResource, names: Mapping[str, str]) -> str:
     try:
         value = get(res.props, "metadata", "namespace")
     except UnknownValueError:
@@ -110,13 +116,18 @@ def _workloads(resources: Sequence[PolicyResource], names: Mapping[str, str], se
 
         def read(res: PolicyResource = res, kind: str = kind) -> Workload:
             name = known(lambda: get(res.props, "metadata", "name"))
-            labels = plain(get(res.props, "spec", "template", "metadata", "labels", default={}))
+            labels = plain_at(res, "spec", "template", "metadata", "labels")
             return Workload(res, kind, name if isinstance(name, str) else None, _namespace(res, names), labels)
 
         workload = known(read)
         if workload is not None and workload.namespace not in exempt:
             found.append(workload)
     return found
+
+
+def plain_at(res: PolicyResource, *path: str) -> Any:
+    """``plain(get(res.props, *path, default={}))``, derived once per resource (a shared fact: do not mutate)."""
+    return fact("plain:" + ".".join(path), res.urn, lambda: plain(get(res.props, *path, default={})))
 
 
 def _selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> bool:
@@ -147,9 +158,21 @@ def _covered(
     missing: str,
 ) -> None:
     names = _namespace_names(args.resources)
-    companions = [r for r in args.resources if r.resource_type in companion_types]
+    # Every ``matches`` first requires the companion's namespace to be the workload's, so only companions in the
+    # workload's namespace can cover it; one whose namespace is unknown until the update may cover any workload.
+    in_namespace: dict[str, list[PolicyResource]] = {}
+    namespace_unknown = False
+    for companion in StackIndex(args.resources).of_type(*companion_types):
+        namespace = known(lambda c=companion: _namespace(c, names))
+        if namespace is None:
+            namespace_unknown = True
+        else:
+            in_namespace.setdefault(namespace, []).append(companion)
     for workload in _workloads(args.resources, names, settings):
-        verdicts = [known(lambda c=c, w=workload: matches(c, w, names)) for c in companions]
+        if namespace_unknown:
+            continue
+        verdicts = [known(lambda c=c, w=workload: matches(c, w, names))
+                    for c in in_namespace.get(workload.namespace, ())]
         if any(verdicts) or None in verdicts:
             continue  # covered, or a companion whose shape is unknown until the update
         report(f"{workload.label} {missing}", workload.resource.urn)
@@ -158,7 +181,7 @@ def _covered(
 def _pdb_matches(pdb: PolicyResource, workload: Workload, names: Mapping[str, str]) -> bool:
     if _namespace(pdb, names) != workload.namespace:
         return False
-    return _selects(plain(get(pdb.props, "spec", "selector", default={})), workload.labels)
+    return _selects(plain_at(pdb, "spec", "selector"), workload.labels)
 
 
 def _scaler_matches(scaler: PolicyResource, workload: Workload, names: Mapping[str, str]) -> bool:
@@ -182,7 +205,7 @@ def _scaler_matches(scaler: PolicyResource, workload: Workload, names: Mapping[s
 def _netpol_matches(policy: PolicyResource, workload: Workload, names: Mapping[str, str]) -> bool:
     if _namespace(policy, names) != workload.namespace:
         return False
-    return _selects(plain(get(policy.props, "spec", "podSelector", default={})), workload.labels)
+    return _selects(plain_at(policy, "spec", "podSelector"), workload.labels)
 
 
 def _check_pdb(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:

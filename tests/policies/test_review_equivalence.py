@@ -1,0 +1,52 @@
+"""The optimised review gives exactly the verdicts of the plain one, which is what a real preview computes.
+
+``review()`` shares each resource's converted properties between policies, sends a resource only to the policies
+that declare its type and lets stack policies share derived facts; ``review(shared=False)`` drives one analyzer
+server with every policy, each converting what it reads, as ``pulumi preview --policy-pack`` does. Each stack is
+planned in preview (unknown outputs stay unknown) with every misconfiguration of tests/policies/test_planted.py
+that applies to it planted at once, so the comparison covers violations of most policies, unknown values and
+stack-level findings, not only clean plans.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from planning.model import Plan
+from planning.review import review
+from tests.harness import plan
+from tests.policies.test_planted import PLANTINGS
+
+
+def _planted(stack: str) -> tuple[Plan, int]:
+    result = plan(stack, preview=True)
+    applied = 0
+    for planting in PLANTINGS:
+        try:
+            result = planting.change(result)
+        except (AssertionError, KeyError, IndexError, StopIteration, TypeError, ValueError):
+            continue  # a planting aimed at a resource this stack does not have (or one an earlier one replaced)
+        applied += 1
+    return result, applied
+
+
+# dev runs the VM runtime, prod EKS; staging is prod's shape with other sizes (and doubles the reference's cost).
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_optimised_review_equals_plain_review(stack: str) -> None:
+    planted, applied = _planted(stack)
+    optimised = review(planted)
+    plain = review(planted, shared=False)
+    assert applied >= 40, f"only {applied} plantings apply to {stack}: the comparison would prove little"
+    fired = {v.policy for v in optimised.violations}
+    assert len(fired) >= 30, f"only {len(fired)} policies fire: too few to compare"
+    assert any(optimised.policy(name).kind == "stack" for name in fired), "no stack policy fires"
+    assert optimised.to_json() == plain.to_json()
+
+
+def test_conversion_sharing_ends_with_the_review() -> None:
+    # A real preview (and anything after a review in the same process) gets the server's own conversions.
+    import pulumi_policy.policy as server
+
+    before = (server.json_format, server.deserialize_properties, server.unknown_checking_proxy)
+    review(plan("dev"))
+    assert (server.json_format, server.deserialize_properties, server.unknown_checking_proxy) == before

@@ -1,0 +1,101 @@
+"""`python -m planning preflight` end to end on the prod plan, against a stubbed account and chart indexes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from planning.engine import read_stack_config
+from planning.preflight import cli
+from planning.preflight.facts import gather
+from tests import harness
+from tests import preflight_stubs as stubs
+
+
+def _planner(stack, overrides):
+    return harness.plan(stack, overrides or None)
+
+
+@pytest.fixture(scope="module")
+def prod_facts():
+    return gather(harness.plan("prod"), "us-east-1", read_stack_config("prod"))
+
+
+def _run(tmp_path, account, fetch, capsys):
+    code = cli.main(["--stack", "prod", "--workers", "1", "--json", str(tmp_path / "pf.json"),
+                     "--sarif", str(tmp_path / "pf.sarif")], clients=account, fetch_url=fetch, planner=_planner)
+    return code, capsys.readouterr().out, json.loads((tmp_path / "pf.json").read_text()), \
+        json.loads((tmp_path / "pf.sarif").read_text())
+
+
+def test_prod_plan_gives_preflight_what_the_stack_pins(prod_facts):
+    f = prod_facts
+    assert f.eks_version == "1.36" and f.zone_count == 3 and f.instance_type_choices == [("m7i.xlarge",)]
+    assert {c.chart for c in f.charts} >= {"keda", "kube-prometheus-stack", "aws-load-balancer-controller"}
+    assert len(f.ecr_images) == 3 and all(i.repository.startswith("agent-platform-prod/") for i in f.ecr_images)
+    assert [z.name for z in f.hosted_zones] == ["example.com"]
+    assert f"arn:aws:iam::{stubs.ACCOUNT}:role/BackupBreakGlass" in f.role_arns
+    assert f.databases[0].instance_class == "db.r7g.large" and f.caches[0].node_type == "cache.r7g.large"
+    # metrics-server's version is looked up at deploy time: the plan's mock answer is not checked as a pin
+    assert next(a for a in f.addons if a.name == "metrics-server").version is None
+    assert f.demand == {"eips": 3, "vpcs": 1, "internet_gateways": 1, "nat_per_zone": 1, "eks_clusters": 1}
+
+
+def test_dev_vm_plan_reads_ami_parameters_and_images_from_user_data():
+    f = gather(harness.plan("dev"), "us-east-1", read_stack_config("dev"))
+    assert f.ssm_parameters and all(p.startswith("/aws/service/ami-amazon-linux-latest/") for p in f.ssm_parameters)
+    assert {i.repository for i in f.ecr_images} == {"agent-platform-dev/api", "agent-platform-dev/context",
+                                                    "agent-platform-dev/worker"}
+    assert f.eks_version is None and f.demand["eks_clusters"] == 0
+
+
+def test_prod_preflight_passes_against_a_healthy_account(prod_facts, tmp_path, capsys):
+    account = stubs.passing(prod_facts)
+    code, out, document, sarif = _run(tmp_path, account, stubs.chart_indexes(prod_facts), capsys)
+    assert code == 0, out
+    account.verify()
+    assert document["summary"]["failed"] == 0 and document["summary"]["ok"] is True
+    assert document["elapsedSeconds"] < 60  # the issue's bound for prod against stubs
+    run = sarif["runs"][0]
+    assert run["automationDetails"]["id"] == "preflight/prod/"
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {c["name"] for c in document["checks"]}
+    assert all(r["level"] == "warning" for r in run["results"])  # only skips (non-ECR images) are reported
+
+
+FAILURES = [
+    ("unpublished chart version", {"unpublished": "keda"}, "helm-chart-versions", "keda 2.20.2"),
+    ("missing digest", {"ecr_missing": True}, "ecr-image-digests", "agent-platform-prod/api@sha256:"),
+    ("unorderable instance class", {"rds_versions": ()}, "rds-orderable", "postgres 16 db.r7g.large"),
+    ("quota exhausted", {"eip_quota": 3.0}, "service-quotas", "EC2-VPC Elastic IPs"),
+    ("missing hosted zone", {"zone_exists": False}, "route53-hosted-zone", "example.com"),
+]
+
+
+@pytest.mark.parametrize(("label", "plant", "check", "subject"), FAILURES, ids=[f[0] for f in FAILURES])
+def test_each_failure_class_exits_1_naming_it(prod_facts, tmp_path, capsys, label, plant, check, subject):
+    unpublished = plant.pop("unpublished", None)
+    account = stubs.passing(prod_facts, **plant)
+    code, out, document, sarif = _run(tmp_path, account, stubs.chart_indexes(prod_facts, unpublished=unpublished),
+                                      capsys)
+    assert code == 1
+    assert f"[FAIL] {check}" in out and subject in out and "preflight FAILED" in out
+    failed = [f for f in document["findings"] if f["status"] == "fail"]
+    assert {f["check"] for f in failed} == {check} and any(subject in f["subject"] for f in failed)
+    errors = [r for r in sarif["runs"][0]["results"] if r["level"] == "error"]
+    assert errors and {r["ruleId"] for r in errors} == {check}
+
+
+def test_invalid_config_exits_2(capsys):
+    code = cli.main(["--stack", "prod", "--set", "network.cidr=\"not-a-cidr\""], clients=stubs.StubAccount(),
+                    planner=_planner)
+    assert code == 2 and "network.cidr" in capsys.readouterr().err
+
+
+def test_skips_exit_0_but_strict_makes_them_fail(prod_facts, capsys):
+    account = stubs.StubAccount()  # every call unanswered: Stubber raises, the checks are skipped
+    argv = ["--stack", "prod", "--workers", "1"]
+    assert cli.main(argv, clients=account, fetch_url=stubs.chart_indexes(prod_facts), planner=_planner) == 0
+    assert "not proven" in capsys.readouterr().out
+    assert cli.main([*argv, "--strict"], clients=stubs.StubAccount(), fetch_url=stubs.chart_indexes(prod_facts),
+                    planner=_planner) == 1
