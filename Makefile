@@ -3,12 +3,16 @@ PY      := .venv/bin/python
 STACK   ?= dev
 OUT     ?= out
 
-.PHONY: install lint lint-workflows policy-venv test plan review preflight bench manifests golden generate clean
+.PHONY: install lint lint-workflows policy-venv test plan report review preflight bench manifests golden generate clean
 
+# First run: about a minute of downloads; pip's one line per package shows it is moving.
 # policies/pyproject.toml: the pack's packages are installed (editable) from requirements.txt.
 .venv/.installed: requirements.txt requirements-dev.txt policies/pyproject.toml
+	@echo "Creating .venv and installing the pinned packages of requirements-dev.txt (first run only, about a minute)..."
 	python3 -m venv .venv
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@{ $(PY) -m pip install --disable-pip-version-check --progress-bar off -r requirements-dev.txt; \
+	   echo $$? > .venv/.pip-status; } | grep --line-buffered -E '^(Collecting|Successfully installed)' || true
+	@exit $$(cat .venv/.pip-status)
 	touch $@
 
 install: .venv/.installed
@@ -30,12 +34,19 @@ policy-venv:
 test: install
 	$(PY) -m pytest -n 2 --dist loadfile
 
-# Offline plan + policy review of one stack under the mock engine (no cloud, no Pulumi CLI).
+# Offline plan + policy review of one stack under the mock engine (no cloud, no Pulumi CLI): one screen,
+# verdict first. Add ARGS=--tree for every resource, cost line and finding.
 plan: install
-	$(PY) -m planning --stack $(STACK) --json $(OUT)/$(STACK).json
+	$(PY) -m planning --stack $(STACK) --json $(OUT)/$(STACK).json $(ARGS)
+
+# The reviewer's page: out/<stack>.html (opens offline). BASE=out/main.json adds what changed against it.
+report: install
+	$(PY) -m planning --stack $(STACK) --json $(OUT)/$(STACK).json --html $(OUT)/$(STACK).html \
+		$(if $(BASE),--base $(BASE)) $(ARGS)
 
 review: install
-	$(PY) -m planning --stack $(STACK) --quiet --sarif $(OUT)/$(STACK).sarif --json $(OUT)/$(STACK).json
+	$(PY) -m planning --stack $(STACK) --quiet --sarif $(OUT)/$(STACK).sarif --json $(OUT)/$(STACK).json \
+		--html $(OUT)/$(STACK).html
 
 # Check the stack's plan against the live account and chart repositories (read-only AWS credentials:
 # docs/preflight-iam-policy.json); exit 1 when the deploy would be rejected. docs/preflight.md.
@@ -52,14 +63,18 @@ bench: install
 golden: install
 	$(PY) -m planning.identity --update
 
-# Rewrite what is generated from the stack files and the pack: the per-stack facts in policies/config/<stack>.json,
-# the policy reference (README.md, docs/policies.md) and the cost tables (README.md, docs/cost.md). Tests fail
-# when any of them is stale.
+# Rewrite everything generated from the stack files, the program, the pack and the workflows: the per-stack facts
+# in policies/config/<stack>.json, the policy reference, the cost tables, the config reference, the diagrams,
+# the teardown and deploy-permission pages and the preflight IAM policy. Tests fail when any of it is stale.
 generate: install
 	$(PY) -m planning.policy_config --write
-	$(PY) -m planning.policy_docs README.md docs/policies.md
-	$(PY) -m planning.cost_report.readme_table --write README.md
+	$(PY) -m planning.policy_docs docs/policies.md
 	$(PY) -m planning.cost_report.readme_table --write docs/cost.md
+	$(PY) -m config.reference
+	$(PY) -m planning.diagrams
+	$(PY) -m planning.teardown
+	$(PY) -m planning.permissions
+	$(PY) -m planning.preflight.iam_policy
 
 clean:
 	rm -rf $(OUT) .pytest_cache .ruff_cache

@@ -1,6 +1,8 @@
 """The offline plan/review command: what `pulumi preview --policy-pack policies` would show, with no cloud.
 
-    python -m planning --stack prod                      # tree, counts, policy review
+    python -m planning --stack prod                      # one screen: verdict, counts, cost, top findings
+    python -m planning --stack prod --tree               # every resource, cost line and finding
+    python -m planning --stack prod --html out/prod.html # the reviewer's page (--base main.json: what changed)
     python -m planning --stack prod --json out/prod.json --sarif out/prod.sarif
     python -m planning --stack dev --set cluster.publicAccessCidrs='["0.0.0.0/0"]'   # try a change
 
@@ -82,7 +84,8 @@ def _review_saved(args: argparse.Namespace) -> int:
     """Review a saved plan: the stack's policy config applied to the resources the file records."""
     from planning import review as policy_review
 
-    plan = plan_from_json(json.loads(args.review_plan.read_text()))
+    document = json.loads(args.review_plan.read_text())
+    plan = plan_from_json(document)
     result = policy_review.review(plan, policy_review.load_policy_config(plan.stack))
     print(policy_review.render_text(result))
     if args.sarif:
@@ -90,6 +93,12 @@ def _review_saved(args: argparse.Namespace) -> int:
 
         sarif.write_sarif(result, args.sarif)
         print(f"SARIF written to {args.sarif}")
+    if args.html:
+        from planning.report import load_document, write_report
+
+        document["review"] = result.to_json()  # this review, not the one the file was saved with
+        write_report(document, args.html, base=load_document(args.base) if args.base else None)
+        print(f"report written to {args.html}")
     return 1 if result.mandatory else 0
 
 
@@ -105,49 +114,75 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-review", action="store_true", help="plan only, skip the policy review")
     parser.add_argument("--review-plan", type=Path, metavar="FILE",
                         help="review a plan saved with --json instead of planning the program")
-    parser.add_argument("--quiet", action="store_true", help="print counts and verdicts, not the tree")
+    parser.add_argument("--html", type=Path, metavar="FILE",
+                        help="write one self-contained HTML report (verdict, findings, cost, graph, resources)")
+    parser.add_argument("--base", type=Path, metavar="FILE",
+                        help="with --html: a plan saved with --json to compare against (what this change does)")
+    parser.add_argument("--tree", action="store_true",
+                        help="print the resource tree, every cost line and every finding instead of the summary")
+    parser.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.base and not args.html:
+        raise SystemExit("--base compares against a saved plan in the HTML report: give --html FILE too")
     if args.review_plan:
         return _review_saved(args)
+    from planning.report.progress import step
+
+    base = None
+    if args.base:
+        from planning.report import load_document
+
+        base = load_document(args.base)
     started = time.perf_counter()
     try:
-        overrides = with_paths(args.stack, _parse_set(args.set))
-        plan = run_program(args.stack, overrides)
+        with step(f"planning stack {args.stack} under the mock engine", enabled=not args.quiet):
+            overrides = with_paths(args.stack, _parse_set(args.set))
+            plan = run_program(args.stack, overrides)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
     planned = time.perf_counter() - started
     for stand_in in environment_stand_ins(args.stack, overrides):
         print(f"note: {stand_in.note()}", file=sys.stderr)
-
-    text = render_tree(plan)
-    print(text if not args.quiet else text.split("\n\n", 1)[-1])
-    print(f"\nplanned in {planned:.2f}s under the mock engine")
     document = plan_json(plan)
 
     from planning import cost_report
 
     estimate = cost_report.stack_report(plan, overrides)
-    print("\n" + cost_report.render_text(estimate))
     document["cost"] = estimate.to_json()
 
     status = 0
+    result = None
     if not args.no_review:
         from planning import review as policy_review
 
-        result = policy_review.review(plan, policy_review.load_policy_config(args.stack))
-        print("\n" + policy_review.render_text(result))
+        with step(f"reviewing {len(plan)} resources against the policy pack", enabled=not args.quiet):
+            result = policy_review.review(plan, policy_review.load_policy_config(args.stack))
         document["review"] = result.to_json()
-        if args.sarif:
-            from planning import sarif
-
-            sarif.write_sarif(result, args.sarif)
-            print(f"SARIF written to {args.sarif}")
         status = 1 if result.mandatory else 0
+
+    if args.tree:
+        print(render_tree(plan))
+        print(f"\nplanned in {planned:.2f}s under the mock engine")
+        print("\n" + cost_report.render_text(estimate))
+        if result is not None:
+            from planning import review as policy_review
+
+            print("\n" + policy_review.render_text(result))
+    else:
+        from planning.report.summary import render_summary
+
+        print(render_summary(document, planned))
+
+    if args.sarif and result is not None:
+        from planning import sarif
+
+        sarif.write_sarif(result, args.sarif)
+        print(f"SARIF written to {args.sarif}")
 
     if args.manifests:
         from planning.manifests import write_manifests
@@ -159,4 +194,9 @@ def main(argv: list[str] | None = None) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(document, indent=2, sort_keys=True, default=str) + "\n")
         print(f"plan written to {args.json}")
+    if args.html:
+        from planning.report import write_report
+
+        write_report(document, args.html, base=base)
+        print(f"report written to {args.html}")
     return status

@@ -280,7 +280,12 @@ def _plan(stack: str, config: dict[str, str], secret_keys: list[str], main: Path
         raise
     root = get_root_resource()
     exported = getattr(root, "outputs", {}) or {}
-    struct = loop.run_until_complete(rpc.serialize_properties(exported, {}))
+    try:
+        struct = loop.run_until_complete(rpc.serialize_properties(exported, {}))
+    finally:
+        # Closed here, on its own thread, rather than by the collector at interpreter exit, where it sometimes
+        # finds its self-pipe already gone and prints "Exception ignored in BaseEventLoop.__del__".
+        loop.close()
     outputs = json_format.MessageToDict(struct)
     return Plan(stack=stack, resources=list(monitor.records), outputs=outputs,
                 invokes=list(monitor.mocks.invokes))

@@ -7,7 +7,7 @@ Markdown files carry generated regions between markers, rewritten in place:
     <!-- policy-frameworks:start --> ... <!-- policy-frameworks:end -->  framework mapping and coverage (optional)
 
     python -m planning.policy_docs                      # rewrite docs/policies.md
-    python -m planning.policy_docs README.md --check    # exit 1 if a region is out of date
+    python -m planning.policy_docs docs/policies.md --check    # exit 1 if a region is out of date
 """
 
 from __future__ import annotations
