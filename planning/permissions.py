@@ -28,7 +28,8 @@ COMMAND = "python -m planning.permissions"
 # The more specific key wins: CloudWatch Logs and EventBridge live in pulumi-aws's cloudwatch module.
 SERVICE_PREFIX = {
     "acm": "acm", "autoscaling": "autoscaling", "backup": "backup", "budgets": "budgets",
-    "cloudwatch": "cloudwatch", "codebuild": "codebuild", "cloudwatch/logGroup": "logs", "cloudwatch/eventRule": "events",
+    "cloudwatch": "cloudwatch", "codebuild": "codebuild", "cloudwatch/logGroup": "logs",
+    "cloudwatch/eventRule": "events",
     "cloudwatch/eventTarget": "events", "ec2": "ec2", "vpc": "ec2", "ecr": "ecr", "eks": "eks",
     "elasticache": "elasticache", "iam": "iam", "kms": "kms", "lb": "elasticloadbalancing", "rds": "rds",
     "route53": "route53", "s3": "s3", "secretsmanager": "secretsmanager",

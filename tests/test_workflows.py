@@ -16,11 +16,11 @@ import pytest
 import yaml
 
 from config.delivery import runner_project_name
+from tests.conftest import STACKS
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
-STACKS = ("dev", "staging", "prod")
 _PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$")
 
 
@@ -174,3 +174,19 @@ def test_workflow_linters_report_nothing(tool, args):
     assert binary, f"{tool} is pinned in requirements-dev.txt"
     out = subprocess.run([binary, *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_pull_request_comment_links_the_run_that_holds_every_stack_report():
+    """Reviewers find each stack's HTML page from the PR comment, not by browsing the Actions tab."""
+    uploads = [step for job, _, step in _steps(WORKFLOWS / "pr.yml")
+               if job == "review" and str(step.get("uses", "")).startswith("actions/upload-artifact@")]
+    assert any(step["with"]["name"] == "review-${{ matrix.stack }}" and step["with"]["path"] == "out/"
+               for step in uploads), "the review job must upload out/ (which holds <stack>.html) per stack"
+    cost = [step for job, _, step in _steps(WORKFLOWS / "pr.yml") if job == "cost"]
+    writer = next(i for i, step in enumerate(cost) if "out/cost-diff.md" in step.get("run", "")
+                  and "RUN_URL" in step.get("run", ""))
+    assert "/actions/runs/${{ github.run_id }}" in cost[writer]["env"]["RUN_URL"]
+    for stack in STACKS:
+        assert f"review-{stack}" in cost[writer]["run"]
+    commenter = next(i for i, step in enumerate(cost) if "gh pr comment" in step.get("run", ""))
+    assert writer < commenter and "--body-file out/cost-diff.md" in cost[commenter]["run"]

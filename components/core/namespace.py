@@ -8,6 +8,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 PSA_LEVEL = "restricted"
+# The user every pod the program defines runs as (services, the bootstrap Job): above the host's system and user
+# ranges, so a container escape is not a known host user.
+RUN_AS = 10001
 # The load balancer controller's pod mutating webhook injects readiness gates into pods of namespaces with this
 # label set to "enabled" (chart 3.5.0 templates/webhook.yaml, mpod.elbv2.k8s.aws namespaceSelector). Here because
 # the namespace that carries it (services) sits below the edge that installs the controller.

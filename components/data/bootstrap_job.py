@@ -23,15 +23,13 @@ import pulumi_kubernetes as k8s
 from components.core import iam
 from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
-from components.core.namespace import kubernetes_provider, restricted_namespace
+from components.core.namespace import RUN_AS, kubernetes_provider, restricted_namespace
 from components.core.templates import template_text
 from components.data.naming import COMPONENT, POSTGRES_PORT
 from config.data import DataTierConfig
 
 NAME = "db-bootstrap"
 SERVICE_ACCOUNT = "db-bootstrap"
-# Any high UID works: psql needs no account in the image, and the policy keeps UIDs off the node's range.
-RUN_AS_UID = 10001
 IRSA_TOKEN_DIR = "/var/run/secrets/eks.amazonaws.com/serviceaccount"
 CREDENTIALS_DIR = "/creds"
 ACTIVE_DEADLINE_SECONDS = 1800  # first runs wait for IAM propagation and image pulls
@@ -203,8 +201,8 @@ def _pod(config: DataTierConfig, context: StackContext, role_arn: pulumi.Input[s
             "serviceAccountName": SERVICE_ACCOUNT,
             "automountServiceAccountToken": False,
             "restartPolicy": "Never",
-            "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_UID, "runAsGroup": RUN_AS_UID,
-                                "fsGroup": RUN_AS_UID, "seccompProfile": {"type": "RuntimeDefault"}},
+            "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS, "runAsGroup": RUN_AS,
+                                "fsGroup": RUN_AS, "seccompProfile": {"type": "RuntimeDefault"}},
             "initContainers": [{
                 "name": "fetch-logins",
                 "image": cfg.aws_cli_image,

@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from components.core.context import StackContext
+from components.core.namespace import RUN_AS as RUN_AS  # re-exported: both runtimes run services as it
 from config.services import ServiceConfig
 
 if TYPE_CHECKING:
     from components.data.tier import DataTier
 
-RUN_AS = 10001  # above the host's system and user ranges, so a container escape is not a known host user
 SECRETS_DIR = "/var/run/secrets/agent-platform"
 
 
