@@ -225,6 +225,92 @@ def ci_flow(workflows: Iterable[Path]) -> str:
     return "\n".join(lines + calls)
 
 
+# --- request path through the edge ---------------------------------------------------------------------------------
+
+_LB = "aws:lb/loadBalancer:LoadBalancer"
+_LISTENER = "aws:lb/listener:Listener"
+_LISTENER_RULE = "aws:lb/listenerRule:ListenerRule"
+_TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+_BINDING = "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"
+_ASG = "aws:autoscaling/group:Group"
+
+
+def _deps_of_type(plan: Plan, res: PlannedResource, prop: str, type_: str) -> list[PlannedResource]:
+    found = (plan.by_urn(urn) for urn in res.property_dependencies.get(prop) or ())
+    return [dep for dep in found if dep is not None and dep.type == type_]
+
+
+def _conditions(rule: Mapping[str, Any]) -> str:
+    parts = []
+    for condition in rule.get("conditions") or ():
+        for key, label in (("hostHeader", "host"), ("pathPattern", "path"), ("httpHeader", "header")):
+            if key in condition:
+                parts.append(f"{label} {' '.join(map(str, condition[key].get('values') or ()))}")
+    return ", ".join(parts) or "any request"
+
+
+def request_path(plan: Plan) -> str:
+    """How a request reaches a service: DNS name, WAF, load balancer, listener, rule, target group, workload."""
+    lines = ["flowchart LR", '    clients(["Clients"])']
+    edges: list[str] = []
+    redirects: list[tuple[PlannedResource, Mapping[str, Any]]] = []
+    for res in plan:
+        if res.type == _LB:
+            lb = _id(res.name)
+            kind = "internal" if res.props.get("internal") else "internet-facing"
+            kind += f' {res.props.get("loadBalancerType", "")} load balancer'
+            lines.append(f'    {lb}["{_label(res.name)}<br/>{kind}"]')
+        elif res.type == "aws:route53/record:Record" and res.property_dependencies.get("aliases"):
+            for lb in _deps_of_type(plan, res, "aliases", _LB):
+                lines.append(f'    {_id(res.name)}["{_label(str(res.props.get("name")))}<br/>Route 53 alias"]')
+                edges += [f"    clients --> {_id(res.name)}", f"    {_id(res.name)} --> {_id(lb.name)}"]
+        elif res.type == "aws:wafv2/webAclAssociation:WebAclAssociation":
+            for acl in (_dep(plan, res, "webAclArn"),):
+                if acl is None:
+                    continue
+                lines.append(f'    {_id(acl.name)}{{{{"{_label(acl.name)}<br/>WAF web ACL"}}}}')
+                edges += [f'    {_id(acl.name)} -. "inspects every request" .-> {_id(lb.name)}'
+                          for lb in _deps_of_type(plan, res, "resourceArn", _LB)]
+        elif res.type == _LISTENER:
+            listener = _id(res.name)
+            policy = f"<br/>{res.props['sslPolicy']}" if res.props.get("sslPolicy") else ""
+            lines.append(f'    {listener}["{res.props.get("protocol")} :{int(res.props.get("port") or 0)}{policy}"]')
+            edges += [f"    {_id(lb.name)} --> {listener}" for lb in _deps_of_type(plan, res, "loadBalancerArn", _LB)]
+            for action in res.props.get("defaultActions") or ():
+                if action.get("type") == "redirect":
+                    redirects.append((res, action.get("redirect") or {}))
+                elif action.get("type") == "fixed-response":
+                    answer = _id(f"{res.name}-default")
+                    lines.append(f'    {answer}["{(action.get("fixedResponse") or {}).get("statusCode")}"]')
+                    edges.append(f'    {listener} -. "no rule matches" .-> {answer}')
+        elif res.type == _LISTENER_RULE:
+            label = f"{_conditions(res.props)} (priority {int(res.props.get('priority') or 0)})"
+            for listener in _deps_of_type(plan, res, "listenerArn", _LISTENER):
+                edges += [f'    {_id(listener.name)} -->|"{_label(label)}"| {_id(group.name)}'
+                          for group in _deps_of_type(plan, res, "actions", _TARGET_GROUP)]
+        elif res.type == _TARGET_GROUP:
+            lines.append(f'    {_id(res.name)}[("{_label(res.name)}<br/>{res.props.get("protocol")} '
+                         f':{int(res.props.get("port") or 0)}, {res.props.get("targetType")} targets")]')
+        elif res.type == _BINDING:
+            spec = res.props.get("spec") or {}
+            service = (spec.get("serviceRef") or {}).get("name")
+            namespace = (res.props.get("metadata") or {}).get("namespace", "")
+            node = _id(f"svc-{namespace}-{service}")
+            lines.append(f'    {node}["Service {namespace}/{service}<br/>pods registered by the LB controller"]')
+            edges += [f"    {_id(group.name)} --> {node}" for group in _deps_of_type(plan, res, "spec", _TARGET_GROUP)]
+        elif res.type == _ASG and res.property_dependencies.get("targetGroupArns"):
+            groups = _deps_of_type(plan, res, "targetGroupArns", _TARGET_GROUP)
+            if groups:
+                lines.append(f'    {_id(res.name)}["{_label(res.name)}<br/>instances: nginx, then the container"]')
+                edges += [f"    {_id(group.name)} --> {_id(res.name)}" for group in groups]
+    listeners = [res for res in plan if res.type == _LISTENER]
+    for source, target in redirects:
+        edges += [f'    {_id(source.name)} -. "{target.get("statusCode")} redirect" .-> {_id(other.name)}'
+                  for other in listeners if other.props.get("protocol") == target.get("protocol")
+                  and str(int(other.props.get("port") or 0)) == str(target.get("port"))]
+    return "\n".join(lines + sorted(set(edges), key=edges.index))
+
+
 # --- the document ----------------------------------------------------------------------------------------------
 
 
@@ -242,6 +328,7 @@ def generators(plan_of: Callable[[str], Plan]) -> dict[str, Callable[[], str]]:
         return region_of(runtime_config(DIAGRAM_STACK)[0])
 
     return {
+        "request-path": lambda: request_path(plan()),
         "security-groups": lambda: security_group_paths(plan()),
         "backup-dr": lambda: backup_flow(plan(), region()),
         "ci": lambda: ci_flow(WORKFLOWS.glob("*.yml")),

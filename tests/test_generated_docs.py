@@ -1,7 +1,8 @@
 """Docs generated from the plans and the workflows: current, and saying what they must.
 
 One file so that the three stacks are planned once for all of them (the suite distributes tests by file).
-- docs/diagrams.md: security-group paths, CI/approval flow and backup/DR flow as Mermaid (planning.diagrams);
+- docs/diagrams.md: the request path through the edge, security-group paths, CI/approval flow and backup/DR
+  flow as Mermaid (planning.diagrams);
 - docs/teardown.md: what `pulumi destroy` meets per stack (planning.teardown);
 - docs/deploy-permissions.md: the IAM services each stack's resources need (planning.permissions).
 """
@@ -66,6 +67,30 @@ def test_the_release_flow_orders_the_stages_and_names_the_approvals():
     assert ("deploy__dev", "deploy__staging") in edges and ("deploy__staging", "deploy__prod") in edges
     assert "required reviewers approve" in body
 
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_request_path_reaches_every_routed_workload_through_the_waf_and_https(stack):
+    """Every host the stack answers leads, through the HTTPS listener, to the workload behind its target group."""
+    planned = plan(stack)
+    body = diagrams.request_path(planned)
+    edges = _edges(body)
+    assert "inspects every request" in body and re.search(r"edge_waf\{\{", body)
+    assert re.search(r'edge_http -\. "HTTP_301 redirect" \.-> edge_https', body)
+    hosts = {r.props["name"] for r in planned if r.type == "aws:route53/record:Record" and r.props.get("aliases")}
+    assert hosts, "the committed stacks all have an edge"
+    for host in hosts:
+        routed = {t for s, label, t in edges if s == "edge_https" and f"host {host}," in label}
+        assert routed, host
+        for group in routed:
+            reached = {t for s, _, t in edges if s == group}
+            assert reached and all(t.startswith(("svc_", "service_")) for t in reached), (host, group, reached)
+    bound = {r.props["spec"]["serviceRef"]["name"] for r in planned
+             if r.type == "kubernetes:elbv2.k8s.aws/v1beta1:TargetGroupBinding"}
+    for service in bound:
+        assert re.search(rf"svc_\w+_{service}\[", body), service
+    declared = set(NODE.findall(body))
+    assert all(s in declared and t in declared for s, _, t in edges)
 
 
 # --- teardown ------------------------------------------------------------------------------
