@@ -44,9 +44,6 @@ POSTGRES_EXPORTER = Chart(
     "prometheus-postgres-exporter", "7.3.0", PROMETHEUS_COMMUNITY, released="2025-10-01",
     verified="prometheus-community/helm-charts tag prometheus-postgres-exporter-7.3.0, "
              "charts/prometheus-postgres-exporter/{values.yaml,templates/deployment.yaml}")
-REDIS_EXPORTER = Chart(
-    "prometheus-redis-exporter", "6.20.0", PROMETHEUS_COMMUNITY, released="2025-11-03",
-    verified="prometheus-community/helm-charts tag prometheus-redis-exporter-6.20.0")
 # 0.2.1 was never published (the index stops at 0.2.0; 0.2.1 exists only as an unmerged pull request).
 FLUENT_BIT = Chart(
     "aws-for-fluent-bit", "0.2.0", EKS_CHARTS, released="2026-02-03",
@@ -74,5 +71,5 @@ AWS_LOAD_BALANCER_CONTROLLER = Chart(
     verified="aws/eks-charts gh-pages index.yaml (aws-load-balancer-controller 3.5.0) and master commit 5239609, "
              "stable/aws-load-balancer-controller/Chart.yaml (appVersion v3.5.0)")
 
-PINNED: tuple[Chart, ...] = (KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER, FLUENT_BIT, EXTERNAL_SECRETS,
+PINNED: tuple[Chart, ...] = (KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, FLUENT_BIT, EXTERNAL_SECRETS,
                              KEDA, CLUSTER_AUTOSCALER, AWS_LOAD_BALANCER_CONTROLLER)

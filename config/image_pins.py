@@ -29,7 +29,8 @@ class Image:
 
     ``registry`` is empty where the chart's values have no separate registry key (the repository then holds the
     whole name). ``digest`` is empty for an image left on its tag; ``reason`` then says why (where the digest was
-    looked for, or why the chart cannot carry one).
+    looked for, or why the chart cannot carry one). ``chart`` is empty for an image the program deploys itself
+    (``values_path`` then names the workload) and ``reference`` is what its pod spec runs.
     """
 
     chart: str
@@ -179,22 +180,29 @@ NODE_EXPORTER_IMAGE = Image(
     sources=(_KPS_NIX, "a separate NixOS node-exporter module (pullImage v1.10.2) and a cluster's kubectl listing "
              "of the running v1.10.2 pods' imageID quay.io/prometheus/node-exporter@sha256:337ff1d3..."))
 
+# Deployed by the program itself, not by a chart (components/observability/redis_exporter.py): the
+# prometheus-redis-exporter chart (6.20.0 up to 6.29.0) has no digest key and templates image.tag into the
+# app.kubernetes.io/version label, where "<tag>@sha256:..." is an invalid label value. ``chart`` is empty.
+REDIS_EXPORTER_IMAGE = Image(
+    "", "Deployment redis-exporter", "", "oliver006/redis_exporter", "v1.84.0",
+    "sha256:7ef8e9c26638158fa4e7ad60df8c7e53d1919986753d6c1d2d1876b6ec38d87b",
+    sources=(
+        "Dokploy's OBSERVABILITY_IMAGES: redisExporter 'oliver006/redis_exporter:v1.84.0@sha256:7ef8e9c2...'",
+        "an unrelated production monitoring compose check (EXPECTED_MONITORING_IMAGES['redis-exporter'] "
+        "'oliver006/redis_exporter:v1.84.0@sha256:7ef8e9c2...'); also a Gitpod installer's "
+        "ExporterImageDigest for quay.io/oliver006/redis_exporter and a dev monitoring runbook's pinned table "
+        "(digest only, no tag)",
+    ))
+
 PINNED: tuple[Image, ...] = (POSTGRES_EXPORTER_IMAGE, KEDA_OPERATOR_IMAGE, KEDA_METRICS_SERVER_IMAGE,
                              KEDA_WEBHOOKS_IMAGE, LOAD_BALANCER_CONTROLLER_IMAGE, ALERTMANAGER_IMAGE, PROMETHEUS_IMAGE,
-                             WEBHOOK_CERTGEN_IMAGE, GRAFANA_IMAGE, KUBE_STATE_METRICS_IMAGE, NODE_EXPORTER_IMAGE)
+                             WEBHOOK_CERTGEN_IMAGE, GRAFANA_IMAGE, KUBE_STATE_METRICS_IMAGE, NODE_EXPORTER_IMAGE,
+                             REDIS_EXPORTER_IMAGE)
 
 _SEARCH = "find_string on '<image>:<tag>@sha256' and on the bare digest, search in the code and issues corpora"
 
 # Images still deployed by the chart's own tag (see the module docstring), each with the reason.
 UNPINNED: tuple[Image, ...] = (
-    Image("prometheus-redis-exporter", "image", "", "oliver006/redis_exporter", "v1.80.0", "",
-          reason="The chart cannot carry a digest: prometheus-redis-exporter 6.20.0 (and every release up to 6.29.0) "
-                 "has no image.digest key and templates image.tag into the app.kubernetes.io/version label "
-                 "(templates/_helpers.tpl), so 'v1.84.0@sha256:...' there is an invalid label value the API server "
-                 "rejects. A digest is confirmed for v1.84.0 (oliver006/redis_exporter:v1.84.0@sha256:"
-                 "7ef8e9c26638158fa4e7ad60df8c7e53d1919986753d6c1d2d1876b6ec38d87b: Dokploy's OBSERVABILITY_IMAGES "
-                 "and an unrelated monitoring compose test pin it); none for the chart's v1.80.0. To pin, deploy the "
-                 "exporter without the chart or upstream an image.digest key."),
     Image("cluster-autoscaler", "image", "", "registry.k8s.io/autoscaling/cluster-autoscaler", "v1.36.1", "",
           reason="One source only: a third-party tooling doc pins v1.36.1@sha256:461388d03eb5b55db58941ee7a81d9a6"
                  "19dd15302b01cbab9f5a9946715994b4; kubernetes/k8s.io PR #9760 (the promotion of 1.36.1, with gcrane "

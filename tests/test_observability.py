@@ -12,7 +12,6 @@ from components.observability.charts import (
     FLUENT_BIT,
     KUBE_PROMETHEUS_STACK,
     POSTGRES_EXPORTER,
-    REDIS_EXPORTER,
     alertmanager_config,
 )
 from components.observability.rules import num
@@ -406,10 +405,60 @@ def test_exporters_read_credentials_from_synced_secrets_not_values():
     probe = values["livenessProbe"]
     assert probe["httpGet"] is None and "pg_up 1" in probe["exec"]["command"][-1]
     assert probe["periodSeconds"] * probe["failureThreshold"] >= 15 * 60
-    redis = release(p, "redis-exporter").props["values"]
-    assert redis["auth"]["secret"] == {"name": "redis-exporter", "key": "password"}
-    assert redis["redisAddress"].startswith("rediss://")
-    assert "redisPassword" not in redis["auth"]
+    env = {e["name"]: e for e in redis_exporter_pod(p)["containers"][0]["env"]}
+    assert env["REDIS_PASSWORD"] == {"name": "REDIS_PASSWORD", "valueFrom": {"secretKeyRef": {
+        "name": "redis-exporter", "key": "password"}}}
+    assert env["REDIS_ADDR"]["value"].startswith("rediss://") and "@" not in env["REDIS_ADDR"]["value"]
+    assert set(env) == {"REDIS_ADDR", "REDIS_PASSWORD"}
+
+
+def redis_exporter_pod(p: Plan) -> dict[str, Any]:
+    return p.one("kubernetes:apps/v1:Deployment", "observability-redis-exporter-deployment").props["spec"][
+        "template"]["spec"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_redis_exporter_runs_as_hardened_as_its_chart_did(stack):
+    """Deployed without its chart (its templates cannot carry a digest); the pod keeps the chart values' hardening."""
+    p = eks_plan(stack)
+    assert [r for r in p.of_type(RELEASE) if r.props["chart"] == "prometheus-redis-exporter"] == []
+    pod = redis_exporter_pod(p)
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert pod["automountServiceAccountToken"] is False
+    (container,) = pod["containers"]
+    sc = container["securityContext"]
+    assert sc["readOnlyRootFilesystem"] is True and sc["allowPrivilegeEscalation"] is False
+    assert sc["capabilities"] == {"drop": ["ALL"]}
+    assert container["resources"] == {"requests": {"cpu": "50m", "memory": "32Mi"}, "limits": {"memory": "64Mi"}}
+    assert container["livenessProbe"]["httpGet"]["port"] == container["readinessProbe"]["httpGet"]["port"]
+
+
+def test_prometheus_scrapes_the_redis_exporter_through_its_service():
+    """Service -> pod port and ServiceMonitor -> Service port line up as the chart had them (9121, redis-exporter)."""
+    p = plan("prod")
+    deployment = p.one("kubernetes:apps/v1:Deployment", "observability-redis-exporter-deployment")
+    service = p.one("kubernetes:core/v1:Service", "observability-redis-exporter-service")
+    monitor = p.one(SERVICE_MONITOR, "observability-redis-exporter-servicemonitor")
+    pod_labels = deployment.props["spec"]["template"]["metadata"]["labels"]
+    (container_port,) = redis_exporter_pod(p)["containers"][0]["ports"]
+    (port,) = service.props["spec"]["ports"]
+    assert container_port["containerPort"] == 9121 and port["port"] == 9121
+    assert port["targetPort"] == container_port["name"] and port["name"] == "redis-exporter"
+    assert service.props["spec"]["selector"].items() <= pod_labels.items()
+    spec = monitor.props["spec"]
+    assert spec["selector"]["matchLabels"].items() <= service.props["metadata"]["labels"].items()
+    assert spec["namespaceSelector"] == {"matchNames": ["monitoring"]}
+    assert [e["port"] for e in spec["endpoints"]] == ["redis-exporter"]
+    assert monitor.props["metadata"]["namespace"] == service.props["metadata"]["namespace"] == "monitoring"
+
+
+def test_only_the_redis_exporter_is_exempt_from_the_replica_rules():
+    """One replica, as the chart ran it: two would scrape the cache twice and double every series."""
+    for stack in ("staging", "prod"):
+        cfg = load_policy_config(stack)
+        for policy in ("k8s-workload-min-replicas", "workload-has-pod-disruption-budget", "workload-has-autoscaler"):
+            assert cfg[policy]["exemptResources"] == ["observability-redis-exporter-deployment"], (stack, policy)
 
 
 # --- charts, storage, ordering -------------------------------------------------------------------------------------
@@ -417,8 +466,7 @@ def test_exporters_read_credentials_from_synced_secrets_not_values():
 
 def test_helm_charts_are_pinned():
     pinned = {r.props["chart"]: r.props["version"] for r in ours(plan("prod"), RELEASE)}
-    assert pinned == {c.name: c.version for c in (KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER,
-                                                  FLUENT_BIT)}
+    assert pinned == {c.name: c.version for c in (KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, FLUENT_BIT)}
 
 
 def test_prometheus_keeps_its_data_on_the_encrypted_storage_class():
@@ -483,7 +531,7 @@ def test_fluent_bit_may_only_write_streams_into_its_groups():
 
 def test_the_stack_constructs_without_services_or_an_edge():
     p = eks_plan("dev", {"services": {}, "edge": None})
-    assert p.of_type(SERVICE_MONITOR) == []
+    assert [m for m in p.of_type(SERVICE_MONITOR) if m.props["metadata"]["namespace"] == "agents"] == []
     assert "alb-5xx-rate" not in alarms(p) and "rds-cpu" in alarms(p)
     names = sorted(r.props["metadata"]["name"] for r in ours(p, CONFIG_MAP))
     assert names == ["dashboard-data-tier", "dashboard-llm-agents"]

@@ -12,7 +12,7 @@ import pulumi
 
 from components.core.context import StackContext
 from components.observability.rules import SUPERSEDED_DEFAULT_RULES
-from config.charts import FLUENT_BIT, KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, REDIS_EXPORTER, Chart
+from config.charts import FLUENT_BIT, KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, Chart
 from config.image_pins import chart_image_values, merged
 from config.observability import ObservabilityConfig
 
@@ -33,15 +33,15 @@ DASHBOARD_LABEL = "grafana_dashboard"
 DASHBOARD_FOLDER_ANNOTATION = "grafana_folder"
 
 
-__all__ = ["FLUENT_BIT", "KUBE_PROMETHEUS_STACK", "POSTGRES_EXPORTER", "REDIS_EXPORTER", "Chart"]
+__all__ = ["FLUENT_BIT", "KUBE_PROMETHEUS_STACK", "POSTGRES_EXPORTER", "Chart"]
 
-_NON_ROOT_POD = {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
+NON_ROOT_POD = {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534, "fsGroup": 65534,
                  "seccompProfile": {"type": "RuntimeDefault"}}
-_HARDENED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+HARDENED_CONTAINER = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
                        "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def _resources(cpu: str, memory: str, memory_limit: str | None = None) -> dict[str, Any]:
+def resources(cpu: str, memory: str, memory_limit: str | None = None) -> dict[str, Any]:
     return {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory_limit or memory}}
 
 
@@ -125,11 +125,11 @@ def kube_prometheus_stack_values(
             "disabled": dict.fromkeys(SUPERSEDED_DEFAULT_RULES, True),
         },
         "prometheusOperator": {
-            "resources": _resources("100m", "128Mi", "256Mi"),
+            "resources": resources("100m", "128Mi", "256Mi"),
             # The reloader sidecar runs in every Prometheus and Alertmanager pod; the patch Job creates the
             # admission webhook's certificate at install and upgrade.
-            "prometheusConfigReloader": {"resources": _resources("10m", "32Mi", "64Mi")},
-            "admissionWebhooks": {"patch": {"resources": _resources("10m", "32Mi", "64Mi")}},
+            "prometheusConfigReloader": {"resources": resources("10m", "32Mi", "64Mi")},
+            "admissionWebhooks": {"patch": {"resources": resources("10m", "32Mi", "64Mi")}},
         },
         "prometheus": {
             "service": {"type": "ClusterIP"},
@@ -143,7 +143,7 @@ def kube_prometheus_stack_values(
                 "scrapeInterval": f"{prom.scrape_interval_seconds}s",
                 "evaluationInterval": f"{prom.scrape_interval_seconds}s",
                 "storageSpec": _volume(prom.volume_size_gib),
-                "resources": _resources(prom.cpu_request, prom.memory_request),
+                "resources": resources(prom.cpu_request, prom.memory_request),
                 "podAntiAffinity": "soft",
                 # Select every ServiceMonitor, PodMonitor and rule in the cluster, not only this release's.
                 "serviceMonitorSelectorNilUsesHelmValues": False,
@@ -164,7 +164,7 @@ def kube_prometheus_stack_values(
                 "replicas": am.replicas,
                 "storage": _volume(am.volume_size_gib),
                 "secrets": [SLACK_SECRET] if slack else [],
-                "resources": _resources("50m", "64Mi", "128Mi"),
+                "resources": resources("50m", "64Mi", "128Mi"),
                 "podAntiAffinity": "soft",
             },
         },
@@ -184,7 +184,7 @@ def kube_prometheus_stack_values(
                                "annotations": _irsa(grafana_role_arn)},
             "persistence": {"enabled": False},
             "initChownData": {"enabled": False},
-            "resources": _resources(grafana.cpu_request, grafana.memory_request, "512Mi"),
+            "resources": resources(grafana.cpu_request, grafana.memory_request, "512Mi"),
             "securityContext": {"runAsNonRoot": True, "runAsUser": 472, "runAsGroup": 472, "fsGroup": 472,
                                 "seccompProfile": {"type": "RuntimeDefault"}},
             "grafana.ini": {
@@ -197,7 +197,7 @@ def kube_prometheus_stack_values(
             # searchNamespace left unset: the sidecars watch the release's namespace (`monitoring`), and only
             # ConfigMaps (`resource`, default "both"), so no Secret is ever read for a dashboard or data source.
             "sidecar": {
-                "resources": _resources("10m", "64Mi", "128Mi"),
+                "resources": resources("10m", "64Mi", "128Mi"),
                 # The chart's default (grafana 10.2.0 values.yaml sidecar.securityContext), stated so the pack sees it.
                 "securityContext": {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
                                     "seccompProfile": {"type": "RuntimeDefault"}},
@@ -220,15 +220,15 @@ def kube_prometheus_stack_values(
             # Lets dashboards and rules join pod metrics to the service that owns the pod.
             "metricLabelsAllowlist": ["pods=[app.kubernetes.io/name]", "deployments=[app.kubernetes.io/name]"],
             # The subchart (kube-state-metrics 6.4.1 at kube-prometheus-stack 79.7.1) defaults to resources: {}.
-            "resources": _resources("20m", "128Mi", "256Mi"),
+            "resources": resources("20m", "128Mi", "256Mi"),
         },
         # node-exporter needs the host's network and PID namespaces: it runs in the node agents' namespace,
         # the only one whose Pod Security level allows that.
         # The chart's pod securityContext (prometheus-node-exporter 4.49.1 values.yaml) has no seccomp profile.
         "prometheus-node-exporter": {
             "namespaceOverride": node_agents_namespace,
-            "resources": _resources("20m", "32Mi", "64Mi"),
-            "securityContext": {**_NON_ROOT_POD},
+            "resources": resources("20m", "32Mi", "64Mi"),
+            "securityContext": {**NON_ROOT_POD},
             "containerSecurityContext": {"readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False,
                                          "capabilities": {"drop": ["ALL"]}},
         },
@@ -268,25 +268,10 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
         },
         "serviceMonitor": {"enabled": True, "interval": f"{scrape_interval_seconds}s"},
         "rbac": {"create": True, "pspEnabled": False},
-        "podSecurityContext": _NON_ROOT_POD,
-        "securityContext": _HARDENED_CONTAINER,
-        "resources": _resources("50m", "64Mi", "128Mi"),
+        "podSecurityContext": NON_ROOT_POD,
+        "securityContext": HARDENED_CONTAINER,
+        "resources": resources("50m", "64Mi", "128Mi"),
     })
-
-
-def redis_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int],
-                          scrape_interval_seconds: int) -> dict[str, Any]:
-    """The chart's own image, by tag: the chart cannot carry a digest (config/image_pins.py UNPINNED)."""
-    return {
-        # ElastiCache enforces TLS in transit, hence rediss://.
-        "redisAddress": pulumi.Output.concat("rediss://", host, ":", pulumi.Output.from_input(port).apply(str)),
-        "auth": {"enabled": True, "secret": {"name": REDIS_EXPORTER_SECRET, "key": "password"}},
-        "serviceMonitor": {"enabled": True, "interval": f"{scrape_interval_seconds}s"},
-        "rbac": {"create": True, "pspEnabled": False},
-        "podSecurityContext": _NON_ROOT_POD,
-        "securityContext": _HARDENED_CONTAINER,
-        "resources": _resources("50m", "32Mi", "64Mi"),
-    }
 
 
 def fluent_bit_values(obs: ObservabilityConfig, *, region: str, role_arn: pulumi.Input[str],
@@ -333,7 +318,7 @@ def fluent_bit_values(obs: ObservabilityConfig, *, region: str, role_arn: pulumi
             f"    log_stream_template $kubernetes['namespace_name'].{stream}\n"
             "    auto_create_group   false\n"
         ),
-        "resources": _resources("50m", "64Mi", logs.fluent_bit_memory_limit),
+        "resources": resources("50m", "64Mi", logs.fluent_bit_memory_limit),
         # Root (UID 0) stays: the kubelet writes container logs root-owned and mode 0640 and the tail DB lives in the
         # host's /var/log; without capabilities root reads only what it owns. Everything else is taken away:
         # no capability, no privilege escalation, RuntimeDefault seccomp (chart 0.2.0: podSecurityContext and

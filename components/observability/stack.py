@@ -34,6 +34,7 @@ from components.observability.alarms import (
 from components.observability.dashboards.data_tier import data_tier_dashboard
 from components.observability.dashboards.edge import edge_dashboard
 from components.observability.dashboards.llm_agents import llm_agents_dashboard
+from components.observability.redis_exporter import redis_exporter
 from components.observability.rules import rule_groups
 from components.observability.secrets import MANAGED_LABELS, SecretSync
 from components.services.eks.workload import HTTP_PORT_NAME, selector
@@ -337,10 +338,13 @@ class ObservabilityStack(pulumi.ComponentResource):
                                                       database=data.database_name, scrape_interval_seconds=interval,
                                                       login_version=data.monitor_db_secret_version),
                       depends_on)
-        self._release("redis-exporter", charts.REDIS_EXPORTER, "redis-exporter", MONITORING_NAMESPACE,
-                      charts.redis_exporter_values(host=data.redis_host, port=data.redis_port,
-                                                   scrape_interval_seconds=interval),
-                      depends_on)
+        # Not the chart: its templates cannot carry a digest (components/observability/redis_exporter.py).
+        opts = self._k8s(*depends_on)
+        redis_exporter(f"{self._name}-redis-exporter", namespace=MONITORING_NAMESPACE, host=data.redis_host,
+                       port=data.redis_port, password_secret=charts.REDIS_EXPORTER_SECRET,
+                       scrape_interval_seconds=interval, labels=_MANAGED, pod_security=charts.NON_ROOT_POD,
+                       container_security=charts.HARDENED_CONTAINER,
+                       resources=charts.resources("50m", "32Mi", "64Mi"), monitor_api=PROMETHEUS_API, opts=opts)
 
     # -- logs -----------------------------------------------------------------------------------------------
 
