@@ -90,8 +90,10 @@ class DeliveryConfig(Model):
     ci_runner: CiRunnerConfig = CiRunnerConfig()
     preview_role_arns: list[RoleArn] = Field(
         default_factory=list,
-        description="Read-only roles of pull-request previews and drift detection: each gets a cluster access entry "
-                    "with AmazonEKSViewPolicy (read, change nothing; no server-side-apply dry runs, docs/ci.md).")
+        description="Roles of pull-request previews and drift detection: each gets a cluster access entry with "
+                    "AmazonEKSViewPolicy and the Kubernetes group agent-platform-preview, which may read and dry-run "
+                    "server-side applies of the kinds the program manages; an admission policy denies every "
+                    "non-dry-run write of that group (docs/ci.md).")
 
     @model_validator(mode="after")
     def _unique(self) -> DeliveryConfig:

@@ -103,11 +103,12 @@ def test_a_preview_role_that_is_already_a_cluster_principal_is_refused():
 
 
 @pytest.mark.parametrize("stack", ["staging", "prod"])
-def test_the_preview_role_gets_a_read_only_cluster_access_entry(stack):
+def test_the_preview_role_gets_a_viewer_entry_in_the_dry_run_group(stack):
     result = plan(stack)
     entry = result.one("aws:eks/accessEntry:AccessEntry", "cluster-preview-AgentPlatformPreview").props
     assert entry["principalArn"] == "arn:aws:iam::111122223333:role/AgentPlatformPreview"
-    assert entry["type"] == "STANDARD" and not entry.get("kubernetesGroups")
+    # The group's dry-run-only rights: tests/test_preview_access.py.
+    assert entry["type"] == "STANDARD" and entry["kubernetesGroups"] == ["agent-platform-preview"]
     association = result.one("aws:eks/accessPolicyAssociation:AccessPolicyAssociation",
                              "cluster-preview-AgentPlatformPreview-policy").props
     assert association["policyArn"].endswith(":eks::aws:cluster-access-policy/AmazonEKSViewPolicy")

@@ -190,3 +190,23 @@ def test_the_pull_request_comment_links_the_run_that_holds_every_stack_report():
         assert f"review-{stack}" in cost[writer]["run"]
     commenter = next(i for i, step in enumerate(cost) if "gh pr comment" in step.get("run", ""))
     assert writer < commenter and "--body-file out/cost-diff.md" in cost[commenter]["run"]
+
+
+def test_the_pack_is_published_and_enabled_for_every_stack_from_main():
+    """Server-side enforcement is automated: a change to policies/ on main reaches every stack's policy group."""
+    doc = _load(WORKFLOWS / "policy.yml")
+    push = doc[True]["push"]  # YAML 1.1 reads the `on:` key as True
+    assert push["branches"] == ["main"] and "policies/**" in push["paths"]
+    (job,) = doc["jobs"].values()
+    assert job["environment"] == "policy", "publishing changes every stack's enforcement: reviewers approve it"
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    publish = next(i for i, r in enumerate(runs) if "pulumi policy publish" in r)
+    enable = next(i for i, r in enumerate(runs) if "pulumi policy enable" in r)
+    assert publish < enable
+    assert re.search(r'pulumi policy enable "\$PULUMI_ORG/agent-platform" latest', runs[enable])
+    assert "--policy-group \"agent-platform-$stack\"" in runs[enable]
+    assert "--config \"policies/config/$stack.json\"" in runs[enable]
+    loop = re.search(r"for stack in ([\w ]+); do", runs[enable])
+    assert loop and set(loop.group(1).split()) == set(STACKS)
+    for stack in STACKS:
+        assert (ROOT / "policies" / "config" / f"{stack}.json").exists()

@@ -10,6 +10,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.cluster.preview_access import PREVIEW_GROUP, preview_access
 from components.core import iam, kms
 from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
@@ -32,7 +33,7 @@ class ClusterArgs:
     deploy_role_arns: Sequence[str] = ()
     """The roles that run `pulumi up`: cluster admins, since EKS grants the creator nothing here."""
     preview_role_arns: Sequence[str] = ()
-    """The read-only CI roles (pull-request previews, drift checks): viewers (config delivery.previewRoleArns)."""
+    """CI's preview roles (pull-request previews, drift checks): viewers plus dry-run-only writes (preview_access)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,8 @@ def access_grants(cfg: ClusterConfig, deploy_role_arns: Sequence[str],
     admins = list(dict.fromkeys([*cfg.admin_role_arns, *deploy_role_arns]))
     grants = [(arn, _ADMIN_POLICY, "admin") for arn in admins]
     grants += [(arn, _VIEW_POLICY, "view") for arn in dict.fromkeys(cfg.read_only_role_arns) if arn not in admins]
-    # CI's read-only identity: AmazonEKSViewPolicy (EKS user guide, "Review access policy permissions").
+    # CI's preview identity: AmazonEKSViewPolicy (EKS user guide, "Review access policy permissions") for reading
+    # the cluster, plus PREVIEW_GROUP on its entry for server-side-apply dry runs (components/cluster/preview_access).
     taken = {arn for arn, _, _ in grants}
     grants += [(arn, _VIEW_POLICY, "preview") for arn in dict.fromkeys(preview_role_arns) if arn not in taken]
     return [AccessGrant(arn, policy, label, legacy.index(arn) if arn in legacy else None)
@@ -183,6 +185,10 @@ class Cluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.ready, *access]),
         )
         self.storage_class = self._storage_class()
+        self.preview_access = preview_access(
+            name, [g.principal_arn for g in access_grants(cfg, args.deploy_role_arns, args.preview_role_arns)
+                   if g.label == "preview"],
+            provider=self.provider, parent=self, depends_on=self.ready)
         self.refs = ClusterRefs(name=self.name, endpoint=self.endpoint, oidc=self.oidc,
                                 workload_security_group_id=self.workload_security_group_id,
                                 node_groups=self.node_groups, ready=self.ready, metrics_server=self.metrics_server,
@@ -260,6 +266,7 @@ class Cluster(pulumi.ComponentResource):
             old = f"{name}-{grant.label}-{grant.legacy_index}" if grant.legacy_index is not None else None
             entry = aws.eks.AccessEntry(
                 logical, cluster_name=self._cluster.name, principal_arn=grant.principal_arn, type="STANDARD",
+                kubernetes_groups=[PREVIEW_GROUP] if grant.label == "preview" else None,
                 tags=self._tags(),
                 opts=pulumi.ResourceOptions(parent=self, aliases=[pulumi.Alias(name=old)] if old else None))
             association = aws.eks.AccessPolicyAssociation(

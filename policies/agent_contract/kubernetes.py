@@ -9,7 +9,8 @@ from __future__ import annotations
 CLUSTER_SCOPED_KINDS = frozenset({
     "Namespace", "Node", "PersistentVolume", "StorageClass", "ClusterRole", "ClusterRoleBinding",
     "CustomResourceDefinition", "PriorityClass", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
-    "IngressClass", "RuntimeClass", "CSIDriver", "VolumeSnapshotClass", "ClusterSecretStore",
+    "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", "IngressClass", "RuntimeClass", "CSIDriver",
+    "VolumeSnapshotClass", "ClusterSecretStore",
     "ClusterExternalSecret", "ClusterTriggerAuthentication", "ClusterIssuer", "APIService",
 })
 

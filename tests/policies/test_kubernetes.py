@@ -474,6 +474,15 @@ def test_namespaced_and_cluster_scoped_objects_pass():
                  res(RELEASE, "keda", {"chart": "keda", "namespace": "keda"})) == []
 
 
+def test_admission_policies_are_cluster_scoped():
+    # The preview identity's dry-run guard (components/cluster/preview_access.py) has no namespace to give.
+    admission = "kubernetes:admissionregistration.k8s.io/v1:"
+    assert found("k8s-no-default-namespace",
+                 res(admission + "ValidatingAdmissionPolicy", "guard", {"metadata": {"name": "guard"}, "spec": {}}),
+                 res(admission + "ValidatingAdmissionPolicyBinding", "guard-binding",
+                     {"metadata": {"name": "guard"}, "spec": {}})) == []
+
+
 def test_provider_default_namespace_counts():
     provider = res("pulumi:providers:kubernetes", "k8s", {"namespace": "agents"})
     service = res(SERVICE, "api-service", {"metadata": {"name": "api"}}, provider=provider)
