@@ -11,7 +11,6 @@ Each lands between ``<!-- diagram:<name>:start -->`` and ``<!-- diagram:<name>:e
 
 from __future__ import annotations
 
-import argparse
 import re
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -19,6 +18,8 @@ from typing import Any
 
 import yaml
 
+from planning import docgen
+from planning.docgen import replace_region
 from planning.engine import ROOT
 from planning.model import Plan, PlannedResource
 
@@ -345,36 +346,13 @@ def render_region(name: str, body: str) -> str:
 def render_file(text: str, plan_of: Callable[[str], Plan]) -> str:
     for name, make in generators(plan_of).items():
         start, end = _markers(name)
-        pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
-        if not pattern.search(text):
-            raise ValueError(f"{DOC.name}: no {start} ... {end} region")
-        region = render_region(name, make())
-        text = pattern.sub(lambda _m, region=region: region, text)
+        text = replace_region(text, start, end, render_region(name, make()), DOC)
     return text
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m planning.diagrams", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if a generated diagram is stale")
-    args = parser.parse_args(argv)
-    from functools import cache
-
-    from planning.engine import run_program
-
-    current = DOC.read_text()
-    fresh = render_file(current, cache(run_program))
-    if args.check:
-        if fresh != current:
-            print(f"{DOC.relative_to(ROOT)} is stale: run `{COMMAND}`")
-            return 1
-        print(f"{DOC.relative_to(ROOT)} is current")
-        return 0
-    DOC.write_text(fresh)
-    print(f"wrote {DOC.relative_to(ROOT)}")
-    return 0
+    return docgen.main(argv, prog=COMMAND, description=__doc__, doc=DOC, render_file=render_file)
 
 
 if __name__ == "__main__":
     raise SystemExit(main())
-

@@ -10,12 +10,11 @@ component that starts using a new service shows up here in the same change.
 
 from __future__ import annotations
 
-import argparse
-import re
 from collections import defaultdict
 from collections.abc import Callable
-from functools import cache
 
+from planning import docgen
+from planning.docgen import replace_region
 from planning.engine import ROOT, STACKS
 from planning.model import Plan
 
@@ -68,28 +67,11 @@ def render_region(plan_of: Callable[[str], Plan]) -> str:
 
 
 def render_file(text: str, plan_of: Callable[[str], Plan]) -> str:
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if not pattern.search(text):
-        raise ValueError(f"{DOC.name}: no {START} ... {END} region")
-    region = render_region(plan_of)
-    return pattern.sub(lambda _m: region, text)
+    return replace_region(text, START, END, render_region(plan_of), DOC)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m planning.permissions", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--check", action="store_true", help="exit 1 if the generated region is stale")
-    args = parser.parse_args(argv)
-    from planning.engine import run_program
-
-    current = DOC.read_text()
-    fresh = render_file(current, cache(run_program))
-    if args.check:
-        print(f"{DOC.relative_to(ROOT)} is {'current' if fresh == current else 'stale: run `' + COMMAND + '`'}")
-        return 0 if fresh == current else 1
-    DOC.write_text(fresh)
-    print(f"wrote {DOC.relative_to(ROOT)}")
-    return 0
+    return docgen.main(argv, prog=COMMAND, description=__doc__, doc=DOC, render_file=render_file)
 
 
 if __name__ == "__main__":
