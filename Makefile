@@ -2,6 +2,11 @@
 PY      := .venv/bin/python
 STACK   ?= dev
 OUT     ?= out
+# Any stack file instead of a project stack (a blueprint, a developer's stack): make plan STACK_FILE=<path>.
+# Its outputs are named <folder>-<stack> (blueprints/003-bsc-rag/Pulumi.dev.yaml -> out/003-bsc-rag-dev.json).
+STACK_FILE ?=
+TARGET  := $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
+NAME    := $(if $(STACK_FILE),$(notdir $(patsubst %/,%,$(dir $(abspath $(STACK_FILE)))))-$(patsubst Pulumi.%.yaml,%,$(notdir $(STACK_FILE))),$(STACK))
 
 .PHONY: install lint lint-workflows policy-venv test plan report review preflight bench manifests golden generate clean
 
@@ -37,16 +42,16 @@ test: install
 # Offline plan + policy review of one stack under the mock engine (no cloud, no Pulumi CLI): one screen,
 # verdict first. Add ARGS=--tree for every resource, cost line and finding.
 plan: install
-	$(PY) -m planning --stack $(STACK) --json $(OUT)/$(STACK).json $(ARGS)
+	$(PY) -m planning $(TARGET) --json $(OUT)/$(NAME).json $(ARGS)
 
 # The reviewer's page: out/<stack>.html (opens offline). BASE=out/main.json adds what changed against it.
 report: install
-	$(PY) -m planning --stack $(STACK) --json $(OUT)/$(STACK).json --html $(OUT)/$(STACK).html \
+	$(PY) -m planning $(TARGET) --json $(OUT)/$(NAME).json --html $(OUT)/$(NAME).html \
 		$(if $(BASE),--base $(BASE)) $(ARGS)
 
 review: install
-	$(PY) -m planning --stack $(STACK) --quiet --sarif $(OUT)/$(STACK).sarif --json $(OUT)/$(STACK).json \
-		--html $(OUT)/$(STACK).html
+	$(PY) -m planning $(TARGET) --quiet --sarif $(OUT)/$(NAME).sarif --json $(OUT)/$(NAME).json \
+		--html $(OUT)/$(NAME).html
 
 # Check the stack's plan against the live account and chart repositories (read-only AWS credentials:
 # docs/preflight-iam-policy.json); exit 1 when the deploy would be rejected. docs/preflight.md.

@@ -5,6 +5,7 @@
     python -m planning --stack prod --html out/prod.html # the reviewer's page (--base main.json: what changed)
     python -m planning --stack prod --json out/prod.json --sarif out/prod.sarif
     python -m planning --stack dev --set cluster.publicAccessCidrs='["0.0.0.0/0"]'   # try a change
+    python -m planning --stack-file blueprints/003-bsc-rag/Pulumi.dev.yaml   # any stack file (a blueprint)
 
 Exit status: 0 clean, 1 a mandatory policy is violated, 2 the config is invalid.
 """
@@ -22,6 +23,7 @@ from typing import Any
 from config import ConfigError
 from planning.engine import STACKS, environment_stand_ins, run_program, with_paths
 from planning.model import Plan, PlannedResource, mask_secrets, plan_from_json, resource_to_json
+from planning.stacks import StackRef, stack_file_argument
 
 
 def _parse_set(values: list[str]) -> dict[str, Any]:
@@ -70,7 +72,7 @@ def render_tree(plan: Plan) -> str:
 
 
 def plan_json(plan: Plan) -> dict[str, Any]:
-    return {
+    document = {
         "stack": plan.stack,
         # Everything the policy server receives (property dependencies, providers, options), so that
         # `--review-plan` of this file gives the review of the live plan.
@@ -78,20 +80,24 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "counts": dict(sorted(plan.type_counts().items())),
         "outputs": mask_secrets(plan.outputs),
     }
+    if not plan.stack_ref.is_project_stack:  # a blueprint or another stack file: re-reviewed with its own facts
+        document["stackFile"] = plan.stack_ref.relative_path.as_posix()
+    return document
 
 
 def _review_saved(args: argparse.Namespace) -> int:
     """Review a saved plan: the stack's policy config applied to the resources the file records."""
+    from planning import policy_config
     from planning import review as policy_review
 
     document = json.loads(args.review_plan.read_text())
     plan = plan_from_json(document)
-    result = policy_review.review(plan, policy_review.load_policy_config(plan.stack))
+    result = policy_review.review(plan, policy_config.for_stack(plan.stack_ref))
     print(policy_review.render_text(result))
     if args.sarif:
         from planning import sarif
 
-        sarif.write_sarif(result, args.sarif)
+        sarif.write_sarif(result, args.sarif, stack_file=plan.stack_ref)
         print(f"SARIF written to {args.sarif}")
     if args.html:
         from planning.report import load_document, write_report
@@ -105,7 +111,11 @@ def _review_saved(args: argparse.Namespace) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m planning", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stack", default="dev", choices=STACKS, help="stack file Pulumi.<stack>.yaml to plan")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--stack", choices=STACKS, help="project stack file Pulumi.<stack>.yaml to plan (default dev)")
+    which.add_argument("--stack-file", type=stack_file_argument, metavar="PATH",
+                       help="any stack file Pulumi.<stack>.yaml to plan, e.g. a blueprint; its tier is its "
+                            "agent-platform:environment, its policy settings that tier's with its own facts")
     parser.add_argument("--set", action="append", default=[], metavar="PATH=JSON",
                         help="override a config value for this run (dotted path into the stack config)")
     parser.add_argument("--json", type=Path, metavar="FILE", help="write the plan (and review) as JSON")
@@ -137,16 +147,17 @@ def main(argv: list[str] | None = None) -> int:
         from planning.report import load_document
 
         base = load_document(args.base)
+    ref = args.stack_file or StackRef.named(args.stack or "dev")
     started = time.perf_counter()
     try:
-        with step(f"planning stack {args.stack} under the mock engine", enabled=not args.quiet):
-            overrides = with_paths(args.stack, _parse_set(args.set))
-            plan = run_program(args.stack, overrides)
+        with step(f"planning stack {ref.display} under the mock engine", enabled=not args.quiet):
+            overrides = with_paths(ref, _parse_set(args.set))
+            plan = run_program(ref, overrides)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
     planned = time.perf_counter() - started
-    for stand_in in environment_stand_ins(args.stack, overrides):
+    for stand_in in environment_stand_ins(ref, overrides):
         print(f"note: {stand_in.note()}", file=sys.stderr)
     document = plan_json(plan)
 
@@ -158,10 +169,11 @@ def main(argv: list[str] | None = None) -> int:
     status = 0
     result = None
     if not args.no_review:
+        from planning import policy_config
         from planning import review as policy_review
 
         with step(f"reviewing {len(plan)} resources against the policy pack", enabled=not args.quiet):
-            result = policy_review.review(plan, policy_review.load_policy_config(args.stack))
+            result = policy_review.review(plan, policy_config.for_stack(ref))
         document["review"] = result.to_json()
         status = 1 if result.mandatory else 0
 
@@ -181,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.sarif and result is not None:
         from planning import sarif
 
-        sarif.write_sarif(result, args.sarif)
+        sarif.write_sarif(result, args.sarif, stack_file=ref)
         print(f"SARIF written to {args.sarif}")
 
     if args.manifests:

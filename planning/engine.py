@@ -25,9 +25,8 @@ from pulumi.runtime.stack import run_pulumi_func
 
 from planning import esc, mock_outputs
 from planning.model import AliasSpec, Plan, PlannedResource
+from planning.stacks import PROJECT, ROOT, StackRef, as_ref
 
-ROOT = Path(__file__).resolve().parent.parent
-PROJECT = "agent-platform"
 STACKS = ("dev", "staging", "prod")
 
 
@@ -35,11 +34,11 @@ class ProgramError(Exception):
     """The program failed while being planned (its own error is the cause)."""
 
 
-def stack_file(stack: str) -> Path:
-    return ROOT / f"Pulumi.{stack}.yaml"
+def stack_file(stack: str | StackRef) -> Path:
+    return as_ref(stack).path
 
 
-def read_stack_config(stack: str) -> dict[str, Any]:
+def read_stack_config(stack: str | StackRef) -> dict[str, Any]:
     """The ``config:`` block of a stack file, keys fully qualified (``agent-platform:network``)."""
     path = stack_file(stack)
     if not path.exists():
@@ -87,7 +86,7 @@ def _qualify(key: str) -> str:
     return key if ":" in key else f"{PROJECT}:{key}"
 
 
-def _stack_config_with(stack: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+def _stack_config_with(stack: str | StackRef, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     """The stack file's config with ``overrides`` replacing whole top-level keys (``None`` removes one)."""
     raw = read_stack_config(stack)
     for key, value in (overrides or {}).items():
@@ -99,7 +98,9 @@ def _stack_config_with(stack: str, overrides: Mapping[str, Any] | None) -> dict[
     return raw
 
 
-def runtime_config(stack: str, overrides: Mapping[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
+def runtime_config(
+    stack: str | StackRef, overrides: Mapping[str, Any] | None = None,
+) -> tuple[dict[str, str], list[str]]:
     """Config as the CLI hands it to the program: string values (JSON for objects) and secret keys.
 
     ``overrides`` replace whole top-level keys; a value of ``None`` removes the key.
@@ -119,7 +120,9 @@ def runtime_config(stack: str, overrides: Mapping[str, Any] | None = None) -> tu
     return config, secret_keys
 
 
-def environment_stand_ins(stack: str, overrides: Mapping[str, Any] | None = None) -> list[esc.EnvironmentStandIn]:
+def environment_stand_ins(
+    stack: str | StackRef, overrides: Mapping[str, Any] | None = None,
+) -> list[esc.EnvironmentStandIn]:
     """The secrets the stack's imported ESC environments provide and the planner stands in for."""
     raw = _stack_config_with(stack, overrides)
     return esc.stand_ins(esc.read_stack_document(stack_file(stack)), raw)
@@ -208,7 +211,7 @@ def _run_isolated(fn: Any) -> Any:
     return result.get("value")
 
 
-def with_paths(stack: str, paths: Mapping[str, Any]) -> dict[str, Any]:
+def with_paths(stack: str | StackRef, paths: Mapping[str, Any]) -> dict[str, Any]:
     """Turn dotted overrides (``{"dataTier.postgres.multiAz": False}``) into whole top-level values.
 
     The first segment is the config key; the rest walks into the stack's current value. A value of
@@ -247,30 +250,31 @@ def with_paths(stack: str, paths: Mapping[str, Any]) -> dict[str, Any]:
         else:
             out[key] = current
     if problems:
-        raise ConfigError(stack, problems)
+        raise ConfigError(as_ref(stack).name, problems)
     return out
 
 
 def run_program(
-    stack: str,
+    stack: str | StackRef,
     overrides: Mapping[str, Any] | None = None,
     *,
     program: Path | None = None,
     preview: bool = False,
 ) -> Plan:
     """Plan ``stack`` offline: the real program, the stack's config (plus overrides), mocked cloud."""
-    config, secret_keys = runtime_config(stack, overrides)
+    ref = as_ref(stack)
+    config, secret_keys = runtime_config(ref, overrides)
     main = program or ROOT / "__main__.py"
-    return _run_isolated(lambda: _plan(stack, config, secret_keys, main, preview))
+    return _run_isolated(lambda: _plan(ref, config, secret_keys, main, preview))
 
 
-def _plan(stack: str, config: dict[str, str], secret_keys: list[str], main: Path, preview: bool) -> Plan:
+def _plan(ref: StackRef, config: dict[str, str], secret_keys: list[str], main: Path, preview: bool) -> Plan:
     import asyncio
 
     asyncio.set_event_loop(asyncio.new_event_loop())
     monitor = _RecordingMonitor(_Mocks(region_of(config)))
     pulumi.runtime.set_all_config(config, secret_keys)
-    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=preview, monitor=monitor)
+    pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=ref.name, preview=preview, monitor=monitor)
     loop = asyncio.get_event_loop()
     try:
         loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
@@ -287,5 +291,5 @@ def _plan(stack: str, config: dict[str, str], secret_keys: list[str], main: Path
         # finds its self-pipe already gone and prints "Exception ignored in BaseEventLoop.__del__".
         loop.close()
     outputs = json_format.MessageToDict(struct)
-    return Plan(stack=stack, resources=list(monitor.records), outputs=outputs,
-                invokes=list(monitor.mocks.invokes))
+    return Plan(stack=ref.name, resources=list(monitor.records), outputs=outputs,
+                invokes=list(monitor.mocks.invokes), ref=ref)

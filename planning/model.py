@@ -7,6 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from planning.stacks import ROOT, StackRef, as_ref
+
 
 @dataclass(frozen=True)
 class AliasSpec:
@@ -73,6 +75,13 @@ class Plan:
     outputs: dict[str, Any] = field(default_factory=dict)
     # The invokes (data-source reads) the program made, as (token, arguments), in call order.
     invokes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    # The file the stack's config came from; None means the project's Pulumi.<stack>.yaml.
+    ref: StackRef | None = None
+
+    @property
+    def stack_ref(self) -> StackRef:
+        """The stack by its file, so cost and review read the same config the plan ran with."""
+        return self.ref if self.ref is not None else as_ref(self.stack)
 
     def __iter__(self) -> Iterator[PlannedResource]:
         return iter(self.resources)
@@ -168,8 +177,11 @@ def resource_from_json(data: Mapping[str, Any]) -> PlannedResource:
 
 def plan_from_json(document: Mapping[str, Any]) -> Plan:
     """A plan saved by ``python -m planning --json``: the same resources, graph and providers, secrets masked."""
-    return Plan(str(document["stack"]), [resource_from_json(r) for r in document.get("resources") or []],
-                dict(document.get("outputs") or {}))
+    stack = str(document["stack"])
+    stack_file = document.get("stackFile")
+    ref = StackRef(stack, ROOT / stack_file) if isinstance(stack_file, str) else None
+    return Plan(stack, [resource_from_json(r) for r in document.get("resources") or []],
+                dict(document.get("outputs") or {}), ref=ref)
 
 
 def is_secret(value: Any) -> bool:

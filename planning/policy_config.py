@@ -13,8 +13,15 @@ The pack never imports the program it judges, so a policy learns a stack's facts
 Everything else in the file (enforcement levels, thresholds, reviewed exemptions) stays hand-owned: this
 command keeps it as it is. ``tests/test_policy_config.py`` fails when a file is stale.
 
+A stack file outside the project's three (a blueprint, a developer's stack) has no committed file: it is reviewed
+with its tier's hand-owned settings (``policies/config/<environment>.json``) and the facts of its own config laid
+over them (``for_stack``), so a blueprint is judged against its own budget, usage, protection and backup targets
+and never against another stack's. ``--stack-file PATH`` prints that config, to commit as
+``policies/config/<stack>.json`` when the file becomes a real stack.
+
     python -m planning.policy_config --write     # rewrite the generated facts of every stack's file
     python -m planning.policy_config --check     # exit 1 if a file differs from what it would write
+    python -m planning.policy_config --stack-file blueprints/003-bsc-rag/Pulumi.dev.yaml   # print its config
 """
 
 from __future__ import annotations
@@ -29,8 +36,9 @@ from agent_policies.pack import all_policies
 
 from config import PlatformConfig
 from planning.cost_report.usage import platform_config
-from planning.engine import STACKS
+from planning.engine import STACKS, StackRef, as_ref
 from planning.review import CONFIG_DIR, load_policy_config
+from planning.stacks import stack_file_argument
 
 COMMAND = "python -m planning.policy_config --write"
 PROTECTED = "protectedEnvironment"
@@ -90,13 +98,32 @@ def render(stack: str) -> str:
     return json.dumps(merged(load_policy_config(stack), facts(platform_config(stack))), indent=2) + "\n"
 
 
+def for_stack(stack: str | StackRef) -> dict[str, Any]:
+    """The policy settings ``stack`` is reviewed with (what ``--policy-pack-config`` would be given).
+
+    A project stack: its committed, generated-fresh file. Any other stack file: its tier's file with the facts of
+    its own config laid over it (the tier file's facts belong to the project stack of that name, not to this one).
+    """
+    ref = as_ref(stack)
+    if ref.is_project_stack:
+        return load_policy_config(ref.name)
+    tier = ref.environment()
+    base = load_policy_config(tier) if tier in STACKS else {}
+    return merged(base, facts(platform_config(ref)))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m planning.policy_config", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--write", action="store_true", help="rewrite policies/config/<stack>.json")
     mode.add_argument("--check", action="store_true", help="exit 1 if a file is stale")
+    mode.add_argument("--stack-file", type=stack_file_argument, metavar="PATH",
+                      help="print the policy config a stack file is reviewed with (Pulumi.<stack>.yaml anywhere)")
     args = parser.parse_args(argv)
+    if args.stack_file:
+        print(json.dumps(for_stack(args.stack_file), indent=2))
+        return 0
     stale = []
     for stack in STACKS:
         path = CONFIG_DIR / f"{stack}.json"

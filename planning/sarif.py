@@ -14,7 +14,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from planning.review import ROOT, PolicyMeta, Review, Violation
+from planning.review import PolicyMeta, Review, Violation
+from planning.stacks import StackRef
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 VERSION = "2.1.0"
@@ -67,9 +68,8 @@ def _fingerprint(v: Violation) -> str:
     return hashlib.sha256(f"{v.policy}\0{v.urn}\0{v.message}".encode()).hexdigest()
 
 
-def _config_lines(stack: str) -> dict[str, int]:
+def _config_lines(path: Path) -> dict[str, int]:
     """Line of each top-level ``<project>:<key>:`` entry in the stack file, so alerts land near the settings."""
-    path = ROOT / f"Pulumi.{stack}.yaml"
     if not path.exists():
         return {}
     lines: dict[str, int] = {}
@@ -80,10 +80,10 @@ def _config_lines(stack: str) -> dict[str, int]:
     return lines
 
 
-def _result(v: Violation, stack: str, rule_index: dict[str, int], lines: dict[str, int]) -> dict[str, Any]:
+def _result(v: Violation, uri: str, rule_index: dict[str, int], lines: dict[str, int]) -> dict[str, Any]:
     location: dict[str, Any] = {
         "physicalLocation": {
-            "artifactLocation": {"uri": f"Pulumi.{stack}.yaml", "uriBaseId": "%SRCROOT%"},
+            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
             "region": {"startLine": lines.get(v.component.lower(), 1)},
         },
     }
@@ -103,12 +103,18 @@ def _result(v: Violation, stack: str, rule_index: dict[str, int], lines: dict[st
     return result
 
 
-def to_sarif(review: Review, *, docs_url: str | None = None) -> dict[str, Any]:
-    """The review as one SARIF run; ``docs_url`` (default: the repository's docs in CI) feeds each rule's helpUri."""
+def to_sarif(review: Review, *, docs_url: str | None = None, stack_file: StackRef | None = None) -> dict[str, Any]:
+    """The review as one SARIF run; ``docs_url`` (default: the repository's docs in CI) feeds each rule's helpUri.
+
+    Results point at ``stack_file`` (default: the project's ``Pulumi.<stack>.yaml``), so a blueprint's alerts
+    land in the blueprint's own file.
+    """
     url = docs_url if docs_url is not None else default_docs_url()
     rules = [_rule(meta, url) for meta in review.policies]
     index = {rule["id"]: i for i, rule in enumerate(rules)}
-    lines = _config_lines(review.stack)
+    ref = stack_file or StackRef.named(review.stack)
+    lines = _config_lines(ref.path)
+    uri = ref.relative_path.as_posix()
     return {
         "$schema": SCHEMA,
         "version": VERSION,
@@ -120,15 +126,16 @@ def to_sarif(review: Review, *, docs_url: str | None = None) -> dict[str, Any]:
             }},
             "automationDetails": {"id": f"pulumi-policy/{review.stack}/"},
             "columnKind": "utf16CodeUnits",
-            "results": [_result(v, review.stack, index, lines) for v in review.violations],
+            "results": [_result(v, uri, index, lines) for v in review.violations],
             "properties": {"stack": review.stack, "mandatory": len(review.mandatory),
                            "advisory": len(review.advisory)},
         }],
     }
 
 
-def write_sarif(review: Review, path: str | Path, *, docs_url: str | None = None) -> Path:
+def write_sarif(review: Review, path: str | Path, *, docs_url: str | None = None,
+                stack_file: StackRef | None = None) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(to_sarif(review, docs_url=docs_url), indent=2) + "\n")
+    out.write_text(json.dumps(to_sarif(review, docs_url=docs_url, stack_file=stack_file), indent=2) + "\n")
     return out

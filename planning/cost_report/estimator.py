@@ -67,12 +67,12 @@ def estimate(
 ) -> CostReport:
     """Monthly cost of ``plan`` under ``usage``, in ``region`` (default: the region of the plan's stack file)."""
     if region is None:
-        region = region_of(runtime_config(plan.stack)[0])
+        region = region_of(runtime_config(plan.stack_ref)[0])
     return estimate_resources(resources_of(plan), usage, region=region, stack=plan.stack, catalogue=catalogue,
                               budget_usd=budget_usd)
 
 
 def stack_report(plan: Plan, overrides: Mapping[str, Any] | None = None) -> CostReport:
     """The plan priced with its stack's own region, usage assumptions and budget (same overrides as the plan)."""
-    settings = stack_cost(plan.stack, overrides)
+    settings = stack_cost(plan.stack_ref, overrides)
     return estimate(plan, settings.usage, region=settings.region, budget_usd=settings.budget_usd)

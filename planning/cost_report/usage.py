@@ -10,7 +10,7 @@ from agent_costing import Usage
 
 from config import PlatformConfig, validate_config
 from config.budget import UsageAssumptions
-from planning.engine import PROJECT, region_of, runtime_config
+from planning.engine import PROJECT, StackRef, as_ref, region_of, runtime_config
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,17 @@ def usage_of(assumptions: UsageAssumptions) -> Usage:
     return Usage.from_mapping(assumptions.model_dump(by_alias=True))
 
 
-def platform_config(stack: str, overrides: Mapping[str, Any] | None = None) -> PlatformConfig:
+def platform_config(stack: str | StackRef, overrides: Mapping[str, Any] | None = None) -> PlatformConfig:
     """The stack's validated config exactly as the program sees it (``overrides`` replace top-level keys)."""
     config, secret_keys = runtime_config(stack, overrides)
     prefix = f"{PROJECT}:"
     raw = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
     secrets = {k[len(prefix):] for k in secret_keys if k.startswith(prefix)}
-    return validate_config(raw, stack=stack, region=config.get("aws:region"), secret_keys=secrets)
+    return validate_config(raw, stack=as_ref(stack).name, region=config.get("aws:region"), secret_keys=secrets)
 
 
-def stack_cost(stack: str, overrides: Mapping[str, Any] | None = None) -> StackCost:
+def stack_cost(stack: str | StackRef, overrides: Mapping[str, Any] | None = None) -> StackCost:
     config, _ = runtime_config(stack, overrides)
     cfg = platform_config(stack, overrides)
-    return StackCost(stack=stack, region=region_of(config), budget_usd=cfg.cost.monthly_budget_usd,
+    return StackCost(stack=as_ref(stack).name, region=region_of(config), budget_usd=cfg.cost.monthly_budget_usd,
                      usage=usage_of(cfg.cost.usage))

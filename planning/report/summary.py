@@ -23,7 +23,7 @@ def _usd(value: float) -> str:
 
 def verdict_line(document: Mapping[str, Any]) -> str:
     review = document.get("review")
-    stack = document["stack"]
+    stack = document["stack"] + (f" ({document['stackFile']})" if document.get("stackFile") else "")
     if not review:
         return f"Stack {stack}: NOT REVIEWED (--no-review)"
     s = review["summary"]
