@@ -1,0 +1,81 @@
+"""Every blueprint stack file (``blueprints/<system>/Pulumi.<stack>.yaml``) plans, passes its own review and is priced.
+
+Files are discovered, so a new blueprint or environment is covered without editing this module. Each file is
+planned, reviewed and priced once (module-scoped fixture); the tests read that one result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from agent_costing import CostReport
+
+from planning import cost_report, policy_config
+from planning import review as policy_review
+from planning.engine import ROOT, run_program
+from planning.model import Plan
+from planning.stacks import StackRef
+
+BLUEPRINTS = ROOT / "blueprints"
+FILES = sorted(BLUEPRINTS.glob("*/Pulumi.*.yaml"))
+PROJECT = "agent-platform"
+
+
+@dataclass(frozen=True)
+class Planned:
+    ref: StackRef
+    config: dict[str, Any]
+    plan: Plan
+    review: policy_review.Review
+    cost: CostReport
+
+
+def _id(path: Path) -> str:
+    return f"{path.parent.name}/{path.name}"
+
+
+@pytest.fixture(scope="module", params=FILES, ids=[_id(f) for f in FILES])
+def planned(request) -> Planned:
+    ref = StackRef.from_file(request.param)
+    plan = run_program(ref)
+    return Planned(ref=ref, config=ref.document()["config"], plan=plan,
+                   review=policy_review.review(plan, policy_config.for_stack(ref)),
+                   cost=cost_report.stack_report(plan))
+
+
+def test_the_blueprint_plans_with_no_mandatory_violation(planned):
+    assert planned.plan.resources
+    assert [f"{v.policy}: {v.resource_name}: {v.message}" for v in planned.review.mandatory] == []
+
+
+def test_the_blueprint_is_priced_within_its_own_budget(planned):
+    budget = (planned.config.get(f"{PROJECT}:cost") or {}).get("monthlyBudgetUsd")
+    assert planned.cost.total > 0
+    assert planned.cost.budget_usd is not None and planned.cost.total <= planned.cost.budget_usd
+    if budget is not None:
+        assert planned.cost.budget_usd == budget
+
+
+def test_the_blueprint_runs_as_the_tier_it_declares(planned):
+    environment = planned.config[f"{PROJECT}:environment"]
+    assert planned.ref.name == environment == planned.ref.path.name.split(".")[1]
+    tags = [r.inputs["tags"] for r in planned.plan if isinstance(r.inputs.get("tags"), dict)]
+    assert tags and {t["environment"] for t in tags if "environment" in t} == {environment}
+
+
+def test_the_readme_maps_the_seed_and_names_every_service(planned):
+    readme = (planned.ref.path.parent / "README.md").read_text()
+    assert "## Requirement to config" in readme and "## Not reproduced" in readme
+    assert "seeds/" in readme  # names the seed guide it maps
+    for service in planned.config.get(f"{PROJECT}:services") or {}:
+        assert service in readme, f"README.md does not mention service {service}"
+
+
+def test_blueprint_files_parse_as_stack_files():
+    for path in FILES:
+        document = yaml.safe_load(path.read_text())
+        assert set(document) <= {"config", "environment", "secretsprovider", "encryptedkey"}, path
