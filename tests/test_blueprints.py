@@ -47,6 +47,14 @@ def planned(request) -> Planned:
                    cost=cost_report.stack_report(plan))
 
 
+def test_there_is_a_blueprint_for_each_seed_system():
+    systems = sorted(p.name for p in BLUEPRINTS.iterdir() if p.is_dir())
+    assert [s[:4] for s in systems] == ["000-", "001-", "002-", "003-", "004-"]
+    for system in systems:
+        assert (BLUEPRINTS / system / "Pulumi.dev.yaml").is_file(), f"{system} has no dev stack file"
+        assert (BLUEPRINTS / system / "README.md").is_file(), f"{system} has no README.md"
+
+
 def test_the_blueprint_plans_with_no_mandatory_violation(planned):
     assert planned.plan.resources
     assert [f"{v.policy}: {v.resource_name}: {v.message}" for v in planned.review.mandatory] == []
