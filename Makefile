@@ -75,6 +75,7 @@ generate: install
 	$(PY) -m planning.policy_config --write
 	$(PY) -m planning.policy_docs docs/policies.md
 	$(PY) -m planning.cost_report.readme_table --write docs/cost.md
+	$(PY) -m planning.cost_report.readme_table --write-blueprints README.md
 	$(PY) -m config.reference
 	$(PY) -m planning.diagrams
 	$(PY) -m planning.teardown

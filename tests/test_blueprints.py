@@ -1,7 +1,8 @@
 """Every blueprint stack file (``blueprints/<system>/Pulumi.<stack>.yaml``) plans, passes its own review and is priced.
 
 Files are discovered, so a new blueprint or environment is covered without editing this module. Each file is
-planned, reviewed and priced once (module-scoped fixture); the tests read that one result.
+planned, reviewed and priced once for the whole module (``all_planned``); the per-file tests and the README's
+generated cost table read those results.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from agent_costing import CostReport
 
 from planning import cost_report, policy_config
 from planning import review as policy_review
+from planning.cost_report.readme_table import BLUEPRINTS_COMMAND, blueprints_region, render_blueprints
 from planning.engine import ROOT, run_program
 from planning.model import Plan
 from planning.stacks import StackRef
@@ -38,13 +40,25 @@ def _id(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-@pytest.fixture(scope="module", params=FILES, ids=[_id(f) for f in FILES])
-def planned(request) -> Planned:
-    ref = StackRef.from_file(request.param)
+def _plan(path: Path) -> Planned:
+    ref = StackRef.from_file(path)
     plan = run_program(ref)
     return Planned(ref=ref, config=ref.document()["config"], plan=plan,
                    review=policy_review.review(plan, policy_config.for_stack(ref)),
                    cost=cost_report.stack_report(plan))
+
+
+@pytest.fixture(scope="module")
+def all_planned() -> dict[Path, Planned]:
+    """Lazily filled: each file is planned the first time a test asks for it, and only once in this module."""
+    return {}
+
+
+@pytest.fixture(params=FILES, ids=[_id(f) for f in FILES])
+def planned(request, all_planned) -> Planned:
+    if request.param not in all_planned:
+        all_planned[request.param] = _plan(request.param)
+    return all_planned[request.param]
 
 
 def test_there_is_a_blueprint_for_each_seed_system():
@@ -87,3 +101,16 @@ def test_blueprint_files_parse_as_stack_files():
     for path in FILES:
         document = yaml.safe_load(path.read_text())
         assert set(document) <= {"config", "environment", "secretsprovider", "encryptedkey"}, path
+
+
+def test_the_readme_lists_every_blueprint_with_its_fresh_monthly_cost(all_planned):
+    for path in FILES:
+        if path not in all_planned:
+            all_planned[path] = _plan(path)
+    table = render_blueprints({all_planned[p].ref: all_planned[p].cost for p in FILES})
+    committed = blueprints_region((ROOT / "README.md").read_text())
+    assert committed == table, f"README.md is stale: run `{BLUEPRINTS_COMMAND}`"
+    for path in FILES:
+        cost = f"${all_planned[path].cost.total:,.0f}"
+        row = next(line for line in table.splitlines() if f"[{path.parent.name}]" in line)
+        assert cost in row, f"{_id(path)}: {cost} missing from its README row"
