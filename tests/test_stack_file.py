@@ -114,3 +114,10 @@ def test_make_plan_passes_the_stack_file_and_names_the_output_after_it():
     assert "--stack-file blueprints/003-bsc-rag/Pulumi.dev.yaml" in dry
     assert "out/003-bsc-rag-dev.json" in dry
     assert "--stack prod --json out/prod.json" in _make_dry_run("plan", "STACK=prod")
+
+
+def test_policy_config_prints_the_settings_a_stack_file_is_reviewed_with(alice, capsys):
+    assert policy_config.main(["--stack-file", str(alice)]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed == policy_config.for_stack(StackRef.from_file(alice))
+    assert printed["monthly-cost-budget"]["budgetUsd"] == LOW_BUDGET
