@@ -222,10 +222,12 @@ UNPINNED: tuple[Image, ...] = (
     Image("external-secrets", "image (and webhook.image, certController.image)", "",
           "ghcr.io/external-secrets/external-secrets", "v2.9.0", "",
           reason="One source only: a GitOps pilot's research notes give the v2.9.0 index digest sha256:44eb290f1c7f"
-                 "5d8f4eec2168cea4a6cfbc72a955c6781eb835e1c40700475dbd; no second source found. The chart (2.9.0, "
-                 f"templates/_helpers.tpl external-secrets.image) would take it as image.tag. Searched: {_SEARCH}."),
+                 "5d8f4eec2168cea4a6cfbc72a955c6781eb835e1c40700475dbd; no second source found (the v2.9.0 release "
+                 "notes, quoted in Renovate PRs, print tags only). The chart (2.9.0, templates/_helpers.tpl "
+                 f"external-secrets.image) would take it as image.tag. Searched: {_SEARCH}."),
     Image("aws-for-fluent-bit", "image", "", "public.ecr.aws/aws-observability/aws-for-fluent-bit", "3.2.1", "",
-          reason=f"No digest of 3.2.1 found anywhere (tag-only references). Searched: {_SEARCH}."),
+          reason="No digest of 3.2.1 found anywhere (tag-only references; the aws-for-fluent-bit@sha256 pins found "
+                 f"are of 2.x releases or single-platform). Searched: {_SEARCH}."),
     Image(KPS, "prometheusOperator.image", "quay.io", "prometheus-operator/prometheus-operator", "v0.86.2", "",
           reason="One source only: the NixOS kube-prometheus-stack 79.5.0 image set (sha256:92757e4b90027e153dc09f2e0"
                  f"1254c8402fd5268827d95532760836c2a117062). Searched: {_SEARCH}."),
