@@ -236,7 +236,10 @@ UNPINNED: tuple[Image, ...] = (
           reason=f"No digest of v0.86.2 found. Searched: {_SEARCH}."),
     Image(KPS, "grafana.sidecar.image", "quay.io", "kiwigrid/k8s-sidecar", "1.30.10", "",
           reason="One source only: the NixOS kube-prometheus-stack 79.5.0 image set (sha256:835d79d8fbae62e42d8a8692"
-                 f"9d4e3c5eec2e869255dd37756b5a3166c2f22309). Searched: {_SEARCH}."),
+                 "9d4e3c5eec2e869255dd37756b5a3166c2f22309). Kiwigrid has re-pushed released tags (kiwigrid/"
+                 "k8s-sidecar#468: 2.1.2 moved from sha256:8b875915... to 5304aa2b...) and quay.io garbage-collects "
+                 "a manifest no tag points at, so a second source must also be recent enough to show the digest "
+                 f"the tag serves now. Searched: {_SEARCH}."),
     Image(KPS, "prometheusOperator.thanosImage", "quay.io", "thanos/thanos", "v0.40.1", "",
           reason="Not run: passed to the operator as --thanos-default-base-image, used only by a Thanos sidecar or "
                  "ruler, which the program does not enable. Not searched."),
