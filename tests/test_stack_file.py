@@ -35,12 +35,13 @@ def alice(tmp_path_factory) -> Path:
 def run(alice, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     status = cli.main(["--stack-file", str(alice), "--quiet", "--json", str(out / "alice.json"),
-                       "--sarif", str(out / "alice.sarif")])
-    return status, json.loads((out / "alice.json").read_text()), json.loads((out / "alice.sarif").read_text())
+                       "--sarif", str(out / "alice.sarif"), "--html", str(out / "alice.html")])
+    return (status, json.loads((out / "alice.json").read_text()), json.loads((out / "alice.sarif").read_text()),
+            (out / "alice.html").read_text())
 
 
 def test_the_stack_is_named_by_its_file_and_runs_under_that_name(run):
-    _, document, _ = run
+    _, document, _, _ = run
     assert document["stack"] == "alice"
     assert document["stackFile"].endswith("Pulumi.alice.yaml")
     # Physical names and tags come from pulumi.get_stack(): the copied file's name, not staging's.
@@ -49,7 +50,7 @@ def test_the_stack_is_named_by_its_file_and_runs_under_that_name(run):
 
 
 def test_the_estimate_and_the_review_use_the_files_own_budget(run):
-    status, document, _ = run
+    status, document, _, _ = run
     assert document["cost"]["budgetUsd"] == LOW_BUDGET
     assert document["cost"]["totalMonthlyUsd"] > LOW_BUDGET
     budget = [v for v in document["review"]["violations"] if v["policy"] == "monthly-cost-budget"]
@@ -58,15 +59,21 @@ def test_the_estimate_and_the_review_use_the_files_own_budget(run):
     assert status == 1
 
 
+def test_the_html_report_names_the_stack_and_its_file(run, alice):
+    html = run[3]
+    assert '<span id="stack">alice</span>' in html
+    assert f'<span id="stack-file">({alice.resolve()})</span>' in html
+
+
 def test_sarif_points_at_the_stack_file(run, alice):
-    _, _, sarif = run
+    _, _, sarif, _ = run
     uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
             for result in sarif["runs"][0]["results"] for loc in result["locations"]}
     assert uris == {str(alice.resolve())}
 
 
 def test_a_saved_plan_of_a_stack_file_is_re_reviewed_with_that_files_facts(run, alice):
-    _, document, _ = run
+    _, document, _, _ = run
     plan = plan_from_json(document)
     assert plan.stack_ref.path == alice
     assert policy_config.for_stack(plan.stack_ref)["monthly-cost-budget"]["budgetUsd"] == LOW_BUDGET

@@ -93,7 +93,9 @@ def _header(document: Mapping[str, Any], plan: Plan, diff: PlanDiff | None) -> s
                       bool(counts["replaced"] or counts["removed"])))
     cards_html = "".join(f'<div class="count{" bad" if bad else ""}"><b>{escape(value)}</b>{escape(label)}</div>'
                          for label, value, bad in cards)
-    return (f'<h1>Stack <span id="stack">{escape(plan.stack)}</span>: offline plan and policy review</h1>'
+    source = (f' <span id="stack-file">({escape(document["stackFile"])})</span>' if document.get("stackFile")
+              else "")
+    return (f'<h1>Stack <span id="stack">{escape(plan.stack)}</span>{source}: offline plan and policy review</h1>'
             f'<div id="verdict" class="{cls}">{escape(verdict)}</div>'
             f'<div class="counts" id="counts">{cards_html}</div>')
 
