@@ -113,3 +113,13 @@ def test_the_hourly_rule_is_deployed_with_the_configured_threshold():
 def test_docs_state_the_llm_price_file():
     text = (Path(__file__).resolve().parent.parent / "docs" / "cost.md").read_text()
     assert "agent_costing/prices/llm.json" in text and "monthly-llm-budget" in text
+
+
+def test_a_model_its_provider_retires_is_named_in_the_report():
+    from agent_costing.llm import render_llm_text
+
+    report = estimate_llm([ServiceLlmUsage("api", 10, 100, 10, {"claude-sonnet-4-5": 1})])
+    # Anthropic's Claude Sonnet 4.5 model page: deprecated, "retires on November 30, 2026".
+    assert report.to_json()["retiring"] == {"anthropic/claude-sonnet-4-5": "2026-11-30"}
+    assert "anthropic/claude-sonnet-4-5 retires on 2026-11-30" in render_llm_text(report)
+    assert estimate_llm([ServiceLlmUsage("api", 10, 100, 10, {"claude-haiku-4-5": 1})]).retiring == ()

@@ -36,6 +36,7 @@ class LlmPrice:
     date: str
     via: str = ""
     note: str = ""
+    retires: str = ""  # the day the provider stops serving the model, when its page announces one
 
     @property
     def provider(self) -> str:
@@ -88,7 +89,7 @@ def parse_llm_catalogue(document: Mapping[str, Any]) -> LlmCatalogue:
                 raise CatalogueError(f"llm.json {key}: {side} must be a non-negative number (got {value!r})")
         out[key] = LlmPrice(key=key, input=float(entry["input"]), output=float(entry["output"]),
                             source=str(entry["source"]), date=str(entry["date"]), via=str(entry.get("via", "")),
-                            note=str(entry.get("note", "")))
+                            note=str(entry.get("note", "")), retires=str(entry.get("retires", "")))
     return LlmCatalogue(out)
 
 
@@ -154,6 +155,7 @@ class LlmReport:
     usage: tuple[ServiceLlmUsage, ...]
     budget_usd: float | None = None
     dates: tuple[str, ...] = field(default_factory=tuple)
+    retiring: tuple[tuple[str, str], ...] = ()  # (provider/model, retirement day) of models the usage names
 
     @property
     def total(self) -> float:
@@ -176,6 +178,7 @@ class LlmReport:
             "unpriced": [{"service": s, "model": m, "reason": r} for s, m, r in self.unpriced],
             "usage": {u.service: u.to_json() for u in self.usage},
             "priceDates": list(self.dates),
+            "retiring": {model: day for model, day in self.retiring},
         }
 
 
@@ -185,6 +188,7 @@ def estimate_llm(usage: tuple[ServiceLlmUsage, ...] | list[ServiceLlmUsage], *, 
     catalogue = catalogue or default_llm_catalogue()
     lines: list[LlmLine] = []
     unpriced: list[tuple[str, str, str]] = []
+    retiring: dict[str, str] = {}
     for svc in usage:
         requests = svc.requests_per_day * DAYS_PER_MONTH
         for model, share in svc.models.items():
@@ -192,13 +196,15 @@ def estimate_llm(usage: tuple[ServiceLlmUsage, ...] | list[ServiceLlmUsage], *, 
             if isinstance(price, str):
                 unpriced.append((svc.service, model, price))
                 continue
+            if price.retires:
+                retiring[price.key] = price.retires
             n = requests * share
             tokens_in, tokens_out = n * svc.input_tokens, n * svc.output_tokens
             monthly = (tokens_in * price.input + tokens_out * price.output) / TOKENS_PER_PRICE_UNIT
             lines.append(LlmLine(svc.service, price.key, share, n, tokens_in, tokens_out, price.input, price.output,
                                  monthly))
     return LlmReport(lines=tuple(lines), unpriced=tuple(unpriced), usage=tuple(usage), budget_usd=budget_usd,
-                     dates=tuple(catalogue.dates()))
+                     dates=tuple(catalogue.dates()), retiring=tuple(sorted(retiring.items())))
 
 
 def render_llm_text(report: LlmReport) -> str:
@@ -213,6 +219,9 @@ def render_llm_text(report: LlmReport) -> str:
                    f"{line.output_tokens / max(line.requests, 1):,.0f} out at ${line.output_usd_per_mtok:g} per MTok)]")
     for service, _model, reason in report.unpriced:
         out.append(f"    not priced, NOT in the total: {service}: {reason}")
+    for model, day in report.retiring:
+        out.append(f"    note: {model} retires on {day} per its provider's model page (see llm.json); "
+                   "choose its replacement in defaultModel")
     if not report.usage:
         out.append("    no service names a model (services.<name>.defaultModel or cost.llm.services.<name>.models)")
     if report.dates:
