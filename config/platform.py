@@ -172,7 +172,8 @@ def llm_usage_problems(cost: BudgetConfig, services: Mapping[str, ServiceConfig]
     for name, usage in cost.llm.services.items():
         path = f"cost.llm.services.{name}"
         if name not in services:
-            problems.append(f"{path}: no service '{name}' (services: {', '.join(sorted(services)) or 'none'})")
+            problems.append(f"{path}: no service '{name}'; keys here must name a service (one of: "
+                            f"{', '.join(sorted(services)) or 'none'})")
         elif usage.models is None and not services[name].default_model:
             problems.append(f"{path}.models: the service sets no defaultModel, so its LLM traffic needs a model mix "
                             "(e.g. {claude-sonnet-4-5: 1})")
