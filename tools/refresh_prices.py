@@ -124,9 +124,18 @@ def query_for(key: str, region: str) -> Query | None:
         "s3.standard.storage": Query("AmazonS3", {**where, "productFamily": "Storage",
                                                   "storageClass": "General Purpose", "volumeType": "Standard"},
                                      "GB-Mo"),
-        # Usage types as AWS bills them ("USE1-AWSSecretsManager-Secrets", "USE1-DataProcessing-Bytes").
+        # Usage types as AWS bills them in Cost Explorer and the CUR ("USE1-AWSSecretsManager-Secrets",
+        # "USE1-DataProcessing-Bytes", "USE1-TimedStorage-ByteHrs", "USE1-CW:MetricMonitorUsage",
+        # "USE1-AlarmMonitorUsage", "USE1-KMS-Keys"). Where two products contain the same text (high-resolution
+        # alarms, log storage and ECR storage both being TimedStorage), the service code tells them apart, and
+        # an answer with several prices is refused rather than guessed.
         "secretsmanager.secret": Query("AWSSecretsManager", where, None, {"usagetype": "AWSSecretsManager-Secrets"}),
         "logs.ingestion.standard": Query("AmazonCloudWatch", where, "GB", {"usagetype": "DataProcessing-Bytes"}),
+        "logs.storage": Query("AmazonCloudWatch", where, "GB-Mo", {"usagetype": "TimedStorage-ByteHrs"}),
+        "ecr.storage": Query("AmazonECR", where, "GB-Mo", {"usagetype": "TimedStorage-ByteHrs"}),
+        "cloudwatch.metric.custom": Query("AmazonCloudWatch", where, None, {"usagetype": "CW:MetricMonitorUsage"}),
+        "cloudwatch.alarm.standard": Query("AmazonCloudWatch", where, None, {"usagetype": "AlarmMonitorUsage"}),
+        "kms.key": Query("awskms", where, None, {"usagetype": "KMS-Keys"}),
     }
     return fixed.get(key)
 
