@@ -116,3 +116,16 @@ def test_compare_with_overrides_uses_the_committed_stack_as_baseline(monkeypatch
     assert compare.baseline_for("dev", args, {}).label == "dev at main"
     args.base_ref = "v1"
     assert compare.baseline_for("dev", args, {"runtime": "eks"}).label == "dev at v1"
+
+
+def test_compare_plans_the_stack_with_and_without_an_override(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
+    """End to end on dev: doubling the LLM traffic changes no AWS line and adds its cost to the LLM estimate."""
+    out = tmp_path / "dev.md"
+    assert compare.main(["dev", "--set", "cost.llm.requestsPerDay=400", "--markdown", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "(base dev as committed: $" in text and ", ±$0.00)" in text.splitlines()[0]
+    price = json.loads((ROOT / "policies" / "agent_costing" / "prices" / "llm.json").read_text())["models"][
+        "anthropic/claude-sonnet-4-5"]
+    extra = 2 * 200 * 730 / 24 * (2000 * price["input"] + 500 * price["output"]) / 1e6  # api and worker
+    markdown = out.read_text()
+    assert "No change." in markdown and f"(+${extra:,.2f})" in markdown
