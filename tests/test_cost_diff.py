@@ -125,7 +125,7 @@ def test_compare_plans_the_stack_with_and_without_an_override(tmp_path: Path, ca
     text = capsys.readouterr().out
     assert "(base dev as committed: $" in text and ", ±$0.00)" in text.splitlines()[0]
     price = json.loads((ROOT / "policies" / "agent_costing" / "prices" / "llm.json").read_text())["models"][
-        "anthropic/claude-sonnet-4-5"]
+        "anthropic/claude-sonnet-5-5"]
     extra = 2 * 200 * 730 / 24 * (2000 * price["input"] + 500 * price["output"]) / 1e6  # api and worker
     markdown = out.read_text()
     assert "No change." in markdown and f"(+${extra:,.2f})" in markdown

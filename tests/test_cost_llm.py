@@ -42,9 +42,9 @@ def test_a_malformed_price_entry_is_refused():
 def test_usage_comes_from_each_services_default_model():
     cfg = validated("dev")
     usage = {u.service: u for u in llm_usage(cfg)}
-    # dev's api and worker name claude-sonnet-4-5; context names no model, so it is not estimated.
+    # dev's api and worker name claude-sonnet-5-5; context names no model, so it is not estimated.
     assert set(usage) == {"api", "worker"}
-    assert usage["api"].models == {"claude-sonnet-4-5": 1.0}
+    assert usage["api"].models == {"claude-sonnet-5-5": 1.0}
     assert usage["api"].requests_per_day == cfg.cost.llm.requests_per_day
 
 
@@ -123,3 +123,24 @@ def test_a_model_its_provider_retires_is_named_in_the_report():
     assert report.to_json()["retiring"] == {"anthropic/claude-sonnet-4-5": "2026-11-30"}
     assert "anthropic/claude-sonnet-4-5 retires on 2026-11-30" in render_llm_text(report)
     assert estimate_llm([ServiceLlmUsage("api", 10, 100, 10, {"claude-haiku-4-5": 1})]).retiring == ()
+
+
+@pytest.mark.parametrize("stack_file", sorted(Path(__file__).resolve().parent.parent.glob("Pulumi.*.yaml")),
+                         ids=lambda p: p.name)
+def test_no_committed_stack_calls_a_model_its_provider_has_retired(stack_file: Path):
+    """A retired model fails every LLM call of the service: the stack files must move on before the provider does."""
+    import datetime
+
+    import yaml
+
+    catalogue = load_llm_catalogue()
+    services = (yaml.safe_load(stack_file.read_text())["config"] or {}).get("agent-platform:services") or {}
+    today = datetime.date.today().isoformat()
+    for name, service in services.items():
+        model = (service or {}).get("defaultModel")
+        if not model:
+            continue
+        price = catalogue.resolve(model)
+        assert not isinstance(price, str), f"{stack_file.name}: services.{name}.defaultModel {model}: {price}"
+        assert not price.retires or price.retires > today, (
+            f"{stack_file.name}: services.{name}.defaultModel {model} retired on {price.retires}")

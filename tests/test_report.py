@@ -153,7 +153,7 @@ def test_the_page_and_the_summary_show_llm_spend_apart_from_aws(planted_document
     llm = planted_document["cost"]["llm"]
     page = write_report(planted_document, tmp_path / "dev.html").read_text()
     assert f'<b id="llm-total">${llm["totalMonthlyUsd"]:,.2f}</b>' in page
-    assert page.count("<code>anthropic/claude-sonnet-4-5</code>") == len(llm["lines"]) == 2
+    assert page.count("<code>anthropic/claude-sonnet-5-5</code>") == len(llm["lines"]) == 2
     assert f"LLM tokens (provider bills, apart from AWS): ${llm['totalMonthlyUsd']:,.2f}/month" in render_summary(
         planted_document, 1.0)
 
