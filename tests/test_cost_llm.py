@@ -125,8 +125,13 @@ def test_a_model_its_provider_retires_is_named_in_the_report():
     assert estimate_llm([ServiceLlmUsage("api", 10, 100, 10, {"claude-haiku-4-5": 1})]).retiring == ()
 
 
-@pytest.mark.parametrize("stack_file", sorted(Path(__file__).resolve().parent.parent.glob("Pulumi.*.yaml")),
-                         ids=lambda p: p.name)
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+# The project's stacks and every blueprint (blueprints/<system>/Pulumi.<stack>.yaml): all are meant to be deployed.
+@pytest.mark.parametrize("stack_file",
+                         [*sorted(_ROOT.glob("Pulumi.*.yaml")), *sorted(_ROOT.glob("blueprints/*/Pulumi.*.yaml"))],
+                         ids=lambda p: p.relative_to(_ROOT).as_posix())
 def test_no_committed_stack_calls_a_model_its_provider_has_retired(stack_file: Path):
     """A retired model fails every LLM call of the service: the stack files must move on before the provider does."""
     import datetime
