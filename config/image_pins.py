@@ -227,4 +227,13 @@ UNPINNED: tuple[Image, ...] = (
     Image(KPS, "prometheusOperator.thanosImage", "quay.io", "thanos/thanos", "v0.40.1", "",
           reason="Not run: passed to the operator as --thanos-default-base-image, used only by a Thanos sidecar or "
                  "ruler, which the program does not enable. Not searched."),
+    # dataTier.vectorStore qdrant: the digest is confirmed, the chart cannot carry it.
+    Image("qdrant", "image", "", "docker.io/qdrant/qdrant", "v1.19.0", "",
+          reason="Digest confirmed by several independent public repositories pinning qdrant/qdrant:v1.19.0@sha256:"
+                 "057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc (docker compose files, a test "
+                 "harness, an install script), but chart 1.19.0 cannot take it: templates/statefulset.yaml passes "
+                 "image.tag to semverCompare for the readiness probe path (a '<tag>@sha256:' tag fails to render) and "
+                 "appends '-unprivileged' after the tag. Runs the chart's appVersion tag v1.19.0."),
+    Image("weaviate", "image", "cr.weaviate.io", "semitechnologies/weaviate", "1.38.2", "",
+          reason=f"No digest of 1.38.2 found (tag-only references). Searched: {_SEARCH}."),
 )

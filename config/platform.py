@@ -123,6 +123,10 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         if data.redis.snapshot_retention_days < 1:
             problems.append(f"dataTier.redis.snapshotRetentionDays: {environment} keeps at least 1 daily "
                             "cache snapshot (got 0)")
+        store = data.dedicated_vector_store
+        if store is not None and store.snapshot_retention_days < 7:
+            problems.append(f"dataTier.{data.vector_store}.snapshotRetentionDays: {environment} keeps at least 7 "
+                            f"days of vector store snapshots (got {store.snapshot_retention_days})")
     problems.extend(deploy_role_problems(sections.get("runtime"), sections.get("deploy_role_arns"), cluster))
     delivery: DeliveryConfig | None = sections.get("delivery")
     problems.extend(delivery_problems(sections.get("runtime"), environment, delivery))
@@ -137,6 +141,10 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
             problems.append(f"cluster.serviceCidr: {cluster.service_cidr} overlaps the VPC {vpc_cidr}")
     services: Mapping[str, ServiceConfig] | None = sections.get("services")
     if services:
+        if data is not None and data.dedicated_vector_store is None:
+            problems.extend(f"services.{svc}.secrets: 'vector-store' is the API key of a dedicated vector store, "
+                            f"but dataTier.vectorStore is {data.vector_store}; set vectorStore to qdrant or weaviate "
+                            "or remove it" for svc, cfg in services.items() if "vector-store" in cfg.secrets)
         problems.extend(service_problems(services, protected=environment in PROTECTED_TIERS,
                                          llm_providers=data.secrets.llm_providers if data else None,
                                          names=sections.get("service_names")))
