@@ -116,6 +116,11 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         problems.append("dataTier.redis.numCacheClusters: automatic failover needs at least 2 nodes")
     if data:
         problems.extend(data.problems())
+    store = data.dedicated_vector_store if data else None
+    if store is not None and runtime == "vm" and not daily_schedule(store.snapshot_schedule):
+        problems.append(f"dataTier.{data.vector_store}.snapshotSchedule: on the VM runtime a systemd timer takes the "
+                        f"snapshots: give a daily time 'M H * * *' (minute 0-59, hour 0-23, e.g. 15 3 * * *), got "
+                        f"'{store.snapshot_schedule}'")
     if data and environment in PROTECTED_TIERS:
         if data.postgres.backup_retention_days < 7:
             problems.append(f"dataTier.postgres.backupRetentionDays: {environment} keeps at least 7 days of "
@@ -169,6 +174,13 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         problems.extend(backup.problems(environment=environment, region=str(sections.get("region") or ""),
                                         database_retention_days=data.postgres.backup_retention_days if data else None))
     return problems
+
+
+def daily_schedule(schedule: str) -> bool:
+    """Whether a five-field cron schedule is one fixed time a day ('M H * * *')."""
+    parts = schedule.split()
+    return (len(parts) == 5 and parts[2:] == ["*", "*", "*"] and parts[0].isdigit() and parts[1].isdigit()
+            and int(parts[0]) < 60 and int(parts[1]) < 24)
 
 
 def protected_tier_problems(environment: str, cluster: ClusterConfig | None, data: DataTierConfig | None,

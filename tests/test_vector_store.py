@@ -3,6 +3,7 @@ chart, its secrets, network isolation, snapshots, backups and cost; the committe
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -214,3 +215,72 @@ def test_weaviate_requires_an_api_key_has_no_anonymous_access_and_no_load_balanc
     assert all(r.endswith("/vector-store/weaviate/*") for r in write["Resource"])
     data = next(r for r in result.of_type(CONFIG_MAP) if r.name.startswith("service-api")).props["data"]
     assert data["WEAVIATE_URL"] == data["VECTOR_DB_URL"] == "http://weaviate.vector-store.svc.cluster.local:8080"
+
+
+# --- the VM runtime (dev) -------------------------------------------------------------------------------------------
+
+
+VOLUME = "aws:ebs/volume:Volume"
+TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+ASG = "aws:autoscaling/group:Group"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+
+def _user_data(result, name: str) -> str:
+    return base64.b64decode(result.one(TEMPLATE, name).props["userData"]).decode()
+
+
+def test_on_vms_the_store_has_its_own_hardened_instance_and_a_volume_that_outlives_it():
+    result = plan("dev", QDRANT)
+    volume = result.one(VOLUME, "vector-store-data").props
+    assert (volume["type"], volume["encrypted"], volume["size"]) == ("gp3", True, 10)
+    assert volume["kmsKeyId"] and volume["tags"]["backup-plan"] == "default"
+    group = result.one(ASG, "vector-store-asg").props
+    assert (group["minSize"], group["maxSize"], group["desiredCapacity"]) == (1, 1, 1)
+    assert len(group["vpcZoneIdentifiers"]) == 1  # the volume's zone
+    assert group["instanceRefresh"]["preferences"]["minHealthyPercentage"] == 0  # never two owners of the volume
+    template = result.one(TEMPLATE, "vector-store-template").props
+    assert template["metadataOptions"]["httpTokens"] == "required"
+    assert template["networkInterfaces"][0]["associatePublicIpAddress"] == "false" and "keyName" not in template
+    root = template["blockDeviceMappings"][0]["ebs"]
+    assert root["encrypted"] == "true" and root["kmsKeyId"]
+    text = _user_data(result, "vector-store-template")
+    assert "aws ec2 attach-volume" in text and "aws ec2 attach-network-interface" in text
+    assert "secretsmanager get-secret-value" in text and "QDRANT__SERVICE__API_KEY" in text
+    assert "qdrant/qdrant:v1.19.0@sha256:057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc" in text
+    assert "OnCalendar=*-*-* 03:15:00 UTC" in text and "--read-only" in text and "--cap-drop ALL" in text
+    assert "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol" in text
+
+
+def test_on_vms_only_the_agent_services_reach_the_store():
+    result = plan("dev", QDRANT)
+    ingress = [r.props for r in result.of_type(INGRESS) if r.name.startswith("vector-store-from-")]
+    assert sorted(r["fromPort"] for r in ingress) == [6333, 6334]
+    assert all(r.get("referencedSecurityGroupId") and not r.get("cidrIpv4") for r in ingress)
+    to_store = [r.props for r in result.of_type(EGRESS) if r.name.startswith("service-api-to-vector-store")]
+    assert sorted(r["fromPort"] for r in to_store) == [6333, 6334]
+    text = _user_data(result, "service-api-template")
+    assert "QDRANT_URL=http://10." in text and "VECTOR_STORE=qdrant" in text
+
+
+def test_on_vms_the_store_is_priced_and_backed_up():
+    result = plan("dev", WEAVIATE)
+    report = stack_report(result, with_paths("dev", dict(WEAVIATE)))
+    keys = {line.price_key for line in report.lines if line.component == "vector-store"}
+    assert {"ebs.gp3.storage", "backup.warm", "s3.standard.storage"} <= keys
+    assert any(k.startswith("ec2.") for k in keys), keys
+    assert not [u for u in report.unpriced if u.component == "vector-store"]
+    assert any(":volume/*" in p for p in result.one(SELECTION).props["resources"])
+    text = _user_data(result, "vector-store-template")
+    assert "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=false" in text and "ENABLE_MODULES=backup-s3" in text
+
+
+@pytest.mark.parametrize("overrides", [QDRANT, WEAVIATE], ids=["qdrant", "weaviate"])
+def test_dev_on_vms_with_a_store_passes_the_review(overrides):
+    assert not review(plan("dev", overrides)).mandatory
+
+
+def test_on_vms_the_snapshot_schedule_is_a_daily_time():
+    err = config_error("dev", {"dataTier.vectorStore": "qdrant", "dataTier.qdrant.snapshotSchedule": "*/30 * * * *"})
+    assert [path for path, _ in err.issues] == ["dataTier.qdrant.snapshotSchedule"]

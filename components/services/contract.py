@@ -90,6 +90,7 @@ class VectorStorePeer:
     namespace: str | None = None
     pod_labels: Mapping[str, str] | None = None
     cidrs: Sequence[str] = ()
+    security_group_id: pulumi.Input[str] | None = None
 
 
 def vector_store_environment(data: ServiceDataRefs) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent_contract.tags import (
+    BACKUP_PLAN_TAG,
     CAPACITY_TAG,
     CUSTOM_METRICS_TAG,
     RUN_ONCE,
@@ -78,6 +79,8 @@ FREE_TYPES: dict[str, str] = {
         "aws:ec2/networkAclRule:NetworkAclRule", "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl",
         "aws:ec2/defaultRouteTable:DefaultRouteTable", "aws:ec2/vpcDhcpOptions:VpcDhcpOptions",
         "aws:ec2/vpcDhcpOptionsAssociation:VpcDhcpOptionsAssociation",
+        # A network interface has no charge of its own (public IPv4 addresses are priced on the EIP).
+        "aws:ec2/networkInterface:NetworkInterface",
     ], "VPC networking objects have no charge (NAT gateways, endpoints and public IPs are priced)"),
     **dict.fromkeys([
         "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
@@ -968,6 +971,33 @@ def _cron_job(res: Resource, ctx: Context, bill: Bill) -> None:
                  f"snapshots in the data bucket ({float(size):g} GiB a day kept {float(days):g} days)")
 
 
+def _ebs_volume(res: Resource, ctx: Context, bill: Bill) -> None:
+    """A standalone EBS volume: its storage (and gp3 performance above the baseline), one full recovery point when
+    AWS Backup selects it, and the S3 storage of snapshots its tags declare (a vector store's data volume)."""
+    with bill.part("volume"):
+        kind = str(get(res.props, "type", default="gp2"))
+        size = number(get(res.props, "size"), ["size"])
+        if kind not in ("gp3", "gp2"):
+            bill.skip(f"volume type {kind} is not in the catalogue")
+            return
+        bill.add(f"ebs.{kind}.storage", size, f"EBS {kind} volume ({size:g} GiB)")
+        if kind == "gp3":
+            iops = number(get(res.props, "iops", default=3000), ["iops"])
+            throughput = number(get(res.props, "throughput", default=125), ["throughput"])
+            bill.add("ebs.gp3.iops", max(0.0, iops - 3000), "gp3 IOPS above 3,000")
+            bill.add("ebs.gp3.throughput", max(0.0, throughput - 125), "gp3 throughput above 125 MiB/s")
+        tags = get(res.props, "tags", default={}) or {}
+        if tags.get(BACKUP_PLAN_TAG):
+            # AWS Backup's EBS snapshots are incremental; at least one full copy of the volume is kept.
+            bill.add("backup.warm", size, f"EBS recovery points in AWS Backup (one full copy of {size:g} GiB)")
+        snapshot, days = tags.get(SNAPSHOT_GIB_ANNOTATION), tags.get(SNAPSHOT_RETENTION_ANNOTATION)
+        if snapshot is not None and days is not None:
+            gb_months = number(snapshot, ["tags", SNAPSHOT_GIB_ANNOTATION]) * number(
+                days, ["tags", SNAPSHOT_RETENTION_ANNOTATION])
+            bill.add("s3.standard.storage", gb_months,
+                     f"snapshots in the data bucket ({float(snapshot):g} GiB a day kept {float(days):g} days)")
+
+
 def _k8s_service(res: Resource, ctx: Context, bill: Bill) -> None:
     with bill.part("service"):
         if get(res.props, "spec", "type") == "LoadBalancer":
@@ -1019,6 +1049,7 @@ RULES: dict[str, Rule] = {
     STATEFUL_SET: _stateful_set,
     HELM_RELEASE: _helm_release,
     "kubernetes:batch/v1:CronJob": _cron_job,
+    "aws:ebs/volume:Volume": _ebs_volume,
     K8S_SERVICE: _k8s_service,
     K8S_INGRESS: _k8s_ingress,
 }

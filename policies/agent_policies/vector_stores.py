@@ -8,6 +8,7 @@ Backup selection around them.
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -238,6 +239,50 @@ def _check_isolated(args: StackValidationArgs, settings: Settings, report: Repor
                            policy.urn)
 
 
+# --- the VM runtime: one instance, a standalone data volume, both tagged component=vector-store ---------------------
+
+EBS_VOLUME = "aws:ebs/volume:Volume"
+LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
+VM_COMPONENT = "vector-store"
+
+
+def _vm_store(props: Any) -> bool:
+    return (known(lambda: get(props, "tags", default={}) or {}, {}) or {}).get("component") == VM_COMPONENT
+
+
+def _check_vm_volume(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    if not _vm_store(args.props):
+        return
+    problems = []
+    if get(args.props, "encrypted") is not True or not get(args.props, "kmsKeyId"):
+        problems.append("not encrypted with a customer-managed key (encrypted true and kmsKeyId)")
+    if (get(args.props, "tags", default={}) or {}).get(BACKUP_PLAN_TAG) != "default":
+        problems.append(f"not tagged {BACKUP_PLAN_TAG}=default, so AWS Backup never takes it")
+    if problems:
+        report(f"Vector store data volume: {'; '.join(problems)}.")
+
+
+def _check_vm_auth(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    if not _vm_store(args.props):
+        return
+    encoded = get(args.props, "userData")
+    if not encoded:
+        report("Vector store instance has no user data: nothing starts the store with authentication.")
+        return
+    try:
+        text = base64.b64decode(str(encoded)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return
+    qdrant = "QDRANT__SERVICE__API_KEY" in text
+    weaviate = "AUTHENTICATION_APIKEY_ENABLED=true" in text and "AUTHENTICATION_APIKEY_ALLOWED_KEYS" in text \
+        and "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=false" in text
+    if not (qdrant or weaviate):
+        report("Vector store instance starts the store without an API key (Qdrant QDRANT__SERVICE__API_KEY; Weaviate "
+               "AUTHENTICATION_APIKEY_ENABLED=true with its keys and AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=false).")
+    if "secretsmanager get-secret-value" not in text:
+        report("Vector store instance does not read its API key from Secrets Manager at start.")
+
+
 _REFS = [soc2("CC6.1"), soc2("CC6.6")]
 
 POLICIES: list[Policy] = [
@@ -284,6 +329,28 @@ POLICIES: list[Policy] = [
         remediation="Give the store's StorageClass a tagSpecification_<n> 'backup-plan=default' parameter (and the "
                     "project and stack tags) and include EBS in the backup selection.",
         refs=[soc2("A1.2")],
+    ),
+    resource_policy(
+        "vector-store-vm-volume-protected",
+        description="The VM runtime's vector store data volume is encrypted with a customer-managed key and tagged "
+                    "for the stack's AWS Backup plan.",
+        resource_types=[EBS_VOLUME],
+        check=_check_vm_volume,
+        severity=Severity.HIGH,
+        topic=("security", "availability"),
+        remediation="Create the volume with encrypted true, kmsKeyId the VM volume key and the backup-plan=default "
+                    "tag.",
+        refs=[soc2("CC6.1"), soc2("A1.2")],
+    ),
+    resource_policy(
+        "vector-store-vm-auth-required",
+        description="The VM runtime's vector store instance starts the store with API-key authentication, its key "
+                    "read from Secrets Manager at start (never written into the user data).",
+        resource_types=[LAUNCH_TEMPLATE],
+        check=_check_vm_auth,
+        severity=Severity.CRITICAL,
+        remediation="Render the boot script from components/services/vm/templates/vector-store.sh.",
+        refs=_REFS,
     ),
     stack_policy(
         "vector-store-network-isolated",

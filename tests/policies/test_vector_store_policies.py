@@ -11,16 +11,19 @@ from typing import Any
 import pytest
 
 from tests.harness import plan
-from tests.policies.planting import Change, chain, drop, edit, set_path, violations
+from tests.policies.planting import Change, chain, drop, edit, edit_user_data, set_path, violations
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 SELECTION = "aws:backup/selection:Selection"
+VOLUME = "aws:ebs/volume:Volume"
+TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 QDRANT = {"dataTier.vectorStore": "qdrant"}
 WEAVIATE = {"dataTier.vectorStore": "weaviate"}
 POLICIES = ("vector-store-auth-required", "vector-store-not-exposed", "vector-store-volumes-encrypted",
             "vector-store-backed-up", "vector-store-network-isolated")
+VM_POLICIES = ("vector-store-vm-volume-protected", "vector-store-vm-auth-required")
 
 
 def _values(release: str, path: str, value: Any) -> Change:
@@ -73,9 +76,35 @@ PLANTINGS: list[tuple[str, dict[str, Any], str, Change]] = [
 ]
 
 
+# The VM runtime (dev): the data volume and the instance's boot script.
+VM_PLANTINGS: list[tuple[str, dict[str, Any], str, Change]] = [
+    ("vm-volume-unencrypted", QDRANT, "vector-store-vm-volume-protected",
+     edit(VOLUME, "vector-store-data", lambda i: i.__setitem__("encrypted", False))),
+    ("vm-volume-not-backed-up", WEAVIATE, "vector-store-vm-volume-protected",
+     edit(VOLUME, "vector-store-data", lambda i: i["tags"].pop("backup-plan"))),
+    ("vm-qdrant-without-key", QDRANT, "vector-store-vm-auth-required",
+     edit_user_data(TEMPLATE, "vector-store-template", lambda t: t.replace("QDRANT__SERVICE__API_KEY", "UNUSED"))),
+    ("vm-weaviate-anonymous", WEAVIATE, "vector-store-vm-auth-required",
+     edit_user_data(TEMPLATE, "vector-store-template",
+                    lambda t: t.replace("AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=false",
+                                        "AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=true"))),
+]
+
+
 @pytest.mark.parametrize("what,overrides,policy,change", PLANTINGS, ids=[p[0] for p in PLANTINGS])
 def test_a_planted_misconfiguration_fails_the_review(what, overrides, policy, change):
     assert violations(change(plan("staging", overrides)), policy), f"{policy} missed {what}"
+
+
+@pytest.mark.parametrize("what,overrides,policy,change", VM_PLANTINGS, ids=[p[0] for p in VM_PLANTINGS])
+def test_a_planted_vm_misconfiguration_fails_the_review(what, overrides, policy, change):
+    assert violations(change(plan("dev", overrides)), policy), f"{policy} missed {what}"
+
+
+@pytest.mark.parametrize("overrides", [QDRANT, WEAVIATE], ids=["qdrant", "weaviate"])
+@pytest.mark.parametrize("policy", VM_POLICIES)
+def test_the_planned_vm_store_passes(policy, overrides):
+    assert not violations(plan("dev", overrides), policy)
 
 
 @pytest.mark.parametrize("overrides", [QDRANT, WEAVIATE], ids=["qdrant", "weaviate"])
@@ -84,6 +113,7 @@ def test_the_planned_store_passes(policy, overrides):
     assert not violations(plan("staging", overrides), policy)
 
 
-@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("policy", POLICIES + VM_POLICIES)
 def test_stacks_without_a_store_are_not_judged(policy):
     assert not violations(plan("prod"), policy)
+    assert not violations(plan("dev"), policy)
