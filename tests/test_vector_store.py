@@ -284,3 +284,18 @@ def test_dev_on_vms_with_a_store_passes_the_review(overrides):
 def test_on_vms_the_snapshot_schedule_is_a_daily_time():
     err = config_error("dev", {"dataTier.vectorStore": "qdrant", "dataTier.qdrant.snapshotSchedule": "*/30 * * * *"})
     assert [path for path, _ in err.issues] == ["dataTier.qdrant.snapshotSchedule"]
+
+
+def test_a_service_listing_the_store_key_gets_it_as_a_file_and_may_read_only_that_secret():
+    overrides = {**QDRANT, "services.api.secrets": ["database", "vector-store"]}
+    result = plan("staging", overrides)
+    sync = next(r for r in result.of_type(EXTERNAL_SECRET) if r.name.startswith("service-api"))
+    keys = [entry["secretKey"] for entry in sync.props["spec"]["data"]]
+    assert keys == ["database", "vector-store"]
+    assert "data-qdrant-api-key-secret" in str(sync.props["spec"]["data"][1]["remoteRef"]["key"])
+    role_policy = next(json.loads(r.props["policy"]) for r in result.of_type(ROLE_POLICY)
+                       if r.name.startswith("service-api") and "secretsmanager" in r.props["policy"])
+    readable = [arn for s in role_policy["Statement"] if "secretsmanager:GetSecretValue" in s["Action"]
+                for arn in s["Resource"]]
+    assert any("data-qdrant-api-key-secret" in arn for arn in readable)
+    assert not review(result).mandatory
