@@ -296,7 +296,7 @@ POLICIES: list[Policy] = [
         remediation="Qdrant: set env QDRANT__SERVICE__API_KEY with valueFrom.secretKeyRef (or apiKey.valueFrom). "
                     "Weaviate: authentication.anonymous_access.enabled false, env AUTHENTICATION_APIKEY_ENABLED "
                     "'true' and envSecrets.AUTHENTICATION_APIKEY_ALLOWED_KEYS naming the Secret.",
-        refs=[*_REFS, cis_eks("4.4.1", "Prefer using secrets as files over secrets as environment variables")],
+        refs=_REFS,
     ),
     resource_policy(
         "vector-store-not-exposed",
