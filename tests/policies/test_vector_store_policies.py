@@ -70,6 +70,10 @@ PLANTINGS: list[tuple[str, dict[str, Any], str, Change]] = [
      _values("vector-store-weaviate", "storage.storageClassName", "gp2")),
     ("qdrant-untagged-volumes", QDRANT, "vector-store-backed-up",
      edit(STORAGE_CLASS, "vector-store-storage-class", _untag)),
+    # Pod hardening of the store, judged on the chart values like every other chart's.
+    ("qdrant-without-resources", QDRANT, "helm-release-pods-hardened", _without("vector-store-qdrant", "resources")),
+    ("weaviate-escalating", WEAVIATE, "helm-release-pods-hardened",
+     _values("vector-store-weaviate", "containerSecurityContext.allowPrivilegeEscalation", True)),
     ("weaviate-ebs-not-selected", WEAVIATE, "vector-store-backed-up",
      edit(SELECTION, "backup-selection",
           lambda i: i.__setitem__("resources", [r for r in i["resources"] if ":volume/" not in r]))),
@@ -108,7 +112,7 @@ def test_the_planned_vm_store_passes(policy, overrides):
 
 
 @pytest.mark.parametrize("overrides", [QDRANT, WEAVIATE], ids=["qdrant", "weaviate"])
-@pytest.mark.parametrize("policy", POLICIES)
+@pytest.mark.parametrize("policy", (*POLICIES, "helm-release-pods-hardened"))
 def test_the_planned_store_passes(policy, overrides):
     assert not violations(plan("staging", overrides), policy)
 
