@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,7 @@ from planning.cost_report import stack_report
 from planning.engine import with_paths
 from tests.harness import config_error, plan, review
 
+GOLDEN = Path(__file__).parent / "golden" / "templates"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 NETPOL = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
@@ -299,3 +301,25 @@ def test_a_service_listing_the_store_key_gets_it_as_a_file_and_may_read_only_tha
                 for arn in s["Resource"]]
     assert any("data-qdrant-api-key-secret" in arn for arn in readable)
     assert not review(result).mandatory
+
+
+def _fixed_store(kind: str):
+    from components.data.vector import VectorStoreRefs
+    from tests.config_support import validated
+
+    sizing = getattr(validated("dev").data_tier, kind)
+    return VectorStoreRefs(kind=kind, sizing=sizing, api_key_secret_arn=None, api_key_version=None,  # type: ignore[arg-type]
+                           secrets_kms_key_arn="", bucket_name="", bucket_arn="", data_kms_key_arn="")
+
+
+@pytest.mark.parametrize("kind", ["qdrant", "weaviate"])
+def test_the_vm_store_boot_script_renders_as_the_golden_file(kind):
+    """Reviewed once by reading it (attach, mount by label, key into /run, hardened docker run, snapshot timer)."""
+    from components.services.vm.vector_store import render_user_data
+
+    text = render_user_data(
+        _fixed_store(kind), region="us-east-1", volume_id="vol-0123456789abcdef0", eni_id="eni-0123456789abcdef0",
+        api_key_secret_arn="arn:aws:secretsmanager:us-east-1:111122223333:secret:dev/data/key-AbCdEf",
+        bucket="agent-platform-dev-data", kms_key_arn="arn:aws:kms:us-east-1:111122223333:key/k")
+    assert "@@{" not in text
+    assert text == (GOLDEN / f"vm-vector-store-{kind}.sh").read_text()
