@@ -78,6 +78,7 @@ backup = BackupVault("backup", BackupVaultArgs(
     isolated_subnet_ids=network.isolated_subnet_ids,
     dr_provider=dr_provider,
     deploy_role_arns=config.deploy_role_arns,
+    volume_backups=config.data_tier.dedicated_vector_store is not None,
 ))
 
 # What is watched besides CloudWatch metrics depends on the runtime (in-cluster Prometheus on EKS).

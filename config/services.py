@@ -30,7 +30,8 @@ SERVICES_NAMESPACE = "agents"
 MONITORING_NAMESPACE = "monitoring"
 
 # Secrets a service may list: the data tier's platform secrets plus one key per LLM provider.
-PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key")
+# "vector-store": the API key of a dedicated vector store (dataTier.vectorStore qdrant or weaviate).
+PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key", "vector-store")
 SECRET_NAMES = (*PLATFORM_SECRETS, *get_args(LlmProvider))
 
 # Environment names that look like credentials (never in a ConfigMap): the expression the pack's

@@ -40,6 +40,7 @@ DOMAINS: tuple[str, ...] = (
     "reliability",
     "helm_values",
     "hygiene",
+    "vector_stores",
 )
 
 

@@ -238,7 +238,8 @@ class AgentService(pulumi.ComponentResource):
             spec=workload.network_policy_spec(
                 svc, cfg, edge_cidrs=args.edge_cidrs, monitoring_namespace=args.monitoring_namespace,
                 callers=callers, callees=callees, data_cidrs=args.data.data_cidrs,
-                postgres_port=args.data.postgres_port, redis_port=args.data.redis_port),
+                postgres_port=args.data.postgres_port, redis_port=args.data.redis_port,
+                vector_store=workload.vector_store_egress(args.data)),
             opts=opts,
         )
 
