@@ -114,3 +114,51 @@ def test_the_readme_lists_every_blueprint_with_its_fresh_monthly_cost(all_planne
         cost = f"${all_planned[path].cost.total:,.0f}"
         row = next(line for line in table.splitlines() if f"[{path.parent.name}]" in line)
         assert cost in row, f"{_id(path)}: {cost} missing from its README row"
+
+
+def _stores(config: dict[str, Any]) -> list[str]:
+    """The dedicated data stores a stack file configures (beyond PostgreSQL and Redis)."""
+    data = config.get(f"{PROJECT}:dataTier") or {}
+    observability = config.get(f"{PROJECT}:observability") or {}
+    stores = [data["vectorStore"]] if data.get("vectorStore") in ("qdrant", "weaviate") else []
+    if (data.get("documentStore") or {}).get("engine") == "documentdb":
+        stores.append("documentdb")
+    if (observability.get("logSearch") or {}).get("enabled"):
+        stores.append("opensearch")
+    return stores
+
+
+STORE_FILES = [f for f in FILES if _stores(yaml.safe_load(f.read_text())["config"])]
+# What each store is in the plan (its resource type, or the word its resources are named by), and the ARN pattern of
+# the AWS Backup selection that takes its data (None: the service keeps its own snapshots).
+STORE_TYPES = {"documentdb": "aws:docdb/cluster:Cluster", "opensearch": "aws:opensearch/domain:Domain"}
+BACKED_UP = {"qdrant": ":volume/*", "weaviate": ":volume/*", "documentdb": ":cluster:*", "opensearch": None}
+SECRETS = "aws:secretsmanager/"
+
+
+@pytest.fixture(params=STORE_FILES, ids=[_id(f) for f in STORE_FILES])
+def with_stores(request, all_planned) -> Planned:
+    if request.param not in all_planned:
+        all_planned[request.param] = _plan(request.param)
+    return all_planned[request.param]
+
+
+def test_the_configured_stores_are_planned_priced_and_backed_up(with_stores):
+    planned = with_stores
+    patterns = [str(p) for s in planned.plan.of_type("aws:backup/selection:Selection")
+                for p in s.inputs.get("resources") or []]
+    for store in _stores(planned.config):
+        if store in STORE_TYPES:
+            names = {r.name for r in planned.plan.of_type(STORE_TYPES[store])}
+        else:
+            names = {r.name for r in planned.plan if store in r.name and not r.type.startswith(SECRETS)}
+        assert names, f"{store}: not in the plan"
+        # Priced, never silently free: the store's own lines (its volumes, instances, nodes), secrets aside.
+        lines = [line for line in planned.cost.lines if not line.type.startswith(SECRETS)
+                 and (line.resource in names or store in line.resource or line.component == f"{store}-store")]
+        if store in ("qdrant", "weaviate"):
+            lines += [line for line in planned.cost.lines if line.component == "vector-store"]
+        assert sum(line.monthly_usd for line in lines) > 0, f"{store}: no priced cost line"
+        assert not [u for u in planned.cost.unpriced if u.resource in names], f"{store}: part of it is unpriced"
+        if BACKED_UP[store]:
+            assert any(BACKED_UP[store] in p for p in patterns), f"{store}: not in the backup selection {patterns}"
