@@ -86,6 +86,9 @@ class BackupVaultArgs:
     dr_provider: aws.Provider | None = None
     deploy_role_arns: Sequence[str] = ()
     """The roles that run `pulumi up`: vault admins besides backup.vaultAdminRoleArns."""
+    data_resource_types: Sequence[str] = ()
+    """Types the data tier holds beyond backup.resourceTypes (DocumentDB when a document store exists): the
+    selection takes them too, so enabling a store never leaves it outside the plan."""
 
 
 class BackupVault(pulumi.ComponentResource):
@@ -123,7 +126,8 @@ class BackupVault(pulumi.ComponentResource):
             f"{name}-selection",
             plan_id=plan.id,
             iam_role_arn=role.arn,
-            resources=resource_patterns(cfg.resource_types, partition=context.partition, region=context.region,
+            resources=resource_patterns(list(dict.fromkeys([*cfg.resource_types, *args.data_resource_types])),
+                                        partition=context.partition, region=context.region,
                                         account=context.account_id),
             conditions=[{"string_equals": tag_conditions(project=context.project,
                                                          stack=context.stack)}],
