@@ -30,6 +30,7 @@ SELECTION = "aws:backup/selection:Selection"
 CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 
 API_SECRETS = ["database", "redis", "jwt", "encryption-key", "openai", "mongodb"]
 
@@ -177,3 +178,12 @@ def test_a_weak_or_invalid_document_store_is_refused_before_anything_is_register
 def test_a_service_cannot_mount_mongodb_without_a_document_store():
     err = config_error("dev", {"services.api.secrets": ["database", "redis", "mongodb"]})
     assert "services.api.secrets" in str(err) and "documentStore" in str(err)
+
+
+def test_each_instance_has_a_cpu_alarm_to_the_alert_topic():
+    p = docdb_plan("prod")
+    alarms = {a.props["dimensions"]["DBInstanceIdentifier"]: a for a in p.of_type(ALARM)
+              if a.props.get("namespace") == "AWS/DocDB"}
+    assert sorted(alarms) == sorted(i.props["identifier"] for i in p.of_type(INSTANCE))
+    assert all(a.props["metricName"] == "CPUUtilization" and a.props["alarmActions"] for a in alarms.values())
+    assert not [a for a in plan("prod").of_type(ALARM) if a.props.get("namespace") == "AWS/DocDB"]

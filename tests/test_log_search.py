@@ -122,3 +122,14 @@ def test_the_estimate_prices_the_data_nodes_and_their_volumes():
 ])
 def test_a_log_search_domain_that_cannot_work_is_refused_before_anything_is_registered(stack, overrides, key):
     assert key in str(config_error(stack, overrides))
+
+
+def test_a_red_domain_or_blocked_writes_raise_an_alarm():
+    p = plan("prod", ON)
+    alarms = {a.props["metricName"]: a for a in p.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+              if a.props.get("namespace") == "AWS/ES"}
+    assert set(alarms) == {"ClusterStatus.red", "ClusterIndexWritesBlocked"}
+    for alarm in alarms.values():
+        assert alarm.props["dimensions"] == {"DomainName": p.one(DOMAIN).props["domainName"],
+                                             "ClientId": "123456789012"}
+        assert alarm.props["threshold"] == 1 and alarm.props["alarmActions"]

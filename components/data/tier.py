@@ -117,6 +117,7 @@ class DataTier(pulumi.ComponentResource):
         self.mongodb_database: str | None = None
         self.mongodb_secret_arn: pulumi.Output[str] | None = None
         self.docdb_cluster_arn: pulumi.Output[str] | None = None
+        self.docdb_instance_ids: dict[str, pulumi.Output[str]] = {}
         if cfg.document_store is not None:
             docdb_key = self._key(name, "documents", context)
             docdb_sg = self._security_group(name, "docdb", "DocumentDB", MONGODB_PORT, args)
@@ -127,6 +128,8 @@ class DataTier(pulumi.ComponentResource):
             self.mongodb_database = cfg.document_store.database_name
             self.mongodb_secret_arn = docs.master_secret_arn
             self.docdb_cluster_arn = docs.cluster.arn
+            self.docdb_instance_ids = {f"docdb-{i + 1}": instance.identifier
+                                       for i, instance in enumerate(docs.instances)}
 
         self.postgres_host = db.instance.address
         self.postgres_port = POSTGRES_PORT

@@ -185,6 +185,9 @@ class ObservabilityStack(pulumi.ComponentResource):
         if args.data is not None:
             alarms.postgres(args.data)
             alarms.redis(args.data)
+            alarms.documentdb(args.data)
+        if self.log_search is not None:
+            alarms.log_search(self.log_search.domain.domain_name)
         if args.edge is not None:
             # Each api service has its own target group (VMs: below; EKS: in load_balancer), alarmed on per service.
             per_service = args.target.vm_services or args.edge.target_groups
