@@ -24,12 +24,10 @@ WAF_COUNTABLE_RULES: tuple[str, ...] = (
     "SizeRestrictions_URIPATH", "NoUserAgent_HEADER", "UserAgent_BadBots_HEADER",
 )
 
-# OpenSearch Service domain endpoint TLS policies that refuse TLS 1.0/1.1 (API DomainEndpointOptions.TLSSecurityPolicy:
+# OpenSearch Service domain endpoint TLS policies (API DomainEndpointOptions.TLSSecurityPolicy:
 # Policy-Min-TLS-1-0-2019-07 | Policy-Min-TLS-1-2-2019-07 | Policy-Min-TLS-1-2-PFS-2023-10 |
-# Policy-Min-TLS-1-2-RFC9151-FIPS-2024-08). The program sets the one with forward secrecy only.
-OPENSEARCH_TLS12_POLICIES: tuple[str, ...] = (
-    "Policy-Min-TLS-1-2-2019-07",
-    "Policy-Min-TLS-1-2-PFS-2023-10",
-    "Policy-Min-TLS-1-2-RFC9151-FIPS-2024-08",
-)
-OPENSEARCH_TLS_POLICY = "Policy-Min-TLS-1-2-PFS-2023-10"
+# Policy-Min-TLS-1-2-RFC9151-FIPS-2024-08). The pack accepts the latest ones (TLS 1.2+ with forward secrecy, as
+# Security Hub Opensearch.8 does); the program sets the first.
+OPENSEARCH_LATEST_TLS_POLICIES: tuple[str, ...] = ("Policy-Min-TLS-1-2-PFS-2023-10",
+                                                    "Policy-Min-TLS-1-2-RFC9151-FIPS-2024-08")
+OPENSEARCH_TLS_POLICY = OPENSEARCH_LATEST_TLS_POLICIES[0]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_contract.aws import OPENSEARCH_TLS12_POLICIES
+from agent_contract.aws import OPENSEARCH_LATEST_TLS_POLICIES
 from pulumi_policy import Policy, PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._common import (
@@ -253,14 +253,16 @@ POLICIES: list[Policy] = [
     ),
     resource_policy(
         "opensearch-https-tls12",
-        description="OpenSearch domains require HTTPS with a TLS 1.2+ security policy.",
+        description="OpenSearch domains require HTTPS with a TLS 1.2+ security policy with forward secrecy.",
         resource_types=[OPENSEARCH_DOMAIN], check=_check_os_https, severity=Severity.HIGH,
         remediation="Set domain_endpoint_options={enforce_https: True, tls_security_policy: "
                     "\"Policy-Min-TLS-1-2-PFS-2023-10\"}.",
         refs=[_CC6_7, pci_dss("4.2.1", "Strong cryptography protects data in transmission")],
         config={"allowedTlsPolicies": {"type": "array", "items": {"type": "string"},
-                                       "default": list(OPENSEARCH_TLS12_POLICIES),
-                                       "description": "TLS security policies accepted."}},
+                                       "default": list(OPENSEARCH_LATEST_TLS_POLICIES),
+                                       "description": "TLS security policies accepted (Policy-Min-TLS-1-2-2019-07 "
+                                                      "also refuses TLS 1.0/1.1 but allows ciphers without forward "
+                                                      "secrecy)."}},
     ),
     resource_policy(
         "opensearch-fine-grained-access-control",

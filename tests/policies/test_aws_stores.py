@@ -138,3 +138,9 @@ def test_a_planted_log_search_misconfiguration_fails_the_review(policy, stack, w
 @pytest.mark.parametrize("policy", sorted({p for p, *_ in SEARCH_PLANTINGS}))
 def test_log_search_policies_report_nothing_on_preview_unknowns(policy: str):
     assert violations(plan("prod", SEARCH, preview=True), policy) == []
+
+
+def test_tls_12_without_forward_secrecy_is_refused_by_default():
+    base = plan("prod", SEARCH)
+    weak = _domain("domainEndpointOptions.tlsSecurityPolicy", "Policy-Min-TLS-1-2-2019-07")(base)
+    assert violations(weak, "opensearch-https-tls12")
