@@ -187,3 +187,24 @@ def test_each_instance_has_a_cpu_alarm_to_the_alert_topic():
     assert sorted(alarms) == sorted(i.props["identifier"] for i in p.of_type(INSTANCE))
     assert all(a.props["metricName"] == "CPUUtilization" and a.props["alarmActions"] for a in alarms.values())
     assert not [a for a in plan("prod").of_type(ALARM) if a.props.get("namespace") == "AWS/DocDB"]
+
+
+def test_only_a_service_that_mounts_mongodb_may_open_connections_to_27017():
+    p = plan("prod", with_store({"services.api.secrets": API_SECRETS}))
+
+    def data_ports(service: str) -> set[int]:
+        spec = p.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", f"service-{service}-network-policy").props["spec"]
+        return {port["port"] for rule in spec["egress"] if any("ipBlock" in t and t["ipBlock"]["cidr"] != "0.0.0.0/0"
+                                                               for t in rule["to"])
+                for port in rule["ports"]}
+    assert 27017 in data_ports("api")
+    assert 27017 not in data_ports("context")
+
+
+def test_on_vms_the_service_security_group_allows_27017_to_the_data_subnets_only_when_it_mounts_mongodb():
+    p = plan("dev", with_store({"services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}))
+    rules = p.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    egress = [r for r in rules if r.props.get("fromPort") == 27017]
+    assert egress and all(r.name.startswith("service-api-") for r in egress)
+    postgres = {r.props["cidrIpv4"] for r in rules if r.name.startswith("service-api-") and r.props["fromPort"] == 5432}
+    assert {r.props["cidrIpv4"] for r in egress} == postgres  # the data subnets, nothing wider
