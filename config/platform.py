@@ -125,6 +125,13 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         if data.postgres.backup_retention_days < 7:
             problems.append(f"dataTier.postgres.backupRetentionDays: {environment} keeps at least 7 days of "
                             f"database backups (got {data.postgres.backup_retention_days})")
+        store = data.document_store
+        if store is not None and store.instance_count < 2:
+            problems.append(f"dataTier.documentStore.instanceCount: {environment} runs at least 2 DocumentDB "
+                            "instances in different AZs, so a failover has a replica to promote")
+        if store is not None and store.backup_retention_days < 7:
+            problems.append(f"dataTier.documentStore.backupRetentionDays: {environment} keeps at least 7 days of "
+                            f"document store backups (got {store.backup_retention_days})")
         if data.redis.snapshot_retention_days < 1:
             problems.append(f"dataTier.redis.snapshotRetentionDays: {environment} keeps at least 1 daily "
                             "cache snapshot (got 0)")
@@ -159,7 +166,8 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
                             "or remove it" for svc, cfg in services.items() if "vector-store" in cfg.secrets)
         problems.extend(service_problems(services, protected=environment in PROTECTED_TIERS,
                                          llm_providers=data.secrets.llm_providers if data else None,
-                                         names=sections.get("service_names")))
+                                         names=sections.get("service_names"),
+                                         document_store=(data.document_store is not None) if data else None))
     edge: EdgeConfig | None = sections.get("edge")
     if edge is not None and services is not None:
         problems.extend(edge_problems(edge, services, region=sections.get("region"),
@@ -172,6 +180,15 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     observability: ObservabilityConfig | None = sections.get("observability")
     if observability is not None:
         problems.extend(observability_problems(environment, observability, data.postgres if data else None))
+        problems.extend(observability.log_search.problems(environment, network.az_count if network else None))
+        if observability.log_search.enabled and not (observability.log_search.admin_role_arns
+                                                     or sections.get("deploy_role_arns")):
+            problems.append("observability.logSearch.adminRoleArns: name the roles that administer the log search "
+                            "domain (its fine-grained access control master), or set deployRoleArns")
+        if observability.log_search.enabled and runtime == "vm":
+            problems.append("observability.logSearch.enabled: log search is fed by Fluent Bit on EKS; on the VM "
+                            "runtime container logs stay in CloudWatch Logs (search them with Logs Insights), so "
+                            "use runtime: eks or leave logSearch off")
     cost: BudgetConfig | None = sections.get("cost")
     if cost is not None and services is not None:
         problems.extend(llm_usage_problems(cost, services))

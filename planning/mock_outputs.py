@@ -62,6 +62,34 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, A
     }
 
 
+def _docdb_cluster(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    ident = inputs.get("clusterIdentifier") or physical_name(name, inputs)
+    return {
+        "endpoint": f"{ident}.cluster-{_suffix(name)}.{region}.docdb.amazonaws.com",
+        "readerEndpoint": f"{ident}.cluster-ro-{_suffix(name)}.{region}.docdb.amazonaws.com",
+        "port": inputs.get("port", 27017),
+        "clusterResourceId": f"cluster-{_suffix(name).upper()}",
+        "masterUserSecrets": [{
+            "secretArn": arn("secretsmanager", region, f"secret:rds!cluster-{_suffix(name)}-AbCdEf"),
+            "secretStatus": "active",
+            "kmsKeyId": "",
+        }],
+        "arn": arn("rds", region, f"cluster:{ident}"),
+    }
+
+
+def _docdb_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    ident = inputs.get("identifier") or physical_name(name, inputs)
+    return {"endpoint": f"{ident}.{_suffix(name)}.{region}.docdb.amazonaws.com", "port": 27017,
+            "arn": arn("rds", region, f"db:{ident}")}
+
+
+def _opensearch_domain(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    domain = inputs.get("domainName") or physical_name(name, inputs)
+    return {"endpoint": f"vpc-{domain}-{_suffix(name)}.{region}.es.amazonaws.com",
+            "domainId": f"{ACCOUNT_ID}/{domain}", "arn": arn("es", region, f"domain/{domain}")}
+
+
 def _elasticache_rg(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     rid = inputs.get("replicationGroupId") or physical_name(name, inputs)
     return {
@@ -233,6 +261,9 @@ RESOURCE_OUTPUTS: dict[str, Outputs] = {
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _elasticache_rg,
+    "aws:docdb/cluster:Cluster": _docdb_cluster,
+    "aws:docdb/clusterInstance:ClusterInstance": _docdb_instance,
+    "aws:opensearch/domain:Domain": _opensearch_domain,
     "aws:lb/loadBalancer:LoadBalancer": _lb,
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:ecr/repository:Repository": _ecr_repo,

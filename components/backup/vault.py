@@ -88,12 +88,16 @@ class BackupVaultArgs:
     """The roles that run `pulumi up`: vault admins besides backup.vaultAdminRoleArns."""
     volume_backups: bool = False
     """EBS volumes hold data (a dedicated vector store): the selection takes tagged EBS volumes too."""
+    data_resource_types: Sequence[str] = ()
+    """Types the data tier holds beyond backup.resourceTypes (DocumentDB when a document store exists): the
+    selection takes them too, so enabling a store never leaves it outside the plan."""
 
     @property
     def resource_types(self) -> list[str]:
-        """What the selection takes: backup.resourceTypes, plus EBS when volumes hold data."""
-        extra = ["EBS"] if self.volume_backups and "EBS" not in self.config.resource_types else []
-        return [*self.config.resource_types, *extra]
+        """What the selection takes: backup.resourceTypes, the data tier's own types, and EBS when volumes hold
+        data."""
+        extra = ["EBS"] if self.volume_backups else []
+        return list(dict.fromkeys([*self.config.resource_types, *self.data_resource_types, *extra]))
 
 
 class BackupVault(pulumi.ComponentResource):

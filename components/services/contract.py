@@ -49,16 +49,24 @@ class ServiceDataRefs:
     vector_store: VectorStoreRefs | None = None
     vector_store_host: pulumi.Input[str] | None = None
     vector_store_peer: VectorStorePeer | None = None
+    # The document store (DocumentDB), when the stack has one: its cluster endpoint and database.
+    mongodb_host: pulumi.Input[str] | None = None
+    mongodb_port: pulumi.Input[int] | None = None
+    mongodb_database: str | None = None
 
     @staticmethod
     def platform_secrets(
         *, database: pulumi.Input[str], redis: pulumi.Input[str], jwt: pulumi.Input[str],
         encryption_key: pulumi.Input[str], llm_keys: Mapping[str, pulumi.Input[str]],
         vector_store: pulumi.Input[str] | None = None,
+        mongodb: pulumi.Input[str] | None = None,
     ) -> dict[str, pulumi.Input[str]]:
-        extra = {"vector-store": vector_store} if vector_store is not None else {}
-        return {"database": database, "redis": redis, "jwt": jwt, "encryption-key": encryption_key, **llm_keys,
-                **extra}
+        secrets = {"database": database, "redis": redis, "jwt": jwt, "encryption-key": encryption_key, **llm_keys}
+        if vector_store is not None:
+            secrets["vector-store"] = vector_store
+        if mongodb is not None:
+            secrets["mongodb"] = mongodb  # the DocumentDB-managed master secret: {"username", "password"}
+        return secrets
 
     @classmethod
     def of(cls, data: DataTier) -> ServiceDataRefs:
@@ -74,12 +82,16 @@ class ServiceDataRefs:
             secret_arns=cls.platform_secrets(
                 database=data.app_db_secret_arn, redis=data.redis_auth_secret_arn, jwt=data.jwt_secret_arn,
                 encryption_key=data.encryption_key_secret_arn, llm_keys=data.llm_key_secret_arns,
-                vector_store=data.vector_store.api_key_secret_arn if data.vector_store else None),
+                vector_store=data.vector_store.api_key_secret_arn if data.vector_store else None,
+                mongodb=data.mongodb_secret_arn),
             secrets_kms_key_arn=data.secrets_kms_key_arn,
             data_kms_key_arn=data.data_kms_key_arn,
             data_cidrs=list(data.database_cidrs),
             secret_versions=data.secret_versions,
             vector_store=data.vector_store,
+            mongodb_host=data.mongodb_host,
+            mongodb_port=data.mongodb_port if data.mongodb_host is not None else None,
+            mongodb_database=data.mongodb_database,
         )
 
 
@@ -143,6 +155,20 @@ def service_environment(svc: str, cfg: ServiceConfig, context: StackContext, dat
         **vector_store_environment(data),
         "SHUTDOWN_GRACE_SECONDS": str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
     }
+    if data.mongodb_host is not None and "mongodb" in cfg.secrets:
+        # No credentials here: the user and password are the file SECRETS_DIR/mongodb ({"username", "password"}).
+        # DocumentDB is a replica set named rs0; it does not support retryable writes; TLS verifies against the
+        # RDS global bundle (BootstrapConfig.ca_bundle_url).
+        port = as_text(data.mongodb_port)
+        values.update({
+            "MONGODB_HOST": data.mongodb_host,
+            "MONGODB_PORT": port,
+            "MONGODB_DATABASE": data.mongodb_database,
+            "MONGODB_TLS": "true",
+            "MONGODB_URL": pulumi.Output.concat(
+                "mongodb://", data.mongodb_host, ":", port, "/", data.mongodb_database,
+                "?tls=true&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false"),
+        })
     if cfg.default_model:
         values["DEFAULT_MODEL"] = cfg.default_model
     if cfg.queue is not None:

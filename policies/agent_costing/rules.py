@@ -139,6 +139,7 @@ FREE_TYPES: dict[str, str] = {
         "aws:rds/optionGroup:OptionGroup", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
         "aws:elasticache/subnetGroup:SubnetGroup", "aws:elasticache/parameterGroup:ParameterGroup",
         "aws:elasticache/user:User", "aws:elasticache/userGroup:UserGroup",
+        "aws:docdb/subnetGroup:SubnetGroup", "aws:docdb/clusterParameterGroup:ClusterParameterGroup",
     ], "database configuration; instances and nodes are priced"),
     **dict.fromkeys([
         "aws:backup/plan:Plan", "aws:backup/selection:Selection", "aws:backup/vaultPolicy:VaultPolicy",
@@ -684,6 +685,60 @@ def _rds_instance(res: Resource, ctx: Context, bill: Bill) -> None:
             bill.add("secretsmanager.secret", 1, "master user secret managed by RDS in Secrets Manager")
 
 
+DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
+DOCDB_INSTANCE = "aws:docdb/clusterInstance:ClusterInstance"
+
+
+def _docdb_instance(res: Resource, ctx: Context, bill: Bill) -> None:
+    """Each DocumentDB instance (primary or replica) bills its class per hour (standard storage configuration)."""
+    with bill.part("instance hours"):
+        klass = get(res.props, "instanceClass")
+        bill.hourly(f"docdb.{klass}", 1, f"{klass} DocumentDB instance", keep_zero=True)
+
+
+def _docdb_cluster(res: Resource, ctx: Context, bill: Bill) -> None:
+    """The cluster volume: storage, I/O and backup storage beyond the free allowance, from the usage assumptions."""
+    usage = ctx.usage
+    with bill.part("storage"):
+        kind = str(get(res.props, "storageType", default="standard"))
+        if kind == "iopt1":
+            bill.skip("storage: I/O-Optimized (iopt1) DocumentDB prices are not in the catalogue")
+            return
+    bill.add("docdb.storage", usage.document_db_storage_gb, "cluster volume storage (usage.documentDbStorageGb)",
+             keep_zero=True)
+    bill.add("docdb.io", usage.document_db_io_millions, "storage I/O requests (usage.documentDbIoMillions)",
+             keep_zero=True)
+    bill.add("docdb.backup", usage.document_db_backup_gb,
+             "backup storage beyond the free 100% of cluster storage (usage.documentDbBackupGb)")
+    with bill.part("master user secret"):
+        if truthy(get(res.props, "manageMasterUserPassword", default=False)):
+            bill.add("secretsmanager.secret", 1, "master user secret managed by DocumentDB in Secrets Manager")
+
+
+OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
+
+
+def _opensearch_domain(res: Resource, ctx: Context, bill: Bill) -> None:
+    """Data nodes (and dedicated masters) per hour, and each data node's EBS volume per GB-month."""
+    props = res.props
+    nodes = 0.0
+    with bill.part("data nodes"):
+        nodes = number(get(props, "clusterConfig", "instanceCount", default=1), ["clusterConfig", "instanceCount"])
+        kind = get(props, "clusterConfig", "instanceType")
+        bill.hourly(f"opensearch.{kind}", nodes, f"{nodes:g} x {kind} data node(s)", keep_zero=True)
+    with bill.part("dedicated masters"):
+        if truthy(get(props, "clusterConfig", "dedicatedMasterEnabled", default=False)):
+            masters = number(get(props, "clusterConfig", "dedicatedMasterCount", default=3), ["dedicatedMasterCount"])
+            kind = get(props, "clusterConfig", "dedicatedMasterType")
+            bill.hourly(f"opensearch.{kind}", masters, f"{masters:g} x {kind} dedicated master(s)")
+    with bill.part("storage"):
+        if truthy(get(props, "ebsOptions", "ebsEnabled", default=False)):
+            size = number(get(props, "ebsOptions", "volumeSize", default=10), ["ebsOptions", "volumeSize"])
+            volume = str(get(props, "ebsOptions", "volumeType", default="gp2"))
+            bill.add(f"opensearch.storage.{volume}", size * nodes, f"{nodes:g} x {size:g} GiB {volume}",
+                     keep_zero=True)
+
+
 def _cache_nodes(res: Resource, ctx: Context, bill: Bill, nodes: float) -> None:
     engine = str(get(res.props, "engine", default="redis"))
     node_type = get(res.props, "nodeType")
@@ -1032,6 +1087,9 @@ RULES: dict[str, Rule] = {
     "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": _serverless_application,
     RDS_INSTANCE: _rds_instance,
     REPLICATION_GROUP: _replication_group,
+    DOCDB_CLUSTER: _docdb_cluster,
+    DOCDB_INSTANCE: _docdb_instance,
+    OPENSEARCH_DOMAIN: _opensearch_domain,
     CACHE_CLUSTER: _cache_cluster,
     BUCKET: _bucket,
     BUCKET_V2: _bucket,

@@ -21,6 +21,7 @@ DOMAINS: tuple[str, ...] = (
     "aws_identity",
     "aws_logging",
     "aws_data",
+    "aws_stores",
     "backup",
     "aws_ecr",
     "aws_edge",

@@ -292,8 +292,11 @@ def network_policy_spec(
     postgres_port: pulumi.Input[int],
     redis_port: pulumi.Input[int],
     vector_store: dict[str, Any] | None = None,
+    mongodb_port: pulumi.Input[int] | None = None,
 ) -> dict[str, Any]:
-    """Exactly the traffic a service needs; the namespace's default-deny drops everything else."""
+    """Exactly the traffic a service needs; the namespace's default-deny drops everything else.
+
+    ``mongodb_port``: the document store's port, for a service that mounts its credentials (else None)."""
     ingress = [{"from": [_from_namespace(monitoring_namespace)], "ports": _tcp(cfg.port)}]
     if cfg.kind == "api" and edge_cidrs:
         # The ALB sends straight to pod IPs (`ip` target groups), from its nodes in the public subnets.
@@ -305,7 +308,8 @@ def network_policy_spec(
            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
     egress: list[dict[str, Any]] = [
         {"to": [dns], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
-        {"to": [{"ipBlock": {"cidr": cidr}} for cidr in data_cidrs], "ports": _tcp(postgres_port, redis_port)},
+        {"to": [{"ipBlock": {"cidr": cidr}} for cidr in data_cidrs],
+         "ports": _tcp(postgres_port, redis_port, *([mongodb_port] if mongodb_port is not None else []))},
         # LLM provider APIs, AWS APIs (STS for IRSA, S3) and the VPC's interface endpoints all listen on 443.
         {"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _tcp(443)},
     ]

@@ -244,6 +244,9 @@ class VmAgentService(pulumi.ComponentResource):
         for i, cidr in enumerate(data.data_cidrs):
             rules.append((f"postgres-{cidr}", cidr, "tcp", postgres_port, "PostgreSQL", f"postgres-{i}"))
             rules.append((f"redis-{cidr}", cidr, "tcp", redis_port, "Redis", f"redis-{i}"))
+            if data.mongodb_port is not None and "mongodb" in args.config.secrets:
+                rules.append((f"mongodb-{cidr}", cidr, "tcp", int(data.mongodb_port),  # type: ignore[arg-type]
+                              "DocumentDB", None))
         for label, cidr, protocol, port, description, old in rules:
             aliases = [pulumi.Alias(name=f"{name}-to-{old}")] if old else None
             aws.vpc.SecurityGroupEgressRule(
