@@ -43,6 +43,34 @@ def ecr_image_digests(ctx: Context) -> list[Finding]:
     return findings
 
 
+@check("registry-image-digests", title="Image tags resolved to digests by this runner", group="exists", calls=(),
+       remediation="Allow HTTPS from the machine that runs `pulumi preview`/`up` to each registry and its token "
+                   "endpoint (docs/first-deploy.md#image-digests-resolved-at-deploy-time). When a recorded digest "
+                   "differs, check the publisher's release and update `expected` in config/image_pins.py.")
+def registry_image_digests(ctx: Context) -> list[Finding]:
+    """The program resolves these tags itself during preview and update: an unreachable registry fails the deploy,
+    and a recorded one-source digest the registry no longer serves stops it (components/core/registry.py)."""
+    from components.core.registry import RegistryError
+
+    resolve = ctx.registry_digest
+    if resolve is None:
+        raise Skip("no registry client")
+    findings = []
+    for lookup in ctx.facts.registry_lookups:
+        try:
+            digest = resolve(lookup.reference)
+        except RegistryError as exc:
+            findings.append(Finding("registry-image-digests", "fail", lookup.reference, str(exc)))
+            continue
+        if lookup.expected and digest != lookup.expected:
+            findings.append(Finding("registry-image-digests", "fail", lookup.reference,
+                                    f"the registry serves {digest}, config/image_pins.py expects {lookup.expected}"))
+        else:
+            findings.append(Finding("registry-image-digests", "pass", lookup.reference,
+                                    f"resolves to {digest}" + (" (the recorded digest)" if lookup.expected else "")))
+    return findings
+
+
 @check("route53-hosted-zone", title="Route 53 hosted zone for the domain exists", group="exists",
        calls=("route53:ListHostedZonesByName", "route53:GetHostedZone"),
        remediation="Create the public hosted zone and delegate it, or set edge.hostedZoneName / "

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.core.registry import REGISTRY_DIGEST_INVOKE
+from planning.mock_outputs import MOCK_DIGEST_PREFIX
 from planning.model import UNKNOWN, Plan, unwrap_secrets
 
 # <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<digest> (ECR user guide, "Private registry
@@ -81,6 +83,14 @@ class EcrImage:
 
 
 @dataclass(frozen=True)
+class RegistryLookup:
+    """A tag the program resolves to its digest at deploy time, and the one-source digest it must equal, if any."""
+
+    reference: str
+    expected: str = ""
+
+
+@dataclass(frozen=True)
 class HostedZone:
     name: str | None
     zone_id: str | None
@@ -103,6 +113,7 @@ class Facts:
     charts: list[Chart] = field(default_factory=list)
     ecr_images: list[EcrImage] = field(default_factory=list)
     other_images: list[str] = field(default_factory=list)
+    registry_lookups: list[RegistryLookup] = field(default_factory=list)
     built_repositories: set[str] = field(default_factory=set)
     hosted_zones: list[HostedZone] = field(default_factory=list)
     role_arns: list[str] = field(default_factory=list)
@@ -220,10 +231,14 @@ def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = Non
             for m in ECR_IMAGE.finditer(text):
                 ecr.append(EcrImage(m.group(0), m["account"], m["region"], m["repository"], m["digest"]))
             for m in DIGEST_IMAGE.finditer(text):
-                if not ECR_IMAGE.fullmatch(m["image"]):
+                # A mock engine stand-in is the digest of a tag resolved at deploy time: registry_lookups checks it.
+                if not ECR_IMAGE.fullmatch(m["image"]) and f"@{MOCK_DIGEST_PREFIX}" not in m["image"]:
                     other.append(m["image"])
     facts.ecr_images = _unique(ecr)
     facts.other_images = _unique(other)
+
+    facts.registry_lookups = _unique([RegistryLookup(str(a["reference"]), str(a.get("expected") or ""))
+                                      for t, a in plan.invokes if t == REGISTRY_DIGEST_INVOKE])
 
     lookups: list[HostedZone] = []
     for token, args in plan.invokes:
