@@ -5,8 +5,8 @@ a digest fixes the bytes. The mock engine accepts any string, and a wrong digest
 (ImagePullBackOff, then the Helm release's atomic rollback): so a digest goes into ``PINNED`` only when two
 independent public sources agree on it (a registry's own record such as a promotion PR, a chart's values.yaml
 that carries the digest, a repository that pins ``image:tag@sha256:...``). An image whose digest could not be
-confirmed that way, or whose chart cannot carry a digest, stays on the chart's own tag and is listed in
-``UNPINNED`` with the reason (what was searched), so the gap is visible rather than papered over with a guess.
+confirmed that way is listed in ``UNPINNED`` with the reason (what was searched), so the gap is visible rather
+than papered over with a guess, and is resolved at deploy time (below).
 
 Stdlib only: the values builders, the tests and the docs read the same table.
 
