@@ -116,6 +116,19 @@ def test_without_a_digest_header_the_body_is_hashed():
     assert digest.startswith("sha256:") and len(digest) == 71 and digest != INDEX
 
 
+def test_a_registry_refusing_head_is_asked_with_get():
+    fake = FakeRegistry("public.ecr.aws", {("a/b", "1"): INDEX})
+    refusing = fake
+
+    def transport(method, url, headers):
+        if method == "HEAD":
+            return Response(405, {}, b"")
+        return refusing(method, url, headers)
+
+    assert resolve_digest("public.ecr.aws/a/b:1", transport) == INDEX
+    assert [m for m, _, _ in fake.requests] == ["GET"]
+
+
 def test_a_missing_tag_fails_with_the_registry_answer():
     fake = FakeRegistry("quay.io", {})
     with pytest.raises(RegistryError, match=r"quay.io/thanos/thanos:v9.9.9: .* answered HTTP 404"):

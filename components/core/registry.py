@@ -50,6 +50,7 @@ ACCEPT = ", ".join((
 ))
 TIMEOUT_SECONDS = 15
 DOCKER_HUB = "registry-1.docker.io"
+USER_AGENT = "agent-platform-digest-resolver"
 
 
 class RegistryError(RuntimeError):
@@ -68,7 +69,7 @@ Transport = Callable[[str, str, Mapping[str, str]], Response]
 
 
 def _urllib_transport(method: str, url: str, headers: Mapping[str, str]) -> Response:
-    request = urllib.request.Request(url, method=method, headers=dict(headers))
+    request = urllib.request.Request(url, method=method, headers={"User-Agent": USER_AGENT, **headers})
     try:
         with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as reply:
             return Response(reply.status, {k.lower(): v for k, v in reply.headers.items()}, reply.read())
@@ -125,9 +126,13 @@ def resolve_digest(reference: str, transport: Transport = _urllib_transport) -> 
                                                          transport)
             reply = transport("HEAD", url, headers)
         digest = reply.headers.get("docker-content-digest", "") if reply.status == 200 else ""
-        if reply.status == 200 and not digest:
+        if not digest and reply.status != 404:
+            # A registry that refuses HEAD or leaves the header out: GET the manifest (as the Terraform data source
+            # does) and take its header, else the sha256 of the exact bytes served, which is the digest by definition.
             reply = transport("GET", url, headers)
-            digest = "sha256:" + hashlib.sha256(reply.body).hexdigest() if reply.status == 200 else ""
+            if reply.status == 200:
+                body_digest = "sha256:" + hashlib.sha256(reply.body).hexdigest()
+                digest = reply.headers.get("docker-content-digest") or body_digest
     except (OSError, ValueError) as exc:  # URLError, timeouts, TLS and JSON errors
         raise RegistryError(f"{reference}: {host} could not be reached ({exc})") from exc
     if reply.status != 200:
