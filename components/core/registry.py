@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import pulumi
 from pulumi.runtime import invoke as pulumi_invoke
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
@@ -53,8 +54,9 @@ DOCKER_HUB = "registry-1.docker.io"
 USER_AGENT = "agent-platform-digest-resolver"
 
 
-class RegistryError(RuntimeError):
-    """A tag could not be resolved, or resolved to a digest other than the recorded one."""
+class RegistryError(pulumi.RunError):
+    """A tag could not be resolved, or resolved to a digest other than the recorded one. A ``RunError``, so
+    ``pulumi preview``/``up`` stops with this message alone, not a Python traceback."""
 
 
 @dataclass(frozen=True)
