@@ -315,16 +315,31 @@ def chart_indexes(f: Facts, *, unpublished: str | None = None) -> Any:
     return fetch
 
 
-def registry(serves: dict[str, str] | None = None, unreachable: tuple[str, ...] = ()):
-    """A fake of the registries the program resolves tags from: ``serves`` answers by reference (any other tag
-    resolves to one fixed digest); a reference in ``unreachable`` fails as a network error does."""
-    from components.core.registry import RegistryError
+class FakeRegistries:
+    """The image registries: ``serves`` answers tags by reference (any other tag resolves to one fixed digest);
+    a reference in ``unreachable`` fails as a network error does; one in ``missing`` has no such manifest."""
 
-    def resolve(reference: str) -> str:
-        if reference in unreachable:
+    def __init__(self, serves: dict[str, str] | None, unreachable: tuple[str, ...], missing: tuple[str, ...]):
+        self.serves, self.unreachable, self.missing = serves or {}, unreachable, missing
+
+    def _reach(self, reference: str) -> None:
+        from components.core.registry import RegistryError
+
+        if reference in self.unreachable:
             raise RegistryError(f"{reference}: {reference.split('/')[0]} could not be reached (timed out)")
-        return (serves or {}).get(reference, "sha256:" + "c" * 64)
-    return resolve
+
+    def digest(self, reference: str) -> str:
+        self._reach(reference)
+        return self.serves.get(reference, "sha256:" + "c" * 64)
+
+    def exists(self, reference: str) -> bool:
+        self._reach(reference)
+        return reference not in self.missing
+
+
+def registry(serves: dict[str, str] | None = None, unreachable: tuple[str, ...] = (),
+             missing: tuple[str, ...] = ()) -> FakeRegistries:
+    return FakeRegistries(serves, unreachable, missing)
 
 
 def healthy_registry(f: Facts):

@@ -26,7 +26,7 @@ def _fetch(index: bytes = stubs.KEDA_INDEX):
 
 def _only(name: str, account: stubs.StubAccount, f=None, fetch=None, registry=None):
     result = run(f or stubs.facts(), account, fetch_url=fetch or _fetch(), workers=1, only=[name],
-                 registry_digest=registry)
+                 registry=registry)
     return result
 
 
@@ -258,6 +258,16 @@ def test_an_unreachable_registry_fails_because_the_deploy_would():
     assert "public.ecr.aws could not be reached" in result.failed[0].message
 
 
+def test_a_digest_pinned_outside_ecr_must_exist_in_its_registry():
+    present, absent = "quay.io/a/b:v1@" + stubs.DIGEST, "docker.io/library/postgres:16-alpine@sha256:" + "e" * 64
+    f = stubs.facts(registry_lookups=[], other_images=[present, absent])
+    account = stubs.StubAccount()
+    stubs.expect_zones(account, f)
+    result = _only("registry-image-digests", account, f, registry=stubs.registry(missing=(absent,)))
+    assert [(x.subject, x.status) for x in result.findings] == [(present, "pass"), (absent, "fail")]
+    assert "no manifest with this digest" in result.failed[0].message
+
+
 def test_hosted_zone_found_and_missing():
     account = stubs.StubAccount()
     stubs.expect_zones(account, stubs.facts())
@@ -427,7 +437,7 @@ def test_unexpected_answer_is_skipped_not_passed():
 def test_full_run_passes():
     f = stubs.facts()
     account = stubs.passing(f)
-    result = run(f, account, fetch_url=_fetch(), workers=1, registry_digest=stubs.healthy_registry(f))
+    result = run(f, account, fetch_url=_fetch(), workers=1, registry=stubs.healthy_registry(f))
     assert not result.failed and not [x for x in result.skipped if x.check != "iam-roles-exist"], result.findings
     account.verify()
     assert {c.name for c in result.checks} == {x.check for x in result.findings}  # every check had work
@@ -436,7 +446,7 @@ def test_full_run_passes():
 def test_iam_policy_lists_exactly_the_actions_the_checks_call():
     f = stubs.facts()
     account = stubs.passing(f)
-    run(f, account, fetch_url=_fetch(), workers=1, registry_digest=stubs.healthy_registry(f))
+    run(f, account, fetch_url=_fetch(), workers=1, registry=stubs.healthy_registry(f))
     document = json.loads(iam_policy.POLICY_PATH.read_text())
     listed = [a for s in document["Statement"] for a in s["Action"]]
     assert all(s["Effect"] == "Allow" and "Condition" not in s for s in document["Statement"])

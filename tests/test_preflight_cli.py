@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from config import image_pins
 from planning.engine import read_stack_config
 from planning.preflight import cli
 from planning.preflight.facts import gather
@@ -25,7 +26,7 @@ def prod_facts():
 def _run(tmp_path, account, fetch, capsys, registry=None):
     code = cli.main(["--stack", "prod", "--workers", "1", "--json", str(tmp_path / "pf.json"),
                      "--sarif", str(tmp_path / "pf.sarif")], clients=account, fetch_url=fetch, planner=_planner,
-                    registry_digest=registry or stubs.healthy_registry(gather(harness.plan("prod"), "us-east-1")))
+                    registry=registry or stubs.healthy_registry(gather(harness.plan("prod"), "us-east-1")))
     return code, capsys.readouterr().out, json.loads((tmp_path / "pf.json").read_text()), \
         json.loads((tmp_path / "pf.sarif").read_text())
 
@@ -100,6 +101,10 @@ def test_prod_plan_names_every_tag_the_program_resolves_at_deploy_time(prod_fact
         "sha256:835d79d8fbae62e42d8a86929d4e3c5eec2e869255dd37756b5a3166c2f22309")
     assert lookups["quay.io/prometheus-operator/prometheus-config-reloader:v0.86.2"] == ""
     assert not [i for i in prod_facts.other_images if "@sha256:0000000000000000" in i]
+    # Every recorded chart digest reaches the registry check as the whole reference the chart renders, whichever
+    # keys its values split it into (a "<tag>@sha256:..." tag alone would be asked of the wrong repository).
+    assert {i.reference for i in image_pins.PINNED} <= set(prod_facts.other_images)
+    assert all("/" in i.split("@")[0] or ":" in i.split("@")[0] for i in prod_facts.other_images)
 
 
 def test_a_re_pushed_tag_fails_preflight_naming_it(prod_facts, tmp_path, capsys):
@@ -123,7 +128,7 @@ def test_skips_exit_0_but_strict_makes_them_fail(prod_facts, capsys):
     argv = ["--stack", "prod", "--workers", "1"]
     registry = stubs.healthy_registry(prod_facts)
     assert cli.main(argv, clients=account, fetch_url=stubs.chart_indexes(prod_facts), planner=_planner,
-                    registry_digest=registry) == 0
+                    registry=registry) == 0
     assert "not proven" in capsys.readouterr().out
     assert cli.main([*argv, "--strict"], clients=stubs.StubAccount(), fetch_url=stubs.chart_indexes(prod_facts),
-                    planner=_planner, registry_digest=registry) == 1
+                    planner=_planner, registry=registry) == 1

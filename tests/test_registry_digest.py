@@ -67,6 +67,24 @@ def test_references_split_into_host_repository_and_tag(reference, expected):
     assert split_reference(reference) == expected
 
 
+@pytest.mark.parametrize("reference,expected", [
+    ("quay.io/prometheus/prometheus:v3.7.3@" + INDEX, ("quay.io", "prometheus/prometheus", INDEX)),
+    ("registry.k8s.io/kube-state-metrics/kube-state-metrics@" + INDEX,
+     ("registry.k8s.io", "kube-state-metrics/kube-state-metrics", INDEX)),
+    ("postgres:16-alpine@" + INDEX, ("registry-1.docker.io", "library/postgres", INDEX)),
+    ("localhost:5000/team/app@" + INDEX, ("localhost:5000", "team/app", INDEX)),
+])
+def test_a_digest_wins_over_the_tag_as_a_pull_does(reference, expected):
+    assert split_reference(reference) == expected
+
+
+def test_a_pinned_digest_exists_only_when_its_manifest_is_served():
+    fake = FakeRegistry("quay.io", {("prometheus/prometheus", INDEX): INDEX})
+    assert registry.digest_exists("quay.io/prometheus/prometheus:v3.7.3@" + INDEX, fake)
+    assert fake.requests[0][1] == f"https://quay.io/v2/prometheus/prometheus/manifests/{INDEX}"
+    assert not registry.digest_exists("quay.io/prometheus/prometheus:v3.7.3@" + OTHER, fake)
+
+
 def test_a_reference_without_a_tag_is_refused():
     with pytest.raises(RegistryError, match="no tag"):
         split_reference("localhost:5000/team/app")

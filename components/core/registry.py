@@ -59,6 +59,10 @@ class RegistryError(pulumi.RunError):
     ``pulumi preview``/``up`` stops with this message alone, not a Python traceback."""
 
 
+class ManifestNotFound(RegistryError):  # noqa: N818 - an answer (404), named as the registry gives it
+    """The registry answered 404: no manifest under that tag or digest."""
+
+
 @dataclass(frozen=True)
 class Response:
     status: int
@@ -80,8 +84,14 @@ def _urllib_transport(method: str, url: str, headers: Mapping[str, str]) -> Resp
 
 
 def split_reference(reference: str) -> tuple[str, str, str]:
-    """``(registry host, repository, tag)`` of ``host/repo:tag`` (Docker Hub names get its host and library/)."""
-    name, _, tag = reference.rpartition(":")
+    """``(registry host, repository, tag or digest)`` of ``host/repo:tag`` or ``host/repo[:tag]@sha256:...``
+    (Docker Hub names get its host and library/); a digest wins over a tag, as a pull does."""
+    name, _, tag = reference.partition("@")
+    if tag:
+        head, _, last = name.rpartition("/")
+        name = f"{head}/{last.split(':', 1)[0]}" if head else last.split(":", 1)[0]
+    else:
+        name, _, tag = reference.rpartition(":")
     if not name or "/" in tag:
         raise RegistryError(f"{reference}: no tag to resolve")
     first, _, rest = name.partition("/")
@@ -137,11 +147,32 @@ def resolve_digest(reference: str, transport: Transport = _urllib_transport) -> 
                 digest = reply.headers.get("docker-content-digest") or body_digest
     except (OSError, ValueError) as exc:  # URLError, timeouts, TLS and JSON errors
         raise RegistryError(f"{reference}: {host} could not be reached ({exc})") from exc
+    if reply.status == 404:
+        raise ManifestNotFound(f"{reference}: {url} answered HTTP 404 (no such manifest)")
     if reply.status != 200:
         raise RegistryError(f"{reference}: {url} answered HTTP {reply.status}")
     if not DIGEST.match(digest):
         raise RegistryError(f"{reference}: the registry returned {digest!r}, not a sha256 digest")
     return digest
+
+
+def digest_exists(reference: str, transport: Transport = _urllib_transport) -> bool:
+    """Whether the registry serves ``name[:tag]@sha256:...`` (a manifest request by digest answers 200 with that
+    digest; 404 when no manifest has it). Network and auth failures raise RegistryError."""
+    try:
+        return resolve_digest(reference, transport) == reference.partition("@")[2]
+    except ManifestNotFound:
+        return False
+
+
+class Registries:
+    """The public registries over HTTPS, as preflight asks them (tests pass a fake with the same two methods)."""
+
+    def digest(self, reference: str) -> str:
+        return resolve_digest(reference)
+
+    def exists(self, reference: str) -> bool:
+        return digest_exists(reference)
 
 
 @lru_cache(maxsize=64)

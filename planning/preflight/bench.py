@@ -24,5 +24,5 @@ def time_preflight(plan: Plan) -> tuple[float, Result]:
     account = stubs.passing(facts)
     # One worker: Stubber answers each client's calls in the order they were queued.
     result = run(facts, account, fetch_url=stubs.chart_indexes(facts), workers=1,
-                 registry_digest=stubs.healthy_registry(facts))
+                 registry=stubs.healthy_registry(facts))
     return time.perf_counter() - started, result

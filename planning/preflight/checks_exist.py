@@ -39,7 +39,7 @@ def ecr_image_digests(ctx: Context) -> list[Finding]:
                                 "pushed" if ok else "digest not found"))
     for image in ctx.facts.other_images:
         findings.append(Finding("ecr-image-digests", "skip", image,
-                                "not in ECR: its registry is not checked (pull it once with the digest to verify)"))
+                                "not in ECR: registry-image-digests asks its own registry for the digest"))
     return findings
 
 
@@ -52,13 +52,12 @@ def registry_image_digests(ctx: Context) -> list[Finding]:
     and a recorded one-source digest the registry no longer serves stops it (components/core/registry.py)."""
     from components.core.registry import RegistryError
 
-    resolve = ctx.registry_digest
-    if resolve is None:
+    if ctx.registry is None:
         raise Skip("no registry client")
     findings = []
     for lookup in ctx.facts.registry_lookups:
         try:
-            digest = resolve(lookup.reference)
+            digest = ctx.registry.digest(lookup.reference)
         except RegistryError as exc:
             findings.append(Finding("registry-image-digests", "fail", lookup.reference, str(exc)))
             continue
@@ -68,6 +67,15 @@ def registry_image_digests(ctx: Context) -> list[Finding]:
         else:
             findings.append(Finding("registry-image-digests", "pass", lookup.reference,
                                     f"resolves to {digest}" + (" (the recorded digest)" if lookup.expected else "")))
+    # Images pinned outside ECR (chart images, the bootstrap Job's, the VM runtime's): the digest must exist there.
+    for image in ctx.facts.other_images:
+        try:
+            found = ctx.registry.exists(image)
+        except RegistryError as exc:
+            findings.append(Finding("registry-image-digests", "fail", image, str(exc)))
+            continue
+        findings.append(Finding("registry-image-digests", "pass" if found else "fail", image,
+                                "served by its registry" if found else "the registry has no manifest with this digest"))
     return findings
 
 

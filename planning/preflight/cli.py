@@ -32,8 +32,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, *, clients: Any = None, fetch_url: Any = None, planner: Any = None,
-         registry_digest: Any = None) -> int:
-    """``clients``/``fetch_url``/``registry_digest`` replace boto3, HTTP and the image registries (tests pass
+         registry: Any = None) -> int:
+    """``clients``/``fetch_url``/``registry`` replace boto3, HTTP and the image registries (tests pass
     botocore Stubber clients and fakes); ``planner`` replaces ``run_program`` (tests share a cached plan)."""
     from config import ConfigError
     from planning.cli import _parse_set
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None, *, clients: Any = None, fetch_url: Any =
 
         clients = Boto3Clients(args.profile)
     result = run(facts, clients, fetch_url=fetch_url, workers=args.workers, only=args.check,
-                 registry_digest=registry_digest)
+                 registry=registry)
     print(report.render_text(result, verbose=args.verbose))
     if args.json:
         report.write_json(result, args.json)

@@ -150,6 +150,40 @@ def _texts(inputs: Mapping[str, Any]) -> Iterator[str]:
         yield decoded
 
 
+def _chart_image(block: Mapping[str, Any]) -> str | None:
+    """The reference a chart templates from an image block: ``[registry/]repository[:tag]`` then ``@sha256:<sha>``
+    (bare hex in ``sha``), ``@<sha>`` (``sha256:...`` in ``sha``) or ``@<digest>``; a tag may carry the digest."""
+    if not all(_known(block.get(k)) or not block.get(k) for k in ("registry", "repository", "tag", "sha", "digest")):
+        return None
+    ref = f"{block['registry']}/{block['repository']}" if block.get("registry") else str(block.get("repository"))
+    if block.get("tag"):
+        ref += f":{block['tag']}"
+    sha = str(block.get("sha") or "")
+    if sha:
+        ref += "@" + (sha if sha.startswith("sha256:") else f"sha256:{sha}")
+    if block.get("digest"):
+        ref += f"@{block['digest']}"
+    return ref if DIGEST_IMAGE.fullmatch(ref) else None
+
+
+def _helm_images(values: Any) -> Iterator[str]:
+    """Every digest-pinned image a release's values set (``image``/``*Image`` blocks, keda's per-part blocks)."""
+    if isinstance(values, Mapping):
+        for key, value in values.items():
+            if (key == "image" or str(key).endswith("Image")) and isinstance(value, Mapping):
+                blocks = [value] if "repository" in value else [v for v in value.values()
+                                                                  if isinstance(v, Mapping) and "repository" in v]
+                for block in blocks:
+                    ref = _chart_image(block)
+                    if ref:
+                        yield ref
+            else:
+                yield from _helm_images(value)
+    elif isinstance(values, list):
+        for item in values:
+            yield from _helm_images(item)
+
+
 def _unique(items: list[Any]) -> list[Any]:
     return list(dict.fromkeys(items))
 
@@ -224,6 +258,10 @@ def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = Non
     other: list[str] = []
     for res in plan:
         if not res.custom:
+            continue
+        if res.type in HELM_RELEASE_TYPES:  # values split an image into registry, repository, tag and digest keys
+            other.extend(i for i in _helm_images(props[res.urn].get("values") or {})
+                         if f"@{MOCK_DIGEST_PREFIX}" not in i)
             continue
         for text in _texts(props[res.urn]):
             if "@sha256:" not in text:

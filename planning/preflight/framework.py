@@ -47,8 +47,9 @@ class Context:
     zones: Any = None  # planning.preflight.zones.ZoneView, or None when it could not be read
     zones_error: str | None = None
     caller_account: str | None = None
-    # Resolves "<host>/<repository>:<tag>" to the digest the registry serves (tests pass a fake).
-    registry_digest: Callable[[str], str] | None = None
+    # The image registries: .digest("<host>/<repo>:<tag>") -> the digest served, .exists("<name>@sha256:...") -> bool
+    # (components/core/registry.py Registries; tests pass a fake).
+    registry: Any = None
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients(service, region or self.facts.region)
