@@ -13,7 +13,8 @@ Stdlib only: the values builders, the tests and the docs read the same table.
 To add or move a pin: find the digest in two independent sources, check the chart at its pinned version renders
 the values key used (``values_path``), and update the entry's ``sources``.
 
-``UNPINNED`` images still run by digest: the program resolves each one's tag to the digest its registry serves
+``UNPINNED`` images marked ``at_deploy`` (``RESOLVED_AT_DEPLOY``) still run by digest: the program resolves each
+one's tag to the digest its registry serves
 when ``pulumi preview``/``up`` runs (``components/core/registry.py``) and sets ``<tag>@sha256:...`` (or the chart's
 own digest key) where the tag would go, so every tier runs a digest and a re-pushed tag shows as a diff in the
 next preview rather than silently changing pods. Where one public source gives a digest, it is kept as
@@ -55,6 +56,9 @@ class Image:
     # UNPINNED only: the digest one public source gives for the tag; the digest the registry serves at deploy time
     # must equal it (components/core/registry.py), so a second, unconfirmed answer never reaches a pod.
     expected: str = ""
+    # UNPINNED only: resolved to its registry's digest at deploy time (components/core/registry.py). False for an
+    # image whose chart cannot carry a digest at all (the reason says why), which stays on its tag.
+    at_deploy: bool = False
 
     @property
     def name(self) -> str:
@@ -99,7 +103,7 @@ def chart_image_values(chart: str, resolved: Mapping[str, str] | None = None) ->
     each image found there is set by that digest, in the chart's own form, like a pinned one.
     """
     values: dict[str, Any] = {}
-    found = [replace(i, digest=resolved[i.tag_reference]) for i in UNPINNED
+    found = [replace(i, digest=resolved[i.tag_reference]) for i in RESOLVED_AT_DEPLOY
              if i.chart == chart and resolved and i.tag_reference in resolved]
     for image in (*PINNED, *found):
         if image.chart != chart:
@@ -231,10 +235,28 @@ CLUSTER_AUTOSCALER_IMAGE = Image(
         "('official CA 1.35.2 image index aac369dc...')",
     ))
 
+# The vector stores on the VM runtime (dataTier.vectorStore with runtime vm): run by the program with docker, so
+# a digest is only a matter of confirming it. Qdrant v1.19.0's index digest is pinned by independent public
+# repositories (found with find_string 'qdrant:v1.19.0@sha256'); Weaviate 1.38.2's digest was not found.
+QDRANT_VM_IMAGE = Image(
+    "", "qdrant vector store instance (VM runtime)", "", "docker.io/qdrant/qdrant", "v1.19.0",
+    "sha256:057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc",
+    sources=(
+        "a Go benchmark harness's qdrantComparisonServer Image 'qdrant/qdrant:v1.19.0@sha256:057ee3a8...'",
+        "an unrelated knowledge-base project's docker compose service qdrant image "
+        "'qdrant/qdrant:v1.19.0@sha256:057ee3a8...'",
+        "a third project's install script (docker run ... qdrant/qdrant:v1.19.0@sha256:057ee3a8...)",
+    ))
+WEAVIATE_VM_IMAGE = Image(
+    "", "weaviate vector store instance (VM runtime)", "cr.weaviate.io", "semitechnologies/weaviate", "1.38.2", "",
+    reason="No digest of 1.38.2 found (tag-only references); searched with find_string "
+           "'weaviate:1.38.2@sha256' and the code corpus.")
+VM_VECTOR_STORE_IMAGES = {"qdrant": QDRANT_VM_IMAGE, "weaviate": WEAVIATE_VM_IMAGE}
+
 PINNED: tuple[Image, ...] = (POSTGRES_EXPORTER_IMAGE, KEDA_OPERATOR_IMAGE, KEDA_METRICS_SERVER_IMAGE,
                              KEDA_WEBHOOKS_IMAGE, LOAD_BALANCER_CONTROLLER_IMAGE, ALERTMANAGER_IMAGE, PROMETHEUS_IMAGE,
                              WEBHOOK_CERTGEN_IMAGE, GRAFANA_IMAGE, KUBE_STATE_METRICS_IMAGE, NODE_EXPORTER_IMAGE,
-                             REDIS_EXPORTER_IMAGE, CLUSTER_AUTOSCALER_IMAGE)
+                             REDIS_EXPORTER_IMAGE, CLUSTER_AUTOSCALER_IMAGE, QDRANT_VM_IMAGE)
 
 _SEARCH = "find_string on '<image>:<tag>@sha256' and on the bare digest, search in the code and issues corpora"
 
@@ -251,29 +273,42 @@ _ESO_DIGEST = "sha256:44eb290f1c7f5d8f4eec2168cea4a6cfbc72a955c6781eb835e1c40700
 _OPERATOR_REASON = ("One source only: the NixOS kube-prometheus-stack 79.5.0 image set. Searched: " + _SEARCH + ".")
 UNPINNED: tuple[Image, ...] = (
     Image("external-secrets", "image", "", "ghcr.io/external-secrets/external-secrets", "v2.9.0", "",
-          reason=_ESO_REASON, expected=_ESO_DIGEST),
+          reason=_ESO_REASON, expected=_ESO_DIGEST, at_deploy=True),
     Image("external-secrets", "webhook.image", "", "ghcr.io/external-secrets/external-secrets", "v2.9.0", "",
-          reason=_ESO_REASON, expected=_ESO_DIGEST),
+          reason=_ESO_REASON, expected=_ESO_DIGEST, at_deploy=True),
     Image("external-secrets", "certController.image", "", "ghcr.io/external-secrets/external-secrets", "v2.9.0", "",
-          reason=_ESO_REASON, expected=_ESO_DIGEST),
+          reason=_ESO_REASON, expected=_ESO_DIGEST, at_deploy=True),
     Image("aws-for-fluent-bit", "image", "", "public.ecr.aws/aws-observability/aws-for-fluent-bit", "3.2.1", "",
           reason="No digest of 3.2.1 found anywhere (tag-only references; the aws-for-fluent-bit@sha256 pins found "
-                 f"are of 2.x releases or single-platform). Searched: {_SEARCH}."),
+                 f"are of 2.x releases or single-platform). Searched: {_SEARCH}.", at_deploy=True),
     Image(KPS, "prometheusOperator.image", "quay.io", "prometheus-operator/prometheus-operator", "v0.86.2", "",
-          form="sha", reason=_OPERATOR_REASON,
+          form="sha", reason=_OPERATOR_REASON, at_deploy=True,
           expected="sha256:92757e4b90027e153dc09f2e01254c8402fd5268827d95532760836c2a117062"),
     Image(KPS, "prometheusOperator.prometheusConfigReloader.image", "quay.io",
           "prometheus-operator/prometheus-config-reloader", "v0.86.2", "", form="sha",
-          reason=f"No digest of v0.86.2 found. Searched: {_SEARCH}."),
+          reason=f"No digest of v0.86.2 found. Searched: {_SEARCH}.", at_deploy=True),
     Image(KPS, "grafana.sidecar.image", "quay.io", "kiwigrid/k8s-sidecar", "1.30.10", "", form="sha",
           reason="One source only: the NixOS kube-prometheus-stack 79.5.0 image set. Kiwigrid has re-pushed released "
                  "tags (kiwigrid/k8s-sidecar#468: 2.1.2 moved from sha256:8b875915... to 5304aa2b...) and quay.io "
                  "garbage-collects a manifest no tag points at, so a second source must also be recent enough to "
                  f"show the digest the tag serves now. Searched: {_SEARCH}.",
-          expected="sha256:835d79d8fbae62e42d8a86929d4e3c5eec2e869255dd37756b5a3166c2f22309"),
+          expected="sha256:835d79d8fbae62e42d8a86929d4e3c5eec2e869255dd37756b5a3166c2f22309", at_deploy=True),
     # Passed to the operator as --thanos-default-base-image (kube-prometheus-stack 79.7.1 values.yaml
     # prometheusOperator.thanosImage, tag v0.40.1): used only by a Thanos sidecar or ruler, which the program does
     # not enable, but resolved like the others so no image reference the program sets is a bare tag.
     Image(KPS, "prometheusOperator.thanosImage", "quay.io", "thanos/thanos", "v0.40.1", "", form="sha",
-          reason="Not run (no Thanos sidecar or ruler is enabled); not searched."),
+          reason="Not run (no Thanos sidecar or ruler is enabled); not searched.", at_deploy=True),
+    # dataTier.vectorStore qdrant: the digest is confirmed, the chart cannot carry it.
+    Image("qdrant", "image", "", "docker.io/qdrant/qdrant", "v1.19.0", "",
+          reason="Digest confirmed by several independent public repositories pinning qdrant/qdrant:v1.19.0@sha256:"
+                 "057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc (docker compose files, a test "
+                 "harness, an install script), but chart 1.19.0 cannot take it: templates/statefulset.yaml passes "
+                 "image.tag to semverCompare for the readiness probe path (a '<tag>@sha256:' tag fails to render) and "
+                 "appends '-unprivileged' after the tag. Runs the chart's appVersion tag v1.19.0."),
+    Image("weaviate", "image", "cr.weaviate.io", "semitechnologies/weaviate", "1.38.2", "",
+          reason=f"No digest of 1.38.2 found (tag-only references). Searched: {_SEARCH}."),
+    WEAVIATE_VM_IMAGE,
 )
+
+# The UNPINNED images the program resolves to their registry's digest when it runs.
+RESOLVED_AT_DEPLOY: tuple[Image, ...] = tuple(i for i in UNPINNED if i.at_deploy)

@@ -36,7 +36,7 @@ from pulumi.runtime import invoke as pulumi_invoke
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 
-from config.image_pins import DIGEST, UNPINNED, Image, chart_image_values
+from config.image_pins import DIGEST, RESOLVED_AT_DEPLOY, Image, chart_image_values
 
 # Not a provider function: the mock engine's name for this module's lookup (see the module docstring).
 REGISTRY_DIGEST_INVOKE = "agent-platform:registry:getDigest"
@@ -213,5 +213,6 @@ def resolved_digests(images: Iterable[Image]) -> dict[str, str]:
 
 
 def chart_images(chart: str) -> dict[str, Any]:
-    """Every image value of ``chart`` by digest: the recorded pins and, resolved now, the chart's UNPINNED images."""
-    return chart_image_values(chart, resolved_digests(i for i in UNPINNED if i.chart == chart))
+    """Every image value of ``chart`` by digest: the recorded pins and, resolved now, the chart's images in
+    ``RESOLVED_AT_DEPLOY``."""
+    return chart_image_values(chart, resolved_digests(i for i in RESOLVED_AT_DEPLOY if i.chart == chart))
