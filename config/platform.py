@@ -138,6 +138,13 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         problems.extend(f"delivery.previewRoleArns: {arn} already has a cluster access entry (deployRoleArns or "
                         "cluster.*RoleArns); EKS allows one entry per principal" for arn in delivery.preview_role_arns
                         if arn in others)
+    deploy_roles: list[str] | None = sections.get("deploy_role_arns")
+    if delivery is not None and deploy_roles:
+        # arn:<partition>:iam::<account>:role/<name>: the account is the fifth field.
+        own = {arn.split(":")[4] for arn in deploy_roles}
+        problems.extend(f"delivery.imagePull.accountIds: {account} is this stack's own account (deployRoleArns); "
+                        "within one account the deploy role's IAM policy is enough, the repository policy is for "
+                        "other accounts" for account in delivery.image_pull.account_ids if account in own)
     if network and cluster:
         vpc_cidr = network.existing_vpc.cidr if network.existing_vpc else network.cidr
         if overlaps(vpc_cidr, cluster.service_cidr):
@@ -169,6 +176,9 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
             problems.append("observability.logSearch.enabled: log search is fed by Fluent Bit on EKS; on the VM "
                             "runtime container logs stay in CloudWatch Logs (search them with Logs Insights), so "
                             "use runtime: eks or leave logSearch off")
+    cost: BudgetConfig | None = sections.get("cost")
+    if cost is not None and services is not None:
+        problems.extend(llm_usage_problems(cost, services))
     backup: BackupConfig | None = sections.get("backup")
     if backup is not None and protect is False and backup.lock.mode != "none":
         problems.append(f"backup.lock.mode: an unprotected stack (protect: false) must stay destroyable with "
@@ -177,6 +187,20 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     if backup is not None:
         problems.extend(backup.problems(environment=environment, region=str(sections.get("region") or ""),
                                         database_retention_days=data.postgres.backup_retention_days if data else None))
+    return problems
+
+
+def llm_usage_problems(cost: BudgetConfig, services: Mapping[str, ServiceConfig]) -> list[str]:
+    """``cost.llm.services`` names existing services, and each one it gives traffic to has a model to price."""
+    problems = []
+    for name, usage in cost.llm.services.items():
+        path = f"cost.llm.services.{name}"
+        if name not in services:
+            problems.append(f"{path}: no service '{name}'; keys here must name a service (one of: "
+                            f"{', '.join(sorted(services)) or 'none'})")
+        elif usage.models is None and not services[name].default_model:
+            problems.append(f"{path}.models: the service sets no defaultModel, so its LLM traffic needs a model mix "
+                            "(e.g. {claude-sonnet-4-5: 1})")
     return problems
 
 
