@@ -79,6 +79,7 @@ backup = BackupVault("backup", BackupVaultArgs(
     isolated_subnet_ids=network.isolated_subnet_ids,
     dr_provider=dr_provider,
     deploy_role_arns=config.deploy_role_arns,
+    volume_backups=config.data_tier.dedicated_vector_store is not None,
     data_resource_types=["DocumentDB"] if config.data_tier.document_store is not None else [],
 ))
 

@@ -18,6 +18,7 @@ from config.catalog import (
 )
 from config.errors import Problems
 from config.images import image_problem, is_digest_pinned
+from config.vector import QdrantConfig, VectorStoreKind, WeaviateConfig
 
 __all__ = ["LOG_RETENTION_DAYS"]
 
@@ -492,6 +493,22 @@ class DataTierConfig(Model):
     document_store: DocumentStoreConfig | None = Field(
         default=None, description="A MongoDB-compatible document store (Amazon DocumentDB); absent: none. Tier "
                                   "presets size it when present.")
+    vector_store: VectorStoreKind = Field(
+        default="pgvector", description="Where embeddings live: pgvector in PostgreSQL, or a dedicated Qdrant or "
+                                        "Weaviate (StatefulSet on EKS, own instance on the VM runtime), with an API "
+                                        "key in Secrets Manager, snapshots to the data bucket and EBS backups.")
+    qdrant: QdrantConfig = Field(default_factory=QdrantConfig, description="Sizing when vectorStore is qdrant.")
+    weaviate: WeaviateConfig = Field(default_factory=WeaviateConfig,
+                                     description="Sizing when vectorStore is weaviate.")
+
+    @property
+    def dedicated_vector_store(self) -> QdrantConfig | WeaviateConfig | None:
+        """The sizing of the chosen dedicated store, or None on pgvector."""
+        if self.vector_store == "qdrant":
+            return self.qdrant
+        if self.vector_store == "weaviate":
+            return self.weaviate
+        return None
 
     @property
     def postgres_image(self) -> str:

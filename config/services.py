@@ -30,7 +30,9 @@ SERVICES_NAMESPACE = "agents"
 MONITORING_NAMESPACE = "monitoring"
 
 # Secrets a service may list: the data tier's platform secrets plus one key per LLM provider.
-PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key", "mongodb")
+# "vector-store": the API key of a dedicated vector store (dataTier.vectorStore qdrant or weaviate);
+# "mongodb": the DocumentDB-managed master secret (dataTier.documentStore).
+PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key", "vector-store", "mongodb")
 SECRET_NAMES = (*PLATFORM_SECRETS, *get_args(LlmProvider))
 
 # Environment names that look like credentials (never in a ConfigMap): the expression the pack's

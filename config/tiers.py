@@ -42,6 +42,11 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "secrets": {"recoveryWindowDays": 0},
             "buckets": {"noncurrentVersionExpirationDays": 7, "logsExpirationDays": 30},
             "logRetentionDays": 14,
+            # Used only when vectorStore is qdrant or weaviate: one small store, a few days of snapshots.
+            "qdrant": {"replicas": 1, "volumeSizeGib": 10, "cpuRequest": "250m", "memoryRequest": "1Gi",
+                       "memoryLimit": "2Gi", "snapshotRetentionDays": 3, "instanceType": "t4g.medium"},
+            "weaviate": {"replicas": 1, "volumeSizeGib": 10, "cpuRequest": "250m", "memoryRequest": "1Gi",
+                         "memoryLimit": "2Gi", "snapshotRetentionDays": 3, "instanceType": "t4g.medium"},
         },
         "edge": {
             "waf": {"logRetentionDays": 14},
@@ -97,6 +102,10 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "secrets": {"recoveryWindowDays": 7},
             "buckets": {"noncurrentVersionExpirationDays": 30, "logsExpirationDays": 180},
             "logRetentionDays": 30,
+            "qdrant": {"replicas": 1, "volumeSizeGib": 20, "cpuRequest": "500m", "memoryRequest": "2Gi",
+                       "memoryLimit": "4Gi", "snapshotRetentionDays": 7, "instanceType": "r7g.large"},
+            "weaviate": {"replicas": 1, "volumeSizeGib": 20, "cpuRequest": "500m", "memoryRequest": "2Gi",
+                         "memoryLimit": "4Gi", "snapshotRetentionDays": 7, "instanceType": "r7g.large"},
         },
         "edge": {
             "waf": {"logRetentionDays": 90, "apiKeyHeader": "authorization"},
@@ -151,6 +160,11 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "secrets": {"recoveryWindowDays": 30},
             "buckets": {"noncurrentVersionExpirationDays": 90, "logsExpirationDays": 365},
             "logRetentionDays": 365,
+            # Three replicas in three zones (collections need replication factor 3 to survive a zone).
+            "qdrant": {"replicas": 3, "volumeSizeGib": 100, "cpuRequest": "1", "memoryRequest": "4Gi",
+                       "memoryLimit": "8Gi", "snapshotRetentionDays": 30, "instanceType": "r7g.xlarge"},
+            "weaviate": {"replicas": 3, "volumeSizeGib": 100, "cpuRequest": "1", "memoryRequest": "4Gi",
+                         "memoryLimit": "8Gi", "snapshotRetentionDays": 30, "instanceType": "r7g.xlarge"},
         },
         "edge": {
             # Per-credential limits on the bearer token the agents' clients send, on top of per-IP limits.

@@ -241,7 +241,23 @@ def _route53_zone_lookup(args: dict[str, Any], region: str) -> dict[str, Any]:
             "resourceRecordSetCount": 2}
 
 
+def _ebs_volume(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """An EBS volume: ``vol-`` and 17 hex digits; its ARN names it by that ID (ec2:...:volume/vol-...)."""
+    volume_id = "vol-" + hashlib.sha256(name.encode()).hexdigest()[:17]
+    return {"id": volume_id, "arn": arn("ec2", region, f"volume/{volume_id}"), "iops": 3000, "throughput": 125}
+
+
+def _network_interface(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """A network interface: ``eni-`` and 17 hex digits, a private address in the mock VPC (10.0.0.0/16)."""
+    digest = hashlib.sha256(name.encode()).digest()
+    eni_id = "eni-" + digest.hex()[:17]
+    return {"id": eni_id, "arn": arn("ec2", region, f"network-interface/{eni_id}"),
+            "privateIp": f"10.0.{64 + digest[0] % 32}.{10 + digest[1] % 200}", "macAddress": "02:00:00:00:00:01"}
+
+
 RESOURCE_OUTPUTS: dict[str, Outputs] = {
+    "aws:ebs/volume:Volume": _ebs_volume,
+    "aws:ec2/networkInterface:NetworkInterface": _network_interface,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _elasticache_rg,
@@ -351,7 +367,15 @@ def _ssm_parameter(args: dict[str, Any], region: str) -> dict[str, Any]:
             "arn": f"arn:{PARTITION}:ssm:{region}::parameter{name}", "id": name, "withDecryption": True}
 
 
+def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """A subnet looked up by ID: the mock puts it in the region's first zone."""
+    name, zone_id = _zone_ids(region)[0]
+    return {"id": args.get("id"), "availabilityZone": name, "availabilityZoneId": zone_id, "vpcId": "vpc-mock",
+            "cidrBlock": "10.0.64.0/19"}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:ec2/getSubnet:getSubnet": _subnet,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _azs,
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a, r: {

@@ -41,6 +41,7 @@ DOMAINS: tuple[str, ...] = (
     "reliability",
     "helm_values",
     "hygiene",
+    "vector_stores",
 )
 
 
