@@ -134,6 +134,13 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         problems.extend(f"delivery.previewRoleArns: {arn} already has a cluster access entry (deployRoleArns or "
                         "cluster.*RoleArns); EKS allows one entry per principal" for arn in delivery.preview_role_arns
                         if arn in others)
+    deploy_roles: list[str] | None = sections.get("deploy_role_arns")
+    if delivery is not None and deploy_roles:
+        # arn:<partition>:iam::<account>:role/<name>: the account is the fifth field.
+        own = {arn.split(":")[4] for arn in deploy_roles}
+        problems.extend(f"delivery.imagePull.accountIds: {account} is this stack's own account (deployRoleArns); "
+                        "within one account the deploy role's IAM policy is enough, the repository policy is for "
+                        "other accounts" for account in delivery.image_pull.account_ids if account in own)
     if network and cluster:
         vpc_cidr = network.existing_vpc.cidr if network.existing_vpc else network.cidr
         if overlaps(vpc_cidr, cluster.service_cidr):
