@@ -71,6 +71,8 @@ class NatInstance(Model):
     instance_type: str = Field(default="t4g.nano", description="EC2 instance type; Graviton (…g.) types run arm64.")
     disk_size_gib: int = Field(default=8, ge=8, le=64,
                                description="Encrypted gp3 root volume (AL2023's AMI snapshot is 8 GiB).")
+    # 8 GiB: the stock AL2023 AMI's root, as the database bootstrap instance boots it, and fck-nat's Terraform
+    # module's default (RaJiska/terraform-aws-fck-nat variables.tf, ebs_root_volume_size).
 
     @field_validator("instance_type")
     @classmethod

@@ -8,11 +8,13 @@ takes the routes over by attaching the same interface, so no route is ever rewri
 plan for review, and the instance role needs no route-table rights.
 
 Why not set the check on the instance: a launch template cannot. ``source_dest_check`` is an attribute of an
-instance or of a network interface (``aws.ec2.NetworkInterface``), not a launch-template parameter, and an Auto
-Scaling group launches each instance with a fresh primary interface (it does not accept a launch template that
-names an existing interface as device 0). So the fixed interface is created with the check off, and the boot
-script turns it off on the instance's own primary interface (``ec2:ModifyNetworkInterfaceAttribute``, allowed
-only on interfaces carrying this stack's NAT tag), through which replies leave for the private subnets.
+instance or of a network interface (``aws.ec2.NetworkInterface``), not a launch-template parameter, and the group
+launches each instance with a fresh primary interface. So the fixed interface is created with the check off, and
+the boot script turns it off on the instance's own primary interface (``ec2:ModifyNetworkInterfaceAttribute``,
+allowed only on interfaces carrying this stack's NAT tag), through which replies leave for the private subnets.
+The alternative, a launch template naming the fixed interface as device 0 (shown in the EC2 Auto Scaling user
+guide's CLI examples), was not chosen: a CloudFormation user reports it failing inside an Auto Scaling group
+(aws/aws-cdk#24964), and no maintained NAT-instance project uses it; fck-nat attaches at boot, as here.
 
 Hardening: IMDSv2 with one hop, no key pair (Session Manager only), an encrypted root volume on its own CMK, a
 security group that admits HTTPS from the VPC only and sends HTTPS out only. The boot script is
