@@ -112,6 +112,9 @@ def test_the_boot_script_verifies_translation_before_forwarding_and_swaps_before
 
     assert first("swapon /swapfile") < first("dnf install")
     assert first("iptables -t nat -C POSTROUTING") < first("sysctl -q -w net.ipv4.ip_forward=1")
+    # The rules are checked after the service restored the saved file, not before it could replace them.
+    assert first("iptables-save > /etc/sysconfig/iptables") < first("systemctl enable --now iptables") \
+        < first("iptables -t nat -C POSTROUTING") < first("iptables -C FORWARD")
     assert "|| fail" in lines[first("iptables -t nat -C POSTROUTING")]
     assert "poweroff" in script and "set -e" not in script.replace("No `set -e`", "")
     assert "route |" not in script and "ip -o -4 route show to default" in script

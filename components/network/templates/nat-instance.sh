@@ -64,9 +64,12 @@ iptables -F FORWARD
 iptables -A FORWARD -s "$VPC_CIDR" -j ACCEPT
 iptables -A FORWARD -d "$VPC_CIDR" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
 iptables -P FORWARD DROP
-iptables -t nat -C POSTROUTING -s "$VPC_CIDR" -o "$PUBLIC_IF" -j MASQUERADE || fail "the translation rule is missing"
-service iptables save || fail "cannot save the ruleset"
+# Saved to the file the service restores at every boot, then checked after the service has loaded it: a ruleset
+# that did not survive (iptables-services' default file rejects forwarded packets) powers the instance off.
+iptables-save > /etc/sysconfig/iptables || fail "cannot save the ruleset"
 systemctl enable --now iptables || fail "cannot enable iptables at boot"
+iptables -t nat -C POSTROUTING -s "$VPC_CIDR" -o "$PUBLIC_IF" -j MASQUERADE || fail "the translation rule is missing"
+iptables -C FORWARD -s "$VPC_CIDR" -j ACCEPT || fail "the forwarding rule is missing"
 
 # Last, and persistent: a reboot restores the saved rules before forwarding resumes.
 echo "net.ipv4.ip_forward = 1" > /etc/sysctl.d/90-nat-instance-forwarding.conf
