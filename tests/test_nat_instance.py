@@ -96,7 +96,7 @@ def test_the_role_attaches_only_its_interface_and_touches_only_this_stacks_nat_i
     assert not attach["Resource"][0].endswith("/*")
     for sid in ("OntoThisStacksNatInstances", "SourceDestCheckOfThisStacksNatInterfaces"):
         condition = by_sid[sid]["Condition"]["StringEquals"]
-        assert condition == {"aws:ResourceTag/agent-platform/role": "nat-instance", "aws:ResourceTag/stack": "dev"}
+        assert condition == {"ec2:ResourceTag/agent-platform/role": "nat-instance", "ec2:ResourceTag/stack": "dev"}
     assert all(r != "*" for s in doc["Statement"] for r in s["Resource"])
     attachments = [a.props["policyArn"] for a in dev.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
                    if a.name.startswith(N)]

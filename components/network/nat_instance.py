@@ -138,7 +138,8 @@ class NatInstance(pulumi.ComponentResource):
         """Session Manager, attaching the fixed interface, and the check on this stack's NAT interfaces only."""
         eni_arn = pulumi.Output.concat("arn:", context.partition, ":ec2:", context.region, ":", context.account_id,
                                        ":network-interface/", eni_id)
-        own = {"StringEquals": {f"aws:ResourceTag/{key}": tags[key] for key in (ROLE_TAG, "stack")}}
+        # ec2:ResourceTag conditions on these two actions, as fck-nat's Terraform module grants them (iam.tf).
+        own = {"StringEquals": {f"ec2:ResourceTag/{key}": tags[key] for key in (ROLE_TAG, "stack")}}
         policy = iam.document(
             # AttachNetworkInterface authorizes the interface and the instance: this interface, onto an instance
             # of this stack's NAT group (tagged at launch by the template).
