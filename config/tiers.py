@@ -21,7 +21,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
         "runtime": "vm",
         "network": {
             "azCount": 2,
-            # Economy: one NAT instance (~$7/month with its address) instead of a NAT gateway (~$37).
+            # Economy: one NAT instance (~$8/month with its address and key) instead of a NAT gateway (~$39 with
+            # its address and data processing).
             "egress": "natInstance",
             "natGateways": "single",
             "interfaceEndpoints": [],

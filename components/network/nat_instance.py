@@ -1,4 +1,4 @@
-"""NatInstance: the private subnets' way out for ``network.egress: natInstance``, a tenth of a NAT gateway's price.
+"""NatInstance: the private subnets' way out for ``network.egress: natInstance``, a fifth of a NAT gateway's price.
 
 The fck-nat pattern (github.com/AndrewGuenther/fck-nat, its Terraform module RaJiska/terraform-aws-fck-nat) on
 stock AL2023: a fixed network interface in the first public subnet, with its source/destination check off, is
