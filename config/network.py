@@ -125,7 +125,9 @@ class NetworkConfig(Model):
 
     @model_validator(mode="after")
     def _fits(self) -> NetworkConfig:
-        if self.egress == "natInstance" and self.nat_gateways == "perAz" and self.existing_vpc is None:
+        # Only a perAz the stack (or its tier) asked for: the model's own default is no request.
+        if self.egress == "natInstance" and self.nat_gateways == "perAz" and self.existing_vpc is None \
+                and "nat_gateways" in self.model_fields_set:
             raise Problems([("natGateways", "'perAz' counts NAT gateways, and egress natInstance has none; set "
                                             "natGateways: single or egress: natGateway")])
         if self.existing_vpc is None:
