@@ -162,6 +162,9 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     observability: ObservabilityConfig | None = sections.get("observability")
     if observability is not None:
         problems.extend(observability_problems(environment, observability, data.postgres if data else None))
+    cost: BudgetConfig | None = sections.get("cost")
+    if cost is not None and services is not None:
+        problems.extend(llm_usage_problems(cost, services))
     backup: BackupConfig | None = sections.get("backup")
     if backup is not None and protect is False and backup.lock.mode != "none":
         problems.append(f"backup.lock.mode: an unprotected stack (protect: false) must stay destroyable with "
@@ -170,6 +173,20 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     if backup is not None:
         problems.extend(backup.problems(environment=environment, region=str(sections.get("region") or ""),
                                         database_retention_days=data.postgres.backup_retention_days if data else None))
+    return problems
+
+
+def llm_usage_problems(cost: BudgetConfig, services: Mapping[str, ServiceConfig]) -> list[str]:
+    """``cost.llm.services`` names existing services, and each one it gives traffic to has a model to price."""
+    problems = []
+    for name, usage in cost.llm.services.items():
+        path = f"cost.llm.services.{name}"
+        if name not in services:
+            problems.append(f"{path}: no service '{name}'; keys here must name a service (one of: "
+                            f"{', '.join(sorted(services)) or 'none'})")
+        elif usage.models is None and not services[name].default_model:
+            problems.append(f"{path}.models: the service sets no defaultModel, so its LLM traffic needs a model mix "
+                            "(e.g. {claude-sonnet-4-5: 1})")
     return problems
 
 
