@@ -22,6 +22,7 @@ DOMAINS: tuple[str, ...] = (
     "aws_identity",
     "aws_logging",
     "aws_data",
+    "aws_stores",
     "backup",
     "aws_ecr",
     "aws_edge",
@@ -41,6 +42,7 @@ DOMAINS: tuple[str, ...] = (
     "reliability",
     "helm_values",
     "hygiene",
+    "vector_stores",
 )
 
 
