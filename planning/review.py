@@ -24,7 +24,7 @@ from agent_policies import pack as _pack
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import Policy, StackValidationPolicy
 
-from planning.analyzer import Analyzer, analyzer, shared_conversion
+from planning.analyzer import Analyzer, analyze_stack_once, analyzer, shared_conversion
 from planning.engine import STACKS
 from planning.model import Plan, PlannedResource
 from planning.shared_analysis import Dispatch
@@ -418,7 +418,7 @@ def _analyze_shared(
                 responses.append((res.urn, server.Analyze(analyze_request(res, index), None)))
         if stack_policies:
             stack_server = servicer(effective, plan.stack, stack_policies, configure)
-            responses.append(("", stack_server.AnalyzeStack(analyze_stack_request(plan.resources), None)))
+            responses.append(("", analyze_stack_once(stack_server, analyze_stack_request(plan.resources))))
     return responses
 
 
