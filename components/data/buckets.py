@@ -7,6 +7,7 @@ SSE-S3 because load balancers can only deliver access logs to such a bucket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,9 +74,11 @@ def _housekeeping(cfg: BucketsConfig) -> list[dict[str, Any]]:
 
 
 def buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
-            data_key_arn: pulumi.Input[str]) -> Buckets:
+            data_key_arn: pulumi.Input[str], expiring_prefixes: Mapping[str, int] | None = None) -> Buckets:
+    """``expiring_prefixes``: data bucket prefixes whose objects S3 deletes after so many days (snapshots)."""
     logs, logs_policy = _logs_bucket(parent, f"{name}-logs", cfg, context)
-    data = _data_bucket(parent, f"{name}-data", cfg, context, data_key_arn=data_key_arn, logs=logs)
+    data = _data_bucket(parent, f"{name}-data", cfg, context, data_key_arn=data_key_arn, logs=logs,
+                        expiring_prefixes=expiring_prefixes or {})
     return Buckets(data=data, logs=logs, logs_policy=logs_policy)
 
 
@@ -116,7 +119,8 @@ def _logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
 
 
 def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
-                 data_key_arn: pulumi.Input[str], logs: aws.s3.Bucket) -> aws.s3.Bucket:
+                 data_key_arn: pulumi.Input[str], logs: aws.s3.Bucket,
+                 expiring_prefixes: Mapping[str, int]) -> aws.s3.Bucket:
     bucket = _bucket(name, context, tags=context.tags(COMPONENT, backup_plan="default"), parent=parent)
     child = pulumi.ResourceOptions(parent=bucket)
     aws.s3.BucketServerSideEncryptionConfiguration(
@@ -131,6 +135,8 @@ def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context
         {"id": "remove-expired-delete-markers", "status": "Enabled", "filter": {"prefix": ""},
          "expiration": {"expired_object_delete_marker": True}},
         *_housekeeping(cfg),
+        *({"id": f"expire-{prefix.strip('/').replace('/', '-')}", "status": "Enabled", "filter": {"prefix": prefix},
+           "expiration": {"days": days}} for prefix, days in sorted(expiring_prefixes.items())),
     ])
     aws.s3.BucketLogging(
         f"{name}-access-logging", bucket=bucket.id, target_bucket=logs.id,

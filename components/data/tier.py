@@ -18,9 +18,11 @@ from components.data.bootstrap import DatabaseBootstrap
 from components.data.bootstrap_job import BootstrapInputs
 from components.data.buckets import buckets
 from components.data.cache import cache
-from components.data.naming import COMPONENT, POSTGRES_PORT, REDIS_PORT
+from components.data.documentdb import document_store
+from components.data.naming import COMPONENT, MONGODB_PORT, POSTGRES_PORT, REDIS_PORT
 from components.data.postgres import postgres
 from components.data.secrets import app_database_credentials, app_secrets, monitor_database_credentials, rotation
+from components.data.vector import VectorStoreRefs, snapshot_expiry, vector_store_key
 from config.data import DataTierConfig
 from config.observability import postgres_max_connections
 
@@ -108,7 +110,31 @@ class DataTier(pulumi.ComponentResource):
         redis = cache(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=cache_sg.id,
                       storage_key_arn=keys["cache"].arn, secrets_key_arn=secrets_key,
                       logs_key_arn=args.logs_key_arn, alert_topic_arn=args.alert_topic_arn)
-        stores = buckets(self, name, cfg.buckets, context, data_key_arn=keys["objects"].arn)
+        stores = buckets(self, name, cfg.buckets, context, data_key_arn=keys["objects"].arn,
+                         expiring_prefixes=snapshot_expiry(cfg))
+        self.vector_store: VectorStoreRefs | None = vector_store_key(
+            self, name, cfg, context, key_arn=secrets_key, bucket_name=stores.data.bucket,
+            bucket_arn=stores.data.arn, data_key_arn=keys["objects"].arn)
+
+        # The document store (only when dataTier.documentStore is set), with its own key and security group.
+        self.mongodb_host: pulumi.Output[str] | None = None
+        self.mongodb_port = MONGODB_PORT
+        self.mongodb_database: str | None = None
+        self.mongodb_secret_arn: pulumi.Output[str] | None = None
+        self.docdb_cluster_arn: pulumi.Output[str] | None = None
+        self.docdb_instance_ids: dict[str, pulumi.Output[str]] = {}
+        if cfg.document_store is not None:
+            docdb_key = self._key(name, "documents", context)
+            docdb_sg = self._security_group(name, "docdb", "DocumentDB", MONGODB_PORT, args)
+            docs = document_store(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids,
+                                  security_group_id=docdb_sg.id, storage_key_arn=docdb_key.arn,
+                                  logs_key_arn=args.logs_key_arn)
+            self.mongodb_host = docs.cluster.endpoint
+            self.mongodb_database = cfg.document_store.database_name
+            self.mongodb_secret_arn = docs.master_secret_arn
+            self.docdb_cluster_arn = docs.cluster.arn
+            self.docdb_instance_ids = {f"docdb-{i + 1}": instance.identifier
+                                       for i, instance in enumerate(docs.instances)}
 
         self.postgres_host = db.instance.address
         self.postgres_port = POSTGRES_PORT
@@ -138,6 +164,8 @@ class DataTier(pulumi.ComponentResource):
         self.secrets_kms_key_arn = secrets_key
         self.secret_versions: list[pulumi.Resource] = [*secrets.versions, credentials_value, monitor_value,
                                                        redis.auth_version]
+        if self.vector_store is not None:
+            self.secret_versions.append(self.vector_store.api_key_version)
         self.data_kms_key_arn = keys["objects"].arn
         self.database_security_group_id = db_sg.id
         self.cache_security_group_id = cache_sg.id

@@ -21,6 +21,7 @@ DOMAINS: tuple[str, ...] = (
     "aws_identity",
     "aws_logging",
     "aws_data",
+    "aws_stores",
     "backup",
     "aws_ecr",
     "aws_edge",
@@ -40,6 +41,7 @@ DOMAINS: tuple[str, ...] = (
     "reliability",
     "helm_values",
     "hygiene",
+    "vector_stores",
 )
 
 
