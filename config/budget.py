@@ -41,6 +41,10 @@ class UsageAssumptions(Model):
         default=1200, ge=0, le=44640,
         description="Build minutes/month of the in-VPC CI runner (CodeBuild on-demand, billed per minute of its "
                     "compute type): pull-request previews, deploys and drift checks of the stack.")
+    dr_replication_gb: float = Field(
+        default=0, ge=0,
+        description="GB/month of new or changed data replicated to backup.drRegion (S3 Cross-Region Replication and "
+                    "RDS automated-backup replication); 0 without a DR region.")
 
 
 class BudgetConfig(Model):

@@ -71,7 +71,7 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "s3StorageGb": 20, "ecrStorageGb": 10, "logIngestionGb": 10, "backupWarmGb": 10,
                       "backupColdGb": 0, "backupRdsSnapshotGb": 20, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
-                      "ciRunnerBuildMinutes": 0},
+                      "ciRunnerBuildMinutes": 0, "drReplicationGb": 0},
         },
     },
     "staging": {
@@ -121,7 +121,7 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "s3StorageGb": 100, "ecrStorageGb": 20, "logIngestionGb": 50, "backupWarmGb": 50,
                       "backupColdGb": 0, "backupRdsSnapshotGb": 100, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
-                      "ciRunnerBuildMinutes": 1200},
+                      "ciRunnerBuildMinutes": 1200, "drReplicationGb": 0},
         },
     },
     "prod": {
@@ -175,7 +175,9 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "s3StorageGb": 500, "ecrStorageGb": 50, "logIngestionGb": 300, "backupWarmGb": 250,
                       "backupColdGb": 500, "backupRdsSnapshotGb": 500, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
-                      "ciRunnerBuildMinutes": 1200},
+                      "ciRunnerBuildMinutes": 1200,
+                      # New or changed data per month that replicates to backup.drRegion (S3 objects, WAL).
+                      "drReplicationGb": 100},
         },
     },
 }

@@ -213,6 +213,11 @@ def _route53_zone_lookup(args: dict[str, Any], region: str) -> dict[str, Any]:
             "resourceRecordSetCount": 2}
 
 
+def _db_backups_replication(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """Replicated automated backups are named ``auto-backup:ab-...`` in the destination region."""
+    return {"arn": arn("rds", region, f"auto-backup:ab-{_suffix(name)}{_suffix(name + 'ab')}")}
+
+
 RESOURCE_OUTPUTS: dict[str, Outputs] = {
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:rds/instance:Instance": _rds_instance,
@@ -244,6 +249,7 @@ RESOURCE_OUTPUTS: dict[str, Outputs] = {
     "aws:route53/record:Record": _route53_record,
     "aws:backup/vault:Vault": _backup_vault,
     "aws:backup/plan:Plan": _backup_plan,
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": _db_backups_replication,
 }
 
 

@@ -25,6 +25,7 @@ USAGE = Usage.from_mapping({
     "natDataGb": 300, "endpointDataGb": 40, "loadBalancerLcu": 4, "wafRequestsMillions": 20, "s3StorageGb": 90,
     "ecrStorageGb": 12, "logIngestionGb": 60, "backupWarmGb": 80, "backupColdGb": 0, "backupRdsSnapshotGb": 30,
     "spotPriceFactor": 1.0, "runOnceInstanceHours": 3, "ciRunnerBuildMinutes": 900,
+    "drReplicationGb": 25,
 })
 
 

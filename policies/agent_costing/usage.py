@@ -51,6 +51,10 @@ USAGE_FIELDS: dict[str, UsageField] = {
     "ci_runner_build_minutes": UsageField(
         "ciRunnerBuildMinutes", "minutes/month", "Build minutes of the in-VPC CI runner (CodeBuild, billed per "
         "minute of its compute type): previews, deploys and drift checks of EKS stacks.", 44640),
+    "dr_replication_gb": UsageField(
+        "drReplicationGb", "GB/month", "New or changed data replicated to the DR region each month (S3 Cross-Region "
+        "Replication, RDS automated-backup replication; shared evenly between the replications). 0 without "
+        "backup.drRegion."),
 }
 CAMEL_TO_FIELD = {f.camel: name for name, f in USAGE_FIELDS.items()}
 
@@ -72,6 +76,7 @@ class Usage:
     spot_price_factor: float
     run_once_instance_hours: float
     ci_runner_build_minutes: float
+    dr_replication_gb: float
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -105,7 +110,7 @@ class Usage:
 DEFAULT_USAGE = Usage(
     nat_data_gb=200, endpoint_data_gb=100, load_balancer_lcu=2, waf_requests_millions=5, s3_storage_gb=100,
     ecr_storage_gb=20, log_ingestion_gb=50, backup_warm_gb=100, backup_cold_gb=0, backup_rds_snapshot_gb=100,
-    spot_price_factor=1.0, run_once_instance_hours=2, ci_runner_build_minutes=1200,
+    spot_price_factor=1.0, run_once_instance_hours=2, ci_runner_build_minutes=1200, dr_replication_gb=0,
 )
 
 

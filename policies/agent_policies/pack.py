@@ -22,6 +22,7 @@ DOMAINS: tuple[str, ...] = (
     "aws_logging",
     "aws_data",
     "backup",
+    "disaster_recovery",
     "aws_ecr",
     "aws_edge",
     "edge_routing",
