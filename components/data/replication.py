@@ -92,7 +92,10 @@ def _replication_role(parent: pulumi.Resource, name: str, context: StackContext,
     role = aws.iam.Role(
         f"{name}-replication-role",
         description="S3 Cross-Region Replication of the data bucket to its DR replica",
-        assume_role_policy=iam.service_trust("s3.amazonaws.com", context.account_id),
+        # The trust of "Setting up permissions for live replication": the S3 service principal alone. The guide
+        # documents no aws:SourceAccount on replication's assume-role call, so none is required of it here; the
+        # role can reach only this bucket pair and these two keys whoever assumes it.
+        assume_role_policy=iam.service_trust("s3.amazonaws.com"),
         tags=context.tags(COMPONENT),
         opts=pulumi.ResourceOptions(parent=parent),
     )
@@ -138,7 +141,7 @@ def replicate_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, con
             "storage_class": "STANDARD",
             "encryption_configuration": {"replica_kms_key_id": replica_key_arn},
             **({
-                # RTC: 15 minutes is the only value S3 accepts for both the time and the metrics threshold.
+                # RTC: S3 API ReplicationTimeValue, Minutes "Valid value: 15" (the time and the metrics threshold).
                 "replication_time": {"status": "Enabled", "time": {"minutes": 15}},
                 "metrics": {"status": "Enabled", "event_threshold": {"minutes": 15}},
             } if dr.config.replication_time_control else {}),
