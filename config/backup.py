@@ -219,33 +219,40 @@ class Recovery(Model):
     stack file ahead of a disaster so the rebuild needs nothing from the lost region.
     """
 
-    source_stack: str = Field(min_length=1, description="The stack whose replicated state this stack restores.")
-    source_region: Region = Field(description="Region of the source stack (must differ from this stack's region).")
+    source_stack: str = Field(min_length=1, description="The stack whose replicated state this stack restores.",
+                              examples=["prod"])
+    source_region: Region = Field(description="Region of the source stack (must differ from this stack's region).",
+                                  examples=["us-east-1"])
     database_automated_backups_arn: Matching(  # type: ignore[valid-type]
         r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[A-Za-z0-9]+$",
         "the ARN of the replicated automated backups (arn:aws:rds:<dr-region>:<account>:auto-backup:ab-...)",
         "arn:aws:rds:us-west-2:111122223333:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE") = Field(
         description="Replicated automated backups to restore PostgreSQL from (aws rds "
-                    "describe-db-instance-automated-backups --region <dr-region>).")
+                    "describe-db-instance-automated-backups --region <dr-region>).",
+        examples=["arn:aws:rds:us-west-2:111122223333:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE"])
     restore_time: Matching(  # type: ignore[valid-type]
         r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", "a UTC time (YYYY-MM-DDThh:mm:ssZ)",
         "2026-12-01T12:00:00Z") | None = Field(
         default=None, description="Restore PostgreSQL to this time; default: the latest restorable time.")
     data_bucket_name: str = Field(min_length=3, max_length=63,
-                                  description="The replica bucket the source stack replicates its data bucket to.")
+                                  description="The replica bucket the source stack replicates its data bucket to.",
+                                  examples=["data-data-replica-4f1c2b9"])
     data_key_arn: Matching(  # type: ignore[valid-type]
         r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]+$", "a KMS key ARN",
         "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab") = Field(
-        description="The DR key that encrypts the replica bucket.")
+        description="The DR key that encrypts the replica bucket.",
+        examples=["arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"])
     secrets_key_arn: Matching(  # type: ignore[valid-type]
         r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]+$", "a KMS key ARN",
         "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab") = Field(
-        description="The DR key that encrypts the replicated secrets (and this stack's own secrets).")
+        description="The DR key that encrypts the replicated secrets (and this stack's own secrets).",
+        examples=["arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"])
     secret_arns: dict[str, Matching(  # type: ignore[valid-type]
         r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$", "a Secrets Manager secret ARN",
         "arn:aws:secretsmanager:us-west-2:111122223333:secret:agent-platform-prod/jwt-AbCdEf")] = Field(
         description="Replica ARNs of the secrets whose values must survive: jwt, encryption-key and one per "
-                    "dataTier.secrets.llmProviders entry.")
+                    "dataTier.secrets.llmProviders entry.",
+        examples=[{"jwt": "arn:aws:secretsmanager:us-west-2:111122223333:secret:agent-platform-prod/jwt-AbCdEf"}])
 
     def problems(self, region: str, llm_providers: list[str]) -> list[str]:
         out: list[str] = []
