@@ -8,7 +8,7 @@ through ``policies/config/<stack>.json``, generated from this section (``python 
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from config.base import Model
 
@@ -47,7 +47,54 @@ class UsageAssumptions(Model):
                     "RDS automated-backup replication); 0 without a DR region.")
 
 
+class LlmServiceUsage(Model):
+    """One service's LLM traffic; a key left out takes the value of ``cost.llm``."""
+
+    requests_per_day: float | None = Field(default=None, ge=0, description="LLM requests/day this service makes.")
+    input_tokens_per_request: float | None = Field(
+        default=None, ge=0, description="Tokens sent per request (prompt, history, retrieved context, tools).")
+    output_tokens_per_request: float | None = Field(default=None, ge=0, description="Tokens received per request.")
+    models: dict[str, float] | None = Field(
+        default=None, description="Model mix: share of the requests per model (`provider/model` or a bare model "
+                                  "id of agent_costing/prices/llm.json), shares summing to 1. Default: "
+                                  "`{<defaultModel>: 1}` when the service sets defaultModel.")
+
+    @field_validator("models")
+    @classmethod
+    def _shares(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is None:
+            return value
+        if not value or any(share < 0 for share in value.values()) or abs(sum(value.values()) - 1) > 1e-6:
+            raise ValueError("shares must be non-negative and sum to 1 (e.g. {claude-sonnet-4-5: 0.8, "
+                             "gpt-4o-mini: 0.2})")
+        return value
+
+
+class LlmBudget(Model):
+    """LLM token spend: its own monthly budget, the alarm rule, and the usage the estimate assumes.
+
+    Seed 000's cost thresholds ($5/hour, $50/day, $500/month) are the small-stack defaults: the monthly one is
+    the budget here, the daily one ``observability.alerts.llmDailyBudgetUsd``. Their ratio is the default
+    ``dailyAlarmFactor``: a daily alarm may sit at most at 3 average days of the monthly budget (50 = 500/30 x 3).
+    """
+
+    monthly_budget_usd: float = Field(
+        default=500, gt=0, description="LLM provider spend allowed per month; the estimate above it fails the "
+                                       "monthly-llm-budget review.")
+    daily_alarm_factor: float = Field(
+        default=3, gt=0, le=30, description="observability.alerts.llmDailyBudgetUsd may be at most "
+                                            "monthlyBudgetUsd / 30 x this (llm-alarm-within-budget).")
+    requests_per_day: float = Field(default=100, ge=0, description="LLM requests/day of each service that names "
+                                                                   "a model, unless set per service.")
+    input_tokens_per_request: float = Field(default=2000, ge=0, description="Tokens sent per request.")
+    output_tokens_per_request: float = Field(default=500, ge=0, description="Tokens received per request.")
+    services: dict[str, LlmServiceUsage] = Field(
+        default_factory=dict, description="Per service (a key of `services`): overrides of the values above and "
+                                          "the model mix.")
+
+
 class BudgetConfig(Model):
     monthly_budget_usd: float = Field(
         default=500, gt=0, description="The estimate above this fails the monthly-cost-budget review.")
     usage: UsageAssumptions = Field(default_factory=UsageAssumptions, description="Monthly usage assumptions.")
+    llm: LlmBudget = Field(default_factory=LlmBudget, description="LLM token spend: budget and usage.")

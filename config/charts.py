@@ -57,8 +57,8 @@ KEDA = Chart(
     "keda", "2.20.2", KEDA_REPO, released="2026-07-31",
     verified="kedacore/charts docs/index.yaml (keda-2.20.2.tgz, newest listed) and keda/values.yaml at "
              "commit cbb9bb8 (tag v2.20.2)")
-# The newest chart (image v1.35.0). A 1.36 cluster should run the 1.36 release (v1.36.1, tag 2026-07-22):
-# override values.image with its digest once recorded (every values image must be digest-pinned).
+# The newest chart (image v1.35.0). The program runs v1.35.2 by digest (config/image_pins.py); a 1.36 cluster
+# should run the 1.36 release (v1.36.1, tag 2026-07-22) once its digest has a second source.
 CLUSTER_AUTOSCALER = Chart(
     "cluster-autoscaler", "9.59.0", AUTOSCALER_REPO, released="2026-07-21",
     verified="kubernetes/autoscaler gh-pages index.yaml (cluster-autoscaler-9.59.0.tgz, created 2026-07-21) and "

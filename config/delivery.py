@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
+from agent_contract.aws import ECR_PULL_ACTIONS
 from pydantic import AfterValidator, Field, model_validator
 
 from config.base import Model, RoleArn
@@ -57,6 +58,58 @@ def _connection(value: str) -> str:
 GitHubRepository = Annotated[str, AfterValidator(_repository)]
 ConnectionArn = Annotated[str, AfterValidator(_connection)]
 
+# An AWS account id: 12 digits.
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+# IAM role names: 1-64 of letters, digits and +=,.@_- (IAM API reference, CreateRole RoleName).
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+def _account_id(value: str) -> str:
+    if not _ACCOUNT_ID.match(value):
+        raise ValueError(f"'{value}' is not an AWS account id (12 digits, quoted in YAML, e.g. '444455556666')")
+    return value
+
+
+def _role_name(value: str) -> str:
+    if not _ROLE_NAME.match(value):
+        raise ValueError(f"'{value}' is not an IAM role name (1-64 letters, digits and +=,.@_-)")
+    return value
+
+
+AccountId = Annotated[str, AfterValidator(_account_id)]
+RoleName = Annotated[str, AfterValidator(_role_name)]
+
+# What copying an image by digest out of a repository needs (agent_contract.aws, shared with the pack's
+# ecr-repository-policy-pull-only): the pull actions, no push, list or policy action.
+PULL_ACTIONS = ECR_PULL_ACTIONS
+
+
+class ImagePullConfig(Model):
+    """Other AWS accounts whose deploy role copies this stack's released images into their own repositories.
+
+    Set on the stack images are released to first (dev) when staging and prod live in other accounts: the release
+    workflow's promotion (tools/release-image.sh record) runs as the target stack's deploy role and pulls from
+    this stack's repositories by digest. Each repository then gets a policy allowing only the pull actions to
+    those accounts, and within them only to the role named here (aws:PrincipalArn), not to every principal of
+    the account. Same-account stacks need nothing here: a role's IAM policy is enough within one account.
+    """
+
+    account_ids: list[AccountId] = Field(
+        default_factory=list,
+        description="Accounts (12 digits, quoted) whose deploy role may pull this stack's images, e.g. staging's and "
+                    "prod's. Empty: no repository policy (same-account promotion needs none).",
+        examples=[["444455556666", "777788889999"]])
+    role_name: RoleName = Field(
+        default="AgentPlatformDeploy",
+        description="The deploy role's name in each of those accounts (docs/accounts.md): only a session of "
+                    "arn:<partition>:iam::<account>:role/<roleName> may pull.")
+
+    @model_validator(mode="after")
+    def _unique(self) -> ImagePullConfig:
+        if len(set(self.account_ids)) != len(self.account_ids):
+            raise ValueError("accountIds: each account once")
+        return self
+
 
 class CiRunnerConfig(Model):
     """An AWS CodeBuild-hosted GitHub Actions runner inside the stack's private subnets (docs/ci.md)."""
@@ -94,6 +147,10 @@ class DeliveryConfig(Model):
                     "AmazonEKSViewPolicy and the Kubernetes group agent-platform-preview, which may read and dry-run "
                     "server-side applies of the kinds the program manages; an admission policy denies every "
                     "non-dry-run write of that group (docs/ci.md).")
+    image_pull: ImagePullConfig = Field(
+        default_factory=ImagePullConfig,
+        description="Other accounts' deploy roles that may pull this stack's images to promote them (docs/ci.md, "
+                    "\"Image releases\").")
 
     @model_validator(mode="after")
     def _unique(self) -> DeliveryConfig:

@@ -194,27 +194,40 @@ REDIS_EXPORTER_IMAGE = Image(
         "(digest only, no tag)",
     ))
 
+# cluster-autoscaler 9.59.0 (appVersion 1.35.0, values image.tag v1.35.0): templates/deployment.yaml renders
+# "{{ image.repository }}:{{ image.tag }}" and nothing else reads image.tag (labels take .Chart.Version), so the tag
+# carries the digest. v1.35.2 is the newest 1.35 patch (same minor as the chart's own v1.35.0). The 1.36 release
+# (v1.36.1, for a 1.36 cluster) has one source only for its digest (sha256:461388d0..., a third-party tooling doc;
+# kubernetes/k8s.io PR #9760 is stored only up to its 1.35.2 line): move to it once a second source is read.
+CLUSTER_AUTOSCALER_IMAGE = Image(
+    "cluster-autoscaler", "image", "", "registry.k8s.io/autoscaling/cluster-autoscaler", "v1.35.2",
+    "sha256:aac369dc283927a623deb1af54696efcc722ae79255aa07788422e495bab887d",
+    sources=(
+        "kubernetes/k8s.io PR #9760 (the promotion of 1.33.6/1.34.5/1.35.2/1.36.1 to registry.k8s.io): "
+        "'gcrane digest gcr.io/k8s-staging-autoscaling/cluster-autoscaler:v1.35.2' -> sha256:aac369dc...",
+        "an unrelated Helm runbook: 'pinned to the official 1.35.2 manifest-list digest sha256:aac369dc...', with its "
+        "linux/amd64 child (8c8cc9d7...) listed apart; also a k3d pin script and a finserve autoscaler module "
+        "('official CA 1.35.2 image index aac369dc...')",
+    ))
+
 PINNED: tuple[Image, ...] = (POSTGRES_EXPORTER_IMAGE, KEDA_OPERATOR_IMAGE, KEDA_METRICS_SERVER_IMAGE,
                              KEDA_WEBHOOKS_IMAGE, LOAD_BALANCER_CONTROLLER_IMAGE, ALERTMANAGER_IMAGE, PROMETHEUS_IMAGE,
                              WEBHOOK_CERTGEN_IMAGE, GRAFANA_IMAGE, KUBE_STATE_METRICS_IMAGE, NODE_EXPORTER_IMAGE,
-                             REDIS_EXPORTER_IMAGE)
+                             REDIS_EXPORTER_IMAGE, CLUSTER_AUTOSCALER_IMAGE)
 
 _SEARCH = "find_string on '<image>:<tag>@sha256' and on the bare digest, search in the code and issues corpora"
 
 # Images still deployed by the chart's own tag (see the module docstring), each with the reason.
 UNPINNED: tuple[Image, ...] = (
-    Image("cluster-autoscaler", "image", "", "registry.k8s.io/autoscaling/cluster-autoscaler", "v1.36.1", "",
-          reason="One source only: a third-party tooling doc pins v1.36.1@sha256:461388d03eb5b55db58941ee7a81d9a6"
-                 "19dd15302b01cbab9f5a9946715994b4; kubernetes/k8s.io PR #9760 (the promotion of 1.36.1, with gcrane "
-                 "digests) is stored only up to its 1.35.2 line (aac369dc..., which the same doc also gives). Until a "
-                 f"second source is read the chart keeps its own image (v1.35.0, by tag). Searched: {_SEARCH}."),
     Image("external-secrets", "image (and webhook.image, certController.image)", "",
           "ghcr.io/external-secrets/external-secrets", "v2.9.0", "",
           reason="One source only: a GitOps pilot's research notes give the v2.9.0 index digest sha256:44eb290f1c7f"
-                 "5d8f4eec2168cea4a6cfbc72a955c6781eb835e1c40700475dbd; no second source found. The chart (2.9.0, "
-                 f"templates/_helpers.tpl external-secrets.image) would take it as image.tag. Searched: {_SEARCH}."),
+                 "5d8f4eec2168cea4a6cfbc72a955c6781eb835e1c40700475dbd; no second source found (the v2.9.0 release "
+                 "notes, quoted in Renovate PRs, print tags only). The chart (2.9.0, templates/_helpers.tpl "
+                 f"external-secrets.image) would take it as image.tag. Searched: {_SEARCH}."),
     Image("aws-for-fluent-bit", "image", "", "public.ecr.aws/aws-observability/aws-for-fluent-bit", "3.2.1", "",
-          reason=f"No digest of 3.2.1 found anywhere (tag-only references). Searched: {_SEARCH}."),
+          reason="No digest of 3.2.1 found anywhere (tag-only references; the aws-for-fluent-bit@sha256 pins found "
+                 f"are of 2.x releases or single-platform). Searched: {_SEARCH}."),
     Image(KPS, "prometheusOperator.image", "quay.io", "prometheus-operator/prometheus-operator", "v0.86.2", "",
           reason="One source only: the NixOS kube-prometheus-stack 79.5.0 image set (sha256:92757e4b90027e153dc09f2e0"
                  f"1254c8402fd5268827d95532760836c2a117062). Searched: {_SEARCH}."),
@@ -223,7 +236,10 @@ UNPINNED: tuple[Image, ...] = (
           reason=f"No digest of v0.86.2 found. Searched: {_SEARCH}."),
     Image(KPS, "grafana.sidecar.image", "quay.io", "kiwigrid/k8s-sidecar", "1.30.10", "",
           reason="One source only: the NixOS kube-prometheus-stack 79.5.0 image set (sha256:835d79d8fbae62e42d8a8692"
-                 f"9d4e3c5eec2e869255dd37756b5a3166c2f22309). Searched: {_SEARCH}."),
+                 "9d4e3c5eec2e869255dd37756b5a3166c2f22309). Kiwigrid has re-pushed released tags (kiwigrid/"
+                 "k8s-sidecar#468: 2.1.2 moved from sha256:8b875915... to 5304aa2b...) and quay.io garbage-collects "
+                 "a manifest no tag points at, so a second source must also be recent enough to show the digest "
+                 f"the tag serves now. Searched: {_SEARCH}."),
     Image(KPS, "prometheusOperator.thanosImage", "quay.io", "thanos/thanos", "v0.40.1", "",
           reason="Not run: passed to the operator as --thanos-default-base-image, used only by a Thanos sidecar or "
                  "ruler, which the program does not enable. Not searched."),

@@ -107,7 +107,10 @@ class AlertThresholds(Model):
     llm_latency_p95_seconds: float = Field(default=10, gt=0, le=600, description="p95 LLM API call latency.")
     db_connection_pool_percent: Percent = Field(default=80, description="Backends in use over max_connections.")
     memory_percent: Percent = Field(default=90, description="Container working set over its memory limit.")
-    llm_daily_budget_usd: float = Field(default=100, gt=0, description="LLM spend allowed per rolling 24 h.")
+    # Seed 000's LLM cost thresholds ($5/hour, $50/day; its $500/month is cost.llm.monthlyBudgetUsd) are the
+    # small-stack defaults; tiers and stacks with more traffic raise them (prod's stack file: $250/day).
+    llm_hourly_budget_usd: float = Field(default=5, gt=0, description="LLM spend allowed per rolling hour.")
+    llm_daily_budget_usd: float = Field(default=50, gt=0, description="LLM spend allowed per rolling 24 h.")
     llm_budget_warning_percent: Percent = Field(default=80, description="Warn at this share of the daily budget.")
     pvc_usage_percent: Percent = Field(default=85, description="Used space of a persistent volume.")
     redis_evictions: int = Field(default=0, ge=0, description="Evicted keys tolerated per 5 minutes.")
@@ -235,12 +238,21 @@ def rds_max_connections(obs: ObservabilityConfig, postgres: PostgresConfig) -> i
     return obs.aws_alarms.rds_max_connections or postgres_max_connections(postgres)
 
 
+def num_text(value: float) -> str:
+    return f"${value:,.2f}".replace(".00", "")
+
+
 def observability_problems(environment: str, obs: ObservabilityConfig, postgres: PostgresConfig | None) -> list[str]:
     """Rules that need other sections, as "camelCase.path: reason" lines."""
     problems = []
     if environment == "prod" and not obs.alert_emails:
         problems.append("observability.alertEmails: prod needs at least one address subscribed to the alert topic "
                         "(the Slack webhook, if any, is a second channel, not the only one)")
+    alerts = obs.alerts
+    if alerts.llm_hourly_budget_usd * 24 < alerts.llm_daily_budget_usd:
+        problems.append(f"observability.alerts.llmHourlyBudgetUsd: {num_text(alerts.llm_hourly_budget_usd)}/hour x 24 "
+                        f"is below the daily budget of {num_text(alerts.llm_daily_budget_usd)}, so the hourly alert "
+                        "would fire on an ordinary day within budget; raise it to at least llmDailyBudgetUsd / 24")
     if postgres is not None and rds_max_connections(obs, postgres) is None:
         problems.append(f"observability.awsAlarms.rdsMaxConnections: max_connections of {postgres.instance_class} "
                         "cannot be estimated; set it (or dataTier.postgres.parameters.max_connections)")

@@ -135,6 +135,13 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         problems.extend(f"delivery.previewRoleArns: {arn} already has a cluster access entry (deployRoleArns or "
                         "cluster.*RoleArns); EKS allows one entry per principal" for arn in delivery.preview_role_arns
                         if arn in others)
+    deploy_roles: list[str] | None = sections.get("deploy_role_arns")
+    if delivery is not None and deploy_roles:
+        # arn:<partition>:iam::<account>:role/<name>: the account is the fifth field.
+        own = {arn.split(":")[4] for arn in deploy_roles}
+        problems.extend(f"delivery.imagePull.accountIds: {account} is this stack's own account (deployRoleArns); "
+                        "within one account the deploy role's IAM policy is enough, the repository policy is for "
+                        "other accounts" for account in delivery.image_pull.account_ids if account in own)
     if network and cluster:
         vpc_cidr = network.existing_vpc.cidr if network.existing_vpc else network.cidr
         if overlaps(vpc_cidr, cluster.service_cidr):
@@ -156,6 +163,9 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     observability: ObservabilityConfig | None = sections.get("observability")
     if observability is not None:
         problems.extend(observability_problems(environment, observability, data.postgres if data else None))
+    cost: BudgetConfig | None = sections.get("cost")
+    if cost is not None and services is not None:
+        problems.extend(llm_usage_problems(cost, services))
     backup: BackupConfig | None = sections.get("backup")
     if backup is not None and protect is False and backup.lock.mode != "none":
         problems.append(f"backup.lock.mode: an unprotected stack (protect: false) must stay destroyable with "
@@ -168,6 +178,20 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     if recovery is not None:
         problems.extend(recovery.problems(str(sections.get("region") or ""),
                                           list(data.secrets.llm_providers) if data else []))
+    return problems
+
+
+def llm_usage_problems(cost: BudgetConfig, services: Mapping[str, ServiceConfig]) -> list[str]:
+    """``cost.llm.services`` names existing services, and each one it gives traffic to has a model to price."""
+    problems = []
+    for name, usage in cost.llm.services.items():
+        path = f"cost.llm.services.{name}"
+        if name not in services:
+            problems.append(f"{path}: no service '{name}'; keys here must name a service (one of: "
+                            f"{', '.join(sorted(services)) or 'none'})")
+        elif usage.models is None and not services[name].default_model:
+            problems.append(f"{path}.models: the service sets no defaultModel, so its LLM traffic needs a model mix "
+                            "(e.g. {claude-sonnet-4-5: 1})")
     return problems
 
 

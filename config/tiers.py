@@ -52,7 +52,7 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "prometheus": {"retentionDays": 3, "volumeSizeGib": 20, "replicas": 1, "cpuRequest": "250m",
                            "memoryRequest": "1Gi"},
             "alertmanager": {"replicas": 1, "volumeSizeGib": 1},
-            "alerts": {"llmDailyBudgetUsd": 20},
+            # LLM alerts keep seed 000's defaults ($5/hour, $50/day; $500/month is cost.llm.monthlyBudgetUsd).
         },
         "backup": {
             # Cheap: one daily snapshot kept a week, no lock, no copies, no restore tests.
@@ -72,6 +72,9 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "backupColdGb": 0, "backupRdsSnapshotGb": 20, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
                       "ciRunnerBuildMinutes": 0, "drReplicationGb": 0},
+            # Seed 000's $500/month; each service with a defaultModel: a few hundred test requests a day.
+            "llm": {"monthlyBudgetUsd": 500, "requestsPerDay": 200, "inputTokensPerRequest": 2000,
+                    "outputTokensPerRequest": 500},
         },
     },
     "staging": {
@@ -116,6 +119,9 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
         },
         "cost": {
             "monthlyBudgetUsd": 1500,
+            # Integration and load tests through each service that names a model.
+            "llm": {"monthlyBudgetUsd": 1500, "requestsPerDay": 500, "inputTokensPerRequest": 3000,
+                    "outputTokensPerRequest": 600},
             # Integration and load tests; image pulls and AWS API calls go through the interface endpoints.
             "usage": {"natDataGb": 200, "endpointDataGb": 50, "loadBalancerLcu": 2, "wafRequestsMillions": 5,
                       "s3StorageGb": 100, "ecrStorageGb": 20, "logIngestionGb": 50, "backupWarmGb": 50,
@@ -154,7 +160,7 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "prometheus": {"retentionDays": 30, "volumeSizeGib": 200, "replicas": 2, "cpuRequest": "1",
                            "memoryRequest": "8Gi"},
             "alertmanager": {"replicas": 3, "volumeSizeGib": 2},
-            "alerts": {"llmDailyBudgetUsd": 100},
+            "alerts": {"llmDailyBudgetUsd": 100, "llmHourlyBudgetUsd": 30},
         },
         "backup": {
             # PITR gives the 1 h RPO; snapshots give long retention; all copied to backup.drRegion.
@@ -170,6 +176,9 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
         },
         "cost": {
             "monthlyBudgetUsd": 6000,
+            # Production conversations with retrieved context; 7,500/30 x 3 = 750 >= the prod alarm of $250/day.
+            "llm": {"monthlyBudgetUsd": 7500, "requestsPerDay": 4000, "inputTokensPerRequest": 4000,
+                    "outputTokensPerRequest": 800},
             # Production traffic: LLM calls through NAT, a year of logs, snapshots kept a year (cold after 90 days).
             "usage": {"natDataGb": 1000, "endpointDataGb": 300, "loadBalancerLcu": 10, "wafRequestsMillions": 50,
                       "s3StorageGb": 500, "ecrStorageGb": 50, "logIngestionGb": 300, "backupWarmGb": 250,

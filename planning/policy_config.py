@@ -4,6 +4,9 @@ The pack never imports the program it judges, so a policy learns a stack's facts
 (``--policy-pack-config``). Facts the stack config already states are written here from it, never by hand:
 
 - ``monthly-cost-budget``: ``budgetUsd``, ``region`` and ``usage`` (``cost:`` and ``aws:region``);
+- ``monthly-llm-budget``: ``budgetUsd`` and each service's LLM ``services`` usage (``cost.llm``, ``defaultModel``);
+- ``llm-alarm-within-budget``: ``dailyAlarmUsd``, ``monthlyBudgetUsd``, ``factor`` (``observability.alerts``,
+  ``cost.llm``);
 - ``protectedEnvironment`` of every policy that has the setting (``protect:``);
 - ``backup-rpo.maxRpoMinutes`` (``backup.rpoTargetMinutes``) and ``backup-retention-minimum.minRetentionDays``
   (the shortest retention any recovery point gets under ``backup:``);
@@ -30,7 +33,7 @@ from typing import Any
 from agent_policies.pack import all_policies
 
 from config import PlatformConfig
-from planning.cost_report.usage import platform_config
+from planning.cost_report.usage import llm_usage, platform_config
 from planning.engine import STACKS
 from planning.review import CONFIG_DIR, load_policy_config
 
@@ -49,6 +52,15 @@ def facts(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
             "budgetUsd": cfg.cost.monthly_budget_usd,
             "region": cfg.region,
             "usage": cfg.cost.usage.model_dump(by_alias=True),
+        },
+        "monthly-llm-budget": {
+            "budgetUsd": cfg.cost.llm.monthly_budget_usd,
+            "services": {u.service: u.to_json() for u in llm_usage(cfg)},
+        },
+        "llm-alarm-within-budget": {
+            "dailyAlarmUsd": cfg.observability.alerts.llm_daily_budget_usd,
+            "monthlyBudgetUsd": cfg.cost.llm.monthly_budget_usd,
+            "factor": cfg.cost.llm.daily_alarm_factor,
         },
     }
     for name in _policies_with(PROTECTED):

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from config import PlatformConfig
 
 # Entries of named maps the stack files define, per map path.
-NAMED_ENTRIES = {"services": "api", "cluster.nodeGroups": "general"}
+NAMED_ENTRIES = {"services": "api", "cluster.nodeGroups": "general", "cost.llm.services": "api"}
 
 
 def _strip(annotation: Any) -> Any:

@@ -272,7 +272,7 @@ def test_configmap_carries_settings_and_credential_free_endpoints():
     assert data["CONTEXT_URL"] == "http://context.agents.svc.cluster.local:8001"
     assert (data["LOG_LEVEL"], data["LOG_FORMAT"], data["PORT"]) == ("info", "json", "8000")
     assert (data["RATE_LIMIT_REQUESTS"], data["RATE_LIMIT_WINDOW_SECONDS"]) == ("100", "60")
-    assert data["DEFAULT_MODEL"] == "claude-sonnet-4-5" and data["MAX_CONVERSATION_MESSAGES"] == "100"
+    assert data["DEFAULT_MODEL"] == "claude-sonnet-5-5" and data["MAX_CONVERSATION_MESSAGES"] == "100"
     assert data["S3_PREFIX"] == "api/" and data["SECRETS_DIR"] == "/var/run/secrets/agent-platform"
     assert child(p, "worker", "config").props["data"]["QUEUE_NAME"] == "agent:jobs"
     container = app_container(p, "api")

@@ -32,7 +32,8 @@ def test_unhashable_engine_is_a_config_error_not_a_type_error(engine):
 
 
 USAGE_FIELDS = sorted(TIER_PRESETS["prod"]["cost"]["usage"])
-BUDGETS = ["cost.monthlyBudgetUsd", "observability.alerts.llmDailyBudgetUsd"]
+BUDGETS = ["cost.monthlyBudgetUsd", "observability.alerts.llmDailyBudgetUsd", "cost.llm.monthlyBudgetUsd",
+           "cost.llm.requestsPerDay", "observability.alerts.llmHourlyBudgetUsd"]
 
 
 @pytest.mark.parametrize("path", [f"cost.usage.{f}" for f in USAGE_FIELDS] + BUDGETS)

@@ -60,7 +60,8 @@ def test_kinds_without_a_reliable_query_are_left_to_the_pricing_page():
 def test_one_price_in_the_unit_is_taken_with_its_sku_as_source():
     found = refresh.extract_price([product("ABC", "0.1008000000"), product("ABC", "0.0000000000")], "Hrs")
     assert found.usd == pytest.approx(0.1008)
-    assert found.source == "AWS Price List API: AmazonEC2 SKU ABC, published 2026-11-20"
+    assert found.source == "AWS Price List: AmazonEC2 SKU ABC, published 2026-11-20"
+    assert (found.sku, found.offer) == ("ABC", "AmazonEC2")
 
 
 def test_disagreeing_or_missing_prices_are_refused():
@@ -76,13 +77,152 @@ def test_the_refresher_rewrites_the_catalogue_the_estimator_reads():
     assert (refresh.PRICES_DIR / "aws-us-east-1.json").exists()
 
 
-def test_updates_rewrite_price_source_and_date_and_keep_the_rest():
+def test_updates_rewrite_price_and_date_in_place_and_keep_source_and_order():
     path = refresh.PRICES_DIR / "aws-us-east-1.json"
-    document = json.loads(path.read_text())
+    text = path.read_text()
+    document = json.loads(text)
     key = "ec2.instance.m7i.large"
-    updated = refresh.apply_updates(document, {key: refresh.Found(0.5, "AWS Price List API: x")}, "2027-01-01")
-    assert updated["prices"][key] == {**document["prices"][key], "usd": 0.5, "source": "AWS Price List API: x",
-                                      "date": "2027-01-01"}
+    updated = refresh.apply_updates(document, {key: refresh.Found(0.5, "AWS Price List: x")}, "2027-01-01")
+    assert updated["prices"][key] == {**document["prices"][key], "usd": 0.5, "date": "2027-01-01"}
+    assert list(updated["prices"]) == list(document["prices"])  # blocks others append stay where they are
     untouched = next(k for k in document["prices"] if k != key)
     assert updated["prices"][untouched] == document["prices"][untouched]
     assert document["prices"][key]["usd"] != 0.5  # the input is not modified
+    # Writing back an unchanged document reproduces the committed bytes: nothing else is reformatted.
+    assert json.dumps(refresh.apply_updates(document, {}, "2027-01-01"), indent=2) + "\n" == text
+
+
+# -- offline runs on recorded responses (tests/fixtures/pricing; each file says whether it was captured or shaped) --
+
+FIXTURES = ROOT / "tests" / "fixtures" / "pricing"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    return json.loads((FIXTURES / name).read_text())
+
+
+def stubbed_client() -> Any:
+    import boto3
+
+    return boto3.client("pricing", region_name="us-east-1", aws_access_key_id="testing",
+                        aws_secret_access_key="testing")
+
+
+def expected(query: Any, token: str | None = None) -> dict[str, Any]:
+    params = {"ServiceCode": query.service_code, "Filters": query.filters(), "FormatVersion": "aws_v1"}
+    return {**params, "NextToken": token} if token else params
+
+
+def small_catalogue(tmp_path: Path, keys: list[str]) -> Path:
+    document = json.loads((refresh.PRICES_DIR / "aws-us-east-1.json").read_text())
+    document["prices"] = {k: document["prices"][k] for k in keys}
+    path = tmp_path / "aws-us-east-1.json"
+    path.write_text(json.dumps(document, indent=2) + "\n")
+    return path
+
+
+def test_the_documented_cli_example_response_is_read_as_aws_wrote_it():
+    from botocore.stub import Stubber
+
+    example = fixture("aws-cli-docs-example.json")
+    client = stubbed_client()
+    with Stubber(client) as stub:
+        stub.add_response("get_products", example["response"], example["request"])
+        page = client.get_products(**example["request"])
+    found = refresh.extract_price([json.loads(item) for item in page["PriceList"]], "GB-Mo")
+    assert (found.usd, found.sku) == (0.138, "3MKHN58N7RDDVGKJ")
+    assert found.source == "AWS Price List: AmazonEC2 SKU 3MKHN58N7RDDVGKJ, published 2018-08-08"
+
+
+def test_a_refresh_shows_the_difference_rewrites_the_value_and_records_the_confirmation(tmp_path: Path, capsys):
+    from botocore.stub import Stubber
+
+    path = small_catalogue(tmp_path, ["ec2.instance.m7i.large", "codebuild.general1.small", "waf.web-acl"])
+    confirmations = tmp_path / "confirmations.json"
+    client = stubbed_client()
+    with Stubber(client) as stub:
+        stub.add_response("get_products", fixture("ec2-m7i-large.json")["response"],
+                          expected(refresh.query_for("ec2.instance.m7i.large", "us-east-1")))
+        stub.add_response("get_products", fixture("codebuild-general1-small.json")["response"],
+                          expected(refresh.query_for("codebuild.general1.small", "us-east-1")))
+        result = refresh.refresh_region(refresh.ApiSource(client), path, dry_run=False, today="2026-12-01",
+                                        confirmations_path=confirmations)
+        stub.assert_no_pending_responses()
+    assert "us-east-1 ec2.instance.m7i.large: 0.1008 -> 0.105 (+4.2%)" in capsys.readouterr().out
+    prices = json.loads(path.read_text())["prices"]
+    assert prices["ec2.instance.m7i.large"]["usd"] == 0.105 and prices["ec2.instance.m7i.large"]["date"] == "2026-12-01"
+    assert prices["ec2.instance.m7i.large"]["source"] == "https://aws.amazon.com/ec2/pricing/on-demand/"
+    assert prices["waf.web-acl"]["date"] != "2026-12-01"  # no query: left as committed and listed
+    assert [line for line in result.kept if "waf.web-acl" in line]
+    record = json.loads(confirmations.read_text())["regions"]["us-east-1"]
+    assert set(record) == {"ec2.instance.m7i.large", "codebuild.general1.small"}
+    assert record["codebuild.general1.small"] == {"method": "price-list-api", "date": "2026-12-01", "usd": 0.005,
+                                                  "sku": "SHAPEDCODEBUILD01", "offer": "AWSCodeBuild"}
+
+
+def test_a_dry_run_writes_nothing(tmp_path: Path):
+    from botocore.stub import Stubber
+
+    path = small_catalogue(tmp_path, ["ec2.instance.m7i.large"])
+    before = path.read_text()
+    client = stubbed_client()
+    with Stubber(client) as stub:
+        stub.add_response("get_products", fixture("ec2-m7i-large.json")["response"],
+                          expected(refresh.query_for("ec2.instance.m7i.large", "us-east-1")))
+        refresh.refresh_region(refresh.ApiSource(client), path, dry_run=True, today="2026-12-01",
+                               confirmations_path=tmp_path / "confirmations.json")
+    assert path.read_text() == before and not (tmp_path / "confirmations.json").exists()
+
+
+def test_every_page_of_a_paginated_answer_is_read():
+    from botocore.stub import Stubber
+
+    query = refresh.query_for("vpc.nat.data", "us-east-1")
+    first, second = fixture("nat-gateway-two-pages.json")["pages"]
+    client = stubbed_client()
+    with Stubber(client) as stub:
+        stub.add_response("get_products", first, expected(query))
+        stub.add_response("get_products", second, expected(query, "shaped-page-2"))
+        products = refresh.ApiSource(client).products(query)
+    assert refresh.extract_price(products, "GB").sku == "SHAPEDNATBYTES01"  # on the second page
+    assert refresh.extract_price(products, "Hrs").sku == "SHAPEDNATHOURS01"
+
+
+def test_the_offer_file_fallback_filters_and_reshapes_like_the_api():
+    offer = fixture("offer-file-codebuild.json")["offer"]
+    urls: list[str] = []
+    source = refresh.OfferFileSource("us-east-1", fetch=lambda url: urls.append(url) or offer)
+    small = refresh.extract_price(source.products(refresh.query_for("codebuild.general1.small", "us-east-1")), None)
+    medium = refresh.extract_price(source.products(refresh.query_for("codebuild.general1.medium", "us-east-1")), None)
+    assert (small.usd, small.sku, medium.usd) == (0.006, "SHAPEDCBSMALL", 0.01)
+    assert urls == ["https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AWSCodeBuild/current/us-east-1/index.json"]
+
+
+def test_the_ci_runner_codebuild_prices_are_covered():
+    keys = [k for k in json.loads((refresh.PRICES_DIR / "aws-us-east-1.json").read_text())["prices"]
+            if k.startswith("codebuild.")]
+    assert keys and all(refresh.query_for(k, "us-east-1") is not None for k in keys)
+
+
+def test_the_catalogue_says_honestly_that_nothing_is_confirmed_yet():
+    from agent_costing import default_catalogue
+    from agent_costing.confirmations import confirmation_summary, load_confirmations
+
+    committed = load_confirmations()
+    assert all(not entries for entries in committed.values())  # no AWS access when the catalogue was written
+    total = sum(len(default_catalogue().keys(r)) for r in default_catalogue().regions)
+    assert confirmation_summary(default_catalogue(), committed).startswith(f"none of the {total} AWS entries")
+
+
+def test_a_confirmation_counts_only_while_the_price_is_unchanged(tmp_path: Path):
+    from agent_costing import default_catalogue
+    from agent_costing.confirmations import confirmation_summary, load_confirmations
+
+    current = default_catalogue().price("us-east-1", "vpc.nat.hour").usd
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"regions": {"us-east-1": {
+        "vpc.nat.hour": {"method": "price-list-api", "date": "2026-12-01", "usd": current},
+        "vpc.nat.data": {"method": "offer-file", "date": "2026-11-30", "usd": 99.0}}}}))
+    text = confirmation_summary(default_catalogue(), load_confirmations(path))
+    total = sum(len(default_catalogue().keys(r)) for r in default_catalogue().regions)
+    assert text == f"1 of the {total} AWS entries confirmed against AWS price data on 2026-12-01"

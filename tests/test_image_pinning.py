@@ -210,3 +210,13 @@ def test_a_load_balancer_controller_chart_override_runs_that_charts_own_image():
     release = next(r for r in result.of_type("kubernetes:helm.sh/v3:Release")
                    if r.props["chart"] == "aws-load-balancer-controller")
     assert release.props["version"] == "3.4.0" and "image" not in release.props["values"]
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_the_cluster_autoscaler_runs_its_confirmed_digest(stack):
+    """The chart's own image is v1.35.0 by tag; the release runs the promoted v1.35.2 index by digest."""
+    # registry.k8s.io index digest of v1.35.2 (kubernetes/k8s.io PR #9760; sources in config/image_pins.py).
+    assert _release_images(stack)["cluster-autoscaler"] == [
+        "registry.k8s.io/autoscaling/cluster-autoscaler:v1.35.2"
+        "@sha256:aac369dc283927a623deb1af54696efcc722ae79255aa07788422e495bab887d"]
+    assert "cluster-autoscaler" not in {i.chart for i in image_pins.UNPINNED}

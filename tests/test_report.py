@@ -149,6 +149,15 @@ def test_the_page_masks_secrets_and_fetches_nothing(planted_document, tmp_path):
     assert not re.search(r"<script|<link|<img|<iframe|@import|@font-face|url\((?!#)|\ssrc=", page, re.I)
 
 
+def test_the_page_and_the_summary_show_llm_spend_apart_from_aws(planted_document, tmp_path):
+    llm = planted_document["cost"]["llm"]
+    page = write_report(planted_document, tmp_path / "dev.html").read_text()
+    assert f'<b id="llm-total">${llm["totalMonthlyUsd"]:,.2f}</b>' in page
+    assert page.count("<code>anthropic/claude-sonnet-5-5</code>") == len(llm["lines"]) == 2
+    assert f"LLM tokens (provider bills, apart from AWS): ${llm['totalMonthlyUsd']:,.2f}/month" in render_summary(
+        planted_document, 1.0)
+
+
 def test_the_cli_refuses_base_without_html():
     with pytest.raises(SystemExit, match="--html"):
         cli.main(["--stack", "dev", "--base", "base.json"])

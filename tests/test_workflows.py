@@ -210,3 +210,17 @@ def test_the_pack_is_published_and_enabled_for_every_stack_from_main():
     assert loop and set(loop.group(1).split()) == set(STACKS)
     for stack in STACKS:
         assert (ROOT / "policies" / "config" / f"{stack}.json").exists()
+
+
+def test_a_release_is_promoted_into_the_stacks_repository_before_it_is_recorded():
+    """The copy from dev's registry runs as the stack's own deploy role (its environment's OIDC session), and what
+    the release environment records is the promoted image, never dev's (docs/ci.md, "Promotion across accounts")."""
+    steps = _jobs(WORKFLOWS / "deploy-stack.yml")["up"]["steps"]
+    aws = next(i for i, s in enumerate(steps) if str(s.get("uses", "")).startswith("aws-actions/configure-aws"))
+    assert steps[aws]["with"]["role-to-assume"] == "${{ vars.AWS_ROLE_ARN }}"
+    promote = next(i for i, s in enumerate(steps) if "release-image.sh promote" in s.get("run", ""))
+    record = next(i for i, s in enumerate(steps) if "release-image.sh record" in s.get("run", ""))
+    assert aws < promote < record
+    assert steps[promote]["run"] == 'tools/release-image.sh promote "$STACK" "$SERVICE" "$IMAGE"'
+    assert steps[record]["env"]["PROMOTED"] == f"${{{{ steps.{steps[promote]['id']}.outputs.image }}}}"
+    assert steps[record]["run"].endswith('"$PROMOTED"')

@@ -22,6 +22,7 @@ from components.core.irsa import OidcIssuer, service_account_role
 from components.core.namespace import kubernetes_provider
 from config.charts import CLUSTER_AUTOSCALER
 from config.cluster import ClusterConfig
+from config.image_pins import chart_image_values, merged
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -71,9 +72,10 @@ def autoscaler_policy(cluster_name: pulumi.Input[str]) -> pulumi.Output[str]:
 
 def autoscaler_values(cfg: ClusterConfig, *, cluster_name: pulumi.Input[str], region: str,
                       role_arn: pulumi.Input[str]) -> dict[str, Any]:
-    """Chart values; keys from cluster-autoscaler/charts/cluster-autoscaler/values.yaml at chart 9.59.0."""
+    """Chart values; keys from cluster-autoscaler/charts/cluster-autoscaler/values.yaml at chart 9.59.0. The image runs
+    by digest (config/image_pins.py), not by the chart's own tag."""
     auto = cfg.node_autoscaler
-    return {
+    return merged(chart_image_values(CLUSTER_AUTOSCALER.name), {
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},
@@ -101,7 +103,7 @@ def autoscaler_values(cfg: ClusterConfig, *, cluster_name: pulumi.Input[str], re
         "securityContext": _NON_ROOT_POD,
         "containerSecurityContext": _HARDENED_CONTAINER,
         "serviceMonitor": {"enabled": False},
-    }
+    })
 
 
 class NodeAutoscaler(pulumi.ComponentResource):

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from agent_contract.alerts import LLM_DAILY_BUDGET_ALERT
+
 from config.observability import AlertThresholds
 
 # Chart default rules superseded by the ones below.
@@ -84,13 +86,19 @@ def llm_rules(t: AlertThresholds, namespace: str) -> list[dict[str, Any]]:
             f"(threshold {num(t.llm_latency_p95_seconds)} s).",
             t.for_minutes),
         _rule(
+            "LlmHourlySpendHigh",
+            f"sum(increase(llm_cost_dollars_total{{{ns}}}[1h])) > {num(t.llm_hourly_budget_usd)}",
+            "warning", "LLM spend high in the last hour",
+            f"LLM spend over the last hour is ${{{{ $value | printf \"%.2f\" }}}}, above "
+            f"${num(t.llm_hourly_budget_usd)}/hour: a runaway loop or a traffic spike burns the daily budget."),
+        _rule(
             "LlmDailyCostApproachingBudget",
             f"{spend} > {num(t.llm_budget_warning_usd)}",
             "warning", "LLM daily cost approaching budget",
             f"LLM spend over the last 24 h is ${{{{ $value | printf \"%.2f\" }}}}; the daily budget is "
             f"${num(t.llm_daily_budget_usd)} (warning at {num(t.llm_budget_warning_percent)}%)."),
         _rule(
-            "LlmDailyBudgetExceeded",
+            LLM_DAILY_BUDGET_ALERT,  # llm-alarm-within-budget reads the threshold after the last ">"
             f"{spend} > {num(t.llm_daily_budget_usd)}",
             "critical", "LLM daily budget exceeded",
             f"LLM spend over the last 24 h is ${{{{ $value | printf \"%.2f\" }}}}, above the daily budget of "

@@ -55,7 +55,8 @@ class EksRuntime:
                 service_name=name, config=service, context=context, oidc=cluster.oidc, addons=addons,
                 data=data, callers=callers_of(name, config.services),
                 callee_ports={callee: config.services[callee].port for callee in service.calls},
-                edge_cidrs=edge_cidrs, depends_on=cluster.ready, metrics_server=cluster.metrics_server),
+                edge_cidrs=edge_cidrs, depends_on=cluster.ready, metrics_server=cluster.metrics_server,
+                image_pull=config.delivery.image_pull),
                 self.component_opts())
             for name, service in config.services.items()
         }

@@ -44,7 +44,7 @@ class VmRuntime:
                 logs_key_arn=inputs.logs_key_arn, log_retention_days=config.observability.log_retention_days,
                 callee_urls={c: route_urls[c] for c in service.calls if c in route_urls},
                 proxy=ProxySpec(config.edge, edge_routes[name], service.probes.readiness_path, inputs.vpc_cidr)
-                if name in edge_routes else None))
+                if name in edge_routes else None, image_pull=config.delivery.image_pull))
             for name, service in config.services.items()
         }
         return dict(self._services)

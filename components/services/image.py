@@ -11,6 +11,7 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core.context import StackContext
+from config.delivery import PULL_ACTIONS, ImagePullConfig
 from config.services import ImageBuild
 
 if TYPE_CHECKING:
@@ -28,10 +29,12 @@ def repository(
     key_arn: pulumi.Input[str],
     keep_images: int,
     parent: pulumi.Resource,
+    image_pull: ImagePullConfig | None = None,
 ) -> aws.ecr.Repository:
     """An ECR repository with immutable tags, scan on push and CMK encryption, keeping the newest images.
 
-    The repository name is stable (``agent-platform-<stack>/<service>``) because CI pushes to it.
+    The repository name is stable (``agent-platform-<stack>/<service>``) because CI pushes to it. With
+    ``image_pull`` naming other accounts, a repository policy lets their deploy roles pull (``pull_policy``).
     """
     repo = aws.ecr.Repository(
         resource_name,
@@ -54,7 +57,42 @@ def repository(
         }]}),
         opts=pulumi.ResourceOptions(parent=repo),
     )
+    if image_pull is not None and image_pull.account_ids:
+        aws.ecr.RepositoryPolicy(
+            f"{resource_name}-pull",
+            repository=repo.name,
+            policy=pull_policy(image_pull, context.partition),
+            opts=pulumi.ResourceOptions(parent=repo),
+        )
     return repo
+
+
+def pull_policy(image_pull: ImagePullConfig, partition: pulumi.Input[str]) -> pulumi.Output[str]:
+    """Only the pull actions, only to the named deploy role of each other account (promotion by digest).
+
+    The principal is each account (``arn:<partition>:iam::<account>:root``) and ``aws:PrincipalArn`` narrows it to
+    the deploy role: naming the role as the principal would make ECR reject the policy while that role does not
+    exist yet (another account may be set up after this one), and a recreated role would silently stop matching
+    (IAM resolves a role principal to the role's unique id); the condition key has neither problem (IAM user guide,
+    "AWS global condition context keys", aws:PrincipalArn; ECR user guide, "Private repository policy examples":
+    another account is granted through its root principal).
+
+    No KMS key statement goes with it: ECR decrypts layers itself, through the grants it creates on the
+    repository's key (ECR user guide, "Encryption at rest": at creation ECR sends CreateGrant with the repository
+    as grantee; on a pull ECR sends the Decrypt request and S3 uses the data key), so the pulling role never calls KMS.
+    """
+    def render(part: str) -> str:
+        accounts = image_pull.account_ids
+        return json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Sid": "PromotionPull",
+            "Effect": "Allow",
+            "Principal": {"AWS": [f"arn:{part}:iam::{account}:root" for account in accounts]},
+            "Action": list(PULL_ACTIONS),
+            "Condition": {"ArnEquals": {"aws:PrincipalArn": [
+                f"arn:{part}:iam::{account}:role/{image_pull.role_name}" for account in accounts]}},
+        }]})
+
+    return pulumi.Output.from_input(partition).apply(render)
 
 
 def context_digest(context: Path) -> str:

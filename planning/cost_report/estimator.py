@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
-from agent_costing import UNKNOWN, Catalogue, CostReport, Resource, Usage
+from agent_costing import UNKNOWN, Catalogue, CostReport, Resource, Usage, estimate_llm
 from agent_costing import estimate as estimate_resources
 
 from planning.cost_report.usage import stack_cost
@@ -75,4 +76,5 @@ def estimate(
 def stack_report(plan: Plan, overrides: Mapping[str, Any] | None = None) -> CostReport:
     """The plan priced with its stack's own region, usage assumptions and budget (same overrides as the plan)."""
     settings = stack_cost(plan.stack, overrides)
-    return estimate(plan, settings.usage, region=settings.region, budget_usd=settings.budget_usd)
+    report = estimate(plan, settings.usage, region=settings.region, budget_usd=settings.budget_usd)
+    return replace(report, llm=estimate_llm(settings.llm_usage, budget_usd=settings.llm_budget_usd))

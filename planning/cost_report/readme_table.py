@@ -15,7 +15,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from agent_costing import USAGE_FIELDS, CostReport
+from agent_costing import USAGE_FIELDS, CostReport, default_catalogue
+from agent_costing.confirmations import confirmation_summary, load_confirmations
 
 from planning.cost_report.estimator import stack_report
 from planning.engine import STACKS, run_program
@@ -62,6 +63,18 @@ def render_table(by_stack: Mapping[str, CostReport]) -> str:
     rows.append("| Parts not priced (not in the total) | "
                 + " | ".join(str(len(r.unpriced)) for r in by_stack.values()) + " |")
 
+    llm = {stack: r.llm for stack, r in by_stack.items()}
+    if any(v is not None for v in llm.values()):
+        rows.append("| **LLM tokens (provider bills, not in the AWS total)** | " + " | ".join(
+            f"**{_dollars(v.total)}**" if v is not None else "-" for v in llm.values()) + " |")
+        rows.append("| LLM budget (`cost.llm.monthlyBudgetUsd`) | " + " | ".join(
+            _dollars(v.budget_usd) if v is not None and v.budget_usd is not None else "-" for v in llm.values())
+            + " |")
+        rows.append("| LLM traffic (`cost.llm`: requests/day x tokens in/out, model) | " + " | ".join(
+            "; ".join(f"{u.service} {_number(u.requests_per_day)} x {_number(u.input_tokens)}/"
+                      f"{_number(u.output_tokens)}, {', '.join(u.models)}" for u in v.usage) if v is not None else "-"
+            for v in llm.values()) + " |")
+
     usage = ["| Usage assumption (`cost.usage`) | Unit | " + " | ".join(stacks) + " |",
              "|---|---|" + "---:|" * len(stacks)]
     for name, spec in USAGE_FIELDS.items():
@@ -80,9 +93,10 @@ def render_table(by_stack: Mapping[str, CostReport]) -> str:
         "",
         *usage,
         "",
-        f"On-demand list prices for {', '.join(regions)} recorded {taken} from the AWS pricing pages "
-        "(not yet confirmed against the Price List API, see docs/cost.md), 730 hours a month; "
-        "Spot capacity is priced at `spotPriceFactor` x on-demand.",
+        f"On-demand list prices for {', '.join(regions)} recorded {taken} from the AWS pricing pages; "
+        f"{confirmation_summary(default_catalogue(), load_confirmations())}; per-entry record: "
+        "policies/agent_costing/prices/confirmations.json. 730 hours a month; "
+        "Spot capacity is priced at `spotPriceFactor` x on-demand. LLM prices: policies/agent_costing/prices/llm.json.",
     ]
     if unpriced:
         lines += ["", "Not priced (reported, never counted as zero):", ""]

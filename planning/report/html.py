@@ -193,7 +193,34 @@ def _cost(document: Mapping[str, Any]) -> str:
         if spec.camel in usage:
             out.append(f"<tr><td><code>{escape(spec.camel)}</code></td><td class=\"usd\">{usage[spec.camel]:,g}</td>"
                        f"<td>{escape(spec.unit)}</td><td>{escape(spec.description)}</td></tr>")
-    out.append("</table></section>")
+    out.append("</table>")
+    out.append(_llm(cost.get("llm")))
+    out.append("</section>")
+    return "\n".join(out)
+
+
+def _llm(llm: Mapping[str, Any] | None) -> str:
+    """LLM token spend: apart from the AWS total, with its own budget and the traffic it assumes."""
+    if not llm:
+        return ""
+    budget = llm.get("budgetUsd")
+    out = ['<h3 id="llm">LLM tokens (provider bills, not in the AWS total)</h3>',
+           f'<p><b id="llm-total">{escape(_usd(llm["totalMonthlyUsd"]))}</b> a month'
+           + (f', LLM budget {escape(_usd(budget))} ({"within" if llm["withinBudget"] else "OVER"} budget)'
+              if budget is not None else "")
+           + '; traffic from <code>cost.llm</code> and each service\'s <code>defaultModel</code>, prices from '
+             "<code>policies/agent_costing/prices/llm.json</code>.</p>",
+           '<table id="llm-table"><tr><th>Service</th><th>Model</th><th class="usd">Requests/month</th>'
+           '<th class="usd">Tokens in</th><th class="usd">Tokens out</th><th class="usd">Monthly</th></tr>']
+    for line in llm.get("lines", []):
+        out.append(f"<tr><td>{escape(line['service'])}</td><td><code>{escape(line['model'])}</code></td>"
+                   f"<td class=\"usd\">{line['requestsPerMonth']:,.0f}</td>"
+                   f"<td class=\"usd\">{line['inputTokens']:,}</td><td class=\"usd\">{line['outputTokens']:,}</td>"
+                   f"<td class=\"usd\">{escape(_usd(line['monthlyUsd']))}</td></tr>")
+    out.append("</table>")
+    if llm.get("unpriced"):
+        out.append("<ul>" + "".join(f"<li>{escape(u['service'])}: {escape(u['reason'])}</li>"
+                                    for u in llm["unpriced"]) + "</ul>")
     return "\n".join(out)
 
 

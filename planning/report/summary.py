@@ -54,6 +54,11 @@ def render_summary(document: Mapping[str, Any], planned_seconds: float | None = 
         lines.append("  Largest: " + ", ".join(f"{name} ${value:,.0f}" for name, value in ranked[:TOP_COMPONENTS]))
         if cost.get("unpriced"):
             lines.append(f"  {len(cost['unpriced'])} part(s) not priced, not in the total")
+        llm = cost.get("llm")
+        if llm:
+            state = "" if llm.get("budgetUsd") is None else (
+                f", LLM budget {_usd(llm['budgetUsd'])}: {'within budget' if llm['withinBudget'] else 'OVER BUDGET'}")
+            lines.append(f"  LLM tokens (provider bills, apart from AWS): {_usd(llm['totalMonthlyUsd'])}/month{state}")
     review = document.get("review")
     if review and review["violations"]:
         violations = review["violations"]  # already sorted: mandatory first, then by severity

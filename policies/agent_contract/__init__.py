@@ -8,6 +8,7 @@ value the program sets and the value a policy checks for cannot drift apart.
 - :mod:`agent_contract.aws`: AWS names both sides judge (ALB TLS policies, WAF rules that may count).
 - :mod:`agent_contract.kubernetes`: cluster-scoped kinds, credential name and value patterns.
 - :mod:`agent_contract.types`: the program's component type tokens the pack refers to.
+- :mod:`agent_contract.alerts`: alert names the pack reads thresholds from (the LLM daily budget rule).
 - :mod:`agent_contract.eks`: the Amazon EKS release calendar (config validates against it; the pack derives the
   versions in standard support).
 """

@@ -23,3 +23,10 @@ WAF_COUNTABLE_RULES: tuple[str, ...] = (
     "SizeRestrictions_BODY", "SizeRestrictions_QUERYSTRING", "SizeRestrictions_Cookie_HEADER",
     "SizeRestrictions_URIPATH", "NoUserAgent_HEADER", "UserAgent_BadBots_HEADER",
 )
+
+# What another account's role may do in a repository policy: pull by digest, nothing else. Copying an image out
+# (crane copy, docker buildx imagetools create) reads the manifest (BatchGetImage), checks each blob
+# (BatchCheckLayerAvailability) and downloads it (GetDownloadUrlForLayer); ECR user guide, "Private repository
+# policy examples" and the AmazonEC2ContainerRegistryReadOnly managed policy. No push, list, delete or policy action.
+ECR_PULL_ACTIONS: tuple[str, ...] = (
+    "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")

@@ -2,8 +2,9 @@
 
 The files live next to this module (``prices/aws-<region>.json``) so the policy pack, which runs with
 ``policies/`` as its root, and the offline planner read the very same numbers. Every entry names its
-source (the AWS pricing page, or the Price List API offer and SKU it was refreshed from) and the date it
-was taken; ``tools/refresh_prices.py`` rewrites the files from the Price List API.
+source (the AWS pricing page it was transcribed from) and the date it was taken; ``tools/refresh_prices.py``
+checks them against the Price List API, rewrites a changed price with the refresh date and records the
+confirmation in ``prices/confirmations.json`` (``agent_costing.confirmations``), not in the entry.
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .catalogue import CURRENCY, HOURS_PER_MONTH
+from .llm import LlmReport, render_llm_text
 from .usage import USAGE_FIELDS, Usage
 
 
@@ -104,6 +105,8 @@ class CostReport:
     budget_usd: float | None = None
     hours_per_month: int = HOURS_PER_MONTH
     currency: str = CURRENCY
+    # LLM token spend, estimated apart from the AWS lines (not in ``total``): it has its own budget.
+    llm: LlmReport | None = None
 
     @property
     def total(self) -> float:
@@ -141,6 +144,7 @@ class CostReport:
             "free": dict(sorted(self.free.items())),
             "usage": self.usage.to_json(),
             "catalogue": dict(self.catalogue),
+            **({"llm": self.llm.to_json()} if self.llm is not None else {}),
         }
 
 
@@ -185,6 +189,10 @@ def render_text(report: CostReport) -> str:
                "(IAM, routing, security groups, configuration, Kubernetes objects)")
     out.append("  Usage assumptions: " + ", ".join(
         f"{spec.camel}={quantity(getattr(report.usage, name))}" for name, spec in USAGE_FIELDS.items()))
+    if report.llm is not None:
+        out.append("")
+        out.append(render_llm_text(report.llm).rstrip("\n"))
+        out.append("")
     for region, info in report.catalogue.items():
         dates = info.get("dates") or ["?"]
         out.append(f"  Prices {region}: {info.get('prices')} entries recorded {dates[0]}"

@@ -1,7 +1,12 @@
-"""ECR repositories: images that cannot be swapped under a tag, are scanned, encrypted and pruned."""
+"""ECR repositories: images that cannot be swapped under a tag, are scanned, encrypted and pruned, and only
+named roles of other accounts may pull them."""
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
+from agent_contract.aws import ECR_PULL_ACTIONS
 from pulumi_policy import (
     EnforcementLevel,
     Policy,
@@ -12,10 +17,25 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from ._common import Report, Settings, depends_on, get, known, of_type, resource_policy, soc2, stack_policy
+from ._common import (
+    Report,
+    Settings,
+    as_list,
+    depends_on,
+    get,
+    known,
+    of_type,
+    parse_document,
+    resource_policy,
+    soc2,
+    stack_policy,
+    statements,
+)
 
 REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+_ACCOUNT = re.compile(r"^(\d{12}|arn:aws[a-z-]*:iam::\d{12}:root)$")
 KMS_TYPES = ("KMS", "KMS_DSSE")
 
 
@@ -61,6 +81,52 @@ def _check_lifecycle(args: StackValidationArgs, settings: Settings, report: Repo
                    "forever.", repo.urn)
 
 
+def _whole_account(principal: Any) -> list[str]:
+    """The principals that stand for every identity of an account ("*", an account id or its root ARN)."""
+    if principal == "*":
+        return ["*"]
+    if not isinstance(principal, dict):
+        return []
+    return [str(p) for p in as_list(principal.get("AWS")) if p == "*" or _ACCOUNT.match(str(p))]
+
+
+def _narrowed(stmt: dict[str, Any], keys: set[str]) -> bool:
+    """A positive condition on one of ``keys`` (e.g. aws:PrincipalArn) with no bare "*" value."""
+    condition = stmt.get("Condition")
+    if not isinstance(condition, dict):
+        return False
+    for op, block in condition.items():
+        if not isinstance(block, dict) or str(op).lower().startswith(("stringnot", "arnnot", "null")):
+            continue
+        for key, values in block.items():
+            vals = [str(v) for v in as_list(values)]
+            if str(key).lower() in keys and vals and "*" not in vals:
+                return True
+    return False
+
+
+def _check_repository_policy(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    allowed = {str(a).lower() for a in settings["allowedActions"]}
+    keys = {str(k).lower() for k in settings["principalConditionKeys"]}
+    for i, stmt in enumerate(statements(parse_document(get(args.props, "policy")))):
+        if stmt.get("Effect") != "Allow":
+            continue
+        label = stmt.get("Sid") or f"#{i + 1}"
+        if "NotAction" in stmt:
+            report(f"Statement {label} uses NotAction: it grants every ECR action but the listed ones.")
+        extra = [str(a) for a in as_list(stmt.get("Action")) if str(a).lower() not in allowed]
+        if extra:
+            report(f"Statement {label} grants {', '.join(extra)}: a repository policy only lets other accounts pull "
+                   f"({', '.join(sorted(settings['allowedActions']))}); pushes, deletes and policy changes stay "
+                   "with this account's IAM roles.")
+        broad = _whole_account(stmt.get("Principal"))
+        if broad and not _narrowed(stmt, keys):
+            named = " or ".join(sorted(settings["principalConditionKeys"]))
+            report(f"Statement {label} grants {', '.join(broad)} with no {named} "
+                   "condition: every principal of that account (anyone, for \"*\") may pull. Name the role that "
+                   "promotes images in the condition.")
+
+
 POLICIES: list[Policy] = [
     resource_policy(
         "ecr-image-tags-immutable",
@@ -94,6 +160,27 @@ POLICIES: list[Policy] = [
         refs=[soc2("CC6.1")],
         config={"requireCustomerKey": {"type": "boolean", "default": True,
                                        "description": "Require a customer-managed key rather than aws/ecr."}},
+    ),
+    resource_policy(
+        "ecr-repository-policy-pull-only",
+        description="An ECR repository policy only lets named roles of other accounts pull images.",
+        resource_types=[REPOSITORY_POLICY],
+        check=_check_repository_policy,
+        severity=Severity.HIGH,
+        remediation="Allow only ecr:BatchGetImage, ecr:GetDownloadUrlForLayer and ecr:BatchCheckLayerAvailability, "
+                    "to the other account's root principal narrowed by a condition on aws:PrincipalArn naming the "
+                    "role that promotes images (delivery.imagePull); grant everything else through IAM roles in "
+                    "this account.",
+        refs=[soc2("CC6.1", "Logical access is restricted to authorized users"),
+              soc2("CC6.3", "Access is granted on least privilege")],
+        config={
+            "allowedActions": {"type": "array", "items": {"type": "string"}, "default": list(ECR_PULL_ACTIONS),
+                               "description": "Actions a repository policy may grant."},
+            "principalConditionKeys": {"type": "array", "items": {"type": "string"},
+                                       "default": ["aws:PrincipalArn"],
+                                       "description": "Condition keys that narrow a whole-account or \"*\" "
+                                                      "principal to named roles."},
+        },
     ),
     stack_policy(
         "ecr-lifecycle-policy",

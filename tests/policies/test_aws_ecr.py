@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 import pytest
@@ -116,3 +117,70 @@ def test_unknown_repository_name_reports_only_when_nothing_points_at_it():
     assert len(found("ecr-lifecycle-policy", unnamed)) == 1
     policy = res(LIFECYCLE, "lifecycle", {"repository": UNKNOWN, "policy": "{}"}, prop_deps={"repository": [unnamed]})
     assert found("ecr-lifecycle-policy", unnamed, policy) == []
+
+
+# --- ecr-repository-policy-pull-only -------------------------------------------------------------------------------
+
+REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
+STAGING_ROLE = "arn:aws:iam::444455556666:role/AgentPlatformDeploy"
+
+
+def repo_policy(*, principal: Any = None, actions: Any = None, condition: Any = "default", **extra: Any):
+    stmt: dict[str, Any] = {"Sid": "PromotionPull", "Effect": "Allow",
+                            "Principal": principal or {"AWS": ["arn:aws:iam::444455556666:root"]},
+                            "Action": PULL if actions is None else actions, **extra}
+    if condition == "default":
+        condition = {"ArnEquals": {"aws:PrincipalArn": [STAGING_ROLE]}}
+    if condition is not None:
+        stmt["Condition"] = condition
+    document = json.dumps({"Version": "2012-10-17", "Statement": [stmt]})
+    return res(REPOSITORY_POLICY, "service-api-repo-pull", {"repository": "agent-platform-dev/api", "policy": document})
+
+
+def test_pull_only_to_a_named_role_of_another_account_passes():
+    assert found("ecr-repository-policy-pull-only", repo_policy()) == []
+
+
+def test_a_role_principal_needs_no_condition():
+    assert found("ecr-repository-policy-pull-only", repo_policy(principal={"AWS": STAGING_ROLE}, condition=None)) == []
+
+
+@pytest.mark.parametrize("actions", [["ecr:*"], [*PULL, "ecr:PutImage"], "ecr:SetRepositoryPolicy",
+                                     ["ecr:Batch*"], [*PULL, "ecr:DeleteRepository"]])
+def test_anything_beyond_pull_is_reported(actions: Any):
+    (violation,) = found("ecr-repository-policy-pull-only", repo_policy(actions=actions))
+    assert "only lets other accounts pull" in violation.message
+
+
+def test_not_action_is_reported():
+    violations = found("ecr-repository-policy-pull-only", repo_policy(actions=[], NotAction=["ecr:DeleteRepository"]))
+    assert any("NotAction" in v.message for v in violations)
+
+
+@pytest.mark.parametrize("principal", ["*", {"AWS": "*"}, {"AWS": "444455556666"},
+                                       {"AWS": ["arn:aws:iam::444455556666:root"]}])
+def test_a_whole_account_or_anyone_without_a_role_condition_is_reported(principal: Any):
+    (violation,) = found("ecr-repository-policy-pull-only", repo_policy(principal=principal, condition=None))
+    assert "aws:PrincipalArn" in violation.message
+
+
+@pytest.mark.parametrize("condition", [
+    {"ArnEquals": {"aws:PrincipalArn": "*"}},
+    {"ArnNotEquals": {"aws:PrincipalArn": [STAGING_ROLE]}},
+    {"StringEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}},
+])
+def test_a_condition_that_does_not_name_the_role_is_reported(condition: Any):
+    assert len(found("ecr-repository-policy-pull-only", repo_policy(principal="*", condition=condition))) == 1
+
+
+def test_the_org_condition_is_accepted_when_configured():
+    config = {"ecr-repository-policy-pull-only": {"principalConditionKeys": ["aws:PrincipalArn", "aws:PrincipalOrgID"]}}
+    policy = repo_policy(condition={"StringEquals": {"aws:PrincipalOrgID": "o-exampleorgid"}})
+    assert found("ecr-repository-policy-pull-only", policy, config=config) == []
+
+
+def test_an_unknown_policy_document_reports_nothing():
+    policy = res(REPOSITORY_POLICY, "service-api-repo-pull",
+                 {"repository": "agent-platform-dev/api", "policy": UNKNOWN})
+    assert found("ecr-repository-policy-pull-only", policy) == []

@@ -30,6 +30,7 @@ from components.services.eks import workload
 from components.services.eks.addons import ServicePlatform
 from components.services.identity import service_policy
 from components.services.image import built_image, repository
+from config.delivery import ImagePullConfig
 from config.services import MONITORING_NAMESPACE, ServiceConfig
 
 EXTERNAL_SECRETS_API = "external-secrets.io/v1"
@@ -55,6 +56,8 @@ class AgentServiceArgs:
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     # What serves metrics.k8s.io (the cluster's metrics-server add-on): a CPU/memory HPA reads nothing without it.
     metrics_server: pulumi.Resource | None = None
+    # Other accounts' deploy roles that may pull the repository's images to promote them (delivery.imagePull).
+    image_pull: ImagePullConfig | None = None
 
 
 class AgentService(pulumi.ComponentResource):
@@ -86,7 +89,7 @@ class AgentService(pulumi.ComponentResource):
                                           depends_on=[addons.namespace_resource, *args.depends_on])
 
         repo = repository(f"{name}-repo", svc, context=context, key_arn=addons.ecr_key_arn,
-                          keep_images=cfg.image_retention_count, parent=self)
+                          keep_images=cfg.image_retention_count, parent=self, image_pull=args.image_pull)
         self.repository_url = repo.repository_url
         self.image_ref = None
         if cfg.build is not None:

@@ -32,6 +32,7 @@ from components.services.identity import service_policy
 from components.services.image import built_image, repository
 from components.services.vm.nginx import PROXY_PORT, ProxySpec
 from components.services.vm.userdata import METRICS_NAMESPACE, QUEUE_METRIC, UserDataInputs, agent_metric_count, render
+from config.delivery import ImagePullConfig
 from config.images import is_digest_pinned
 from config.services import ServiceConfig
 
@@ -71,6 +72,8 @@ class VmAgentServiceArgs:
     log_retention_days: int
     callee_urls: Mapping[str, str] = field(default_factory=dict)
     proxy: ProxySpec | None = None
+    # Other accounts' deploy roles that may pull the repository's images to promote them (delivery.imagePull).
+    image_pull: ImagePullConfig | None = None
 
 
 class VmAgentService(pulumi.ComponentResource):
@@ -99,7 +102,7 @@ class VmAgentService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         repo = repository(f"{name}-repo", svc, context=context, key_arn=args.ecr_key_arn,
-                          keep_images=cfg.image_retention_count, parent=self)
+                          keep_images=cfg.image_retention_count, parent=self, image_pull=args.image_pull)
         self.repository_url = repo.repository_url
         image = self._image(repo) if cfg.released else None
         self.image_ref = image[0] if image is not None else None
