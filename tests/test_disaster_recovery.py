@@ -221,3 +221,15 @@ def test_the_estimate_prices_replication_and_the_idle_dr_footprint(prod: Plan) -
     # Restore tests stay unpriced, in every region, as before (billed per test, not in the catalogue).
     assert not [u for u in report.unpriced if ("replica" in u.resource or "dr-" in u.resource)
                 and u.type != "aws:backup/restoreTestingPlan:RestoreTestingPlan"]
+
+
+def test_ecr_creates_dr_repositories_with_only_the_documented_rights(prod: Plan) -> None:
+    """ECR user guide, "Create a custom policy for repository creation templates", scoped to the stack's prefix."""
+    role = prod.one("aws:iam/role:Role", "images-template-role")
+    assert json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Principal"] == {"Service": "ecr.amazonaws.com"}
+    policy = _statements(prod.one("aws:iam/rolePolicy:RolePolicy", "images-template-policy").inputs["policy"])
+    repos = policy["CreateReplicatedRepositories"]
+    assert set(repos["Action"]) == {"ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"}
+    assert repos["Resource"] in (["arn:aws:ecr:us-west-2:123456789012:repository/agent-platform-prod/*"],
+                                 "arn:aws:ecr:us-west-2:123456789012:repository/agent-platform-prod/*")
+    assert set(policy["UseDrKey"]["Action"]) == {"kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"}

@@ -54,7 +54,7 @@ class ImageReplication(pulumi.ComponentResource):
             f"{name}-template-role",
             description="ECR: create replicated repositories with the DR key and tags",
             # The trust of ECR user guide "Create an IAM role for repository creation templates": the service
-            # principal alone (it documents no aws:SourceAccount on this assume-role call, so none is required).
+            # principal ecr.amazonaws.com alone.
             assume_role_policy=iam.service_trust("ecr.amazonaws.com"),
             tags=tags,
             opts=pulumi.ResourceOptions(parent=self),
@@ -65,12 +65,14 @@ class ImageReplication(pulumi.ComponentResource):
         repositories = pulumi.Output.concat("arn:", context.partition, ":ecr:", args.dr_region, ":",
                                             context.account_id, ":repository/", self.prefix, "*")
         # The custom role's permissions, ECR user guide "Create a custom policy for repository creation templates"
-        # (kms:CreateGrant, kms:RetireGrant, kms:DescribeKey; ecr:TagResource), scoped to this key and prefix.
+        # (ecr:CreateRepository, ecr:ReplicateImage, ecr:TagResource; kms:CreateGrant, kms:RetireGrant,
+        # kms:DescribeKey), scoped here to this stack's repositories in the DR region and to the DR key.
         policy = aws.iam.RolePolicy(
             f"{name}-template-policy", role=role.id,
             policy=iam.document(
+                iam.statement(["ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"], [repositories],
+                              sid="CreateReplicatedRepositories"),
                 iam.statement(["kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"], [key.arn], sid="UseDrKey"),
-                iam.statement(["ecr:TagResource"], [repositories], sid="TagReplicatedRepositories"),
             ),
             opts=pulumi.ResourceOptions(parent=role))
         template = aws.ecr.RepositoryCreationTemplate(
