@@ -16,6 +16,7 @@ from components.data.tier import DataTier, DataTierArgs
 from components.delivery.ci_runner import CiRunner, CiRunnerArgs
 from components.edge.edge import Edge, EdgeArgs
 from components.network.vpc import Network, NetworkArgs
+from components.observability.log_search import LogSearchNetwork
 from components.observability.stack import DataTierRefs, EdgeRefs, ObservabilityStack, ObservabilityStackArgs
 from components.runtime.seam import RuntimeInputs
 from components.runtime.select import runtime_for
@@ -86,6 +87,8 @@ backup = BackupVault("backup", BackupVaultArgs(
     isolated_subnet_ids=network.isolated_subnet_ids,
     dr_provider=dr_provider,
     deploy_role_arns=config.deploy_role_arns,
+    volume_backups=config.data_tier.dedicated_vector_store is not None,
+    data_resource_types=["DocumentDB"] if config.data_tier.document_store is not None else [],
 ))
 
 # The registry's one replication configuration: only the stack that opts in owns it (docs/disaster-recovery.md).
@@ -107,6 +110,10 @@ observability = ObservabilityStack("observability", ObservabilityStackArgs(
     slack_webhook_url=pulumi.Config().get_secret("alertSlackWebhookUrl"),
     data=DataTierRefs.of(data),
     edge=EdgeRefs.of(edge),
+    log_search_network=LogSearchNetwork(vpc_id=network.vpc_id, subnet_ids=network.isolated_subnet_ids,
+                                        source_security_group_ids=runtime.workload_security_groups,
+                                        admin_role_arns=config.observability.log_search.admin_role_arns
+                                        or config.deploy_role_arns),
 ), runtime.component_opts())
 
 pulumi.export("environment", config.environment)
@@ -115,6 +122,9 @@ pulumi.export("postgresHost", data.postgres_host)
 pulumi.export("appDbSecretArn", data.app_db_secret_arn)
 pulumi.export("redisHost", data.redis_host)
 pulumi.export("redisAuthSecretArn", data.redis_auth_secret_arn)
+if data.mongodb_host is not None:
+    pulumi.export("mongodbHost", data.mongodb_host)
+    pulumi.export("mongodbSecretArn", data.mongodb_secret_arn)
 pulumi.export("dataBucketName", data.data_bucket_name)
 pulumi.export("logsBucketName", data.logs_bucket_name)
 pulumi.export("llmKeySecretArns", data.llm_key_secret_arns)
@@ -135,6 +145,9 @@ if edge is not None:
     pulumi.export("serviceUrls", {r.service: r.url for r in edge.routes})
 if ci_runner is not None:
     pulumi.export("ciRunnerProject", ci_runner.project_name)
+if observability.log_search is not None:
+    pulumi.export("logSearchEndpoint", observability.log_search.endpoint)
+    pulumi.export("logSearchAdminRoleArn", observability.log_search.master_role_arn)
 if backup.dr_vault_arn is not None:
     pulumi.export("backupDrVaultArn", backup.dr_vault_arn)
 if data.dr_state is not None:

@@ -18,7 +18,7 @@ from config.base import Matching, Model, Region, RoleArn, unique
 from config.catalog import db_instance_class_problem
 from config.cron import cron_problem
 
-ResourceType = Literal["RDS", "Aurora", "S3", "DynamoDB", "EFS", "EBS"]
+ResourceType = Literal["RDS", "Aurora", "S3", "DynamoDB", "EFS", "EBS", "DocumentDB"]
 Weekday = Literal["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 LockMode = Literal["none", "governance", "compliance"]
 

@@ -41,6 +41,12 @@ class UsageAssumptions(Model):
         default=1200, ge=0, le=44640,
         description="Build minutes/month of the in-VPC CI runner (CodeBuild on-demand, billed per minute of its "
                     "compute type): pull-request previews, deploys and drift checks of the stack.")
+    document_db_storage_gb: float = Field(
+        default=20, ge=0, description="GB in the DocumentDB cluster volume (priced only with a document store).")
+    document_db_io_millions: float = Field(
+        default=50, ge=0, description="Million DocumentDB storage I/O requests/month.")
+    document_db_backup_gb: float = Field(
+        default=0, ge=0, description="GB of DocumentDB backup storage beyond the free 100% of cluster storage.")
     dr_replication_gb: float = Field(
         default=0, ge=0,
         description="GB/month of new or changed data replicated to backup.drRegion (S3 Cross-Region Replication and "

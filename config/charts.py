@@ -18,6 +18,8 @@ EKS_CHARTS = "https://aws.github.io/eks-charts"
 EXTERNAL_SECRETS_REPO = "https://charts.external-secrets.io"
 KEDA_REPO = "https://kedacore.github.io/charts"
 AUTOSCALER_REPO = "https://kubernetes.github.io/autoscaler"
+QDRANT_REPO = "https://qdrant.github.io/qdrant-helm"
+WEAVIATE_REPO = "https://weaviate.github.io/weaviate-helm"
 
 
 @dataclass(frozen=True)
@@ -71,5 +73,15 @@ AWS_LOAD_BALANCER_CONTROLLER = Chart(
     verified="aws/eks-charts gh-pages index.yaml (aws-load-balancer-controller 3.5.0) and master commit 5239609, "
              "stable/aws-load-balancer-controller/Chart.yaml (appVersion v3.5.0)")
 
+# The dedicated vector stores (dataTier.vectorStore qdrant / weaviate on EKS).
+QDRANT = Chart(
+    "qdrant", "1.19.0", QDRANT_REPO, released="2026-08-13",
+    verified="qdrant/qdrant-helm tag qdrant-1.19.0 (commit a7aeeb7, appVersion v1.19.0), charts/qdrant/{Chart.yaml,"
+             "values.yaml,templates/statefulset.yaml}")
+WEAVIATE = Chart(
+    "weaviate", "17.8.3", WEAVIATE_REPO, released="2026-07-01",
+    verified="weaviate/weaviate-helm tag v17.8.3 (commit 4213da5, appVersion 1.38.2), weaviate/{Chart.yaml,"
+             "values.yaml,templates/weaviateStatefulset.yaml}")
+
 PINNED: tuple[Chart, ...] = (KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, FLUENT_BIT, EXTERNAL_SECRETS,
-                             KEDA, CLUSTER_AUTOSCALER, AWS_LOAD_BALANCER_CONTROLLER)
+                             KEDA, CLUSTER_AUTOSCALER, AWS_LOAD_BALANCER_CONTROLLER, QDRANT, WEAVIATE)

@@ -18,6 +18,7 @@ from config.catalog import (
 )
 from config.errors import Problems
 from config.images import image_problem, is_digest_pinned
+from config.vector import QdrantConfig, VectorStoreKind, WeaviateConfig
 
 __all__ = ["LOG_RETENTION_DAYS"]
 
@@ -403,6 +404,84 @@ class BootstrapConfig(Model):
         return value
 
 
+# Amazon DocumentDB engine versions and the cluster parameter group family of each (DescribeDBEngineVersions:
+# 5.0.0 -> docdb5.0, 8.0.0 -> docdb8.0). 3.6 reached end of life in March 2026 and 4.0 lacks I/O-Optimized
+# storage and Performance Insights parity; both are left out. Source: DocumentDB developer guide,
+# "Amazon DocumentDB features and configurations" (docdb-engine-version-supportability).
+DOCUMENTDB_VERSIONS: dict[str, str] = {"5.0.0": "docdb5.0", "8.0.0": "docdb8.0"}
+# Instance families DocumentDB 5.0 and 8.0 run (developer guide, "Managing instance classes": R5, R6G, R8G, T3,
+# T4G; R4 is 3.6 only). Burstable families come in medium only.
+DOCUMENTDB_INSTANCE_CLASS = re.compile(
+    r"^db\.((t3|t4g)\.medium|(r5|r6g|r8g)\.(large|xlarge|2xlarge|4xlarge|8xlarge|12xlarge|16xlarge|24xlarge))$")
+# Names DocumentDB keeps for itself or a password-guessing attacker tries first.
+RESERVED_DOCDB_USERS = ("admin", "root", "serviceadmin", "docdb", "mongo", "user")
+_DOCDB_USER = r"^[a-zA-Z][a-zA-Z0-9]{0,62}$"
+DocDbUser = Matching(_DOCDB_USER, "a DocumentDB user name (a letter, then up to 62 letters or digits)", "agentadmin")
+_MONGO_DATABASE = r"^[a-zA-Z0-9_-]{1,63}$"
+MongoDatabase = Matching(_MONGO_DATABASE, "a MongoDB database name (letters, digits, '_' or '-', at most 63)",
+                         "agent_platform")
+
+
+class DocumentStoreConfig(Model):
+    """Amazon DocumentDB (MongoDB-compatible): TLS, CMK encryption, audit and profiler logs, backups and a
+    master password DocumentDB keeps and rotates in Secrets Manager are always on; sizing comes per tier."""
+
+    engine: Literal["documentdb"] = Field(default="documentdb", description="The only engine: Amazon DocumentDB.")
+    engine_version: Literal["5.0.0", "8.0.0"] = Field(
+        default="5.0.0", description="DocumentDB engine version (MongoDB 5.0 or 8.0 wire compatibility).")
+    instance_class: str = Field(default="db.t4g.medium", description="Instance class of every cluster instance.",
+                                json_schema_extra={"allowed": "db.t3.medium, db.t4g.medium, or "
+                                                              "db.<r5|r6g|r8g>.<large..24xlarge>"})
+    instance_count: int = Field(default=1, ge=1, le=16,
+                                description="Primary plus replicas, spread over the AZs (protected tiers: >= 2).")
+    backup_retention_days: int = Field(default=7, ge=1, le=35, description="Automated backups (point-in-time).")
+    backup_window: str = Field(default="04:00-05:00", description="Daily UTC window for automated backups.")
+    maintenance_window: str = Field(default="sun:06:00-sun:07:00", description="Weekly UTC maintenance window.")
+    master_username: DocDbUser = Field(default="agentadmin",  # type: ignore[valid-type]
+                                       description="Master user; DocumentDB keeps its password in Secrets Manager "
+                                                   "and rotates it.")
+    database_name: MongoDatabase = Field(default="agent_platform",  # type: ignore[valid-type]
+                                         description="Database name services get in MONGODB_DATABASE.")
+    profiler_threshold_ms: int = Field(default=100, ge=50, le=2_147_483_646,
+                                       description="Operations slower than this go to the profiler log.")
+
+    @field_validator("instance_class")
+    @classmethod
+    def _instance_class(cls, value: str) -> str:
+        if not DOCUMENTDB_INSTANCE_CLASS.match(value):
+            raise ValueError(f"'{value}' is not a DocumentDB 5.0/8.0 instance class; use db.t3.medium, "
+                             "db.t4g.medium or db.<r5|r6g|r8g>.<large..24xlarge> (e.g. db.r6g.large)")
+        return value
+
+    @field_validator("master_username")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value.lower() in RESERVED_DOCDB_USERS:
+            raise ValueError(f"'{value}' is reserved or a well-known default; choose your own name, not one of "
+                             f"{', '.join(RESERVED_DOCDB_USERS)} (e.g. agentadmin)")
+        return value
+
+    @field_validator("backup_window")
+    @classmethod
+    def _backup_window(cls, value: str) -> str:
+        return _check_daily(value, 30)
+
+    @field_validator("maintenance_window")
+    @classmethod
+    def _maintenance_window(cls, value: str) -> str:
+        return _check_weekly(value)
+
+    def problems(self, path: str) -> list[str]:
+        if _overlap(self.backup_window, self.maintenance_window):
+            return [f"{path}.maintenanceWindow: '{self.maintenance_window}' overlaps the backup window "
+                    f"{self.backup_window}"]
+        return []
+
+    @property
+    def parameter_group_family(self) -> str:
+        return DOCUMENTDB_VERSIONS[self.engine_version]
+
+
 class DataTierConfig(Model):
     postgres: PostgresConfig = PostgresConfig()
     redis: RedisConfig = RedisConfig()
@@ -411,6 +490,25 @@ class DataTierConfig(Model):
     bootstrap: BootstrapConfig = BootstrapConfig()
     log_retention_days: LogRetentionDays = Field(default=30, description="Retention of the database and cache log "
                                                                          "groups (a CloudWatch Logs retention).")
+    document_store: DocumentStoreConfig | None = Field(
+        default=None, description="A MongoDB-compatible document store (Amazon DocumentDB); absent: none. Tier "
+                                  "presets size it when present.")
+    vector_store: VectorStoreKind = Field(
+        default="pgvector", description="Where embeddings live: pgvector in PostgreSQL, or a dedicated Qdrant or "
+                                        "Weaviate (StatefulSet on EKS, own instance on the VM runtime), with an API "
+                                        "key in Secrets Manager, snapshots to the data bucket and EBS backups.")
+    qdrant: QdrantConfig = Field(default_factory=QdrantConfig, description="Sizing when vectorStore is qdrant.")
+    weaviate: WeaviateConfig = Field(default_factory=WeaviateConfig,
+                                     description="Sizing when vectorStore is weaviate.")
+
+    @property
+    def dedicated_vector_store(self) -> QdrantConfig | WeaviateConfig | None:
+        """The sizing of the chosen dedicated store, or None on pgvector."""
+        if self.vector_store == "qdrant":
+            return self.qdrant
+        if self.vector_store == "weaviate":
+            return self.weaviate
+        return None
 
     @property
     def postgres_image(self) -> str:
@@ -419,4 +517,7 @@ class DataTierConfig(Model):
 
     def problems(self) -> list[str]:
         """Rules across fields of the section, as "dataTier.<path>: reason" lines for the platform validator."""
-        return [*self.postgres.problems("dataTier.postgres"), *self.redis.problems("dataTier.redis")]
+        out = [*self.postgres.problems("dataTier.postgres"), *self.redis.problems("dataTier.redis")]
+        if self.document_store is not None:
+            out += self.document_store.problems("dataTier.documentStore")
+        return out

@@ -210,10 +210,28 @@ CLUSTER_AUTOSCALER_IMAGE = Image(
         "('official CA 1.35.2 image index aac369dc...')",
     ))
 
+# The vector stores on the VM runtime (dataTier.vectorStore with runtime vm): run by the program with docker, so
+# a digest is only a matter of confirming it. Qdrant v1.19.0's index digest is pinned by independent public
+# repositories (found with find_string 'qdrant:v1.19.0@sha256'); Weaviate 1.38.2's digest was not found.
+QDRANT_VM_IMAGE = Image(
+    "", "qdrant vector store instance (VM runtime)", "", "docker.io/qdrant/qdrant", "v1.19.0",
+    "sha256:057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc",
+    sources=(
+        "a Go benchmark harness's qdrantComparisonServer Image 'qdrant/qdrant:v1.19.0@sha256:057ee3a8...'",
+        "an unrelated knowledge-base project's docker compose service qdrant image "
+        "'qdrant/qdrant:v1.19.0@sha256:057ee3a8...'",
+        "a third project's install script (docker run ... qdrant/qdrant:v1.19.0@sha256:057ee3a8...)",
+    ))
+WEAVIATE_VM_IMAGE = Image(
+    "", "weaviate vector store instance (VM runtime)", "cr.weaviate.io", "semitechnologies/weaviate", "1.38.2", "",
+    reason="No digest of 1.38.2 found (tag-only references); searched with find_string "
+           "'weaviate:1.38.2@sha256' and the code corpus.")
+VM_VECTOR_STORE_IMAGES = {"qdrant": QDRANT_VM_IMAGE, "weaviate": WEAVIATE_VM_IMAGE}
+
 PINNED: tuple[Image, ...] = (POSTGRES_EXPORTER_IMAGE, KEDA_OPERATOR_IMAGE, KEDA_METRICS_SERVER_IMAGE,
                              KEDA_WEBHOOKS_IMAGE, LOAD_BALANCER_CONTROLLER_IMAGE, ALERTMANAGER_IMAGE, PROMETHEUS_IMAGE,
                              WEBHOOK_CERTGEN_IMAGE, GRAFANA_IMAGE, KUBE_STATE_METRICS_IMAGE, NODE_EXPORTER_IMAGE,
-                             REDIS_EXPORTER_IMAGE, CLUSTER_AUTOSCALER_IMAGE)
+                             REDIS_EXPORTER_IMAGE, CLUSTER_AUTOSCALER_IMAGE, QDRANT_VM_IMAGE)
 
 _SEARCH = "find_string on '<image>:<tag>@sha256' and on the bare digest, search in the code and issues corpora"
 
@@ -243,4 +261,14 @@ UNPINNED: tuple[Image, ...] = (
     Image(KPS, "prometheusOperator.thanosImage", "quay.io", "thanos/thanos", "v0.40.1", "",
           reason="Not run: passed to the operator as --thanos-default-base-image, used only by a Thanos sidecar or "
                  "ruler, which the program does not enable. Not searched."),
+    # dataTier.vectorStore qdrant: the digest is confirmed, the chart cannot carry it.
+    Image("qdrant", "image", "", "docker.io/qdrant/qdrant", "v1.19.0", "",
+          reason="Digest confirmed by several independent public repositories pinning qdrant/qdrant:v1.19.0@sha256:"
+                 "057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc (docker compose files, a test "
+                 "harness, an install script), but chart 1.19.0 cannot take it: templates/statefulset.yaml passes "
+                 "image.tag to semverCompare for the readiness probe path (a '<tag>@sha256:' tag fails to render) and "
+                 "appends '-unprivileged' after the tag. Runs the chart's appVersion tag v1.19.0."),
+    Image("weaviate", "image", "cr.weaviate.io", "semitechnologies/weaviate", "1.38.2", "",
+          reason=f"No digest of 1.38.2 found (tag-only references). Searched: {_SEARCH}."),
+    WEAVIATE_VM_IMAGE,
 )

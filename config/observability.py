@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, field_validator
 
-from config.base import DnsName, LogRetentionDays, Model
+from config.base import DnsName, LogRetentionDays, Model, RoleArn
 from config.data import PostgresConfig
 
 # Namespaces whose container logs have their own CloudWatch Logs group by default. Logs of any other
@@ -168,6 +168,62 @@ class LogsConfig(Model):
         return _unique(value, "namespace")
 
 
+# OpenSearch Service engine versions offered for log search (ListVersions; aws-cdk-lib EngineVersion OPENSEARCH_2_19,
+# OPENSEARCH_3_1, OPENSEARCH_3_3). Fluent Bit's opensearch output needs Suppress_Type_Name On from 2.x on.
+OPENSEARCH_VERSIONS = ("OpenSearch_2.19", "OpenSearch_3.1", "OpenSearch_3.3")
+# Instance families with encryption at rest, node-to-node encryption and fine-grained access control (T2/T3 are left
+# out: their small sizes lack some of them), Graviton and x86, as <family>.<size>.search.
+_SEARCH_INSTANCE = re.compile(r"^(m5|m6g|m7g|r5|r6g|r7g|c5|c6g|c7g|or1|or2)\.(medium|large|xlarge|2xlarge|4xlarge|"
+                              r"8xlarge|12xlarge|16xlarge)\.search$")
+
+
+class LogSearchConfig(Model):
+    """An Amazon OpenSearch Service domain for log search (what ELK users expect), fed by Fluent Bit.
+
+    Always VPC-only, encrypted at rest (CMK) and between nodes, HTTPS with TLS 1.2+ (forward secrecy),
+    fine-grained access control with an IAM master role (no internal users) and its logs in CloudWatch.
+    """
+
+    enabled: bool = Field(default=False, description="Create the domain and ship container logs to it.")
+    engine_version: Literal["OpenSearch_2.19", "OpenSearch_3.1", "OpenSearch_3.3"] = Field(
+        default="OpenSearch_2.19", description="OpenSearch engine version.")
+    instance_type: str = Field(
+        default="m6g.large.search", description="Data node instance type.",
+        json_schema_extra={"allowed": "<m5|m6g|m7g|r5|r6g|r7g|c5|c6g|c7g|or1|or2>.<size>.search"})
+    instance_count: int = Field(default=1, ge=1, le=80,
+                                description="Data nodes (a multiple of the zone count with zone awareness).")
+    volume_size_gib: int = Field(default=10, ge=10, le=16384, description="gp3 EBS volume per data node.")
+    zone_awareness: bool = Field(default=False, description="Spread data nodes and replicas over AZs.")
+    availability_zones: Literal[2, 3] = Field(default=3, description="AZs used with zone awareness (prod: 3).")
+    admin_role_arns: list[RoleArn] = Field(
+        default_factory=list,
+        description="Admin roles of the domain; the first is the fine-grained access control master user "
+                    "(empty: the first of deployRoleArns).")
+
+    @field_validator("instance_type")
+    @classmethod
+    def _instance_type(cls, value: str) -> str:
+        if not _SEARCH_INSTANCE.match(value):
+            raise ValueError(f"'{value}' is not an OpenSearch instance type with encryption and fine-grained access "
+                             "control; use <m6g|r6g|...>.<size>.search (e.g. r6g.large.search)")
+        return value
+
+    def problems(self, environment: str, az_count: int | None) -> list[str]:
+        out: list[str] = []
+        if not self.enabled:
+            return out
+        path = "observability.logSearch"
+        if self.zone_awareness:
+            if self.instance_count % self.availability_zones:
+                out.append(f"{path}.instanceCount: with zone awareness over {self.availability_zones} AZs the data "
+                           f"nodes must be a multiple of {self.availability_zones} (got {self.instance_count})")
+            if az_count is not None and self.availability_zones > az_count:
+                out.append(f"{path}.availabilityZones: the VPC has {az_count} AZs")
+        if environment == "prod" and not self.zone_awareness:
+            out.append(f"{path}.zoneAwareness: prod spreads the log search domain over AZs")
+        return out
+
+
 class ObservabilityConfig(Model):
     log_retention_days: LogRetentionDays = Field(default=30, description="Retention of container log groups (a "
                                                                          "CloudWatch Logs retention).")
@@ -179,6 +235,8 @@ class ObservabilityConfig(Model):
     alerts: AlertThresholds = AlertThresholds()
     aws_alarms: AwsAlarmThresholds = AwsAlarmThresholds()
     logs: LogsConfig = LogsConfig()
+    log_search: LogSearchConfig = Field(default_factory=LogSearchConfig,
+                                        description="Optional Amazon OpenSearch Service domain for log search.")
     budget_forecast_alert_percents: list[Percent] = Field(
         default_factory=lambda: [80.0, 100.0], min_length=1, max_length=5,
         description="Forecasted monthly spend, as a share of cost.monthlyBudgetUsd, that notifies the alert topic.")

@@ -120,13 +120,29 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         problems.append("dataTier.redis.numCacheClusters: automatic failover needs at least 2 nodes")
     if data:
         problems.extend(data.problems())
+    store = data.dedicated_vector_store if data else None
+    if store is not None and runtime == "vm" and not daily_schedule(store.snapshot_schedule):
+        problems.append(f"dataTier.{data.vector_store}.snapshotSchedule: on the VM runtime a systemd timer takes the "
+                        f"snapshots: give a daily time 'M H * * *' (minute 0-59, hour 0-23, e.g. 15 3 * * *), got "
+                        f"'{store.snapshot_schedule}'")
     if data and environment in PROTECTED_TIERS:
         if data.postgres.backup_retention_days < 7:
             problems.append(f"dataTier.postgres.backupRetentionDays: {environment} keeps at least 7 days of "
                             f"database backups (got {data.postgres.backup_retention_days})")
+        store = data.document_store
+        if store is not None and store.instance_count < 2:
+            problems.append(f"dataTier.documentStore.instanceCount: {environment} runs at least 2 DocumentDB "
+                            "instances in different AZs, so a failover has a replica to promote")
+        if store is not None and store.backup_retention_days < 7:
+            problems.append(f"dataTier.documentStore.backupRetentionDays: {environment} keeps at least 7 days of "
+                            f"document store backups (got {store.backup_retention_days})")
         if data.redis.snapshot_retention_days < 1:
             problems.append(f"dataTier.redis.snapshotRetentionDays: {environment} keeps at least 1 daily "
                             "cache snapshot (got 0)")
+        store = data.dedicated_vector_store
+        if store is not None and store.snapshot_retention_days < 7:
+            problems.append(f"dataTier.{data.vector_store}.snapshotRetentionDays: {environment} keeps at least 7 "
+                            f"days of vector store snapshots (got {store.snapshot_retention_days})")
     problems.extend(deploy_role_problems(sections.get("runtime"), sections.get("deploy_role_arns"), cluster))
     delivery: DeliveryConfig | None = sections.get("delivery")
     problems.extend(delivery_problems(sections.get("runtime"), environment, delivery))
@@ -148,9 +164,14 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
             problems.append(f"cluster.serviceCidr: {cluster.service_cidr} overlaps the VPC {vpc_cidr}")
     services: Mapping[str, ServiceConfig] | None = sections.get("services")
     if services:
+        if data is not None and data.dedicated_vector_store is None:
+            problems.extend(f"services.{svc}.secrets: 'vector-store' is the API key of a dedicated vector store, "
+                            f"but dataTier.vectorStore is {data.vector_store}; set vectorStore to qdrant or weaviate "
+                            "or remove it" for svc, cfg in services.items() if "vector-store" in cfg.secrets)
         problems.extend(service_problems(services, protected=environment in PROTECTED_TIERS,
                                          llm_providers=data.secrets.llm_providers if data else None,
-                                         names=sections.get("service_names")))
+                                         names=sections.get("service_names"),
+                                         document_store=(data.document_store is not None) if data else None))
     edge: EdgeConfig | None = sections.get("edge")
     if edge is not None and services is not None:
         problems.extend(edge_problems(edge, services, region=sections.get("region"),
@@ -163,6 +184,15 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     observability: ObservabilityConfig | None = sections.get("observability")
     if observability is not None:
         problems.extend(observability_problems(environment, observability, data.postgres if data else None))
+        problems.extend(observability.log_search.problems(environment, network.az_count if network else None))
+        if observability.log_search.enabled and not (observability.log_search.admin_role_arns
+                                                     or sections.get("deploy_role_arns")):
+            problems.append("observability.logSearch.adminRoleArns: name the roles that administer the log search "
+                            "domain (its fine-grained access control master), or set deployRoleArns")
+        if observability.log_search.enabled and runtime == "vm":
+            problems.append("observability.logSearch.enabled: log search is fed by Fluent Bit on EKS; on the VM "
+                            "runtime container logs stay in CloudWatch Logs (search them with Logs Insights), so "
+                            "use runtime: eks or leave logSearch off")
     cost: BudgetConfig | None = sections.get("cost")
     if cost is not None and services is not None:
         problems.extend(llm_usage_problems(cost, services))
@@ -193,6 +223,13 @@ def llm_usage_problems(cost: BudgetConfig, services: Mapping[str, ServiceConfig]
             problems.append(f"{path}.models: the service sets no defaultModel, so its LLM traffic needs a model mix "
                             "(e.g. {claude-sonnet-4-5: 1})")
     return problems
+
+
+def daily_schedule(schedule: str) -> bool:
+    """Whether a five-field cron schedule is one fixed time a day ('M H * * *')."""
+    parts = schedule.split()
+    return (len(parts) == 5 and parts[2:] == ["*", "*", "*"] and parts[0].isdigit() and parts[1].isdigit()
+            and int(parts[0]) < 60 and int(parts[1]) < 24)
 
 
 def protected_tier_problems(environment: str, cluster: ClusterConfig | None, data: DataTierConfig | None,

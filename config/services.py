@@ -30,7 +30,9 @@ SERVICES_NAMESPACE = "agents"
 MONITORING_NAMESPACE = "monitoring"
 
 # Secrets a service may list: the data tier's platform secrets plus one key per LLM provider.
-PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key")
+# "vector-store": the API key of a dedicated vector store (dataTier.vectorStore qdrant or weaviate);
+# "mongodb": the DocumentDB-managed master secret (dataTier.documentStore).
+PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key", "vector-store", "mongodb")
 SECRET_NAMES = (*PLATFORM_SECRETS, *get_args(LlmProvider))
 
 # Environment names that look like credentials (never in a ConfigMap): the expression the pack's
@@ -42,6 +44,7 @@ RESERVED_SETTINGS = frozenset({
     "RATE_LIMIT_REQUESTS", "RATE_LIMIT_WINDOW_SECONDS", "DEFAULT_MODEL", "POSTGRES_HOST", "POSTGRES_PORT",
     "POSTGRES_DB", "POSTGRES_SSLMODE", "POSTGRES_URL", "REDIS_HOST", "REDIS_PORT", "REDIS_TLS", "REDIS_URL",
     "S3_BUCKET", "S3_PREFIX", "SECRETS_DIR", "QUEUE_NAME", "SHUTDOWN_GRACE_SECONDS",
+    "MONGODB_HOST", "MONGODB_PORT", "MONGODB_DATABASE", "MONGODB_TLS", "MONGODB_URL",
 })
 RESERVED_SUFFIX = "_URL"  # <SERVICE>_URL keys are generated for every service listed in ``calls``
 
@@ -338,7 +341,7 @@ class ServiceConfig(Model):
 
 def service_problems(
     services: Mapping[str, ServiceConfig], *, protected: bool, llm_providers: Iterable[str] | None,
-    names: Iterable[str] | None = None,
+    names: Iterable[str] | None = None, document_store: bool | None = None,
 ) -> list[str]:
     """Rules that need the rest of the config: one ``camelCase.path: reason`` line per problem.
 
@@ -362,6 +365,9 @@ def service_problems(
             problems.append(f"{path}.minReplicas: protected tiers run at least 2 replicas so one can be replaced "
                             "while the other serves")
         for secret in svc.secrets:
+            if secret == "mongodb" and document_store is False:
+                problems.append(f"{path}.secrets: 'mongodb' needs a document store; set dataTier.documentStore "
+                                "(e.g. {engine: documentdb}) or remove it")
             if providers is not None and secret in get_args(LlmProvider) and secret not in providers:
                 problems.append(f"{path}.secrets: '{secret}' is not in dataTier.secrets.llmProviders, so there is "
                                 "no such key to mount; add it there or use one of the configured providers")

@@ -42,6 +42,11 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "secrets": {"recoveryWindowDays": 0},
             "buckets": {"noncurrentVersionExpirationDays": 7, "logsExpirationDays": 30},
             "logRetentionDays": 14,
+            # Used only when vectorStore is qdrant or weaviate: one small store, a few days of snapshots.
+            "qdrant": {"replicas": 1, "volumeSizeGib": 10, "cpuRequest": "250m", "memoryRequest": "1Gi",
+                       "memoryLimit": "2Gi", "snapshotRetentionDays": 3, "instanceType": "t4g.medium"},
+            "weaviate": {"replicas": 1, "volumeSizeGib": 10, "cpuRequest": "250m", "memoryRequest": "1Gi",
+                         "memoryLimit": "2Gi", "snapshotRetentionDays": 3, "instanceType": "t4g.medium"},
         },
         "edge": {
             "waf": {"logRetentionDays": 14},
@@ -71,7 +76,9 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "s3StorageGb": 20, "ecrStorageGb": 10, "logIngestionGb": 10, "backupWarmGb": 10,
                       "backupColdGb": 0, "backupRdsSnapshotGb": 20, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
-                      "ciRunnerBuildMinutes": 0, "drReplicationGb": 0},
+                      "ciRunnerBuildMinutes": 0,
+                      "documentDbStorageGb": 5, "documentDbIoMillions": 5, "documentDbBackupGb": 0,
+                      "drReplicationGb": 0},
             # Seed 000's $500/month; each service with a defaultModel: a few hundred test requests a day.
             "llm": {"monthlyBudgetUsd": 500, "requestsPerDay": 200, "inputTokensPerRequest": 2000,
                     "outputTokensPerRequest": 500},
@@ -96,6 +103,10 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "secrets": {"recoveryWindowDays": 7},
             "buckets": {"noncurrentVersionExpirationDays": 30, "logsExpirationDays": 180},
             "logRetentionDays": 30,
+            "qdrant": {"replicas": 1, "volumeSizeGib": 20, "cpuRequest": "500m", "memoryRequest": "2Gi",
+                       "memoryLimit": "4Gi", "snapshotRetentionDays": 7, "instanceType": "r7g.large"},
+            "weaviate": {"replicas": 1, "volumeSizeGib": 20, "cpuRequest": "500m", "memoryRequest": "2Gi",
+                         "memoryLimit": "4Gi", "snapshotRetentionDays": 7, "instanceType": "r7g.large"},
         },
         "edge": {
             "waf": {"logRetentionDays": 90, "apiKeyHeader": "authorization"},
@@ -127,7 +138,9 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "s3StorageGb": 100, "ecrStorageGb": 20, "logIngestionGb": 50, "backupWarmGb": 50,
                       "backupColdGb": 0, "backupRdsSnapshotGb": 100, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
-                      "ciRunnerBuildMinutes": 1200, "drReplicationGb": 0},
+                      "ciRunnerBuildMinutes": 1200,
+                      "documentDbStorageGb": 20, "documentDbIoMillions": 50, "documentDbBackupGb": 0,
+                      "drReplicationGb": 0},
         },
     },
     "prod": {
@@ -149,6 +162,11 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "secrets": {"recoveryWindowDays": 30},
             "buckets": {"noncurrentVersionExpirationDays": 90, "logsExpirationDays": 365},
             "logRetentionDays": 365,
+            # Three replicas in three zones (collections need replication factor 3 to survive a zone).
+            "qdrant": {"replicas": 3, "volumeSizeGib": 100, "cpuRequest": "1", "memoryRequest": "4Gi",
+                       "memoryLimit": "8Gi", "snapshotRetentionDays": 30, "instanceType": "r7g.xlarge"},
+            "weaviate": {"replicas": 3, "volumeSizeGib": 100, "cpuRequest": "1", "memoryRequest": "4Gi",
+                         "memoryLimit": "8Gi", "snapshotRetentionDays": 30, "instanceType": "r7g.xlarge"},
         },
         "edge": {
             # Per-credential limits on the bearer token the agents' clients send, on top of per-IP limits.
@@ -185,6 +203,7 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "backupColdGb": 500, "backupRdsSnapshotGb": 500, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
                       "ciRunnerBuildMinutes": 1200,
+                      "documentDbStorageGb": 100, "documentDbIoMillions": 500, "documentDbBackupGb": 100,
                       # New or changed data per month that replicates to backup.drRegion (S3 objects, WAL).
                       "drReplicationGb": 100},
         },
@@ -203,5 +222,45 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
     return out
 
 
+# Presets of optional blocks: applied under a block only when the stack file has it, so an absent block stays
+# absent (no document store, no log search domain) and a present one gets its tier's sizing and retention.
+OPTIONAL_PRESETS: dict[str, dict[tuple[str, ...], dict[str, Any]]] = {
+    "dev": {
+        ("dataTier", "documentStore"): {"instanceClass": "db.t4g.medium", "instanceCount": 1,
+                                        "backupRetentionDays": 1},
+        ("observability", "logSearch"): {"instanceType": "m6g.large.search", "instanceCount": 1,
+                                         "volumeSizeGib": 10, "zoneAwareness": False},
+    },
+    "staging": {
+        ("dataTier", "documentStore"): {"instanceClass": "db.t4g.medium", "instanceCount": 2,
+                                        "backupRetentionDays": 7},
+        ("observability", "logSearch"): {"instanceType": "m6g.large.search", "instanceCount": 2,
+                                         "volumeSizeGib": 50, "zoneAwareness": True, "availabilityZones": 2},
+    },
+    "prod": {
+        # One instance per AZ: a primary and two replicas DocumentDB can fail over to.
+        ("dataTier", "documentStore"): {"instanceClass": "db.r6g.large", "instanceCount": 3,
+                                        "backupRetentionDays": 35},
+        ("observability", "logSearch"): {"instanceType": "r6g.large.search", "instanceCount": 3,
+                                         "volumeSizeGib": 100, "zoneAwareness": True, "availabilityZones": 3},
+    },
+}
+
+
+def _at(values: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = values
+    for key in path:
+        if not isinstance(node, Mapping) or key not in node:
+            return None
+        node = node[key]
+    return node
+
+
 def with_preset(tier: str, stack_values: Mapping[str, Any]) -> dict[str, Any]:
-    return merge(TIER_PRESETS.get(tier, {}), stack_values)
+    out = merge(TIER_PRESETS.get(tier, {}), stack_values)
+    for path, preset in OPTIONAL_PRESETS.get(tier, {}).items():
+        block = _at(stack_values, path)
+        if isinstance(block, Mapping):
+            parent = _at(out, path[:-1])
+            parent[path[-1]] = merge(preset, block)
+    return out

@@ -62,6 +62,34 @@ def _rds_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, A
     }
 
 
+def _docdb_cluster(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    ident = inputs.get("clusterIdentifier") or physical_name(name, inputs)
+    return {
+        "endpoint": f"{ident}.cluster-{_suffix(name)}.{region}.docdb.amazonaws.com",
+        "readerEndpoint": f"{ident}.cluster-ro-{_suffix(name)}.{region}.docdb.amazonaws.com",
+        "port": inputs.get("port", 27017),
+        "clusterResourceId": f"cluster-{_suffix(name).upper()}",
+        "masterUserSecrets": [{
+            "secretArn": arn("secretsmanager", region, f"secret:rds!cluster-{_suffix(name)}-AbCdEf"),
+            "secretStatus": "active",
+            "kmsKeyId": "",
+        }],
+        "arn": arn("rds", region, f"cluster:{ident}"),
+    }
+
+
+def _docdb_instance(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    ident = inputs.get("identifier") or physical_name(name, inputs)
+    return {"endpoint": f"{ident}.{_suffix(name)}.{region}.docdb.amazonaws.com", "port": 27017,
+            "arn": arn("rds", region, f"db:{ident}")}
+
+
+def _opensearch_domain(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    domain = inputs.get("domainName") or physical_name(name, inputs)
+    return {"endpoint": f"vpc-{domain}-{_suffix(name)}.{region}.es.amazonaws.com",
+            "domainId": f"{ACCOUNT_ID}/{domain}", "arn": arn("es", region, f"domain/{domain}")}
+
+
 def _elasticache_rg(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     rid = inputs.get("replicationGroupId") or physical_name(name, inputs)
     return {
@@ -213,15 +241,34 @@ def _route53_zone_lookup(args: dict[str, Any], region: str) -> dict[str, Any]:
             "resourceRecordSetCount": 2}
 
 
+def _ebs_volume(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """An EBS volume: ``vol-`` and 17 hex digits; its ARN names it by that ID (ec2:...:volume/vol-...)."""
+    volume_id = "vol-" + hashlib.sha256(name.encode()).hexdigest()[:17]
+    return {"id": volume_id, "arn": arn("ec2", region, f"volume/{volume_id}"), "iops": 3000, "throughput": 125}
+
+
+def _network_interface(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """A network interface: ``eni-`` and 17 hex digits, a private address in the mock VPC (10.0.0.0/16)."""
+    digest = hashlib.sha256(name.encode()).digest()
+    eni_id = "eni-" + digest.hex()[:17]
+    return {"id": eni_id, "arn": arn("ec2", region, f"network-interface/{eni_id}"),
+            "privateIp": f"10.0.{64 + digest[0] % 32}.{10 + digest[1] % 200}", "macAddress": "02:00:00:00:00:01"}
+
+
 def _db_backups_replication(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
     """Replicated automated backups are named ``auto-backup:ab-...`` in the destination region."""
     return {"arn": arn("rds", region, f"auto-backup:ab-{_suffix(name)}{_suffix(name + 'ab')}")}
 
 
 RESOURCE_OUTPUTS: dict[str, Outputs] = {
+    "aws:ebs/volume:Volume": _ebs_volume,
+    "aws:ec2/networkInterface:NetworkInterface": _network_interface,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:rds/instance:Instance": _rds_instance,
     "aws:elasticache/replicationGroup:ReplicationGroup": _elasticache_rg,
+    "aws:docdb/cluster:Cluster": _docdb_cluster,
+    "aws:docdb/clusterInstance:ClusterInstance": _docdb_instance,
+    "aws:opensearch/domain:Domain": _opensearch_domain,
     "aws:lb/loadBalancer:LoadBalancer": _lb,
     "aws:lb/targetGroup:TargetGroup": _target_group,
     "aws:ecr/repository:Repository": _ecr_repo,
@@ -326,7 +373,15 @@ def _ssm_parameter(args: dict[str, Any], region: str) -> dict[str, Any]:
             "arn": f"arn:{PARTITION}:ssm:{region}::parameter{name}", "id": name, "withDecryption": True}
 
 
+def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
+    """A subnet looked up by ID: the mock puts it in the region's first zone."""
+    name, zone_id = _zone_ids(region)[0]
+    return {"id": args.get("id"), "availabilityZone": name, "availabilityZoneId": zone_id, "vpcId": "vpc-mock",
+            "cidrBlock": "10.0.64.0/19"}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "aws:ec2/getSubnet:getSubnet": _subnet,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _azs,
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a, r: {

@@ -32,6 +32,8 @@ SERVICE_PREFIX = {
     "cloudwatch/eventTarget": "events", "ec2": "ec2", "vpc": "ec2", "ecr": "ecr", "eks": "eks",
     "elasticache": "elasticache", "iam": "iam", "kms": "kms", "lb": "elasticloadbalancing", "rds": "rds",
     "route53": "route53", "s3": "s3", "secretsmanager": "secretsmanager",
+    # DocumentDB's control plane is the RDS API (rds:CreateDBCluster with Engine docdb); OpenSearch's is es:*.
+    "docdb": "rds", "opensearch": "es", "cloudwatch/logResourcePolicy": "logs",
     # The rotation function is a Serverless Application Repository app: a CloudFormation stack creating a Lambda.
     "serverlessrepository": "serverlessrepo, cloudformation, lambda", "sns": "sns", "wafv2": "wafv2",
 }

@@ -10,6 +10,7 @@ The pack never imports the program it judges, so a policy learns a stack's facts
 - ``protectedEnvironment`` of every policy that has the setting (``protect:``);
 - ``backup-rpo.maxRpoMinutes`` (``backup.rpoTargetMinutes``) and ``backup-retention-minimum.minRetentionDays``
   (the shortest retention any recovery point gets under ``backup:``);
+- ``docdb-backup-retention.minRetentionDays``: the tier's minimum (7 days in staging and prod, 1 in dev);
 - ``backup-vault-locked``: ``minLockRetentionDays`` and ``requireComplianceMode`` (``backup.lock``), for a
   stack that locks its vaults.
 - ``dr-cross-region-replication`` and ``dr-restore-testing``: ``required`` (prod, or ``backup.drRegion`` with
@@ -65,6 +66,8 @@ def facts(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
     }
     for name in _policies_with(PROTECTED):
         out.setdefault(name, {})[PROTECTED] = cfg.protect
+    # The tier minimum of document store backups (config/platform.py enforces the same for protected tiers).
+    out["docdb-backup-retention"] = {"minRetentionDays": 7 if cfg.protected_tier else 1}
     backup = cfg.backup
     if backup is not None:
         out["backup-rpo"] = {"maxRpoMinutes": backup.rpo_target_minutes}

@@ -37,7 +37,7 @@ CONFIG_UNITS: Mapping[str, float] = {
     "config.errors": 0, "config.catalog": 0, "config.credentials": 0, "config.cron": 0, "config.tiers": 0,
     "config.charts": 0, "config.image_pins": 0,
     "config.base": 1,
-    "config.images": 2, "config.ingress": 2,
+    "config.images": 2, "config.ingress": 2, "config.vector": 2,
     "config.network": 3, "config.cluster": 3, "config.backup": 3, "config.budget": 3, "config.data": 3,
     "config.delivery": 3,
     "config.services": 4,

@@ -25,6 +25,7 @@ USAGE = Usage.from_mapping({
     "natDataGb": 300, "endpointDataGb": 40, "loadBalancerLcu": 4, "wafRequestsMillions": 20, "s3StorageGb": 90,
     "ecrStorageGb": 12, "logIngestionGb": 60, "backupWarmGb": 80, "backupColdGb": 0, "backupRdsSnapshotGb": 30,
     "spotPriceFactor": 1.0, "runOnceInstanceHours": 3, "ciRunnerBuildMinutes": 900,
+    "documentDbStorageGb": 40, "documentDbIoMillions": 70, "documentDbBackupGb": 15,
     "drReplicationGb": 25,
 })
 
@@ -308,3 +309,24 @@ def test_the_catalogue_covers_the_stack_and_dr_regions_with_sources_and_dates():
             assert len(price.date) == 10 and price.date[4] == "-" and price.date[7] == "-", (region, key)
     for stack in STACKS:
         assert stack_cost(stack).region in CATALOGUE.regions
+
+
+def test_a_document_store_bills_each_instance_and_its_volume_storage_io_and_backup():
+    cluster = resource("aws:docdb/cluster:Cluster", "docdb", {"engine": "docdb", "manageMasterUserPassword": True})
+    instances = [resource("aws:docdb/clusterInstance:ClusterInstance", f"docdb-{i}",
+                          {"instanceClass": "db.r6g.large", "engine": "docdb"}) for i in (1, 2)]
+    report = priced(cluster, *instances)
+    expected = (2 * HOURS * unit("docdb.db.r6g.large") + 40 * unit("docdb.storage") + 70 * unit("docdb.io")
+                + 15 * unit("docdb.backup") + unit("secretsmanager.secret"))
+    assert report.total == pytest.approx(expected)
+    assert report.unpriced == ()
+
+
+def test_a_log_search_domain_bills_its_data_nodes_and_each_node_volume():
+    domain = resource("aws:opensearch/domain:Domain", "search", {
+        "clusterConfig": {"instanceType": "r6g.large.search", "instanceCount": 3},
+        "ebsOptions": {"ebsEnabled": True, "volumeType": "gp3", "volumeSize": 100}})
+    report = priced(domain)
+    expected = 3 * HOURS * unit("opensearch.r6g.large.search") + 3 * 100 * unit("opensearch.storage.gp3")
+    assert report.total == pytest.approx(expected)
+    assert report.unpriced == ()

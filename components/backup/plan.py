@@ -27,6 +27,8 @@ ARN_PATTERNS: Mapping[str, str] = {
     "DynamoDB": "arn:{partition}:dynamodb:{region}:{account}:table/*",
     "EFS": "arn:{partition}:elasticfilesystem:{region}:{account}:file-system/*",
     "EBS": "arn:{partition}:ec2:{region}:{account}:volume/*",
+    # AWS Backup names DocumentDB clusters by their RDS cluster ARN (resource type DocumentDB).
+    "DocumentDB": "arn:{partition}:rds:{region}:{account}:cluster:*",
 }
 
 

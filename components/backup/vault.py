@@ -86,6 +86,18 @@ class BackupVaultArgs:
     dr_provider: aws.Provider | None = None
     deploy_role_arns: Sequence[str] = ()
     """The roles that run `pulumi up`: vault admins besides backup.vaultAdminRoleArns."""
+    volume_backups: bool = False
+    """EBS volumes hold data (a dedicated vector store): the selection takes tagged EBS volumes too."""
+    data_resource_types: Sequence[str] = ()
+    """Types the data tier holds beyond backup.resourceTypes (DocumentDB when a document store exists): the
+    selection takes them too, so enabling a store never leaves it outside the plan."""
+
+    @property
+    def resource_types(self) -> list[str]:
+        """What the selection takes: backup.resourceTypes, the data tier's own types, and EBS when volumes hold
+        data."""
+        extra = ["EBS"] if self.volume_backups else []
+        return list(dict.fromkeys([*self.config.resource_types, *self.data_resource_types, *extra]))
 
 
 class BackupVault(pulumi.ComponentResource):
@@ -107,7 +119,7 @@ class BackupVault(pulumi.ComponentResource):
         self._vault_admins = [*args.deploy_role_arns, *cfg.vault_admin_role_arns]
         tags = context.tags(COMPONENT)
 
-        role = self._service_role(tags)
+        role = self._service_role(tags, args.resource_types)
         vault = self._locked_vault(f"{name}-vault", "backup", role, provider=None)
         dr_vault = self._locked_vault(f"{name}-dr-vault", "backup-dr", role, provider=args.dr_provider) \
             if args.dr_provider is not None else None
@@ -123,7 +135,7 @@ class BackupVault(pulumi.ComponentResource):
             f"{name}-selection",
             plan_id=plan.id,
             iam_role_arn=role.arn,
-            resources=resource_patterns(cfg.resource_types, partition=context.partition, region=context.region,
+            resources=resource_patterns(args.resource_types, partition=context.partition, region=context.region,
                                         account=context.account_id),
             conditions=[{"string_equals": tag_conditions(project=context.project,
                                                          stack=context.stack)}],
@@ -159,7 +171,7 @@ class BackupVault(pulumi.ComponentResource):
             "role_arn": self.role_arn, "dr_vault_arn": self.dr_vault_arn,
         })
 
-    def _service_role(self, tags: dict[str, str]) -> aws.iam.Role:
+    def _service_role(self, tags: dict[str, str], resource_types: Sequence[str]) -> aws.iam.Role:
         """The role AWS Backup assumes for this account's jobs only (SourceAccount guards the confused deputy)."""
         context = self._context
         role = aws.iam.Role(
@@ -172,7 +184,7 @@ class BackupVault(pulumi.ComponentResource):
         self._role_policies: list[pulumi.Resource] = [
             aws.iam.RolePolicyAttachment(f"{self._name}-role-{purpose}", role=role.name, policy_arn=arn,
                                          opts=pulumi.ResourceOptions(parent=role))
-            for purpose, arn in _managed_policies(context.partition, self._cfg.resource_types).items()
+            for purpose, arn in _managed_policies(context.partition, resource_types).items()
         ]
         return role
 

@@ -81,6 +81,9 @@ class ClusterRefs:
     ready: Sequence[pulumi.Resource]
     metrics_server: aws.eks.Addon
     storage_class: k8s.storage.v1.StorageClass
+    # The CMK of every EBS volume the cluster provisions (StorageClasses of other components use it too: the EBS
+    # CSI driver's role may use only this key).
+    volume_key_arn: pulumi.Output[str] | None = None
 
 
 class Cluster(pulumi.ComponentResource):
@@ -192,7 +195,7 @@ class Cluster(pulumi.ComponentResource):
         self.refs = ClusterRefs(name=self.name, endpoint=self.endpoint, oidc=self.oidc,
                                 workload_security_group_id=self.workload_security_group_id,
                                 node_groups=self.node_groups, ready=self.ready, metrics_server=self.metrics_server,
-                                storage_class=self.storage_class)
+                                storage_class=self.storage_class, volume_key_arn=self.volume_key.arn)
         self.register_outputs({"name": self.name, "endpoint": self.endpoint,
                                "oidc_provider_arn": self.oidc.provider_arn})
 

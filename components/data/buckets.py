@@ -7,6 +7,7 @@ SSE-S3 because load balancers can only deliver access logs to such a bucket.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,9 +87,11 @@ def logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
 
 
 def buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
-            data_key_arn: pulumi.Input[str]) -> Buckets:
+            data_key_arn: pulumi.Input[str], expiring_prefixes: Mapping[str, int] | None = None) -> Buckets:
+    """``expiring_prefixes``: data bucket prefixes whose objects S3 deletes after so many days (snapshots)."""
     logs, logs_policy = _logs_bucket(parent, f"{name}-logs", cfg, context)
-    data, versioning = _data_bucket(parent, f"{name}-data", cfg, context, data_key_arn=data_key_arn, logs=logs)
+    data, versioning = _data_bucket(parent, f"{name}-data", cfg, context, data_key_arn=data_key_arn, logs=logs,
+                                    expiring_prefixes=expiring_prefixes or {})
     return Buckets(data=data, logs=logs, logs_policy=logs_policy, data_versioning=versioning)
 
 
@@ -134,7 +137,8 @@ def _logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
 
 
 def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
-                 data_key_arn: pulumi.Input[str], logs: aws.s3.Bucket, tags: dict[str, str] | None = None,
+                 data_key_arn: pulumi.Input[str], logs: aws.s3.Bucket, expiring_prefixes: Mapping[str, int],
+                 tags: dict[str, str] | None = None,
                  provider: aws.Provider | None = None) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
     """The data bucket, or (with the DR provider and the DR key) its replica: both get the same guards."""
     bucket, versioning = _bucket(name, context, tags=tags or context.tags(COMPONENT, backup_plan="default"),
@@ -152,6 +156,8 @@ def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context
         {"id": "remove-expired-delete-markers", "status": "Enabled", "filter": {"prefix": ""},
          "expiration": {"expired_object_delete_marker": True}},
         *_housekeeping(cfg),
+        *({"id": f"expire-{prefix.strip('/').replace('/', '-')}", "status": "Enabled", "filter": {"prefix": prefix},
+           "expiration": {"days": days}} for prefix, days in sorted(expiring_prefixes.items())),
     ], provider)
     aws.s3.BucketLogging(
         f"{name}-access-logging", bucket=bucket.id, target_bucket=logs.id,
@@ -180,7 +186,8 @@ class ReplicaBuckets:
 
 
 def replica_buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
-                    data_key_arn: pulumi.Input[str], provider: aws.Provider) -> ReplicaBuckets:
+                    data_key_arn: pulumi.Input[str], provider: aws.Provider,
+                    expiring_prefixes: Mapping[str, int] | None = None) -> ReplicaBuckets:
     """The data bucket's replica in the DR region, with the primary's guards, and a logs bucket for its access logs.
 
     S3 delivers server access logs only to a bucket in the source bucket's region, so the replica gets a logs
@@ -190,5 +197,6 @@ def replica_buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, cont
     """
     logs, _ = _logs_bucket(parent, f"{name}-replica-logs", cfg, context, provider=provider, load_balancer_logs=False)
     data, versioning = _data_bucket(parent, f"{name}-replica", cfg, context, data_key_arn=data_key_arn, logs=logs,
+                                    expiring_prefixes=expiring_prefixes or {},
                                     tags=context.tags(COMPONENT, role="replica"), provider=provider)
     return ReplicaBuckets(data=data, logs=logs, data_versioning=versioning)

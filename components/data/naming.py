@@ -16,6 +16,7 @@ from agent_contract.tags import SIGNING_KEY as SIGNING_KEY
 COMPONENT = "data"
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
+MONGODB_PORT = 27017
 
 
 def physical_name(prefix: str, suffix: str, limit: int) -> str:

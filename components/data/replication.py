@@ -13,6 +13,7 @@ rebuilt from PostgreSQL after a failover (docs/disaster-recovery.md says why and
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -117,7 +118,8 @@ def _replication_role(parent: pulumi.Resource, name: str, context: StackContext,
 
 def replicate_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
                      source: aws.s3.Bucket, source_key_arn: pulumi.Input[str], replica_key_arn: pulumi.Input[str],
-                     dr: DrTarget, after: list[pulumi.Resource]) -> ReplicaBuckets:
+                     dr: DrTarget, after: list[pulumi.Resource],
+                     expiring_prefixes: Mapping[str, int] | None = None) -> ReplicaBuckets:
     """S3 Cross-Region Replication of ``source`` into a replica bucket in the DR region.
 
     Delete markers are replicated, so an object deleted before the failover stays deleted after it; a delete that
@@ -125,7 +127,7 @@ def replicate_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, con
     history from the primary region, and noncurrent versions expire by the replica's own lifecycle.
     """
     replicas = replica_buckets(parent, f"{name}-data", cfg, context, data_key_arn=replica_key_arn,
-                               provider=dr.provider)
+                               provider=dr.provider, expiring_prefixes=expiring_prefixes)
     role = _replication_role(parent, f"{name}-data", context, source=source, source_key_arn=source_key_arn,
                              replica=replicas.data, replica_key_arn=replica_key_arn, dr=dr)
     rule: dict[str, object] = {

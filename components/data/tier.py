@@ -19,7 +19,8 @@ from components.data.bootstrap import DatabaseBootstrap
 from components.data.bootstrap_job import BootstrapInputs
 from components.data.buckets import ReplicaBuckets, buckets, logs_bucket
 from components.data.cache import cache
-from components.data.naming import COMPONENT, POSTGRES_PORT, REDIS_PORT
+from components.data.documentdb import document_store
+from components.data.naming import COMPONENT, MONGODB_PORT, POSTGRES_PORT, REDIS_PORT
 from components.data.postgres import postgres
 from components.data.replication import (
     DrTarget,
@@ -36,6 +37,7 @@ from components.data.secrets import (
     monitor_database_credentials,
     rotation,
 )
+from components.data.vector import VectorStoreRefs, snapshot_expiry, vector_store_key
 from config.backup import Recovery
 from config.data import DataTierConfig
 from config.observability import postgres_max_connections
@@ -148,12 +150,37 @@ class DataTier(pulumi.ComponentResource):
             self.data_bucket_arn = pulumi.Output.concat("arn:", context.partition, ":s3:::",
                                                         recovery.data_bucket_name)
         else:
-            stores = buckets(self, name, cfg.buckets, context, data_key_arn=key_arns["objects"])
+            stores = buckets(self, name, cfg.buckets, context, data_key_arn=key_arns["objects"],
+                             expiring_prefixes=snapshot_expiry(cfg))
             logs, logs_policy = stores.logs, stores.logs_policy
             self.data_bucket_name, self.data_bucket_arn = stores.data.bucket, stores.data.arn
             replicas = replicate_bucket(
                 self, name, cfg.buckets, context, source=stores.data, source_key_arn=key_arns["objects"],
-                replica_key_arn=dr_keys_["objects"].arn, dr=dr, after=[stores.data_versioning]) if dr else None
+                replica_key_arn=dr_keys_["objects"].arn, dr=dr, after=[stores.data_versioning],
+                expiring_prefixes=snapshot_expiry(cfg)) if dr else None
+        self.vector_store: VectorStoreRefs | None = vector_store_key(
+            self, name, cfg, context, key_arn=secrets_key, bucket_name=self.data_bucket_name,
+            bucket_arn=self.data_bucket_arn, data_key_arn=key_arns["objects"])
+
+        # The document store (only when dataTier.documentStore is set), with its own key and security group.
+        self.mongodb_host: pulumi.Output[str] | None = None
+        self.mongodb_port = MONGODB_PORT
+        self.mongodb_database: str | None = None
+        self.mongodb_secret_arn: pulumi.Output[str] | None = None
+        self.docdb_cluster_arn: pulumi.Output[str] | None = None
+        self.docdb_instance_ids: dict[str, pulumi.Output[str]] = {}
+        if cfg.document_store is not None:
+            docdb_key = self._key(name, "documents", context)
+            docdb_sg = self._security_group(name, "docdb", "DocumentDB", MONGODB_PORT, args)
+            docs = document_store(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids,
+                                  security_group_id=docdb_sg.id, storage_key_arn=docdb_key.arn,
+                                  logs_key_arn=args.logs_key_arn)
+            self.mongodb_host = docs.cluster.endpoint
+            self.mongodb_database = cfg.document_store.database_name
+            self.mongodb_secret_arn = docs.master_secret_arn
+            self.docdb_cluster_arn = docs.cluster.arn
+            self.docdb_instance_ids = {f"docdb-{i + 1}": instance.identifier
+                                       for i, instance in enumerate(docs.instances)}
 
         self.postgres_host = db.instance.address
         self.postgres_port = POSTGRES_PORT
@@ -189,6 +216,8 @@ class DataTier(pulumi.ComponentResource):
         self.secrets_kms_key_arn = pulumi.Output.from_input(secrets_key)
         self.secret_versions: list[pulumi.Resource] = [*(secrets.versions if secrets else ()), credentials_value,
                                                        monitor_value, redis.auth_version]
+        if self.vector_store is not None:
+            self.secret_versions.append(self.vector_store.api_key_version)
         self.data_kms_key_arn = pulumi.Output.from_input(key_arns["objects"])
         self.database_security_group_id = db_sg.id
         self.cache_security_group_id = cache_sg.id

@@ -53,6 +53,8 @@ class DataTierRefs:
     redis_auth_property: str | None = None
     # The secrets' first values (SecretVersions): the exporters' ExternalSecrets sync only after them.
     secret_versions: Sequence[pulumi.Resource] = ()
+    # DocumentDB instances by their logical name (docdb-1, ...), when the stack has a document store.
+    docdb_instance_ids: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
     @staticmethod
     def of(data: DataTier) -> DataTierRefs:
@@ -67,7 +69,8 @@ class DataTierRefs:
             redis_member_cluster_ids=data.redis_member_cluster_ids,
             postgres_allocated_storage_gib=data.postgres_allocated_storage_gib,
             postgres_max_connections=data.postgres_max_connections,
-            secrets_kms_key_arns=[data.secrets_kms_key_arn], secret_versions=data.secret_versions)
+            secrets_kms_key_arns=[data.secrets_kms_key_arn], secret_versions=data.secret_versions,
+            docdb_instance_ids=data.docdb_instance_ids)
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,26 @@ class Alarms:
                        threshold=a.rds_replica_lag_seconds, comparison="GreaterThanThreshold",
                        namespace="AWS/RDS", metric_name="ReplicaLag", statistic="Maximum",
                        dimensions={"DBInstanceIdentifier": replica})
+
+    def documentdb(self, data: DataTierRefs) -> None:
+        """CPU of each DocumentDB instance (AWS/DocDB CPUUtilization by DBInstanceIdentifier), at the RDS threshold."""
+        a = self._cfg.aws_alarms
+        for instance_name, instance in data.docdb_instance_ids.items():
+            self.alarm(f"{instance_name}-cpu", f"DocumentDB instance {instance_name} CPU above {a.rds_cpu_percent:g}%.",
+                       threshold=a.rds_cpu_percent, comparison="GreaterThanThreshold", namespace="AWS/DocDB",
+                       metric_name="CPUUtilization", statistic="Average",
+                       dimensions={"DBInstanceIdentifier": instance})
+
+    def log_search(self, domain_name: pulumi.Input[str]) -> None:
+        """The log search domain is red (a primary shard unassigned) or refuses writes (disk or memory pressure):
+        AWS/ES ClusterStatus.red and ClusterIndexWritesBlocked by DomainName and ClientId (the account)."""
+        dims = {"DomainName": domain_name, "ClientId": self._context.account_id}
+        self.alarm("log-search-red", "Log search domain is red: at least one primary shard is unassigned.",
+                   threshold=1, comparison="GreaterThanOrEqualToThreshold", namespace="AWS/ES",
+                   metric_name="ClusterStatus.red", statistic="Maximum", dimensions=dims)
+        self.alarm("log-search-writes-blocked", "Log search domain blocks writes: new logs are rejected.",
+                   threshold=1, comparison="GreaterThanOrEqualToThreshold", namespace="AWS/ES",
+                   metric_name="ClusterIndexWritesBlocked", statistic="Maximum", dimensions=dims)
 
     def redis(self, data: DataTierRefs) -> None:
         a = self._cfg.aws_alarms

@@ -274,11 +274,34 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
     })
 
 
+def _opensearch_output(host: pulumi.Input[str] | None, region: str, index_prefix: str) -> dict[str, Any]:
+    """The chart's opensearch output (aws-for-fluent-bit 0.2.0 values.yaml ``opensearch:``, rendered by
+    templates/configmap.yaml as an [OUTPUT] Name opensearch): SigV4 with the pod's role, TLS on 443."""
+    if host is None:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "match": "*",
+        "host": host,
+        "port": "443",
+        "tls": "On",
+        "awsRegion": region,
+        "awsAuth": "On",
+        "logstashFormat": "On",
+        "logstashPrefix": index_prefix,
+        "suppressTypeName": "On",  # OpenSearch 2.x rejects mapping types
+        "replaceDots": "On",  # Kubernetes labels with dots would clash with object fields
+        "traceError": "On",
+    }
+
+
 def fluent_bit_values(obs: ObservabilityConfig, *, region: str, role_arn: pulumi.Input[str],
-                      group_prefix: str) -> dict[str, Any]:
+                      group_prefix: str, opensearch_host: pulumi.Input[str] | None = None,
+                      index_prefix: str = "logs") -> dict[str, Any]:
     """Container logs to /<project>/<stack>/containers/<namespace>; unlisted namespaces to .../unlisted.
 
     Groups are created (encrypted, with retention) by Pulumi, never by Fluent Bit: autoCreateGroup is off.
+    With a log search domain, every record also goes to OpenSearch (daily indices <index_prefix>-YYYY.MM.DD).
     """
     logs = obs.logs
     unlisted = f"{group_prefix}/unlisted"
@@ -290,6 +313,7 @@ def fluent_bit_values(obs: ObservabilityConfig, *, region: str, role_arn: pulumi
         "firehose": {"enabled": False},
         "kinesis": {"enabled": False},
         "elasticsearch": {"enabled": False},
+        "opensearch": _opensearch_output(opensearch_host, region, index_prefix),
         "cloudWatchLogs": {
             "enabled": True,
             "match": "kube.*",

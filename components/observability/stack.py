@@ -34,6 +34,7 @@ from components.observability.alarms import (
 from components.observability.dashboards.data_tier import data_tier_dashboard
 from components.observability.dashboards.edge import edge_dashboard
 from components.observability.dashboards.llm_agents import llm_agents_dashboard
+from components.observability.log_search import LogSearch, LogSearchNetwork, log_search_domain
 from components.observability.redis_exporter import redis_exporter
 from components.observability.rules import rule_groups
 from components.observability.secrets import MANAGED_LABELS, SecretSync
@@ -113,6 +114,8 @@ class ObservabilityStackArgs:
     data: DataTierRefs | None = None
     edge: EdgeRefs | None = None
     slack_webhook_url: pulumi.Input[str] | None = None
+    # Where the log search domain goes (observability.logSearch); None: no domain.
+    log_search_network: LogSearchNetwork | None = None
 
 
 class ObservabilityStack(pulumi.ComponentResource):
@@ -131,6 +134,11 @@ class ObservabilityStack(pulumi.ComponentResource):
         self.prometheus_namespace = MONITORING_NAMESPACE
         self.grafana_service = charts.GRAFANA_SERVICE
         self.container_log_group_prefix = f"/{context.project}/{context.stack}/containers"
+        self.log_search: LogSearch | None = None
+        if args.config.log_search.enabled and args.log_search_network is not None:
+            self.log_search = log_search_domain(self, name, args.config.log_search, context,
+                                                network=args.log_search_network, logs_key_arn=args.logs_key_arn,
+                                                log_retention_days=args.config.log_retention_days)
         self.grafana_secret_arn = args.target.install(self)
         self._cloudwatch()
         self.register_outputs({"prometheus_namespace": self.prometheus_namespace,
@@ -177,6 +185,9 @@ class ObservabilityStack(pulumi.ComponentResource):
         if args.data is not None:
             alarms.postgres(args.data)
             alarms.redis(args.data)
+            alarms.documentdb(args.data)
+        if self.log_search is not None:
+            alarms.log_search(self.log_search.domain.domain_name)
         if args.edge is not None:
             # Each api service has its own target group (VMs: below; EKS: in load_balancer), alarmed on per service.
             per_service = args.target.vm_services or args.edge.target_groups
@@ -358,13 +369,21 @@ class ObservabilityStack(pulumi.ComponentResource):
                       tags=self._tags(), parent=self)
             for namespace in [*obs.logs.namespaces, "unlisted"]]
         resources = [arn for group in groups for arn in (group.arn, pulumi.Output.concat(group.arn, ":*"))]
+        statements = [iam.statement(["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                                    resources, sid="WriteContainerLogs")]
+        search = self.log_search
+        if search is not None:
+            # HTTP calls to this domain only (the opensearch output signs its bulk requests with SigV4).
+            statements.append(iam.statement(
+                ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut"],
+                [search.domain_arn, pulumi.Output.concat(search.domain_arn, "/*")], sid="ShipToLogSearch"))
         role = service_account_role(
             f"{self._name}-fluent-bit-role", self._target.oidc, namespace=NODE_AGENTS_NAMESPACE,
             service_account=charts.FLUENT_BIT_SERVICE_ACCOUNT, tags=self._tags(), parent=self,
-            inline_policy=iam.document(iam.statement(
-                ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources,
-                sid="WriteContainerLogs")))
+            inline_policy=iam.document(*statements))
         self._release("fluent-bit", charts.FLUENT_BIT, "fluent-bit", NODE_AGENTS_NAMESPACE,
                       charts.fluent_bit_values(self._obs, region=self._context.region, role_arn=role.arn,
-                                               group_prefix=prefix),
+                                               group_prefix=prefix,
+                                               opensearch_host=search.endpoint if search else None,
+                                               index_prefix=self._context.name),
                       [node_agents, stack, *groups])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from components.runtime.seam import DeployedService, RuntimeInputs
 from components.services.contract import ServiceDataRefs, callers_of
 from components.services.eks.addons import ServicePlatform, ServicePlatformArgs
 from components.services.eks.service import AgentService, AgentServiceArgs
+from components.services.eks.vector_store import VectorStore, VectorStoreArgs
 
 
 class EksRuntime:
@@ -50,6 +52,14 @@ class EksRuntime:
         self._service_platform = addons = ServicePlatform("services", ServicePlatformArgs(
             context=context, ready=cluster.ready, pod_readiness_gates=config.edge.enabled), self.component_opts())
         edge_cidrs = self._inputs.public_cidrs if config.edge.enabled else ()
+        if data.vector_store is not None:
+            # Qdrant or Weaviate beside the services; they get its address and their NetworkPolicy's egress to it.
+            store = VectorStore("vector-store", VectorStoreArgs(
+                store=data.vector_store, context=context, oidc=cluster.oidc, ready=cluster.ready,
+                volume_key_arn=cluster.volume_key_arn, external_secrets=[addons.external_secrets],
+                agents_namespace=addons.namespace, job_image=config.data_tier.bootstrap.aws_cli_image),
+                self.component_opts())
+            data = dataclasses.replace(data, vector_store_host=store.host, vector_store_peer=store.peer)
         return {
             name: AgentService(f"service-{name}", AgentServiceArgs(
                 service_name=name, config=service, context=context, oidc=cluster.oidc, addons=addons,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,7 @@ from components.runtime.seam import DeployedService, RuntimeInputs
 from components.services.contract import ServiceDataRefs
 from components.services.vm.nginx import ProxySpec
 from components.services.vm.service import VmAgentService, VmAgentServiceArgs, VmShared, VmSharedArgs
+from components.services.vm.vector_store import VmVectorStore, VmVectorStoreArgs
 from config.edge import routes
 
 
@@ -35,6 +37,13 @@ class VmRuntime:
         inputs, config, shared = self._inputs, self._inputs.config, self.shared
         edge_routes = {r.service: r for r in routes(config.edge, config.services)}
         route_urls = {name: r.url for name, r in edge_routes.items()}
+        if data.vector_store is not None:
+            # Qdrant or Weaviate on its own instance in the first private subnet (its volume's zone).
+            store = VmVectorStore("vector-store", VmVectorStoreArgs(
+                store=data.vector_store, context=inputs.context, vpc_id=inputs.vpc_id, vpc_cidr=inputs.vpc_cidr,
+                subnet_id=inputs.private_subnet_ids[0], volume_key_arn=shared.volume_key_arn,
+                workload_security_group_id=shared.workload_security_group_id))
+            data = dataclasses.replace(data, vector_store_host=store.host, vector_store_peer=store.peer)
         self._services = {
             name: VmAgentService(f"service-{name}", VmAgentServiceArgs(
                 service_name=name, config=service, context=inputs.context, data=data, vpc_id=inputs.vpc_id,

@@ -14,6 +14,7 @@ import pulumi
 
 from components.core.context import StackContext
 from components.core.namespace import RUN_AS as RUN_AS  # re-exported: both runtimes run services as it
+from components.data.vector import ENV_PREFIX, VectorStoreRefs
 from config.services import ServiceConfig
 
 if TYPE_CHECKING:
@@ -43,13 +44,29 @@ class ServiceDataRefs:
     data_cidrs: Sequence[str]
     # The secrets' first values: an ExternalSecret applied before them fails its first sync.
     secret_versions: Sequence[pulumi.Resource] = ()
+    # A dedicated vector store (dataTier.vectorStore qdrant / weaviate), and where the runtime serves it: its
+    # host (a Service name or an instance's private DNS) and where the services' traffic to it goes.
+    vector_store: VectorStoreRefs | None = None
+    vector_store_host: pulumi.Input[str] | None = None
+    vector_store_peer: VectorStorePeer | None = None
+    # The document store (DocumentDB), when the stack has one: its cluster endpoint and database.
+    mongodb_host: pulumi.Input[str] | None = None
+    mongodb_port: pulumi.Input[int] | None = None
+    mongodb_database: str | None = None
 
     @staticmethod
     def platform_secrets(
         *, database: pulumi.Input[str], redis: pulumi.Input[str], jwt: pulumi.Input[str],
         encryption_key: pulumi.Input[str], llm_keys: Mapping[str, pulumi.Input[str]],
+        vector_store: pulumi.Input[str] | None = None,
+        mongodb: pulumi.Input[str] | None = None,
     ) -> dict[str, pulumi.Input[str]]:
-        return {"database": database, "redis": redis, "jwt": jwt, "encryption-key": encryption_key, **llm_keys}
+        secrets = {"database": database, "redis": redis, "jwt": jwt, "encryption-key": encryption_key, **llm_keys}
+        if vector_store is not None:
+            secrets["vector-store"] = vector_store
+        if mongodb is not None:
+            secrets["mongodb"] = mongodb  # the DocumentDB-managed master secret: {"username", "password"}
+        return secrets
 
     @classmethod
     def of(cls, data: DataTier) -> ServiceDataRefs:
@@ -64,12 +81,42 @@ class ServiceDataRefs:
             bucket_arn=data.data_bucket_arn,
             secret_arns=cls.platform_secrets(
                 database=data.app_db_secret_arn, redis=data.redis_auth_secret_arn, jwt=data.jwt_secret_arn,
-                encryption_key=data.encryption_key_secret_arn, llm_keys=data.llm_key_secret_arns),
+                encryption_key=data.encryption_key_secret_arn, llm_keys=data.llm_key_secret_arns,
+                vector_store=data.vector_store.api_key_secret_arn if data.vector_store else None,
+                mongodb=data.mongodb_secret_arn),
             secrets_kms_key_arn=data.secrets_kms_key_arn,
             data_kms_key_arn=data.data_kms_key_arn,
             data_cidrs=list(data.database_cidrs),
             secret_versions=data.secret_versions,
+            vector_store=data.vector_store,
+            mongodb_host=data.mongodb_host,
+            mongodb_port=data.mongodb_port if data.mongodb_host is not None else None,
+            mongodb_database=data.mongodb_database,
         )
+
+
+@dataclass(frozen=True)
+class VectorStorePeer:
+    """Where a service's traffic to the vector store goes: pods of a namespace (EKS) or a CIDR (VM)."""
+
+    namespace: str | None = None
+    pod_labels: Mapping[str, str] | None = None
+    cidrs: Sequence[str] = ()
+    security_group_id: pulumi.Input[str] | None = None
+
+
+def vector_store_environment(data: ServiceDataRefs) -> dict[str, Any]:
+    """The store's address under the names the seeds read (QDRANT_URL/HOST/PORT, WEAVIATE_URL, VECTOR_DB_URL).
+
+    The API key is not here: a service that lists the 'vector-store' secret gets it as a file."""
+    store, host = data.vector_store, data.vector_store_host
+    if store is None or host is None:
+        return {}  # pgvector: the database's settings above are all a service needs
+    prefix = ENV_PREFIX[store.kind]
+    url = pulumi.Output.concat("http://", host, f":{store.port}")
+    return {"VECTOR_STORE": store.kind, "VECTOR_DB_URL": url, f"{prefix}_URL": url, f"{prefix}_HOST": host,
+            f"{prefix}_PORT": str(store.port), f"{prefix}_GRPC_PORT": str(store.grpc_port),
+            f"{prefix}_API_KEY_FILE": f"{SECRETS_DIR}/vector-store"}
 
 
 def callers_of(service: str, services: Mapping[str, ServiceConfig]) -> list[str]:
@@ -105,8 +152,23 @@ def service_environment(svc: str, cfg: ServiceConfig, context: StackContext, dat
         "S3_BUCKET": data.bucket_name,
         "S3_PREFIX": f"{svc}/",
         "SECRETS_DIR": SECRETS_DIR,
+        **vector_store_environment(data),
         "SHUTDOWN_GRACE_SECONDS": str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
     }
+    if data.mongodb_host is not None and "mongodb" in cfg.secrets:
+        # No credentials here: the user and password are the file SECRETS_DIR/mongodb ({"username", "password"}).
+        # DocumentDB is a replica set named rs0; it does not support retryable writes; TLS verifies against the
+        # RDS global bundle (BootstrapConfig.ca_bundle_url).
+        port = as_text(data.mongodb_port)
+        values.update({
+            "MONGODB_HOST": data.mongodb_host,
+            "MONGODB_PORT": port,
+            "MONGODB_DATABASE": data.mongodb_database,
+            "MONGODB_TLS": "true",
+            "MONGODB_URL": pulumi.Output.concat(
+                "mongodb://", data.mongodb_host, ":", port, "/", data.mongodb_database,
+                "?tls=true&replicaSet=rs0&readPreference=secondaryPreferred&retryWrites=false"),
+        })
     if cfg.default_model:
         values["DEFAULT_MODEL"] = cfg.default_model
     if cfg.queue is not None:

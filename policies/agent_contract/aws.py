@@ -30,3 +30,11 @@ WAF_COUNTABLE_RULES: tuple[str, ...] = (
 # policy examples" and the AmazonEC2ContainerRegistryReadOnly managed policy. No push, list, delete or policy action.
 ECR_PULL_ACTIONS: tuple[str, ...] = (
     "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+
+# OpenSearch Service domain endpoint TLS policies (API DomainEndpointOptions.TLSSecurityPolicy:
+# Policy-Min-TLS-1-0-2019-07 | Policy-Min-TLS-1-2-2019-07 | Policy-Min-TLS-1-2-PFS-2023-10 |
+# Policy-Min-TLS-1-2-RFC9151-FIPS-2024-08). The pack accepts the latest ones (TLS 1.2+ with forward secrecy, as
+# Security Hub Opensearch.8 does); the program sets the first.
+OPENSEARCH_LATEST_TLS_POLICIES: tuple[str, ...] = ("Policy-Min-TLS-1-2-PFS-2023-10",
+                                                    "Policy-Min-TLS-1-2-RFC9151-FIPS-2024-08")
+OPENSEARCH_TLS_POLICY = OPENSEARCH_LATEST_TLS_POLICIES[0]

@@ -24,3 +24,15 @@ ROTATABLE_SECRET_KINDS = (DATABASE_CREDENTIALS,)
 
 # Pod annotation that records a reviewed need to reach the Kubernetes API (the token mount policy reads it).
 KUBERNETES_API_ANNOTATION = "agent-platform/kubernetes-api-access"
+
+# Annotations of a vector store's snapshot CronJob: how much one run writes to S3 (GiB, every volume in full: an
+# upper bound) and how many days S3 keeps each run. The cost estimate prices the snapshots' S3 storage from them.
+SNAPSHOT_GIB_ANNOTATION = "agent-platform/snapshot-gib"
+SNAPSHOT_RETENTION_ANNOTATION = "agent-platform/snapshot-retention-days"
+# Helm charts of the dedicated vector stores and the values blocks that size their volumes: (replicas key, data
+# volume block, further blocks that add a volume when their ``enabled`` is true); each block has ``size`` and
+# ``storageClassName`` (qdrant 1.19.0 / weaviate 17.8.3 values.yaml). The cost estimate and the policies read them.
+VECTOR_STORE_CHARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "qdrant": ("replicaCount", "persistence", ("snapshotPersistence",)),
+    "weaviate": ("replicas", "storage", ()),
+}

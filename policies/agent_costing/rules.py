@@ -14,7 +14,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from agent_contract.tags import CAPACITY_TAG, CUSTOM_METRICS_TAG, ROLE_TAG, RUN_ONCE
+from agent_contract.tags import (
+    BACKUP_PLAN_TAG,
+    CAPACITY_TAG,
+    CUSTOM_METRICS_TAG,
+    ROLE_TAG,
+    RUN_ONCE,
+    SNAPSHOT_GIB_ANNOTATION,
+    SNAPSHOT_RETENTION_ANNOTATION,
+    VECTOR_STORE_CHARTS,
+)
 
 from .catalogue import HOURS_PER_MONTH, Catalogue
 from .model import UNKNOWN, Line, Resource
@@ -74,6 +83,8 @@ FREE_TYPES: dict[str, str] = {
         "aws:ec2/networkAclRule:NetworkAclRule", "aws:ec2/defaultNetworkAcl:DefaultNetworkAcl",
         "aws:ec2/defaultRouteTable:DefaultRouteTable", "aws:ec2/vpcDhcpOptions:VpcDhcpOptions",
         "aws:ec2/vpcDhcpOptionsAssociation:VpcDhcpOptionsAssociation",
+        # A network interface has no charge of its own (public IPv4 addresses are priced on the EIP).
+        "aws:ec2/networkInterface:NetworkInterface",
     ], "VPC networking objects have no charge (NAT gateways, endpoints and public IPs are priced)"),
     **dict.fromkeys([
         "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
@@ -132,6 +143,7 @@ FREE_TYPES: dict[str, str] = {
         "aws:rds/optionGroup:OptionGroup", "aws:rds/clusterParameterGroup:ClusterParameterGroup",
         "aws:elasticache/subnetGroup:SubnetGroup", "aws:elasticache/parameterGroup:ParameterGroup",
         "aws:elasticache/user:User", "aws:elasticache/userGroup:UserGroup",
+        "aws:docdb/subnetGroup:SubnetGroup", "aws:docdb/clusterParameterGroup:ClusterParameterGroup",
     ], "database configuration; instances and nodes are priced"),
     **dict.fromkeys([
         "aws:backup/plan:Plan", "aws:backup/selection:Selection", "aws:backup/vaultPolicy:VaultPolicy",
@@ -681,6 +693,60 @@ def _rds_instance(res: Resource, ctx: Context, bill: Bill) -> None:
             bill.add("secretsmanager.secret", 1, "master user secret managed by RDS in Secrets Manager")
 
 
+DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
+DOCDB_INSTANCE = "aws:docdb/clusterInstance:ClusterInstance"
+
+
+def _docdb_instance(res: Resource, ctx: Context, bill: Bill) -> None:
+    """Each DocumentDB instance (primary or replica) bills its class per hour (standard storage configuration)."""
+    with bill.part("instance hours"):
+        klass = get(res.props, "instanceClass")
+        bill.hourly(f"docdb.{klass}", 1, f"{klass} DocumentDB instance", keep_zero=True)
+
+
+def _docdb_cluster(res: Resource, ctx: Context, bill: Bill) -> None:
+    """The cluster volume: storage, I/O and backup storage beyond the free allowance, from the usage assumptions."""
+    usage = ctx.usage
+    with bill.part("storage"):
+        kind = str(get(res.props, "storageType", default="standard"))
+        if kind == "iopt1":
+            bill.skip("storage: I/O-Optimized (iopt1) DocumentDB prices are not in the catalogue")
+            return
+    bill.add("docdb.storage", usage.document_db_storage_gb, "cluster volume storage (usage.documentDbStorageGb)",
+             keep_zero=True)
+    bill.add("docdb.io", usage.document_db_io_millions, "storage I/O requests (usage.documentDbIoMillions)",
+             keep_zero=True)
+    bill.add("docdb.backup", usage.document_db_backup_gb,
+             "backup storage beyond the free 100% of cluster storage (usage.documentDbBackupGb)")
+    with bill.part("master user secret"):
+        if truthy(get(res.props, "manageMasterUserPassword", default=False)):
+            bill.add("secretsmanager.secret", 1, "master user secret managed by DocumentDB in Secrets Manager")
+
+
+OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
+
+
+def _opensearch_domain(res: Resource, ctx: Context, bill: Bill) -> None:
+    """Data nodes (and dedicated masters) per hour, and each data node's EBS volume per GB-month."""
+    props = res.props
+    nodes = 0.0
+    with bill.part("data nodes"):
+        nodes = number(get(props, "clusterConfig", "instanceCount", default=1), ["clusterConfig", "instanceCount"])
+        kind = get(props, "clusterConfig", "instanceType")
+        bill.hourly(f"opensearch.{kind}", nodes, f"{nodes:g} x {kind} data node(s)", keep_zero=True)
+    with bill.part("dedicated masters"):
+        if truthy(get(props, "clusterConfig", "dedicatedMasterEnabled", default=False)):
+            masters = number(get(props, "clusterConfig", "dedicatedMasterCount", default=3), ["dedicatedMasterCount"])
+            kind = get(props, "clusterConfig", "dedicatedMasterType")
+            bill.hourly(f"opensearch.{kind}", masters, f"{masters:g} x {kind} dedicated master(s)")
+    with bill.part("storage"):
+        if truthy(get(props, "ebsOptions", "ebsEnabled", default=False)):
+            size = number(get(props, "ebsOptions", "volumeSize", default=10), ["ebsOptions", "volumeSize"])
+            volume = str(get(props, "ebsOptions", "volumeType", default="gp2"))
+            bill.add(f"opensearch.storage.{volume}", size * nodes, f"{nodes:g} x {size:g} GiB {volume}",
+                     keep_zero=True)
+
+
 def _cache_nodes(res: Resource, ctx: Context, bill: Bill, nodes: float) -> None:
     engine = str(get(res.props, "engine", default="redis"))
     node_type = get(res.props, "nodeType")
@@ -969,12 +1035,39 @@ def _chart_load_balancers(values: Any, path: tuple[str, ...] = ()) -> Iterator[s
         yield from _chart_load_balancers(value, (*path, str(key)))
 
 
+def _vector_store_volumes(chart: str, values: Any) -> tuple[list[ChartVolume], list[ChartVolume]]:
+    """A vector store chart's (data volumes, further volumes): the data volume has no ``enabled`` switch, so
+    ``_chart_volumes`` skips it. The charts' defaults apply where a key is unset (10Gi / 32Gi, one replica)."""
+    replicas_key, data_block, extra_blocks = VECTOR_STORE_CHARTS[chart]
+    replicas = float(number(get(values, replicas_key, default=1), [replicas_key]))
+    block = get(values, data_block, default={}) or {}
+    default_size = {"qdrant": "10Gi", "weaviate": "32Gi"}[chart]
+    data = [(data_block, get(block, "size", default=default_size), replicas, get(block, "storageClassName"))]
+    extra = []
+    for name in extra_blocks:
+        block = get(values, name, default={}) or {}
+        if truthy(get(block, "enabled", default=False)):
+            extra.append((name, get(block, "size", default=default_size), replicas, get(block, "storageClassName")))
+    return data, extra
+
+
 def _helm_release(res: Resource, ctx: Context, bill: Bill) -> None:
     with bill.part("chart volumes"):
         values = get(res.props, "values", default={})
         for path in _chart_load_balancers(values):
             bill.skip(f"values.{path} is type LoadBalancer: the cluster creates a load balancer outside the plan")
+        chart = str(get(res.props, "chart", default="")).rstrip("/").rsplit("/", 1)[-1]
         volumes = list(_chart_volumes(values))
+        if chart in VECTOR_STORE_CHARTS:
+            store_volumes, scratch = _vector_store_volumes(chart, values)
+            volumes += [*store_volumes, *scratch]
+            for path, size, replicas, _ in store_volumes:
+                amount = gib(size)
+                if amount is not None:
+                    # AWS Backup's EBS snapshots are incremental; at least one full copy of each volume is kept.
+                    bill.add("backup.warm", amount * replicas,
+                             f"values.{path}: EBS recovery points in AWS Backup (one full copy of "
+                             f"{int(replicas)} x {amount:g} GiB)")
         if not volumes:
             if not bill.unpriced:
                 bill.free = FREE_PACKAGES["kubernetes"]
@@ -984,6 +1077,48 @@ def _helm_release(res: Resource, ctx: Context, bill: Bill) -> None:
                 bill.skip(f"values.{path}: persistence is enabled without a size (the chart's default applies)")
                 continue
             _claim(bill, ctx, size, replicas, storage_class, f"values.{path}")
+
+
+def _cron_job(res: Resource, ctx: Context, bill: Bill) -> None:
+    """A snapshot CronJob's S3 storage: each run's size (annotation) kept for the retention days, one run a day
+    (an upper bound: a full copy of every volume per run). Other CronJobs run on the nodes at no charge of their own."""
+    with bill.part("snapshots"):
+        annotations = get(res.props, "metadata", "annotations", default={}) or {}
+        size, days = annotations.get(SNAPSHOT_GIB_ANNOTATION), annotations.get(SNAPSHOT_RETENTION_ANNOTATION)
+        if size is None or days is None:
+            bill.free = FREE_PACKAGES["kubernetes"]
+            return
+        gb_months = number(size, ["metadata", "annotations", SNAPSHOT_GIB_ANNOTATION]) * number(
+            days, ["metadata", "annotations", SNAPSHOT_RETENTION_ANNOTATION])
+        bill.add("s3.standard.storage", gb_months,
+                 f"snapshots in the data bucket ({float(size):g} GiB a day kept {float(days):g} days)")
+
+
+def _ebs_volume(res: Resource, ctx: Context, bill: Bill) -> None:
+    """A standalone EBS volume: its storage (and gp3 performance above the baseline), one full recovery point when
+    AWS Backup selects it, and the S3 storage of snapshots its tags declare (a vector store's data volume)."""
+    with bill.part("volume"):
+        kind = str(get(res.props, "type", default="gp2"))
+        size = number(get(res.props, "size"), ["size"])
+        if kind not in ("gp3", "gp2"):
+            bill.skip(f"volume type {kind} is not in the catalogue")
+            return
+        bill.add(f"ebs.{kind}.storage", size, f"EBS {kind} volume ({size:g} GiB)")
+        if kind == "gp3":
+            iops = number(get(res.props, "iops", default=3000), ["iops"])
+            throughput = number(get(res.props, "throughput", default=125), ["throughput"])
+            bill.add("ebs.gp3.iops", max(0.0, iops - 3000), "gp3 IOPS above 3,000")
+            bill.add("ebs.gp3.throughput", max(0.0, throughput - 125), "gp3 throughput above 125 MiB/s")
+        tags = get(res.props, "tags", default={}) or {}
+        if tags.get(BACKUP_PLAN_TAG):
+            # AWS Backup's EBS snapshots are incremental; at least one full copy of the volume is kept.
+            bill.add("backup.warm", size, f"EBS recovery points in AWS Backup (one full copy of {size:g} GiB)")
+        snapshot, days = tags.get(SNAPSHOT_GIB_ANNOTATION), tags.get(SNAPSHOT_RETENTION_ANNOTATION)
+        if snapshot is not None and days is not None:
+            gb_months = number(snapshot, ["tags", SNAPSHOT_GIB_ANNOTATION]) * number(
+                days, ["tags", SNAPSHOT_RETENTION_ANNOTATION])
+            bill.add("s3.standard.storage", gb_months,
+                     f"snapshots in the data bucket ({float(snapshot):g} GiB a day kept {float(days):g} days)")
 
 
 def _k8s_service(res: Resource, ctx: Context, bill: Bill) -> None:
@@ -1020,6 +1155,9 @@ RULES: dict[str, Rule] = {
     "aws:serverlessrepository/cloudFormationStack:CloudFormationStack": _serverless_application,
     RDS_INSTANCE: _rds_instance,
     REPLICATION_GROUP: _replication_group,
+    DOCDB_CLUSTER: _docdb_cluster,
+    DOCDB_INSTANCE: _docdb_instance,
+    OPENSEARCH_DOMAIN: _opensearch_domain,
     CACHE_CLUSTER: _cache_cluster,
     BUCKET: _bucket,
     BUCKET_V2: _bucket,
@@ -1039,6 +1177,8 @@ RULES: dict[str, Rule] = {
     PVC: _pvc,
     STATEFUL_SET: _stateful_set,
     HELM_RELEASE: _helm_release,
+    "kubernetes:batch/v1:CronJob": _cron_job,
+    "aws:ebs/volume:Volume": _ebs_volume,
     K8S_SERVICE: _k8s_service,
     K8S_INGRESS: _k8s_ingress,
 }

@@ -51,6 +51,15 @@ USAGE_FIELDS: dict[str, UsageField] = {
     "ci_runner_build_minutes": UsageField(
         "ciRunnerBuildMinutes", "minutes/month", "Build minutes of the in-VPC CI runner (CodeBuild, billed per "
         "minute of its compute type): previews, deploys and drift checks of EKS stacks.", 44640),
+    "document_db_storage_gb": UsageField(
+        "documentDbStorageGb", "GB", "Data stored in the DocumentDB cluster volume (one logical copy; billed only "
+        "when dataTier.documentStore is set)."),
+    "document_db_io_millions": UsageField(
+        "documentDbIoMillions", "million I/Os/month", "DocumentDB storage I/O requests (standard storage bills "
+        "each million)."),
+    "document_db_backup_gb": UsageField(
+        "documentDbBackupGb", "GB", "DocumentDB backup storage beyond the free allowance (100% of the cluster's "
+        "storage): long retention and AWS Backup snapshots."),
     "dr_replication_gb": UsageField(
         "drReplicationGb", "GB/month", "New or changed data replicated to the DR region each month (S3 Cross-Region "
         "Replication, RDS automated-backup replication; shared evenly between the replications). 0 without "
@@ -76,6 +85,9 @@ class Usage:
     spot_price_factor: float
     run_once_instance_hours: float
     ci_runner_build_minutes: float
+    document_db_storage_gb: float
+    document_db_io_millions: float
+    document_db_backup_gb: float
     dr_replication_gb: float
 
     def __post_init__(self) -> None:
@@ -110,7 +122,8 @@ class Usage:
 DEFAULT_USAGE = Usage(
     nat_data_gb=200, endpoint_data_gb=100, load_balancer_lcu=2, waf_requests_millions=5, s3_storage_gb=100,
     ecr_storage_gb=20, log_ingestion_gb=50, backup_warm_gb=100, backup_cold_gb=0, backup_rds_snapshot_gb=100,
-    spot_price_factor=1.0, run_once_instance_hours=2, ci_runner_build_minutes=1200, dr_replication_gb=0,
+    spot_price_factor=1.0, run_once_instance_hours=2, ci_runner_build_minutes=1200,
+    document_db_storage_gb=20, document_db_io_millions=50, document_db_backup_gb=0, dr_replication_gb=0,
 )
 
 

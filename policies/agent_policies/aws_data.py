@@ -59,7 +59,8 @@ SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 LEGACY_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 
-ENGINE_PORTS = {"postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
+DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
+ENGINE_PORTS = {"docdb": 27017, "postgres": 5432, "aurora-postgresql": 5432, "mysql": 3306, "mariadb": 3306,
                 "aurora-mysql": 3306, "redis": 6379, "valkey": 6379}
 _A1_2 = soc2("A1.2", "Environmental protections, software, data backup processes, and recovery infrastructure")
 _CC6_1 = soc2("CC6.1", "Logical access security over protected information assets")
@@ -440,6 +441,15 @@ def _store_groups(resources: Sequence[PolicyResource]) -> dict[str, tuple[Policy
         for dep in store.property_dependencies.get("vpcSecurityGroupIds") or []:
             if dep.resource_type == SECURITY_GROUP:
                 guarded[dep.urn] = (store, None if port is None else int(port))
+    for store in of_type(resources, DOCDB_CLUSTER):
+        port = known(lambda s=store: get(s.props, "port", default=27017), None)
+        for dep in store.property_dependencies.get("vpcSecurityGroupIds") or []:
+            if dep.resource_type == SECURITY_GROUP:
+                guarded[dep.urn] = (store, None if port is None else int(port))
+    for store in of_type(resources, "aws:opensearch/domain:Domain"):
+        for dep in store.property_dependencies.get("vpcOptions") or []:
+            if dep.resource_type == SECURITY_GROUP:
+                guarded[dep.urn] = (store, 443)
     for store in of_type(resources, REPLICATION_GROUP):
         port = known(lambda s=store: get(s.props, "port", default=6379), None)
         for dep in store.property_dependencies.get("securityGroupIds") or []:
@@ -750,8 +760,8 @@ POLICIES: list[Policy] = [
     ),
     stack_policy(
         "data-store-ingress-from-security-groups-only",
-        description="Security groups of databases and caches admit only the store's port, and only from other "
-                    "security groups (never an address range).",
+        description="Security groups of databases, caches and document stores admit only the store's port, and "
+                    "only from other security groups (never an address range).",
         check=_check_store_ingress, severity=Severity.HIGH,
         remediation="Replace CIDR rules with aws.vpc.SecurityGroupIngressRule(referenced_security_group_id=<workload "
                     "group>, ip_protocol=\"tcp\", from_port=to_port=<store port>).",

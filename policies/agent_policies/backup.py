@@ -37,6 +37,8 @@ REPLICATION_GROUP = "aws:elasticache/replicationGroup:ReplicationGroup"
 ARN_SHAPES: Mapping[str, tuple[str, str]] = {
     "aws:rds/instance:Instance": ("rds", "db:"),
     "aws:rds/cluster:Cluster": ("rds", "cluster:"),
+    # DocumentDB clusters live in the RDS ARN namespace (AWS Backup resource type DocumentDB).
+    "aws:docdb/cluster:Cluster": ("rds", "cluster:"),
     "aws:s3/bucket:Bucket": ("s3", ""),
     "aws:s3/bucketV2:BucketV2": ("s3", ""),
     "aws:dynamodb/table:Table": ("dynamodb", "table/"),
@@ -45,6 +47,7 @@ ARN_SHAPES: Mapping[str, tuple[str, str]] = {
 }
 # The physical name input of each type, when the program sets it (the ARN ends with it).
 _ID_PROPS = {"aws:rds/instance:Instance": "identifier", "aws:rds/cluster:Cluster": "clusterIdentifier",
+             "aws:docdb/cluster:Cluster": "clusterIdentifier",
              "aws:s3/bucket:Bucket": "bucket", "aws:s3/bucketV2:BucketV2": "bucket", "aws:dynamodb/table:Table": "name"}
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 LOGGING_TYPES = ("aws:s3/bucketLogging:BucketLogging", "aws:s3/bucketLoggingV2:BucketLoggingV2")
@@ -398,6 +401,7 @@ POLICIES: list[Policy] = [
         config={
             "selectedTypes": {"type": "array", "items": {"type": "string", "enum": sorted(ARN_SHAPES)},
                               "default": ["aws:rds/instance:Instance", "aws:rds/cluster:Cluster",
+                                          "aws:docdb/cluster:Cluster",
                                           "aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2",
                                           "aws:dynamodb/table:Table", "aws:efs/fileSystem:FileSystem"],
                               "description": "Resource types that must be taken by a backup selection."},

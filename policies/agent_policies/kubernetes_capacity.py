@@ -182,6 +182,16 @@ DEFAULT_POD_RULES: dict[str, dict[str, list[str]]] = {
         "resources": ["resources"], "containerSecurityContext": ["containerSecurityContext"],
         "seccomp": ["securityContext"],
     },
+    # The dedicated vector stores (qdrant 1.19.0 values.yaml; weaviate 17.8.3 values.yaml: its pod securityContext
+    # is ``securityContext``, the container's ``containerSecurityContext``).
+    "qdrant": {
+        "resources": ["resources"], "containerSecurityContext": ["containerSecurityContext"],
+        "seccomp": ["podSecurityContext"],
+    },
+    "weaviate": {
+        "resources": ["resources"], "containerSecurityContext": ["containerSecurityContext"],
+        "seccomp": ["securityContext"],
+    },
 }
 
 

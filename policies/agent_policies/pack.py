@@ -21,6 +21,7 @@ DOMAINS: tuple[str, ...] = (
     "aws_identity",
     "aws_logging",
     "aws_data",
+    "aws_stores",
     "backup",
     "disaster_recovery",
     "aws_ecr",
@@ -41,6 +42,7 @@ DOMAINS: tuple[str, ...] = (
     "reliability",
     "helm_values",
     "hygiene",
+    "vector_stores",
 )
 
 

@@ -238,7 +238,9 @@ class AgentService(pulumi.ComponentResource):
             spec=workload.network_policy_spec(
                 svc, cfg, edge_cidrs=args.edge_cidrs, monitoring_namespace=args.monitoring_namespace,
                 callers=callers, callees=callees, data_cidrs=args.data.data_cidrs,
-                postgres_port=args.data.postgres_port, redis_port=args.data.redis_port),
+                postgres_port=args.data.postgres_port, redis_port=args.data.redis_port,
+                vector_store=workload.vector_store_egress(args.data),
+                mongodb_port=args.data.mongodb_port if "mongodb" in cfg.secrets else None),
             opts=opts,
         )
 

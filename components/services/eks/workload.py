@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from agent_contract.tags import KUBERNETES_API_ANNOTATION
 
-from components.services.contract import RUN_AS, SECRETS_DIR
+from components.services.contract import RUN_AS, SECRETS_DIR, ServiceDataRefs
 from config.services import ServiceConfig
 
 APP_CONTAINER = "app"
@@ -271,6 +271,15 @@ def _tcp(*ports: pulumi.Input[int]) -> list[dict[str, Any]]:
     return [{"protocol": "TCP", "port": p} for p in ports]
 
 
+def vector_store_egress(data: ServiceDataRefs) -> dict[str, Any] | None:
+    """The egress rule to a dedicated vector store's pods (its REST and gRPC ports), or None on pgvector."""
+    store, peer = data.vector_store, data.vector_store_peer
+    if store is None or peer is None or peer.namespace is None:
+        return None
+    return {"to": [{**_from_namespace(peer.namespace), "podSelector": {"matchLabels": dict(peer.pod_labels or {})}}],
+            "ports": _tcp(store.port, store.grpc_port)}
+
+
 def network_policy_spec(
     name: str,
     cfg: ServiceConfig,
@@ -282,8 +291,12 @@ def network_policy_spec(
     data_cidrs: Sequence[str],
     postgres_port: pulumi.Input[int],
     redis_port: pulumi.Input[int],
+    vector_store: dict[str, Any] | None = None,
+    mongodb_port: pulumi.Input[int] | None = None,
 ) -> dict[str, Any]:
-    """Exactly the traffic a service needs; the namespace's default-deny drops everything else."""
+    """Exactly the traffic a service needs; the namespace's default-deny drops everything else.
+
+    ``mongodb_port``: the document store's port, for a service that mounts its credentials (else None)."""
     ingress = [{"from": [_from_namespace(monitoring_namespace)], "ports": _tcp(cfg.port)}]
     if cfg.kind == "api" and edge_cidrs:
         # The ALB sends straight to pod IPs (`ip` target groups), from its nodes in the public subnets.
@@ -295,12 +308,15 @@ def network_policy_spec(
            "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}
     egress: list[dict[str, Any]] = [
         {"to": [dns], "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
-        {"to": [{"ipBlock": {"cidr": cidr}} for cidr in data_cidrs], "ports": _tcp(postgres_port, redis_port)},
+        {"to": [{"ipBlock": {"cidr": cidr}} for cidr in data_cidrs],
+         "ports": _tcp(postgres_port, redis_port, *([mongodb_port] if mongodb_port is not None else []))},
         # LLM provider APIs, AWS APIs (STS for IRSA, S3) and the VPC's interface endpoints all listen on 443.
         {"to": [{"ipBlock": {"cidr": ANYWHERE}}], "ports": _tcp(443)},
     ]
     for callee, port in callees.items():
         egress.append({"to": [{"podSelector": {"matchLabels": selector(callee)}}], "ports": _tcp(port)})
+    if vector_store is not None:
+        egress.append(vector_store)
     return {
         "podSelector": {"matchLabels": selector(name)},
         "policyTypes": ["Ingress", "Egress"],

@@ -244,12 +244,24 @@ class VmAgentService(pulumi.ComponentResource):
         for i, cidr in enumerate(data.data_cidrs):
             rules.append((f"postgres-{cidr}", cidr, "tcp", postgres_port, "PostgreSQL", f"postgres-{i}"))
             rules.append((f"redis-{cidr}", cidr, "tcp", redis_port, "Redis", f"redis-{i}"))
+            if data.mongodb_port is not None and "mongodb" in args.config.secrets:
+                rules.append((f"mongodb-{cidr}", cidr, "tcp", int(data.mongodb_port),  # type: ignore[arg-type]
+                              "DocumentDB", None))
         for label, cidr, protocol, port, description, old in rules:
             aliases = [pulumi.Alias(name=f"{name}-to-{old}")] if old else None
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-to-{label}", security_group_id=sg.id, cidr_ipv4=cidr, ip_protocol=protocol,
                 from_port=port, to_port=port, description=description, tags=self._tags,
                 opts=pulumi.ResourceOptions(parent=sg, aliases=aliases))
+        store, peer = data.vector_store, data.vector_store_peer
+        if store is not None and peer is not None and peer.security_group_id is not None:
+            # The dedicated vector store's instance, on its REST and gRPC ports.
+            for label, port in (("rest", store.port), ("grpc", store.grpc_port)):
+                aws.vpc.SecurityGroupEgressRule(
+                    f"{name}-to-vector-store-{label}", security_group_id=sg.id,
+                    referenced_security_group_id=peer.security_group_id, ip_protocol="tcp", from_port=port,
+                    to_port=port, description=f"{store.kind} {label}", tags=self._tags,
+                    opts=pulumi.ResourceOptions(parent=sg))
         return sg
 
     def _launch_template(self, profile: aws.iam.InstanceProfile, sg: aws.ec2.SecurityGroup,

@@ -1,0 +1,146 @@
+"""Document store policies, planted one misconfiguration at a time into real plans with a DocumentDB cluster.
+
+Each policy passes the plan as the program builds it (also with preview's unknown values) and names the
+planted misconfiguration: no TLS, TLS 1.0 allowed, no encryption or an AWS-managed key, short backups,
+no deletion protection, missing log exports, a program-set master password, and an open security group.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.harness import plan
+from tests.policies.planting import add, chain, edit, violations
+
+CLUSTER = "aws:docdb/cluster:Cluster"
+PARAMS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+SG = "aws:ec2/securityGroup:SecurityGroup"
+STORE = {"dataTier.documentStore": {"engine": "documentdb"}}
+
+
+def _tls(value: str | None):
+    def change(inputs: dict[str, Any]) -> None:
+        rest = [p for p in inputs["parameters"] if p["name"] != "tls"]
+        inputs["parameters"] = rest if value is None else [*rest, {"name": "tls", "value": value}]
+    return edit(PARAMS, "data-docdb-params", change)
+
+
+def _cluster(**changes: Any):
+    def change(inputs: dict[str, Any]) -> None:
+        for key, value in changes.items():
+            if value is None:
+                inputs.pop(key, None)
+            else:
+                inputs[key] = value
+    return edit(CLUSTER, "data-docdb", change)
+
+
+PLANTINGS = [
+    ("docdb-tls-required", "prod", "tls disabled", _tls("disabled")),
+    ("docdb-tls-required", "dev", "tls 1.0 accepted", _tls("enabled")),
+    ("docdb-tls-required", "prod", "tls left at the family default", _tls(None)),
+    ("docdb-storage-encrypted-cmk", "prod", "unencrypted", _cluster(storageEncrypted=False)),
+    ("docdb-storage-encrypted-cmk", "dev", "AWS-managed key", _cluster(kmsKeyId=None)),
+    ("docdb-backup-retention", "prod", "one day of backups", _cluster(backupRetentionPeriod=1)),
+    ("docdb-backup-retention", "dev", "no backup day at all", _cluster(backupRetentionPeriod=0)),
+    ("docdb-deletion-protection", "prod", "no deletion protection", _cluster(deletionProtection=False)),
+    ("docdb-deletion-protection", "staging", "no final snapshot", _cluster(skipFinalSnapshot=True)),
+    ("docdb-log-exports", "dev", "no audit log", _cluster(enabledCloudwatchLogsExports=["profiler"])),
+    ("docdb-managed-master-password", "prod", "password in the program",
+     _cluster(manageMasterUserPassword=None, masterPassword="hunter2hunter2")),
+    ("data-store-ingress-from-security-groups-only", "prod", "open to the internet",
+     add(INGRESS, "docdb-from-anywhere", {"ipProtocol": "tcp", "fromPort": 27017, "toPort": 27017,
+                                          "cidrIpv4": "0.0.0.0/0"},
+         {"securityGroupId": [(SG, "data-docdb-sg")]})),
+    ("data-store-ingress-from-security-groups-only", "dev", "every port from a workload group",
+     edit(INGRESS, "data-docdb-from-vm-workloads", lambda i: i.update(ipProtocol="-1", fromPort=0, toPort=0))),
+]
+
+
+@pytest.mark.parametrize(("policy", "stack", "what", "change"), PLANTINGS,
+                         ids=[f"{p}:{s}:{w}" for p, s, w, _ in PLANTINGS])
+def test_a_planted_document_store_misconfiguration_fails_the_review(policy, stack, what, change):
+    base = plan(stack, STORE)
+    assert violations(base, policy) == [], f"{policy} already fails the unchanged {stack} plan"
+    found = violations(change(base), policy)
+    assert found, f"{policy} missed: {what}"
+    assert all(v.enforcement == "mandatory" for v in found)
+
+
+@pytest.mark.parametrize("policy", sorted({p for p, *_ in PLANTINGS}))
+def test_document_store_policies_report_nothing_on_preview_unknowns(policy: str):
+    assert violations(plan("prod", STORE, preview=True), policy) == []
+
+
+def test_backup_coverage_names_a_document_store_outside_the_selection():
+    base = plan("prod", STORE)
+    assert violations(base, "backup-coverage") == []
+    untagged = _cluster(tags={k: v for k, v in base.one(CLUSTER).inputs["tags"].items() if k != "backup-plan"})
+    assert violations(untagged(base), "backup-coverage")
+    narrowed = edit("aws:backup/selection:Selection", "backup-selection",
+                    lambda i: i.update(resources=[r for r in i["resources"] if ":cluster:" not in r]))
+    assert violations(chain(narrowed)(base), "backup-coverage")
+
+
+# --- OpenSearch (observability.logSearch) ----------------------------------------------------------------------
+
+DOMAIN = "aws:opensearch/domain:Domain"
+SEARCH = {"observability.logSearch": {"enabled": True}}
+
+
+def _domain(path: str, value: Any):
+    def change(inputs: dict[str, Any]) -> None:
+        node = inputs
+        *parents, last = path.split(".")
+        for key in parents:
+            node = node.setdefault(key, {})
+        if value is None:
+            node.pop(last, None)
+        else:
+            node[last] = value
+    return edit(DOMAIN, "observability-log-search", change)
+
+
+SEARCH_PLANTINGS = [
+    ("opensearch-vpc-only", "prod", "public endpoint", _domain("vpcOptions", None)),
+    ("opensearch-vpc-only", "staging", "no security group", _domain("vpcOptions.securityGroupIds", [])),
+    ("opensearch-encrypted-at-rest-cmk", "prod", "unencrypted", _domain("encryptAtRest.enabled", False)),
+    ("opensearch-encrypted-at-rest-cmk", "staging", "AWS-managed key", _domain("encryptAtRest.kmsKeyId", None)),
+    ("opensearch-node-to-node-encryption", "prod", "plain text between nodes",
+     _domain("nodeToNodeEncryption.enabled", False)),
+    ("opensearch-https-tls12", "prod", "HTTP allowed", _domain("domainEndpointOptions.enforceHttps", False)),
+    ("opensearch-https-tls12", "staging", "TLS 1.0 policy",
+     _domain("domainEndpointOptions.tlsSecurityPolicy", "Policy-Min-TLS-1-0-2019-07")),
+    ("opensearch-fine-grained-access-control", "prod", "no fine-grained access control",
+     _domain("advancedSecurityOptions.enabled", False)),
+    ("opensearch-fine-grained-access-control", "staging", "internal users with passwords",
+     _domain("advancedSecurityOptions.internalUserDatabaseEnabled", True)),
+    ("opensearch-log-publishing", "prod", "no audit log", _domain("logPublishingOptions", [])),
+    ("data-store-ingress-from-security-groups-only", "prod", "domain open to an address range",
+     add(INGRESS, "log-search-from-anywhere", {"ipProtocol": "tcp", "fromPort": 443, "toPort": 443,
+                                               "cidrIpv4": "10.0.0.0/8"},
+         {"securityGroupId": [(SG, "observability-log-search-sg")]})),
+]
+
+
+@pytest.mark.parametrize(("policy", "stack", "what", "change"), SEARCH_PLANTINGS,
+                         ids=[f"{p}:{s}:{w}" for p, s, w, _ in SEARCH_PLANTINGS])
+def test_a_planted_log_search_misconfiguration_fails_the_review(policy, stack, what, change):
+    base = plan(stack, SEARCH)
+    assert violations(base, policy) == [], f"{policy} already fails the unchanged {stack} plan"
+    found = violations(change(base), policy)
+    assert found, f"{policy} missed: {what}"
+
+
+@pytest.mark.parametrize("policy", sorted({p for p, *_ in SEARCH_PLANTINGS}))
+def test_log_search_policies_report_nothing_on_preview_unknowns(policy: str):
+    assert violations(plan("prod", SEARCH, preview=True), policy) == []
+
+
+def test_tls_12_without_forward_secrecy_is_refused_by_default():
+    base = plan("prod", SEARCH)
+    weak = _domain("domainEndpointOptions.tlsSecurityPolicy", "Policy-Min-TLS-1-2-2019-07")(base)
+    assert violations(weak, "opensearch-https-tls12")
