@@ -160,7 +160,7 @@ class DataTier(pulumi.ComponentResource):
                 expiring_prefixes=snapshot_expiry(cfg)) if dr else None
         self.vector_store: VectorStoreRefs | None = vector_store_key(
             self, name, cfg, context, key_arn=secrets_key, bucket_name=self.data_bucket_name,
-            bucket_arn=self.data_bucket_arn, data_key_arn=key_arns["objects"])
+            bucket_arn=self.data_bucket_arn, data_key_arn=key_arns["objects"], replica=replica)
 
         # The document store (only when dataTier.documentStore is set), with its own key and security group.
         self.mongodb_host: pulumi.Output[str] | None = None
