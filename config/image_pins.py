@@ -5,19 +5,27 @@ a digest fixes the bytes. The mock engine accepts any string, and a wrong digest
 (ImagePullBackOff, then the Helm release's atomic rollback): so a digest goes into ``PINNED`` only when two
 independent public sources agree on it (a registry's own record such as a promotion PR, a chart's values.yaml
 that carries the digest, a repository that pins ``image:tag@sha256:...``). An image whose digest could not be
-confirmed that way, or whose chart cannot carry a digest, stays on the chart's own tag and is listed in
-``UNPINNED`` with the reason (what was searched), so the gap is visible rather than papered over with a guess.
+confirmed that way is listed in ``UNPINNED`` with the reason (what was searched), so the gap is visible rather
+than papered over with a guess, and is resolved at deploy time (below).
 
 Stdlib only: the values builders, the tests and the docs read the same table.
 
 To add or move a pin: find the digest in two independent sources, check the chart at its pinned version renders
 the values key used (``values_path``), and update the entry's ``sources``.
+
+``UNPINNED`` images marked ``at_deploy`` (``RESOLVED_AT_DEPLOY``) still run by digest: the program resolves each
+one's tag to the digest its registry serves
+when ``pulumi preview``/``up`` runs (``components/core/registry.py``) and sets ``<tag>@sha256:...`` (or the chart's
+own digest key) where the tag would go, so every tier runs a digest and a re-pushed tag shows as a diff in the
+next preview rather than silently changing pods. Where one public source gives a digest, it is kept as
+``expected`` and the program (and preflight) refuse a registry answer that differs.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -45,6 +53,12 @@ class Image:
     # "sha" (bare hex in image.sha, the template adds "@sha256:"), "sha256" ("sha256:<hex>" in image.sha) or
     # "digest" ("sha256:<hex>" in image.digest).
     form: str = "tag"
+    # UNPINNED only: the digest one public source gives for the tag; the digest the registry serves at deploy time
+    # must equal it (components/core/registry.py), so a second, unconfirmed answer never reaches a pod.
+    expected: str = ""
+    # UNPINNED only: resolved to its registry's digest at deploy time (components/core/registry.py). False for an
+    # image whose chart cannot carry a digest at all (the reason says why), which stays on its tag.
+    at_deploy: bool = False
 
     @property
     def name(self) -> str:
@@ -56,8 +70,13 @@ class Image:
         return f"{self.tag}@{self.digest}"
 
     @property
+    def tag_reference(self) -> str:
+        """``<name>:<tag>``, what the registry is asked to resolve."""
+        return f"{self.name}:{self.tag}"
+
+    @property
     def reference(self) -> str:
-        return f"{self.name}:{self.pinned_tag}" if self.digest else f"{self.name}:{self.tag}"
+        return f"{self.name}:{self.pinned_tag}" if self.digest else self.tag_reference
 
     def values(self) -> dict[str, str]:
         """The image block the chart's values take, in the chart's own form."""
@@ -77,10 +96,16 @@ class Image:
         return block
 
 
-def chart_image_values(chart: str) -> dict[str, Any]:
-    """Nested values that set every pinned image of ``chart`` (merge into the chart's values with ``merged``)."""
+def chart_image_values(chart: str, resolved: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Nested values that set every pinned image of ``chart`` (merge into the chart's values with ``merged``).
+
+    ``resolved`` maps an ``UNPINNED`` image's ``tag_reference`` to the digest its registry served at deploy time;
+    each image found there is set by that digest, in the chart's own form, like a pinned one.
+    """
     values: dict[str, Any] = {}
-    for image in PINNED:
+    found = [replace(i, digest=resolved[i.tag_reference]) for i in RESOLVED_AT_DEPLOY
+             if i.chart == chart and resolved and i.tag_reference in resolved]
+    for image in (*PINNED, *found):
         if image.chart != chart:
             continue
         *parents, leaf = image.values_path.split(".")
@@ -235,32 +260,44 @@ PINNED: tuple[Image, ...] = (POSTGRES_EXPORTER_IMAGE, KEDA_OPERATOR_IMAGE, KEDA_
 
 _SEARCH = "find_string on '<image>:<tag>@sha256' and on the bare digest, search in the code and issues corpora"
 
-# Images still deployed by the chart's own tag (see the module docstring), each with the reason.
+# Images resolved at deploy time (see the module docstring): no two public sources agree on a digest, so the
+# program asks the registry which digest the tag serves now and runs that (components/core/registry.py). Each
+# entry says why it is not in PINNED; ``expected`` keeps a one-source digest the registry must confirm. The forms
+# were read in the charts at their pinned versions (comments above PINNED; external-secrets 2.9.0 at commit
+# cc5bfbc22 templates/_helpers.tpl "external-secrets.image" prints "<repository>:<tag>"; aws-for-fluent-bit 0.2.0
+# templates/daemonset.yaml "<repository>:<tag>"; kube-prometheus-stack 79.7.1 templates/prometheus-operator/
+# deployment.yaml and grafana 10.2.0 templates/_pod.tpl add "@sha256:<sha>" when image.sha is set).
+_ESO_REASON = ("One source only: a GitOps pilot's research notes give the v2.9.0 index digest; no second source "
+               "found (the v2.9.0 release notes, quoted in Renovate PRs, print tags only). Searched: " + _SEARCH + ".")
+_ESO_DIGEST = "sha256:44eb290f1c7f5d8f4eec2168cea4a6cfbc72a955c6781eb835e1c40700475dbd"
+_OPERATOR_REASON = ("One source only: the NixOS kube-prometheus-stack 79.5.0 image set. Searched: " + _SEARCH + ".")
 UNPINNED: tuple[Image, ...] = (
-    Image("external-secrets", "image (and webhook.image, certController.image)", "",
-          "ghcr.io/external-secrets/external-secrets", "v2.9.0", "",
-          reason="One source only: a GitOps pilot's research notes give the v2.9.0 index digest sha256:44eb290f1c7f"
-                 "5d8f4eec2168cea4a6cfbc72a955c6781eb835e1c40700475dbd; no second source found (the v2.9.0 release "
-                 "notes, quoted in Renovate PRs, print tags only). The chart (2.9.0, templates/_helpers.tpl "
-                 f"external-secrets.image) would take it as image.tag. Searched: {_SEARCH}."),
+    Image("external-secrets", "image", "", "ghcr.io/external-secrets/external-secrets", "v2.9.0", "",
+          reason=_ESO_REASON, expected=_ESO_DIGEST, at_deploy=True),
+    Image("external-secrets", "webhook.image", "", "ghcr.io/external-secrets/external-secrets", "v2.9.0", "",
+          reason=_ESO_REASON, expected=_ESO_DIGEST, at_deploy=True),
+    Image("external-secrets", "certController.image", "", "ghcr.io/external-secrets/external-secrets", "v2.9.0", "",
+          reason=_ESO_REASON, expected=_ESO_DIGEST, at_deploy=True),
     Image("aws-for-fluent-bit", "image", "", "public.ecr.aws/aws-observability/aws-for-fluent-bit", "3.2.1", "",
           reason="No digest of 3.2.1 found anywhere (tag-only references; the aws-for-fluent-bit@sha256 pins found "
-                 f"are of 2.x releases or single-platform). Searched: {_SEARCH}."),
+                 f"are of 2.x releases or single-platform). Searched: {_SEARCH}.", at_deploy=True),
     Image(KPS, "prometheusOperator.image", "quay.io", "prometheus-operator/prometheus-operator", "v0.86.2", "",
-          reason="One source only: the NixOS kube-prometheus-stack 79.5.0 image set (sha256:92757e4b90027e153dc09f2e0"
-                 f"1254c8402fd5268827d95532760836c2a117062). Searched: {_SEARCH}."),
+          form="sha", reason=_OPERATOR_REASON, at_deploy=True,
+          expected="sha256:92757e4b90027e153dc09f2e01254c8402fd5268827d95532760836c2a117062"),
     Image(KPS, "prometheusOperator.prometheusConfigReloader.image", "quay.io",
-          "prometheus-operator/prometheus-config-reloader", "v0.86.2", "",
-          reason=f"No digest of v0.86.2 found. Searched: {_SEARCH}."),
-    Image(KPS, "grafana.sidecar.image", "quay.io", "kiwigrid/k8s-sidecar", "1.30.10", "",
-          reason="One source only: the NixOS kube-prometheus-stack 79.5.0 image set (sha256:835d79d8fbae62e42d8a8692"
-                 "9d4e3c5eec2e869255dd37756b5a3166c2f22309). Kiwigrid has re-pushed released tags (kiwigrid/"
-                 "k8s-sidecar#468: 2.1.2 moved from sha256:8b875915... to 5304aa2b...) and quay.io garbage-collects "
-                 "a manifest no tag points at, so a second source must also be recent enough to show the digest "
-                 f"the tag serves now. Searched: {_SEARCH}."),
-    Image(KPS, "prometheusOperator.thanosImage", "quay.io", "thanos/thanos", "v0.40.1", "",
-          reason="Not run: passed to the operator as --thanos-default-base-image, used only by a Thanos sidecar or "
-                 "ruler, which the program does not enable. Not searched."),
+          "prometheus-operator/prometheus-config-reloader", "v0.86.2", "", form="sha",
+          reason=f"No digest of v0.86.2 found. Searched: {_SEARCH}.", at_deploy=True),
+    Image(KPS, "grafana.sidecar.image", "quay.io", "kiwigrid/k8s-sidecar", "1.30.10", "", form="sha",
+          reason="One source only: the NixOS kube-prometheus-stack 79.5.0 image set. Kiwigrid has re-pushed released "
+                 "tags (kiwigrid/k8s-sidecar#468: 2.1.2 moved from sha256:8b875915... to 5304aa2b...) and quay.io "
+                 "garbage-collects a manifest no tag points at, so a second source must also be recent enough to "
+                 f"show the digest the tag serves now. Searched: {_SEARCH}.",
+          expected="sha256:835d79d8fbae62e42d8a86929d4e3c5eec2e869255dd37756b5a3166c2f22309", at_deploy=True),
+    # Passed to the operator as --thanos-default-base-image (kube-prometheus-stack 79.7.1 values.yaml
+    # prometheusOperator.thanosImage, tag v0.40.1): used only by a Thanos sidecar or ruler, which the program does
+    # not enable, but resolved like the others so no image reference the program sets is a bare tag.
+    Image(KPS, "prometheusOperator.thanosImage", "quay.io", "thanos/thanos", "v0.40.1", "", form="sha",
+          reason="Not run (no Thanos sidecar or ruler is enabled); not searched.", at_deploy=True),
     # dataTier.vectorStore qdrant: the digest is confirmed, the chart cannot carry it.
     Image("qdrant", "image", "", "docker.io/qdrant/qdrant", "v1.19.0", "",
           reason="Digest confirmed by several independent public repositories pinning qdrant/qdrant:v1.19.0@sha256:"
@@ -272,3 +309,6 @@ UNPINNED: tuple[Image, ...] = (
           reason=f"No digest of 1.38.2 found (tag-only references). Searched: {_SEARCH}."),
     WEAVIATE_VM_IMAGE,
 )
+
+# The UNPINNED images the program resolves to their registry's digest when it runs.
+RESOLVED_AT_DEPLOY: tuple[Image, ...] = tuple(i for i in UNPINNED if i.at_deploy)

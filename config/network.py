@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from config.base import Cidr, LogRetentionDays, Matching, Model, unique
+from config.catalog import instance_type_problem
 from config.errors import Problems
 
 DEFAULT_INTERFACE_ENDPOINTS = ("ecr.api", "ecr.dkr", "sts", "secretsmanager", "logs")
@@ -58,6 +59,30 @@ class FlowLogs(Model):
     traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = "ALL"
 
 
+class NatInstance(Model):
+    """The NAT instance of ``egress: natInstance``: one hardened AL2023 instance in an Auto Scaling group of one.
+
+    The private route tables point at a fixed network interface (source/destination check off) that every
+    instance of the group attaches at boot, so a replaced instance takes over the routes with no route change
+    (the fck-nat pattern). About $3/month on t4g.nano against $33 for a NAT gateway, for one AZ's worth of
+    availability and burstable bandwidth: dev and small staging stacks only.
+    """
+
+    instance_type: str = Field(default="t4g.nano", description="EC2 instance type; Graviton (…g.) types run arm64.")
+    disk_size_gib: int = Field(default=8, ge=8, le=64,
+                               description="Encrypted gp3 root volume (AL2023's AMI snapshot is 8 GiB).")
+    # 8 GiB: the stock AL2023 AMI's root, as the database bootstrap instance boots it, and fck-nat's Terraform
+    # module's default (RaJiska/terraform-aws-fck-nat variables.tf, ebs_root_volume_size).
+
+    @field_validator("instance_type")
+    @classmethod
+    def _valid(cls, value: str) -> str:
+        problem = instance_type_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+
 class SubnetLayout(Model):
     """CIDRs per AZ for each tier, in AZ order."""
 
@@ -72,6 +97,12 @@ class NetworkConfig(Model):
     nat_gateways: Literal["single", "perAz"] = Field(
         default="perAz", description="One NAT gateway per AZ (HA) or a single shared one (cheap)."
     )
+    egress: Literal["natGateway", "natInstance"] = Field(
+        default="natGateway", description="How private subnets reach the internet: managed NAT gateways "
+                                          "(natGateways says how many) or one NAT instance (natInstance; cheap, "
+                                          "one AZ, not for prod). An adopted VPC (existingVpc) keeps its own.")
+    nat_instance: NatInstance = Field(default_factory=NatInstance,
+                                      description="Sizing of the NAT instance (egress: natInstance).")
     public_subnet_prefix: int = Field(default=24, ge=16, le=28)
     private_subnet_prefix: int = Field(default=19, ge=16, le=28, description="Workload subnets; pods take VPC IPs.")
     isolated_subnet_prefix: int = Field(default=24, ge=16, le=28)
@@ -94,6 +125,11 @@ class NetworkConfig(Model):
 
     @model_validator(mode="after")
     def _fits(self) -> NetworkConfig:
+        # Only a perAz the stack (or its tier) asked for: the model's own default is no request.
+        if self.egress == "natInstance" and self.nat_gateways == "perAz" and self.existing_vpc is None \
+                and "nat_gateways" in self.model_fields_set:
+            raise Problems([("natGateways", "'perAz' counts NAT gateways, and egress natInstance has none; set "
+                                            "natGateways: single or egress: natGateway")])
         if self.existing_vpc is None:
             self.layout()  # raises ValueError when the VPC is too small
         else:

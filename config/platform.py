@@ -108,6 +108,9 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
             problems.append(f"network.azCount: prod needs 3 availability zones (got {network.az_count})")
         if network and network.nat_gateways != "perAz":
             problems.append("network.natGateways: prod needs one NAT gateway per AZ ('perAz')")
+        if network and network.egress != "natGateway":
+            problems.append("network.egress: prod needs NAT gateways (natGateway); one NAT instance is a single "
+                            "point of failure for every outbound call")
         if data and not data.postgres.multi_az:
             problems.append("dataTier.postgres.multiAz: prod needs a Multi-AZ database")
         if data and not data.redis.automatic_failover:

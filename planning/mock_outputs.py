@@ -11,6 +11,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from components.core.registry import REGISTRY_DIGEST_INVOKE
+
 ACCOUNT_ID = "123456789012"
 PARTITION = "aws"
 
@@ -373,6 +375,21 @@ def _ssm_parameter(args: dict[str, Any], region: str) -> dict[str, Any]:
             "arn": f"arn:{PARTITION}:ssm:{region}::parameter{name}", "id": name, "withDecryption": True}
 
 
+# The program's own registry lookup (components/core/registry.py REGISTRY_DIGEST_INVOKE), not a provider function.
+# The answer is a stand-in, never a real digest: 16 zero hex digits, then 48 of the reference's sha256, so a plan
+# stays the same run to run and a mock digest is told apart at a glance (a real sha256 starting with 16 zeros has
+# odds of 2^-64). Preflight resolves the same references against the real registries.
+MOCK_DIGEST_PREFIX = "sha256:" + "0" * 16
+
+
+def mock_registry_digest(reference: str) -> str:
+    return MOCK_DIGEST_PREFIX + hashlib.sha256(reference.encode()).hexdigest()[:48]
+
+
+def _registry_digest(args: dict[str, Any], region: str) -> dict[str, Any]:
+    return {"digest": mock_registry_digest(str(args["reference"]))}
+
+
 def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
     """A subnet looked up by ID: the mock puts it in the region's first zone."""
     name, zone_id = _zone_ids(region)[0]
@@ -381,6 +398,7 @@ def _subnet(args: dict[str, Any], region: str) -> dict[str, Any]:
 
 
 INVOKES: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    REGISTRY_DIGEST_INVOKE: _registry_digest,
     "aws:ec2/getSubnet:getSubnet": _subnet,
     "aws:index/getAvailabilityZones:getAvailabilityZones": _azs,
     "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": _instance_type_offerings,

@@ -21,6 +21,7 @@ from planning.preflight.facts import (
     EcrImage,
     Facts,
     HostedZone,
+    RegistryLookup,
     SarApplication,
 )
 
@@ -90,6 +91,8 @@ def facts(**changes: Any) -> Facts:
         ecr_images=[EcrImage(f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/agent-platform-prod/api@{DIGEST}",
                              ACCOUNT, REGION, "agent-platform-prod/api", DIGEST)],
         hosted_zones=[HostedZone("example.com", None), HostedZone(None, "Z0123456789ABC")],
+        registry_lookups=[RegistryLookup("quay.io/example/recorded:v1", "sha256:" + "b" * 64),
+                          RegistryLookup("public.ecr.aws/example/resolved:2.0")],
         role_arns=[f"arn:aws:iam::{ACCOUNT}:role/PlatformAdmin", "arn:aws:iam::444455556666:role/Elsewhere"],
         ssm_parameters=["/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"],
         demand={"eips": 3, "vpcs": 1, "internet_gateways": 1, "nat_per_zone": 1, "eks_clusters": 1},
@@ -310,3 +313,35 @@ def chart_indexes(f: Facts, *, unpublished: str | None = None) -> Any:
         return yaml.safe_dump({"apiVersion": "v1", "entries": by_repo[url]}).encode()
 
     return fetch
+
+
+class FakeRegistries:
+    """The image registries: ``serves`` answers tags by reference (any other tag resolves to one fixed digest);
+    a reference in ``unreachable`` fails as a network error does; one in ``missing`` has no such manifest."""
+
+    def __init__(self, serves: dict[str, str] | None, unreachable: tuple[str, ...], missing: tuple[str, ...]):
+        self.serves, self.unreachable, self.missing = serves or {}, unreachable, missing
+
+    def _reach(self, reference: str) -> None:
+        from components.core.registry import RegistryError
+
+        if reference in self.unreachable:
+            raise RegistryError(f"{reference}: {reference.split('/')[0]} could not be reached (timed out)")
+
+    def digest(self, reference: str) -> str:
+        self._reach(reference)
+        return self.serves.get(reference, "sha256:" + "c" * 64)
+
+    def exists(self, reference: str) -> bool:
+        self._reach(reference)
+        return reference not in self.missing
+
+
+def registry(serves: dict[str, str] | None = None, unreachable: tuple[str, ...] = (),
+             missing: tuple[str, ...] = ()) -> FakeRegistries:
+    return FakeRegistries(serves, unreachable, missing)
+
+
+def healthy_registry(f: Facts):
+    """Registries that serve every recorded digest."""
+    return registry({lookup.reference: lookup.expected for lookup in f.registry_lookups if lookup.expected})

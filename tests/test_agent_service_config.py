@@ -60,7 +60,10 @@ def context_dir(tmp_path: Path) -> Path:
 
 
 def test_a_build_context_is_built_pushed_and_deployed_by_digest(context_dir: Path):
-    p = eks_plan("dev", {"services.api.image": None, "services.api.build": {"context": str(context_dir)}})
+    # An amd64 build for the EKS variant's x86 nodes; dev's stack file sizes the VM variant on Graviton (t4g), which
+    # config refuses to pair with an amd64 build, so the VM sizing is set back to x86 here.
+    p = eks_plan("dev", {"services.api.image": None, "services.api.build": {"context": str(context_dir)},
+                         "services.api.vm.instanceType": "t3.small"})
     image = p.one("docker:index/image:Image", "service-api-image")
     repo = child(p, "api", "repo")
     tag = f"src-{context_digest(context_dir)[:20]}"

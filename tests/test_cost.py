@@ -102,11 +102,12 @@ def test_prod_has_a_nat_gateway_per_az_each_with_its_share_of_the_traffic():
         assert cost_of(report, eip.name) == pytest.approx(HOURS * unit("vpc.public-ipv4.hour"))
 
 
-def test_dev_has_one_nat_gateway_carrying_all_the_traffic():
+def test_a_single_nat_gateway_carries_all_the_traffic():
+    gateway = {"network.egress": "natGateway"}  # dev's tier default is the NAT instance (test_nat_instance)
     settings = stack_cost("dev")
-    (nat,) = plan("dev").of_type("aws:ec2/natGateway:NatGateway")
+    (nat,) = plan("dev", gateway).of_type("aws:ec2/natGateway:NatGateway")
     expected = HOURS * unit("vpc.nat.hour") + settings.usage.nat_data_gb * unit("vpc.nat.data")
-    assert cost_of(stack_report(plan("dev")), nat.name) == pytest.approx(expected)
+    assert cost_of(stack_report(plan("dev", gateway)), nat.name) == pytest.approx(expected)
 
 
 def test_a_node_group_costs_its_desired_nodes_and_their_launch_template_volumes():

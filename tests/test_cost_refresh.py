@@ -226,3 +226,80 @@ def test_a_confirmation_counts_only_while_the_price_is_unchanged(tmp_path: Path)
     text = confirmation_summary(default_catalogue(), load_confirmations(path))
     total = sum(len(default_catalogue().keys(r)) for r in default_catalogue().regions)
     assert text == f"1 of the {total} AWS entries confirmed against AWS price data on 2026-12-01"
+
+
+# -- DocumentDB and OpenSearch Service (offers AmazonDocDB / AmazonES, as infracost queries them) --
+
+def shaped_offer(code: str, products: list[tuple[str, dict[str, str], str, str]]) -> dict[str, Any]:
+    """An offer file shaped like AWS's: products keyed by SKU, on-demand terms keyed by SKU then offer term."""
+    offer: dict[str, Any] = {"offerCode": code, "publicationDate": "2026-11-20T10:00:00Z", "products": {},
+                             "terms": {"OnDemand": {}}}
+    for sku, attributes, family, usd in products:
+        offer["products"][sku] = {"sku": sku, "productFamily": family, "attributes": attributes}
+        offer["terms"]["OnDemand"][sku] = {f"{sku}.JRTCKXETXF": {"priceDimensions": {
+            f"{sku}.JRTCKXETXF.6YS6EN2CT7": {"unit": "Hrs", "beginRange": "0", "endRange": "Inf",
+                                             "pricePerUnit": {"USD": usd}}}}}
+    return offer
+
+
+def test_document_db_and_opensearch_instance_keys_query_their_offers():
+    docdb = refresh.query_for("docdb.db.r6g.large", "us-west-2")
+    assert (docdb.service_code, docdb.unit) == ("AmazonDocDB", "Hrs")
+    assert docdb.terms == {"regionCode": "us-west-2", "productFamily": "Database Instance",
+                           "instanceType": "db.r6g.large"}
+    search = refresh.query_for("opensearch.m6g.large.search", "us-east-1")
+    assert (search.service_code, search.unit) == ("AmazonES", "Hrs")
+    assert search.terms["instanceType"] == "m6g.large.search"
+    assert search.terms["productFamily"] == "Amazon OpenSearch Service Instance"
+    assert refresh.query_for("opensearch.storage.gp3", "us-east-1").service_code == "AmazonES"
+    assert refresh.query_for("docdb.storage", "us-east-1") is None  # I/O-Optimized storage shares its usage text
+
+
+def test_every_document_db_and_opensearch_instance_in_the_catalogue_has_a_query():
+    for region in ("us-east-1", "us-west-2"):
+        keys = [k for k in json.loads((refresh.PRICES_DIR / f"aws-{region}.json").read_text())["prices"]
+                if k.startswith(("docdb.db.", "opensearch.")) and not k.startswith("opensearch.storage.")]
+        assert keys and all(refresh.query_for(k, region) is not None for k in keys)
+
+
+def test_the_document_db_query_takes_standard_storage_not_io_optimized():
+    offer = shaped_offer("AmazonDocDB", [
+        ("SHAPEDDOCSTD", {"regionCode": "us-east-1", "instanceType": "db.r6g.large",
+                          "usagetype": "InstanceUsage:db.r6g.large"}, "Database Instance", "0.2500000000"),
+        ("SHAPEDDOCIOO", {"regionCode": "us-east-1", "instanceType": "db.r6g.large",
+                          "usagetype": "InstanceUsageIOOptimized:db.r6g.large"}, "Database Instance", "0.2800000000"),
+        ("SHAPEDDOCT4G", {"regionCode": "us-east-1", "instanceType": "db.t4g.medium",
+                          "usagetype": "InstanceUsage:db.t4g.medium"}, "Database Instance", "0.0700000000"),
+    ])
+    source = refresh.OfferFileSource("us-east-1", fetch=lambda url: offer)
+    found = refresh.extract_price(source.products(refresh.query_for("docdb.db.r6g.large", "us-east-1")), "Hrs")
+    assert (found.usd, found.sku, found.offer) == (0.25, "SHAPEDDOCSTD", "AmazonDocDB")
+
+
+def test_the_opensearch_query_takes_the_data_node_hour_of_its_instance_type():
+    family = "Amazon OpenSearch Service Instance"
+    offer = shaped_offer("AmazonES", [
+        ("SHAPEDESR6G", {"regionCode": "us-west-2", "instanceType": "r6g.large.search",
+                         "usagetype": "USW2-ESInstance:r6g.large"}, family, "0.1700000000"),
+        ("SHAPEDESM6G", {"regionCode": "us-west-2", "instanceType": "m6g.large.search",
+                         "usagetype": "USW2-ESInstance:m6g.large"}, family, "0.1300000000"),
+    ])
+    urls: list[str] = []
+    source = refresh.OfferFileSource("us-west-2", fetch=lambda url: urls.append(url) or offer)
+    found = refresh.extract_price(source.products(refresh.query_for("opensearch.r6g.large.search", "us-west-2")),
+                                  "Hrs")
+    assert (found.usd, found.sku) == (0.17, "SHAPEDESR6G")
+    assert urls == ["https://pricing.us-east-1.amazonaws.com/offers/v1.0/aws/AmazonES/current/us-west-2/index.json"]
+
+
+def test_document_db_and_opensearch_prices_say_what_they_were_read_from():
+    from agent_costing import default_catalogue
+
+    catalogue = default_catalogue()
+    for region in ("us-east-1", "us-west-2"):
+        for key in catalogue.keys(region):
+            if key.startswith(("docdb.", "opensearch.")):
+                price = catalogue.price(region, key)
+                assert price.via.startswith("https://") or "UNCONFIRMED" in price.note, (region, key)
+    confirmed = catalogue.price("us-east-1", "docdb.db.t3.medium")
+    assert confirmed.usd == 0.078 and "infracost" in confirmed.via  # 730 h = $56.94 in infracost's golden test

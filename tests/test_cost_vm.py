@@ -152,8 +152,9 @@ def test_more_or_larger_instances_raise_the_estimate():
         report = report_of("dev", paths)
         assert cost_of(report, "service-api-asg") == pytest.approx(expected_group("dev", paths, "api"))
         assert report.total > base.total
+    kind = platform_config("dev", with_paths("dev", VM)).services["api"].vm.instance_type
     assert report_of("dev", bigger).total - base.total == pytest.approx(
-        2 * HOURS * unit("ec2.instance.t3.small") + 2 * 20 * unit("ebs.gp3.storage"))
+        2 * HOURS * unit(f"ec2.instance.{kind}") + 2 * 20 * unit("ebs.gp3.storage"))
 
 
 def test_an_instance_type_without_a_catalogue_price_is_reported_unpriced_not_zero():

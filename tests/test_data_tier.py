@@ -281,17 +281,21 @@ def test_cache_requires_tls_and_auth_and_encrypts_with_its_own_key():
     assert {c["logType"] for c in props["logDeliveryConfigurations"]} == {"slow-log", "engine-log"}
 
 
-def test_cache_evicts_least_recently_used_keys_like_the_seeds():
-    group = plan("dev").one("aws:elasticache/parameterGroup:ParameterGroup", "data-redis-params").props
-    assert group["family"] == "redis7"
+@pytest.mark.parametrize(("stack", "family"), [("dev", "valkey8"), ("staging", "redis7")])
+def test_cache_evicts_least_recently_used_keys_like_the_seeds(stack, family):
+    group = plan(stack).one("aws:elasticache/parameterGroup:ParameterGroup", "data-redis-params").props
+    assert group["family"] == family
     assert {"name": "maxmemory-policy", "value": "allkeys-lru"} in group["parameters"]
 
 
-def test_valkey_is_a_config_choice():
-    p = plan("dev", {"dataTier.redis.engine": "valkey", "dataTier.redis.engineVersion": "8.0"})
-    redis = p.one(REDIS, "data-redis").props
+def test_valkey_is_dev_tiers_default_and_redis_stays_a_config_choice():
+    redis = plan("dev").one(REDIS, "data-redis").props
     assert (redis["engine"], redis["engineVersion"]) == ("valkey", "8.0")
-    assert p.one("aws:elasticache/parameterGroup:ParameterGroup", "data-redis-params").props["family"] == "valkey8"
+    assert plan("staging").one(REDIS, "data-redis").props["engine"] == "redis"
+    p = plan("dev", {"dataTier.redis.engine": "redis"})
+    assert (p.one(REDIS, "data-redis").props["engine"], p.one(REDIS, "data-redis").props["engineVersion"]) \
+        == ("redis", "7.1")
+    assert p.one("aws:elasticache/parameterGroup:ParameterGroup", "data-redis-params").props["family"] == "redis7"
 
 
 def test_bumping_the_auth_token_generation_replaces_the_token():

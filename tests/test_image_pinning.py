@@ -16,6 +16,7 @@ import pytest
 
 from config import image_pins
 from config.data import AWS_CLI_IMAGE, POSTGRES_MAJOR_VERSIONS, PSQL_IMAGES
+from planning.mock_outputs import MOCK_DIGEST_PREFIX, mock_registry_digest
 from tests.conftest import STACKS
 from tests.harness import config_error, plan
 
@@ -55,9 +56,10 @@ def _helm_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]]
     if isinstance(values, dict):
         for key, value in values.items():
             here = f"{path}.{key}"
-            if key == "image" and isinstance(value, str):
+            image_key = key == "image" or key.endswith("Image")  # also kube-prometheus-stack's thanosImage
+            if image_key and isinstance(value, str):
                 yield here, value
-            elif key == "image" and isinstance(value, dict) and "repository" in value:
+            elif image_key and isinstance(value, dict) and "repository" in value:
                 yield here, _reference(value)
             elif key == "image" and isinstance(value, dict):
                 for part, block in value.items():
@@ -144,13 +146,41 @@ def _release_images(stack: str) -> dict[str, list[str]]:
             for r in _plan(stack, "eks").of_type("kubernetes:helm.sh/v3:Release")}
 
 
+def _deployed(image: image_pins.Image) -> str:
+    """What a release must run for ``image``: its recorded digest, or (UNPINNED) the digest the registry serves,
+    which under the mock engine is the planner's stand-in for that tag."""
+    return image.reference if image.digest else f"{image.tag_reference}@{mock_registry_digest(image.tag_reference)}"
+
+
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_chart_values_run_exactly_the_recorded_digests(stack):
-    """Every image a release's values set is in the pin table, by digest; every pinned image is set."""
+    """Every image a release's values set is in the pin table, by digest; every image of the table is set."""
     found = _release_images(stack)
-    expected = {chart: sorted(i.reference for i in image_pins.PINNED if i.chart == chart) for chart in found}
+    table = (*image_pins.PINNED, *image_pins.RESOLVED_AT_DEPLOY)
+    expected = {chart: sorted(_deployed(i) for i in table if i.chart == chart) for chart in found}
     assert found == expected
-    assert {i.chart for i in image_pins.PINNED if i.chart} <= set(found), "a pinned image whose chart is not installed"
+    assert {i.chart for i in table if i.chart} <= set(found), "an image whose chart is not installed"
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_an_unpinned_image_runs_the_digest_its_registry_serves_not_its_tag(stack):
+    """Each image resolved at deploy time is set at its values path as "<tag>@sha256:..." (or the chart's digest
+    key), resolved through the registry lookup the planner answers, never left to the chart's tag."""
+    releases = {r.props["chart"]: r.props["values"] for r in _plan(stack, "eks").of_type(
+        "kubernetes:helm.sh/v3:Release")}
+    for image in image_pins.RESOLVED_AT_DEPLOY:
+        node = releases[image.chart]
+        for key in image.values_path.split("."):
+            node = node[key]
+        rendered = _reference(node)
+        assert rendered.startswith(image.tag_reference + "@" + MOCK_DIGEST_PREFIX), (image.values_path, rendered)
+        assert DIGEST.search(rendered)
+    looked_up = [a["reference"] for t, a in _plan(stack, "eks").invokes if t == "agent-platform:registry:getDigest"]
+    assert sorted(set(looked_up)) == sorted({i.tag_reference for i in image_pins.RESOLVED_AT_DEPLOY})
+    # The five images without two public sources for a digest, and Thanos (config/image_pins.py reasons).
+    assert {i.repository.rsplit("/", 1)[-1] for i in image_pins.RESOLVED_AT_DEPLOY} == {
+        "external-secrets", "aws-for-fluent-bit", "prometheus-operator", "prometheus-config-reloader",
+        "k8s-sidecar", "thanos"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
@@ -168,6 +198,7 @@ def test_every_pin_names_two_sources_and_every_gap_a_reason():
         assert DIGEST.search(image.reference)
     for image in image_pins.UNPINNED:
         assert image.digest == "" and image.reason, image
+        assert image.expected == "" or image_pins.DIGEST.match(image.expected), image
     pinned = {(i.chart, i.values_path) for i in image_pins.PINNED}
     assert not pinned & {(i.chart, i.values_path) for i in image_pins.UNPINNED}
 

@@ -39,10 +39,14 @@ def test_every_launch_template_names_an_ami_id_not_a_parameter():
 
 def test_the_ami_matches_each_instance_types_architecture():
     dev = plan("dev")
-    # Services run on t3.small (x86_64); the one-shot bootstrap on t4g.micro (Graviton, arm64).
-    assert dev.one(TEMPLATE, "service-api-template").props["imageId"] == _ami("x86_64")
-    bootstrap = [t for t in dev.of_type(TEMPLATE) if "bootstrap" in t.name]
-    assert [t.props["imageId"] for t in bootstrap] == [_ami("arm64")]
+    # dev's services, the one-shot bootstrap and the NAT instance run on Graviton t4g types (arm64).
+    arm64 = [t.name for t in dev.of_type(TEMPLATE) if t.props["imageId"] == _ami("arm64")]
+    assert sorted(arm64) == sorted(t.name for t in dev.of_type(TEMPLATE)), "every dev template boots arm64"
+    assert any("bootstrap" in name for name in arm64) and "network-nat-instance-template" in arm64
+    # An x86_64 type gets the x86_64 image.
+    x86 = plan("dev", {"services.api.vm.instanceType": "t3.small"})
+    assert x86.one(TEMPLATE, "service-api-template").props["imageId"] == _ami("x86_64")
+    assert x86.one(TEMPLATE, "service-context-template").props["imageId"] == _ami("arm64")
 
 
 def test_groups_that_roll_back_use_numbered_template_versions():

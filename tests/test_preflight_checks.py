@@ -24,8 +24,9 @@ def _fetch(index: bytes = stubs.KEDA_INDEX):
     return fetch
 
 
-def _only(name: str, account: stubs.StubAccount, f=None, fetch=None):
-    result = run(f or stubs.facts(), account, fetch_url=fetch or _fetch(), workers=1, only=[name])
+def _only(name: str, account: stubs.StubAccount, f=None, fetch=None, registry=None):
+    result = run(f or stubs.facts(), account, fetch_url=fetch or _fetch(), workers=1, only=[name],
+                 registry=registry)
     return result
 
 
@@ -227,6 +228,46 @@ def test_non_ecr_digest_is_skipped_with_reason():
     assert _statuses(result, "ecr-image-digests") == ["skip"] and "not in ECR" in result.findings[0].message
 
 
+def test_registry_digests_resolve_from_the_runner_and_match_the_recorded_ones():
+    f = stubs.facts()
+    account = stubs.StubAccount()
+    stubs.expect_zones(account, f)
+    result = _only("registry-image-digests", account, f, registry=stubs.healthy_registry(f))
+    assert _statuses(result, "registry-image-digests") == ["pass", "pass"]
+    assert "the recorded digest" in result.findings[0].message
+
+
+def test_a_registry_serving_another_digest_than_the_recorded_one_fails():
+    f = stubs.facts()
+    account = stubs.StubAccount()
+    stubs.expect_zones(account, f)
+    result = _only("registry-image-digests", account, f, registry=stubs.registry())  # serves c...c for every tag
+    assert _statuses(result, "registry-image-digests") == ["fail", "pass"]
+    assert result.failed[0].subject == "quay.io/example/recorded:v1"
+    assert "sha256:" + "c" * 64 in result.failed[0].message and "config/image_pins.py" in result.failed[0].message
+
+
+def test_an_unreachable_registry_fails_because_the_deploy_would():
+    f = stubs.facts()
+    account = stubs.StubAccount()
+    stubs.expect_zones(account, f)
+    result = _only("registry-image-digests", account, f,
+                   registry=stubs.registry({"quay.io/example/recorded:v1": "sha256:" + "b" * 64},
+                                           unreachable=("public.ecr.aws/example/resolved:2.0",)))
+    assert _statuses(result, "registry-image-digests") == ["pass", "fail"]
+    assert "public.ecr.aws could not be reached" in result.failed[0].message
+
+
+def test_a_digest_pinned_outside_ecr_must_exist_in_its_registry():
+    present, absent = "quay.io/a/b:v1@" + stubs.DIGEST, "docker.io/library/postgres:16-alpine@sha256:" + "e" * 64
+    f = stubs.facts(registry_lookups=[], other_images=[present, absent])
+    account = stubs.StubAccount()
+    stubs.expect_zones(account, f)
+    result = _only("registry-image-digests", account, f, registry=stubs.registry(missing=(absent,)))
+    assert [(x.subject, x.status) for x in result.findings] == [(present, "pass"), (absent, "fail")]
+    assert "no manifest with this digest" in result.failed[0].message
+
+
 def test_hosted_zone_found_and_missing():
     account = stubs.StubAccount()
     stubs.expect_zones(account, stubs.facts())
@@ -396,7 +437,7 @@ def test_unexpected_answer_is_skipped_not_passed():
 def test_full_run_passes():
     f = stubs.facts()
     account = stubs.passing(f)
-    result = run(f, account, fetch_url=_fetch(), workers=1)
+    result = run(f, account, fetch_url=_fetch(), workers=1, registry=stubs.healthy_registry(f))
     assert not result.failed and not [x for x in result.skipped if x.check != "iam-roles-exist"], result.findings
     account.verify()
     assert {c.name for c in result.checks} == {x.check for x in result.findings}  # every check had work
@@ -405,7 +446,7 @@ def test_full_run_passes():
 def test_iam_policy_lists_exactly_the_actions_the_checks_call():
     f = stubs.facts()
     account = stubs.passing(f)
-    run(f, account, fetch_url=_fetch(), workers=1)
+    run(f, account, fetch_url=_fetch(), workers=1, registry=stubs.healthy_registry(f))
     document = json.loads(iam_policy.POLICY_PATH.read_text())
     listed = [a for s in document["Statement"] for a in s["Action"]]
     assert all(s["Effect"] == "Allow" and "Condition" not in s for s in document["Statement"])

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from config import image_pins
 from planning.engine import read_stack_config
 from planning.preflight import cli
 from planning.preflight.facts import gather
@@ -22,9 +23,10 @@ def prod_facts():
     return gather(harness.plan("prod"), "us-east-1", read_stack_config("prod"))
 
 
-def _run(tmp_path, account, fetch, capsys):
+def _run(tmp_path, account, fetch, capsys, registry=None):
     code = cli.main(["--stack", "prod", "--workers", "1", "--json", str(tmp_path / "pf.json"),
-                     "--sarif", str(tmp_path / "pf.sarif")], clients=account, fetch_url=fetch, planner=_planner)
+                     "--sarif", str(tmp_path / "pf.sarif")], clients=account, fetch_url=fetch, planner=_planner,
+                    registry=registry or stubs.healthy_registry(gather(harness.plan("prod"), "us-east-1")))
     return code, capsys.readouterr().out, json.loads((tmp_path / "pf.json").read_text()), \
         json.loads((tmp_path / "pf.sarif").read_text())
 
@@ -86,6 +88,35 @@ def test_each_failure_class_exits_1_naming_it(prod_facts, tmp_path, capsys, labe
     assert errors and {r["ruleId"] for r in errors} == {check}
 
 
+def test_prod_plan_names_every_tag_the_program_resolves_at_deploy_time(prod_facts):
+    """Preflight resolves for real what the program resolves during preview; the mock stand-ins are not images."""
+    lookups = {lookup.reference: lookup.expected for lookup in prod_facts.registry_lookups}
+    assert set(lookups) == {
+        "ghcr.io/external-secrets/external-secrets:v2.9.0", "public.ecr.aws/aws-observability/aws-for-fluent-bit:3.2.1",
+        "quay.io/prometheus-operator/prometheus-operator:v0.86.2",
+        "quay.io/prometheus-operator/prometheus-config-reloader:v0.86.2", "quay.io/kiwigrid/k8s-sidecar:1.30.10",
+        "quay.io/thanos/thanos:v0.40.1"}
+    # The one-source digests (sources in config/image_pins.py) travel with the lookup.
+    assert lookups["quay.io/kiwigrid/k8s-sidecar:1.30.10"] == (
+        "sha256:835d79d8fbae62e42d8a86929d4e3c5eec2e869255dd37756b5a3166c2f22309")
+    assert lookups["quay.io/prometheus-operator/prometheus-config-reloader:v0.86.2"] == ""
+    assert not [i for i in prod_facts.other_images if "@sha256:0000000000000000" in i]
+    # Every recorded chart digest reaches the registry check as the whole reference the chart renders, whichever
+    # keys its values split it into (a "<tag>@sha256:..." tag alone would be asked of the wrong repository).
+    assert {i.reference for i in image_pins.PINNED if i.chart} <= set(prod_facts.other_images)
+    assert all("/" in i.split("@")[0] or ":" in i.split("@")[0] for i in prod_facts.other_images)
+
+
+def test_a_re_pushed_tag_fails_preflight_naming_it(prod_facts, tmp_path, capsys):
+    serves = {lookup.reference: lookup.expected for lookup in prod_facts.registry_lookups if lookup.expected}
+    serves["quay.io/kiwigrid/k8s-sidecar:1.30.10"] = "sha256:" + "d" * 64
+    code, out, document, _ = _run(tmp_path, stubs.passing(prod_facts), stubs.chart_indexes(prod_facts), capsys,
+                                  registry=stubs.registry(serves))
+    assert code == 1 and "[FAIL] registry-image-digests" in out
+    failed = [f for f in document["findings"] if f["status"] == "fail"]
+    assert [f["subject"] for f in failed] == ["quay.io/kiwigrid/k8s-sidecar:1.30.10"]
+
+
 def test_invalid_config_exits_2(capsys):
     code = cli.main(["--stack", "prod", "--set", "network.cidr=\"not-a-cidr\""], clients=stubs.StubAccount(),
                     planner=_planner)
@@ -95,7 +126,9 @@ def test_invalid_config_exits_2(capsys):
 def test_skips_exit_0_but_strict_makes_them_fail(prod_facts, capsys):
     account = stubs.StubAccount()  # every call unanswered: Stubber raises, the checks are skipped
     argv = ["--stack", "prod", "--workers", "1"]
-    assert cli.main(argv, clients=account, fetch_url=stubs.chart_indexes(prod_facts), planner=_planner) == 0
+    registry = stubs.healthy_registry(prod_facts)
+    assert cli.main(argv, clients=account, fetch_url=stubs.chart_indexes(prod_facts), planner=_planner,
+                    registry=registry) == 0
     assert "not proven" in capsys.readouterr().out
     assert cli.main([*argv, "--strict"], clients=stubs.StubAccount(), fetch_url=stubs.chart_indexes(prod_facts),
-                    planner=_planner) == 1
+                    planner=_planner, registry=registry) == 1

@@ -99,7 +99,22 @@ def query_for(key: str, region: str) -> Query | None:
         if compute is None:
             return None
         return Query("AWSCodeBuild", where, None, {"usagetype": f"Build-Min:{compute}"})
+    # DocumentDB (offer AmazonDocDB) and OpenSearch Service (offer AmazonES): product families and usage types as
+    # infracost queries them (internal/resources/aws/docdb_cluster_instance.go, elasticsearch_domain.go). The
+    # usage-type text keeps the Standard storage configuration: "InstanceUsage:db.x" does not match the
+    # I/O-Optimized "InstanceUsageIOOptimized:db.x".
+    if key.startswith("docdb.db."):
+        klass = key.removeprefix("docdb.")
+        return Query("AmazonDocDB", {**where, "productFamily": "Database Instance", "instanceType": klass}, "Hrs",
+                     {"usagetype": f"InstanceUsage:{klass}"})
+    if key.startswith("opensearch.") and key.endswith(".search"):
+        return Query("AmazonES", {**where, "productFamily": "Amazon OpenSearch Service Instance",
+                                  "instanceType": key.removeprefix("opensearch.")}, "Hrs", {"usagetype": "ESInstance:"})
     fixed: dict[str, Query] = {
+        "docdb.io": Query("AmazonDocDB", {**where, "productFamily": "System Operation"}, None,
+                          {"usagetype": "StorageIOUsage"}),
+        "opensearch.storage.gp3": Query("AmazonES", {**where, "productFamily": "Amazon OpenSearch Service Volume"},
+                                        "GB-Mo", {"usagetype": "ES:GP3-Storage"}),
         "eks.cluster.standard": Query("AmazonEKS", where, "Hrs", {"usagetype": "AmazonEKS-Hours:perCluster"}),
         "eks.cluster.extended": Query("AmazonEKS", where, "Hrs", {"usagetype": "AmazonEKS-Hours:extendedSupport"}),
         "ebs.gp3.storage": Query("AmazonEC2", {**where, "productFamily": "Storage", "volumeApiName": "gp3"}, "GB-Mo"),

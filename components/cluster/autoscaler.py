@@ -20,9 +20,10 @@ from components.core import iam
 from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
 from components.core.namespace import kubernetes_provider
+from components.core.registry import chart_images
 from config.charts import CLUSTER_AUTOSCALER
 from config.cluster import ClusterConfig
-from config.image_pins import chart_image_values, merged
+from config.image_pins import merged
 
 NAMESPACE = "kube-system"
 SERVICE_ACCOUNT = "cluster-autoscaler"
@@ -75,7 +76,7 @@ def autoscaler_values(cfg: ClusterConfig, *, cluster_name: pulumi.Input[str], re
     """Chart values; keys from cluster-autoscaler/charts/cluster-autoscaler/values.yaml at chart 9.59.0. The image runs
     by digest (config/image_pins.py), not by the chart's own tag."""
     auto = cfg.node_autoscaler
-    return merged(chart_image_values(CLUSTER_AUTOSCALER.name), {
+    return merged(chart_images(CLUSTER_AUTOSCALER.name), {
         "cloudProvider": "aws",
         "awsRegion": region,
         "autoDiscovery": {"clusterName": cluster_name},

@@ -50,9 +50,14 @@ def hardened_template_args(
     root_size_gib: int,
     volume_key_arn: pulumi.Input[str],
     security_group_ids: Sequence[pulumi.Input[str]],
+    public_address: bool = False,
     parent: pulumi.Resource | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments for ``aws.ec2.LaunchTemplate`` carrying the shared hardening."""
+    """Keyword arguments for ``aws.ec2.LaunchTemplate`` carrying the shared hardening.
+
+    ``public_address`` is for the NAT instance only (its own traffic and what it translates leave through it);
+    every other instance is private and the pack refuses a public address on it (ec2-no-public-ip).
+    """
     return {
         "image_id": al2023_ami_id(instance_type, parent),
         "instance_type": instance_type,
@@ -63,6 +68,7 @@ def hardened_template_args(
         "block_device_mappings": [{"device_name": ROOT_DEVICE, "ebs": {
             "volume_size": root_size_gib, "volume_type": "gp3", "encrypted": "true", "kms_key_id": volume_key_arn,
             "delete_on_termination": "true"}}],
-        "network_interfaces": [{"associate_public_ip_address": "false", "delete_on_termination": "true",
+        "network_interfaces": [{"associate_public_ip_address": "true" if public_address else "false",
+                                "delete_on_termination": "true",
                                 "security_groups": list(security_group_ids)}],
     }

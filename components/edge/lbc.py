@@ -27,9 +27,10 @@ import pulumi_kubernetes as k8s
 from components.core import iam
 from components.core.irsa import OidcIssuer, service_account_role
 from components.core.namespace import restricted_namespace
+from components.core.registry import chart_images
 from config.charts import AWS_LOAD_BALANCER_CONTROLLER
 from config.edge import LoadBalancerControllerConfig
-from config.image_pins import chart_image_values, merged
+from config.image_pins import merged
 
 CHART = "aws-load-balancer-controller"
 CHART_REPO = "https://aws.github.io/eks-charts"
@@ -86,7 +87,7 @@ def controller_values(cfg: LoadBalancerControllerConfig, *, cluster_name: pulumi
     spread = {"maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
               "labelSelector": {"matchLabels": CONTROLLER_LABELS}}
     pinned = cfg.chart_version == AWS_LOAD_BALANCER_CONTROLLER.version
-    return merged(chart_image_values(CHART) if pinned else {}, {
+    return merged(chart_images(CHART) if pinned else {}, {
         "clusterName": cluster_name,
         # Given explicitly: the pods need no instance metadata (IMDS hop limit 1 on the nodes).
         "region": region,

@@ -1,4 +1,4 @@
-"""VPC with public, private (workloads) and isolated (data) subnets across AZs."""
+"""VPC with public, private (workloads) and isolated (data) subnets across AZs; egress by NAT gateway or instance."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from components.core import iam
 from components.core.context import StackContext
 from components.core.logs import log_group
+from components.network.nat_instance import NatInstance, NatInstanceArgs
 from components.network.zones import availability_zones
 from config.network import NetworkConfig
 
@@ -109,20 +110,28 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(f"{name}-public-{i}-rta", subnet_id=subnet.id, route_table_id=public_rt.id,
                                           opts=pulumi.ResourceOptions(parent=subnet))
 
-        nat_count = cfg.az_count if cfg.nat_gateways == "perAz" else 1
-        nats = []
-        for i in range(nat_count):
-            eip = aws.ec2.Eip(f"{name}-nat-{i}-eip", domain="vpc", tags=self._tags_for(f"nat-{i}"), opts=child)
-            nats.append(aws.ec2.NatGateway(
-                f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=public[i].id, tags=self._tags_for(f"nat-{i}"),
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])))
+        # Each private route table's default route: a NAT gateway's id, or the NAT instance's fixed interface.
+        targets: list[dict[str, pulumi.Output[str]]]
+        if cfg.egress == "natInstance":
+            nat_instance = NatInstance(f"{name}-nat-instance", NatInstanceArgs(
+                config=cfg.nat_instance, context=self._context, vpc_id=vpc.id, vpc_cidr=cfg.cidr,
+                public_subnet_id=public[0].id), opts=pulumi.ResourceOptions(parent=self, depends_on=[igw]))
+            targets = [{"network_interface_id": nat_instance.network_interface_id}]
+        else:
+            nat_count = cfg.az_count if cfg.nat_gateways == "perAz" else 1
+            targets = []
+            for i in range(nat_count):
+                eip = aws.ec2.Eip(f"{name}-nat-{i}-eip", domain="vpc", tags=self._tags_for(f"nat-{i}"), opts=child)
+                targets.append({"nat_gateway_id": aws.ec2.NatGateway(
+                    f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=public[i].id, tags=self._tags_for(f"nat-{i}"),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[igw])).id})
 
         route_tables = []
         for i, subnet in enumerate(private):
             rt = aws.ec2.RouteTable(f"{name}-private-{i}-rt", vpc_id=vpc.id, tags=self._tags_for(f"private-{i}-rt"),
                                     opts=child)
             aws.ec2.Route(f"{name}-private-{i}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0",
-                          nat_gateway_id=nats[i % nat_count].id, opts=pulumi.ResourceOptions(parent=rt))
+                          **targets[i % len(targets)], opts=pulumi.ResourceOptions(parent=rt))
             aws.ec2.RouteTableAssociation(f"{name}-private-{i}-rta", subnet_id=subnet.id, route_table_id=rt.id,
                                           opts=pulumi.ResourceOptions(parent=subnet))
             route_tables.append(rt)

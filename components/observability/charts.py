@@ -11,9 +11,10 @@ from typing import Any
 import pulumi
 
 from components.core.context import StackContext
+from components.core.registry import chart_images
 from components.observability.rules import SUPERSEDED_DEFAULT_RULES
 from config.charts import FLUENT_BIT, KUBE_PROMETHEUS_STACK, POSTGRES_EXPORTER, Chart
-from config.image_pins import chart_image_values, merged
+from config.image_pins import merged
 from config.observability import ObservabilityConfig
 
 STORAGE_CLASS = "gp3-encrypted"  # the cluster's default, KMS-encrypted gp3 StorageClass
@@ -107,7 +108,7 @@ def kube_prometheus_stack_values(
 ) -> dict[str, Any]:
     """The stack's values; every image whose digest is recorded runs by digest (config/image_pins.py)."""
     prom, am, grafana = obs.prometheus, obs.alertmanager, obs.grafana
-    return merged(chart_image_values(KUBE_PROMETHEUS_STACK.name), {
+    return merged(chart_images(KUBE_PROMETHEUS_STACK.name), {
         # CRDs install with the chart; Helm never upgrades them. The chart's upgrade Job stays off on purpose: it
         # pulls busybox:latest and a kubectl tag by name (mutable) and runs with cluster-wide CRD write rights.
         # A chart bump applies the new CRDs first, server-side, as docs/kubernetes.md#crd-upgrades describes.
@@ -246,7 +247,7 @@ def postgres_exporter_values(*, host: pulumi.Input[str], port: pulumi.Input[int]
     Keys: prometheus-postgres-exporter 7.3.0 values.yaml (config.datasource.userFile, passwordFile, extraVolumes,
     extraVolumeMounts, annotations, livenessProbe, image). The image is pinned by digest (config/image_pins.py).
     """
-    return merged(chart_image_values(POSTGRES_EXPORTER.name), {
+    return merged(chart_images(POSTGRES_EXPORTER.name), {
         "config": {
             "datasource": {
                 "host": host,
@@ -307,7 +308,8 @@ def fluent_bit_values(obs: ObservabilityConfig, *, region: str, role_arn: pulumi
     unlisted = f"{group_prefix}/unlisted"
     listed = "|".join(logs.namespaces)
     stream = "$kubernetes['pod_name'].$kubernetes['container_name']"
-    return {
+    # The image by the digest the registry serves for the chart's tag (config/image_pins.py UNPINNED).
+    return merged(chart_images(FLUENT_BIT.name), {
         "serviceAccount": {"create": True, "name": FLUENT_BIT_SERVICE_ACCOUNT, "annotations": _irsa(role_arn)},
         "cloudWatch": {"enabled": False},
         "firehose": {"enabled": False},
@@ -353,4 +355,4 @@ def fluent_bit_values(obs: ObservabilityConfig, *, region: str, role_arn: pulumi
         "tolerations": [{"operator": "Exists"}],
         "priorityClassName": "system-node-critical",
         "serviceMonitor": {"enabled": True, "interval": f"{obs.prometheus.scrape_interval_seconds}s"},
-    }
+    })

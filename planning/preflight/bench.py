@@ -1,4 +1,4 @@
-"""Time a preflight of one plan against a stubbed account (botocore Stubber answers, no network).
+"""Time a preflight of one plan against a stubbed account and registries (Stubber answers, no network).
 
 Used by ``python -m planning.bench --stack prod --preflight``. The stubbed account is the tests' healthy account
 (tests/preflight_stubs.py), so every check does its full work: the time is preflight's own cost, the floor
@@ -23,5 +23,6 @@ def time_preflight(plan: Plan) -> tuple[float, Result]:
     facts = gather(plan, region_of(runtime_config(plan.stack)[0]), read_stack_config(plan.stack))
     account = stubs.passing(facts)
     # One worker: Stubber answers each client's calls in the order they were queued.
-    result = run(facts, account, fetch_url=stubs.chart_indexes(facts), workers=1)
+    result = run(facts, account, fetch_url=stubs.chart_indexes(facts), workers=1,
+                 registry=stubs.healthy_registry(facts))
     return time.perf_counter() - started, result

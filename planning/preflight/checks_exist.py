@@ -39,7 +39,43 @@ def ecr_image_digests(ctx: Context) -> list[Finding]:
                                 "pushed" if ok else "digest not found"))
     for image in ctx.facts.other_images:
         findings.append(Finding("ecr-image-digests", "skip", image,
-                                "not in ECR: its registry is not checked (pull it once with the digest to verify)"))
+                                "not in ECR: registry-image-digests asks its own registry for the digest"))
+    return findings
+
+
+@check("registry-image-digests", title="Image tags resolved to digests by this runner", group="exists", calls=(),
+       remediation="Allow HTTPS from the machine that runs `pulumi preview`/`up` to each registry and its token "
+                   "endpoint (docs/first-deploy.md#image-digests-resolved-at-deploy-time). When a recorded digest "
+                   "differs, check the publisher's release and update `expected` in config/image_pins.py.")
+def registry_image_digests(ctx: Context) -> list[Finding]:
+    """The program resolves these tags itself during preview and update: an unreachable registry fails the deploy,
+    and a recorded one-source digest the registry no longer serves stops it (components/core/registry.py)."""
+    from components.core.registry import RegistryError
+
+    if ctx.registry is None:
+        raise Skip("no registry client")
+    findings = []
+    for lookup in ctx.facts.registry_lookups:
+        try:
+            digest = ctx.registry.digest(lookup.reference)
+        except RegistryError as exc:
+            findings.append(Finding("registry-image-digests", "fail", lookup.reference, str(exc)))
+            continue
+        if lookup.expected and digest != lookup.expected:
+            findings.append(Finding("registry-image-digests", "fail", lookup.reference,
+                                    f"the registry serves {digest}, config/image_pins.py expects {lookup.expected}"))
+        else:
+            findings.append(Finding("registry-image-digests", "pass", lookup.reference,
+                                    f"resolves to {digest}" + (" (the recorded digest)" if lookup.expected else "")))
+    # Images pinned outside ECR (chart images, the bootstrap Job's, the VM runtime's): the digest must exist there.
+    for image in ctx.facts.other_images:
+        try:
+            found = ctx.registry.exists(image)
+        except RegistryError as exc:
+            findings.append(Finding("registry-image-digests", "fail", image, str(exc)))
+            continue
+        findings.append(Finding("registry-image-digests", "pass" if found else "fail", image,
+                                "served by its registry" if found else "the registry has no manifest with this digest"))
     return findings
 
 

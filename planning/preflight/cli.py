@@ -31,9 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None, *, clients: Any = None, fetch_url: Any = None, planner: Any = None) -> int:
-    """``clients``/``fetch_url`` replace boto3 and HTTP (tests pass botocore Stubber clients); ``planner``
-    replaces ``run_program`` (tests share a cached plan)."""
+def main(argv: list[str] | None = None, *, clients: Any = None, fetch_url: Any = None, planner: Any = None,
+         registry: Any = None) -> int:
+    """``clients``/``fetch_url``/``registry`` replace boto3, HTTP and the image registries (tests pass
+    botocore Stubber clients and fakes); ``planner`` replaces ``run_program`` (tests share a cached plan)."""
     from config import ConfigError
     from planning.cli import _parse_set
     from planning.engine import read_stack_config, region_of, run_program, runtime_config, with_paths
@@ -56,7 +57,8 @@ def main(argv: list[str] | None = None, *, clients: Any = None, fetch_url: Any =
         from planning.preflight.aws import Boto3Clients
 
         clients = Boto3Clients(args.profile)
-    result = run(facts, clients, fetch_url=fetch_url, workers=args.workers, only=args.check)
+    result = run(facts, clients, fetch_url=fetch_url, workers=args.workers, only=args.check,
+                 registry=registry)
     print(report.render_text(result, verbose=args.verbose))
     if args.json:
         report.write_json(result, args.json)

@@ -15,6 +15,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from components.core.registry import REGISTRY_DIGEST_INVOKE
+from planning.mock_outputs import MOCK_DIGEST_PREFIX
 from planning.model import UNKNOWN, Plan, unwrap_secrets
 
 # <account>.dkr.ecr.<region>.amazonaws.com/<repository>@sha256:<digest> (ECR user guide, "Private registry
@@ -81,6 +83,14 @@ class EcrImage:
 
 
 @dataclass(frozen=True)
+class RegistryLookup:
+    """A tag the program resolves to its digest at deploy time, and the one-source digest it must equal, if any."""
+
+    reference: str
+    expected: str = ""
+
+
+@dataclass(frozen=True)
 class HostedZone:
     name: str | None
     zone_id: str | None
@@ -103,6 +113,7 @@ class Facts:
     charts: list[Chart] = field(default_factory=list)
     ecr_images: list[EcrImage] = field(default_factory=list)
     other_images: list[str] = field(default_factory=list)
+    registry_lookups: list[RegistryLookup] = field(default_factory=list)
     built_repositories: set[str] = field(default_factory=set)
     hosted_zones: list[HostedZone] = field(default_factory=list)
     role_arns: list[str] = field(default_factory=list)
@@ -137,6 +148,40 @@ def _texts(inputs: Mapping[str, Any]) -> Iterator[str]:
         except (binascii.Error, ValueError):
             return
         yield decoded
+
+
+def _chart_image(block: Mapping[str, Any]) -> str | None:
+    """The reference a chart templates from an image block: ``[registry/]repository[:tag]`` then ``@sha256:<sha>``
+    (bare hex in ``sha``), ``@<sha>`` (``sha256:...`` in ``sha``) or ``@<digest>``; a tag may carry the digest."""
+    if not all(_known(block.get(k)) or not block.get(k) for k in ("registry", "repository", "tag", "sha", "digest")):
+        return None
+    ref = f"{block['registry']}/{block['repository']}" if block.get("registry") else str(block.get("repository"))
+    if block.get("tag"):
+        ref += f":{block['tag']}"
+    sha = str(block.get("sha") or "")
+    if sha:
+        ref += "@" + (sha if sha.startswith("sha256:") else f"sha256:{sha}")
+    if block.get("digest"):
+        ref += f"@{block['digest']}"
+    return ref if DIGEST_IMAGE.fullmatch(ref) else None
+
+
+def _helm_images(values: Any) -> Iterator[str]:
+    """Every digest-pinned image a release's values set (``image``/``*Image`` blocks, keda's per-part blocks)."""
+    if isinstance(values, Mapping):
+        for key, value in values.items():
+            if (key == "image" or str(key).endswith("Image")) and isinstance(value, Mapping):
+                blocks = [value] if "repository" in value else [v for v in value.values()
+                                                                  if isinstance(v, Mapping) and "repository" in v]
+                for block in blocks:
+                    ref = _chart_image(block)
+                    if ref:
+                        yield ref
+            else:
+                yield from _helm_images(value)
+    elif isinstance(values, list):
+        for item in values:
+            yield from _helm_images(item)
 
 
 def _unique(items: list[Any]) -> list[Any]:
@@ -214,16 +259,24 @@ def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = Non
     for res in plan:
         if not res.custom:
             continue
+        if res.type in HELM_RELEASE_TYPES:  # values split an image into registry, repository, tag and digest keys
+            other.extend(i for i in _helm_images(props[res.urn].get("values") or {})
+                         if f"@{MOCK_DIGEST_PREFIX}" not in i)
+            continue
         for text in _texts(props[res.urn]):
             if "@sha256:" not in text:
                 continue
             for m in ECR_IMAGE.finditer(text):
                 ecr.append(EcrImage(m.group(0), m["account"], m["region"], m["repository"], m["digest"]))
             for m in DIGEST_IMAGE.finditer(text):
-                if not ECR_IMAGE.fullmatch(m["image"]):
+                # A mock engine stand-in is the digest of a tag resolved at deploy time: registry_lookups checks it.
+                if not ECR_IMAGE.fullmatch(m["image"]) and f"@{MOCK_DIGEST_PREFIX}" not in m["image"]:
                     other.append(m["image"])
     facts.ecr_images = _unique(ecr)
     facts.other_images = _unique(other)
+
+    facts.registry_lookups = _unique([RegistryLookup(str(a["reference"]), str(a.get("expected") or ""))
+                                      for t, a in plan.invokes if t == REGISTRY_DIGEST_INVOKE])
 
     lookups: list[HostedZone] = []
     for token, args in plan.invokes:

@@ -47,6 +47,9 @@ class Context:
     zones: Any = None  # planning.preflight.zones.ZoneView, or None when it could not be read
     zones_error: str | None = None
     caller_account: str | None = None
+    # The image registries: .digest("<host>/<repo>:<tag>") -> the digest served, .exists("<name>@sha256:...") -> bool
+    # (components/core/registry.py Registries; tests pass a fake).
+    registry: Any = None
 
     def client(self, service: str, region: str | None = None) -> Any:
         return self.clients(service, region or self.facts.region)
@@ -82,7 +85,8 @@ def check(name: str, *, title: str, group: str, calls: Iterable[str], remediatio
 
 # The order docs/preflight.md lists the checks in (registration order depends on which module is imported first).
 ORDER = ("eks-version", "eks-addon-versions", "rds-orderable", "elasticache-offered", "sar-application-version",
-         "instance-type-offerings", "helm-chart-versions", "ecr-image-digests", "route53-hosted-zone",
+         "instance-type-offerings", "helm-chart-versions", "ecr-image-digests", "registry-image-digests",
+         "route53-hosted-zone",
          "iam-roles-exist", "ssm-ami-parameters", "service-quotas", "availability-zones")
 
 

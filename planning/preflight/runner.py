@@ -54,14 +54,18 @@ def _run_one(chk: Check, ctx: Context) -> list[Finding]:
 
 
 def run(facts: Facts, clients: ClientFactory, *, fetch_url: Callable[[str], bytes] | None = None,
-        workers: int = 8, only: Iterable[str] | None = None, checks: list[Check] | None = None) -> Result:
+        workers: int = 8, only: Iterable[str] | None = None, checks: list[Check] | None = None,
+        registry: Any = None) -> Result:
     """Every check (or those named in ``only``); ``workers`` threads call AWS and the chart repositories at once."""
     from planning.preflight.helm import fetch_url as http_get
 
     started = time.perf_counter()
     wanted = set(only) if only is not None else None
     checks = [c for c in (checks if checks is not None else all_checks()) if wanted is None or c.name in wanted]
-    ctx = Context(facts=facts, clients=clients, fetch_url=fetch_url or http_get)
+    from components.core.registry import Registries
+
+    ctx = Context(facts=facts, clients=clients, fetch_url=fetch_url or http_get,
+                  registry=registry or Registries())
     if facts.zone_count or facts.instance_type_choices:
         try:
             ctx.zones = zone_view.fetch(clients("ec2", facts.region), facts)

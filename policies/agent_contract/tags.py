@@ -6,6 +6,10 @@ from __future__ import annotations
 BACKUP_PLAN_TAG = "backup-plan"
 # What a bucket or load balancer is for (``logs``, ``data``, ...): the logging and backup policies read it.
 ROLE_TAG = "agent-platform/role"
+# The role of the NAT instance's launch template, interface, security group and group (network.egress:
+# natInstance): the one launch template allowed a public address, the one interface with its source/destination
+# check off, each under the nat-instance-* policies instead.
+NAT_INSTANCE_ROLE = "nat-instance"
 # Declared on Auto Scaling groups for the cost estimate, which cannot see either from the plan otherwise:
 # a group that runs once per change and scales itself to 0, and the custom metrics its instances publish.
 CAPACITY_TAG = "agent-platform/capacity"

@@ -31,11 +31,15 @@ class Price:
     source: str
     date: str
     note: str = ""
+    # The page actually read when ``source`` (AWS's own page) was confirmed through a copy of its data.
+    via: str = ""
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"usd": self.usd, "unit": self.unit, "source": self.source, "date": self.date}
         if self.note:
             out["note"] = self.note
+        if self.via:
+            out["via"] = self.via
         return out
 
 
@@ -88,7 +92,8 @@ def parse_region(region: str, document: Mapping[str, Any]) -> dict[str, Price]:
         if isinstance(usd, bool) or not isinstance(usd, int | float) or usd < 0:
             raise CatalogueError(f"{region} {key}: usd must be a non-negative number (got {usd!r})")
         out[key] = Price(key=key, usd=float(usd), unit=str(entry["unit"]), source=str(entry["source"]),
-                         date=str(entry["date"]), note=str(entry.get("note", "")))
+                         date=str(entry["date"]), note=str(entry.get("note", "")),
+                         via=str(entry.get("via", "")))
     return out
 
 

@@ -92,6 +92,8 @@ FREE_TYPES: dict[str, str] = {
         "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     ], "security groups have no charge"),
     "aws:ec2/flowLog:FlowLog": "the flow log itself has no charge; its log group is priced",
+    "aws:ec2/networkInterface:NetworkInterface": "network interfaces have no charge; a public address on one is "
+                                                 "priced where it is assigned (Eip, or the launch template's group)",
     LAUNCH_TEMPLATE: "priced through the node groups and Auto Scaling groups that launch from it",
     **dict.fromkeys([
         "aws:eks/addon:Addon", "aws:eks/accessEntry:AccessEntry",
@@ -494,6 +496,14 @@ def _autoscaling_group(res: Resource, ctx: Context, bill: Bill) -> None:
             _volume_lines(bill, mappings, instances, "instance root")
         elif instances:
             bill.skip("instance root volumes: size and type come from the AMI, not the plan")
+    with bill.part("public addresses"):
+        interfaces = get(template.props, "networkInterfaces", default=[])
+        public = any(truthy(get(interfaces, i, "associatePublicIpAddress", default=False))
+                     for i in range(count(interfaces, ["networkInterfaces"])))
+        if public:
+            # AWS bills every public IPv4 address, auto-assigned ones included (VPC pricing, Public IPv4 Address).
+            bill.hourly("vpc.public-ipv4.hour", instances, f"public IPv4 address of {instances:g} instance(s) "
+                        "(associatePublicIpAddress)")
     with bill.part("detailed monitoring"):
         if truthy(get(template.props, "monitoring", "enabled", default=False)):
             bill.add("cloudwatch.metric.custom", DETAILED_MONITORING_METRICS * instances,

@@ -41,6 +41,7 @@ from ._common import (
     tag_map,
 )
 from .aws_eks import HOP_LIMIT_CONFIG, check_metadata_options
+from .aws_nat import NAT_ROLE_CONFIG, is_nat
 from .aws_network import ingress_permissions
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -74,6 +75,8 @@ def _check_public_ip(args: ResourceValidationArgs, settings: Settings, report: R
             report("associatePublicIpAddress is true: the instance gets a public address; reach it through SSM "
                    "Session Manager and serve traffic through the load balancer.")
         return
+    if is_nat(args.props, settings["natRoleValue"]):
+        return  # the NAT instance needs its address; nat-instance-* hold it to a stricter shape instead
     interfaces = get(args.props, "networkInterfaces", default=[])
     for i in range(len(interfaces)):
         if _true(get(interfaces[i], "associatePublicIpAddress")):
@@ -381,7 +384,8 @@ _WORKLOAD_CONFIG: dict[str, dict[str, Any]] = {
 POLICIES: list[Policy] = [
     resource_policy(
         "ec2-no-public-ip",
-        description="Launch templates and instances never associate a public IP address.",
+        description="Launch templates and instances never associate a public IP address (the NAT instance's "
+                    "template excepted: the nat-instance-* policies check it).",
         resource_types=[LAUNCH_TEMPLATE, INSTANCE],
         check=_check_public_ip,
         severity=Severity.HIGH,
@@ -389,6 +393,7 @@ POLICIES: list[Policy] = [
                     "template (associate_public_ip_address=False on an instance), launch into private subnets and "
                     "serve traffic through the load balancer.",
         refs=[pci_dss("1.4.4"), soc2("CC6.6")],
+        config=NAT_ROLE_CONFIG,
     ),
     resource_policy(
         "ec2-no-key-pair",

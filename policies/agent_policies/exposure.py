@@ -35,6 +35,7 @@ from ._common import (
     tag_map,
     walk,
 )
+from .aws_nat import NAT_ROLE_CONFIG, is_nat
 
 SERVICE = "kubernetes:core/v1:Service"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -263,6 +264,8 @@ def _check_compute_placement(args: StackValidationArgs, settings: Settings, repo
         prop = COMPUTE_SUBNET_PROPS.get(res.resource_type)
         if prop is None:
             continue
+        if res.resource_type == "aws:autoscaling/group:Group" and is_nat(res.props, settings["natRoleValue"]):
+            continue  # the NAT instance lives in a public subnet by definition (nat-instance-* policies)
         subnets = [d for d in depends_on(res, prop) if d.resource_type == SUBNET and d.urn in public]
         for subnet in subnets:
             report(f"{res.resource_type.rsplit(':', 1)[-1]} {res.name} places nodes or instances in public subnet "
@@ -386,9 +389,11 @@ POLICIES: list[Policy] = [
         check=_check_compute_placement,
         severity=Severity.HIGH,
         remediation="Pass the private subnet ids (network.private_subnet_ids) to node groups, Auto Scaling groups and "
-                    "instances; only load balancers and NAT gateways live in public subnets.",
+                    "instances; only load balancers, NAT gateways and the NAT instance's group live in public "
+                    "subnets.",
         refs=[cis_eks("5.4.3", "Ensure clusters are created with Private Nodes"), fsbp("EC2.9"),
               checkov("CKV_AWS_88"), soc2("CC6.6")],
+        config=NAT_ROLE_CONFIG,
     ),
     resource_policy(
         "subnet-no-auto-public-ip",

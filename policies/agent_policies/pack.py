@@ -16,6 +16,7 @@ DEFAULT_ENFORCEMENT = EnforcementLevel.MANDATORY
 DESCRIPTION = "Security, availability and cost guardrails for the agent-platform stacks on AWS and EKS."
 DOMAINS: tuple[str, ...] = (
     "aws_network",
+    "aws_nat",
     "aws_eks",
     "aws_compute",
     "aws_identity",

@@ -207,7 +207,7 @@ PLANTINGS = [
     Planting("transit", "data-engine-version-supported", "prod", "postgres-13",
              edit(RDS, "data-postgres", _set("engineVersion", "13.15"))),
     Planting("transit", "data-engine-version-supported", "dev", "redis-5",
-             edit(REDIS, "data-redis", _set("engineVersion", "5.0.6"))),
+             edit(REDIS, "data-redis", lambda i: i.update(engine="redis", engineVersion="5.0.6"))),
     Planting("transit", "rds-ca-current", "prod", "ca-2019",
              edit(RDS, "data-postgres", _set("caCertIdentifier", "rds-ca-2019"))),
     Planting("transit", "k8s-storage-class-encrypted", "prod", "unencrypted-default",

@@ -19,8 +19,9 @@ import pulumi_kubernetes as k8s
 from components.core import kms
 from components.core.context import StackContext
 from components.core.namespace import READINESS_GATE_LABEL, kubernetes_provider, restricted_namespace
+from components.core.registry import chart_images
 from config.charts import EXTERNAL_SECRETS, KEDA
-from config.image_pins import chart_image_values, merged
+from config.image_pins import merged
 from config.services import MONITORING_NAMESPACE, SERVICES_NAMESPACE
 
 EXTERNAL_SECRETS_CHART = EXTERNAL_SECRETS.name
@@ -150,7 +151,8 @@ def _external_secrets_values(ha: bool) -> dict[str, Any]:
     """Chart values: CRDs installed by the chart; two replicas with leader election in protected tiers."""
     replicas = 2 if ha else 1
     pdb = {"enabled": ha, "minAvailable": 1}
-    return {
+    # The three deployments' images by the digest the registry serves for v2.9.0 (config/image_pins.py UNPINNED).
+    return merged(chart_images(EXTERNAL_SECRETS_CHART), {
         "installCRDs": True,
         "replicaCount": replicas,
         "leaderElect": ha,
@@ -161,7 +163,7 @@ def _external_secrets_values(ha: bool) -> dict[str, Any]:
         "webhook": {"replicaCount": replicas, "podDisruptionBudget": pdb,
                     "resources": _resources("20m", "64Mi", "128Mi")},
         "certController": {"resources": _resources("20m", "64Mi", "128Mi")},
-    }
+    })
 
 
 def _keda_values(ha: bool) -> dict[str, Any]:
@@ -189,4 +191,4 @@ def _keda_values(ha: bool) -> dict[str, Any]:
     }
     if ha:
         values["podDisruptionBudget"] = {part: {"minAvailable": 1} for part in ("operator", "metricServer", "webhooks")}
-    return merged(chart_image_values(KEDA_CHART), values)
+    return merged(chart_images(KEDA_CHART), values)
