@@ -4,10 +4,12 @@ import gc
 import os
 import sys
 
-from planning.gc_settings import THRESHOLDS
+from planning import gc_settings
 
-# Freezing after the imports takes the modules out of every later collection (see planning/gc_settings.py).
-gc.set_threshold(*THRESHOLDS)
+# Freezing after the imports takes the modules out of every later collection (see planning/gc_settings.py),
+# as does freezing after the plan (``gc_settings.plan_made``), which only the planner's own process does.
+gc.set_threshold(*gc_settings.THRESHOLDS)
+gc_settings.OWN_PROCESS = True
 
 from planning.cli import main  # noqa: E402 - imported after the collector is tuned, then frozen
 

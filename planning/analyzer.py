@@ -5,8 +5,8 @@
 ``Analyze`` once per resource and ``AnalyzeStack`` once. pulumi-policy offers no public way to get that servicer
 without starting the server (``PolicyPack.__init__`` serves and never returns), so the offline review builds it
 here, with the arguments ``PolicyPack`` passes. ``tests/test_planning_private_api.py`` pins its signature and
-behaviour (and the three module-level helpers ``shared_conversion`` memoises), so a pulumi-policy upgrade
-that changes either fails there rather than somewhere in a review.
+behaviour (and the module-level names ``shared_conversion`` and ``analyze_stack_once`` swap), so a pulumi-policy
+upgrade that changes either fails there rather than somewhere in a review.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 import pulumi_policy.policy as policy_server
 from google.protobuf import json_format
-from pulumi_policy import EnforcementLevel, Policy
+from pulumi_policy import EnforcementLevel, Policy, PolicyResource, StackValidationArgs, StackValidationPolicy
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 
@@ -90,3 +90,43 @@ def shared_conversion() -> Iterator[None]:
         policy_server.json_format = original_json_format
         policy_server.deserialize_properties = original_deserialize
         policy_server.unknown_checking_proxy = original_proxy
+
+
+def stack_resources(request: Any) -> list[PolicyResource]:
+    """The ``PolicyResource`` graph the server builds from an ``AnalyzeStackRequest`` for a stack policy.
+
+    Built by the server's own ``AnalyzeStack``, with one stack policy that keeps what it is given, so every
+    field, parent and dependency link is exactly what a policy of a real preview receives.
+    """
+    captured: list[PolicyResource] = []
+
+    def keep(args: StackValidationArgs, _report: Any) -> None:
+        captured.extend(args.resources)
+
+    capture = StackValidationPolicy(name="capture-stack-resources", description="Keeps the stack's resources.",
+                                    validate=keep, enforcement_level=EnforcementLevel.ADVISORY)
+    analyzer("capture", "0.0.0", [capture], EnforcementLevel.ADVISORY).AnalyzeStack(request, None)
+    return captured
+
+
+def analyze_stack_once(server: Analyzer, request: Any) -> Any:
+    """``server.AnalyzeStack(request)``, with the stack's resource graph built once for all its stack policies.
+
+    The server rebuilds the whole graph (options, provider, parent and dependency links of every resource) for
+    each stack policy: with ~45 stack policies that was two thirds of a review, and it grows with the edges of
+    the graph, faster than the stack. Here the graph is built once (:func:`stack_resources`) and the server
+    runs its own ``AnalyzeStack`` over an empty request, each policy's ``StackValidationArgs`` then receiving
+    its own copy of the list of the shared resources; enforcement, reporting and error handling stay the
+    server's. Policies never modify what they are given (the equivalence test compares with a plain review).
+    """
+    resources = stack_resources(request)
+    original = policy_server.StackValidationArgs
+
+    def with_resources(_empty: list[PolicyResource], config: Any = None, stack_tags: Any = None) -> Any:
+        return original(list(resources), config, stack_tags)
+
+    policy_server.StackValidationArgs = with_resources  # type: ignore[assignment,misc]
+    try:
+        return server.AnalyzeStack(type(request)(), None)
+    finally:
+        policy_server.StackValidationArgs = original  # type: ignore[misc]

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from config import ConfigError
+from planning import gc_settings
 from planning.engine import STACKS, environment_stand_ins, run_program, with_paths
 from planning.model import Plan, PlannedResource, mask_secrets, plan_from_json, resource_to_json
 
@@ -146,6 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         print(exc, file=sys.stderr)
         return 2
     planned = time.perf_counter() - started
+    gc_settings.plan_made()
     for stand_in in environment_stand_ins(args.stack, overrides):
         print(f"note: {stand_in.note()}", file=sys.stderr)
     document = plan_json(plan)

@@ -16,14 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 
-from planning import esc, mock_outputs
+from planning import esc, mock_outputs, stack_yaml
 from planning.model import AliasSpec, Plan, PlannedResource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,7 +43,7 @@ def read_stack_config(stack: str) -> dict[str, Any]:
     path = stack_file(stack)
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path.name}")
-    data = yaml.safe_load(path.read_text()) or {}
+    data = stack_yaml.load(path.read_text()) or {}
     return dict(data.get("config") or {})
 
 

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
+from planning import stack_yaml
 
 PROJECT = "agent-platform"
 LLM_KEY_SUFFIX = "ApiKey"  # config/loader.py: each provider's key is the secret '<provider>ApiKey'
@@ -66,4 +66,4 @@ def stand_ins(stack_document: Mapping[str, Any], raw: Mapping[str, Any]) -> list
 
 
 def read_stack_document(path: Any) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text()) or {}
+    return stack_yaml.load(path.read_text()) or {}

@@ -21,10 +21,11 @@ import jsonschema
 import yaml
 from agent_policies import _common as pack_common
 from agent_policies import pack as _pack
+from google.protobuf import struct_pb2
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import Policy, StackValidationPolicy
 
-from planning.analyzer import Analyzer, analyzer, shared_conversion
+from planning.analyzer import Analyzer, analyze_stack_once, analyzer, shared_conversion
 from planning.engine import STACKS
 from planning.model import Plan, PlannedResource
 from planning.shared_analysis import Dispatch
@@ -315,42 +316,62 @@ def _struct_into(target: Any, values: Mapping[str, Any]) -> None:
     target.update(dict(values))
 
 
+# A review sends every resource's properties twice (``Analyze`` and ``AnalyzeStack``) and a provider's once per
+# resource it serves; with a ``structs`` memo (URN to the converted ``Struct``) each is converted once and copied.
+Structs = dict[str, struct_pb2.Struct]
+
+
+def _properties_into(target: Any, res: PlannedResource, structs: Structs | None) -> None:
+    if structs is None:
+        _struct_into(target, res.inputs)
+        return
+    converted = structs.get(res.urn)
+    if converted is None:
+        converted = structs[res.urn] = struct_pb2.Struct()
+        _struct_into(converted, res.inputs)
+    target.CopyFrom(converted)
+
+
 def _options(res: PlannedResource) -> analyzer_pb2.AnalyzerResourceOptions:
     return analyzer_pb2.AnalyzerResourceOptions(protect=res.protect, parent=res.parent or "")
 
 
 def _provider(
-    res: PlannedResource, index: Mapping[str, PlannedResource]
+    res: PlannedResource, index: Mapping[str, PlannedResource], structs: Structs | None = None
 ) -> analyzer_pb2.AnalyzerProviderResource | None:
     urn = res.provider_urn
     provider = index.get(urn) if urn else None
     if provider is None:
         return None  # a default provider: the engine creates it, the program never registers it
     message = analyzer_pb2.AnalyzerProviderResource(type=provider.type, urn=provider.urn, name=provider.name)
-    _struct_into(message.properties, provider.inputs)
+    _properties_into(message.properties, provider, structs)
     return message
 
 
-def analyze_request(res: PlannedResource, index: Mapping[str, PlannedResource]) -> analyzer_pb2.AnalyzeRequest:
+def analyze_request(
+    res: PlannedResource, index: Mapping[str, PlannedResource], structs: Structs | None = None
+) -> analyzer_pb2.AnalyzeRequest:
     request = analyzer_pb2.AnalyzeRequest(type=res.type, urn=res.urn, name=res.name, options=_options(res))
-    _struct_into(request.properties, res.inputs)
-    provider = _provider(res, index)
+    _properties_into(request.properties, res, structs)
+    provider = _provider(res, index, structs)
     if provider is not None:
         request.provider.CopyFrom(provider)
     return request
 
 
-def analyze_stack_request(resources: Iterable[PlannedResource]) -> analyzer_pb2.AnalyzeStackRequest:
+def analyze_stack_request(
+    resources: Iterable[PlannedResource], structs: Structs | None = None
+) -> analyzer_pb2.AnalyzeStackRequest:
     resources = list(resources)
     index = {r.urn: r for r in resources}
     request = analyzer_pb2.AnalyzeStackRequest()
     for res in resources:
         item = request.resources.add(type=res.type, urn=res.urn, name=res.name, options=_options(res),
                                      parent=res.parent or "", dependencies=list(res.dependencies))
-        _struct_into(item.properties, res.inputs)
+        _properties_into(item.properties, res, structs)
         for prop, urns in res.property_dependencies.items():
             item.propertyDependencies[prop].urns.extend(urns)
-        provider = _provider(res, index)
+        provider = _provider(res, index, structs)
         if provider is not None:
             item.provider.CopyFrom(provider)
     return request
@@ -410,15 +431,16 @@ def _analyze_shared(
     dispatch = Dispatch(enabled, lambda subset: servicer(effective, plan.stack, subset, configure))
     stack_policies = [p for p in enabled if isinstance(p, StackValidationPolicy)]
     responses: list[tuple[str, Any]] = []
+    structs: Structs = {}
     # Every policy below reviews this one stack, so facts derived from its resources can be shared by all.
     with shared_conversion(), pack_common.shared_facts():
         for res in plan.resources:
             server = dispatch.server_for(res.type)
             if server is not None:
-                responses.append((res.urn, server.Analyze(analyze_request(res, index), None)))
+                responses.append((res.urn, server.Analyze(analyze_request(res, index, structs), None)))
         if stack_policies:
             stack_server = servicer(effective, plan.stack, stack_policies, configure)
-            responses.append(("", stack_server.AnalyzeStack(analyze_stack_request(plan.resources), None)))
+            responses.append(("", analyze_stack_once(stack_server, analyze_stack_request(plan.resources, structs))))
     return responses
 
 

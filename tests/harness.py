@@ -3,6 +3,13 @@
     plan("prod").one("aws:rds/instance:Instance").props["multiAz"] is True
     plan("prod", {"dataTier.postgres.multiAz": False})      # dotted overrides of the stack file
     err = config_error("prod", {"network.azCount": 2})        # ConfigError; nothing registered
+
+The plan cache is the suite's: every test file of a worker process shares it, keyed by (stack, overrides as
+sorted JSON, preview). A plan costs seconds, a cache hit nothing, so plan through ``plan``/``eks_plan`` (never
+``planning.engine.run_program``) and reuse the overrides other files use for the same shape (``eks_plan`` gives
+dev on EKS the same key everywhere). ``review`` caches the review of a cached plan per policy config in the same
+way. Treat both as read-only; derive a changed plan with ``dataclasses.replace`` on a copy. A test that needs
+a stack file other than ``Pulumi.<stack>.yaml`` should add it to the key here, not bypass the cache.
 """
 
 from __future__ import annotations

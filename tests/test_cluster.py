@@ -124,7 +124,7 @@ def test_prod_cluster_is_protected_and_dev_is_not():
 def test_nodes_require_imdsv2_and_encrypted_gp3_roots():
     for stack in ("dev", "prod"):
         result = eks_plan(stack)
-        template = result.one("aws:ec2/launchTemplate:LaunchTemplate")
+        template = result.one("aws:ec2/launchTemplate:LaunchTemplate", "cluster-general-lt")
         meta = template.props["metadataOptions"]
         assert meta["httpTokens"] == "required" and meta["httpPutResponseHopLimit"] in (1, 2)
         ebs = template.props["blockDeviceMappings"][0]["ebs"]

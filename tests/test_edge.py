@@ -118,10 +118,7 @@ def test_edge_has_no_mandatory_policy_violation(stack):
 
 
 def _preview(stack: str) -> Plan:
-    from planning.engine import run_program, with_paths
-
-    eks = {"runtime": "eks"} if stack == "dev" else {}
-    return run_program(stack, with_paths(stack, {**eks, "services": services(stack)}), preview=True)
+    return eks_plan(stack, {"services": services(stack)}, preview=True)
 
 
 def test_every_taggable_edge_resource_is_tagged_as_edge():

@@ -70,3 +70,39 @@ def test_the_conversion_helpers_shared_conversion_patches_are_the_ones_the_serve
         assert policy_server.deserialize_properties is not before[1]
     assert (policy_server.json_format, policy_server.deserialize_properties,
             policy_server.unknown_checking_proxy) == before
+
+
+def _graph(resources) -> list[tuple]:
+    from agent_policies._common import known_plain
+
+    return [(r.resource_type, r.urn, r.name, r.parent.urn if r.parent else None, [d.urn for d in r.dependencies],
+             {k: [d.urn for d in v] for k, v in r.property_dependencies.items()}, known_plain(r.props), r.opts.protect,
+             r.provider.urn if r.provider else None) for r in resources]
+
+
+def test_the_stack_graph_built_once_is_the_one_each_stack_policy_receives():
+    """``analyze_stack_once`` builds the stack's resources once and hands every stack policy that list; it must be
+    what the server builds for each policy itself, and the server's own name must be back afterwards."""
+    import pulumi_policy.policy as policy_server
+    from pulumi_policy import StackValidationPolicy
+
+    from planning.analyzer import analyze_stack_once, stack_resources
+    from planning.review import analyze_stack_request
+    from tests.harness import plan
+
+    request = analyze_stack_request(plan("prod").resources)
+    seen: list[list] = []
+
+    def record(args, report):
+        seen.append(_graph(args.resources))
+        report("stack seen", None)
+
+    policies = [StackValidationPolicy(name=f"record-{i}", description="Records.", validate=record) for i in range(2)]
+    server = analyzer(PACK_NAME, "1.2.3", policies, DEFAULT_ENFORCEMENT)
+    plain = server.AnalyzeStack(request, None)
+    before = policy_server.StackValidationArgs
+    shared = analyze_stack_once(server, request)
+    assert policy_server.StackValidationArgs is before
+    assert len(seen) == 4 and seen[0] == seen[1] == seen[2] == seen[3] == _graph(stack_resources(request))
+    assert len(seen[0]) == len(request.resources) and any(g[3] for g in seen[0]) and any(g[4] for g in seen[0])
+    assert shared == plain

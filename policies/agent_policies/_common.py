@@ -39,6 +39,11 @@ from pulumi_policy.proxy import (
     UnknownValueError,
 )
 
+try:  # the proxy's own classes, to read a proxied document without a check per key (see ``known_plain``)
+    from pulumi_policy.proxy import _DictProxy, _ListProxy
+except ImportError:  # pragma: no cover - another pulumi-policy: every document takes the checked path
+    _DictProxy = _ListProxy = None  # type: ignore[assignment,misc]
+
 _UNKNOWNS = frozenset({
     UNKNOWN_BOOLEAN_VALUE, UNKNOWN_NUMBER_VALUE, UNKNOWN_STRING_VALUE, UNKNOWN_ARRAY_VALUE,
     UNKNOWN_ASSET_VALUE, UNKNOWN_ARCHIVE_VALUE, UNKNOWN_OBJECT_VALUE,
@@ -204,27 +209,44 @@ def known_plain(value: Any) -> Any:
     For checks that scan a whole document (chart values, every string of a resource): one unknown leaf must not
     hide what is known around it.
     """
-    if is_unknown(value):
-        return None
+    return replace_unknowns(value, None)
+
+
+def replace_unknowns(value: Any, replacement: Any) -> Any:
+    """A deep plain copy of a (proxied) value with every value unknown during preview replaced by ``replacement``.
+
+    A proxy holds its children in ``proxy["__target"]`` and raises only for the unknown sentinels, so reading the
+    children there and replacing the sentinels gives what reading every key through the proxy (and catching its
+    error) gives, without a check and an exception per key: whole-document checks grow with the document.
+    """
+    if isinstance(value, str):
+        return replacement if value in _UNKNOWNS else value
+    kind = type(value)
+    if kind is _DictProxy or kind is dict:
+        target = value["__target"] if kind is _DictProxy else value
+        return {key: replace_unknowns(item, replacement) for key, item in target.items()}
+    if kind is _ListProxy or kind is list:
+        target = value["__target"] if kind is _ListProxy else value
+        return [replace_unknowns(item, replacement) for item in target]
     try:
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
             for key in value:
                 try:
-                    out[key] = known_plain(value[key])
+                    out[key] = replace_unknowns(value[key], replacement)
                 except UnknownValueError:
-                    out[key] = None
+                    out[key] = replacement
             return out
-        if isinstance(value, Sequence) and not isinstance(value, str):
+        if isinstance(value, Sequence) and not isinstance(value, bytes):
             items = []
             for i in range(len(value)):
                 try:
-                    items.append(known_plain(value[i]))
+                    items.append(replace_unknowns(value[i], replacement))
                 except UnknownValueError:
-                    items.append(None)
+                    items.append(replacement)
             return items
     except UnknownValueError:
-        return None
+        return replacement
     return value
 
 

@@ -25,7 +25,7 @@ from agent_costing.rules import NON_CLOUD_PACKAGES
 from agent_costing.usage import DEFAULT_USAGE, json_schema
 from pulumi_policy import EnforcementLevel, Policy, PolicyResource, ReportViolation, Severity, StackValidationArgs
 
-from ._common import Settings, UnknownValueError, is_unknown, stack_policy
+from ._common import Settings, fact, replace_unknowns, stack_policy
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 AWS_PROVIDER = "pulumi:providers:aws"
@@ -49,25 +49,7 @@ _THRESHOLD = re.compile(r">\s*([0-9]+(?:\.[0-9]+)?)\s*$")
 
 def thaw(value: Any) -> Any:
     """A plain copy of proxied props, with every value unknown during preview replaced by ``UNKNOWN``."""
-    if is_unknown(value):
-        return UNKNOWN
-    if isinstance(value, Mapping):
-        out: dict[str, Any] = {}
-        for key in value:
-            try:
-                out[key] = thaw(value[key])
-            except UnknownValueError:
-                out[key] = UNKNOWN
-        return out
-    if isinstance(value, Sequence) and not isinstance(value, str | bytes):
-        items = []
-        for i in range(len(value)):
-            try:
-                items.append(thaw(value[i]))
-            except UnknownValueError:
-                items.append(UNKNOWN)
-        return items
-    return value
+    return replace_unknowns(value, UNKNOWN)
 
 
 def component_label(res: PolicyResource) -> str:
@@ -88,7 +70,7 @@ def _region(res: PolicyResource, props: Mapping[str, Any]) -> str | None:
         return own
     provider = res.provider
     if provider is not None and provider.resource_type == AWS_PROVIDER:
-        region = thaw(provider.props).get("region")
+        region = fact("provider-region", provider.urn, lambda: thaw(provider.props).get("region"))
         if isinstance(region, str) and region:
             return region
     return None

@@ -7,7 +7,7 @@ those checks (no log shipper creating its own groups) is added.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from ._common import (
 )
 
 # Namespace and selector semantics shared with the workload policies.
-from .stack import WORKLOAD_KINDS, _namespace, _namespace_names, _selects, plain_at
+from .stack import WORKLOAD_KINDS, Candidates, _namespace, _namespace_names, _selects, first_label, label_keys, plain_at
 
 SNS_TOPIC = "aws:sns/topic:Topic"
 METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
@@ -146,28 +146,48 @@ class _Fronting:
     unknown: bool  # some Service's labels or selector are unknown until the update
 
 
-def _fronting(in_namespace: Sequence[PolicyResource], pod_labels: Mapping[str, str]) -> _Fronting:
+def _shape(svc: PolicyResource) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    return known(lambda: fact("service-shape", svc.urn, lambda: _service_shape(svc)))
+
+
+def _selector_label(svc: PolicyResource) -> tuple[str, Any] | None:
+    shape = _shape(svc)
+    return first_label({"matchLabels": shape[1]}) if shape is not None else None
+
+
+def _fronting(services: Candidates, unknown: bool, pod_labels: Mapping[str, str]) -> _Fronting:
+    """The Services of ``services`` (one namespace's) whose selector selects ``pod_labels``.
+
+    Only a Service whose selector requires one of the pod's labels (or none) can select the pods, so only those
+    are asked (``Candidates``); ``unknown``: some Service of the namespace has a shape unknown until the update.
+    """
     labels: list[dict[str, Any]] = []
-    unknown = False
-    for svc in in_namespace:
-        shape = known(lambda svc=svc: fact("service-shape", svc.urn, lambda: _service_shape(svc)))
-        if shape is None:
-            unknown = True
-        elif shape[1] and _selects({"matchLabels": shape[1]}, pod_labels):
+    for svc in services.likely(label_keys(pod_labels)):
+        shape = _shape(svc)
+        if shape is not None and shape[1] and _selects({"matchLabels": shape[1]}, pod_labels):
             labels.append(shape[0])
-    return _Fronting(bool(in_namespace), labels, unknown)
+    return _Fronting(bool(services.all), labels, unknown)
+
+
+def _monitor_label(monitor: PolicyResource) -> tuple[str, Any] | None:
+    return first_label(plain_at(monitor, "spec", "selector"))
 
 
 def _check_scraped(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     names = _namespace_names(args.resources)
     watched = {str(n) for n in settings["namespaces"]}
     index = StackIndex(args.resources)
-    monitors = index.of_type(SERVICE_MONITOR, POD_MONITOR)
+    # A monitor covers a workload only by selecting its pods' or its Services' labels: those that require one of
+    # them are asked first; every monitor only when none of those answers.
+    monitors = Candidates(index.of_type(SERVICE_MONITOR, POD_MONITOR), _monitor_label)
     services_in: dict[str, list[PolicyResource]] = {}
     for svc in index.of_type(SERVICE):
         svc_namespace = known(lambda svc=svc: _namespace(svc, names))
         if svc_namespace is not None:
             services_in.setdefault(svc_namespace, []).append(svc)
+    fronts = {ns: (Candidates(svcs, _selector_label), any(_shape(s) is None for s in svcs))
+              for ns, svcs in services_in.items()}
+    no_services = (Candidates([], _selector_label), False)
     for res in args.resources:
         kind = WORKLOAD_KINDS.get(res.resource_type)
         if kind is None:
@@ -176,11 +196,12 @@ def _check_scraped(args: StackValidationArgs, settings: Settings, report: Report
         labels = known(lambda res=res: plain_at(res, "spec", "template", "metadata", "labels"))
         if namespace not in watched or labels is None:
             continue
-        services = _fronting(services_in.get(namespace, []), labels)
-        verdicts = [known(lambda m=m, ns=namespace, pod=labels, svcs=services:
-                          _monitor_covers(m, ns, pod, svcs, names))
-                    for m in monitors]
-        if any(verdicts) or None in verdicts:
+        services = _fronting(*fronts.get(namespace, no_services), labels)
+        keys = label_keys(labels)
+        if keys is not None:
+            keys = keys + [k for front in services.fronting_labels for k in label_keys(front) or ()]
+        if monitors.any_or_unknown(keys, lambda m, ns=namespace, pod=labels, svcs=services:
+                                   known(lambda: _monitor_covers(m, ns, pod, svcs, names))):
             continue
         name = known(lambda res=res: get(res.props, "metadata", "name")) or res.name
         report(f"{kind} {namespace}/{name} is scraped by no ServiceMonitor or PodMonitor: its request, latency, "

@@ -23,7 +23,18 @@ from ._common import (
     soc2,
     stack_policy,
 )
-from .stack import HPA, SCALED_OBJECT, WORKLOAD_KINDS, _namespace, _namespace_names, _scaler_matches, _workloads
+from .stack import (
+    HPA,
+    SCALED_OBJECT,
+    WORKLOAD_KINDS,
+    Candidates,
+    _namespace,
+    _namespace_names,
+    _scaler_matches,
+    _workloads,
+    scaler_target,
+    workload_name,
+)
 
 PDB = "kubernetes:policy/v1:PodDisruptionBudget"
 _PROTECTED = {"protectedEnvironment": {"type": "boolean", "default": True,
@@ -80,9 +91,11 @@ def _check_nat(args: StackValidationArgs, settings: Settings, report: ReportViol
 
 
 def _replicas(
-    res: PolicyResource, scalers: list[PolicyResource], workload: Any, names: Mapping[str, str]
+    res: PolicyResource, scalers: Candidates, workload: Any, names: Mapping[str, str]
 ) -> int | None:
-    for scaler in scalers:
+    # The first autoscaler (stack order) that targets the workload; only those with its name, or whose target's
+    # name is unknown, can (``_scaler_matches``), so those are the ones asked.
+    for scaler in scalers.likely(workload_name(workload)):
         if known(lambda s=scaler: _scaler_matches(s, workload, names)):
             field = "minReplicaCount" if scaler.resource_type == SCALED_OBJECT else "minReplicas"
             value = known(lambda s=scaler, f=field: get(s.props, "spec", f))
@@ -98,7 +111,7 @@ def _check_replicas(args: StackValidationArgs, settings: Settings, report: Repor
         return
     minimum = int(settings["minReplicas"])
     names = _namespace_names(args.resources)
-    scalers = [r for r in args.resources if r.resource_type in (HPA, SCALED_OBJECT)]
+    scalers = Candidates([r for r in args.resources if r.resource_type in (HPA, SCALED_OBJECT)], scaler_target)
     for workload in _workloads(args.resources, names, settings):
         if workload.resource.resource_type not in WORKLOAD_KINDS:
             continue

@@ -149,6 +149,65 @@ def _selects(selector: Mapping[str, Any] | None, labels: Mapping[str, str]) -> b
     return True
 
 
+Key = tuple[str, Any]
+
+
+def first_label(selector: Any) -> Key | None:
+    """One ``(label, value)`` pair a label selector requires, to look up the pods it may select; None if none."""
+    match = selector.get("matchLabels") if isinstance(selector, Mapping) else None
+    if isinstance(match, Mapping):
+        for key, value in match.items():
+            if isinstance(value, str):
+                return (key, value)
+    return None
+
+
+def label_keys(labels: Any) -> list[Key] | None:
+    """The ``(label, value)`` pairs of pod labels; None (every candidate) when they are not a plain mapping."""
+    return [(k, v) for k, v in labels.items() if isinstance(v, str)] if isinstance(labels, Mapping) else None
+
+
+class Candidates:
+    """Companions (autoscalers, budgets, policies, monitors) indexed by a key they require of what they match.
+
+    ``key`` gives the one key a companion requires (the selector's first label, the target's name), or None when
+    it may match anything (an empty or unknown selector). ``likely(keys)`` lists, in stack order, the companions
+    that require one of ``keys`` plus those that require nothing: the only ones that can match. Callers that
+    must stay exact whatever ``key`` says look at the likely ones first and at every companion only when none
+    of those answers (``any_or_unknown``), so a compliant stack costs one lookup per workload, not one scan.
+    """
+
+    def __init__(self, companions: Sequence[PolicyResource], key: Callable[[PolicyResource], Key | None]) -> None:
+        self.all = list(companions)
+        self._position = {id(c): i for i, c in enumerate(self.all)}
+        self._anything: list[PolicyResource] = []
+        self._by_key: dict[Key, list[PolicyResource]] = {}
+        for companion in self.all:
+            found = known(lambda c=companion: key(c))
+            if found is None:
+                self._anything.append(companion)
+            else:
+                self._by_key.setdefault(found, []).append(companion)
+
+    def likely(self, keys: Sequence[Key] | None) -> list[PolicyResource]:
+        if keys is None:
+            return self.all
+        found = {id(c): c for k in keys for c in self._by_key.get(k, ())}
+        found.update((id(c), c) for c in self._anything)
+        return sorted(found.values(), key=lambda c: self._position[id(c)])
+
+    def any_or_unknown(self, keys: Sequence[Key] | None, verdict: Callable[[PolicyResource], bool | None]) -> bool:
+        """Whether some companion's verdict is true or unknown (None): likely companions first, then all."""
+        likely = self.likely(keys)
+        if any(_true_or_unknown(verdict(c)) for c in likely):
+            return True
+        return likely is not self.all and any(_true_or_unknown(verdict(c)) for c in self.all)
+
+
+def _true_or_unknown(verdict: bool | None) -> bool:
+    return verdict is None or bool(verdict)
+
+
 def _covered(
     args: StackValidationArgs,
     settings: Settings,
@@ -156,6 +215,8 @@ def _covered(
     companion_types: Sequence[str],
     matches: Callable[[PolicyResource, Workload, Mapping[str, str]], bool | None],
     missing: str,
+    key: Callable[[PolicyResource], Key | None],
+    keys: Callable[[Workload], list[Key] | None],
 ) -> None:
     names = _namespace_names(args.resources)
     # Every ``matches`` first requires the companion's namespace to be the workload's, so only companions in the
@@ -168,13 +229,15 @@ def _covered(
             namespace_unknown = True
         else:
             in_namespace.setdefault(namespace, []).append(companion)
+    indexes = {namespace: Candidates(companions, key) for namespace, companions in in_namespace.items()}
     for workload in _workloads(args.resources, names, settings):
         if namespace_unknown:
             continue
-        verdicts = [known(lambda c=c, w=workload: matches(c, w, names))
-                    for c in in_namespace.get(workload.namespace, ())]
-        if any(verdicts) or None in verdicts:
-            continue  # covered, or a companion whose shape is unknown until the update
+        index = indexes.get(workload.namespace)
+        # Covered, or a companion whose shape is unknown until the update.
+        if index is not None and index.any_or_unknown(
+                keys(workload), lambda c, w=workload: known(lambda: matches(c, w, names))):
+            continue
         report(f"{workload.label} {missing}", workload.resource.urn)
 
 
@@ -202,6 +265,17 @@ def _scaler_matches(scaler: PolicyResource, workload: Workload, names: Mapping[s
     return target == workload.name
 
 
+def scaler_target(scaler: PolicyResource) -> Key | None:
+    """The workload name an autoscaler targets; None while unknown (then it may target any workload)."""
+    target = get(scaler.props, "spec", "scaleTargetRef", "name")
+    return ("name", target) if isinstance(target, str) else None
+
+
+def workload_name(workload: Workload) -> list[Key] | None:
+    """An auto-named workload (name unknown) may be the target of any autoscaler, through the dependency graph."""
+    return None if workload.name is None else [("name", workload.name)]
+
+
 def _netpol_matches(policy: PolicyResource, workload: Workload, names: Mapping[str, str]) -> bool:
     if _namespace(policy, names) != workload.namespace:
         return False
@@ -210,17 +284,19 @@ def _netpol_matches(policy: PolicyResource, workload: Workload, names: Mapping[s
 
 def _check_pdb(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     _covered(args, settings, report, [PDB], _pdb_matches,
-             "has no PodDisruptionBudget selecting its pods, so node drains may take all replicas down at once.")
+             "has no PodDisruptionBudget selecting its pods, so node drains may take all replicas down at once.",
+             lambda pdb: first_label(plain_at(pdb, "spec", "selector")), lambda w: label_keys(w.labels))
 
 
 def _check_scaler(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     _covered(args, settings, report, [HPA, SCALED_OBJECT], _scaler_matches,
-             "has no HorizontalPodAutoscaler or KEDA ScaledObject targeting it.")
+             "has no HorizontalPodAutoscaler or KEDA ScaledObject targeting it.", scaler_target, workload_name)
 
 
 def _check_netpol(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     _covered(args, settings, report, [NETWORK_POLICY], _netpol_matches,
-             "is selected by no NetworkPolicy in its namespace, so any pod in the cluster can reach it.")
+             "is selected by no NetworkPolicy in its namespace, so any pod in the cluster can reach it.",
+             lambda policy: first_label(plain_at(policy, "spec", "podSelector")), lambda w: label_keys(w.labels))
 
 
 POLICIES: list[Policy] = [

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from planning.engine import run_program, with_paths
 from planning.review import render_text
 from tests.conftest import STACKS
 from tests.harness import plan, review
@@ -31,6 +30,5 @@ def test_preview_with_unknown_values_never_breaks_a_policy(stack: str):
 
 def test_opening_the_api_to_the_internet_is_caught():
     overrides = {"runtime": "eks", "cluster.endpointPublicAccess": True, "cluster.publicAccessCidrs": ["0.0.0.0/0"]}
-    plan = run_program("dev", with_paths("dev", overrides))
-    violations = [v for v in review(plan).mandatory if v.policy == "eks-endpoint-restricted"]
+    violations = [v for v in review(plan("dev", overrides)).mandatory if v.policy == "eks-endpoint-restricted"]
     assert len(violations) == 1 and violations[0].resource_type == "aws:eks/cluster:Cluster"
