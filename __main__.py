@@ -6,10 +6,12 @@ Validate the whole config first (nothing is registered if it is wrong), then com
 import pulumi
 import pulumi_aws as aws
 
+from components.backup.images import ImageReplication, ImageReplicationArgs
 from components.backup.vault import BackupVault, BackupVaultArgs
 from components.core.alerts import AlertTopic, AlertTopicArgs
 from components.core.context import StackContext
 from components.core.keys import LogsKey, LogsKeyArgs
+from components.data.replication import DrTarget
 from components.data.tier import DataTier, DataTierArgs
 from components.delivery.ci_runner import CiRunner, CiRunnerArgs
 from components.edge.edge import Edge, EdgeArgs
@@ -38,6 +40,11 @@ ci_runner = CiRunner("ci-runner", CiRunnerArgs(
     private_subnet_ids=network.private_subnet_ids, logs_key_arn=keys.logs_key_arn,
     log_retention_days=config.observability.log_retention_days,
 )) if config.ci_runner_enabled else None
+# Recovery points are copied, and the data stores replicated, to a second region through its own provider (only when
+# backup.drRegion is set); the provider is created before the stores that replicate through it.
+dr_provider = aws.Provider("aws-dr", region=config.backup.dr_region) if config.backup.dr_region else None
+dr_target = DrTarget(region=config.backup.dr_region, provider=dr_provider, config=config.backup.replication) \
+    if dr_provider is not None and config.backup.replicates and config.backup.dr_region else None
 data = DataTier("data", DataTierArgs(
     config=config.data_tier,
     context=context,
@@ -50,6 +57,8 @@ data = DataTier("data", DataTierArgs(
     alert_topic_arn=alerts.topic_arn,
     logs_key_arn=keys.logs_key_arn,
     bootstrap=runtime.database_bootstrap,
+    dr=dr_target,
+    recovery=config.recovery,
 ), runtime.component_opts())
 services = runtime.deploy_services(ServiceDataRefs.of(data))
 
@@ -67,10 +76,9 @@ if config.edge.enabled:
         logs_bucket_name=data.logs_bucket_name,
         logs_bucket_ready=data.logs_bucket_ready,
         logs_key_arn=keys.logs_key_arn,
+        take_over_dns=config.recovery is not None,
     ), runtime.component_opts())
 
-# Recovery points are copied to a second region through its own provider (only when backup.drRegion is set).
-dr_provider = aws.Provider("aws-dr", region=config.backup.dr_region) if config.backup.dr_region else None
 backup = BackupVault("backup", BackupVaultArgs(
     config=config.backup,
     context=context,
@@ -82,6 +90,11 @@ backup = BackupVault("backup", BackupVaultArgs(
     volume_backups=config.data_tier.dedicated_vector_store is not None,
     data_resource_types=["DocumentDB"] if config.data_tier.document_store is not None else [],
 ))
+
+# The registry's one replication configuration: only the stack that opts in owns it (docs/disaster-recovery.md).
+if dr_target is not None and dr_target.config.images and config.backup.dr_region:
+    ImageReplication("images", ImageReplicationArgs(context=context, dr_region=config.backup.dr_region,
+                                                    dr_provider=dr_target.provider))
 
 # What is watched besides CloudWatch metrics depends on the runtime (in-cluster Prometheus on EKS).
 observability = ObservabilityStack("observability", ObservabilityStackArgs(
@@ -137,3 +150,6 @@ if observability.log_search is not None:
     pulumi.export("logSearchAdminRoleArn", observability.log_search.master_role_arn)
 if backup.dr_vault_arn is not None:
     pulumi.export("backupDrVaultArn", backup.dr_vault_arn)
+if data.dr_state is not None:
+    # What a DR stack's `recovery` section takes (docs/runbooks/disaster-recovery.md); ARNs and names only.
+    pulumi.export("drState", data.dr_state)

@@ -183,6 +183,94 @@ class RestoreTesting(Model):
         return unique(value, "resource type")
 
 
+class Replication(Model):
+    """Continuous copies of the data stores in ``backup.drRegion``: minutes of data loss on region loss, not a day.
+
+    AWS Backup copies run once per snapshot rule (daily at best); these replicate as the data changes. What each
+    store gets is in docs/disaster-recovery.md (PostgreSQL: automated backups replicated for point-in-time restore;
+    the data bucket: S3 Cross-Region Replication; secrets: Secrets Manager replicas; images: ECR replication).
+    """
+
+    enabled: bool = Field(default=True, description="Replicate the data stores to backup.drRegion (when it is set).")
+    replication_time_control: bool = Field(
+        default=True,
+        description="S3 Replication Time Control on the data bucket's replication: AWS replicates 99.99% of objects "
+                    "within 15 minutes and reports late ones; without it replication has no time bound.")
+    database_retention_days: int | None = Field(
+        default=None, ge=1, le=35,
+        description="Days of replicated automated backups (point-in-time restore window in the DR region; default: "
+                    "dataTier.postgres.backupRetentionDays, at most 35).")
+    images: bool = Field(
+        default=False,
+        description="Own the account's ECR replication configuration (one per registry: a second stack of the same "
+                    "account that sets this would overwrite it) and replicate this stack's repositories.")
+
+
+# RPO of each replication, from AWS's own statements, for the cross-region checks of `backup.rpoTargetMinutes`.
+# S3 RTC: "replicates 99.99 percent of new objects stored in Amazon S3 within 15 minutes" (S3 user guide,
+# "Meeting compliance requirements with S3 Replication Time Control").
+S3_RTC_MINUTES = 15
+
+
+class Recovery(Model):
+    """A DR stack: the platform rebuilt in the DR region from what the source stack replicated there.
+
+    The values are the source stack's outputs (``pulumi stack output -s <source> drState``), recorded in the DR
+    stack file ahead of a disaster so the rebuild needs nothing from the lost region.
+    """
+
+    source_stack: str = Field(min_length=1, description="The stack whose replicated state this stack restores.",
+                              examples=["prod"])
+    source_region: Region = Field(description="Region of the source stack (must differ from this stack's region).",
+                                  examples=["us-east-1"])
+    database_automated_backups_arn: Matching(  # type: ignore[valid-type]
+        r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:auto-backup:ab-[A-Za-z0-9]+$",
+        "the ARN of the replicated automated backups (arn:aws:rds:<dr-region>:<account>:auto-backup:ab-...)",
+        "arn:aws:rds:us-west-2:111122223333:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE") = Field(
+        description="Replicated automated backups to restore PostgreSQL from (aws rds "
+                    "describe-db-instance-automated-backups --region <dr-region>).",
+        examples=["arn:aws:rds:us-west-2:111122223333:auto-backup:ab-L2IJCEXJP7XQ7HOJ4SIEXAMPLE"])
+    restore_time: Matching(  # type: ignore[valid-type]
+        r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", "a UTC time (YYYY-MM-DDThh:mm:ssZ)",
+        "2026-12-01T12:00:00Z") | None = Field(
+        default=None, description="Restore PostgreSQL to this time; default: the latest restorable time.")
+    data_bucket_name: str = Field(min_length=3, max_length=63,
+                                  description="The replica bucket the source stack replicates its data bucket to.",
+                                  examples=["data-data-replica-4f1c2b9"])
+    data_key_arn: Matching(  # type: ignore[valid-type]
+        r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]+$", "a KMS key ARN",
+        "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab") = Field(
+        description="The DR key that encrypts the replica bucket.",
+        examples=["arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"])
+    secrets_key_arn: Matching(  # type: ignore[valid-type]
+        r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[a-f0-9-]+$", "a KMS key ARN",
+        "arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab") = Field(
+        description="The DR key that encrypts the replicated secrets (and this stack's own secrets).",
+        examples=["arn:aws:kms:us-west-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"])
+    secret_arns: dict[str, Matching(  # type: ignore[valid-type]
+        r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$", "a Secrets Manager secret ARN",
+        "arn:aws:secretsmanager:us-west-2:111122223333:secret:agent-platform-prod/jwt-AbCdEf")] = Field(
+        description="Replica ARNs of the secrets whose values must survive: jwt, encryption-key and one per "
+                    "dataTier.secrets.llmProviders entry.",
+        examples=[{"jwt": "arn:aws:secretsmanager:us-west-2:111122223333:secret:agent-platform-prod/jwt-AbCdEf"}])
+
+    def problems(self, region: str, llm_providers: list[str]) -> list[str]:
+        out: list[str] = []
+        if self.source_region == region:
+            out.append(f"recovery.sourceRegion: must differ from the stack's region ({region}): a DR stack rebuilds "
+                       "the platform in another region")
+        for path, arn in (("databaseAutomatedBackupsArn", self.database_automated_backups_arn),
+                          ("dataKeyArn", self.data_key_arn), ("secretsKeyArn", self.secrets_key_arn),
+                          *((f"secretArns.{k}", v) for k, v in self.secret_arns.items())):
+            if arn.split(":")[3] != region:
+                out.append(f"recovery.{path}: must be in the stack's region ({region}), where the replicas are "
+                           f"(got {arn.split(':')[3]})")
+        missing = [k for k in ("jwt", "encryption-key", *llm_providers) if k not in self.secret_arns]
+        if missing:
+            out.append(f"recovery.secretArns: missing {', '.join(missing)} (the replicas of the source's secrets)")
+        return out
+
+
 class BackupConfig(Model):
     resource_types: list[ResourceType] = Field(
         default_factory=lambda: ["RDS", "S3"], min_length=1,
@@ -211,6 +299,7 @@ class BackupConfig(Model):
     rpo_target_minutes: int = Field(default=24 * 60, ge=CONTINUOUS_RPO_MINUTES, le=31 * 24 * 60,
                                     description="Recovery point objective the enabled rules must meet.")
     restore_testing: RestoreTesting = RestoreTesting()
+    replication: Replication = Replication()
 
     @field_validator("resource_types")
     @classmethod
@@ -254,6 +343,11 @@ class BackupConfig(Model):
         if self.continuous_enabled:
             intervals.append(CONTINUOUS_RPO_MINUTES)
         return min(intervals) if intervals else None
+
+    @property
+    def replicates(self) -> bool:
+        """Whether the data stores are replicated continuously to the DR region."""
+        return self.dr_region is not None and self.replication.enabled
 
     def copies_to_dr(self) -> bool:
         return self.dr_region is not None and any(
@@ -396,4 +490,11 @@ class BackupConfig(Model):
                        f"(got {self.rpo_target_minutes})")
         if not self.restore_testing.enabled:
             out.append("backup.restoreTesting.enabled: prod restores must be tested on a schedule, not assumed")
+        if self.dr_region is not None and not self.replication.enabled:
+            out.append("backup.replication.enabled: prod replicates its data stores to backup.drRegion; daily "
+                       "backup copies alone lose up to a day of data with the region")
+        if self.replicates and not self.replication.replication_time_control:
+            out.append(f"backup.replication.replicationTimeControl: prod's RPO ({self.rpo_target_minutes} minutes) "
+                       "needs a bound on S3 replication; only Replication Time Control gives one "
+                       f"({S3_RTC_MINUTES} minutes)")
         return out

@@ -47,6 +47,10 @@ class UsageAssumptions(Model):
         default=50, ge=0, description="Million DocumentDB storage I/O requests/month.")
     document_db_backup_gb: float = Field(
         default=0, ge=0, description="GB of DocumentDB backup storage beyond the free 100% of cluster storage.")
+    dr_replication_gb: float = Field(
+        default=0, ge=0,
+        description="GB/month of new or changed data replicated to backup.drRegion (S3 Cross-Region Replication and "
+                    "RDS automated-backup replication); 0 without a DR region.")
 
 
 class LlmServiceUsage(Model):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from config.backup import BackupConfig
+from config.backup import BackupConfig, Recovery
 from config.base import DnsName, Model, Region, RoleArn, Tier, overlaps
 from config.budget import BudgetConfig
 from config.catalog import WAF_COUNTABLE_RULES
@@ -55,6 +55,10 @@ class PlatformConfig(Model):
     backup: BackupConfig = BackupConfig()
     cost: BudgetConfig = BudgetConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    recovery: Recovery | None = Field(
+        default=None,
+        description="Set only in a DR stack (Pulumi.<stack>-dr.yaml): rebuild the platform in this region from the "
+                    "source stack's replicated state. See docs/runbooks/disaster-recovery.md.")
 
     @property
     def name(self) -> str:
@@ -203,6 +207,10 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     if backup is not None:
         problems.extend(backup.problems(environment=environment, region=str(sections.get("region") or ""),
                                         database_retention_days=data.postgres.backup_retention_days if data else None))
+    recovery: Recovery | None = sections.get("recovery")
+    if recovery is not None:
+        problems.extend(recovery.problems(str(sections.get("region") or ""),
+                                          list(data.secrets.llm_providers) if data else []))
     return problems
 
 

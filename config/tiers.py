@@ -81,7 +81,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "backupColdGb": 0, "backupRdsSnapshotGb": 20, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
                       "ciRunnerBuildMinutes": 0,
-                      "documentDbStorageGb": 5, "documentDbIoMillions": 5, "documentDbBackupGb": 0},
+                      "documentDbStorageGb": 5, "documentDbIoMillions": 5, "documentDbBackupGb": 0,
+                      "drReplicationGb": 0},
             # Seed 000's $500/month; each service with a defaultModel: a few hundred test requests a day.
             "llm": {"monthlyBudgetUsd": 500, "requestsPerDay": 200, "inputTokensPerRequest": 2000,
                     "outputTokensPerRequest": 500},
@@ -142,7 +143,8 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "backupColdGb": 0, "backupRdsSnapshotGb": 100, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
                       "ciRunnerBuildMinutes": 1200,
-                      "documentDbStorageGb": 20, "documentDbIoMillions": 50, "documentDbBackupGb": 0},
+                      "documentDbStorageGb": 20, "documentDbIoMillions": 50, "documentDbBackupGb": 0,
+                      "drReplicationGb": 0},
         },
     },
     "prod": {
@@ -205,7 +207,9 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "backupColdGb": 500, "backupRdsSnapshotGb": 500, "spotPriceFactor": 1.0,
                       "runOnceInstanceHours": 2,
                       "ciRunnerBuildMinutes": 1200,
-                      "documentDbStorageGb": 100, "documentDbIoMillions": 500, "documentDbBackupGb": 100},
+                      "documentDbStorageGb": 100, "documentDbIoMillions": 500, "documentDbBackupGb": 100,
+                      # New or changed data per month that replicates to backup.drRegion (S3 objects, WAL).
+                      "drReplicationGb": 100},
         },
     },
 }

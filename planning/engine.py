@@ -26,7 +26,7 @@ from planning import esc, mock_outputs, stack_yaml
 from planning.model import AliasSpec, Plan, PlannedResource
 from planning.stacks import PROJECT, ROOT, StackRef, as_ref
 
-STACKS = ("dev", "staging", "prod")
+STACKS = ("dev", "staging", "prod", "prod-dr")
 
 
 class ProgramError(Exception):
@@ -134,12 +134,19 @@ def region_of(config: Mapping[str, str]) -> str:
 class _Mocks(pulumi.runtime.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
+        # Explicit AWS providers' regions by provider name (the DR provider): their resources' ARNs name that region.
+        self.provider_regions: dict[str, str] = {}
         # Every invoke the program made (token, arguments): what it reads from the account at deploy time
         # (hosted zones, SSM parameters, zones), which `python -m planning preflight` checks for real.
         self.invokes: list[tuple[str, dict[str, Any]]] = []
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        state = mock_outputs.resource_outputs(args.typ, args.name, args.inputs, self.region)
+        if args.typ == "pulumi:providers:aws" and args.inputs.get("region"):
+            self.provider_regions[args.name] = str(args.inputs["region"])
+        # A provider reference is "<provider urn>::<id>", the urn ending with the provider's name.
+        provider = args.provider.rsplit("::", 2)[-2] if args.provider and args.provider.count("::") >= 2 else ""
+        region = self.provider_regions.get(provider, self.region)
+        state = mock_outputs.resource_outputs(args.typ, args.name, args.inputs, region)
         resource_id = state.get("id") or f"{args.name}-id"
         return str(resource_id), state
 

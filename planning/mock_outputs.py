@@ -257,6 +257,11 @@ def _network_interface(name: str, inputs: dict[str, Any], region: str) -> dict[s
             "privateIp": f"10.0.{64 + digest[0] % 32}.{10 + digest[1] % 200}", "macAddress": "02:00:00:00:00:01"}
 
 
+def _db_backups_replication(name: str, inputs: dict[str, Any], region: str) -> dict[str, Any]:
+    """Replicated automated backups are named ``auto-backup:ab-...`` in the destination region."""
+    return {"arn": arn("rds", region, f"auto-backup:ab-{_suffix(name)}{_suffix(name + 'ab')}")}
+
+
 RESOURCE_OUTPUTS: dict[str, Outputs] = {
     "aws:ebs/volume:Volume": _ebs_volume,
     "aws:ec2/networkInterface:NetworkInterface": _network_interface,
@@ -293,6 +298,7 @@ RESOURCE_OUTPUTS: dict[str, Outputs] = {
     "aws:route53/record:Record": _route53_record,
     "aws:backup/vault:Vault": _backup_vault,
     "aws:backup/plan:Plan": _backup_plan,
+    "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication": _db_backups_replication,
 }
 
 

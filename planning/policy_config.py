@@ -13,6 +13,8 @@ The pack never imports the program it judges, so a policy learns a stack's facts
 - ``docdb-backup-retention.minRetentionDays``: the tier's minimum (7 days in staging and prod, 1 in dev);
 - ``backup-vault-locked``: ``minLockRetentionDays`` and ``requireComplianceMode`` (``backup.lock``), for a
   stack that locks its vaults.
+- ``dr-cross-region-replication`` and ``dr-restore-testing``: ``required`` (prod, or ``backup.drRegion`` with
+  ``backup.replication`` on), ``maxRpoMinutes`` and ``requireImageReplication`` (``backup.replication.images``).
 
 Everything else in the file (enforcement levels, thresholds, reviewed exemptions) stays hand-owned: this
 command keeps it as it is. ``tests/test_policy_config.py`` fails when a file is stale.
@@ -84,6 +86,12 @@ def facts(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
             out.setdefault("backup-vault-locked", {}).update(
                 minLockRetentionDays=backup.lock.min_retention_days,
                 requireComplianceMode=backup.lock.mode == "compliance")
+        # prod always keeps cross-region copies; another tier when it configures a DR region.
+        required = cfg.environment == "prod" or backup.replicates
+        out["dr-cross-region-replication"] = {
+            "required": required, "maxRpoMinutes": backup.rpo_target_minutes,
+            "requireImageReplication": backup.replicates and backup.replication.images}
+        out["dr-restore-testing"] = {"required": required}
     return out
 
 

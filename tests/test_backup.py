@@ -38,7 +38,8 @@ def test_prod_plans_vault_plan_lock_selection_dr_vault_and_restore_tests():
     counts = prod.type_counts()
     assert counts[VAULT] == 2 and counts[LOCK] == 2 and counts[POLICY] == 2
     assert counts[PLAN] == 1 and counts[SELECTION] == 1 and counts[NOTIFICATIONS] == 1
-    assert counts[RESTORE_PLAN] == 1 and counts[RESTORE_SELECTION] == 2
+    # One restore testing plan per region: the primary's (database and bucket) and the DR vault's (bucket).
+    assert counts[RESTORE_PLAN] == 2 and counts[RESTORE_SELECTION] == 3
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -245,7 +246,7 @@ def test_failed_copy_and_s3_object_events_and_failed_jobs_reach_the_alert_topic(
 
 def test_restore_tests_run_the_database_and_bucket_isolated_and_private():
     prod = plan("prod")
-    tests = prod.one(RESTORE_PLAN).props
+    tests = prod.one(RESTORE_PLAN, "backup-restore-tests").props
     assert tests["name"] == "agent_platform_prod_restore_tests"
     selection = tests["recoveryPointSelection"]
     assert selection["algorithm"] == "LATEST_WITHIN_WINDOW"

@@ -26,6 +26,7 @@ USAGE = Usage.from_mapping({
     "ecrStorageGb": 12, "logIngestionGb": 60, "backupWarmGb": 80, "backupColdGb": 0, "backupRdsSnapshotGb": 30,
     "spotPriceFactor": 1.0, "runOnceInstanceHours": 3, "ciRunnerBuildMinutes": 900,
     "documentDbStorageGb": 40, "documentDbIoMillions": 70, "documentDbBackupGb": 15,
+    "drReplicationGb": 25,
 })
 
 

@@ -28,7 +28,8 @@ def test_the_policy_defaults_match_the_config_defaults():
     from agent_policies.budget import DEFAULT_BUDGET_USD, DEFAULT_REGION
 
     assert BudgetConfig().monthly_budget_usd == DEFAULT_BUDGET_USD
-    assert {stack_cost(s).region for s in STACKS} == {DEFAULT_REGION}
+    # DR stacks (a `recovery` section) run in their source's DR region by design.
+    assert {stack_cost(s).region for s in STACKS if platform_config(s).recovery is None} == {DEFAULT_REGION}
 
 
 @pytest.mark.parametrize("tier", list(TIER_PRESETS))
@@ -44,8 +45,13 @@ def test_the_budget_gate_is_mandatory_in_staging_and_prod_and_advisory_in_dev():
 
 
 def test_budgets_grow_with_the_tier():
-    budgets = [platform_config(s).cost.monthly_budget_usd for s in STACKS]
+    configs = {s: platform_config(s) for s in STACKS}
+    budgets = [c.cost.monthly_budget_usd for c in configs.values() if c.recovery is None]
     assert budgets == sorted(budgets) and len(set(budgets)) == len(budgets)
+    # A DR stack replaces its source: same budget.
+    for cfg in configs.values():
+        if cfg.recovery is not None:
+            assert cfg.cost.monthly_budget_usd == configs[cfg.recovery.source_stack].cost.monthly_budget_usd
 
 
 @pytest.mark.parametrize(("overrides", "path"), [

@@ -123,10 +123,11 @@ def test_no_secret_value_appears_in_plaintext_in_any_input_or_output(stack):
 @pytest.mark.parametrize("stack", STACKS)
 def test_secret_values_reach_secrets_manager_only_as_pulumi_secrets(stack):
     p = plan(stack)
-    providers = p.one("aws:secretsmanager/secret:Secret", "data-llm-openai")  # every stack lists openai
-    version = next(v for v in p.of_type(SECRET_VERSION) if v.parent == providers.urn)
-    assert is_secret(version.inputs["secretString"])
-    assert version.props["secretString"] == f"{MOCK_SECRET}openaiApiKey", "the search above would find this value"
+    if stack != "prod-dr":  # a DR stack reads prod's replicated LLM keys; it writes no value of its own for them
+        providers = p.one("aws:secretsmanager/secret:Secret", "data-llm-openai")  # every stack lists openai
+        version = next(v for v in p.of_type(SECRET_VERSION) if v.parent == providers.urn)
+        assert is_secret(version.inputs["secretString"])
+        assert version.props["secretString"] == f"{MOCK_SECRET}openaiApiKey", "the search above would find it"
     for v in p.of_type(SECRET_VERSION):
         assert is_secret(v.inputs["secretString"]), v.name
     redis = p.one(REDIS, "data-redis")

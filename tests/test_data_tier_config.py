@@ -6,7 +6,7 @@ import pytest
 
 from config import validate_config
 from config.data import CACHE_ENGINE_VERSIONS, POSTGRES_MAJOR_VERSIONS, DataTierConfig
-from tests.conftest import STACKS
+from config.loader import TIERS
 from tests.harness import config_error
 
 # (stack, overrides, the key the error must name, a phrase of the reason)
@@ -120,7 +120,7 @@ def test_tier_defaults_for_the_data_tier():
             "backup": {"vaultAdminRoleArns": ["arn:aws:iam::111122223333:role/Admin"],
                        "breakGlassRoleArn": "arn:aws:iam::111122223333:role/BreakGlass", "drRegion": "us-west-2"}}
     tiers = {t: validate_config({**base, "environment": t}, stack=t, region="us-east-1").data_tier
-             for t in STACKS}
+             for t in TIERS}
     assert [t.postgres.instance_class for t in tiers.values()] == ["db.t4g.micro", "db.t4g.large", "db.r7g.large"]
     assert [t.postgres.multi_az for t in tiers.values()] == [False, False, True]
     assert [t.postgres.backup_retention_days for t in tiers.values()] == [1, 7, 35]

@@ -42,7 +42,8 @@ EDGE_POLICIES = ("alb-https-only", "alb-tls-policy-allowed", "alb-access-logs-en
                  "waf-logging-enabled", "acm-certificate-dns-validation", "alb-security-headers",
                  "target-group-binding-ip", "alb-ip-target-groups-bound", "helm-chart-not-retired")
 
-DOMAINS = {"dev": "dev.agents.example.com", "staging": "staging.agents.example.com", "prod": "agents.example.com"}
+DOMAINS = {"dev": "dev.agents.example.com", "staging": "staging.agents.example.com", "prod": "agents.example.com",
+           "prod-dr": "agents.example.com"}  # the DR stack takes over prod's names
 
 
 def image(name: str) -> str:

@@ -43,7 +43,15 @@ def restore_tests(
     timezone: str,
     tags: Mapping[str, str],
     parent: pulumi.Resource,
+    provider: aws.Provider | None = None,
+    resource_types: Sequence[str] | None = None,
 ) -> aws.backup.RestoreTestingPlan:
+    """A restore testing plan over ``target.vault_arn``'s recovery points, in the vault's region (``provider``).
+
+    ``resource_types`` narrows what is tested (default: ``config.resource_types``); the DR region's plan tests S3
+    only, because a database restore needs the isolated subnets this stack has in its own region alone.
+    """
+    types = list(resource_types if resource_types is not None else config.resource_types)
     plan = aws.backup.RestoreTestingPlan(
         name,
         name=plan_name(context.name),
@@ -57,11 +65,11 @@ def restore_tests(
             "selection_window_days": config.selection_window_days,
         },
         tags=dict(tags),
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, provider=provider),
     )
     conditions = {"string_equals": tag_conditions(project=context.project, stack=context.stack)}
-    child = pulumi.ResourceOptions(parent=plan)
-    if "RDS" in config.resource_types:
+    child = pulumi.ResourceOptions(parent=plan, provider=provider)
+    if "RDS" in types:
         subnets = aws.rds.SubnetGroup(
             f"{name}-subnets",
             description="Isolated subnets for databases restored by AWS Backup restore tests",
@@ -102,7 +110,7 @@ def restore_tests(
             validation_window_hours=config.validation_window_hours,
             opts=child,
         )
-    if "S3" in config.resource_types:
+    if "S3" in types:
         aws.backup.RestoreTestingSelection(
             f"{name}-data-bucket",
             name="data_bucket",

@@ -150,6 +150,16 @@ class BackupVault(pulumi.ComponentResource):
                                   isolated_subnet_ids=args.isolated_subnet_ids, continuous=cfg.continuous_enabled),
                 context=context, timezone=cfg.timezone, tags=tags, parent=self,
             )
+            if dr_vault is not None and "S3" in cfg.restore_testing.resource_types:
+                # The copies in the DR region are what a region loss leaves: test that they restore, there.
+                restore_tests(
+                    f"{name}-dr-restore-tests",
+                    cfg.restore_testing,
+                    RestoreTestTarget(vault_arn=dr_vault.arn, role_arn=role.arn, vpc_id=args.vpc_id,
+                                      isolated_subnet_ids=args.isolated_subnet_ids, continuous=False),
+                    context=context, timezone=cfg.timezone, tags=tags, parent=self, provider=args.dr_provider,
+                    resource_types=["S3"],
+                )
 
         self.vault_arn = vault.arn
         self.vault_name = vault.name

@@ -14,6 +14,7 @@ import pulumi_random as random
 from components.core.context import StackContext
 from components.core.logs import log_group
 from components.data.naming import CACHE_CREDENTIALS, COMPONENT, REDIS_PORT, physical_name
+from components.data.replication import SecretReplica
 from components.data.secrets import secret
 from config.data import DataTierConfig, RedisConfig
 
@@ -60,6 +61,7 @@ def cache(
     secrets_key_arn: pulumi.Input[str],
     logs_key_arn: pulumi.Input[str],
     alert_topic_arn: pulumi.Input[str] | None,
+    secret_replica: SecretReplica | None = None,
 ) -> Cache:
     cfg = config.redis
     protect = context.protect
@@ -73,7 +75,8 @@ def cache(
     auth_secret, auth_version = secret(
         f"{name}-redis-auth", context, path="redis/auth-token", kind=CACHE_CREDENTIALS,
         description="Redis AUTH token (the secret string is the token itself)", value=token.result,
-        key_arn=secrets_key_arn, recovery_window_days=config.secrets.recovery_window_days, parent=parent)
+        key_arn=secrets_key_arn, recovery_window_days=config.secrets.recovery_window_days, parent=parent,
+        replica=secret_replica)
 
     subnet_group = aws.elasticache.SubnetGroup(
         f"{name}-redis-subnets", subnet_ids=list(subnet_ids),

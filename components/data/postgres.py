@@ -12,6 +12,7 @@ from components.core import iam
 from components.core.context import StackContext
 from components.core.logs import log_group
 from components.data.naming import COMPONENT, POSTGRES_PORT, physical_name
+from config.backup import Recovery
 from config.data import DataTierConfig, PostgresConfig
 
 # Exported to CloudWatch Logs; RDS would otherwise create the groups itself, unencrypted and kept forever.
@@ -58,7 +59,13 @@ def postgres(
     storage_key_arn: pulumi.Input[str],
     secrets_key_arn: pulumi.Input[str],
     logs_key_arn: pulumi.Input[str],
+    restore: Recovery | None = None,
 ) -> Postgres:
+    """The instance; with ``restore`` (a DR stack), restored from the source's replicated automated backups.
+
+    A restored instance keeps the source's master user name and data; RestoreDBInstanceToPointInTime takes the
+    replicated backups' ARN (SourceDBInstanceAutomatedBackupsArn) and, here, this region's key (KmsKeyId).
+    """
     cfg = config.postgres
     protect = context.protect
     child = pulumi.ResourceOptions(parent=parent)
@@ -103,7 +110,9 @@ def postgres(
         storage_type="gp3",
         storage_encrypted=True,
         kms_key_id=storage_key_arn,
-        username=cfg.master_username,
+        # Restored: the master user comes from the backups (pulumi-aws: "Cannot be specified for a replica").
+        username=None if restore else cfg.master_username,
+        restore_to_point_in_time=_restore_point(restore),
         manage_master_user_password=True,  # RDS keeps it in Secrets Manager and rotates it
         master_user_secret_kms_key_id=secrets_key_arn,
         iam_database_authentication_enabled=True,
@@ -135,6 +144,18 @@ def postgres(
     )
     return Postgres(instance=instance, identifier=identifier,
                     master_secret_arn=instance.master_user_secrets.apply(_master_secret_arn))
+
+
+def _restore_point(restore: Recovery | None) -> dict[str, object] | None:
+    """Point-in-time restore from replicated automated backups: at recovery.restoreTime, or the latest time."""
+    if restore is None:
+        return None
+    point: dict[str, object] = {"source_db_instance_automated_backups_arn": restore.database_automated_backups_arn}
+    if restore.restore_time:
+        point["restore_time"] = restore.restore_time
+    else:
+        point["use_latest_restorable_time"] = True
+    return point
 
 
 def _master_secret_arn(secrets: Sequence[aws.rds.outputs.InstanceMasterUserSecret] | None) -> str:

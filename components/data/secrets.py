@@ -30,6 +30,7 @@ from components.data.naming import (
     partition_of,
     physical_name,
 )
+from components.data.replication import SecretReplica
 from config.data import DataTierConfig
 from config.loader import llm_key_name
 
@@ -62,14 +63,20 @@ def secret(
     key_arn: pulumi.Input[str],
     recovery_window_days: int,
     parent: pulumi.Resource,
+    replica: SecretReplica | None = None,
 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
-    """A CMK-encrypted secret and its first version; ``value`` is forced to a Pulumi secret."""
+    """A CMK-encrypted secret and its first version; ``value`` is forced to a Pulumi secret.
+
+    With ``replica``, Secrets Manager keeps a read-only copy in the DR region under the DR key, updated with every
+    new version (a DR stack reads it, or promotes it with stop-replication-to-replica).
+    """
     entry = aws.secretsmanager.Secret(
         resource_name,
         name_prefix=f"{context.name}/{path}-",
         description=description,
         kms_key_id=key_arn,
         recovery_window_in_days=recovery_window_days,
+        replicas=replica.replicas() if replica else None,
         tags=context.tags(COMPONENT, **{SECRET_KIND_TAG: kind}),
         opts=pulumi.ResourceOptions(parent=parent, protect=context.protect),
     )
@@ -89,7 +96,7 @@ class AppSecrets:
 
 
 def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
-                key_arn: pulumi.Input[str]) -> AppSecrets:
+                key_arn: pulumi.Input[str], replica: SecretReplica | None = None) -> AppSecrets:
     window = config.secrets.recovery_window_days
     stack_config = pulumi.Config()
     llm_keys = {}
@@ -100,27 +107,27 @@ def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, cont
             description=f"{provider} API key (rotate at the provider, then pulumi config set --secret "
                         f"{llm_key_name(provider)})",
             value=stack_config.require_secret(llm_key_name(provider)), key_arn=key_arn,
-            recovery_window_days=window, parent=parent)
+            recovery_window_days=window, parent=parent, replica=replica)
         versions.append(llm_version)
     # Letters and digits only, so the value survives env files and shells unquoted.
     jwt_value = random.RandomPassword(f"{name}-jwt-secret-value", length=64, special=False,
                                       opts=pulumi.ResourceOptions(parent=parent))
     jwt, jwt_version = secret(f"{name}-jwt-secret", context, path="jwt", kind=SIGNING_KEY,
                               description="HMAC key that signs the services' JWTs", value=jwt_value.result,
-                              key_arn=key_arn, recovery_window_days=window, parent=parent)
+                              key_arn=key_arn, recovery_window_days=window, parent=parent, replica=replica)
     key_bytes = random.RandomBytes(f"{name}-encryption-key-value", length=32,
                                    opts=pulumi.ResourceOptions(parent=parent))
     encryption_key, encryption_key_version = secret(
         f"{name}-encryption-key", context, path="encryption-key", kind=ENCRYPTION_KEY,
         description="32-byte application encryption key, base64", value=key_bytes.base64,
-        key_arn=key_arn, recovery_window_days=window, parent=parent)
+        key_arn=key_arn, recovery_window_days=window, parent=parent, replica=replica)
     return AppSecrets(llm_keys=llm_keys, jwt=jwt, encryption_key=encryption_key,
                       versions=(*versions, jwt_version, encryption_key_version))
 
 
 def app_database_credentials(
     parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
-    host: pulumi.Input[str], key_arn: pulumi.Input[str],
+    host: pulumi.Input[str], key_arn: pulumi.Input[str], replica: SecretReplica | None = None,
 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
     """The application role's credentials in the JSON shape AWS's PostgreSQL rotation function expects."""
     pg = config.postgres
@@ -137,12 +144,12 @@ def app_database_credentials(
     return secret(f"{name}-app-db-credentials", context, path="postgres/app", kind=DATABASE_CREDENTIALS,
                   description=f"PostgreSQL credentials of the application role {pg.app_username} (rotated)",
                   value=value, key_arn=key_arn, recovery_window_days=config.secrets.recovery_window_days,
-                  parent=parent)
+                  parent=parent, replica=replica)
 
 
 def monitor_database_credentials(
     parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
-    host: pulumi.Input[str], key_arn: pulumi.Input[str],
+    host: pulumi.Input[str], key_arn: pulumi.Input[str], replica: SecretReplica | None = None,
 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
     """The metrics exporter's own login (a pg_monitor member), apart from the application's credentials.
 
@@ -160,7 +167,7 @@ def monitor_database_credentials(
     return secret(f"{name}-monitor-db-credentials", context, path="postgres/monitor", kind=DATABASE_CREDENTIALS,
                   description=f"PostgreSQL login of the metrics exporter ({pg.monitor_username}, pg_monitor only)",
                   value=value, key_arn=key_arn, recovery_window_days=config.secrets.recovery_window_days,
-                  parent=parent)
+                  parent=parent, replica=replica)
 
 
 def rotation(

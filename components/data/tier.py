@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -16,13 +17,28 @@ from components.core import kms
 from components.core.context import StackContext
 from components.data.bootstrap import DatabaseBootstrap
 from components.data.bootstrap_job import BootstrapInputs
-from components.data.buckets import buckets
+from components.data.buckets import ReplicaBuckets, buckets, logs_bucket
 from components.data.cache import cache
 from components.data.documentdb import document_store
 from components.data.naming import COMPONENT, MONGODB_PORT, POSTGRES_PORT, REDIS_PORT
 from components.data.postgres import postgres
-from components.data.secrets import app_database_credentials, app_secrets, monitor_database_credentials, rotation
+from components.data.replication import (
+    DrTarget,
+    SecretReplica,
+    dr_keys,
+    replica_arn,
+    replicate_bucket,
+    replicate_database_backups,
+)
+from components.data.secrets import (
+    AppSecrets,
+    app_database_credentials,
+    app_secrets,
+    monitor_database_credentials,
+    rotation,
+)
 from components.data.vector import VectorStoreRefs, snapshot_expiry, vector_store_key
+from config.backup import Recovery
 from config.data import DataTierConfig
 from config.observability import postgres_max_connections
 
@@ -46,6 +62,10 @@ class DataTierArgs:
     database_cidrs: Sequence[str]
     # What runs the database bootstrap on this stack's runtime (a Kubernetes Job, or a one-shot instance).
     bootstrap: DatabaseBootstrap
+    # Where the stores replicate to (backup.drRegion with backup.replication on); None: no cross-region copies.
+    dr: DrTarget | None = None
+    # A DR stack: restore from the source stack's replicas in this region instead of starting empty.
+    recovery: Recovery | None = None
 
 
 class DataTier(pulumi.ComponentResource):
@@ -78,22 +98,34 @@ class DataTier(pulumi.ComponentResource):
         super().__init__("agent-platform:data:DataTier", name, None, opts)
         cfg, context = args.config, args.context
 
-        keys = {purpose: self._key(name, purpose, context)
-                for purpose in ("database", "cache", "objects", "secrets")}
-        secrets_key = keys["secrets"].arn
+        recovery = args.recovery
+        # A DR stack reuses the source's DR keys for what it inherits (the replica bucket and the replicated
+        # secrets), so services need one key per purpose, as everywhere else.
+        own = ("database", "cache") if recovery else ("database", "cache", "objects", "secrets")
+        key_arns: dict[str, pulumi.Input[str]] = {p: self._key(name, p, context).arn for p in own}
+        if recovery:
+            key_arns |= {"objects": recovery.data_key_arn, "secrets": recovery.secrets_key_arn}
+        secrets_key = key_arns["secrets"]
+        dr = args.dr
+        dr_keys_ = dr_keys(self, name, context, dr) if dr else {}
+        replica = SecretReplica(dr.region, dr_keys_["secrets"].arn) if dr else None
 
         db_sg = self._security_group(name, "postgres", "PostgreSQL", POSTGRES_PORT, args)
         cache_sg = self._security_group(name, "redis", "Redis", REDIS_PORT, args)
         rotation_sg = self._rotation_security_group(name, args, db_sg)
 
-        secrets = app_secrets(self, name, cfg, context, key_arn=secrets_key)
+        secrets = None if recovery else app_secrets(self, name, cfg, context, key_arn=secrets_key, replica=replica)
         db = postgres(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=db_sg.id,
-                      storage_key_arn=keys["database"].arn, secrets_key_arn=secrets_key,
-                      logs_key_arn=args.logs_key_arn)
+                      storage_key_arn=key_arns["database"], secrets_key_arn=secrets_key,
+                      logs_key_arn=args.logs_key_arn, restore=recovery)
         credentials, credentials_value = app_database_credentials(
-            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key)
+            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key, replica=replica)
         monitor, monitor_value = monitor_database_credentials(
-            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key)
+            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key, replica=replica)
+        if dr:
+            replicate_database_backups(
+                self, name, instance=db.instance, key_arn=dr_keys_["database"].arn, dr=dr,
+                retention_days=dr.config.database_retention_days or cfg.postgres.backup_retention_days)
 
         converged: list[pulumi.Resource] = []
         bootstrap_inputs = BootstrapInputs(
@@ -108,13 +140,27 @@ class DataTier(pulumi.ComponentResource):
                  security_group_id=rotation_sg.id, after=[db.instance, *converged])
 
         redis = cache(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=cache_sg.id,
-                      storage_key_arn=keys["cache"].arn, secrets_key_arn=secrets_key,
-                      logs_key_arn=args.logs_key_arn, alert_topic_arn=args.alert_topic_arn)
-        stores = buckets(self, name, cfg.buckets, context, data_key_arn=keys["objects"].arn,
-                         expiring_prefixes=snapshot_expiry(cfg))
+                      storage_key_arn=key_arns["cache"], secrets_key_arn=secrets_key,
+                      logs_key_arn=args.logs_key_arn, alert_topic_arn=args.alert_topic_arn, secret_replica=replica)
+        replicas: ReplicaBuckets | None = None
+        if recovery:
+            # The data bucket is the source's replica in this region: pointed to, never created a second time.
+            logs, logs_policy = logs_bucket(self, name, cfg.buckets, context)
+            self.data_bucket_name = pulumi.Output.from_input(recovery.data_bucket_name)
+            self.data_bucket_arn = pulumi.Output.concat("arn:", context.partition, ":s3:::",
+                                                        recovery.data_bucket_name)
+        else:
+            stores = buckets(self, name, cfg.buckets, context, data_key_arn=key_arns["objects"],
+                             expiring_prefixes=snapshot_expiry(cfg))
+            logs, logs_policy = stores.logs, stores.logs_policy
+            self.data_bucket_name, self.data_bucket_arn = stores.data.bucket, stores.data.arn
+            replicas = replicate_bucket(
+                self, name, cfg.buckets, context, source=stores.data, source_key_arn=key_arns["objects"],
+                replica_key_arn=dr_keys_["objects"].arn, dr=dr, after=[stores.data_versioning],
+                expiring_prefixes=snapshot_expiry(cfg)) if dr else None
         self.vector_store: VectorStoreRefs | None = vector_store_key(
-            self, name, cfg, context, key_arn=secrets_key, bucket_name=stores.data.bucket,
-            bucket_arn=stores.data.arn, data_key_arn=keys["objects"].arn)
+            self, name, cfg, context, key_arn=secrets_key, bucket_name=self.data_bucket_name,
+            bucket_arn=self.data_bucket_arn, data_key_arn=key_arns["objects"], replica=replica)
 
         # The document store (only when dataTier.documentStore is set), with its own key and security group.
         self.mongodb_host: pulumi.Output[str] | None = None
@@ -152,23 +198,31 @@ class DataTier(pulumi.ComponentResource):
         self.redis_replication_group_id = redis.group.replication_group_id
         self.redis_member_cluster_ids = redis.group.member_clusters.apply(lambda ids: sorted(ids or []))
         self.redis_auth_secret_arn = redis.auth_secret.arn
-        self.data_bucket_name = stores.data.bucket
-        self.data_bucket_arn = stores.data.arn
-        self.logs_bucket_name = stores.logs.bucket
-        self.logs_bucket_arn = stores.logs.arn
+        self.logs_bucket_name = logs.bucket
+        self.logs_bucket_arn = logs.arn
         # Log producers (the load balancer) must wait until the bucket policy lets them write.
-        self.logs_bucket_ready: list[pulumi.Resource] = [stores.logs_policy]
-        self.llm_key_secret_arns = {provider: entry.arn for provider, entry in secrets.llm_keys.items()}
-        self.jwt_secret_arn = secrets.jwt.arn
-        self.encryption_key_secret_arn = secrets.encryption_key.arn
-        self.secrets_kms_key_arn = secrets_key
-        self.secret_versions: list[pulumi.Resource] = [*secrets.versions, credentials_value, monitor_value,
-                                                       redis.auth_version]
+        self.logs_bucket_ready: list[pulumi.Resource] = [logs_policy]
+        if secrets is not None:
+            self.llm_key_secret_arns = {provider: entry.arn for provider, entry in secrets.llm_keys.items()}
+            self.jwt_secret_arn = secrets.jwt.arn
+            self.encryption_key_secret_arn = secrets.encryption_key.arn
+        else:
+            # The source's replicas: the values that cannot be regenerated (signing and encryption keys).
+            assert recovery is not None
+            recovered = {k: pulumi.Output.from_input(v) for k, v in recovery.secret_arns.items()}
+            self.llm_key_secret_arns = {p: recovered[p] for p in cfg.secrets.llm_providers}
+            self.jwt_secret_arn = recovered["jwt"]
+            self.encryption_key_secret_arn = recovered["encryption-key"]
+        self.secrets_kms_key_arn = pulumi.Output.from_input(secrets_key)
+        self.secret_versions: list[pulumi.Resource] = [*(secrets.versions if secrets else ()), credentials_value,
+                                                       monitor_value, redis.auth_version]
         if self.vector_store is not None:
             self.secret_versions.append(self.vector_store.api_key_version)
-        self.data_kms_key_arn = keys["objects"].arn
+        self.data_kms_key_arn = pulumi.Output.from_input(key_arns["objects"])
         self.database_security_group_id = db_sg.id
         self.cache_security_group_id = cache_sg.id
+        # What a DR stack restores from (recovery.* in Pulumi.<stack>-dr.yaml); None without replication.
+        self.dr_state = self._dr_state(replicas, dr_keys_, secrets, dr.region) if dr and secrets else None
         self.register_outputs({
             "postgres_host": self.postgres_host,
             "db_instance_arn": self.db_instance_arn,
@@ -181,6 +235,21 @@ class DataTier(pulumi.ComponentResource):
             "jwt_secret_arn": self.jwt_secret_arn,
             "encryption_key_secret_arn": self.encryption_key_secret_arn,
         })
+
+    @staticmethod
+    def _dr_state(replicas: ReplicaBuckets | None, keys: Mapping[str, aws.kms.Key], secrets: AppSecrets,
+                  region: str) -> dict[str, Any]:
+        """The replicas' names and ARNs in the DR region: the values a DR stack's ``recovery`` section takes.
+
+        Database and cache credentials are not listed: the DR stack creates its own (its bootstrap sets them).
+        """
+        named = {"jwt": secrets.jwt, "encryption-key": secrets.encryption_key, **secrets.llm_keys}
+        return {
+            "dataBucketName": replicas.data.bucket if replicas else None,
+            "dataKeyArn": keys["objects"].arn,
+            "secretsKeyArn": keys["secrets"].arn,
+            "secretArns": {k: s.arn.apply(lambda arn: replica_arn(arn, region)) for k, s in named.items()},
+        }
 
     def _key(self, name: str, purpose: str, context: StackContext) -> aws.kms.Key:
         """One rotating CMK per purpose, so granting a workload the object key exposes no database data."""

@@ -16,6 +16,7 @@ import pulumi_random as random
 from components.core.context import StackContext
 from components.core.templates import template_text
 from components.data.naming import API_KEY
+from components.data.replication import SecretReplica
 from components.data.secrets import secret
 from config.data import DataTierConfig
 from config.vector import QdrantConfig, WeaviateConfig
@@ -78,7 +79,7 @@ def snapshot_expiry(cfg: DataTierConfig) -> dict[str, int]:
 
 def vector_store_key(parent: pulumi.Resource, name: str, cfg: DataTierConfig, context: StackContext, *,
                      key_arn: pulumi.Input[str], bucket_name: pulumi.Input[str], bucket_arn: pulumi.Input[str],
-                     data_key_arn: pulumi.Input[str]) -> VectorStoreRefs | None:
+                     data_key_arn: pulumi.Input[str], replica: SecretReplica | None = None) -> VectorStoreRefs | None:
     """The store's API key (generated, CMK-encrypted), or None when embeddings stay in pgvector."""
     sizing = cfg.dedicated_vector_store
     if sizing is None:
@@ -91,7 +92,7 @@ def vector_store_key(parent: pulumi.Resource, name: str, cfg: DataTierConfig, co
         f"{name}-{kind}-api-key-secret", context, path=f"data/{kind}-api-key",
         description=f"API key of the {kind} vector store (services list it as the 'vector-store' secret).",
         kind=API_KEY, value=value.result, key_arn=key_arn,
-        recovery_window_days=cfg.secrets.recovery_window_days, parent=parent)
+        recovery_window_days=cfg.secrets.recovery_window_days, parent=parent, replica=replica)
     return VectorStoreRefs(kind=kind, sizing=sizing, api_key_secret_arn=entry.arn, api_key_version=version,
                            secrets_kms_key_arn=key_arn, bucket_name=bucket_name, bucket_arn=bucket_arn,
                            data_kms_key_arn=data_key_arn)

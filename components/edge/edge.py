@@ -50,6 +50,9 @@ class EdgeArgs:
     logs_bucket_name: pulumi.Input[str]
     logs_key_arn: pulumi.Input[str]
     logs_bucket_ready: Sequence[pulumi.Resource] = field(default_factory=tuple)
+    # A DR stack takes over the source stack's public names: its alias records overwrite the source's (the DNS
+    # failover of docs/runbooks/disaster-recovery.md); every other stack refuses to overwrite an existing record.
+    take_over_dns: bool = False
 
 
 class Edge(pulumi.ComponentResource):
@@ -121,7 +124,8 @@ class Edge(pulumi.ComponentResource):
         waf_logging(name, acl, cfg.waf, log_group_name=f"aws-waf-logs-{context.name}",
                     kms_key_arn=args.logs_key_arn, tags=tags, parent=self)
         alias_records(name, [r.host for r in self.routes], zone_id=self._zone_id, dns_name=alb.dns_name,
-                      lb_zone_id=alb.zone_id, ipv6=cfg.ip_address_type == "dualstack", parent=self)
+                      lb_zone_id=alb.zone_id, ipv6=cfg.ip_address_type == "dualstack", parent=self,
+                      overwrite=args.take_over_dns)
         return acl
 
     def _finish(self, alb: aws.lb.LoadBalancer, target_group_arn_suffix: pulumi.Output[str] | None,

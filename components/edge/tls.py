@@ -82,8 +82,10 @@ def alias_records(
     lb_zone_id: pulumi.Input[str],
     ipv6: bool,
     parent: pulumi.Resource,
+    overwrite: bool = False,
 ) -> list[aws.route53.Record]:
-    """A (and with a dual-stack load balancer, AAAA) alias records; existing records are never overwritten."""
+    """A (and with a dual-stack load balancer, AAAA) alias records; existing records are overwritten only by a DR
+    stack taking over the source's names (``overwrite``)."""
     records = []
     for host in sorted(set(hosts)):
         for record_type in ("A", "AAAA") if ipv6 else ("A",):
@@ -93,7 +95,7 @@ def alias_records(
                 name=host,
                 type=record_type,
                 aliases=[{"name": dns_name, "zone_id": lb_zone_id, "evaluate_target_health": True}],
-                allow_overwrite=False,
+                allow_overwrite=overwrite,
                 opts=pulumi.ResourceOptions(parent=parent),
             ))
     return records

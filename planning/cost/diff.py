@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-STACKS = ("dev", "staging", "prod")
+STACKS = ("dev", "staging", "prod", "prod-dr")
 TOP_LINES = 5
 COMMAND = "python -m planning.cost.diff"
 

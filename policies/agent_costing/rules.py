@@ -18,6 +18,7 @@ from agent_contract.tags import (
     BACKUP_PLAN_TAG,
     CAPACITY_TAG,
     CUSTOM_METRICS_TAG,
+    ROLE_TAG,
     RUN_ONCE,
     SNAPSHOT_GIB_ANNOTATION,
     SNAPSHOT_RETENTION_ANNOTATION,
@@ -57,6 +58,9 @@ BACKUP_VAULT = "aws:backup/vault:Vault"
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
+BUCKET_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+DB_BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
 PVC = "kubernetes:core/v1:PersistentVolumeClaim"
 STATEFUL_SET = "kubernetes:apps/v1:StatefulSet"
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -153,6 +157,8 @@ FREE_TYPES: dict[str, str] = {
     **dict.fromkeys([
         "aws:ecr/lifecyclePolicy:LifecyclePolicy", "aws:ecr/repositoryPolicy:RepositoryPolicy",
     ], "repository configuration; image storage is priced on the repository"),
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate":
+        "settings of repositories ECR creates; their image storage is priced on the replication configuration",
 }
 
 # Whole providers whose resources exist only where the deployment runs, or inside the cluster's nodes.
@@ -285,15 +291,17 @@ class Bill:
         self.unpriced: list[str] = []
         self.free: str | None = None
 
-    def add(self, key: str, quantity: float, item: str, *, factor: float = 1.0, keep_zero: bool = False) -> None:
+    def add(self, key: str, quantity: float, item: str, *, factor: float = 1.0, keep_zero: bool = False,
+            region: str | None = None) -> None:
         """``quantity`` units of price ``key`` per month (hour-priced keys: pass hours).
 
         Zero quantities are dropped, except ``keep_zero`` ones (a resource's main charge, usage-driven
-        charges) so that a resource priced at zero still shows up in the report with the reason.
+        charges) so that a resource priced at zero still shows up in the report with the reason. ``region``
+        prices a charge incurred elsewhere than the resource's own region (replicas a configuration creates).
         """
         if quantity < 0 or (quantity == 0 and not keep_zero):
             return
-        region = self.ctx.region_of(self.res)
+        region = region or self.ctx.region_of(self.res)
         price = self.ctx.catalogue.price(region, key)
         if price is None:
             self.unpriced.append(f"{item}: no {region} price for '{key}' in the catalogue")
@@ -776,9 +784,69 @@ def _cache_cluster(res: Resource, ctx: Context, bill: Bill) -> None:
 
 
 def _bucket(res: Resource, ctx: Context, bill: Bill) -> None:
+    if ctx.region_of(res) != ctx.default_region:
+        # A bucket in the DR region: the replica holds a copy of one primary bucket's share; the replica's
+        # access-log bucket holds a few KB of logs per day (not modelled).
+        if _role(res) == "replica":
+            share = ctx.share("s3")
+            bill.add("s3.standard.storage", ctx.usage.s3_storage_gb * share,
+                     f"S3 Standard storage of the DR replica (a copy of {share:.0%} of usage.s3StorageGb)",
+                     keep_zero=True)
+        else:
+            bill.add("s3.standard.storage", 0, "S3 Standard storage in the DR region (access logs only)",
+                     keep_zero=True)
+        return
     share = ctx.share("s3")
     bill.add("s3.standard.storage", ctx.usage.s3_storage_gb * share,
              f"S3 Standard storage ({share:.0%} of usage.s3StorageGb)", keep_zero=True)
+
+
+def _role(res: Resource) -> str | None:
+    tags = get(res.props, "tags", default=None)
+    return tags.get(ROLE_TAG) if isinstance(tags, Mapping) else None
+
+
+# --- cross-region replication (RPO on region loss) ------------------------------------------------------------
+
+
+def _bucket_replication(res: Resource, ctx: Context, bill: Bill) -> None:
+    """S3 CRR: inter-region transfer of what replicates, plus the Replication Time Control fee per GB."""
+    share = ctx.share("replication")
+    gb = ctx.usage.dr_replication_gb * share
+    bill.add("s3.transfer.inter-region", gb, f"replicated to another region ({share:.0%} of usage.drReplicationGb)",
+             keep_zero=True)
+    with bill.part("replication time control"):
+        rules = get(res.props, "rules", default=[]) or []
+        if any(str(get(r, "destination", "replicationTime", "status", default="")) == "Enabled" for r in rules):
+            bill.add("s3.replication-time-control", gb, "S3 Replication Time Control (per GB replicated)",
+                     keep_zero=True)
+
+
+def _db_backups_replication(res: Resource, ctx: Context, bill: Bill) -> None:
+    """RDS automated backups in the DR region: backup storage there plus the transfer of snapshots and logs."""
+    with bill.part("replicated backup storage"):
+        sources = ctx.dependencies(res, "sourceDbInstanceArn", RDS_INSTANCE)
+        if not sources:
+            bill.skip("replicated backup storage: the source instance is not in this plan")
+        else:
+            size = number(get(sources[0].props, "allocatedStorage", default=0), ["allocatedStorage"])
+            # All of it is billed: the free backup storage (up to the database size) applies in its own region only.
+            bill.add("rds.backup-storage", size, f"replicated backups (~{size:g} GB: the database's allocated "
+                     "storage, an upper bound of a full snapshot)", keep_zero=True)
+    share = ctx.share("replication")
+    bill.add("rds.transfer.inter-region", ctx.usage.dr_replication_gb * share,
+             f"snapshots and transaction logs sent to the DR region ({share:.0%} of usage.drReplicationGb)",
+             keep_zero=True)
+
+
+def _ecr_replication(res: Resource, ctx: Context, bill: Bill) -> None:
+    """ECR replication: the replicated images are stored again in each destination region."""
+    with bill.part("replicated image storage"):
+        rules = get(res.props, "replicationConfiguration", "rules", default=[]) or []
+        regions = sorted({str(get(d, "region")) for r in rules for d in (get(r, "destinations", default=[]) or [])})
+        for region in regions:
+            bill.add("ecr.storage", ctx.usage.ecr_storage_gb, f"image replicas in {region} (usage.ecrStorageGb)",
+                     keep_zero=True, region=region)
 
 
 def _ecr_repository(res: Resource, ctx: Context, bill: Bill) -> None:
@@ -1104,6 +1172,9 @@ RULES: dict[str, Rule] = {
     BUCKET: _bucket,
     BUCKET_V2: _bucket,
     ECR_REPOSITORY: _ecr_repository,
+    BUCKET_REPLICATION: _bucket_replication,
+    DB_BACKUPS_REPLICATION: _db_backups_replication,
+    ECR_REPLICATION: _ecr_replication,
     "aws:codebuild/project:Project": _codebuild_project,
     SECRET: _secret,
     KMS_KEY: _kms_key,
@@ -1135,7 +1206,10 @@ def pool_of(res: Resource, default_region: str) -> str | None:
     if res.type == WEB_ACL:
         return "waf"
     if res.type in (BUCKET, BUCKET_V2):
-        return "s3"
+        # Buckets in another region are the DR replicas: they copy a share, they do not split the usage.
+        return "s3" if (res.region or default_region) == default_region else None
+    if res.type in (BUCKET_REPLICATION, DB_BACKUPS_REPLICATION):
+        return "replication"
     if res.type == ECR_REPOSITORY:
         return "ecr"
     if res.type == LOG_GROUP:

@@ -60,6 +60,10 @@ USAGE_FIELDS: dict[str, UsageField] = {
     "document_db_backup_gb": UsageField(
         "documentDbBackupGb", "GB", "DocumentDB backup storage beyond the free allowance (100% of the cluster's "
         "storage): long retention and AWS Backup snapshots."),
+    "dr_replication_gb": UsageField(
+        "drReplicationGb", "GB/month", "New or changed data replicated to the DR region each month (S3 Cross-Region "
+        "Replication, RDS automated-backup replication; shared evenly between the replications). 0 without "
+        "backup.drRegion."),
 }
 CAMEL_TO_FIELD = {f.camel: name for name, f in USAGE_FIELDS.items()}
 
@@ -84,6 +88,7 @@ class Usage:
     document_db_storage_gb: float
     document_db_io_millions: float
     document_db_backup_gb: float
+    dr_replication_gb: float
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -118,7 +123,7 @@ DEFAULT_USAGE = Usage(
     nat_data_gb=200, endpoint_data_gb=100, load_balancer_lcu=2, waf_requests_millions=5, s3_storage_gb=100,
     ecr_storage_gb=20, log_ingestion_gb=50, backup_warm_gb=100, backup_cold_gb=0, backup_rds_snapshot_gb=100,
     spot_price_factor=1.0, run_once_instance_hours=2, ci_runner_build_minutes=1200,
-    document_db_storage_gb=20, document_db_io_millions=50, document_db_backup_gb=0,
+    document_db_storage_gb=20, document_db_io_millions=50, document_db_backup_gb=0, dr_replication_gb=0,
 )
 
 

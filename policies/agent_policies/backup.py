@@ -407,8 +407,10 @@ POLICIES: list[Policy] = [
                               "description": "Resource types that must be taken by a backup selection."},
             "nonDataBucketRoleTag": {"type": "string", "default": ROLE_TAG,
                                      "description": "Tag that marks a bucket's role."},
-            "nonDataBucketRoles": {"type": "array", "items": {"type": "string"}, "default": ["logs"],
-                                   "description": "Bucket roles that hold no data worth a backup."},
+            "nonDataBucketRoles": {"type": "array", "items": {"type": "string"}, "default": ["logs", "replica"],
+                                   "description": "Bucket roles that need no backup selection: access logs, and "
+                                                  "cross-region replicas (themselves the off-region copy, in a "
+                                                  "region the stack's backup plan does not run in)."},
             "logTargetsHoldNoData": {"type": "boolean", "default": True,
                                      "description": "Treat buckets that receive S3 server access logs or load "
                                                     "balancer logs as log buckets (no backup needed)."},

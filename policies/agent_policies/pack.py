@@ -24,6 +24,7 @@ DOMAINS: tuple[str, ...] = (
     "aws_data",
     "aws_stores",
     "backup",
+    "disaster_recovery",
     "aws_ecr",
     "aws_edge",
     "edge_routing",

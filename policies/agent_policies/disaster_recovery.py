@@ -1,0 +1,242 @@
+"""Disaster recovery: every stateful store has a copy in another region that is recent enough for the stack's RPO,
+and the restore tests also restore from that region.
+
+AWS Backup's off-region copies (``backup-cross-region-copy``) run once per snapshot rule, so on their own they lose
+up to a day with the region. These policies ask for continuous replication of each store, and compare what AWS
+states about each replication's lag with ``maxRpoMinutes``:
+
+- PostgreSQL (RDS): automated backups replicated to another region. "Amazon RDS PITR snapshot replication is based
+  on asynchronous replication, so the underlying RPO is ... ranging 5-30 minutes" (AWS Prescriptive Guidance,
+  "Amazon RDS PITR snapshot replication"); counted as 30.
+- S3 buckets holding data: Cross-Region Replication with Replication Time Control, which replicates "99.99 percent
+  of new objects ... within 15 minutes" (S3 user guide, S3 RTC); without RTC replication has no time bound.
+- Application secrets: Secrets Manager replicas in another region (replicated with every new version).
+- Images, where the stack owns the registry's replication: its repositories match a cross-region ECR rule.
+
+ElastiCache is not asked for: the platform keeps no state there that PostgreSQL cannot rebuild
+(docs/disaster-recovery.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent_contract.tags import ROLE_TAG, SECRET_KIND_TAG
+from pulumi_policy import Policy, PolicyResource, ReportViolation, Severity, StackValidationArgs
+
+from ._common import Settings, as_list, get, known, of_type, soc2, stack_policy, tag_map
+from .backup import BUCKET_TYPES, PLAN, VAULT, _log_targets, _provider_urn, _region
+
+RDS_INSTANCE = "aws:rds/instance:Instance"
+DB_BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+BUCKET_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+SECRET = "aws:secretsmanager/secret:Secret"
+ECR_REPOSITORY = "aws:ecr/repository:Repository"
+ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
+RESTORE_TESTING_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
+
+RDS_REPLICATION_RPO_MINUTES = 30
+S3_RTC_MINUTES = 15
+# Buckets with these roles need no replica: access logs, and the replicas themselves.
+NON_DATA_ROLES = ("logs", "replica")
+_A1_2 = soc2("A1.2", "Environmental protections, software, data backup processes, and recovery infrastructure")
+_A1_3 = soc2("A1.3", "Recovery plan procedures supporting system recovery are tested")
+
+
+def _off_region(copy: PolicyResource, source: PolicyResource) -> bool | None:
+    """Whether ``copy`` lives in another region than ``source`` (``None``: the plan cannot tell)."""
+    copy_region, source_region = _region(copy), _region(source)
+    if copy_region and source_region:
+        return copy_region != source_region
+    if _provider_urn(copy) == _provider_urn(source):
+        return False  # one provider, one region
+    return True if copy_region else None
+
+
+def _depends_on(res: PolicyResource, prop: str, target: PolicyResource) -> bool:
+    return any(d.urn == target.urn for d in res.property_dependencies.get(prop) or ())
+
+
+def _check_database(db: PolicyResource, replications: Sequence[PolicyResource], target: int,
+                    report: ReportViolation) -> None:
+    if known(lambda: get(db.props, "replicateSourceDb")):
+        return  # a read replica: its source's backups are the ones replicated
+    mine = [r for r in replications if _depends_on(r, "sourceDbInstanceArn", db)]
+    off = [r for r in mine if _off_region(r, db) is not False]
+    if not off:
+        report(f"RDS instance {db.name} has no automated-backup replication to another region: losing its region "
+               "loses the database back to the last daily AWS Backup copy.", db.urn)
+        return
+    for replication in off:
+        if not known(lambda r=replication: get(r.props, "kmsKeyId"), "unknown"):
+            report(f"Automated-backup replication {replication.name} names no kmsKeyId: the replicated backups of "
+                   "an encrypted database need a customer-managed key in the destination region.", replication.urn)
+    if target < RDS_REPLICATION_RPO_MINUTES:
+        report(f"RDS instance {db.name} replicates its backups with up to {RDS_REPLICATION_RPO_MINUTES} minutes of "
+               f"lag (AWS: 5-30 minutes); this stack's RPO is {target} minutes: use a cross-region read replica.",
+               db.urn)
+
+
+def _data_buckets(resources: Sequence[PolicyResource]) -> list[PolicyResource]:
+    log_targets = _log_targets(resources)
+    out = []
+    for bucket in of_type(resources, *BUCKET_TYPES):
+        tags = known(lambda b=bucket: tag_map(get(b.props, "tags")))
+        if tags is None or tags.get(ROLE_TAG) in NON_DATA_ROLES or bucket.urn in log_targets:
+            continue
+        out.append(bucket)
+    return out
+
+
+def _rule_problems(rule: object, target: int) -> list[str]:
+    problems = []
+    if get(rule, "sourceSelectionCriteria", "sseKmsEncryptedObjects", "status") != "Enabled":
+        problems.append("does not replicate SSE-KMS objects (sourceSelectionCriteria.sseKmsEncryptedObjects), so "
+                        "none of this platform's objects would be copied")
+    if get(rule, "destination", "replicationTime", "status") != "Enabled":
+        problems.append(f"has no Replication Time Control, so nothing bounds its lag; this stack's RPO is {target} "
+                        "minutes")
+    elif target < S3_RTC_MINUTES:
+        problems.append(f"replicates within {S3_RTC_MINUTES} minutes (RTC), above this stack's RPO of {target}")
+    return problems
+
+
+def _check_bucket(bucket: PolicyResource, configs: Sequence[PolicyResource], resources: Sequence[PolicyResource],
+                  target: int, report: ReportViolation) -> None:
+    mine = [c for c in configs if _depends_on(c, "bucket", bucket)]
+    if not mine:
+        report(f"S3 bucket {bucket.name} holds data but is not replicated to another region (S3 Cross-Region "
+               "Replication): losing its region loses every object since the last daily backup copy.", bucket.urn)
+        return
+    by_urn = {r.urn: r for r in resources}
+    for config in mine:
+        destinations = [by_urn[d.urn] for d in config.property_dependencies.get("rules") or ()
+                        if d.urn in by_urn and by_urn[d.urn].resource_type in BUCKET_TYPES]
+        if destinations and all(_off_region(d, bucket) is False for d in destinations):
+            report(f"S3 bucket {bucket.name} replicates only within its own region ({config.name}); a regional "
+                   "outage takes both copies.", config.urn)
+            continue
+        rules = [r for r in as_list(known(lambda c=config: get(c.props, "rules"), [])) if get(r, "status") == "Enabled"]
+        if not rules:
+            report(f"Replication configuration {config.name} of bucket {bucket.name} has no enabled rule.", config.urn)
+        for rule in rules:
+            for problem in known(lambda r=rule: _rule_problems(r, target), []):
+                report(f"Replication rule {get(rule, 'id') or '?'} of bucket {bucket.name} {problem}.", config.urn)
+
+
+def _check_secret(secret: PolicyResource, report: ReportViolation) -> None:
+    tags = known(lambda: tag_map(get(secret.props, "tags")))
+    if tags is None or SECRET_KIND_TAG not in tags:
+        return  # not an application secret (operational ones are recreated by a DR stack)
+    replicas = known(lambda: as_list(get(secret.props, "replicas")), None)
+    if replicas is None:
+        return
+    home = _region(secret)
+    off = [r for r in replicas if get(r, "region") and get(r, "region") != home]
+    if not off:
+        report(f"Secret {secret.name} has no replica in another region: a DR stack could not read it, and values "
+               "that cannot be regenerated (keys, signing secrets) would be lost with the region.", secret.urn)
+    for replica in off:
+        if not get(replica, "kmsKeyId"):
+            report(f"Secret {secret.name}'s replica in {get(replica, 'region')} names no kmsKeyId, so it is "
+                   "encrypted with the AWS-managed key aws/secretsmanager; name a customer-managed key of that "
+                   "region.", secret.urn)
+
+
+def _check_images(resources: Sequence[PolicyResource], report: ReportViolation) -> None:
+    prefixes: list[str] = []
+    for config in of_type(resources, ECR_REPLICATION):
+        home = _region(config)
+        for rule in as_list(known(lambda c=config: get(c.props, "replicationConfiguration", "rules"), [])):
+            if not any(get(d, "region") and get(d, "region") != home for d in as_list(get(rule, "destinations"))):
+                continue
+            filters = as_list(get(rule, "repositoryFilters"))
+            prefixes += [str(get(f, "filter")) for f in filters] if filters else [""]
+    for repo in of_type(resources, ECR_REPOSITORY):
+        name = known(lambda r=repo: get(r.props, "name"))
+        if isinstance(name, str) and not any(name.startswith(p) for p in prefixes):
+            report(f"ECR repository {repo.name} ({name}) is not replicated to another region: a DR stack would have "
+                   "no image to run.", repo.urn)
+
+
+def _check_replication(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    if not settings["required"]:
+        return
+    target = int(settings["maxRpoMinutes"])
+    resources = list(args.resources)
+    replications = list(of_type(resources, DB_BACKUPS_REPLICATION))
+    for db in of_type(resources, RDS_INSTANCE):
+        _check_database(db, replications, target, report)
+    configs = list(of_type(resources, BUCKET_REPLICATION))
+    for bucket in _data_buckets(resources):
+        _check_bucket(bucket, configs, resources, target, report)
+    for secret in of_type(resources, SECRET):
+        _check_secret(secret, report)
+    if settings["requireImageReplication"]:
+        _check_images(resources, report)
+
+
+def _dr_vaults(resources: Sequence[PolicyResource]) -> list[PolicyResource]:
+    """Vaults a backup plan copies to in another region."""
+    vaults = {v.urn: v for v in of_type(resources, VAULT)}
+    found: dict[str, PolicyResource] = {}
+    for plan in of_type(resources, PLAN):
+        for dep in plan.property_dependencies.get("rules") or ():
+            vault = vaults.get(dep.urn)
+            if vault is not None and _provider_urn(vault) != _provider_urn(plan):
+                found[vault.urn] = vault
+    return list(found.values())
+
+
+def _check_dr_restore_tests(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    if not settings["required"]:
+        return
+    resources = list(args.resources)
+    tests = list(of_type(resources, RESTORE_TESTING_PLAN))
+    dr_vaults = _dr_vaults(resources)
+    if not tests or not dr_vaults:
+        return  # no restore tests at all, or no DR vault: backup-cross-region-copy and the config report those
+    if not any(_depends_on(t, "recoveryPointSelection", v) for t in tests for v in dr_vaults):
+        names = ", ".join(v.name for v in dr_vaults)
+        report(f"No restore testing plan restores from the DR vault(s) {names}: the copies a region loss leaves are "
+               "never shown to restore.", dr_vaults[0].urn)
+
+
+_REQUIRED = {"type": "boolean", "default": False,
+             "description": "Whether this stack must keep cross-region copies (prod always; staging when it sets "
+                            "backup.drRegion). Generated from the stack config."}
+
+POLICIES: list[Policy] = [
+    stack_policy(
+        "dr-cross-region-replication",
+        description="Every stateful store (RDS, S3 buckets with data, application secrets, and images where the "
+                    "stack owns the registry's replication) has a continuous copy in another region whose lag "
+                    "meets the stack's RPO.",
+        check=_check_replication,
+        severity=Severity.HIGH,
+        remediation="Set backup.drRegion with backup.replication enabled (docs/disaster-recovery.md): the data tier "
+                    "then replicates PostgreSQL's automated backups, the data bucket (S3 CRR with Replication Time "
+                    "Control) and its secrets (Secrets Manager replicas) to that region, each under a key there.",
+        refs=[_A1_2, _A1_3],
+        topic=("availability",),
+        config={
+            "required": _REQUIRED,
+            "maxRpoMinutes": {"type": "integer", "minimum": 1, "default": 60,
+                              "description": "Longest acceptable data loss on region loss (backup.rpoTargetMinutes)."},
+            "requireImageReplication": {"type": "boolean", "default": False,
+                                        "description": "Whether this stack's ECR repositories must match a "
+                                                       "cross-region replication rule (backup.replication.images)."},
+        },
+    ),
+    stack_policy(
+        "dr-restore-testing",
+        description="Where recovery points are copied to another region, a restore testing plan restores from there.",
+        check=_check_dr_restore_tests,
+        severity=Severity.MEDIUM,
+        remediation="Enable backup.restoreTesting with backup.drRegion set: the backup vault adds a restore testing "
+                    "plan in the DR region over the DR vault.",
+        refs=[_A1_3],
+        topic=("availability",),
+        config={"required": _REQUIRED},
+    ),
+]

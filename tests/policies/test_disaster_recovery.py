@@ -1,0 +1,101 @@
+"""Disaster recovery policies on the real prod plan: each store's missing or weakened cross-region copy is named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from planning.model import Plan
+from planning.review import review
+from tests.harness import plan
+from tests.policies.planting import Change, drop, edit, only, violations
+
+REPLICATION = "dr-cross-region-replication"
+RESTORE = "dr-restore-testing"
+DB_BACKUPS = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
+BUCKET_REPLICATION = "aws:s3/bucketReplicationConfig:BucketReplicationConfig"
+SECRET = "aws:secretsmanager/secret:Secret"
+ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
+RESTORE_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
+
+
+@pytest.fixture(scope="module")
+def prod() -> Plan:
+    return plan("prod")
+
+
+def _without_rtc(inputs: dict[str, Any]) -> None:
+    del inputs["rules"][0]["destination"]["replicationTime"]
+
+
+def _without_kms_objects(inputs: dict[str, Any]) -> None:
+    del inputs["rules"][0]["sourceSelectionCriteria"]
+
+
+def _replica_without_key(inputs: dict[str, Any]) -> None:
+    inputs["replicas"] = [{"region": inputs["replicas"][0]["region"]}]
+
+
+PLANTINGS: dict[str, tuple[Change, str]] = {
+    "database backups not replicated": (drop(DB_BACKUPS, "data-postgres-dr-backups"), "data-postgres"),
+    "replicated backups without a key": (edit(DB_BACKUPS, "data-postgres-dr-backups", lambda i: i.pop("kmsKeyId")),
+                                         "kmsKeyId"),
+    "data bucket not replicated": (drop(BUCKET_REPLICATION, "data-data-replication"), "data-data"),
+    "replication without RTC": (edit(BUCKET_REPLICATION, "data-data-replication", _without_rtc),
+                                "Replication Time Control"),
+    "SSE-KMS objects left out": (edit(BUCKET_REPLICATION, "data-data-replication", _without_kms_objects),
+                                 "SSE-KMS"),
+    "secret without replica": (edit(SECRET, "data-jwt-secret", lambda i: i.pop("replicas")), "data-jwt-secret"),
+    "secret replica on the AWS key": (edit(SECRET, "data-encryption-key", _replica_without_key), "kmsKeyId"),
+    "images not replicated": (drop(ECR_REPLICATION, "images-replication"), "not replicated"),
+}
+
+
+def test_the_prod_plan_keeps_every_store_in_the_dr_region(prod: Plan) -> None:
+    assert violations(prod, REPLICATION) == []
+    assert violations(prod, RESTORE) == []
+
+
+@pytest.mark.parametrize("what", PLANTINGS)
+def test_a_missing_or_weak_replication_is_named(prod: Plan, what: str) -> None:
+    change, needle = PLANTINGS[what]
+    found = violations(change(prod), REPLICATION)
+    assert found, f"{what}: not reported"
+    assert any(needle in v.message for v in found), [v.message for v in found]
+
+
+def test_an_rpo_tighter_than_backup_replication_asks_for_a_read_replica(prod: Plan) -> None:
+    config = only(REPLICATION, "prod")
+    config[REPLICATION]["maxRpoMinutes"] = 20  # RDS backup replication lags up to 30 minutes, RTC 15
+    found = [v for v in review(prod, config).violations if v.policy == REPLICATION]
+    assert [v for v in found if "read replica" in v.message]
+    assert not [v for v in found if "RTC" in v.message]
+
+
+def test_restore_tests_must_also_restore_in_the_dr_region(prod: Plan) -> None:
+    found = violations(drop(RESTORE_PLAN, "backup-dr-restore-tests")(prod), RESTORE)
+    assert [v for v in found if "backup-dr-vault" in v.message]
+
+
+def test_stacks_without_a_dr_requirement_are_not_asked(prod: Plan) -> None:
+    config = only(REPLICATION, "prod")
+    config[REPLICATION]["required"] = False
+    planted = drop(BUCKET_REPLICATION, "data-data-replication")(prod)
+    assert not [v for v in review(planted, config).violations if v.policy == REPLICATION]
+
+
+DR_COPIES_FOLLOW_THE_PRIMARY_RULES = {
+    "s3-public-access-blocked": drop("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+                                     "data-data-replica-public-access-block"),
+    "s3-tls-only": drop("aws:s3/bucketPolicy:BucketPolicy", "data-data-replica-policy"),
+    "kms-key-rotation-enabled": edit("aws:kms/key:Key", "data-dr-objects-key",
+                                     lambda i: i.update(enableKeyRotation=False)),
+}
+
+
+@pytest.mark.parametrize("policy", DR_COPIES_FOLLOW_THE_PRIMARY_RULES)
+def test_dr_keys_and_buckets_pass_the_primary_rules(prod: Plan, policy: str) -> None:
+    """The data policies are type-based: a weakened DR key or replica bucket is caught like a primary one."""
+    assert violations(prod, policy) == []
+    assert violations(DR_COPIES_FOLLOW_THE_PRIMARY_RULES[policy](prod), policy)
