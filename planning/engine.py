@@ -27,6 +27,11 @@ from planning.model import AliasSpec, Plan, PlannedResource
 from planning.stacks import PROJECT, ROOT, StackRef, as_ref
 
 STACKS = ("dev", "staging", "prod", "prod-dr")
+# Stacks that exist in Pulumi Cloud only once a runbook creates them (prod-dr: docs/runbooks/disaster-recovery.md).
+# CI plans, reviews and prices them on every pull request and publishes their policy group, so the standby stays
+# deployable; it never previews, deploys, releases to or drift-checks them, as there is nothing deployed to compare.
+STANDBY_STACKS = ("prod-dr",)
+DEPLOYED_STACKS = tuple(s for s in STACKS if s not in STANDBY_STACKS)
 
 
 class ProgramError(Exception):

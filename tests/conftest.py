@@ -7,10 +7,10 @@ larger thresholds as ``python -m planning`` (planning/__main__.py) keep the suit
 
 import gc
 
-from planning.engine import STACKS
+from planning.engine import DEPLOYED_STACKS, STACKS
 
 gc.set_threshold(50_000, 50, 100)
 
 # The stacks every suite-wide check runs over (the Pulumi.<stack>.yaml files the planner knows), for
 # ``from tests.conftest import STACKS``; the one definition is planning.engine.STACKS.
-__all__ = ["STACKS"]
+__all__ = ["DEPLOYED_STACKS", "STACKS"]
