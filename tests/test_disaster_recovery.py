@@ -233,3 +233,65 @@ def test_ecr_creates_dr_repositories_with_only_the_documented_rights(prod: Plan)
     assert repos["Resource"] in (["arn:aws:ecr:us-west-2:123456789012:repository/agent-platform-prod/*"],
                                  "arn:aws:ecr:us-west-2:123456789012:repository/agent-platform-prod/*")
     assert set(policy["UseDrKey"]["Action"]) == {"kms:CreateGrant", "kms:RetireGrant", "kms:DescribeKey"}
+
+
+DOCUMENT_STORE = {"dataTier.documentStore": {"engine": "documentdb"}}
+BACKUP_PLAN = "aws:backup/plan:Plan"
+SELECTION = "aws:backup/selection:Selection"
+
+
+@pytest.fixture(scope="module")
+def prod_with_docdb() -> Plan:
+    return plan("prod", DOCUMENT_STORE)
+
+
+def test_the_committed_stacks_have_no_hourly_copy_plan(prod: Plan) -> None:
+    assert [p.name for p in prod.of_type(BACKUP_PLAN)] == ["backup-plan"]
+
+
+def test_a_document_store_gets_an_hourly_plan_copied_to_the_dr_vault(prod_with_docdb: Plan) -> None:
+    hourly = next(p for p in prod_with_docdb.of_type(BACKUP_PLAN) if p.name == "backup-hourly-plan")
+    [rule] = hourly.inputs["rules"]
+    # AWS Backup rejects rules under 60 minutes apart: hourly is its shortest interval.
+    assert rule["schedule"] == "cron(0 * ? * * *)"
+    dr_vault = prod_with_docdb.one("aws:backup/vault:Vault", "backup-dr-vault")
+    assert region_of(prod_with_docdb, dr_vault) == DR_REGION
+    assert any(d.endswith("backup-dr-vault") for d in hourly.property_dependencies["rules"])
+    daily = next(r for r in prod_with_docdb.one(BACKUP_PLAN, "backup-plan").inputs["rules"] if r["ruleName"] == "daily")
+    assert rule["copyActions"][0]["lifecycle"] == daily["copyActions"][0]["lifecycle"]
+    # The vault lock's minimum retention (prod: backup.lock.minRetentionDays) binds the local points too.
+    assert rule["lifecycle"]["deleteAfter"] >= 7
+    [selection] = [s for s in prod_with_docdb.of_type(SELECTION) if s.name.startswith("backup-hourly-")]
+    assert selection.name == "backup-hourly-documentdb-selection"
+    assert [r.split(":")[2:6:3] for r in selection.inputs["resources"]] == [["rds", "cluster"]]
+    assert not [r for r in prod_with_docdb.of_type(SELECTION) if "vector" in r.name]
+
+
+def test_the_vector_volume_selection_takes_only_vector_store_volumes() -> None:
+    # dev runs on the VM runtime, where the store's data volume is a planned aws:ebs/volume:Volume.
+    p = plan("dev", {"dataTier.vectorStore": "qdrant", "backup.drRegion": DR_REGION})
+    [selection] = [s for s in p.of_type(SELECTION) if s.name == "backup-hourly-vector-volumes-selection"]
+    assert [r.split(":")[2] for r in selection.inputs["resources"]] == ["ec2"]
+    assert all(r.endswith(":volume/*") for r in selection.inputs["resources"])
+    conditions = {c["key"]: c["value"] for c in selection.inputs["conditions"][0]["stringEquals"]}
+    # Every tag the selection asks for is on the store's volume, and the component tag rules out other volumes.
+    volume = next(v for v in p.of_type("aws:ebs/volume:Volume") if tags_of(v).get("component") == "vector-store")
+    assert {f"aws:ResourceTag/{k}": v for k, v in tags_of(volume).items() if f"aws:ResourceTag/{k}" in conditions} \
+        == conditions
+    assert conditions["aws:ResourceTag/component"] == "vector-store"
+
+
+def test_the_estimate_prices_the_hourly_copies(prod_with_docdb: Plan) -> None:
+    from planning.cost_report import stack_cost, stack_report
+
+    report = stack_report(prod_with_docdb)  # the store changes no usage assumption
+    usage = stack_cost("prod").usage
+    assert usage.dr_replication_gb > 0
+    share = usage.dr_replication_gb / 3  # S3 CRR, RDS backup replication and the hourly copies
+    lines = [line for line in report.lines if line.resource == "backup-hourly-plan"]
+    keys = {(line.price_key, line.region) for line in lines}
+    assert ("backup.transfer.inter-region", None) in keys or ("backup.transfer.inter-region", "us-east-1") in keys
+    transfer = next(line for line in lines if line.price_key == "backup.transfer.inter-region")
+    assert transfer.quantity == pytest.approx(share) and transfer.monthly_usd > 0
+    dr_storage = [line for line in lines if line.price_key == "backup.warm" and line.region == DR_REGION]
+    assert dr_storage and dr_storage[0].monthly_usd > 0

@@ -107,10 +107,11 @@ def test_audit_and_profiler_logs_go_to_encrypted_log_groups_created_first():
 
 def test_the_backup_selection_takes_documentdb_clusters_of_this_stack_only_when_there_is_one():
     with_docdb = docdb_plan("prod")
-    patterns = with_docdb.one(SELECTION).props["resources"]
+    patterns = with_docdb.one(SELECTION, "backup-selection").props["resources"]
     assert "arn:aws:rds:us-east-1:123456789012:cluster:*" in patterns
     assert tags_of(with_docdb.one(CLUSTER))["backup-plan"] == "default"
-    assert "arn:aws:rds:us-east-1:123456789012:cluster:*" not in plan("prod").one(SELECTION).props["resources"]
+    without = plan("prod").one(SELECTION, "backup-selection").props["resources"]
+    assert "arn:aws:rds:us-east-1:123456789012:cluster:*" not in without
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -52,6 +52,37 @@ def tag_conditions(*, project: str, stack: str) -> list[dict[str, str]]:
     ]
 
 
+# AWS Backup rejects rules less than 60 minutes apart ("The interval between backup jobs shouldn't be less than
+# 60 minutes"; the BackupRule API's own example of an hourly expression is "15 * ? * * *"): hourly is its best.
+HOURLY_SCHEDULE = "cron(0 * ? * * *)"
+# Local retention of the hourly recovery points: they exist to be copied off-region, and the daily rule already keeps
+# the longer history here. A week, not a day or two: AWS Backup advises "a warm storage duration of at least one week"
+# or it "cannot create an incremental backup" and takes full ones ("Metering, costs, and billing for AWS Backup").
+HOURLY_LOCAL_RETENTION_DAYS = 7
+
+
+def hourly_dr_conditions(*, project: str, stack: str, component: str) -> list[dict[str, str]]:
+    """The selection's tag conditions plus the component tag: only that store's resources, not every tagged one."""
+    return [*tag_conditions(project=project, stack=stack), {"key": "aws:ResourceTag/component", "value": component}]
+
+
+def hourly_dr_rule(config: BackupConfig, *, vault_name: pulumi.Input[str], dr_vault_arn: pulumi.Input[str],
+                   recovery_point_tags: Mapping[str, str]) -> dict[str, Any]:
+    """An hourly snapshot copied to the DR vault, for the stores without continuous replication (DocumentDB, the
+    vector store's EBS volumes). The DR copies keep the daily rule's DR retention, the history a region loss leaves."""
+    return {
+        "rule_name": "hourly-dr", "target_vault_name": vault_name, "schedule": HOURLY_SCHEDULE,
+        "schedule_expression_timezone": config.timezone,
+        "start_window": config.start_window_minutes, "completion_window": config.completion_window_minutes,
+        # A vault lock's minimum retention binds these too.
+        "lifecycle": {"delete_after": max(HOURLY_LOCAL_RETENTION_DAYS,
+                                          config.lock.min_retention_days if config.lock.mode != "none" else 1)},
+        "recovery_point_tags": {**recovery_point_tags, "backup-rule": "hourly-dr"},
+        "copy_actions": [{"destination_vault_arn": dr_vault_arn,
+                          "lifecycle": {"delete_after": config.daily.copy_retention_days}}],
+    }
+
+
 def _lifecycle(config: BackupConfig, retention_days: int, cold_after: int | None) -> dict[str, int]:
     lifecycle = {"delete_after": retention_days}
     if cold_after is not None and config.cold_storage_applies:

@@ -16,13 +16,21 @@ import pulumi
 import pulumi_aws as aws
 
 from components.backup.alerts import backup_alerts
-from components.backup.plan import plan_rules, resource_patterns, tag_conditions
+from components.backup.plan import (
+    hourly_dr_conditions,
+    hourly_dr_rule,
+    plan_rules,
+    resource_patterns,
+    tag_conditions,
+)
 from components.backup.restore_testing import RestoreTestTarget, restore_tests
 from components.core import iam, kms
 from components.core.context import StackContext
 from config.backup import BackupConfig
 
 COMPONENT = "backup"
+# The component tag of the vector store's volumes (components/services/eks|vm/vector_store.py).
+VECTOR_STORE_COMPONENT = "vector-store"
 
 # Removing recovery points early, directly or by shortening their lifecycle: only the break-glass role.
 RECOVERY_POINT_ACTIONS = (
@@ -141,6 +149,8 @@ class BackupVault(pulumi.ComponentResource):
                                                          stack=context.stack)}],
             opts=pulumi.ResourceOptions(parent=plan, depends_on=self._role_policies),
         )
+        if dr_vault is not None and cfg.replicates:
+            self._hourly_dr_plan(args, vault, dr_vault, role, tags)
         backup_alerts(name, vault_name=vault.name, topic_arn=args.alert_topic_arn, tags=tags, parent=self)
         if cfg.restore_testing.enabled:
             restore_tests(
@@ -170,6 +180,40 @@ class BackupVault(pulumi.ComponentResource):
             "vault_arn": self.vault_arn, "vault_name": self.vault_name, "plan_id": self.plan_id,
             "role_arn": self.role_arn, "dr_vault_arn": self.dr_vault_arn,
         })
+
+    def _hourly_dr_plan(self, args: BackupVaultArgs, vault: aws.backup.Vault, dr_vault: aws.backup.Vault,
+                        role: aws.iam.Role, tags: dict[str, str]) -> None:
+        """RPO of about an hour on region loss for the stores nothing replicates continuously: an hourly rule copied
+        to the DR vault, selecting only DocumentDB clusters and the vector store's volumes (the daily plan keeps
+        selecting them too, for the longer history)."""
+        context = self._context
+        selections = {}
+        if "DocumentDB" in args.data_resource_types:
+            # The cluster ARN pattern is the limit: the data tier's only RDS cluster is the document store.
+            selections["documentdb"] = ("DocumentDB", tag_conditions(project=context.project, stack=context.stack))
+        if args.volume_backups:
+            # Only the vector store's volumes (component=vector-store, the tag its StorageClass and VM volume set).
+            selections["vector-volumes"] = ("EBS", hourly_dr_conditions(project=context.project, stack=context.stack,
+                                                                        component=VECTOR_STORE_COMPONENT))
+        if not selections:
+            return
+        plan = aws.backup.Plan(
+            f"{self._name}-hourly-plan",
+            rules=[hourly_dr_rule(self._cfg, vault_name=vault.name, dr_vault_arn=dr_vault.arn,
+                                  recovery_point_tags=tags)],
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for purpose, (resource_type, conditions) in selections.items():
+            aws.backup.Selection(
+                f"{self._name}-hourly-{purpose}-selection",
+                plan_id=plan.id,
+                iam_role_arn=role.arn,
+                resources=resource_patterns([resource_type], partition=context.partition, region=context.region,
+                                            account=context.account_id),
+                conditions=[{"string_equals": conditions}],
+                opts=pulumi.ResourceOptions(parent=plan, depends_on=self._role_policies),
+            )
 
     def _service_role(self, tags: dict[str, str], resource_types: Sequence[str]) -> aws.iam.Role:
         """The role AWS Backup assumes for this account's jobs only (SourceAccount guards the confused deputy)."""

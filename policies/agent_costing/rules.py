@@ -55,6 +55,7 @@ METRIC_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
 DASHBOARD = "aws:cloudwatch/dashboard:Dashboard"
 BACKUP_VAULT = "aws:backup/vault:Vault"
+BACKUP_PLAN = "aws:backup/plan:Plan"
 BUCKET = "aws:s3/bucket:Bucket"
 BUCKET_V2 = "aws:s3/bucketV2:BucketV2"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
@@ -148,7 +149,7 @@ FREE_TYPES: dict[str, str] = {
         "aws:docdb/subnetGroup:SubnetGroup", "aws:docdb/clusterParameterGroup:ClusterParameterGroup",
     ], "database configuration; instances and nodes are priced"),
     **dict.fromkeys([
-        "aws:backup/plan:Plan", "aws:backup/selection:Selection", "aws:backup/vaultPolicy:VaultPolicy",
+        "aws:backup/selection:Selection", "aws:backup/vaultPolicy:VaultPolicy",
         "aws:backup/vaultLockConfiguration:VaultLockConfiguration",
         "aws:backup/vaultNotifications:VaultNotifications", "aws:backup/regionSettings:RegionSettings",
         "aws:backup/restoreTestingSelection:RestoreTestingSelection",
@@ -876,6 +877,39 @@ def _kms_key(res: Resource, ctx: Context, bill: Bill) -> None:
     bill.add("kms.key", 1, "customer managed key")
 
 
+def _hourly_copy_rules(res: Resource) -> list[Any]:
+    """A plan's rules that run every hour and copy to another vault: the DR copies of the stores nothing replicates
+    continuously (DocumentDB, vector-store volumes)."""
+    rules = get(res.props, "rules", default=[]) or []
+    return [r for r in rules if (get(r, "copyActions", default=[]) or [])
+            and str(get(r, "schedule", default="")).split(" ")[1:2] == ["*"]]
+
+
+def _backup_plan(res: Resource, ctx: Context, bill: Bill) -> None:
+    """A plan's schedule is free; hourly DR copies are not: each hour's changes cross regions and are kept twice.
+
+    The daily plan's copies are priced on the vaults (usage.backupWarmGb split between them). An hourly copy plan adds
+    its share of usage.drReplicationGb (the changed data each month): transferred to the DR region, and kept as
+    incremental recovery points for the rule's retention here and its copy's retention there."""
+    rules = _hourly_copy_rules(res)
+    if not rules:
+        bill.free = "backup schedule; recovery-point storage is priced on the vaults"
+        return
+    share = ctx.share("replication")
+    gb = ctx.usage.dr_replication_gb * share
+    bill.add("backup.transfer.inter-region", gb, f"hourly recovery points copied to the DR region ({share:.0%} of "
+             "usage.drReplicationGb)", keep_zero=True)
+    vaults = [v for v in ctx.dependencies(res, "rules", BACKUP_VAULT) if ctx.region_of(v) != ctx.region_of(res)]
+    dr_region = ctx.region_of(vaults[0]) if vaults else None
+    for rule in rules:
+        local = number(get(rule, "lifecycle", "deleteAfter", default=0), ["lifecycle", "deleteAfter"])
+        bill.add("backup.warm", gb * local / 30, f"hourly increments kept {local:g} days here", keep_zero=True)
+        for action in get(rule, "copyActions", default=[]) or []:
+            days = number(get(action, "lifecycle", "deleteAfter", default=0), ["lifecycle", "deleteAfter"])
+            bill.add("backup.warm", gb * days / 30, f"hourly increments kept {days:g} days in the DR region",
+                     keep_zero=True, region=dr_region)
+
+
 def _backup_vault(res: Resource, ctx: Context, bill: Bill) -> None:
     region = ctx.region_of(res)
     share = ctx.share(f"backup:{region}")
@@ -1180,6 +1214,7 @@ RULES: dict[str, Rule] = {
     KMS_KEY: _kms_key,
     KMS_REPLICA_KEY: _kms_key,
     BACKUP_VAULT: _backup_vault,
+    BACKUP_PLAN: _backup_plan,
     LOG_GROUP: _log_group,
     METRIC_ALARM: _metric_alarm,
     COMPOSITE_ALARM: _composite_alarm,
@@ -1209,6 +1244,8 @@ def pool_of(res: Resource, default_region: str) -> str | None:
         # Buckets in another region are the DR replicas: they copy a share, they do not split the usage.
         return "s3" if (res.region or default_region) == default_region else None
     if res.type in (BUCKET_REPLICATION, DB_BACKUPS_REPLICATION):
+        return "replication"
+    if res.type == BACKUP_PLAN and _hourly_copy_rules(res):
         return "replication"
     if res.type == ECR_REPOSITORY:
         return "ecr"

@@ -12,6 +12,11 @@ states about each replication's lag with ``maxRpoMinutes``:
   of new objects ... within 15 minutes" (S3 user guide, S3 RTC); without RTC replication has no time bound.
 - Application secrets: Secrets Manager replicas in another region (replicated with every new version).
 - Images, where the stack owns the registry's replication: its repositories match a cross-region ECR rule.
+- DocumentDB clusters and the vector store's EBS volumes (VM data volume, or the EKS StorageClass that tags the
+  volumes it provisions): nothing replicates them continuously, so an AWS Backup rule at least hourly (AWS Backup's
+  shortest interval: it rejects rules "less than 60 minutes" apart) must select them and copy to another region.
+  Their RPO is the interval plus the copy's own duration, for which AWS states no bound (an incremental snapshot
+  copy usually takes minutes): about an hour, the best AWS Backup offers; a target under 60 minutes is reported.
 
 ElastiCache is not asked for: the platform keeps no state there that PostgreSQL cannot rebuild
 (docs/disaster-recovery.md).
@@ -21,11 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from agent_contract.tags import ROLE_TAG, SECRET_KIND_TAG
+from agent_contract.tags import BACKUP_PLAN_TAG, ROLE_TAG, SECRET_KIND_TAG
 from pulumi_policy import Policy, PolicyResource, ReportViolation, Severity, StackValidationArgs
 
 from ._common import Settings, as_list, get, known, of_type, soc2, stack_policy, tag_map
-from .backup import BUCKET_TYPES, PLAN, VAULT, _log_targets, _provider_urn, _region
+from .backup import BUCKET_TYPES, PLAN, SELECTION, VAULT, _log_targets, _provider_urn, _region
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 DB_BACKUPS_REPLICATION = "aws:rds/instanceAutomatedBackupsReplication:InstanceAutomatedBackupsReplication"
@@ -34,6 +39,14 @@ SECRET = "aws:secretsmanager/secret:Secret"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
 RESTORE_TESTING_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
+
+DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
+EBS_VOLUME = "aws:ebs/volume:Volume"
+STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
+# The component tag of the vector store's volumes (policies/agent_policies/vector_stores.py VM_COMPONENT).
+VECTOR_STORE_COMPONENT = "vector-store"
+# AWS Backup: "The interval between backup jobs shouldn't be less than 60 minutes" (its error for shorter rules).
+BACKUP_MIN_INTERVAL_MINUTES = 60
 
 RDS_REPLICATION_RPO_MINUTES = 30
 S3_RTC_MINUTES = 15
@@ -159,6 +172,93 @@ def _check_images(resources: Sequence[PolicyResource], report: ReportViolation) 
                    "no image to run.", repo.urn)
 
 
+def _interval_minutes(schedule: object) -> int | None:
+    """Minutes between runs of an AWS Backup cron rule: every N hours, or 1440 for any rule at fixed hours (daily or
+    rarer); ``None``: not a cron expression this check reads."""
+    text = str(schedule or "")
+    if not (text.startswith("cron(") and text.endswith(")")):
+        return None
+    fields = text[5:-1].split()
+    if len(fields) != 6 or not fields[0].isdigit():
+        return None
+    hours = fields[1]
+    if hours == "*":
+        return 60
+    start, _, step = hours.partition("/")
+    if step.isdigit() and start in ("*", "0"):
+        return int(step) * 60
+    return 24 * 60
+
+
+def _selected_by(resource_tags: dict[str, str], arn_part: str, selection: PolicyResource) -> bool:
+    patterns = as_list(known(lambda: get(selection.props, "resources"), []))
+    if not any(arn_part in str(p) for p in patterns):
+        return False
+    for condition in as_list(known(lambda: get(selection.props, "conditions"), [])):
+        for match in as_list(get(condition, "stringEquals")):
+            key = str(get(match, "key") or "").removeprefix("aws:ResourceTag/")
+            if resource_tags.get(key) != get(match, "value"):
+                return False
+    return True
+
+
+def _hourly_dr_interval(plan: PolicyResource, dr_vaults: Sequence[PolicyResource]) -> int | None:
+    """The shortest interval of a plan's rules that copy to another region's vault (``None``: none does)."""
+    if not any(_depends_on(plan, "rules", v) for v in dr_vaults):
+        return None
+    intervals = [_interval_minutes(get(r, "schedule")) for r in as_list(known(lambda: get(plan.props, "rules"), []))
+                 if as_list(get(r, "copyActions"))]
+    found = [i for i in intervals if i is not None]
+    return min(found) if found else None
+
+
+def _storage_class_tags(klass: PolicyResource) -> dict[str, str]:
+    """The tags the EBS CSI driver puts on the volumes of a StorageClass (``tagSpecification_<n>: key=value``)."""
+    params = known(lambda: get(klass.props, "parameters"), {}) or {}
+    pairs = (str(v).partition("=") for k, v in params.items() if str(k).startswith("tagSpecification_"))
+    return {k: v for k, _, v in pairs}
+
+
+def _snapshot_stores(resources: Sequence[PolicyResource]) -> list[tuple[PolicyResource, str, dict[str, str]]]:
+    """DocumentDB clusters and vector-store volumes (or their StorageClass), with the ARN part of their selection
+    and their tags."""
+    found = []
+    for cluster in of_type(resources, DOCDB_CLUSTER):
+        found.append((cluster, ":cluster:", known(lambda c=cluster: tag_map(get(c.props, "tags")), {}) or {}))
+    for volume in of_type(resources, EBS_VOLUME):
+        tags = known(lambda v=volume: tag_map(get(v.props, "tags")), {}) or {}
+        if tags.get("component") == VECTOR_STORE_COMPONENT:
+            found.append((volume, ":volume/", tags))
+    for klass in of_type(resources, STORAGE_CLASS):
+        tags = _storage_class_tags(klass)
+        # Only the class whose volumes hold data: the scratch class carries no backup-plan tag.
+        if tags.get("component") == VECTOR_STORE_COMPONENT and BACKUP_PLAN_TAG in tags:
+            found.append((klass, ":volume/", tags))
+    return found
+
+
+def _check_snapshot_stores(resources: Sequence[PolicyResource], target: int, report: ReportViolation) -> None:
+    stores = _snapshot_stores(resources)
+    if not stores:
+        return
+    dr_vaults = _dr_vaults(resources)
+    plans = {p.urn: _hourly_dr_interval(p, dr_vaults) for p in of_type(resources, PLAN)}
+    selections = list(of_type(resources, SELECTION))
+    for store, arn_part, tags in stores:
+        intervals = [plans[d.urn] for s in selections if _selected_by(tags, arn_part, s)
+                     for d in s.property_dependencies.get("planId") or () if plans.get(d.urn) is not None]
+        best = min(intervals, default=None)
+        if best is None or best > max(target, BACKUP_MIN_INTERVAL_MINUTES):
+            got = f"its most frequent copy to another region runs every {best} minutes" if best else \
+                "no AWS Backup rule that selects it copies it to another region"
+            report(f"{store.name} is not replicated continuously and {got}: losing the region loses more than "
+                   f"this stack's RPO of {target} minutes. Select it in an hourly backup rule with a copy action to "
+                   "the DR vault (the backup vault's hourly plan).", store.urn)
+        elif target < best:
+            report(f"{store.name} is copied to another region every {best} minutes (AWS Backup's shortest interval) "
+                   f"plus the copy's duration, above this stack's RPO of {target} minutes.", store.urn)
+
+
 def _check_replication(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     if not settings["required"]:
         return
@@ -174,6 +274,7 @@ def _check_replication(args: StackValidationArgs, settings: Settings, report: Re
         _check_secret(secret, report)
     if settings["requireImageReplication"]:
         _check_images(resources, report)
+    _check_snapshot_stores(resources, target, report)
 
 
 def _dr_vaults(resources: Sequence[PolicyResource]) -> list[PolicyResource]:
@@ -211,12 +312,14 @@ POLICIES: list[Policy] = [
         "dr-cross-region-replication",
         description="Every stateful store (RDS, S3 buckets with data, application secrets, and images where the "
                     "stack owns the registry's replication) has a continuous copy in another region whose lag "
-                    "meets the stack's RPO.",
+                    "meets the stack's RPO; DocumentDB clusters and vector-store volumes, which nothing replicates "
+                    "continuously, an hourly AWS Backup rule copying to another region.",
         check=_check_replication,
         severity=Severity.HIGH,
         remediation="Set backup.drRegion with backup.replication enabled (docs/disaster-recovery.md): the data tier "
                     "then replicates PostgreSQL's automated backups, the data bucket (S3 CRR with Replication Time "
-                    "Control) and its secrets (Secrets Manager replicas) to that region, each under a key there.",
+                    "Control) and its secrets (Secrets Manager replicas) to that region, each under a key there; the "
+                    "backup vault adds an hourly plan copying DocumentDB and the vector store's volumes there.",
         refs=[_A1_2, _A1_3],
         topic=("availability",),
         config={

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
 
+from planning import policy_config
+from planning.engine import ROOT, run_program
 from planning.model import Plan
-from planning.review import review
+from planning.review import Violation, review
+from planning.stacks import StackRef
 from tests.harness import plan
 from tests.policies.planting import Change, drop, edit, only, violations
 
@@ -99,3 +103,84 @@ def test_dr_keys_and_buckets_pass_the_primary_rules(prod: Plan, policy: str) -> 
     """The data policies are type-based: a weakened DR key or replica bucket is caught like a primary one."""
     assert violations(prod, policy) == []
     assert violations(DR_COPIES_FOLLOW_THE_PRIMARY_RULES[policy](prod), policy)
+
+
+# --- stores only AWS Backup copies: DocumentDB (blueprint 004) and the vector store's volumes (000, 003) --
+
+HOURLY_PLAN = "aws:backup/plan:Plan"
+HOURLY_SELECTIONS = ("backup-hourly-documentdb-selection", "backup-hourly-vector-volumes-selection")
+BLUEPRINT_STORES = {"000-llm-agent-system": "storage-class", "003-bsc-rag": "storage-class",
+                    "004-gatekeeper": "docdb"}
+
+
+@pytest.fixture(scope="module", params=sorted(BLUEPRINT_STORES))
+def with_store(request: pytest.FixtureRequest) -> tuple[Plan, str, dict[str, Any]]:
+    """A blueprint's prod plan, the name of its store's resource, and its own policy config."""
+    ref = StackRef.from_file(ROOT / "blueprints" / request.param / "Pulumi.prod.yaml")
+    return run_program(ref), BLUEPRINT_STORES[request.param], policy_config.for_stack(ref)
+
+
+def _found(planned: Plan, config: dict[str, Any]) -> list[Violation]:
+    return [v for v in review(planned, config).violations if v.policy == REPLICATION]
+
+
+def _daily(inputs: dict[str, Any]) -> None:
+    inputs["rules"][0]["schedule"] = "cron(0 5 * * ? *)"
+
+
+def _every_two_hours(inputs: dict[str, Any]) -> None:
+    inputs["rules"][0]["schedule"] = "cron(0 0/2 * * ? *)"
+
+
+def _no_copy(inputs: dict[str, Any]) -> None:
+    del inputs["rules"][0]["copyActions"]
+
+
+def _wrong_component(inputs: dict[str, Any]) -> None:
+    for condition in inputs["conditions"][0]["stringEquals"]:
+        if condition["key"] == "aws:ResourceTag/component":
+            condition["value"] = "other"
+
+
+STORE_PLANTINGS: dict[str, Change] = {
+    "no hourly plan": lambda p: drop(HOURLY_PLAN, "backup-hourly-plan")(
+        drop("aws:backup/selection:Selection", *[s for s in HOURLY_SELECTIONS if _has(p, s)])(p)),
+    "hourly plan made daily": edit(HOURLY_PLAN, "backup-hourly-plan", _daily),
+    "hourly plan every two hours": edit(HOURLY_PLAN, "backup-hourly-plan", _every_two_hours),
+    "no copy action": edit(HOURLY_PLAN, "backup-hourly-plan", _no_copy),
+}
+
+
+def _has(plan: Plan, name: str) -> bool:
+    return any(r.name == name for r in plan.of_type("aws:backup/selection:Selection"))
+
+
+def test_the_blueprint_stores_are_copied_hourly(with_store: tuple[Plan, str, dict[str, Any]]) -> None:
+    planned, _, config = with_store
+    assert _found(planned, config) == []
+    rules = [r for p in planned.of_type(HOURLY_PLAN) if p.name == "backup-hourly-plan" for r in p.inputs["rules"]]
+    assert [r["schedule"] for r in rules] == ["cron(0 * ? * * *)"]  # AWS Backup's shortest interval: 60 minutes
+    assert rules[0]["copyActions"][0]["destinationVaultArn"].startswith("arn:aws:backup:us-west-2:")
+
+
+@pytest.mark.parametrize("what", STORE_PLANTINGS)
+def test_a_store_without_an_hourly_copy_fails(with_store: tuple[Plan, str, dict[str, Any]], what: str) -> None:
+    planned, store, config = with_store
+    found = _found(STORE_PLANTINGS[what](planned), config)
+    assert [v for v in found if store in v.message], f"{what}: {[v.message for v in found]}"
+
+
+def test_the_vector_volumes_selection_takes_only_the_vector_store(with_store: tuple[Plan, str, dict[str, Any]]) -> None:
+    planned, store, config = with_store
+    if store == "docdb":
+        pytest.skip("no vector store in this blueprint")
+    planted = edit("aws:backup/selection:Selection", "backup-hourly-vector-volumes-selection", _wrong_component)
+    assert [v for v in _found(planted(planned), config) if store in v.message]
+
+
+def test_an_rpo_under_an_hour_is_beyond_aws_backup(with_store: tuple[Plan, str, dict[str, Any]]) -> None:
+    planned, store, config = with_store
+    config = copy.deepcopy(config)
+    config[REPLICATION]["maxRpoMinutes"] = 45
+    found = _found(planned, config)
+    assert [v for v in found if store in v.message and "shortest interval" in v.message]
