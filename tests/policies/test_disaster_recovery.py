@@ -184,3 +184,14 @@ def test_an_rpo_under_an_hour_is_beyond_aws_backup(with_store: tuple[Plan, str, 
     config[REPLICATION]["maxRpoMinutes"] = 45
     found = _found(planned, config)
     assert [v for v in found if store in v.message and "shortest interval" in v.message]
+
+
+def test_the_vm_vector_volume_is_judged_too() -> None:
+    """The VM runtime's data volume is a planned EBS volume (component=vector-store), judged like the StorageClass."""
+    vm = plan("dev", {"dataTier.vectorStore": "qdrant", "backup.drRegion": "us-west-2"})
+    config = only(REPLICATION, "prod")
+    assert not [v for v in review(vm, config).violations
+                if v.policy == REPLICATION and "vector-store-data" in v.message]
+    planted = edit(HOURLY_PLAN, "backup-hourly-plan", _no_copy)(vm)
+    assert [v for v in review(planted, config).violations
+            if v.policy == REPLICATION and "vector-store-data" in v.message]
