@@ -191,10 +191,15 @@ def _interval_minutes(schedule: object) -> int | None:
 
 
 def _selected_by(resource_tags: dict[str, str], arn_part: str, selection: PolicyResource) -> bool:
-    patterns = as_list(known(lambda: get(selection.props, "resources"), []))
-    if not any(arn_part in str(p) for p in patterns):
+    """Whether ``selection`` takes a resource of this ARN shape and tags (unknown in a preview: assumed so)."""
+    unknown = object()
+    patterns = known(lambda: get(selection.props, "resources"), unknown)
+    conditions = known(lambda: get(selection.props, "conditions"), unknown)
+    if patterns is unknown or conditions is unknown:
+        return True
+    if not any(arn_part in str(p) for p in as_list(patterns)):
         return False
-    for condition in as_list(known(lambda: get(selection.props, "conditions"), [])):
+    for condition in as_list(conditions):
         for match in as_list(get(condition, "stringEquals")):
             key = str(get(match, "key") or "").removeprefix("aws:ResourceTag/")
             if resource_tags.get(key) != get(match, "value"):
