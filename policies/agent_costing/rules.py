@@ -891,7 +891,11 @@ def _backup_plan(res: Resource, ctx: Context, bill: Bill) -> None:
     The daily plan's copies are priced on the vaults (usage.backupWarmGb split between them). An hourly copy plan adds
     its share of usage.drReplicationGb (the changed data each month): transferred to the DR region, and kept as
     incremental recovery points for the rule's retention here and its copy's retention there."""
-    rules = _hourly_copy_rules(res)
+    try:
+        rules = _hourly_copy_rules(res)
+    except NotYetKnownError as exc:
+        bill.skip(f"hourly DR copies: {exc.path} is not known until apply")
+        return
     if not rules:
         bill.free = "backup schedule; recovery-point storage is priced on the vaults"
         return
@@ -1245,8 +1249,11 @@ def pool_of(res: Resource, default_region: str) -> str | None:
         return "s3" if (res.region or default_region) == default_region else None
     if res.type in (BUCKET_REPLICATION, DB_BACKUPS_REPLICATION):
         return "replication"
-    if res.type == BACKUP_PLAN and _hourly_copy_rules(res):
-        return "replication"
+    if res.type == BACKUP_PLAN:
+        try:
+            return "replication" if _hourly_copy_rules(res) else None
+        except NotYetKnownError:  # rules unknown in a preview: the plan is priced as not yet known, not pooled
+            return None
     if res.type == ECR_REPOSITORY:
         return "ecr"
     if res.type == LOG_GROUP:

@@ -80,9 +80,13 @@ def test_backup_coverage_names_a_document_store_outside_the_selection():
     assert violations(base, "backup-coverage") == []
     untagged = _cluster(tags={k: v for k, v in base.one(CLUSTER).inputs["tags"].items() if k != "backup-plan"})
     assert violations(untagged(base), "backup-coverage")
-    narrowed = edit("aws:backup/selection:Selection", "backup-selection",
-                    lambda i: i.update(resources=[r for r in i["resources"] if ":cluster:" not in r]))
-    assert violations(chain(narrowed)(base), "backup-coverage")
+    def no_clusters(i: dict[str, Any]) -> None:
+        i.update(resources=[r for r in i["resources"] if ":cluster:" not in r])
+
+    # Both selections that take the cluster: the daily one and, with a DR region, the hourly DR-copy one.
+    narrowed = [edit("aws:backup/selection:Selection", name, no_clusters)
+                for name in ("backup-selection", "backup-hourly-documentdb-selection")]
+    assert violations(chain(*narrowed)(base), "backup-coverage")
 
 
 # --- OpenSearch (observability.logSearch) ----------------------------------------------------------------------
