@@ -149,17 +149,27 @@ def _check_rds_minor_upgrades(args: ResourceValidationArgs, settings: Settings, 
         report("autoMinorVersionUpgrade is false: security fixes in minor versions are never applied.")
 
 
-def _check_rds_master_password(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
-    props = args.props
-    if get(props, "replicateSourceDb") or get(props, "snapshotIdentifier"):
-        return  # replicas have no master user; restores keep the snapshot's
+def report_unmanaged_master_password(props: Any, report: Report, *, engine: str, skip_when: tuple[str, ...],
+                                     password_keys: tuple[str, str]) -> None:
+    """The master password must be kept and rotated by the service in Secrets Manager, never set by the program.
+
+    ``skip_when``: inputs that mean the resource has no master user of its own (replicas, restores)."""
+    if any(get(props, key) for key in skip_when):
+        return
     present = set(props)  # keys only: a password that is still unknown is a password all the same
-    if "password" in present or "passwordWo" in present:
+    if any(key in present for key in password_keys):
         report("The master password is set by the program, so it sits in the state and never rotates; use "
                "manageMasterUserPassword instead.")
     elif get(props, "manageMasterUserPassword") is not True:
-        report("manageMasterUserPassword is not true: RDS does not keep and rotate the master password in "
+        report(f"manageMasterUserPassword is not true: {engine} does not keep and rotate the master password in "
                "Secrets Manager.")
+
+
+def _check_rds_master_password(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
+    # Replicas have no master user; restores keep the snapshot's.
+    report_unmanaged_master_password(args.props, report, engine="RDS",
+                                     skip_when=("replicateSourceDb", "snapshotIdentifier"),
+                                     password_keys=("password", "passwordWo"))
 
 
 # --- ElastiCache ---------------------------------------------------------------------------------------------

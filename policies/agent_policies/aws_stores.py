@@ -25,6 +25,7 @@ from ._common import (
     soc2,
     stack_policy,
 )
+from .aws_data import report_unmanaged_master_password
 
 DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
 DOCDB_PARAMETER_GROUP = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
@@ -107,16 +108,10 @@ def _check_docdb_logs(args: ResourceValidationArgs, settings: Settings, report: 
 
 
 def _check_docdb_master_password(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
-    props = args.props
-    if get(props, "snapshotIdentifier") or get(props, "globalClusterIdentifier"):
-        return  # restores keep the snapshot's master user; secondary clusters have none
-    present = set(props)
-    if "masterPassword" in present or "masterPasswordWo" in present:
-        report("The master password is set by the program, so it sits in the state and never rotates; use "
-               "manageMasterUserPassword instead.")
-    elif get(props, "manageMasterUserPassword") is not True:
-        report("manageMasterUserPassword is not true: DocumentDB does not keep and rotate the master password in "
-               "Secrets Manager.")
+    # Restores keep the snapshot's master user; secondary clusters have none.
+    report_unmanaged_master_password(args.props, report, engine="DocumentDB",
+                                     skip_when=("snapshotIdentifier", "globalClusterIdentifier"),
+                                     password_keys=("masterPassword", "masterPasswordWo"))
 
 
 # --- OpenSearch ----------------------------------------------------------------------------------------------------
