@@ -22,7 +22,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.settings import get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 
-from planning import esc, mock_outputs, stack_yaml
+from planning import esc, mock_outputs
 from planning.model import AliasSpec, Plan, PlannedResource
 from planning.stacks import PROJECT, ROOT, StackRef, as_ref
 
@@ -44,11 +44,7 @@ def stack_file(stack: str | StackRef) -> Path:
 
 def read_stack_config(stack: str | StackRef) -> dict[str, Any]:
     """The ``config:`` block of a stack file, keys fully qualified (``agent-platform:network``)."""
-    path = stack_file(stack)
-    if not path.exists():
-        raise FileNotFoundError(f"no stack file {path.name}")
-    data = stack_yaml.load(path.read_text()) or {}
-    return dict(data.get("config") or {})
+    return dict(as_ref(stack).document().get("config") or {})
 
 
 # Settings outside the project namespace that the program reads; a `--set` of any other is a mistake.
@@ -129,7 +125,7 @@ def environment_stand_ins(
 ) -> list[esc.EnvironmentStandIn]:
     """The secrets the stack's imported ESC environments provide and the planner stands in for."""
     raw = _stack_config_with(stack, overrides)
-    return esc.stand_ins(esc.read_stack_document(stack_file(stack)), raw)
+    return esc.stand_ins(as_ref(stack).document(), raw)
 
 
 def region_of(config: Mapping[str, str]) -> str:

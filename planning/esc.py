@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from planning import stack_yaml
-
 PROJECT = "agent-platform"
 LLM_KEY_SUFFIX = "ApiKey"  # config/loader.py: each provider's key is the secret '<provider>ApiKey'
 
@@ -63,7 +61,3 @@ def stand_ins(stack_document: Mapping[str, Any], raw: Mapping[str, Any]) -> list
         return []
     keys = [f"{PROJECT}:{provider}{LLM_KEY_SUFFIX}" for provider in _providers(raw)]
     return [EnvironmentStandIn(key, environments) for key in keys if key not in raw]
-
-
-def read_stack_document(path: Any) -> dict[str, Any]:
-    return stack_yaml.load(path.read_text()) or {}

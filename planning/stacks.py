@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from planning import stack_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "agent-platform"
@@ -67,9 +67,10 @@ class StackRef:
             return self.path
 
     def document(self) -> dict[str, Any]:
+        """The whole stack file (``config:``, ``environment:`` imports), read with the fast safe loader."""
         if not self.path.exists():
             raise FileNotFoundError(f"no stack file {self.path.name}")
-        return yaml.safe_load(self.path.read_text()) or {}
+        return stack_yaml.load(self.path.read_text()) or {}
 
     def environment(self) -> str | None:
         """The tier the file declares (``agent-platform:environment``); config validation reports a bad one."""
