@@ -192,8 +192,9 @@ def test_a_vector_store_chart_runs_exactly_the_table_s_digest(store):
     table = [i for i in (*image_pins.PINNED, *image_pins.RESOLVED_AT_DEPLOY) if i.chart == store]
     assert _reference(releases[store]["image"]) == _deployed(table[0]) and len(table) == 1
     if store == "qdrant":
+        # No "-unprivileged" suffix: the chart appends it after the tag, which here ends in the digest.
         assert releases[store]["image"] == {
-            "repository": "docker.io/qdrant/qdrant",
+            "repository": "docker.io/qdrant/qdrant", "useUnprivilegedImage": False,
             "tag": "v1.19.0@sha256:057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc"}
     else:
         assert releases[store]["image"]["registry"] == "cr.weaviate.io"

@@ -389,8 +389,9 @@ def qdrant_values(store: VectorStoreRefs) -> dict[str, Any]:
     labels = POD_LABELS["qdrant"]
     values: dict[str, Any] = {
         # The image by digest (config/image_pins.py QDRANT_IMAGE): "v1.19.0@sha256:..." in image.tag, which the
-        # chart renders as "{{ image.repository }}:{{ image.tag }}" (templates/statefulset.yaml).
-        **chart_images(QDRANT.name),
+        # chart renders as "{{ image.repository }}:{{ image.tag }}{{ useUnprivilegedImage | ternary "-unprivileged"
+        # "" }}" (templates/statefulset.yaml): the suffix would land after the digest, so it stays off.
+        "image": {**chart_images(QDRANT.name)["image"], "useUnprivilegedImage": False},
         # templates/statefulset.yaml computes the readiness path with
         #   semverCompare ">=1.7.3" ($.Values.image.tag | default $.Chart.AppVersion)
         # inside {{- if and $values.readinessProbe.enabled .checksEnabled }}: a "<tag>@sha256:" tag is not a semantic
