@@ -48,13 +48,17 @@ PSQL_IMAGES = {
 }
 AWS_CLI_IMAGE = ("public.ecr.aws/aws-cli/aws-cli:2.31.30"
                  "@sha256:6c9314d8dd18bcfd11c509e00ea39016c4fb978e42e86df1e4dfd17038b10b78")
-# mongosh for the document store's user (dataTier.documentStore): the official mongo image, whose Dockerfile
-# (docker-library/mongo 8.0/Dockerfile, MONGO_VERSION 8.0.4 on ubuntu:noble) installs the mongodb-org packages,
-# mongosh among them; amd64 and arm64. No public source gives its digest, so the program resolves the tag to the
-# digest Docker Hub serves when it runs (components/core/registry.py), as for the chart images in UNPINNED.
+# mongosh for the document store's user (dataTier.documentStore): the official mongo image. docker-library/mongo
+# at 2c69a57 (2026-06-11): versions.json "8.0" is 8.0.26 on ubuntu:noble for amd64 and arm64v8, published under
+# its full version as a tag (generate-stackbrew-library.sh versionAliases); 8.0/Dockerfile installs the mongodb-org
+# packages and sets HOME "so that mongosh has a valid HOME". No public source gives its digest, so the program
+# resolves the tag to the digest Docker Hub serves when it runs (components/core/registry.py), as for the chart
+# images in config/image_pins.py UNPINNED.
 MONGOSH_IMAGE = Image(
-    "", "Job db-bootstrap container mongosh", "", "docker.io/library/mongo", "8.0.4", "",
-    reason="No digest of mongo:8.0.4 found (find_string 'mongo:8.0.4@sha256:' has no hit); resolved at deploy time.",
+    "", "Job db-bootstrap container mongosh", "", "docker.io/library/mongo", "8.0.26", "",
+    reason="Two public pins of mongo:8.0.26 disagree (sha256:ffa440e8..., with amd64/arm64 children, in one project's "
+           "compose plan; sha256:3ce3de7f... in another's), as expected of an official image that docker-library "
+           "rebuilds under the same tag when its base image changes; so no expected digest, resolved at deploy time.",
     at_deploy=True)
 _PG_IDENTIFIER = r"^[a-z][a-z0-9_]{0,62}$"
 PgIdentifier = Matching(_PG_IDENTIFIER, "a PostgreSQL identifier (a lowercase letter, then up to 62 lowercase "

@@ -139,7 +139,7 @@ def test_the_eks_job_converges_the_user_with_mongosh_over_tls_as_the_master_user
     pod = job.props["spec"]["template"]["spec"]
     mongosh = next(c for c in pod["containers"] if c["name"] == "mongosh")
     # The official image, by the digest the registry serves for its tag (the planner's stand-in digest here).
-    assert mongosh["image"].startswith("docker.io/library/mongo:8.0.4@sha256:")
+    assert mongosh["image"].startswith("docker.io/library/mongo:8.0.26@sha256:")
     assert mongosh["command"] == ["/bin/sh", "/scripts/docdb-bootstrap.sh"]
     env = {e["name"]: e["value"] for e in mongosh["env"]}
     assert env["DOCDB_HOST"] == p.outputs["mongodbHost"] and env["DOCDB_PORT"] == "27017"
