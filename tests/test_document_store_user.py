@@ -297,3 +297,33 @@ def test_the_script_refuses_before_connecting(tmp_path, kwargs: dict[str, Any], 
     assert result["code"] == 1
     assert not [c for c in result["calls"] if "connect" in c or "command" in c]
     assert any(reason in c.get("print", "") for c in result["calls"])
+
+
+# --- fetch-logins.sh with stand-ins for aws and curl -----------------------------------------------------------
+
+def _fetch(tmp_path: Path, env: dict[str, str]) -> tuple[list[str], set[str]]:
+    """Run fetch-logins.sh with ``aws`` and ``curl`` stand-ins; (secret ids asked for, files written to /creds)."""
+    bin_dir, creds = tmp_path / "bin", tmp_path / "creds"
+    bin_dir.mkdir(parents=True)
+    creds.mkdir()
+    log = tmp_path / "asked"
+    (bin_dir / "aws").write_text(f'#!/bin/sh\nwhile [ "$1" != "--secret-id" ]; do shift; done\n'
+                                 f'echo "$2" >> {log}\necho "{{}}"\n')
+    (bin_dir / "curl").write_text("#!/bin/sh\nexit 0\n")
+    for tool in ("aws", "curl"):
+        (bin_dir / tool).chmod(0o755)
+    script = (TEMPLATES / "fetch-logins.sh").read_text().replace("/creds/", f"{creds}/")
+    base = {"PATH": f"{bin_dir}:/usr/bin:/bin", "MASTER_LOGIN_ARN": "pg-master", "APP_LOGIN_ARN": "pg-app",
+            "MONITOR_LOGIN_ARN": "pg-monitor", "RDS_CA_BUNDLE_URL": "https://example.invalid/ca.pem"}
+    subprocess.run(["/bin/sh", "-c", script], env={**base, **env}, check=True, timeout=30)
+    return log.read_text().split(), {p.name for p in creds.iterdir()}
+
+
+def test_fetch_logins_reads_the_documentdb_logins_only_with_a_document_store(tmp_path):
+    asked, written = _fetch(tmp_path / "without", {})
+    assert asked == ["pg-master", "pg-app", "pg-monitor"]
+    assert written == {"master.json", "app.json", "monitor.json"}
+    asked, written = _fetch(tmp_path / "with", {"DOCDB_MASTER_LOGIN_ARN": "docdb-master",
+                                                "DOCDB_APP_LOGIN_ARN": "docdb-app"})
+    assert asked == ["pg-master", "pg-app", "pg-monitor", "docdb-master", "docdb-app"]
+    assert {"docdb-master.json", "docdb-app.json"} <= written
