@@ -222,8 +222,10 @@ def document_store_rotation(
 ) -> aws.secretsmanager.SecretRotation:
     """Rotate the services' DocumentDB user with AWS's single-user MongoDB function, on the PostgreSQL schedule.
 
-    The user changes its own password (updateUser on itself, logged in with its current one); the master secret
-    is DocumentDB's own and rotated by DocumentDB. Never before ``after`` (the bootstrap that creates the user).
+    The user changes its own password (updateUser on itself, logged in with its current one); whether DocumentDB
+    allows that to a user holding only readWrite/read is not verified (a refusal fails the rotation before anything
+    changes; docs/document-store-and-log-search.md). The master secret is DocumentDB's own and rotated by
+    DocumentDB. Never before ``after`` (the bootstrap that creates the user).
     """
     function_arn = _rotation_function(
         parent, f"{name}-docdb", config, context, function="docdb-app-rotation",
