@@ -96,3 +96,16 @@ def test_a_document_store_snapshot_must_be_in_the_dr_region() -> None:
     arn = "arn:aws:rds:us-east-1:111122223333:cluster-snapshot:gatekeeper-prod-promoted"
     err = rejected("prod-dr", {"recovery.documentStoreSnapshotArn": arn, **DOCS})
     assert "us-west-2" in reason(err, "recovery.documentStoreSnapshotArn")
+
+
+def test_a_dr_stack_restores_its_document_store_from_the_promoted_secondary_snapshot() -> None:
+    from tests.harness import plan
+
+    arn = "arn:aws:rds:us-west-2:111122223333:cluster-snapshot:agent-platform-prod-docdb-dr-promoted"
+    restored = plan("prod-dr", {**DOCS, "recovery.documentStoreSnapshotArn": arn})
+    cluster = restored.one("aws:docdb/cluster:Cluster", "data-docdb")
+    assert cluster.props["snapshotIdentifier"] == arn
+    # The rebuilt store replicates onward like any protected one (prod-dr's own drRegion, us-east-2).
+    assert "globalClusterIdentifier" in cluster.ignore_changes
+    fresh = plan("prod-dr", DOCS).one("aws:docdb/cluster:Cluster", "data-docdb")
+    assert "snapshotIdentifier" not in fresh.props
