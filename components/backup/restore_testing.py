@@ -121,9 +121,11 @@ def restore_tests(
             tags=dict(tags),
             opts=child,
         )
-        # Overridable keys of "Amazon RDS, Aurora, Amazon DocumentDB, Amazon Neptune clusters" (AWS Backup developer
-        # guide, "Restore testing inferred metadata"): dbSubnetGroupName, vpcSecurityGroupIds; without them the
-        # restore lands in the region's default VPC, or fails where there is none.
+        # Overrides for the row "Amazon RDS, Aurora, Amazon DocumentDB, Amazon Neptune clusters" of AWS Backup's
+        # "Restore testing inferred metadata" (keys are case-insensitive there). UNCONFIRMED: the page's row was read
+        # by name only, not its cells; the keys are the cluster restore API's (RestoreDBClusterFromSnapshot
+        # DBSubnetGroupName, VpcSecurityGroupIds), as for the RDS instance row above. Without them the restore lands
+        # in the region's default VPC, or fails where there is none.
         aws.backup.RestoreTestingSelection(
             f"{name}-document-store",
             name="document_store",
