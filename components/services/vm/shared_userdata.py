@@ -48,6 +48,9 @@ NETWORK = "agents"
 CREDENTIALS_ROOT = "/run/agent-credentials"
 # Where a container finds its credential_process document and the AWS config naming it.
 CONTAINER_CREDENTIALS_DIR = "/var/run/secrets/aws"
+# The host assumes each role with its instance role's credentials: role chaining, which caps a session at 1 hour
+# (AWS STS AssumeRole, DurationSeconds: "if you assume a role using role chaining and provide a DurationSeconds
+# parameter value greater than one hour, the operation fails").
 SESSION_SECONDS = 3600
 REFRESH_MINUTES = 15
 
