@@ -152,10 +152,13 @@ def _texts(inputs: Mapping[str, Any]) -> Iterator[str]:
 
 def _chart_image(block: Mapping[str, Any]) -> str | None:
     """The reference a chart templates from an image block: ``[registry/]repository[:tag]`` then ``@sha256:<sha>``
-    (bare hex in ``sha``), ``@<sha>`` (``sha256:...`` in ``sha``) or ``@<digest>``; a tag may carry the digest."""
-    if not all(_known(block.get(k)) or not block.get(k) for k in ("registry", "repository", "tag", "sha", "digest")):
+    (bare hex in ``sha``), ``@<sha>`` (``sha256:...`` in ``sha``) or ``@<digest>``; a tag may carry the digest.
+    The weaviate chart names the repository key ``repo``."""
+    if not all(_known(block.get(k)) or not block.get(k)
+               for k in ("registry", "repository", "repo", "tag", "sha", "digest")):
         return None
-    ref = f"{block['registry']}/{block['repository']}" if block.get("registry") else str(block.get("repository"))
+    repository = block.get("repository") or block.get("repo")
+    ref = f"{block['registry']}/{repository}" if block.get("registry") else str(repository)
     if block.get("tag"):
         ref += f":{block['tag']}"
     sha = str(block.get("sha") or "")
@@ -166,13 +169,17 @@ def _chart_image(block: Mapping[str, Any]) -> str | None:
     return ref if DIGEST_IMAGE.fullmatch(ref) else None
 
 
+def _has_repository(block: Mapping[str, Any]) -> bool:
+    return "repository" in block or "repo" in block
+
+
 def _helm_images(values: Any) -> Iterator[str]:
     """Every digest-pinned image a release's values set (``image``/``*Image`` blocks, keda's per-part blocks)."""
     if isinstance(values, Mapping):
         for key, value in values.items():
             if (key == "image" or str(key).endswith("Image")) and isinstance(value, Mapping):
-                blocks = [value] if "repository" in value else [v for v in value.values()
-                                                                  if isinstance(v, Mapping) and "repository" in v]
+                blocks = [value] if _has_repository(value) else [v for v in value.values()
+                                                                  if isinstance(v, Mapping) and _has_repository(v)]
                 for block in blocks:
                     ref = _chart_image(block)
                     if ref:
@@ -193,6 +200,14 @@ def _config_value(stack_config: Mapping[str, Any] | None, key: str) -> Any:
         if full.split(":", 1)[-1] == key:
             return value
     return None
+
+
+def _in_region(plan: Plan, res: Any, region: str) -> bool:
+    """Whether ``res`` is created in ``region``: its explicit provider's region, else the stack's."""
+    urn = (res.provider or "").rsplit("::", 1)[0]
+    providers = [p for p in plan.resources if p.urn == urn and p.type.startswith("pulumi:providers:")]
+    own = providers[0].inputs.get("region") if providers else None
+    return not isinstance(own, str) or own == region
 
 
 def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = None) -> Facts:
@@ -222,11 +237,16 @@ def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = Non
             facts.instance_type_choices.append((instance_type,))
     facts.instance_type_choices = _unique(facts.instance_type_choices)
 
-    subnet_zones = Counter(props[r.urn].get("availabilityZone") for r in plan.of_type("aws:ec2/subnet:Subnet"))
+    # The stack's own region only: the DR region's standby subnets (components/network/standby.py) have zones there.
+    subnet_zones = Counter(zone for zone in (props[r.urn].get("availabilityZone")
+                                             for r in plan.of_type("aws:ec2/subnet:Subnet"))
+                           if not (isinstance(zone, str) and facts.region and not zone.startswith(facts.region)))
     facts.zone_count = len(subnet_zones)
+    excluded: list[str] = []
     for token, args in plan.invokes:
         if token == ZONE_INVOKE:
-            facts.excluded_zone_ids = tuple(args.get("excludeZoneIds") or ())
+            excluded += [z for z in args.get("excludeZoneIds") or () if z not in excluded]
+    facts.excluded_zone_ids = tuple(excluded)
 
     for res in plan.of_type("aws:rds/instance:Instance"):
         p = props[res.urn]
@@ -300,7 +320,8 @@ def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = Non
         nat_zones[subnet_by_id.get(props[res.urn].get("subnetId"), res.name)] += 1
     facts.demand = {
         "eips": len(plan.of_type("aws:ec2/eip:Eip")),
-        "vpcs": len(plan.of_type("aws:ec2/vpc:Vpc")),
+        # The VPC quota is per region: the DR region's standby VPC counts there, not here.
+        "vpcs": len([v for v in plan.of_type("aws:ec2/vpc:Vpc") if _in_region(plan, v, region)]),
         "internet_gateways": len(plan.of_type("aws:ec2/internetGateway:InternetGateway")),
         "nat_per_zone": max(nat_zones.values(), default=0),
         "eks_clusters": len(plan.of_type("aws:eks/cluster:Cluster")),
