@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import base64
+import http.server
 import json
 import re
+import shutil
+import socket
+import subprocess
+import threading
+import time
+import urllib.request
 
+import crossplane
 import pytest
 
+from components.services.vm.nginx import LOG_DIR, PID_FILE
 from planning.cost_report import stack_report
 from planning.engine import with_paths
 from planning.review import load_policy_config
@@ -163,3 +172,97 @@ def test_the_estimate_prices_one_host():
 def test_bad_shared_placement_is_refused_before_anything_is_registered(overrides, path):
     error = config_error("dev", overrides)
     assert path in [p for p, _ in error.issues], error.issues
+
+
+# --- nginx on the shared host: parsed with crossplane, checked and run with a local nginx ----------------------------
+
+NGINX = shutil.which("nginx")
+
+
+def _shared_nginx(paths=None) -> str:
+    template = plan("dev", paths or SHARED).one(TEMPLATE, "shared-host-template")
+    text = base64.b64decode(template.props["userData"]).decode()
+    match = re.search(r"cat > /etc/nginx/nginx\.conf <<'EOF'\n(.*?)EOF\n", text, re.S)
+    assert match, "the shared host writes no nginx config"
+    return match[1]
+
+
+def test_one_nginx_server_per_api_route_each_with_its_own_limits_and_every_header(tmp_path):
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(_shared_nginx())
+    result = crossplane.parse(str(conf), check_ctx=True, check_args=True, single=True)
+    assert result["errors"] == [] and result["status"] == "ok", result["errors"]
+    (http,) = [d["block"] for d in result["config"][0]["parsed"] if d["directive"] == "http"]
+    servers = [d["block"] for d in http if d["directive"] == "server"]
+    listens = [next(d["args"] for d in s if d["directive"] == "listen") for s in servers]
+    assert listens == [["8000", "default_server"], ["8001", "default_server"]]
+    zones = [next(d["args"][0] for d in next(d["block"] for d in s if d["directive"] == "location"
+                                              and d["args"] == ["/"]) if d["directive"] == "limit_req")
+             for s in servers]
+    assert zones == ["zone=per_client_api", "zone=per_client_context"]
+    for server in servers:
+        added = {d["args"][0] for d in server if d["directive"] == "add_header"}
+        # No ALB in front of a private edge: nginx adds the headers the listener would have.
+        assert {"Strict-Transport-Security", "X-Frame-Options", "X-Content-Type-Options",
+                "Content-Security-Policy", "Referrer-Policy"} <= added
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _app(name: str) -> type[http.server.BaseHTTPRequestHandler]:
+    class App(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = name.encode()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            """Keep the test output free of per-request lines."""
+
+    return App
+
+
+@pytest.mark.skipif(NGINX is None, reason="no nginx binary on this machine")
+def test_each_port_reaches_its_own_container_through_nginx(tmp_path):
+    """The config nginx -t accepts, run here: each service's port answers from that service's container only."""
+    text = re.sub(r"^user .*;\n", "", _shared_nginx(), flags=re.M)
+    text = text.replace(LOG_DIR, str(tmp_path)).replace(PID_FILE, str(tmp_path / "nginx.pid"))
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    text = text.replace("http {\n", "http {\n" + "".join(f"    {k}_temp_path {tmp_path}/{k};\n" for k in kinds), 1)
+    ports, apps = {}, []
+    for name, port, address in (("api", 8000, "172.30.255.10"), ("context", 8001, "172.30.255.11")):
+        listen, upstream = _free_port(), _free_port()
+        text = text.replace(f"listen {port} default_server;", f"listen 127.0.0.1:{listen} default_server;")
+        text = text.replace(f"proxy_pass http://{address}:{port};", f"proxy_pass http://127.0.0.1:{upstream};")
+        app = http.server.ThreadingHTTPServer(("127.0.0.1", upstream), _app(name))
+        threading.Thread(target=app.serve_forever, daemon=True).start()
+        apps.append(app)
+        ports[name] = listen
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(text)
+    checked = subprocess.run([NGINX, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+    started = subprocess.run([NGINX, "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True)
+    assert started.returncode == 0, started.stderr
+    try:
+        for name, listen in ports.items():
+            for _ in range(50):
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{listen}/v1/anything", timeout=2) as response:
+                        assert response.read().decode() == name
+                        assert response.headers["Strict-Transport-Security"]
+                    break
+                except OSError:
+                    time.sleep(0.1)
+            else:
+                pytest.fail(f"nginx never answered on {name}'s port")
+    finally:
+        subprocess.run([NGINX, "-c", str(conf), "-p", str(tmp_path), "-s", "stop"], capture_output=True)
+        for app in apps:
+            app.shutdown()
