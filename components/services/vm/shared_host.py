@@ -171,8 +171,8 @@ class VmSharedHost(pulumi.ComponentResource):
                target_group_arns: Sequence[pulumi.Input[str]]) -> aws.autoscaling.Group:
         cfg = self._args.config
         warmup = 600
-        # A second host starts before the first stops when the group may hold two (AWS allows at most 100 points
-        # between the two percentages).
+        # A second host starts before the first stops when the group may hold two. "The difference between them
+        # cannot be greater than 100" (EC2 Auto Scaling API Reference, InstanceMaintenancePolicy/RefreshPreferences).
         low, high = (100, 200) if cfg.shared_max_size > 1 else (0, 100)
         return aws.autoscaling.Group(
             f"{self._name}-asg",
