@@ -5,7 +5,8 @@
     err = config_error("prod", {"network.azCount": 2})        # ConfigError; nothing registered
 
 The plan cache is the suite's: every test file of a worker process shares it, keyed by (stack, overrides as
-sorted JSON, preview). A plan costs seconds, a cache hit nothing, so plan through ``plan``/``eks_plan`` (never
+sorted JSON, preview), and behind it the workers and later runs of the same tree share plans on disk
+(tests/plan_cache.py). A plan costs seconds, a cache hit nothing, so plan through ``plan``/``eks_plan`` (never
 ``planning.engine.run_program``) and reuse the overrides other files use for the same shape (``eks_plan`` gives
 dev on EKS the same key everywhere). ``review`` caches the review of a cached plan per policy config in the same
 way. Treat both as read-only; derive a changed plan with ``dataclasses.replace`` on a copy. A test that needs
@@ -24,6 +25,7 @@ from planning import review as policy_review
 from planning.engine import run_program, with_paths
 from planning.model import Plan, PlannedResource
 from planning.review import Review
+from tests import plan_cache
 from tests.conftest import STACKS
 
 __all__ = ["STACKS"]
@@ -35,7 +37,8 @@ _REVIEWS: dict[tuple[int, str], Review] = {}
 
 @lru_cache(maxsize=128)
 def _plan(stack: str, frozen: str, preview: bool) -> Plan:
-    result = run_program(stack, with_paths(stack, json.loads(frozen)), preview=preview)
+    result = plan_cache.cached(json.dumps(["plan", stack, frozen, preview]),
+                               lambda: run_program(stack, with_paths(stack, json.loads(frozen)), preview=preview))
     _CACHED_PLANS.add(id(result))  # the cache keeps it alive, so its id is never reused
     return result
 
