@@ -16,6 +16,7 @@ a stack file other than ``Pulumi.<stack>.yaml`` should add it to the key here, n
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
@@ -31,16 +32,24 @@ from tests.conftest import STACKS
 __all__ = ["STACKS"]
 
 
-_CACHED_PLANS: set[int] = set()
-_REVIEWS: dict[tuple[int, str], Review] = {}
+# A cached plan's cache key, by the plan's id; the weak reference tells a plan evicted from the cache (whose id a
+# new object may take) from the plan itself.
+_CACHED_PLANS: dict[int, tuple[weakref.ref[Plan], str]] = {}
+_REVIEWS: dict[tuple[str, str], Review] = {}
 
 
 @lru_cache(maxsize=128)
 def _plan(stack: str, frozen: str, preview: bool) -> Plan:
-    result = plan_cache.cached(json.dumps(["plan", stack, frozen, preview]),
-                               lambda: run_program(stack, with_paths(stack, json.loads(frozen)), preview=preview))
-    _CACHED_PLANS.add(id(result))  # the cache keeps it alive, so its id is never reused
+    key = json.dumps(["plan", stack, frozen, preview])
+    result = plan_cache.cached(key, lambda: run_program(stack, with_paths(stack, json.loads(frozen)), preview=preview))
+    _CACHED_PLANS[id(result)] = (weakref.ref(result), key)
     return result
+
+
+def _plan_key(result: Plan) -> str | None:
+    """The cache key of a plan ``plan`` returned, ``None`` for any other (a changed copy, a plan of its own)."""
+    ref, key = _CACHED_PLANS.get(id(result), (None, None))
+    return key if ref is not None and ref() is result else None
 
 
 def plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> Plan:
@@ -61,11 +70,14 @@ def review(result: Plan, policy_config: Mapping[str, Any] | None = None) -> Revi
     Reviewing a whole stack runs every policy over every resource exactly as the CLI's policy server
     does (seconds per stack), so tests asking the same question of the same plan share one answer.
     """
-    if id(result) not in _CACHED_PLANS:
+    plan_key = _plan_key(result)
+    if plan_key is None:
         return policy_review.review(result, policy_config)
-    key = (id(result), json.dumps(policy_config, sort_keys=True, default=str))
+    config = json.dumps(policy_config, sort_keys=True, default=str)
+    key = (plan_key, config)
     if key not in _REVIEWS:
-        _REVIEWS[key] = policy_review.review(result, policy_config)
+        _REVIEWS[key] = plan_cache.cached(json.dumps(["review", plan_key, config]),
+                                          lambda: policy_review.review(result, policy_config))
     return _REVIEWS[key]
 
 

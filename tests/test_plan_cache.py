@@ -67,3 +67,16 @@ def test_a_plan_is_made_once_then_read_back_as_a_copy(tmp_path: Path, monkeypatc
     monkeypatch.setenv("PLAN_CACHE", "off")
     plan_cache.cached("dev-key", make)
     assert made == [1, 1]
+
+
+def test_the_shared_review_of_a_plan_is_its_review_and_a_changed_copy_gets_its_own() -> None:
+    import dataclasses
+
+    from planning.review import review
+    from tests import harness
+
+    base = harness.plan("dev")
+    assert harness.review(base).to_json() == review(base).to_json()  # from memory, disk or fresh: the same verdicts
+    assert harness.review(base) is harness.review(base)
+    changed = dataclasses.replace(base, resources=base.resources[:20])
+    assert harness.review(changed).to_json()["summary"]["resources"] == 20
