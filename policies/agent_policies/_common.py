@@ -251,14 +251,19 @@ def replace_unknowns(value: Any, replacement: Any) -> Any:
 
 
 def walk(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    """Every (path, value) pair of a plain document, depth first, the root included."""
-    yield path, value
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from walk(item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from walk(item, (*path, i))
+    """Every (path, value) pair of a plain document, depth first, the root included.
+
+    An explicit stack rather than nested ``yield from``: each value passed up through every generator above it,
+    so a walk cost its size times its depth (deep pod specs, chart values).
+    """
+    pending: list[tuple[tuple[str | int, ...], Any]] = [(path, value)]
+    while pending:
+        path, value = pending.pop()
+        yield path, value
+        if isinstance(value, Mapping):
+            pending.extend(reversed([((*path, key), item) for key, item in value.items()]))
+        elif isinstance(value, list):
+            pending.extend(reversed([((*path, i), item) for i, item in enumerate(value)]))
 
 
 def dotted(path: Sequence[str | int]) -> str:
