@@ -2,7 +2,7 @@
 
 A plan reads its stack file four to six times (config, overrides, ESC imports, notes); the pure-Python loader
 takes about 15 ms per read of Pulumi.prod.yaml, libyaml's about 1.5 ms, and both build the same documents from
-the safe subset of YAML the stack files use (``tests/test_bench.py`` compares them on every stack file).
+the safe subset of YAML the stack files use (``tests/test_stack_yaml.py`` compares them on every stack file).
 
 A text already parsed in this process is not parsed again: its document is kept as JSON and every read gets a
 fresh copy from ``json.loads`` (a tenth of a parse, and of a ``copy.deepcopy``), so callers may change what they
