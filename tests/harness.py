@@ -19,6 +19,7 @@ import json
 import weakref
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from config import ConfigError
@@ -26,6 +27,7 @@ from planning import review as policy_review
 from planning.engine import run_program, with_paths
 from planning.model import Plan, PlannedResource
 from planning.review import Review
+from planning.stacks import StackRef
 from tests import plan_cache
 from tests.conftest import STACKS
 
@@ -50,6 +52,21 @@ def _plan_key(result: Plan) -> str | None:
     """The cache key of a plan ``plan`` returned, ``None`` for any other (a changed copy, a plan of its own)."""
     ref, key = _CACHED_PLANS.get(id(result), (None, None))
     return key if ref is not None and ref() is result else None
+
+
+@lru_cache(maxsize=32)
+def plan_file(path: Path) -> Plan:
+    """Plan the stack file ``path`` (a blueprint's), cached like ``plan``: treat the result as read-only.
+
+    Only a file of this tree is kept on disk (its content is part of the cache's key); any other is planned.
+    """
+    ref = StackRef.from_file(path)
+    if not ref.path.is_relative_to(plan_cache.ROOT):
+        return run_program(ref)
+    key = json.dumps(["plan-file", str(ref.path.relative_to(plan_cache.ROOT))])
+    result = plan_cache.cached(key, lambda: run_program(ref))
+    _CACHED_PLANS[id(result)] = (weakref.ref(result), key)
+    return result
 
 
 def plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> Plan:
