@@ -56,9 +56,12 @@ class Image:
     # UNPINNED only: the digest one public source gives for the tag; the digest the registry serves at deploy time
     # must equal it (components/core/registry.py), so a second, unconfirmed answer never reaches a pod.
     expected: str = ""
-    # UNPINNED only: resolved to its registry's digest at deploy time (components/core/registry.py). False for an
-    # image whose chart cannot carry a digest at all (the reason says why), which stays on its tag.
+    # UNPINNED only: resolved to its registry's digest at deploy time (components/core/registry.py). Every UNPINNED
+    # entry sets it (tests/test_image_pinning.py): an image left on its tag is not deployed.
     at_deploy: bool = False
+    # The values key that holds the repository (weaviate 17.8.3 names it ``repo``: templates/weaviateStatefulset.yaml
+    # renders "{{ image.registry }}/{{ image.repo }}:{{ image.tag }}").
+    repository_key: str = "repository"
 
     @property
     def name(self) -> str:
@@ -81,7 +84,7 @@ class Image:
     def values(self) -> dict[str, str]:
         """The image block the chart's values take, in the chart's own form."""
         block = {"registry": self.registry} if self.registry else {}
-        block["repository"] = self.repository
+        block[self.repository_key] = self.repository
         hex_digest = self.digest.removeprefix("sha256:")
         if self.form == "tag":
             block["tag"] = self.pinned_tag
@@ -235,28 +238,52 @@ CLUSTER_AUTOSCALER_IMAGE = Image(
         "('official CA 1.35.2 image index aac369dc...')",
     ))
 
-# The vector stores on the VM runtime (dataTier.vectorStore with runtime vm): run by the program with docker, so
-# a digest is only a matter of confirming it. Qdrant v1.19.0's index digest is pinned by independent public
-# repositories (found with find_string 'qdrant:v1.19.0@sha256'); Weaviate 1.38.2's digest was not found.
+# The optional vector stores (dataTier.vectorStore), installed only by a stack that selects one: the qdrant and
+# weaviate charts on EKS, or one instance running the same image with docker on the VM runtime.
+VECTOR_STORE_CHARTS = frozenset({"qdrant", "weaviate"})
+
+# Qdrant v1.19.0 (qdrant chart 1.19.0's appVersion): the index digest is pinned by independent public repositories
+# (found with find_string 'qdrant:v1.19.0@sha256').
+_QDRANT_DIGEST = "sha256:057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc"
+_QDRANT_SOURCES = (
+    "a Go benchmark harness's qdrantComparisonServer Image 'qdrant/qdrant:v1.19.0@sha256:057ee3a8...'",
+    "an unrelated knowledge-base project's docker compose service qdrant image "
+    "'qdrant/qdrant:v1.19.0@sha256:057ee3a8...'",
+    "a third project's install script (docker run ... qdrant/qdrant:v1.19.0@sha256:057ee3a8...)",
+)
+# qdrant chart 1.19.0 (qdrant/qdrant-helm tag qdrant-1.19.0, templates/statefulset.yaml) renders the container as
+# "{{ image.repository }}:{{ image.tag | default .Chart.AppVersion }}{{ useUnprivilegedImage | ternary "-unprivileged"
+# "" }}", so the tag carries the digest; its readiness probe path reads the same tag through semverCompare, which a
+# "<tag>@sha256:" tag fails, so the chart's probe is off and the values add the same probe on a sidecar
+# (components/services/eks/vector_store.py qdrant_values). No chart release has a digest key: qdrant-helm#388 asks
+# for one, PRs #389, #457 and #480 are open, 1.19.0 is the newest release.
+QDRANT_IMAGE = Image("qdrant", "image", "", "docker.io/qdrant/qdrant", "v1.19.0", _QDRANT_DIGEST,
+                     sources=_QDRANT_SOURCES)
 QDRANT_VM_IMAGE = Image(
-    "", "qdrant vector store instance (VM runtime)", "", "docker.io/qdrant/qdrant", "v1.19.0",
-    "sha256:057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc",
-    sources=(
-        "a Go benchmark harness's qdrantComparisonServer Image 'qdrant/qdrant:v1.19.0@sha256:057ee3a8...'",
-        "an unrelated knowledge-base project's docker compose service qdrant image "
-        "'qdrant/qdrant:v1.19.0@sha256:057ee3a8...'",
-        "a third project's install script (docker run ... qdrant/qdrant:v1.19.0@sha256:057ee3a8...)",
-    ))
+    "", "qdrant vector store instance (VM runtime)", "", "docker.io/qdrant/qdrant", "v1.19.0", _QDRANT_DIGEST,
+    sources=_QDRANT_SOURCES)
+
+# Weaviate 1.38.2 (weaviate chart 17.8.3's appVersion and values image.tag): no digest found (tag-only references;
+# searched with find_string 'weaviate:1.38.2@sha256' and the code corpus), so resolved at deploy time from
+# cr.weaviate.io, the chart's registry. cr.weaviate.io fronts Docker Hub: a pull of
+# cr.weaviate.io/semitechnologies/weaviate:1.39.2 goes on to HEAD registry-1.docker.io/v2/semitechnologies/
+# weaviate/manifests/1.39.2 (the daemon's error quoted in langgenius/dify#42156), so the lookup follows that
+# redirect and gets Docker Hub's anonymous pull token (components/core/registry.py). The chart renders
+# "{{ image.registry }}/{{ image.repo }}:{{ image.tag }}" (templates/weaviateStatefulset.yaml; no label or
+# semverCompare reads image.tag), so the tag carries the digest.
+_WEAVIATE_REASON = ("No digest of 1.38.2 found (tag-only references); searched with find_string "
+                    "'weaviate:1.38.2@sha256' and the code corpus.")
+WEAVIATE_IMAGE = Image("weaviate", "image", "cr.weaviate.io", "semitechnologies/weaviate", "1.38.2", "",
+                       reason=_WEAVIATE_REASON, at_deploy=True, repository_key="repo")
 WEAVIATE_VM_IMAGE = Image(
     "", "weaviate vector store instance (VM runtime)", "cr.weaviate.io", "semitechnologies/weaviate", "1.38.2", "",
-    reason="No digest of 1.38.2 found (tag-only references); searched with find_string "
-           "'weaviate:1.38.2@sha256' and the code corpus.")
+    reason=_WEAVIATE_REASON, at_deploy=True)
 VM_VECTOR_STORE_IMAGES = {"qdrant": QDRANT_VM_IMAGE, "weaviate": WEAVIATE_VM_IMAGE}
 
 PINNED: tuple[Image, ...] = (POSTGRES_EXPORTER_IMAGE, KEDA_OPERATOR_IMAGE, KEDA_METRICS_SERVER_IMAGE,
                              KEDA_WEBHOOKS_IMAGE, LOAD_BALANCER_CONTROLLER_IMAGE, ALERTMANAGER_IMAGE, PROMETHEUS_IMAGE,
                              WEBHOOK_CERTGEN_IMAGE, GRAFANA_IMAGE, KUBE_STATE_METRICS_IMAGE, NODE_EXPORTER_IMAGE,
-                             REDIS_EXPORTER_IMAGE, CLUSTER_AUTOSCALER_IMAGE, QDRANT_VM_IMAGE)
+                             REDIS_EXPORTER_IMAGE, CLUSTER_AUTOSCALER_IMAGE, QDRANT_IMAGE, QDRANT_VM_IMAGE)
 
 _SEARCH = "find_string on '<image>:<tag>@sha256' and on the bare digest, search in the code and issues corpora"
 
@@ -298,15 +325,7 @@ UNPINNED: tuple[Image, ...] = (
     # not enable, but resolved like the others so no image reference the program sets is a bare tag.
     Image(KPS, "prometheusOperator.thanosImage", "quay.io", "thanos/thanos", "v0.40.1", "", form="sha",
           reason="Not run (no Thanos sidecar or ruler is enabled); not searched.", at_deploy=True),
-    # dataTier.vectorStore qdrant: the digest is confirmed, the chart cannot carry it.
-    Image("qdrant", "image", "", "docker.io/qdrant/qdrant", "v1.19.0", "",
-          reason="Digest confirmed by several independent public repositories pinning qdrant/qdrant:v1.19.0@sha256:"
-                 "057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc (docker compose files, a test "
-                 "harness, an install script), but chart 1.19.0 cannot take it: templates/statefulset.yaml passes "
-                 "image.tag to semverCompare for the readiness probe path (a '<tag>@sha256:' tag fails to render) and "
-                 "appends '-unprivileged' after the tag. Runs the chart's appVersion tag v1.19.0."),
-    Image("weaviate", "image", "cr.weaviate.io", "semitechnologies/weaviate", "1.38.2", "",
-          reason=f"No digest of 1.38.2 found (tag-only references). Searched: {_SEARCH}."),
+    WEAVIATE_IMAGE,
     WEAVIATE_VM_IMAGE,
 )
 

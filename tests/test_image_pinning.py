@@ -35,9 +35,10 @@ def _pod_spec(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reference(image: dict[str, Any]) -> str:
-    """How the charts template an image block: registry/repository:tag, then "@sha256:<sha>" (kube-prometheus-stack,
-    grafana: bare hex), "@<sha>" (kube-state-metrics: sha256:<hex>) or "@<digest>" (node-exporter)."""
-    ref = str(image["repository"])
+    """How the charts template an image block: registry/repository:tag (weaviate: registry/repo:tag), then
+    "@sha256:<sha>" (kube-prometheus-stack, grafana: bare hex), "@<sha>" (kube-state-metrics: sha256:<hex>) or
+    "@<digest>" (node-exporter)."""
+    ref = str(image["repository"] if "repository" in image else image["repo"])
     if image.get("registry"):
         ref = f"{image['registry']}/{ref}"
     if image.get("tag"):
@@ -50,6 +51,10 @@ def _reference(image: dict[str, Any]) -> str:
     return ref
 
 
+def _has_repository(block: dict[str, Any]) -> bool:
+    return "repository" in block or "repo" in block
+
+
 def _helm_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]]:
     """(path, reference) for every image setting in Helm values: ``image: "<ref>"``, ``image: {repository: ...}``
     or, as keda has it, ``image: {<component>: {repository: ...}}``."""
@@ -59,11 +64,11 @@ def _helm_images(values: Any, path: str = "values") -> Iterator[tuple[str, str]]
             image_key = key == "image" or key.endswith("Image")  # also kube-prometheus-stack's thanosImage
             if image_key and isinstance(value, str):
                 yield here, value
-            elif image_key and isinstance(value, dict) and "repository" in value:
+            elif image_key and isinstance(value, dict) and _has_repository(value):
                 yield here, _reference(value)
             elif key == "image" and isinstance(value, dict):
                 for part, block in value.items():
-                    if isinstance(block, dict) and "repository" in block:
+                    if isinstance(block, dict) and _has_repository(block):
                         yield f"{here}.{part}", _reference(block)
             else:
                 yield from _helm_images(value, here)
@@ -89,8 +94,8 @@ def images(result) -> list[tuple[str, str]]:
     return found
 
 
-def _plan(stack: str, runtime: str):
-    return plan(stack, {"runtime": runtime})
+def _plan(stack: str, runtime: str, store: str | None = None):
+    return plan(stack, {"runtime": runtime, **({"dataTier.vectorStore": store} if store else {})})
 
 
 @pytest.mark.parametrize("stack,runtime", STACK_RUNTIMES)
@@ -100,6 +105,20 @@ def test_every_deployed_image_is_pinned_by_digest(stack, runtime):
     unpinned = [(where, image) for where, image in found if not DIGEST.search(image)]
     assert unpinned == []
 
+
+STORE_PLANS = [("dev", "eks", "qdrant"), ("dev", "eks", "weaviate"), ("dev", "vm", "qdrant"), ("dev", "vm", "weaviate"),
+               ("prod", "eks", "qdrant"), ("prod", "eks", "weaviate")]
+
+
+@pytest.mark.parametrize("stack,runtime,store", STORE_PLANS)
+def test_the_vector_stores_run_by_digest_too(stack, runtime, store):
+    """The optional stores (the qdrant and weaviate charts on EKS, the store's own instance on the VM runtime) were
+    the last images run by tag; each one is now found in the plan and pinned by digest."""
+    found = images(_plan(stack, runtime, store))
+    repository = {"qdrant": "qdrant/qdrant:", "weaviate": "semitechnologies/weaviate:"}[store]
+    store_images = [(where, image) for where, image in found if repository in image]
+    assert store_images, f"no {store} image found in the plan"
+    assert [(where, image) for where, image in found if not DIGEST.search(image)] == []
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_bootstrap_job_runs_the_pinned_images(stack):
@@ -159,7 +178,28 @@ def test_chart_values_run_exactly_the_recorded_digests(stack):
     table = (*image_pins.PINNED, *image_pins.RESOLVED_AT_DEPLOY)
     expected = {chart: sorted(_deployed(i) for i in table if i.chart == chart) for chart in found}
     assert found == expected
-    assert {i.chart for i in table if i.chart} <= set(found), "an image whose chart is not installed"
+    # The vector store charts are installed only by a stack that selects one (next test).
+    assert {i.chart for i in table if i.chart} - image_pins.VECTOR_STORE_CHARTS <= set(found), (
+        "an image whose chart is not installed")
+
+
+@pytest.mark.parametrize("store", sorted(image_pins.VECTOR_STORE_CHARTS))
+def test_a_vector_store_chart_runs_exactly_the_table_s_digest(store):
+    """qdrant: the recorded v1.19.0 digest; weaviate: the digest cr.weaviate.io serves for 1.38.2 (the planner's
+    stand-in for the lookup), in image.tag, under the chart's own repository key."""
+    releases = {str(r.props["chart"]): r.props["values"] for r in _plan("prod", "eks", store).of_type(
+        "kubernetes:helm.sh/v3:Release")}
+    table = [i for i in (*image_pins.PINNED, *image_pins.RESOLVED_AT_DEPLOY) if i.chart == store]
+    assert _reference(releases[store]["image"]) == _deployed(table[0]) and len(table) == 1
+    if store == "qdrant":
+        # No "-unprivileged" suffix: the chart appends it after the tag, which here ends in the digest.
+        assert releases[store]["image"] == {
+            "repository": "docker.io/qdrant/qdrant", "useUnprivilegedImage": False,
+            "tag": "v1.19.0@sha256:057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc"}
+    else:
+        assert releases[store]["image"]["registry"] == "cr.weaviate.io"
+        assert releases[store]["image"]["repo"] == "semitechnologies/weaviate"
+        assert releases[store]["image"]["tag"].startswith("1.38.2@" + MOCK_DIGEST_PREFIX)
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
@@ -169,6 +209,8 @@ def test_an_unpinned_image_runs_the_digest_its_registry_serves_not_its_tag(stack
     releases = {r.props["chart"]: r.props["values"] for r in _plan(stack, "eks").of_type(
         "kubernetes:helm.sh/v3:Release")}
     for image in image_pins.RESOLVED_AT_DEPLOY:
+        if not image.chart or image.chart in image_pins.VECTOR_STORE_CHARTS:
+            continue  # the VM runtime's store and the optional store charts: test_the_vector_stores_run_by_digest_too
         node = releases[image.chart]
         for key in image.values_path.split("."):
             node = node[key]
@@ -176,11 +218,23 @@ def test_an_unpinned_image_runs_the_digest_its_registry_serves_not_its_tag(stack
         assert rendered.startswith(image.tag_reference + "@" + MOCK_DIGEST_PREFIX), (image.values_path, rendered)
         assert DIGEST.search(rendered)
     looked_up = [a["reference"] for t, a in _plan(stack, "eks").invokes if t == "agent-platform:registry:getDigest"]
-    assert sorted(set(looked_up)) == sorted({i.tag_reference for i in image_pins.RESOLVED_AT_DEPLOY})
-    # The five images without two public sources for a digest, and Thanos (config/image_pins.py reasons).
+    assert sorted(set(looked_up)) == sorted({i.tag_reference for i in image_pins.RESOLVED_AT_DEPLOY
+                                             if i.chart and i.chart not in image_pins.VECTOR_STORE_CHARTS})
+    # The images without two public sources for a digest, and Thanos (config/image_pins.py reasons).
     assert {i.repository.rsplit("/", 1)[-1] for i in image_pins.RESOLVED_AT_DEPLOY} == {
         "external-secrets", "aws-for-fluent-bit", "prometheus-operator", "prometheus-config-reloader",
-        "k8s-sidecar", "thanos"}
+        "k8s-sidecar", "thanos", "weaviate"}
+
+
+@pytest.mark.parametrize("runtime", ["eks", "vm"])
+def test_weaviate_is_looked_up_in_its_registry_when_a_stack_runs_it(runtime):
+    """Resolved through the same registry lookup as the chart images (so preflight's registry-image-digests asks
+    cr.weaviate.io for it too); no image is left on the chart's or the instance's tag."""
+    result = _plan("dev", runtime, "weaviate")
+    looked_up = {a["reference"] for t, a in result.invokes if t == "agent-platform:registry:getDigest"}
+    assert "cr.weaviate.io/semitechnologies/weaviate:1.38.2" in looked_up
+    assert "cr.weaviate.io/semitechnologies/weaviate:1.38.2@" + mock_registry_digest(
+        "cr.weaviate.io/semitechnologies/weaviate:1.38.2") in [image for _, image in images(result)]
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
@@ -198,6 +252,8 @@ def test_every_pin_names_two_sources_and_every_gap_a_reason():
         assert DIGEST.search(image.reference)
     for image in image_pins.UNPINNED:
         assert image.digest == "" and image.reason, image
+        # Every image the program deploys runs by digest: none is left on its tag (the vector stores were).
+        assert image.at_deploy, f"{image.tag_reference} would run by tag"
         assert image.expected == "" or image_pins.DIGEST.match(image.expected), image
     pinned = {(i.chart, i.values_path) for i in image_pins.PINNED}
     assert not pinned & {(i.chart, i.values_path) for i in image_pins.UNPINNED}

@@ -196,3 +196,59 @@ def test_outside_the_mock_engine_the_program_deploys_the_registry_answer_or_stop
     values = registry.chart_images("aws-for-fluent-bit")
     assert values == {"image": {"repository": "public.ecr.aws/aws-observability/aws-for-fluent-bit",
                                 "tag": f"3.2.1@{OTHER}"}}
+
+
+def test_a_registry_that_redirects_to_docker_hub_resolves_through_its_token_flow():
+    """cr.weaviate.io answers a manifest request by sending the client on to Docker Hub (a pull of
+    cr.weaviate.io/semitechnologies/weaviate:<tag> HEADs registry-1.docker.io/v2/semitechnologies/weaviate/manifests/
+    <tag>, langgenius/dify#42156). The real urllib transport follows the redirect, surfaces the target's token
+    challenge, and carries the pull token through the same redirect on the second request."""
+    import http.server
+    import threading
+
+    served = "sha256:" + "3" * 64
+    challenge = ('Bearer realm="https://auth.docker.test/token",service="registry.docker.io",'
+                 'scope="repository:semitechnologies/weaviate:pull"')
+    seen: list[tuple[str, str, str | None]] = []
+
+    class Front(http.server.BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            seen.append((self.command, self.path, self.headers.get("Authorization")))
+            if self.path.startswith("/v2/"):  # the vendor's host: on to the hub
+                self.send_response(307)
+                self.send_header("Location", "/hub" + self.path)
+            elif self.headers.get("Authorization") != "Bearer hub-token":
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", challenge)
+            else:
+                self.send_response(200)
+                self.send_header("Docker-Content-Digest", served)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_HEAD = do_GET = _answer  # noqa: N815 - the handler's method names
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Front)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    origin = f"http://127.0.0.1:{server.server_address[1]}"
+    tokens: list[str] = []
+
+    def transport(method: str, url: str, headers: Mapping[str, str]) -> Response:
+        if url.startswith("https://auth.docker.test/token?"):
+            tokens.append(url)
+            return Response(200, {}, json.dumps({"token": "hub-token"}).encode())
+        return registry._urllib_transport(method, url.replace("https://cr.weaviate.io", origin), headers)
+
+    try:
+        assert resolve_digest("cr.weaviate.io/semitechnologies/weaviate:1.38.2", transport) == served
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "scope=repository%3Asemitechnologies%2Fweaviate%3Apull" in tokens[0]
+    manifest = "/v2/semitechnologies/weaviate/manifests/1.38.2"
+    assert [(path, auth) for _, path, auth in seen] == [
+        (manifest, None), ("/hub" + manifest, None),
+        (manifest, "Bearer hub-token"), ("/hub" + manifest, "Bearer hub-token")]

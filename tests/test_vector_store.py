@@ -100,6 +100,40 @@ def test_qdrant_is_the_pinned_chart_with_its_key_from_a_secret_and_no_exposure()
     assert release.protect is True
 
 
+@pytest.mark.parametrize("stack", ["staging", "prod"])
+def test_qdrant_runs_by_digest_and_keeps_its_readyz_readiness_on_a_sidecar(stack):
+    """qdrant chart 1.19.0 passes image.tag to semverCompare for its readiness path, which a "<tag>@sha256:" tag
+    fails: the chart's probe is off, and a sidecar of the same image carries GET /readyz on the REST port, so the
+    pod is still Ready only when all of Qdrant's shards are (the chart's probe, timings from its values.yaml)."""
+    values = _release(plan(stack, QDRANT), "qdrant").props["values"]
+    # Index digest of qdrant/qdrant:v1.19.0 (three public sources in config/image_pins.py).
+    digest_ref = ("docker.io/qdrant/qdrant:v1.19.0"
+                  "@sha256:057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc")
+    assert f"{values['image']['repository']}:{values['image']['tag']}" == digest_ref
+    assert values["readinessProbe"] == {"enabled": False}
+    [sidecar] = values["sidecarContainers"]
+    assert sidecar["image"] == digest_ref
+    assert sidecar["readinessProbe"] == {"httpGet": {"path": "/readyz", "port": 6333}, "initialDelaySeconds": 5,
+                                         "periodSeconds": 5, "timeoutSeconds": 1, "failureThreshold": 6,
+                                         "successThreshold": 1}
+    # The restricted namespace admits it: non-root, no capabilities, no escalation, RuntimeDefault seccomp.
+    context = sidecar["securityContext"]
+    assert context["runAsNonRoot"] is True and context["allowPrivilegeEscalation"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]} and context["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert sidecar["resources"]["limits"]["memory"] and sidecar["command"][0] == "/bin/bash"
+
+
+def test_weaviate_runs_the_digest_its_registry_serves_for_the_chart_tag():
+    """weaviate chart 17.8.3 renders "{{ image.registry }}/{{ image.repo }}:{{ image.tag }}": the tag carries the
+    digest cr.weaviate.io serves for 1.38.2 (under the planner, its stand-in for that lookup)."""
+    from planning.mock_outputs import mock_registry_digest
+
+    values = _release(plan("prod", WEAVIATE), "weaviate").props["values"]
+    reference = "cr.weaviate.io/semitechnologies/weaviate:1.38.2"
+    assert values["image"] == {"registry": "cr.weaviate.io", "repo": "semitechnologies/weaviate",
+                               "tag": "1.38.2@" + mock_registry_digest(reference)}
+
+
 def test_the_api_key_is_generated_into_secrets_manager_and_synced_by_eso():
     result = plan("staging", QDRANT)
     secret = result.one("aws:secretsmanager/secret:Secret", "data-qdrant-api-key-secret")
@@ -316,9 +350,14 @@ def _fixed_store(kind: str):
 def test_the_vm_store_boot_script_renders_as_the_golden_file(kind):
     """Reviewed once by reading it (attach, mount by label, key into /run, hardened docker run, snapshot timer)."""
     from components.services.vm.vector_store import render_user_data
+    from config.image_pins import VM_VECTOR_STORE_IMAGES
+    from planning.mock_outputs import mock_registry_digest
 
+    image = VM_VECTOR_STORE_IMAGES[kind]
+    resolved = image.reference if image.digest else f"{image.tag_reference}@{mock_registry_digest(image.tag_reference)}"
     text = render_user_data(
-        _fixed_store(kind), region="us-east-1", volume_id="vol-0123456789abcdef0", eni_id="eni-0123456789abcdef0",
+        _fixed_store(kind), image=resolved, region="us-east-1", volume_id="vol-0123456789abcdef0",
+        eni_id="eni-0123456789abcdef0",
         api_key_secret_arn="arn:aws:secretsmanager:us-east-1:111122223333:secret:dev/data/key-AbCdEf",
         bucket="agent-platform-dev-data", kms_key_arn="arn:aws:kms:us-east-1:111122223333:key/k")
     assert "@@{" not in text

@@ -203,6 +203,16 @@ def deployed_digest(image: Image) -> str:
     return check_expected(image, _resolved_once(image.tag_reference))
 
 
+def deployed_reference(image: Image) -> str:
+    """``<name>:<tag>@sha256:...`` of an image the program runs itself, outside a chart (the VM runtime's vector
+    store): its recorded digest, or the digest its registry serves now for an image resolved at deploy time."""
+    if image.digest:
+        return image.reference
+    if not image.at_deploy:
+        raise ValueError(f"{image.tag_reference} has neither a recorded digest nor at_deploy: it would run by tag")
+    return f"{image.tag_reference}@{deployed_digest(image)}"
+
+
 def resolved_digests(images: Iterable[Image]) -> dict[str, str]:
     """``tag_reference -> digest`` for each image (one lookup per distinct reference)."""
     found: dict[str, str] = {}

@@ -152,10 +152,13 @@ def _texts(inputs: Mapping[str, Any]) -> Iterator[str]:
 
 def _chart_image(block: Mapping[str, Any]) -> str | None:
     """The reference a chart templates from an image block: ``[registry/]repository[:tag]`` then ``@sha256:<sha>``
-    (bare hex in ``sha``), ``@<sha>`` (``sha256:...`` in ``sha``) or ``@<digest>``; a tag may carry the digest."""
-    if not all(_known(block.get(k)) or not block.get(k) for k in ("registry", "repository", "tag", "sha", "digest")):
+    (bare hex in ``sha``), ``@<sha>`` (``sha256:...`` in ``sha``) or ``@<digest>``; a tag may carry the digest.
+    The weaviate chart names the repository key ``repo``."""
+    if not all(_known(block.get(k)) or not block.get(k)
+               for k in ("registry", "repository", "repo", "tag", "sha", "digest")):
         return None
-    ref = f"{block['registry']}/{block['repository']}" if block.get("registry") else str(block.get("repository"))
+    repository = block.get("repository") or block.get("repo")
+    ref = f"{block['registry']}/{repository}" if block.get("registry") else str(repository)
     if block.get("tag"):
         ref += f":{block['tag']}"
     sha = str(block.get("sha") or "")
@@ -166,13 +169,17 @@ def _chart_image(block: Mapping[str, Any]) -> str | None:
     return ref if DIGEST_IMAGE.fullmatch(ref) else None
 
 
+def _has_repository(block: Mapping[str, Any]) -> bool:
+    return "repository" in block or "repo" in block
+
+
 def _helm_images(values: Any) -> Iterator[str]:
     """Every digest-pinned image a release's values set (``image``/``*Image`` blocks, keda's per-part blocks)."""
     if isinstance(values, Mapping):
         for key, value in values.items():
             if (key == "image" or str(key).endswith("Image")) and isinstance(value, Mapping):
-                blocks = [value] if "repository" in value else [v for v in value.values()
-                                                                  if isinstance(v, Mapping) and "repository" in v]
+                blocks = [value] if _has_repository(value) else [v for v in value.values()
+                                                                  if isinstance(v, Mapping) and _has_repository(v)]
                 for block in blocks:
                     ref = _chart_image(block)
                     if ref:

@@ -24,10 +24,12 @@ from components.core import iam
 from components.core.context import StackContext
 from components.core.irsa import OidcIssuer, service_account_role
 from components.core.namespace import RUN_AS, kubernetes_provider, restricted_namespace
+from components.core.registry import chart_images
 from components.core.tags import BACKUP_PLAN_TAG
 from components.data.vector import VectorStoreRefs, snapshot_script
 from components.services.contract import VectorStorePeer
 from config.charts import QDRANT, WEAVIATE, Chart
+from config.image_pins import QDRANT_IMAGE
 from config.services import MONITORING_NAMESPACE
 
 NAMESPACE = "vector-store"
@@ -55,6 +57,9 @@ BACKUP_TIMEOUT_SECONDS = 3 * 3600
 
 _HARDENED = {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "runAsNonRoot": True,
              "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+# qdrant chart 1.19.0 values.yaml readinessProbe defaults, kept for the probe the sidecar carries (qdrant_values).
+QDRANT_READINESS = {"initialDelaySeconds": 5, "periodSeconds": 5, "timeoutSeconds": 1, "failureThreshold": 6,
+                    "successThreshold": 1}
 
 
 @dataclass(frozen=True)
@@ -383,6 +388,17 @@ def qdrant_values(store: VectorStoreRefs) -> dict[str, Any]:
     replicas = sizing.replicas
     labels = POD_LABELS["qdrant"]
     values: dict[str, Any] = {
+        # The image by digest (config/image_pins.py QDRANT_IMAGE): "v1.19.0@sha256:..." in image.tag, which the
+        # chart renders as "{{ image.repository }}:{{ image.tag }}{{ useUnprivilegedImage | ternary "-unprivileged"
+        # "" }}" (templates/statefulset.yaml): the suffix would land after the digest, so it stays off.
+        "image": {**chart_images(QDRANT.name)["image"], "useUnprivilegedImage": False},
+        # templates/statefulset.yaml computes the readiness path with
+        #   semverCompare ">=1.7.3" ($.Values.image.tag | default $.Chart.AppVersion)
+        # inside {{- if and $values.readinessProbe.enabled .checksEnabled }}: a "<tag>@sha256:" tag is not a semantic
+        # version and fails the render (qdrant-helm#388; digest keys proposed in PRs #389/#457/#480, none released).
+        # So that probe is off and the sidecar below carries the same one (GET /readyz on the REST port).
+        "readinessProbe": {"enabled": False},
+        "sidecarContainers": [qdrant_readiness_sidecar(store)],
         "replicaCount": replicas,
         "service": {"type": "ClusterIP"},
         "ingress": {"enabled": False},
@@ -407,6 +423,26 @@ def qdrant_values(store: VectorStoreRefs) -> dict[str, Any]:
     return values
 
 
+def qdrant_readiness_sidecar(store: VectorStoreRefs) -> dict[str, Any]:
+    """A container that only carries Qdrant's readiness probe (the chart's own cannot render with a digest).
+
+    An httpGet probe goes to the pod's IP, which every container of the pod shares, and a pod is Ready only when
+    all its containers are: the pod is Ready exactly when Qdrant's /readyz answers 200 ("all shards are ready",
+    api.qdrant.tech service/readyz), as with the chart's probe. It runs Qdrant's own image by the same digest (on
+    the node already, no other image to pin) and idles in bash (the chart's command is /bin/bash -c), exiting on
+    SIGTERM so a rollout does not wait out the grace period.
+    """
+    return {
+        "name": "readyz",
+        "image": QDRANT_IMAGE.reference,
+        "imagePullPolicy": "IfNotPresent",
+        "command": ["/bin/bash", "-c", "trap 'exit 0' TERM; sleep infinity & wait"],
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": store.port}, **QDRANT_READINESS},
+        "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}, "limits": {"memory": "32Mi"}},
+        "securityContext": {**_HARDENED, "runAsUser": RUN_AS, "runAsGroup": RUN_AS},
+    }
+
+
 def weaviate_values(store: VectorStoreRefs, region: str) -> dict[str, Any]:
     """weaviate chart 17.8.3 values (every key read in weaviate/values.yaml at tag v17.8.3).
 
@@ -418,6 +454,10 @@ def weaviate_values(store: VectorStoreRefs, region: str) -> dict[str, Any]:
     sizing = store.sizing
     labels = POD_LABELS["weaviate"]
     values: dict[str, Any] = {
+        # The image by the digest cr.weaviate.io serves for 1.38.2 when the program runs (config/image_pins.py
+        # WEAVIATE_IMAGE): "1.38.2@sha256:..." in image.tag, rendered "{{ image.registry }}/{{ image.repo }}:
+        # {{ image.tag }}" (templates/weaviateStatefulset.yaml).
+        **chart_images(WEAVIATE.name),
         "replicas": sizing.replicas,
         "service": {"type": "ClusterIP", "ports": [{"name": "http", "protocol": "TCP", "port": store.port}]},
         "grpcService": {"enabled": True, "type": "ClusterIP"},

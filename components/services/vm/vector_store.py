@@ -27,6 +27,7 @@ from components.core import iam
 from components.core.context import StackContext
 from components.core.instances import SSM_CORE_POLICY, hardened_template_args
 from components.core.namespace import RUN_AS
+from components.core.registry import deployed_reference
 from components.core.templates import render
 from components.data.vector import VectorStoreRefs, snapshot_script
 from components.services.contract import VectorStorePeer
@@ -74,10 +75,10 @@ def on_calendar(schedule: str) -> str:
     return f"*-*-* {int(hour):02d}:{int(minute):02d}:00 UTC"
 
 
-def render_user_data(store: VectorStoreRefs, *, region: str, volume_id: str, eni_id: str, api_key_secret_arn: str,
-                     bucket: str, kms_key_arn: str) -> str:
-    """The instance's boot script (plain values: rendered inside an apply, no resource created there)."""
-    image = VM_VECTOR_STORE_IMAGES[store.kind].reference
+def render_user_data(store: VectorStoreRefs, *, image: str, region: str, volume_id: str, eni_id: str,
+                     api_key_secret_arn: str, bucket: str, kms_key_arn: str) -> str:
+    """The instance's boot script (plain values: rendered inside an apply, no resource created there). ``image`` is
+    the store's image by digest (``store_image``), pulled and run as such."""
     settings = store_environment(store, region, bucket)
     snapshot_env = {"API_KEY_FILE": "/run/vector-store/api-key", "HOME": "/root", "AWS_REGION": region}
     if store.kind == "qdrant":
@@ -99,6 +100,12 @@ def snapshot_tags(store: VectorStoreRefs) -> dict[str, str]:
     """What one snapshot writes to S3 at most (the whole volume) and how long S3 keeps it (the cost estimate)."""
     return {SNAPSHOT_GIB_ANNOTATION: str(store.sizing.volume_size_gib),
             SNAPSHOT_RETENTION_ANNOTATION: str(store.sizing.snapshot_retention_days)}
+
+
+def store_image(kind: str) -> str:
+    """The store's image by digest: Qdrant's recorded one, Weaviate's as its registry serves the tag when the program
+    runs (config/image_pins.py VM_VECTOR_STORE_IMAGES). Resolved here, outside any apply."""
+    return deployed_reference(VM_VECTOR_STORE_IMAGES[kind])
 
 
 class VmVectorStore(pulumi.ComponentResource):
@@ -134,11 +141,12 @@ class VmVectorStore(pulumi.ComponentResource):
         role = self._role(tags, volume, interface)
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=tags,
                                           opts=pulumi.ResourceOptions(parent=role))
+        image = store_image(store.kind)
         user_data = pulumi.Output.all(volume.id, interface.id, store.api_key_secret_arn, store.bucket_name,
                                       store.data_kms_key_arn).apply(
             lambda v: base64.b64encode(render_user_data(
-                store, region=context.region, volume_id=v[0], eni_id=v[1], api_key_secret_arn=v[2], bucket=v[3],
-                kms_key_arn=v[4]).encode()).decode())
+                store, image=image, region=context.region, volume_id=v[0], eni_id=v[1], api_key_secret_arn=v[2],
+                bucket=v[3], kms_key_arn=v[4]).encode()).decode())
         instance_tags = {**tags, "Name": f"{context.name}-{store.kind}"}
         template = aws.ec2.LaunchTemplate(
             f"{name}-template",

@@ -37,7 +37,7 @@ key=$(aws secretsmanager get-secret-value --region us-east-1 --secret-id arn:aws
   --query SecretString --output text)
 printf '%s\n' "$key" > /run/vector-store/api-key
 printf '%s=%s\n' AUTHENTICATION_APIKEY_ALLOWED_KEYS "$key" > /run/vector-store/env
-docker pull cr.weaviate.io/semitechnologies/weaviate:1.38.2
+docker pull cr.weaviate.io/semitechnologies/weaviate:1.38.2@sha256:0000000000000000206f18244c9a089b468ff73b68ea630b15e55f205040a57b
 EOF_START
 chmod 0700 /usr/local/bin/vector-store-start
 cat > /etc/systemd/system/vector-store.service <<'EOF_UNIT'
@@ -53,7 +53,7 @@ TimeoutStartSec=600
 ExecStartPre=/usr/local/bin/vector-store-start
 ExecStart=/usr/bin/docker run --rm --name weaviate --network host --user 10001:10001 --read-only \
   --tmpfs /tmp:rw,noexec,nosuid,size=256m --cap-drop ALL --security-opt no-new-privileges --pids-limit 4096 \
-  --memory 2g --env-file /run/vector-store/env -e AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=false -e AUTHENTICATION_APIKEY_ENABLED=true -e AUTHENTICATION_APIKEY_USERS=agent-platform -e AWS_REGION=us-east-1 -e BACKUP_S3_BUCKET=agent-platform-dev-data -e BACKUP_S3_PATH=vector-store/weaviate -e CLUSTER_HOSTNAME=node1 -e DEFAULT_VECTORIZER_MODULE=none -e DISABLE_TELEMETRY=true -e ENABLE_MODULES=backup-s3 -e PERSISTENCE_DATA_PATH=/var/lib/weaviate -v /data:/var/lib/weaviate cr.weaviate.io/semitechnologies/weaviate:1.38.2
+  --memory 2g --env-file /run/vector-store/env -e AUTHENTICATION_ANONYMOUS_ACCESS_ENABLED=false -e AUTHENTICATION_APIKEY_ENABLED=true -e AUTHENTICATION_APIKEY_USERS=agent-platform -e AWS_REGION=us-east-1 -e BACKUP_S3_BUCKET=agent-platform-dev-data -e BACKUP_S3_PATH=vector-store/weaviate -e CLUSTER_HOSTNAME=node1 -e DEFAULT_VECTORIZER_MODULE=none -e DISABLE_TELEMETRY=true -e ENABLE_MODULES=backup-s3 -e PERSISTENCE_DATA_PATH=/var/lib/weaviate -v /data:/var/lib/weaviate cr.weaviate.io/semitechnologies/weaviate:1.38.2@sha256:0000000000000000206f18244c9a089b468ff73b68ea630b15e55f205040a57b
 ExecStop=/usr/bin/docker stop --time 60 weaviate
 [Install]
 WantedBy=multi-user.target
