@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from planning.bench import FLOOR_PROGRAM
 from planning.engine import run_program
 from tests import plan_cache
 
@@ -53,11 +54,12 @@ def test_a_plan_is_made_once_then_read_back_as_a_copy(tmp_path: Path, monkeypatc
     monkeypatch.setenv("PLAN_CACHE", "on")
     stale = tmp_path / "plans" / "an-older-tree"
     stale.mkdir(parents=True)
+    monkeypatch.setenv("PLANNING_FLOOR_RESOURCES", "3")
     made = []
 
     def make():
         made.append(1)
-        return run_program("dev")
+        return run_program("dev", program=FLOOR_PROGRAM)  # three buckets: a real plan, in milliseconds
 
     first = plan_cache.cached("dev-key", make)
     again = plan_cache.cached("dev-key", make)
