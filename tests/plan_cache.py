@@ -89,21 +89,30 @@ def _prune_other_trees(current: Path) -> None:
 
 
 def cached(key: str, make: Callable[[], T]) -> T:
-    """``make()``, or what it returned for ``key`` on this tree before (in any process)."""
+    """``make()``, or what it returned for ``key`` on this tree before (in any process).
+
+    The cache only saves time: where it cannot be read or written (a read-only checkout, a folder another run
+    just pruned) the value is made and returned as without it.
+    """
     if not enabled():
         return make()
     folder = DIRECTORY / str(tree_digest())
-    if not folder.is_dir():
-        folder.mkdir(parents=True, exist_ok=True)
-        _prune_other_trees(folder)
     name = hashlib.sha256(key.encode()).hexdigest()[:32]
     entry = folder / f"{name}.pickle"
-    with _locked(folder / f"{name}.lock"):
+    with contextlib.ExitStack() as held:
+        try:
+            if not folder.is_dir():
+                folder.mkdir(parents=True, exist_ok=True)
+                _prune_other_trees(folder)
+            held.enter_context(_locked(folder / f"{name}.lock"))
+        except OSError:
+            return make()
         if entry.exists():
-            with contextlib.suppress(Exception):  # a truncated or stale entry is planned again
+            with contextlib.suppress(Exception):  # a truncated or stale entry is made again
                 return pickle.loads(entry.read_bytes())
         value = make()
         partial = folder / f"{name}.{os.getpid()}.partial"
-        partial.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-        os.replace(partial, entry)
-    return value
+        with contextlib.suppress(Exception):  # not kept: made again next time
+            partial.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            os.replace(partial, entry)
+        return value

@@ -82,3 +82,12 @@ def test_the_shared_review_of_a_plan_is_its_review_and_a_changed_copy_gets_its_o
     assert harness.review(base) is harness.review(base)
     changed = dataclasses.replace(base, resources=base.resources[:20])
     assert harness.review(changed).to_json()["summary"]["resources"] == 20
+
+
+def test_where_nothing_can_be_stored_plans_are_made_as_without_a_cache(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setattr(plan_cache, "DIRECTORY", tmp_path / "a-file" / "plans")  # no folder can be made there
+    monkeypatch.setenv("PLAN_CACHE", "on")
+    made = []
+    assert [plan_cache.cached("key", lambda: made.append(1) or len(made)) for _ in range(2)] == [1, 2]
