@@ -11,10 +11,11 @@ from components.backup.vault import BackupVault, BackupVaultArgs
 from components.core.alerts import AlertTopic, AlertTopicArgs
 from components.core.context import StackContext
 from components.core.keys import LogsKey, LogsKeyArgs
-from components.data.replication import DrTarget
+from components.data.replication import DrTarget, StandbyRefs
 from components.data.tier import DataTier, DataTierArgs
 from components.delivery.ci_runner import CiRunner, CiRunnerArgs
 from components.edge.edge import Edge, EdgeArgs
+from components.network.standby import StandbyNetwork, StandbyNetworkArgs
 from components.network.vpc import Network, NetworkArgs
 from components.observability.log_search import LogSearchNetwork
 from components.observability.stack import DataTierRefs, EdgeRefs, ObservabilityStack, ObservabilityStackArgs
@@ -43,7 +44,15 @@ ci_runner = CiRunner("ci-runner", CiRunnerArgs(
 # Recovery points are copied, and the data stores replicated, to a second region through its own provider (only when
 # backup.drRegion is set); the provider is created before the stores that replicate through it.
 dr_provider = aws.Provider("aws-dr", region=config.backup.dr_region) if config.backup.dr_region else None
-dr_target = DrTarget(region=config.backup.dr_region, provider=dr_provider, config=config.backup.replication) \
+# The DR region's standby network (isolated subnets only): for the document store's global-cluster secondary and the
+# restore tests that restore databases from the DR vault there.
+standby = StandbyNetwork("standby", StandbyNetworkArgs(
+    context=context, region=config.backup.dr_region, provider=dr_provider, cidr=config.backup.replication.standby_cidr,
+    flow_log_retention_days=config.network.flow_logs.retention_days,
+)) if dr_provider is not None and config.backup.dr_region and config.needs_standby_network else None
+dr_target = DrTarget(region=config.backup.dr_region, provider=dr_provider, config=config.backup.replication,
+                     standby=StandbyRefs(vpc_id=standby.vpc_id, subnet_ids=standby.subnet_ids,
+                                         logs_key_arn=standby.logs_key_arn) if standby else None) \
     if dr_provider is not None and config.backup.replicates and config.backup.dr_region else None
 data = DataTier("data", DataTierArgs(
     config=config.data_tier,
@@ -86,6 +95,8 @@ backup = BackupVault("backup", BackupVaultArgs(
     vpc_id=network.vpc_id,
     isolated_subnet_ids=network.isolated_subnet_ids,
     dr_provider=dr_provider,
+    dr_vpc_id=standby.vpc_id if standby else None,
+    dr_isolated_subnet_ids=standby.subnet_ids if standby else (),
     deploy_role_arns=config.deploy_role_arns,
     volume_backups=config.data_tier.dedicated_vector_store is not None,
     data_resource_types=["DocumentDB"] if config.data_tier.document_store is not None else [],

@@ -8,6 +8,7 @@ window can be checked against them before anything is deployed.
 
 from __future__ import annotations
 
+import ipaddress
 import zoneinfo
 from collections.abc import Iterator
 from typing import Literal
@@ -204,6 +205,23 @@ class Replication(Model):
         default=False,
         description="Own the account's ECR replication configuration (one per registry: a second stack of the same "
                     "account that sets this would overwrite it) and replicate this stack's repositories.")
+    standby_cidr: str = Field(
+        default="10.255.0.0/24",
+        description="The standby VPC in backup.drRegion (isolated subnets only): where the DocumentDB global "
+                    "cluster's secondary and the DR region's restore tests live. Keep it apart from the DR stack's "
+                    "network.cidr.")
+
+    @field_validator("standby_cidr")
+    @classmethod
+    def _standby_cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.ip_network(value)
+        except ValueError:
+            raise ValueError(f"'{value}' is not a CIDR block (e.g. 10.255.0.0/24)") from None
+        # /16../26: three subnets of at least /28 (DB subnet groups span 2+ AZs; AWS subnets are /16../28).
+        if network.version != 4 or not network.is_private or not 16 <= network.prefixlen <= 26:
+            raise ValueError(f"'{value}' must be a private IPv4 block between /16 and /26 (e.g. 10.255.0.0/24)")
+        return value
 
 
 # RPO of each replication, from AWS's own statements, for the cross-region checks of `backup.rpoTargetMinutes`.
@@ -254,6 +272,15 @@ class Recovery(Model):
                     "dataTier.secrets.llmProviders entry.",
         examples=[{"jwt": "arn:aws:secretsmanager:us-west-2:111122223333:secret:agent-platform-prod/jwt-AbCdEf"}])
 
+    document_store_snapshot_arn: Matching(  # type: ignore[valid-type]
+        r"^arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:[A-Za-z][A-Za-z0-9-]*$",
+        "the ARN of a DocumentDB cluster snapshot (arn:aws:rds:<dr-region>:<account>:cluster-snapshot:<name>)",
+        "arn:aws:rds:us-west-2:111122223333:cluster-snapshot:gatekeeper-prod-promoted") | None = Field(
+        default=None,
+        description="With dataTier.documentStore: restore the document store from this snapshot of the promoted "
+                    "global-cluster secondary (runbook step 'DocumentDB') instead of starting empty.",
+        examples=["arn:aws:rds:us-west-2:111122223333:cluster-snapshot:gatekeeper-prod-promoted"])
+
     def problems(self, region: str, llm_providers: list[str]) -> list[str]:
         out: list[str] = []
         if self.source_region == region:
@@ -261,7 +288,9 @@ class Recovery(Model):
                        "the platform in another region")
         for path, arn in (("databaseAutomatedBackupsArn", self.database_automated_backups_arn),
                           ("dataKeyArn", self.data_key_arn), ("secretsKeyArn", self.secrets_key_arn),
-                          *((f"secretArns.{k}", v) for k, v in self.secret_arns.items())):
+                          *((f"secretArns.{k}", v) for k, v in self.secret_arns.items()),
+                          *((("documentStoreSnapshotArn", self.document_store_snapshot_arn),)
+                            if self.document_store_snapshot_arn else ())):
             if arn.split(":")[3] != region:
                 out.append(f"recovery.{path}: must be in the stack's region ({region}), where the replicas are "
                            f"(got {arn.split(':')[3]})")

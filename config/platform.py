@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
+from agent_contract.schedules import max_gap_minutes
 from pydantic import Field, model_validator
 
-from config.backup import BackupConfig, Recovery
+from config.backup import S3_RTC_MINUTES, BackupConfig, Recovery
 from config.base import DnsName, Model, Region, RoleArn, Tier, overlaps
 from config.budget import BudgetConfig
 from config.catalog import WAF_COUNTABLE_RULES
@@ -75,6 +76,16 @@ class PlatformConfig(Model):
     @property
     def protected_tier(self) -> bool:
         return self.environment in PROTECTED_TIERS
+
+    @property
+    def needs_standby_network(self) -> bool:
+        """Whether the DR region needs the standby network: for the document store's global-cluster secondary, or
+        for restore tests that restore a database there (a database restore needs subnets of its region)."""
+        backup = self.backup
+        if backup.dr_region is None:
+            return False
+        secondary = backup.replicates and self.data_tier.document_store is not None
+        return secondary or backup.restore_testing.enabled
 
     @property
     def ci_runner_enabled(self) -> bool:
@@ -211,6 +222,44 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     if recovery is not None:
         problems.extend(recovery.problems(str(sections.get("region") or ""),
                                           list(data.secrets.llm_providers) if data else []))
+        if recovery.document_store_snapshot_arn and data is not None and data.document_store is None:
+            problems.append("recovery.documentStoreSnapshotArn: set only with dataTier.documentStore (the store it "
+                            "restores)")
+    if backup is not None and data is not None and backup.replicates:
+        problems.extend(dr_store_problems(backup, data, runtime))
+    return problems
+
+
+# DocumentDB developer guide, "Overview of Amazon DocumentDB global clusters", limitations: "Global clusters are
+# supported on all instance types except db.t3, db.t4g, and db.r4".
+GLOBAL_CLUSTER_UNSUPPORTED_CLASSES = ("db.t3.", "db.t4g.", "db.r4.")
+
+
+def dr_store_problems(backup: BackupConfig, data: DataTierConfig, runtime: str | None) -> list[str]:
+    """What keeps the optional stores within backup.rpoTargetMinutes on region loss (backup.drRegion replicated).
+
+    The document store joins a DocumentDB global cluster, which t-class instances cannot; a dedicated vector store on
+    EKS snapshots to the data bucket, whose replication (RTC) adds up to 15 minutes to the snapshot interval. On the
+    VM runtime the snapshot timer is daily (a systemd OnCalendar time); its data volume's hourly AWS Backup copy to
+    the DR vault is what bounds the loss there (about an hour plus the copy).
+    """
+    problems = []
+    docs = data.document_store
+    if docs is not None and docs.instance_class.startswith(GLOBAL_CLUSTER_UNSUPPORTED_CLASSES):
+        problems.append(f"dataTier.documentStore.instanceClass: with backup.drRegion the document store replicates "
+                        f"through a DocumentDB global cluster, which does not support {docs.instance_class} "
+                        "(db.t3, db.t4g and db.r4 are excluded); use db.r6g.large or larger")
+    store = data.dedicated_vector_store
+    if store is not None and runtime != "vm":
+        gap = max_gap_minutes(store.snapshot_schedule)
+        lag = S3_RTC_MINUTES if backup.replication.replication_time_control else None
+        if gap is None or lag is None or gap + lag > backup.rpo_target_minutes:
+            bound = ("S3 replication without Replication Time Control has no time bound" if lag is None else
+                     f"snapshots every {gap if gap is not None else '?'} minutes plus {lag} minutes of S3 "
+                     f"replication exceed backup.rpoTargetMinutes {backup.rpo_target_minutes}")
+            problems.append(f"dataTier.{data.vector_store}.snapshotSchedule: the vector store reaches backup.drRegion "
+                            f"through its snapshots in the replicated data bucket; {bound}: snapshot at least every "
+                            f"{max(backup.rpo_target_minutes - S3_RTC_MINUTES - 15, 5)} minutes (e.g. */30 * * * *)")
     return problems
 
 

@@ -166,11 +166,15 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
             "secrets": {"recoveryWindowDays": 30},
             "buckets": {"noncurrentVersionExpirationDays": 90, "logsExpirationDays": 365},
             "logRetentionDays": 365,
-            # Three replicas in three zones (collections need replication factor 3 to survive a zone).
+            # Three replicas in three zones (collections need replication factor 3 to survive a zone). Snapshots
+            # every 30 minutes: with the data bucket's replication (RTC, 15 min) a region loss costs at most
+            # 45 minutes plus a snapshot's own duration, within rpoTargetMinutes 60 (docs/disaster-recovery.md).
             "qdrant": {"replicas": 3, "volumeSizeGib": 100, "cpuRequest": "1", "memoryRequest": "4Gi",
-                       "memoryLimit": "8Gi", "snapshotRetentionDays": 30, "instanceType": "r7g.xlarge"},
+                       "memoryLimit": "8Gi", "snapshotRetentionDays": 30, "instanceType": "r7g.xlarge",
+                       "snapshotSchedule": "*/30 * * * *"},
             "weaviate": {"replicas": 3, "volumeSizeGib": 100, "cpuRequest": "1", "memoryRequest": "4Gi",
-                         "memoryLimit": "8Gi", "snapshotRetentionDays": 30, "instanceType": "r7g.xlarge"},
+                         "memoryLimit": "8Gi", "snapshotRetentionDays": 30, "instanceType": "r7g.xlarge",
+                         "snapshotSchedule": "*/30 * * * *"},
         },
         "edge": {
             # Per-credential limits on the bearer token the agents' clients send, on top of per-IP limits.

@@ -160,7 +160,10 @@ class _Mocks(pulumi.runtime.Mocks):
             raise ProgramError(
                 f"the mock engine has no answer for invoke {args.token}; add one in planning/mock_outputs.py"
             )
-        return answer(dict(args.args), self.region)
+        # An invoke through an explicit provider (the DR region's zones) answers for that provider's region.
+        reference = args.provider or ""
+        provider = reference.rsplit("::", 2)[-2] if reference.count("::") >= 2 else ""
+        return answer(dict(args.args), self.provider_regions.get(provider, self.region))
 
 
 def _alias_spec(alias: Any) -> AliasSpec:

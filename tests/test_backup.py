@@ -38,8 +38,9 @@ def test_prod_plans_vault_plan_lock_selection_dr_vault_and_restore_tests():
     counts = prod.type_counts()
     assert counts[VAULT] == 2 and counts[LOCK] == 2 and counts[POLICY] == 2
     assert counts[PLAN] == 1 and counts[SELECTION] == 1 and counts[NOTIFICATIONS] == 1
-    # One restore testing plan per region: the primary's (database and bucket) and the DR vault's (bucket).
-    assert counts[RESTORE_PLAN] == 2 and counts[RESTORE_SELECTION] == 3
+    # One restore testing plan per region: the primary's and the DR vault's, each restoring the database and the
+    # bucket (the DR region's database restores land in the standby network's isolated subnets).
+    assert counts[RESTORE_PLAN] == 2 and counts[RESTORE_SELECTION] == 4
 
 
 @pytest.mark.parametrize("stack", STACKS)

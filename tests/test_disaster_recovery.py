@@ -287,7 +287,8 @@ def test_the_estimate_prices_the_hourly_copies(prod_with_docdb: Plan) -> None:
     report = stack_report(prod_with_docdb)  # the store changes no usage assumption
     usage = stack_cost("prod").usage
     assert usage.dr_replication_gb > 0
-    share = usage.dr_replication_gb / 3  # S3 CRR, RDS backup replication and the hourly copies
+    # S3 CRR, RDS backup replication, the DocumentDB global cluster and the hourly copies
+    share = usage.dr_replication_gb / 4
     lines = [line for line in report.lines if line.resource == "backup-hourly-plan"]
     keys = {(line.price_key, line.region) for line in lines}
     assert ("backup.transfer.inter-region", None) in keys or ("backup.transfer.inter-region", "us-east-1") in keys

@@ -52,7 +52,7 @@ def test_the_committed_stacks_have_no_document_store(stack: str):
 
 def test_prod_gets_a_tls_only_encrypted_protected_cluster_with_one_instance_per_az():
     p = docdb_plan("prod")
-    cluster = p.one(CLUSTER)
+    cluster = p.one(CLUSTER, "data-docdb")
     props = cluster.props
     assert props["engine"] == "docdb" and props["engineVersion"] == "5.0.0"
     assert props["storageEncrypted"] is True
@@ -68,15 +68,15 @@ def test_prod_gets_a_tls_only_encrypted_protected_cluster_with_one_instance_per_
     assert len(instances) == 3 and all(i.protect for i in instances)
     assert {i.props["instanceClass"] for i in instances} == {"db.r6g.large"}
     assert sorted(i.props["promotionTier"] for i in instances) == [0, 1, 2]
-    tls = {e["name"]: e for e in p.one(PARAMS).props["parameters"]}
+    tls = {e["name"]: e for e in p.one(PARAMS, "data-docdb-params").props["parameters"]}
     assert tls["tls"]["value"] == "tls1.2+" and tls["tls"]["applyMethod"] == "pending-reboot"
     assert tls["audit_logs"]["value"] == "enabled" and tls["profiler"]["value"] == "enabled"
-    assert p.one(PARAMS).props["family"] == "docdb5.0"
+    assert p.one(PARAMS, "data-docdb-params").props["family"] == "docdb5.0"
 
 
 def test_dev_gets_one_small_unprotected_instance_and_a_day_of_backups():
     p = docdb_plan("dev")
-    props = p.one(CLUSTER).props
+    props = p.one(CLUSTER, "data-docdb").props
     assert props["deletionProtection"] is False and props["skipFinalSnapshot"] is True
     assert props["backupRetentionPeriod"] == 1
     (instance,) = p.of_type(INSTANCE)
@@ -85,10 +85,10 @@ def test_dev_gets_one_small_unprotected_instance_and_a_day_of_backups():
 
 def test_the_cluster_sits_in_the_isolated_subnets_reachable_only_from_the_workloads_on_27017():
     p = docdb_plan("prod")
-    isolated = sorted(s.urn for s in p.of_type("aws:ec2/subnet:Subnet") if "isolated" in s.name)
-    assert sorted(p.one(SUBNETS).property_dependencies["subnetIds"]) == isolated
+    isolated = sorted(s.urn for s in p.of_type("aws:ec2/subnet:Subnet") if s.name.startswith("network-isolated"))
+    assert sorted(p.one(SUBNETS, "data-docdb-subnets").property_dependencies["subnetIds"]) == isolated
     group = p.one(SG, "data-docdb-sg")
-    assert p.one(CLUSTER).property_dependencies["vpcSecurityGroupIds"] == (group.urn,)
+    assert p.one(CLUSTER, "data-docdb").property_dependencies["vpcSecurityGroupIds"] == (group.urn,)
     rules = [r for r in p.of_type(INGRESS) if group.urn in r.property_dependencies.get("securityGroupId", ())]
     assert rules and all(r.props["fromPort"] == r.props["toPort"] == 27017 and r.props["ipProtocol"] == "tcp"
                          and "cidrIpv4" not in r.props for r in rules)
@@ -97,9 +97,10 @@ def test_the_cluster_sits_in_the_isolated_subnets_reachable_only_from_the_worklo
 
 def test_audit_and_profiler_logs_go_to_encrypted_log_groups_created_first():
     p = docdb_plan("prod")
-    cluster = p.one(CLUSTER)
+    cluster = p.one(CLUSTER, "data-docdb")
     ident = cluster.props["clusterIdentifier"]
-    groups = {g.props["name"]: g for g in p.of_type(LOG_GROUP) if g.name.startswith("data-docdb-")}
+    groups = {g.props["name"]: g for g in p.of_type(LOG_GROUP)
+              if g.name.startswith("data-docdb-") and not g.name.startswith("data-docdb-dr-")}
     assert set(groups) == {f"/aws/docdb/{ident}/audit", f"/aws/docdb/{ident}/profiler"}
     assert all(g.property_dependencies.get("kmsKeyId") for g in groups.values())
     assert {g.urn for g in groups.values()} <= set(cluster.dependencies)
@@ -109,7 +110,7 @@ def test_the_backup_selection_takes_documentdb_clusters_of_this_stack_only_when_
     with_docdb = docdb_plan("prod")
     patterns = with_docdb.one(SELECTION, "backup-selection").props["resources"]
     assert "arn:aws:rds:us-east-1:123456789012:cluster:*" in patterns
-    assert tags_of(with_docdb.one(CLUSTER))["backup-plan"] == "default"
+    assert tags_of(with_docdb.one(CLUSTER, "data-docdb"))["backup-plan"] == "default"
     without = plan("prod").one(SELECTION, "backup-selection").props["resources"]
     assert "arn:aws:rds:us-east-1:123456789012:cluster:*" not in without
 
@@ -122,7 +123,7 @@ def test_a_stack_with_a_document_store_passes_its_review(stack: str):
 
 def test_a_service_listing_mongodb_gets_the_endpoint_in_its_config_and_the_credentials_as_a_secret():
     p = plan("prod", with_store({"services.api.secrets": API_SECRETS}))
-    cluster = p.one(CLUSTER)
+    cluster = p.one(CLUSTER, "data-docdb")
     data = p.one(CONFIG_MAP, "service-api-config").props["data"]
     host = p.outputs["mongodbHost"]
     assert data["MONGODB_HOST"] == host and data["MONGODB_PORT"] == "27017" and data["MONGODB_TLS"] == "true"

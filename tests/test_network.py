@@ -15,7 +15,7 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
 
 def _subnets(stack: str, tier: str) -> list[dict]:
-    return [r.props for r in plan(stack).of_type(SUBNET) if f"-{tier}-" in r.name]
+    return [r.props for r in plan(stack).of_type(SUBNET) if r.name.startswith(f"network-{tier}-")]
 
 
 def test_prod_spreads_three_tiers_over_three_azs_with_a_nat_per_az():
@@ -48,10 +48,16 @@ def test_prod_has_private_endpoints_for_images_identity_secrets_and_logs():
 
 def test_subnets_fit_the_vpc_without_overlap():
     for stack in STACKS:
-        vpc = ipaddress.ip_network(plan(stack).one("aws:ec2/vpc:Vpc").props["cidrBlock"])
-        nets = [ipaddress.ip_network(s.props["cidrBlock"]) for s in plan(stack).of_type(SUBNET)]
-        assert all(n.subnet_of(vpc) for n in nets)
-        assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
+        # The VPC of the stack's region, and the standby VPC of the DR region where there is one.
+        for prefix in ("network", "standby"):
+            vpcs = [v for v in plan(stack).of_type("aws:ec2/vpc:Vpc") if v.name == f"{prefix}-vpc"]
+            if not vpcs:
+                continue
+            vpc = ipaddress.ip_network(vpcs[0].props["cidrBlock"])
+            nets = [ipaddress.ip_network(s.props["cidrBlock"]) for s in plan(stack).of_type(SUBNET)
+                    if s.name.startswith(f"{prefix}-")]
+            assert nets and all(n.subnet_of(vpc) for n in nets)
+            assert not any(a.overlaps(b) for i, a in enumerate(nets) for b in nets[i + 1:])
 
 
 def test_isolated_subnets_have_no_route_out():
@@ -72,7 +78,7 @@ def test_subnets_carry_the_tags_eks_load_balancing_expects():
 def test_flow_logs_capture_all_traffic_to_an_encrypted_bounded_log_group():
     for stack, retention in (("dev", 14), ("prod", 365)):
         result = plan(stack)
-        flow = result.one("aws:ec2/flowLog:FlowLog")
+        flow = result.one("aws:ec2/flowLog:FlowLog", "network-flow-log")
         assert flow.props["trafficType"] == "ALL"
         group = result.one("aws:cloudwatch/logGroup:LogGroup", "network-flow-logs")
         assert flow.props["logDestination"].endswith(group.props["name"])
@@ -81,8 +87,9 @@ def test_flow_logs_capture_all_traffic_to_an_encrypted_bounded_log_group():
 
 
 def test_default_security_group_is_stripped_of_all_rules():
-    default_sg = plan("prod").one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
-    assert default_sg.props.get("ingress", []) == [] and default_sg.props.get("egress", []) == []
+    for name in ("network-default-sg", "standby-default-sg"):
+        default_sg = plan("prod").one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", name)
+        assert default_sg.props.get("ingress", []) == [] and default_sg.props.get("egress", []) == []
 
 
 def test_existing_vpc_is_adopted_not_created():
@@ -106,7 +113,8 @@ def test_subnets_skip_the_zone_eks_refuses():
 
     for stack in STACKS:
         planned = plan(stack)
-        zones = {s.props["availabilityZone"] for s in planned.of_type("aws:ec2/subnet:Subnet")}
+        zones = {s.props["availabilityZone"] for s in planned.of_type("aws:ec2/subnet:Subnet")
+                 if s.name.startswith("network-")}
         by_name = dict(_zone_ids(next(iter(zones))[:-1]))  # the region of the stack's subnets (prod-dr: us-west-2)
         assert "use1-az3" not in {by_name[z] for z in zones}, stack
     prod_private = sorted(s.props["availabilityZone"] for s in plan("prod").of_type("aws:ec2/subnet:Subnet")
@@ -137,3 +145,22 @@ def test_mock_zone_lookup_honours_excluded_zone_ids():
                                                                              "us-east-1")
     assert "use1-az3" not in answer["zoneIds"] and "us-east-1c" not in answer["names"]
     assert len(answer["names"]) == len(answer["zoneIds"]) == 5
+
+
+def test_the_standby_network_lies_in_the_dr_region_with_no_route_out():
+    """The DR region's isolated subnets (DocumentDB secondary, DR restore tests): zones of that region, nothing else."""
+    prod = plan("prod")
+    standby = [s for s in prod.of_type(SUBNET) if s.name.startswith("standby-")]
+    assert sorted(s.props["availabilityZone"] for s in standby) == ["us-west-2a", "us-west-2b", "us-west-2c"]
+    assert all(s.props["mapPublicIpOnLaunch"] is False for s in standby)
+    vpc = prod.one("aws:ec2/vpc:Vpc", "standby-vpc")
+    assert vpc.props["cidrBlock"] == "10.255.0.0/24"
+    for kind in ("aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway",
+                 "aws:ec2/routeTable:RouteTable", "aws:ec2/vpcEndpoint:VpcEndpoint"):
+        assert not [r for r in prod.of_type(kind) if vpc.urn in r.property_dependencies.get("vpcId", ())], kind
+    flow = prod.one("aws:ec2/flowLog:FlowLog", "standby-flow-log")
+    group = prod.one("aws:cloudwatch/logGroup:LogGroup", "standby-flow-logs")
+    assert flow.props["trafficType"] == "ALL" and flow.props["logDestination"].endswith(group.props["name"])
+    key = prod.one("aws:kms/key:Key", "standby-logs-key")
+    assert key.provider == vpc.provider == group.provider and "aws-dr" in (key.provider or "")
+    assert "logs.us-west-2.amazonaws.com" in key.props["policy"]

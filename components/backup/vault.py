@@ -92,6 +92,10 @@ class BackupVaultArgs:
     vpc_id: pulumi.Input[str]
     isolated_subnet_ids: Sequence[pulumi.Input[str]]
     dr_provider: aws.Provider | None = None
+    dr_vpc_id: pulumi.Input[str] | None = None
+    dr_isolated_subnet_ids: Sequence[pulumi.Input[str]] = ()
+    """The standby network in the DR region (components.network.standby): where DR restore tests restore databases;
+    without it the DR region's restore tests cover S3 only."""
     deploy_role_arns: Sequence[str] = ()
     """The roles that run `pulumi up`: vault admins besides backup.vaultAdminRoleArns."""
     volume_backups: bool = False
@@ -160,15 +164,17 @@ class BackupVault(pulumi.ComponentResource):
                                   isolated_subnet_ids=args.isolated_subnet_ids, continuous=cfg.continuous_enabled),
                 context=context, timezone=cfg.timezone, tags=tags, parent=self,
             )
-            if dr_vault is not None and "S3" in cfg.restore_testing.resource_types:
-                # The copies in the DR region are what a region loss leaves: test that they restore, there.
+            dr_types = self._dr_restore_types(args)
+            if dr_vault is not None and dr_types:
+                # The copies in the DR region are what a region loss leaves: test that they restore, there, with the
+                # primary's guards (databases in isolated subnets behind a group with no rules).
                 restore_tests(
                     f"{name}-dr-restore-tests",
                     cfg.restore_testing,
-                    RestoreTestTarget(vault_arn=dr_vault.arn, role_arn=role.arn, vpc_id=args.vpc_id,
-                                      isolated_subnet_ids=args.isolated_subnet_ids, continuous=False),
+                    RestoreTestTarget(vault_arn=dr_vault.arn, role_arn=role.arn, vpc_id=args.dr_vpc_id or "",
+                                      isolated_subnet_ids=args.dr_isolated_subnet_ids, continuous=False),
                     context=context, timezone=cfg.timezone, tags=tags, parent=self, provider=args.dr_provider,
-                    resource_types=["S3"],
+                    resource_types=dr_types,
                 )
 
         self.vault_arn = vault.arn
@@ -180,6 +186,16 @@ class BackupVault(pulumi.ComponentResource):
             "vault_arn": self.vault_arn, "vault_name": self.vault_name, "plan_id": self.plan_id,
             "role_arn": self.role_arn, "dr_vault_arn": self.dr_vault_arn,
         })
+
+    def _dr_restore_types(self, args: BackupVaultArgs) -> list[str]:
+        """What the DR region's restore tests restore: S3, and the databases where the standby network gives them
+        subnets there (RDS, and DocumentDB when the data tier has a document store)."""
+        configured = self._cfg.restore_testing.resource_types
+        types = [t for t in configured if t == "S3"]
+        if args.dr_vpc_id is not None and args.dr_isolated_subnet_ids:
+            types += [t for t in configured if t == "RDS"]
+            types += ["DocumentDB"] if "DocumentDB" in args.data_resource_types else []
+        return types
 
     def _hourly_dr_plan(self, args: BackupVaultArgs, vault: aws.backup.Vault, dr_vault: aws.backup.Vault,
                         role: aws.iam.Role, tags: dict[str, str]) -> None:

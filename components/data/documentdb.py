@@ -58,7 +58,12 @@ def document_store(
     security_group_id: pulumi.Input[str],
     storage_key_arn: pulumi.Input[str],
     logs_key_arn: pulumi.Input[str],
+    global_member: bool = False,
+    snapshot_arn: str | None = None,
 ) -> DocumentStore:
+    """``global_member``: the cluster is (or becomes) the primary of a global cluster (global_cluster.py), which
+    sets its globalClusterIdentifier from outside. ``snapshot_arn``: a DR stack restores the promoted secondary's
+    snapshot (recovery.documentStoreSnapshotArn) instead of starting empty."""
     cfg = config.document_store
     assert cfg is not None, "document_store() is called only when dataTier.documentStore is set"
     protect = context.protect
@@ -106,7 +111,12 @@ def document_store(
         apply_immediately=not context.protected_tier,
         # backup-plan=default: AWS Backup's selection takes it (resource type DocumentDB).
         tags=context.tags(COMPONENT, backup_plan="default"),
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=groups),
+        # RestoreDBClusterFromSnapshot; the provider applies the master password setting after the restore.
+        snapshot_identifier=snapshot_arn,
+        opts=pulumi.ResourceOptions(parent=parent, protect=protect, depends_on=groups,
+                                    # Read back after the join; an apply of the difference would leave the global
+                                    # cluster (terraform-provider-aws docdb cluster.go, resourceClusterUpdate).
+                                    ignore_changes=["globalClusterIdentifier"] if global_member else None),
     )
     instances = [
         aws.docdb.ClusterInstance(

@@ -5,7 +5,8 @@ each store replicates as it changes, into the DR region (``backup.drRegion``), u
 
 - PostgreSQL: its automated backups (snapshots and transaction logs) are replicated for point-in-time restore;
 - the data bucket: S3 Cross-Region Replication with Replication Time Control into a replica bucket;
-- secrets: Secrets Manager replicas (``secret_replica`` below, applied where each secret is created).
+- secrets: Secrets Manager replicas (``secret_replica`` below, applied where each secret is created);
+- DocumentDB: a global cluster with a headless secondary in the standby network (components/data/global_cluster.py).
 
 Redis is not replicated: it holds the rate limiter's counters and the worker queue's pending job ids, both
 rebuilt from PostgreSQL after a failover (docs/disaster-recovery.md says why and what the services must do).
@@ -13,7 +14,7 @@ rebuilt from PostgreSQL after a failover (docs/disaster-recovery.md says why and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -28,12 +29,23 @@ from config.data import BucketsConfig
 
 
 @dataclass(frozen=True)
+class StandbyRefs:
+    """The standby network in the DR region (components.network.standby): where the DocumentDB secondary lives."""
+
+    vpc_id: pulumi.Input[str]
+    subnet_ids: Sequence[pulumi.Input[str]]
+    logs_key_arn: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class DrTarget:
     """Where the data tier replicates to: the DR region, a provider for it, and the replication intent."""
 
     region: str
     provider: aws.Provider
     config: Replication
+    standby: StandbyRefs | None = None
+    """The DR region's standby network; built when a store needs to live there (the document store's secondary)."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +65,15 @@ def replica_arn(arn: str, region: str) -> str:
     return ":".join([*parts[:3], region, *parts[4:]]) if len(parts) > 4 else arn
 
 
-def dr_keys(parent: pulumi.Resource, name: str, context: StackContext, dr: DrTarget) -> dict[str, aws.kms.Key]:
-    """One CMK per replicated purpose in the DR region: a key of one region cannot encrypt data of another."""
+def dr_keys(parent: pulumi.Resource, name: str, context: StackContext, dr: DrTarget,
+            extra: tuple[str, ...] = ()) -> dict[str, aws.kms.Key]:
+    """One CMK per replicated purpose in the DR region: a key of one region cannot encrypt data of another.
+
+    ``extra``: purposes of optional stores (``documents`` for the document store's global-cluster secondary)."""
     return {purpose: kms.customer_key(
         f"{name}-dr-{purpose}-key", f"data-{purpose}-dr", account_id=context.account_id,
         partition=context.partition, tags=context.tags(COMPONENT), protect=context.protect, parent=parent,
-        provider=dr.provider) for purpose in ("database", "objects", "secrets")}
+        provider=dr.provider) for purpose in ("database", "objects", "secrets", *extra)}
 
 
 def replicate_database_backups(parent: pulumi.Resource, name: str, *, instance: aws.rds.Instance,

@@ -20,6 +20,7 @@ from components.data.bootstrap_job import BootstrapInputs
 from components.data.buckets import ReplicaBuckets, buckets, logs_bucket
 from components.data.cache import cache
 from components.data.documentdb import document_store
+from components.data.global_cluster import replicate_document_store
 from components.data.naming import COMPONENT, MONGODB_PORT, POSTGRES_PORT, REDIS_PORT
 from components.data.postgres import postgres
 from components.data.replication import (
@@ -107,7 +108,9 @@ class DataTier(pulumi.ComponentResource):
             key_arns |= {"objects": recovery.data_key_arn, "secrets": recovery.secrets_key_arn}
         secrets_key = key_arns["secrets"]
         dr = args.dr
-        dr_keys_ = dr_keys(self, name, context, dr) if dr else {}
+        # The document store's secondary needs a key of its own there, and the standby network to live in.
+        replicate_documents = dr is not None and dr.standby is not None and cfg.document_store is not None
+        dr_keys_ = dr_keys(self, name, context, dr, ("documents",) if replicate_documents else ()) if dr else {}
         replica = SecretReplica(dr.region, dr_keys_["secrets"].arn) if dr else None
 
         db_sg = self._security_group(name, "postgres", "PostgreSQL", POSTGRES_PORT, args)
@@ -174,7 +177,12 @@ class DataTier(pulumi.ComponentResource):
             docdb_sg = self._security_group(name, "docdb", "DocumentDB", MONGODB_PORT, args)
             docs = document_store(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids,
                                   security_group_id=docdb_sg.id, storage_key_arn=docdb_key.arn,
-                                  logs_key_arn=args.logs_key_arn)
+                                  logs_key_arn=args.logs_key_arn, global_member=replicate_documents,
+                                  snapshot_arn=recovery.document_store_snapshot_arn if recovery else None)
+            if replicate_documents:
+                assert dr is not None
+                replicate_document_store(self, name, cfg, context, primary=docs.cluster,
+                                         key_arn=dr_keys_["documents"].arn, dr=dr)
             self.mongodb_host = docs.cluster.endpoint
             self.mongodb_database = cfg.document_store.database_name
             self.mongodb_secret_arn = docs.master_secret_arn

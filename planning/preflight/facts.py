@@ -202,6 +202,14 @@ def _config_value(stack_config: Mapping[str, Any] | None, key: str) -> Any:
     return None
 
 
+def _in_region(plan: Plan, res: Any, region: str) -> bool:
+    """Whether ``res`` is created in ``region``: its explicit provider's region, else the stack's."""
+    urn = (res.provider or "").rsplit("::", 1)[0]
+    providers = [p for p in plan.resources if p.urn == urn and p.type.startswith("pulumi:providers:")]
+    own = providers[0].inputs.get("region") if providers else None
+    return not isinstance(own, str) or own == region
+
+
 def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = None) -> Facts:
     """The facts preflight checks, from one offline plan (``stack_config``: the stack's raw config, for the
     IAM roles it names)."""
@@ -229,11 +237,16 @@ def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = Non
             facts.instance_type_choices.append((instance_type,))
     facts.instance_type_choices = _unique(facts.instance_type_choices)
 
-    subnet_zones = Counter(props[r.urn].get("availabilityZone") for r in plan.of_type("aws:ec2/subnet:Subnet"))
+    # The stack's own region only: the DR region's standby subnets (components/network/standby.py) have zones there.
+    subnet_zones = Counter(zone for zone in (props[r.urn].get("availabilityZone")
+                                             for r in plan.of_type("aws:ec2/subnet:Subnet"))
+                           if not (isinstance(zone, str) and facts.region and not zone.startswith(facts.region)))
     facts.zone_count = len(subnet_zones)
+    excluded: list[str] = []
     for token, args in plan.invokes:
         if token == ZONE_INVOKE:
-            facts.excluded_zone_ids = tuple(args.get("excludeZoneIds") or ())
+            excluded += [z for z in args.get("excludeZoneIds") or () if z not in excluded]
+    facts.excluded_zone_ids = tuple(excluded)
 
     for res in plan.of_type("aws:rds/instance:Instance"):
         p = props[res.urn]
@@ -307,7 +320,8 @@ def gather(plan: Plan, region: str, stack_config: Mapping[str, Any] | None = Non
         nat_zones[subnet_by_id.get(props[res.urn].get("subnetId"), res.name)] += 1
     facts.demand = {
         "eips": len(plan.of_type("aws:ec2/eip:Eip")),
-        "vpcs": len(plan.of_type("aws:ec2/vpc:Vpc")),
+        # The VPC quota is per region: the DR region's standby VPC counts there, not here.
+        "vpcs": len([v for v in plan.of_type("aws:ec2/vpc:Vpc") if _in_region(plan, v, region)]),
         "internet_gateways": len(plan.of_type("aws:ec2/internetGateway:InternetGateway")),
         "nat_per_zone": max(nat_zones.values(), default=0),
         "eks_clusters": len(plan.of_type("aws:eks/cluster:Cluster")),

@@ -706,6 +706,7 @@ def _rds_instance(res: Resource, ctx: Context, bill: Bill) -> None:
 
 DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
 DOCDB_INSTANCE = "aws:docdb/clusterInstance:ClusterInstance"
+DOCDB_GLOBAL_CLUSTER = "aws:docdb/globalCluster:GlobalCluster"
 
 
 def _docdb_instance(res: Resource, ctx: Context, bill: Bill) -> None:
@@ -718,6 +719,9 @@ def _docdb_instance(res: Resource, ctx: Context, bill: Bill) -> None:
 def _docdb_cluster(res: Resource, ctx: Context, bill: Bill) -> None:
     """The cluster volume: storage, I/O and backup storage beyond the free allowance, from the usage assumptions."""
     usage = ctx.usage
+    if get(res.props, "globalClusterIdentifier", default=None):
+        _docdb_secondary(res, ctx, bill)
+        return
     with bill.part("storage"):
         kind = str(get(res.props, "storageType", default="standard"))
         if kind == "iopt1":
@@ -732,6 +736,26 @@ def _docdb_cluster(res: Resource, ctx: Context, bill: Bill) -> None:
     with bill.part("master user secret"):
         if truthy(get(res.props, "manageMasterUserPassword", default=False)):
             bill.add("secretsmanager.secret", 1, "master user secret managed by DocumentDB in Secrets Manager")
+
+
+def _docdb_secondary(res: Resource, ctx: Context, bill: Bill) -> None:
+    """A global cluster's secondary (headless: its instances, if any, are priced apart): a second copy of the cluster
+    volume, the primary's writes replayed on it (replicated write I/Os), and its own backup storage."""
+    usage = ctx.usage
+    bill.add("docdb.storage", usage.document_db_storage_gb, "secondary's copy of the cluster volume "
+             "(usage.documentDbStorageGb)", keep_zero=True)
+    bill.add("docdb.global.replicated-write-io", usage.document_db_io_millions,
+             "replicated write I/Os (upper bound: all of usage.documentDbIoMillions counted as writes)",
+             keep_zero=True)
+    bill.add("docdb.backup", usage.document_db_backup_gb,
+             "backup storage beyond the free 100% of cluster storage (usage.documentDbBackupGb)")
+
+
+def _docdb_global_cluster(res: Resource, ctx: Context, bill: Bill) -> None:
+    """The global cluster: the primary's changes sent to the secondary region (its share of drReplicationGb)."""
+    share = ctx.share("replication")
+    bill.add("docdb.global.transfer.inter-region", ctx.usage.dr_replication_gb * share,
+             f"changes sent to the secondary region ({share:.0%} of usage.drReplicationGb)", keep_zero=True)
 
 
 OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
@@ -1205,6 +1229,7 @@ RULES: dict[str, Rule] = {
     REPLICATION_GROUP: _replication_group,
     DOCDB_CLUSTER: _docdb_cluster,
     DOCDB_INSTANCE: _docdb_instance,
+    DOCDB_GLOBAL_CLUSTER: _docdb_global_cluster,
     OPENSEARCH_DOMAIN: _opensearch_domain,
     CACHE_CLUSTER: _cache_cluster,
     BUCKET: _bucket,
@@ -1247,7 +1272,7 @@ def pool_of(res: Resource, default_region: str) -> str | None:
     if res.type in (BUCKET, BUCKET_V2):
         # Buckets in another region are the DR replicas: they copy a share, they do not split the usage.
         return "s3" if (res.region or default_region) == default_region else None
-    if res.type in (BUCKET_REPLICATION, DB_BACKUPS_REPLICATION):
+    if res.type in (BUCKET_REPLICATION, DB_BACKUPS_REPLICATION, DOCDB_GLOBAL_CLUSTER):
         return "replication"
     if res.type == BACKUP_PLAN:
         try:

@@ -214,6 +214,11 @@ def _check_coverage(args: StackValidationArgs, settings: Settings, report: Repor
                 continue
             if res.resource_type in BUCKET_TYPES and _is_data_bucket(res, tags, log_targets, settings) is not True:
                 continue
+            if res.resource_type == "aws:docdb/cluster:Cluster" and known(
+                    lambda res=res: get(res.props, "globalClusterIdentifier"), True):
+                # A global cluster's secondary, created into it: its storage is the primary's, which is selected
+                # (the primary joins by the global cluster's sourceDbClusterIdentifier, not by this input).
+                continue
             ident = known(lambda res=res: get(res.props, _ID_PROPS.get(res.resource_type, "")))
             verdicts = [s.selects(res, tags, ident if isinstance(ident, str) else None) for s in selections]
             if True in verdicts or None in verdicts or unreadable:

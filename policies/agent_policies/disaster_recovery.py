@@ -12,11 +12,16 @@ states about each replication's lag with ``maxRpoMinutes``:
   of new objects ... within 15 minutes" (S3 user guide, S3 RTC); without RTC replication has no time bound.
 - Application secrets: Secrets Manager replicas in another region (replicated with every new version).
 - Images, where the stack owns the registry's replication: its repositories match a cross-region ECR rule.
-- DocumentDB clusters and the vector store's EBS volumes (VM data volume, or the EKS StorageClass that tags the
-  volumes it provisions): nothing replicates them continuously, so an AWS Backup rule at least hourly (AWS Backup's
-  shortest interval: it rejects rules "less than 60 minutes" apart) must select them and copy to another region.
-  Their RPO is the interval plus the copy's own duration, for which AWS states no bound (an incremental snapshot
-  copy usually takes minutes): about an hour, the best AWS Backup offers; a target under 60 minutes is reported.
+- DocumentDB clusters: a global cluster (its sourceDbClusterIdentifier) with a secondary cluster in another region
+  under a key of that region; AWS: replication "latency is typically under a second" (DocumentDB developer guide,
+  "Overview of Amazon DocumentDB global clusters"). A global cluster's secondary is itself the copy.
+- Dedicated vector stores on EKS: the snapshot CronJob writes to the data bucket, which replicates with RTC, so the
+  RPO is the schedule's longest gap plus 15 minutes, compared with ``maxRpoMinutes``.
+- The vector store's EBS volumes (VM data volume, or the EKS StorageClass that tags the volumes it provisions):
+  nothing replicates them continuously, so an AWS Backup rule at least hourly (AWS Backup's shortest interval: it
+  rejects rules "less than 60 minutes" apart) must select them and copy to another region. Their RPO is the interval
+  plus the copy's own duration, for which AWS states no bound (an incremental snapshot copy usually takes minutes):
+  about an hour, the best AWS Backup offers; a target under 60 minutes is reported.
 
 ElastiCache is not asked for: the platform keeps no state there that PostgreSQL cannot rebuild
 (docs/disaster-recovery.md).
@@ -26,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent_contract.schedules import max_gap_minutes
 from agent_contract.tags import BACKUP_PLAN_TAG, ROLE_TAG, SECRET_KIND_TAG
 from pulumi_policy import Policy, PolicyResource, ReportViolation, Severity, StackValidationArgs
 
@@ -39,8 +45,13 @@ SECRET = "aws:secretsmanager/secret:Secret"
 ECR_REPOSITORY = "aws:ecr/repository:Repository"
 ECR_REPLICATION = "aws:ecr/replicationConfiguration:ReplicationConfiguration"
 RESTORE_TESTING_PLAN = "aws:backup/restoreTestingPlan:RestoreTestingPlan"
+RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
 
 DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
+DOCDB_GLOBAL_CLUSTER = "aws:docdb/globalCluster:GlobalCluster"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+# The vector store's snapshot CronJob (components/services/eks/vector_store.py SNAPSHOT_JOB).
+VECTOR_SNAPSHOT_JOB = "vector-store-snapshot"
 EBS_VOLUME = "aws:ebs/volume:Volume"
 STORAGE_CLASS = "kubernetes:storage.k8s.io/v1:StorageClass"
 # The component tag of the vector store's volumes (policies/agent_policies/vector_stores.py VM_COMPONENT).
@@ -225,11 +236,8 @@ def _storage_class_tags(klass: PolicyResource) -> dict[str, str]:
 
 
 def _snapshot_stores(resources: Sequence[PolicyResource]) -> list[tuple[PolicyResource, str, dict[str, str]]]:
-    """DocumentDB clusters and vector-store volumes (or their StorageClass), with the ARN part of their selection
-    and their tags."""
+    """Vector-store volumes (or their StorageClass), with the ARN part of their selection and their tags."""
     found = []
-    for cluster in of_type(resources, DOCDB_CLUSTER):
-        found.append((cluster, ":cluster:", known(lambda c=cluster: tag_map(get(c.props, "tags")), {}) or {}))
     for volume in of_type(resources, EBS_VOLUME):
         tags = known(lambda v=volume: tag_map(get(v.props, "tags")), {}) or {}
         if tags.get("component") == VECTOR_STORE_COMPONENT:
@@ -264,6 +272,49 @@ def _check_snapshot_stores(resources: Sequence[PolicyResource], target: int, rep
                    f"plus the copy's duration, above this stack's RPO of {target} minutes.", store.urn)
 
 
+def _is_secondary(cluster: PolicyResource) -> bool:
+    """A cluster created into a global cluster (its globalClusterIdentifier input; unknown in a preview: so)."""
+    return bool(known(lambda: get(cluster.props, "globalClusterIdentifier"), True))
+
+
+def _check_document_stores(resources: Sequence[PolicyResource], report: ReportViolation) -> None:
+    clusters = list(of_type(resources, DOCDB_CLUSTER))
+    globals_ = list(of_type(resources, DOCDB_GLOBAL_CLUSTER))
+    for cluster in clusters:
+        if _is_secondary(cluster):
+            continue
+        mine = [g for g in globals_ if _depends_on(g, "sourceDbClusterIdentifier", cluster)]
+        secondaries = [c for g in mine for c in clusters
+                       if _depends_on(c, "globalClusterIdentifier", g) and _off_region(c, cluster) is not False]
+        if not secondaries:
+            got = "its global cluster has no secondary in another region" if mine else "it is in no global cluster"
+            report(f"DocumentDB cluster {cluster.name} is not replicated continuously to another region ({got}): "
+                   "an hourly AWS Backup copy loses an hour plus the copy's duration. Join it to an "
+                   "aws.docdb.GlobalCluster (sourceDbClusterIdentifier) with a secondary cluster in the DR region.",
+                   cluster.urn)
+        for secondary in secondaries:
+            if not known(lambda c=secondary: get(c.props, "kmsKeyId"), "unknown"):
+                report(f"DocumentDB secondary {secondary.name} names no kmsKeyId: its storage would use the AWS "
+                       "managed key of its region; name a customer-managed key there.", secondary.urn)
+
+
+def _check_vector_snapshots(resources: Sequence[PolicyResource], target: int, report: ReportViolation) -> None:
+    """The vector store's snapshots reach the DR region through the replicated data bucket: gap + RTC <= RPO."""
+    for job in of_type(resources, CRON_JOB):
+        if known(lambda j=job: get(j.props, "metadata", "name")) != VECTOR_SNAPSHOT_JOB:
+            continue
+        schedule = known(lambda j=job: get(j.props, "spec", "schedule"))
+        if schedule is None:
+            continue
+        gap = max_gap_minutes(str(schedule))
+        if gap is None or gap + S3_RTC_MINUTES > target:
+            every = f"up to {gap} minutes apart" if gap is not None else f"on '{schedule}'"
+            report(f"The vector store's snapshots ({job.name}) run {every}; with {S3_RTC_MINUTES} minutes of S3 "
+                   f"replication (RTC) to the DR region a region loss loses more than this stack's RPO of {target} "
+                   f"minutes. Snapshot at least every {max(target - S3_RTC_MINUTES - 15, 5)} minutes "
+                   "(dataTier.<qdrant|weaviate>.snapshotSchedule).", job.urn)
+
+
 def _check_replication(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
     if not settings["required"]:
         return
@@ -279,6 +330,8 @@ def _check_replication(args: StackValidationArgs, settings: Settings, report: Re
         _check_secret(secret, report)
     if settings["requireImageReplication"]:
         _check_images(resources, report)
+    _check_document_stores(resources, report)
+    _check_vector_snapshots(resources, target, report)
     _check_snapshot_stores(resources, target, report)
 
 
@@ -302,10 +355,37 @@ def _check_dr_restore_tests(args: StackValidationArgs, settings: Settings, repor
     dr_vaults = _dr_vaults(resources)
     if not tests or not dr_vaults:
         return  # no restore tests at all, or no DR vault: backup-cross-region-copy and the config report those
-    if not any(_depends_on(t, "recoveryPointSelection", v) for t in tests for v in dr_vaults):
+    dr_tests = [t for t in tests if any(_depends_on(t, "recoveryPointSelection", v) for v in dr_vaults)]
+    if not dr_tests:
         names = ", ".join(v.name for v in dr_vaults)
         report(f"No restore testing plan restores from the DR vault(s) {names}: the copies a region loss leaves are "
                "never shown to restore.", dr_vaults[0].urn)
+        return
+    selections = [s for s in of_type(resources, RESTORE_SELECTION)
+                  if any(_depends_on(s, "restoreTestingPlanName", t) for t in dr_tests)]
+    by_type: dict[str, list[PolicyResource]] = {}
+    for selection in selections:
+        kind = known(lambda s=selection: get(s.props, "protectedResourceType"))
+        by_type.setdefault(str(kind), []).append(selection)
+    wanted = {"RDS": any(not known(lambda d=d: get(d.props, "replicateSourceDb"))
+                         for d in of_type(resources, RDS_INSTANCE)),
+              "DocumentDB": any(not _is_secondary(c) for c in of_type(resources, DOCDB_CLUSTER))}
+    for kind, present in wanted.items():
+        if present and kind not in by_type:
+            report(f"The DR region's restore tests ({dr_tests[0].name}) restore no {kind} copy: the database a region "
+                   "loss leaves is never shown to restore there. Add a restore testing selection of that type.",
+                   dr_tests[0].urn)
+    for kind in ("RDS", "DocumentDB"):
+        for selection in by_type.get(kind, []):
+            overrides = known(lambda s=selection: get(s.props, "restoreMetadataOverrides"), "unknown")
+            if overrides == "unknown":
+                continue
+            keys = {str(k).lower() for k in (overrides or {})}
+            missing = [k for k in ("dbSubnetGroupName", "vpcSecurityGroupIds") if k.lower() not in keys]
+            if missing:
+                report(f"Restore testing selection {selection.name} sets no {', '.join(missing)}: the restored "
+                       f"{kind} copy lands in the region's default VPC and security group (or fails where there is "
+                       "none) instead of isolated subnets behind a group with no rules.", selection.urn)
 
 
 _REQUIRED = {"type": "boolean", "default": False,
@@ -315,16 +395,19 @@ _REQUIRED = {"type": "boolean", "default": False,
 POLICIES: list[Policy] = [
     stack_policy(
         "dr-cross-region-replication",
-        description="Every stateful store (RDS, S3 buckets with data, application secrets, and images where the "
-                    "stack owns the registry's replication) has a continuous copy in another region whose lag "
-                    "meets the stack's RPO; DocumentDB clusters and vector-store volumes, which nothing replicates "
+        description="Every stateful store (RDS, S3 buckets with data, DocumentDB through a global cluster, "
+                    "application secrets, and images where the stack owns the registry's replication) has a "
+                    "continuous copy in another region whose lag meets the stack's RPO; a vector store's snapshot "
+                    "schedule plus the data bucket's replication fits the RPO; its volumes, which nothing replicates "
                     "continuously, an hourly AWS Backup rule copying to another region.",
         check=_check_replication,
         severity=Severity.HIGH,
         remediation="Set backup.drRegion with backup.replication enabled (docs/disaster-recovery.md): the data tier "
                     "then replicates PostgreSQL's automated backups, the data bucket (S3 CRR with Replication Time "
-                    "Control) and its secrets (Secrets Manager replicas) to that region, each under a key there; the "
-                    "backup vault adds an hourly plan copying DocumentDB and the vector store's volumes there.",
+                    "Control), its secrets (Secrets Manager replicas) and DocumentDB (a global cluster with a "
+                    "headless secondary) to that region, each under a key there; the backup vault adds an hourly "
+                    "plan copying DocumentDB and the vector store's volumes there; vector stores snapshot every "
+                    "30 minutes in prod (dataTier.<store>.snapshotSchedule).",
         refs=[_A1_2, _A1_3],
         topic=("availability",),
         config={
@@ -338,11 +421,14 @@ POLICIES: list[Policy] = [
     ),
     stack_policy(
         "dr-restore-testing",
-        description="Where recovery points are copied to another region, a restore testing plan restores from there.",
+        description="Where recovery points are copied to another region, a restore testing plan restores from there: "
+                    "the database copies too (RDS, and DocumentDB where present), into isolated subnets behind a "
+                    "security group with no rules.",
         check=_check_dr_restore_tests,
         severity=Severity.MEDIUM,
         remediation="Enable backup.restoreTesting with backup.drRegion set: the backup vault adds a restore testing "
-                    "plan in the DR region over the DR vault.",
+                    "plan in the DR region over the DR vault, restoring the databases into the standby network "
+                    "(restoreMetadataOverrides dbSubnetGroupName and vpcSecurityGroupIds).",
         refs=[_A1_3],
         topic=("availability",),
         config={"required": _REQUIRED},

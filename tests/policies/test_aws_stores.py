@@ -78,7 +78,8 @@ def test_document_store_policies_report_nothing_on_preview_unknowns(policy: str)
 def test_backup_coverage_names_a_document_store_outside_the_selection():
     base = plan("prod", STORE)
     assert violations(base, "backup-coverage") == []
-    untagged = _cluster(tags={k: v for k, v in base.one(CLUSTER).inputs["tags"].items() if k != "backup-plan"})
+    tags = base.one(CLUSTER, "data-docdb").inputs["tags"]
+    untagged = _cluster(tags={k: v for k, v in tags.items() if k != "backup-plan"})
     assert violations(untagged(base), "backup-coverage")
     def no_clusters(i: dict[str, Any]) -> None:
         i.update(resources=[r for r in i["resources"] if ":cluster:" not in r])

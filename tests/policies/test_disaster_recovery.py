@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -105,12 +106,11 @@ def test_dr_keys_and_buckets_pass_the_primary_rules(prod: Plan, policy: str) -> 
     assert violations(DR_COPIES_FOLLOW_THE_PRIMARY_RULES[policy](prod), policy)
 
 
-# --- stores only AWS Backup copies: DocumentDB (blueprint 004) and the vector store's volumes (000, 003) --
+# --- stores only AWS Backup copies: the vector store's volumes (000, 003) ---------------------------------
 
 HOURLY_PLAN = "aws:backup/plan:Plan"
 HOURLY_SELECTIONS = ("backup-hourly-documentdb-selection", "backup-hourly-vector-volumes-selection")
-BLUEPRINT_STORES = {"000-llm-agent-system": "storage-class", "003-bsc-rag": "storage-class",
-                    "004-gatekeeper": "docdb"}
+BLUEPRINT_STORES = {"000-llm-agent-system": "storage-class", "003-bsc-rag": "storage-class"}
 
 
 @pytest.fixture(scope="module", params=sorted(BLUEPRINT_STORES))
@@ -172,10 +172,6 @@ def test_a_store_without_an_hourly_copy_fails(with_store: tuple[Plan, str, dict[
 
 def test_the_vector_volumes_selection_takes_only_the_vector_store(with_store: tuple[Plan, str, dict[str, Any]]) -> None:
     planned, store, config = with_store
-    if store == "docdb":  # no vector store here: the hourly plan selects no volumes at all
-        assert not _has(planned, "backup-hourly-vector-volumes-selection")
-        assert _has(planned, "backup-hourly-documentdb-selection")
-        return
     planted = edit("aws:backup/selection:Selection", "backup-hourly-vector-volumes-selection", _wrong_component)
     assert [v for v in _found(planted(planned), config) if store in v.message]
 
@@ -197,3 +193,150 @@ def test_the_vm_vector_volume_is_judged_too() -> None:
     planted = edit(HOURLY_PLAN, "backup-hourly-plan", _no_copy)(vm)
     assert [v for v in review(planted, config).violations
             if v.policy == REPLICATION and "vector-store-data" in v.message]
+
+
+# --- DocumentDB (blueprint 004): a global cluster with a headless secondary in the DR region -------------------
+
+DOCDB = "aws:docdb/cluster:Cluster"
+DOCDB_INSTANCE = "aws:docdb/clusterInstance:ClusterInstance"
+GLOBAL = "aws:docdb/globalCluster:GlobalCluster"
+RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
+
+
+@pytest.fixture(scope="module")
+def gatekeeper() -> tuple[Plan, dict[str, Any]]:
+    ref = StackRef.from_file(ROOT / "blueprints" / "004-gatekeeper" / "Pulumi.prod.yaml")
+    return run_program(ref), policy_config.for_stack(ref)
+
+
+def _one(planned: Plan, type_: str, name: str) -> Any:
+    found = [r for r in planned.of_type(type_) if r.name == name]
+    assert len(found) == 1, f"{type_} {name}: {len(found)}"
+    return found[0]
+
+
+def test_documentdb_joins_a_global_cluster_with_a_headless_secondary_in_the_dr_region(
+        gatekeeper: tuple[Plan, dict[str, Any]]) -> None:
+    planned, config = gatekeeper
+    assert _found(planned, config) == []
+    primary, secondary = _one(planned, DOCDB, "data-docdb"), _one(planned, DOCDB, "data-docdb-dr")
+    glob = _one(planned, GLOBAL, "data-docdb-global")
+    # The existing cluster joins through the global cluster's source, never through its own input (which the
+    # provider refuses to add to an existing cluster), and ignores the identifier it reads back afterwards.
+    assert glob.property_dependencies["sourceDbClusterIdentifier"] == (primary.urn,)
+    assert "globalClusterIdentifier" not in primary.inputs
+    assert "globalClusterIdentifier" in primary.ignore_changes
+    assert secondary.property_dependencies["globalClusterIdentifier"] == (glob.urn,)
+    assert secondary.inputs["engineVersion"] == primary.inputs["engineVersion"]
+    assert secondary.inputs["storageEncrypted"] is True
+    assert secondary.property_dependencies["kmsKeyId"] == (_one(planned, "aws:kms/key:Key",
+                                                                 "data-dr-documents-key").urn,)
+    assert secondary.provider and "aws-dr" in secondary.provider and primary.provider != secondary.provider
+    assert glob.protect and secondary.protect and glob.inputs["deletionProtection"] is True
+    # Headless: no instance belongs to the secondary (the primary keeps its three).
+    members = [i for i in planned.of_type(DOCDB_INSTANCE) if i.property_dependencies.get("clusterIdentifier")]
+    assert {i.property_dependencies["clusterIdentifier"] for i in members} == {(primary.urn,)}
+    # The hourly AWS Backup copy stays as the second line of defence.
+    assert _has(planned, "backup-hourly-documentdb-selection")
+
+
+DOCDB_PLANTINGS: dict[str, Change] = {
+    "no global cluster": lambda p: drop(GLOBAL, "data-docdb-global")(drop(DOCDB, "data-docdb-dr")(p)),
+    "global cluster without a secondary": drop(DOCDB, "data-docdb-dr"),
+}
+
+
+@pytest.mark.parametrize("what", DOCDB_PLANTINGS)
+def test_documentdb_without_a_cross_region_secondary_fails(gatekeeper: tuple[Plan, dict[str, Any]],
+                                                           what: str) -> None:
+    planned, config = gatekeeper
+    found = _found(DOCDB_PLANTINGS[what](planned), config)
+    assert [v for v in found if "data-docdb " in v.message and "global cluster" in v.message], \
+        [v.message for v in found]
+
+
+def test_a_documentdb_secondary_needs_a_key_of_its_region(gatekeeper: tuple[Plan, dict[str, Any]]) -> None:
+    planned, config = gatekeeper
+    found = _found(edit(DOCDB, "data-docdb-dr", lambda i: i.pop("kmsKeyId"))(planned), config)
+    assert [v for v in found if "data-docdb-dr" in v.message and "kmsKeyId" in v.message]
+
+
+def test_the_dr_restore_tests_restore_the_database_copies_into_the_standby_network(
+        gatekeeper: tuple[Plan, dict[str, Any]]) -> None:
+    planned, config = gatekeeper
+    assert [v for v in review(planned, config).violations if v.policy == RESTORE] == []
+    standby = {r.urn for r in planned.of_type("aws:ec2/subnet:Subnet") if r.name.startswith("standby-isolated-")}
+    assert len(standby) == 3
+    sealed = _one(planned, "aws:ec2/securityGroup:SecurityGroup", "backup-dr-restore-tests-sg")
+    assert sealed.inputs["ingress"] == [] and sealed.inputs["egress"] == []
+    assert sealed.property_dependencies["vpcId"] == (_one(planned, "aws:ec2/vpc:Vpc", "standby-vpc").urn,)
+    for name, group_type, group in (("backup-dr-restore-tests-database", "aws:rds/subnetGroup:SubnetGroup",
+                                     "backup-dr-restore-tests-subnets"),
+                                    ("backup-dr-restore-tests-document-store", "aws:docdb/subnetGroup:SubnetGroup",
+                                     "backup-dr-restore-tests-docdb-subnets")):
+        selection = _one(planned, RESTORE_SELECTION, name)
+        subnets = _one(planned, group_type, group)
+        assert set(subnets.property_dependencies["subnetIds"]) == standby
+        assert subnets.urn in selection.property_dependencies["restoreMetadataOverrides"]
+        assert sealed.urn in selection.property_dependencies["restoreMetadataOverrides"]
+        assert selection.inputs["validationWindowHours"] == _one(
+            planned, RESTORE_SELECTION, "backup-restore-tests-database").inputs["validationWindowHours"]
+
+
+def _no_overrides(inputs: dict[str, Any]) -> None:
+    inputs.pop("restoreMetadataOverrides")
+
+
+RESTORE_PLANTINGS: dict[str, tuple[Change, str]] = {
+    "RDS copy not restored": (drop(RESTORE_SELECTION, "backup-dr-restore-tests-database"), "no RDS copy"),
+    "DocumentDB copy not restored": (drop(RESTORE_SELECTION, "backup-dr-restore-tests-document-store"),
+                                     "no DocumentDB copy"),
+    "RDS copy restored into the default VPC": (
+        edit(RESTORE_SELECTION, "backup-dr-restore-tests-database", _no_overrides), "dbSubnetGroupName"),
+    "DocumentDB copy restored into the default VPC": (
+        edit(RESTORE_SELECTION, "backup-dr-restore-tests-document-store", _no_overrides), "vpcSecurityGroupIds"),
+}
+
+
+@pytest.mark.parametrize("what", RESTORE_PLANTINGS)
+def test_dr_restore_tests_without_the_database_copies_fail(gatekeeper: tuple[Plan, dict[str, Any]],
+                                                           what: str) -> None:
+    planned, config = gatekeeper
+    change, needle = RESTORE_PLANTINGS[what]
+    found = [v for v in review(change(planned), config).violations if v.policy == RESTORE]
+    assert [v for v in found if needle in v.message], [v.message for v in found]
+
+
+# --- vector stores on EKS: snapshots into the replicated data bucket, gap + RTC within the RPO ----------------
+
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+
+
+@pytest.fixture(scope="module")
+def bsc_rag() -> tuple[Plan, dict[str, Any]]:
+    ref = StackRef.from_file(ROOT / "blueprints" / "003-bsc-rag" / "Pulumi.prod.yaml")
+    return run_program(ref), policy_config.for_stack(ref)
+
+
+def _schedule(value: str) -> Callable[[dict[str, Any]], None]:
+    def change(inputs: dict[str, Any]) -> None:
+        inputs["spec"]["schedule"] = value
+    return change
+
+
+def test_the_vector_snapshots_run_often_enough_for_the_rpo(bsc_rag: tuple[Plan, dict[str, Any]]) -> None:
+    planned, config = bsc_rag
+    job = [j for j in planned.of_type(CRON_JOB) if j.inputs["metadata"]["name"] == "vector-store-snapshot"]
+    assert [j.inputs["spec"]["schedule"] for j in job] == ["*/30 * * * *"]
+    assert config[REPLICATION]["maxRpoMinutes"] == 60
+    assert _found(planned, config) == []
+
+
+@pytest.mark.parametrize("schedule", ["0 2 * * *", "0 * * * *", "0,50 * * * *"])
+def test_vector_snapshots_too_far_apart_fail(bsc_rag: tuple[Plan, dict[str, Any]], schedule: str) -> None:
+    """Daily, hourly (60 + 15 > 60) and a 50-minute gap inside each hour (50 + 15 > 60) all miss the RPO."""
+    planned, config = bsc_rag
+    job = next(j for j in planned.of_type(CRON_JOB) if j.inputs["metadata"]["name"] == "vector-store-snapshot")
+    found = _found(edit(CRON_JOB, job.name, _schedule(schedule))(planned), config)
+    assert [v for v in found if job.name in v.message and "15 minutes of S3" in v.message], \
+        [v.message for v in found]
