@@ -206,7 +206,7 @@ RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
 @pytest.fixture(scope="module")
 def gatekeeper() -> tuple[Plan, dict[str, Any]]:
     ref = StackRef.from_file(ROOT / "blueprints" / "004-gatekeeper" / "Pulumi.prod.yaml")
-    return run_program(ref), policy_config.for_stack(ref)
+    return plan_file(ref.path), policy_config.for_stack(ref)
 
 
 def _one(planned: Plan, type_: str, name: str) -> Any:
@@ -315,7 +315,7 @@ CRON_JOB = "kubernetes:batch/v1:CronJob"
 @pytest.fixture(scope="module")
 def bsc_rag() -> tuple[Plan, dict[str, Any]]:
     ref = StackRef.from_file(ROOT / "blueprints" / "003-bsc-rag" / "Pulumi.prod.yaml")
-    return run_program(ref), policy_config.for_stack(ref)
+    return plan_file(ref.path), policy_config.for_stack(ref)
 
 
 def _schedule(value: str) -> Callable[[dict[str, Any]], None]:
