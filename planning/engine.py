@@ -262,7 +262,8 @@ def with_paths(stack: str | StackRef, paths: Mapping[str, Any]) -> dict[str, Any
                                    f"{', '.join(sorted(READ_FOREIGN_KEYS))})"))
             continue
         if not rest:
-            out[key] = value
+            # A copy: later dotted paths write into it; the caller's value (often a shared constant) stays as it was.
+            out[key] = copy.deepcopy(value)
             continue
         current = out.get(key, copy.deepcopy(raw.get(full, {})))
         node = current
