@@ -14,6 +14,7 @@ import pytest
 
 from components.data.vector import snapshot_script
 from tests.harness import config_error, plan
+from tests.policies.planting import edit, violations
 
 LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
 BUCKETS = ("data-data-lifecycle", "data-data-replica-lifecycle")
@@ -59,6 +60,42 @@ def test_the_snapshot_job_states_both_retention_classes_for_the_estimate():
     assert annotations["agent-platform/snapshot-retention-days"] == "30"
     assert annotations["agent-platform/snapshot-recent-retention-days"] == "1"
     assert annotations["agent-platform/snapshot-noncurrent-days"] == "90"  # prod tier buckets
+
+
+# --- the review: vector-store-snapshots-bounded -------------------------------------------------------------------
+
+BOUNDED = "vector-store-snapshots-bounded"
+
+
+def _without_recent(inputs: dict) -> None:
+    inputs["rules"] = [r for r in inputs["rules"] if "/recent" not in (r.get("filter") or {}).get("prefix", "")]
+
+
+def _recent_days(days: int):
+    def change(inputs: dict) -> None:
+        for rule in inputs["rules"]:
+            if "/recent" in (rule.get("filter") or {}).get("prefix", ""):
+                rule["expiration"]["days"] = days
+    return change
+
+
+@pytest.mark.parametrize("store", ["qdrant", "weaviate"])
+def test_the_planned_sub_daily_store_passes_the_bound(store):
+    assert not violations(plan("prod", {"dataTier.vectorStore": store}), BOUNDED)
+    assert not violations(plan("staging", {"dataTier.vectorStore": store}), BOUNDED)
+
+
+@pytest.mark.parametrize("bucket", BUCKETS)
+def test_a_bucket_keeping_every_30_minute_snapshot_fails_the_review(bucket):
+    planned = plan("prod", {"dataTier.vectorStore": "qdrant"})
+    found = violations(edit(LIFECYCLE, bucket, _without_recent)(planned), BOUNDED)
+    assert [v.urn.rsplit("::", 1)[-1] for v in found] == [bucket]
+    assert violations(edit(LIFECYCLE, bucket, _recent_days(10))(planned), BOUNDED)
+
+
+def test_a_daily_schedule_needs_no_recent_rule():
+    planned = plan("staging", {"dataTier.vectorStore": "qdrant"})
+    assert not violations(edit(LIFECYCLE, "data-data-lifecycle", _without_recent)(planned), BOUNDED)
 
 
 # --- the scripts choose the class: run with curl and aws replaced by recorders ------------------------------------
