@@ -6,6 +6,7 @@ snapshotRetentionDays. The scripts choose the class; the config bounds the recen
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 from pathlib import Path
@@ -144,17 +145,24 @@ def test_qdrant_writes_the_first_snapshot_of_the_day_as_daily_and_the_others_as_
     assert destination.endswith("/qdrant-0/full-1.snapshot")
 
 
-@pytest.mark.parametrize(("status", "prefix"), [("", "daily-"), ("SUCCESS", "recent-")])
-def test_weaviate_names_the_first_backup_of_the_day_daily_and_the_others_recent(tmp_path, status, prefix):
-    # GET of today's daily id before the POST: an error body when it does not exist, its status when it does; after
-    # the POST every GET reports SUCCESS.
+DAY = "[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]"
+
+
+@pytest.mark.parametrize(("status", "expected"), [("", r"daily-\d{8}"), ("SUCCESS", r"recent-\d{8}-\d{6}"),
+                                                  ("STARTED", r"recent-\d{8}-\d{6}"), ("FAILED", r"daily-\d{8}-2")])
+def test_weaviate_names_the_first_backup_of_the_day_daily_and_the_others_recent(tmp_path, status, expected):
+    # Before the POST, today's first daily id answers ``status`` (an error body when empty: no such backup) and the
+    # retry ids do not exist; after the POST every GET reports SUCCESS.
     body = f'{{"status":"{status}"}}' if status else '{"error":[{"message":"not found"}]}'
-    curl = ('case "$*" in\n'
+    missing = '{"error":[{"message":"not found"}]}'
+    curl = ('if [ -e "$CALLS.posted" ]; then echo \'{"status":"SUCCESS"}\'; exit 0; fi\n'
+            'case "$*" in\n'
             '  *"-X POST"*) touch "$CALLS.posted"; echo \'{}\' ;;\n'
-            f'  *) if [ -e "$CALLS.posted" ]; then echo \'{{"status":"SUCCESS"}}\'; else echo \'{body}\'; fi ;;\n'
+            f'  *"/v1/backups/s3/daily-"{DAY}) echo \'{body}\' ;;\n'
+            f"  *) echo '{missing}' ;;\n"
             'esac')
     calls = _run(tmp_path, "weaviate", curl=curl, aws="exit 1",
                  env={"STORE_URL": "http://weaviate:8080", "TIMEOUT_SECONDS": "30"})
     posts = [c for c in calls if "-X POST" in c]
     assert len(posts) == 1
-    assert f'{{"id":"{prefix}' in posts[0]
+    assert re.search(rf'\{{"id":"{expected}"\}}', posts[0]), posts[0]
