@@ -23,6 +23,7 @@ from components.runtime.seam import RuntimeInputs
 from components.runtime.select import runtime_for
 from components.services.contract import ServiceDataRefs
 from config import load_config
+from config.edge import routes
 
 config = load_config()
 context = StackContext.from_config(config)
@@ -72,8 +73,9 @@ data = DataTier("data", DataTierArgs(
 services = runtime.deploy_services(ServiceDataRefs.of(data))
 
 # One public entry point per environment (only when edge.domain is set): ALB + WAF, routing to each api service.
+# A private edge (dev) has none: developers reach the shared host through Session Manager (docs/edge.md).
 edge = None
-if config.edge.enabled:
+if config.edge.public:
     edge = Edge("edge", EdgeArgs(
         config=config.edge,
         context=context,
@@ -154,6 +156,9 @@ for key, value in runtime.exports(observability).items():
 if edge is not None:
     pulumi.export("loadBalancerDnsName", edge.load_balancer_dns_name)
     pulumi.export("serviceUrls", {r.service: r.url for r in edge.routes})
+elif config.edge.private:
+    # Local URLs once a Session Manager port forward to the shared host runs (docs/edge.md, "Private edge").
+    pulumi.export("servicePortForwards", {r.service: r.url for r in routes(config.edge, config.services)})
 if ci_runner is not None:
     pulumi.export("ciRunnerProject", ci_runner.project_name)
 if observability.log_search is not None:

@@ -227,6 +227,12 @@ class LoadBalancerControllerConfig(Model):
 
 
 class EdgeConfig(Model):
+    exposure: Literal["public", "private"] = Field(
+        default="public",
+        description="public: the internet-facing ALB with TLS, WAF and DNS. private (dev only): no load balancer, "
+                    "WAF, certificate, DNS or public address; developers reach the services through Session Manager "
+                    "port forwarding to the shared host (runtime vm, vm.placement shared) or kubectl port-forward "
+                    "(runtime eks). See docs/edge.md.")
     domain: Hostname | None = Field(
         default=None, description="DNS name the services are served under; the edge exists only when it is set.")
     hosted_zone_id: Matching(r"^Z[A-Z0-9]{1,31}$",  # type: ignore[valid-type]
@@ -267,6 +273,15 @@ class EdgeConfig(Model):
         return self.domain is not None
 
     @property
+    def private(self) -> bool:
+        return self.exposure == "private"
+
+    @property
+    def public(self) -> bool:
+        """Whether the stack has the internet-facing load balancer (and its WAF, certificate and DNS)."""
+        return self.enabled and not self.private
+
+    @property
     def certificate_region(self) -> str | None:
         match = _ACM_ARN.match(self.certificate_arn or "")
         return match["region"] if match else None
@@ -292,15 +307,22 @@ class Route:
     rate_limit: ClientRateLimit
     max_body_size: str
     health_path: str
+    # A private edge's route: reached on the shared host's port through a Session Manager tunnel, no TLS name.
+    private: bool = False
 
     @property
     def url(self) -> str:
+        if self.private:
+            return f"http://localhost:{self.port}{'' if self.path == '/' else self.path}"
         return f"https://{self.host}{'' if self.path == '/' else self.path}"
 
 
 def routes(edge: EdgeConfig, services: Mapping[str, ServiceConfig]) -> list[Route]:
-    """The routes of every `api` service, in config order; workers get none."""
-    if edge.domain is None:
+    """The routes of every `api` service, in config order; workers get none.
+
+    A private edge routes by port on the shared host (each api service's own), so it needs no domain.
+    """
+    if edge.domain is None and not edge.private:
         return []
     found = []
     for name, svc in services.items():
@@ -310,14 +332,27 @@ def routes(edge: EdgeConfig, services: Mapping[str, ServiceConfig]) -> list[Rout
         path = ingress.path
         found.append(Route(
             service=name,
-            host=ingress.host or f"{name}.{edge.domain}",
+            host=ingress.host or (f"{name}.{edge.domain}" if edge.domain else "localhost"),
             path=path,
             port=svc.port,
             rate_limit=ingress.rate_limit or edge.proxy.rate_limit,
             max_body_size=ingress.max_body_size or edge.proxy.max_body_size,
             health_path=("" if path == "/" else path) + svc.probes.liveness_path,
+            private=edge.private,
         ))
     return found
+
+
+def private_edge_problems(edge: EdgeConfig) -> list[str]:
+    """A private edge has no name, certificate or load balancer: what only those would use is refused."""
+    problems = []
+    unused = [key for key, value in (("domain", edge.domain), ("hostedZoneId", edge.hosted_zone_id),
+                                     ("hostedZoneName", edge.hosted_zone_name),
+                                     ("certificateArn", edge.certificate_arn)) if value is not None]
+    if unused:
+        problems.append(f"edge.exposure: private creates no load balancer, certificate or DNS record; remove "
+                        f"{', '.join(f'edge.{k}' for k in unused)}")
+    return problems
 
 
 def edge_problems(
@@ -333,6 +368,8 @@ def edge_problems(
     for name, svc in services.items():
         if svc.kind != "api" and svc.ingress is not None:
             problems.append(f"services.{name}.ingress: only api services are routed; remove it or set kind: api")
+    if edge.private:
+        return problems + private_edge_problems(edge)
     if api and edge.domain is None:
         problems.append(f"edge.domain: api services ({', '.join(api)}) need the edge; set edge.domain, e.g. "
                         "agents.example.com (and edge.hostedZoneId or edge.hostedZoneName)")

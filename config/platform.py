@@ -21,6 +21,7 @@ from config.images import is_digest_pinned
 from config.network import NetworkConfig
 from config.observability import ObservabilityConfig, observability_problems
 from config.services import ServiceConfig, service_problems
+from config.vm import VmRuntimeConfig, vm_problems
 
 PROTECTED_TIERS = frozenset({"staging", "prod"})
 
@@ -47,6 +48,7 @@ class PlatformConfig(Model):
         description="IAM roles that run `pulumi up` (the CI deploy role, PlatformAdmin): each gets a cluster admin "
                     "access entry (EKS grants the creator nothing: bootstrapClusterCreatorAdminPermissions is off) "
                     "and may change the backup vault policies. Role ARNs, not assumed-role session ARNs.")
+    vm: VmRuntimeConfig = VmRuntimeConfig()
     network: NetworkConfig = NetworkConfig()
     cluster: ClusterConfig = ClusterConfig()
     data_tier: DataTierConfig = DataTierConfig()
@@ -70,6 +72,8 @@ class PlatformConfig(Model):
         """Each compute group's instance types on this runtime (the zones the VPC uses must offer one of each)."""
         if self.runtime == "eks":
             return [list(group.instance_types) for group in self.cluster.node_groups.values()]
+        if self.vm.shared:
+            return [[self.vm.shared_instance_type], [self.data_tier.bootstrap.instance_type]]
         return [*([svc.vm.instance_type] for svc in self.services.values()),
                 [self.data_tier.bootstrap.instance_type]]
 
@@ -186,6 +190,19 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
                                          llm_providers=data.secrets.llm_providers if data else None,
                                          names=sections.get("service_names"),
                                          document_store=(data.document_store is not None) if data else None))
+    vm: VmRuntimeConfig | None = sections.get("vm")
+    edge_section: EdgeConfig | None = sections.get("edge")
+    if edge_section is not None and edge_section.private:
+        if environment in PROTECTED_TIERS:
+            problems.append(f"edge.exposure: {environment} is served through the public edge (ALB, WAF, TLS); a "
+                            "private edge is for dev, where only developers call the services")
+        if runtime == "vm" and (vm is None or not vm.shared):
+            problems.append("edge.exposure: private serves the api services from the shared host's nginx; set "
+                            "vm.placement: shared (dedicated groups have no single host to forward a port to)")
+    if vm is not None:
+        problems.extend(vm_problems(vm, runtime=runtime, services=services,
+                                    vpc_cidr=(network.existing_vpc.cidr if network.existing_vpc else network.cidr)
+                                    if network else None))
     edge: EdgeConfig | None = sections.get("edge")
     if edge is not None and services is not None:
         problems.extend(edge_problems(edge, services, region=sections.get("region"),

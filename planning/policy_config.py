@@ -13,6 +13,7 @@ The pack never imports the program it judges, so a policy learns a stack's facts
 - ``docdb-backup-retention.minRetentionDays``: the tier's minimum (7 days in staging and prod, 1 in dev);
 - ``backup-vault-locked``: ``minLockRetentionDays`` and ``requireComplianceMode`` (``backup.lock``), for a
   stack that locks its vaults.
+- ``edge-matches-exposure``: ``exposure`` and ``routedServices`` (``edge.exposure``, the api services' routes);
 - ``dr-cross-region-replication`` and ``dr-restore-testing``: ``required`` (prod, or ``backup.drRegion`` with
   ``backup.replication`` on), ``maxRpoMinutes`` and ``requireImageReplication`` (``backup.replication.images``).
 
@@ -41,6 +42,7 @@ from typing import Any
 from agent_policies.pack import all_policies
 
 from config import PlatformConfig
+from config.edge import routes
 from planning.cost_report.usage import llm_usage, platform_config
 from planning.engine import STACKS, StackRef, as_ref
 from planning.review import CONFIG_DIR, load_policy_config
@@ -72,6 +74,9 @@ def facts(cfg: PlatformConfig) -> dict[str, dict[str, Any]]:
             "factor": cfg.cost.llm.daily_alarm_factor,
         },
     }
+    # The edge the stack declares; edge-matches-exposure checks the plan builds that edge.
+    out["edge-matches-exposure"] = {"exposure": cfg.edge.exposure,
+                                    "routedServices": [r.service for r in routes(cfg.edge, cfg.services)]}
     for name in _policies_with(PROTECTED):
         out.setdefault(name, {})[PROTECTED] = cfg.protect
     # The tier minimum of document store backups (config/platform.py enforces the same for protected tiers).

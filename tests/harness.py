@@ -26,7 +26,25 @@ from planning.model import Plan, PlannedResource
 from planning.review import Review
 from tests.conftest import STACKS
 
-__all__ = ["STACKS"]
+__all__ = ["DEDICATED_VM", "PUBLIC_EDGE", "STACKS", "dedicated_vm_policy_config"]
+
+
+# dev before the economy profile packed it: each service on its own Auto Scaling group behind the public edge (ALB,
+# TLS, WAF, DNS). Tests of the dedicated VM runtime and of the edge on dev plan it; the committed dev stack runs on
+# one shared host with a private edge (tests/test_vm_shared.py, tests/test_private_edge.py).
+PUBLIC_EDGE: dict[str, Any] = {"exposure": "public", "domain": "dev.agents.example.com",
+                               "hostedZoneName": "example.com"}
+DEDICATED_VM: dict[str, Any] = {
+    "runtime": "vm", "vm": {"placement": "dedicated"}, "edge": PUBLIC_EDGE,
+    **{f"services.{name}.vm.instanceType": "t4g.micro" for name in ("api", "context", "worker")},
+}
+
+
+
+def dedicated_vm_policy_config() -> dict[str, Any]:
+    """dev's policy settings as they would be generated for ``DEDICATED_VM`` (a public edge routing api, context)."""
+    return {**policy_review.load_policy_config("dev"),
+            "edge-matches-exposure": {"exposure": "public", "routedServices": ["api", "context"]}}
 
 
 _CACHED_PLANS: set[int] = set()
@@ -46,9 +64,13 @@ def plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: boo
 
 
 def eks_plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> Plan:
-    """Plan a stack on the EKS runtime: dev defaults to ``runtime: vm``; staging and prod share ``plan``'s cache."""
+    """Plan a stack on the EKS runtime: dev defaults to ``runtime: vm``; staging and prod share ``plan``'s cache.
+
+    dev on EKS gets the public edge (load balancer controller, target groups) its EKS tests are about; the
+    committed dev stack's private edge on EKS is tested on its own (tests/test_private_edge.py).
+    """
     if stack == "dev":
-        overrides = {"runtime": "eks", **(overrides or {})}
+        overrides = {"runtime": "eks", "edge": PUBLIC_EDGE, **(overrides or {})}
     return plan(stack, overrides, preview=preview)
 
 

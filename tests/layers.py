@@ -41,7 +41,7 @@ CONFIG_UNITS: Mapping[str, float] = {
     "config.network": 3, "config.cluster": 3, "config.backup": 3, "config.budget": 3, "config.data": 3,
     "config.delivery": 3,
     "config.services": 4,
-    "config.edge": 5,
+    "config.edge": 5, "config.vm": 5,
     "config.observability": 6,
     "config.platform": 7,
     "config.loader": 8,

@@ -16,7 +16,7 @@ from config.catalog import EKS_VERSIONS, LOG_RETENTION_DAYS
 from config.tiers import TIER_PRESETS
 from planning import cli
 from tests.config_support import assert_words, reason, rejected, validated
-from tests.harness import config_error, plan, review
+from tests.harness import DEDICATED_VM, PUBLIC_EDGE, config_error, plan, review
 
 PINNED = "@sha256:" + "a" * 64
 
@@ -205,7 +205,8 @@ def test_dev_deleting_secrets_at_once_is_an_advisory_finding():
 def test_dev_counting_an_injection_rule_is_a_policy_violation():
     """Config lets dev count a rule (to chase a false positive); the pack's security policies are mandatory in every
     stack (tests/policies/test_policies_pack.py), so the plan says exactly which rule lets injections through."""
-    result = plan("dev", {"edge.waf.countOnlyRules": ["SizeRestrictions_BODY", "CrossSiteScripting_BODY"]})
+    result = plan("dev", {**DEDICATED_VM,  # dev behind the public edge: the committed dev stack has no WAF
+                          "edge.waf.countOnlyRules": ["SizeRestrictions_BODY", "CrossSiteScripting_BODY"]})
     (violation,) = [v for v in review(result).mandatory if v.policy == "waf-injection-rules-enforced"]
     assert "CrossSiteScripting_BODY" in violation.message
 
@@ -300,7 +301,7 @@ INVALID = [
     ("dev", {"services.api.resources": {"memoryRequest": "1Gi", "memoryLimit": "512Mi"}},
      "services.api.resources.memoryLimit", "below memoryRequest"),
     ("prod", {"edge.controller.memoryRequest": "2Gi"}, "edge.controller.memoryLimit", "below memoryRequest"),
-    ("dev", {"edge.hostedZoneName": "example.org"}, "edge.hostedZoneName", "parent"),
+    ("dev", {"edge": {**PUBLIC_EDGE, "hostedZoneName": "example.org"}}, "edge.hostedZoneName", "parent"),
     ("dev", {"services.api.vm.instanceType": "zz9.mega"}, "services.api.vm.instanceType", "e.g. m7i.large"),
     ("dev", {"services.api.vm.instanceType": "m7i"}, "services.api.vm.instanceType", "m7i.large"),
     ("prod", {"cluster.nodeGroups.general.instanceTypes": ["m7g.xlarge"]},

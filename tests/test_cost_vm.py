@@ -19,12 +19,13 @@ from planning.cost_report import default_catalogue, stack_report
 from planning.cost_report.usage import platform_config
 from planning.engine import with_paths
 from planning.model import Plan, PlannedResource
-from tests.harness import plan
+from tests.harness import DEDICATED_VM, plan
 
 HOURS = 730
 REGION = "us-east-1"
 CATALOGUE = default_catalogue()
-VM = {"runtime": "vm"}
+VM = DEDICATED_VM
+STAGING_VM = {"runtime": "vm"}  # staging keeps dedicated groups and its public edge
 ASG = "aws:autoscaling/group:Group"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 SCALING_POLICY = "aws:autoscaling/policy:Policy"
@@ -111,10 +112,10 @@ def test_the_worker_queue_depth_metric_is_priced_once_as_a_custom_metric():
 
 
 def test_detailed_monitoring_adds_seven_custom_metrics_per_instance_where_the_template_enables_it():
-    staging = report_of("staging", VM)
-    assert template_of(plan("staging", VM), "api").props["monitoring"]["enabled"] is True
+    staging = report_of("staging", STAGING_VM)
+    assert template_of(plan("staging", STAGING_VM), "api").props["monitoring"]["enabled"] is True
     assert template_of(plan("dev", VM), "api").props["monitoring"]["enabled"] is False
-    cfg = platform_config("staging", with_paths("staging", VM)).services["api"]
+    cfg = platform_config("staging", with_paths("staging", STAGING_VM)).services["api"]
     _, desired, _ = cfg.vm.sizes(cfg.replicas, cfg.min_replicas, cfg.max_replicas)
     (line,) = [x for x in staging.of_resource("service-api-asg") if x.item.startswith("detailed monitoring")]
     assert line.monthly_usd == pytest.approx(desired * DETAILED_MONITORING_METRICS * unit("cloudwatch.metric.custom"))

@@ -229,7 +229,9 @@ def test_database_is_private_encrypted_and_observable():
 def test_database_lives_in_isolated_subnets():
     p = plan("prod")
     subnets = p.one("aws:rds/subnetGroup:SubnetGroup", "data-postgres-subnets")
-    isolated = {r.urn for r in p.of_type("aws:ec2/subnet:Subnet") if "isolated" in r.name}
+    # The stack's own isolated subnets, not the DR region's standby network (restore tests only).
+    isolated = {r.urn for r in p.of_type("aws:ec2/subnet:Subnet") if r.name.startswith("network-isolated-")}
+    assert len(isolated) == 3
     assert set(deps(subnets, "subnetIds")) == isolated
 
 

@@ -129,11 +129,11 @@ def test_launch_template_is_al2023_imdsv2_encrypted_private_without_a_key_pair()
     assert props["metadataOptions"]["httpTokens"] == "required"
     assert props["metadataOptions"]["httpPutResponseHopLimit"] == 1
     ebs = props["blockDeviceMappings"][0]["ebs"]
-    service_ebs = p.one(TEMPLATE, "service-api-template").props["blockDeviceMappings"][0]["ebs"]
+    service_ebs = p.one(TEMPLATE, "shared-host-template").props["blockDeviceMappings"][0]["ebs"]
     assert (ebs["volumeType"], ebs["encrypted"]) == ("gp3", "true") and ebs["kmsKeyId"] == service_ebs["kmsKeyId"]
     assert "keyName" not in props
     assert [n["associatePublicIpAddress"] for n in props["networkInterfaces"]] == ["false"]
-    subnets = p.one(ASG, "service-api-asg").props["vpcZoneIdentifiers"]  # the private subnets
+    subnets = p.one(ASG, "shared-host-asg").props["vpcZoneIdentifiers"]  # the private subnets
     assert group(p).props["vpcZoneIdentifiers"] == subnets
 
 

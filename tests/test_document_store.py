@@ -16,7 +16,7 @@ import pytest
 from planning.cost_report import stack_report
 from planning.engine import with_paths
 from planning.model import Plan
-from tests.harness import STACKS, config_error, plan, review, tags_of
+from tests.harness import DEDICATED_VM, STACKS, config_error, plan, review, tags_of
 
 CLUSTER = "aws:docdb/cluster:Cluster"
 INSTANCE = "aws:docdb/clusterInstance:ClusterInstance"
@@ -143,7 +143,8 @@ def test_a_service_listing_mongodb_gets_the_endpoint_in_its_config_and_the_crede
 
 
 def test_the_vm_runtime_fetches_the_mongodb_secret_too():
-    p = plan("dev", with_store({"services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}))
+    p = plan("dev", with_store({**DEDICATED_VM,
+                                "services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}))
     assert p.outputs["mongodbSecretArn"].startswith("arn:aws:secretsmanager:")
     scripts = [r for r in p if r.type == "aws:ec2/launchTemplate:LaunchTemplate" and "api" in r.name]
     text = "".join(base64.b64decode(r.props["userData"]).decode() for r in scripts if r.props.get("userData"))
@@ -204,7 +205,13 @@ def test_only_a_service_that_mounts_mongodb_may_open_connections_to_27017():
 
 
 def test_on_vms_the_service_security_group_allows_27017_to_the_data_subnets_only_when_it_mounts_mongodb():
-    p = plan("dev", with_store({"services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}))
+    mounts = {"services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}
+    shared = plan("dev", with_store(mounts))
+    on_host = [r for r in shared.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+               if r.props.get("fromPort") == 27017]
+    assert on_host and all(r.name.startswith("shared-host-") for r in on_host)  # one host, one group
+    p = plan("dev", with_store({**DEDICATED_VM,
+                                "services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}))
     rules = p.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
     egress = [r for r in rules if r.props.get("fromPort") == 27017]
     assert egress and all(r.name.startswith("service-api-") for r in egress)

@@ -75,6 +75,10 @@ def test_the_request_path_reaches_every_routed_workload_through_the_waf_and_http
     planned = plan(stack)
     body = diagrams.request_path(planned)
     edges = _edges(body)
+    if "servicePortForwards" in planned.outputs:
+        # A private edge (dev): no host, load balancer or WAF for a request from the internet to pass.
+        assert edges == [] and "load balancer" not in body and "WAF" not in body
+        return
     assert "inspects every request" in body and re.search(r"edge_waf\{\{", body)
     assert re.search(r'edge_http -\. "HTTP_301 redirect" \.-> edge_https', body)
     hosts = {r.props["name"] for r in planned if r.type == "aws:route53/record:Record" and r.props.get("aliases")}

@@ -18,7 +18,7 @@ from config import image_pins
 from config.data import AWS_CLI_IMAGE, POSTGRES_MAJOR_VERSIONS, PSQL_IMAGES
 from planning.mock_outputs import MOCK_DIGEST_PREFIX, mock_registry_digest
 from tests.conftest import STACKS
-from tests.harness import config_error, plan
+from tests.harness import config_error, eks_plan, plan
 
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 STACK_RUNTIMES = [("dev", "vm"), ("dev", "eks"), ("staging", "eks"), ("prod", "eks")]
@@ -95,7 +95,9 @@ def images(result) -> list[tuple[str, str]]:
 
 
 def _plan(stack: str, runtime: str, store: str | None = None):
-    return plan(stack, {"runtime": runtime, **({"dataTier.vectorStore": store} if store else {})})
+    extra = {"dataTier.vectorStore": store} if store else {}
+    # dev on EKS with the public edge (eks_plan), so the load balancer controller's chart is deployed too.
+    return eks_plan(stack, extra) if runtime == "eks" else plan(stack, {"runtime": runtime, **extra})
 
 
 @pytest.mark.parametrize("stack,runtime", STACK_RUNTIMES)

@@ -14,7 +14,7 @@ import pytest
 
 from planning.mock_outputs import INVOKES
 from planning.review import load_policy_config
-from tests.harness import eks_plan, plan, review
+from tests.harness import DEDICATED_VM, eks_plan, plan, review
 
 TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 ASG = "aws:autoscaling/group:Group"
@@ -39,12 +39,15 @@ def test_every_launch_template_names_an_ami_id_not_a_parameter():
 
 def test_the_ami_matches_each_instance_types_architecture():
     dev = plan("dev")
-    # dev's services, the one-shot bootstrap and the NAT instance run on Graviton t4g types (arm64).
+    # dev's shared host, the one-shot bootstrap and the NAT instance run on Graviton t4g types (arm64).
     arm64 = [t.name for t in dev.of_type(TEMPLATE) if t.props["imageId"] == _ami("arm64")]
     assert sorted(arm64) == sorted(t.name for t in dev.of_type(TEMPLATE)), "every dev template boots arm64"
     assert any("bootstrap" in name for name in arm64) and "network-nat-instance-template" in arm64
-    # An x86_64 type gets the x86_64 image.
-    x86 = plan("dev", {"services.api.vm.instanceType": "t3.small"})
+    assert "shared-host-template" in arm64
+    x86_host = plan("dev", {"vm.sharedInstanceType": "t3.small"})
+    assert x86_host.one(TEMPLATE, "shared-host-template").props["imageId"] == _ami("x86_64")
+    # An x86_64 type gets the x86_64 image (dedicated groups: one type per service).
+    x86 = plan("dev", {**DEDICATED_VM, "services.api.vm.instanceType": "t3.small"})
     assert x86.one(TEMPLATE, "service-api-template").props["imageId"] == _ami("x86_64")
     assert x86.one(TEMPLATE, "service-context-template").props["imageId"] == _ami("arm64")
 
@@ -66,11 +69,16 @@ def test_no_role_claims_exclusive_ownership_of_its_managed_policies(stack, runti
 
 @pytest.mark.parametrize("service", ["api", "context", "worker"])
 def test_vm_service_roles_keep_session_manager(service):
-    dev = plan("dev")
+    dev = plan("dev", DEDICATED_VM)
     role = dev.one(ROLE, f"service-{service}-role")
     assert "managedPolicyArns" not in role.props
     ssm = dev.one(ATTACHMENT, f"service-{service}-role-ssm")
     assert ssm.props["policyArn"] == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    # On the shared host the host's role carries Session Manager; the placed service roles get no instance access.
+    shared = plan("dev")
+    assert shared.one(ATTACHMENT, "shared-host-role-ssm").props["policyArn"] == \
+        "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    assert [a.name for a in shared.of_type(ATTACHMENT) if a.name == f"service-{service}-role-ssm"] == []
 
 
 def test_the_policy_pack_finds_no_group_that_cannot_roll_back():

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from planning.model import Plan, PlannedResource
-from planning.review import load_policy_config
-from tests.harness import plan, review
+from tests.harness import DEDICATED_VM, dedicated_vm_policy_config, eks_plan, plan, review
 
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ASG = "aws:autoscaling/group:Group"
@@ -16,7 +15,7 @@ def alarms(p: Plan) -> dict[str, PlannedResource]:
 
 
 def test_every_vm_service_alarms_when_fewer_instances_are_in_service_than_its_minimum():
-    p = plan("dev")
+    p = plan("dev", DEDICATED_VM)
     found = alarms(p)
     for service in ("api", "context", "worker"):
         alarm = found[f"vm-{service}-in-service"].props
@@ -30,12 +29,12 @@ def test_every_vm_service_alarms_when_fewer_instances_are_in_service_than_its_mi
 
 
 def test_the_minimum_comes_from_the_services_vm_sizing():
-    p = plan("dev", {"services.api.vm": {"minSize": 2, "desiredSize": 2, "maxSize": 3}})
+    p = plan("dev", {**DEDICATED_VM, "services.api.vm": {"minSize": 2, "desiredSize": 2, "maxSize": 3}})
     assert alarms(p)["vm-api-in-service"].props["threshold"] == 2
 
 
 def test_every_api_service_has_its_own_unhealthy_hosts_alarm_and_workers_none():
-    p = plan("dev")
+    p = plan("dev", DEDICATED_VM)
     found = alarms(p)
     suffixes = {}
     for service in ("api", "context"):
@@ -52,20 +51,20 @@ def test_every_api_service_has_its_own_unhealthy_hosts_alarm_and_workers_none():
 
 
 def test_thresholds_come_from_config():
-    p = plan("dev", {"observability.awsAlarms.albUnhealthyHosts": 1})
+    p = plan("dev", {**DEDICATED_VM, "observability.awsAlarms.albUnhealthyHosts": 1})
     assert alarms(p)["vm-context-unhealthy-hosts"].props["threshold"] == 1
 
 
 def test_the_eks_runtime_has_no_vm_alarms():
-    found = alarms(plan("dev", {"runtime": "eks"}))
+    found = alarms(eks_plan("dev"))
     assert not [n for n in found if n.startswith("vm-")] and "alb-unhealthy-hosts" not in found
     # On EKS each routed service's own target group is alarmed on instead (edge-<service>-*).
     assert {"edge-api-unhealthy-hosts", "edge-context-unhealthy-hosts"} <= set(found)
 
 
 def test_the_vm_alarms_pass_the_policy_pack():
-    p = plan("dev")
+    p = plan("dev", DEDICATED_VM)
     names = {r.name for r in p.of_type(ALARM) if "-alarm-vm-" in r.name}
     assert len(names) == 5
-    result = review(p, load_policy_config("dev"))
+    result = review(p, dedicated_vm_policy_config())
     assert [v for v in result.violations if v.resource_name in names] == []

@@ -13,6 +13,7 @@ from components.services.vm.userdata import UserDataInputs
 from components.services.vm.userdata import render as render_user_data
 from config.edge import routes
 from tests.config_support import validated
+from tests.harness import DEDICATED_VM
 
 ROOT = Path(__file__).resolve().parents[1]
 GOLDEN = Path(__file__).parent / "golden" / "templates"
@@ -59,7 +60,7 @@ def test_every_template_file_is_used():
 
 def _user_data() -> dict[str, str]:
     """Each dev service's boot script for fixed values: an api behind nginx, and a worker with its queue timer."""
-    cfg = validated("dev")
+    cfg = validated("dev", DEDICATED_VM)  # one service per instance, behind the public edge's ALB
     edge_routes = {r.service: r for r in routes(cfg.edge, cfg.services)}
     out = {}
     for name, svc in cfg.services.items():

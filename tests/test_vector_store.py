@@ -11,7 +11,7 @@ import pytest
 
 from planning.cost_report import stack_report
 from planning.engine import with_paths
-from tests.harness import config_error, plan, review
+from tests.harness import DEDICATED_VM, config_error, plan, review
 
 GOLDEN = Path(__file__).parent / "golden" / "templates"
 RELEASE = "kubernetes:helm.sh/v3:Release"
@@ -289,14 +289,16 @@ def test_on_vms_the_store_has_its_own_hardened_instance_and_a_volume_that_outliv
     assert "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol" in text
 
 
-def test_on_vms_only_the_agent_services_reach_the_store():
-    result = plan("dev", QDRANT)
+@pytest.mark.parametrize(("placement", "group", "template"), [
+    ("dedicated", "service-api", "service-api-template"), ("shared", "shared-host", "shared-host-template")])
+def test_on_vms_only_the_agent_services_reach_the_store(placement, group, template):
+    result = plan("dev", {**QDRANT, **DEDICATED_VM} if placement == "dedicated" else QDRANT)
     ingress = [r.props for r in result.of_type(INGRESS) if r.name.startswith("vector-store-from-")]
     assert sorted(r["fromPort"] for r in ingress) == [6333, 6334]
     assert all(r.get("referencedSecurityGroupId") and not r.get("cidrIpv4") for r in ingress)
-    to_store = [r.props for r in result.of_type(EGRESS) if r.name.startswith("service-api-to-vector-store")]
+    to_store = [r.props for r in result.of_type(EGRESS) if r.name.startswith(f"{group}-to-vector-store")]
     assert sorted(r["fromPort"] for r in to_store) == [6333, 6334]
-    text = _user_data(result, "service-api-template")
+    text = _user_data(result, template)
     assert "QDRANT_URL=http://10." in text and "VECTOR_STORE=qdrant" in text
 
 

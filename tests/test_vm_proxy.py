@@ -28,9 +28,9 @@ import pytest
 from components.services.vm.nginx import LOG_DIR, PID_FILE
 from planning.cost_report.usage import platform_config
 from planning.engine import with_paths
-from tests.harness import plan
+from tests.harness import DEDICATED_VM, plan
 
-VM = {"runtime": "vm"}
+VM = DEDICATED_VM
 HEADERS_EXTRA = {"Permissions-Policy": "camera=(), microphone=()"}
 TUNED = {
     **VM,

@@ -8,10 +8,9 @@ import re
 
 import pytest
 
-from planning.review import load_policy_config
-from tests.harness import config_error, plan, review
+from tests.harness import DEDICATED_VM, config_error, dedicated_vm_policy_config, plan, review
 
-VM = {"runtime": "vm"}
+VM = DEDICATED_VM
 AMI_ID = re.compile(r"^ami-[0-9a-f]{17}$")
 
 
@@ -36,7 +35,7 @@ def test_dev_on_vm_has_no_eks_or_kubernetes_resources():
 
 
 def test_dev_on_vm_has_no_mandatory_violations():
-    result = review(_vm(), load_policy_config("dev"))
+    result = review(_vm(), dedicated_vm_policy_config())
     mandatory = [v for v in result.violations if v.enforcement == "mandatory"]
     assert mandatory == []
 

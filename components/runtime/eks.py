@@ -50,8 +50,8 @@ class EksRuntime:
         """Agent services share one namespace and its add-ons (ESO, KEDA); each entry is one AgentService."""
         config, context, cluster = self._inputs.config, self._inputs.context, self.cluster
         self._service_platform = addons = ServicePlatform("services", ServicePlatformArgs(
-            context=context, ready=cluster.ready, pod_readiness_gates=config.edge.enabled), self.component_opts())
-        edge_cidrs = self._inputs.public_cidrs if config.edge.enabled else ()
+            context=context, ready=cluster.ready, pod_readiness_gates=config.edge.public), self.component_opts())
+        edge_cidrs = self._inputs.public_cidrs if config.edge.public else ()
         if data.vector_store is not None:
             # Qdrant or Weaviate beside the services; they get its address and their NetworkPolicy's egress to it.
             store = VectorStore("vector-store", VectorStoreArgs(

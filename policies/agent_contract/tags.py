@@ -48,3 +48,8 @@ VECTOR_STORE_CHARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "qdrant": ("replicaCount", "persistence", ("snapshotPersistence",)),
     "weaviate": ("replicas", "storage", ()),
 }
+
+# The VM runtime's shared host (vm.placement: shared): its launch template, group and instance role, and the roles
+# of the services placed on it carry this tag; the vm-shared-* policies judge them by it.
+PLACEMENT_TAG = "agent-platform/placement"
+SHARED_PLACEMENT = "shared"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from fnmatch import fnmatchcase
 from typing import Any
 
+from agent_contract.tags import PLACEMENT_TAG, SHARED_PLACEMENT
 from pulumi_policy import Policy, ResourceValidationArgs, Severity
 
 from ._common import (
@@ -21,10 +22,12 @@ from ._common import (
     checkov,
     fsbp,
     get,
+    known,
     parse_document,
     resource_policy,
     soc2,
     statements,
+    tag_map,
 )
 from .aws_identity import ATTACHMENT_TYPES, AWS_MANAGED, IAM_TYPES, ROLE, _documents
 
@@ -77,8 +80,18 @@ def _trust_document(args: ResourceValidationArgs) -> dict[str, Any] | None:
     return parse_document(get(args.props, "assumeRolePolicy"))
 
 
+def _placed_on_shared_host(args: ResourceValidationArgs) -> bool:
+    """A service role of the VM runtime's shared host: vm-shared-service-trust judges its principal instead.
+
+    It trusts the host's role of the same stack, which this single-resource check cannot tell from another
+    account's role; the stack policy can (the trust depends on that role), and refuses anything else.
+    """
+    return known(lambda: tag_map(get(args.props, "tags")).get(PLACEMENT_TAG), None) == SHARED_PLACEMENT
+
+
 def _check_trust_principals(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
     trusted = {str(a) for a in settings["trustedAccountIds"]}
+    placed = _placed_on_shared_host(args)
     for i, stmt in enumerate(statements(_trust_document(args))):
         if stmt.get("Effect") != "Allow":
             continue
@@ -92,7 +105,7 @@ def _check_trust_principals(args: ResourceValidationArgs, settings: Settings, re
                 continue
             match = _ACCOUNT_ARN.match(principal)
             account = match["account"] if match else principal if principal.isdigit() else None
-            if account is None or account in trusted:
+            if account is None or account in trusted or (placed and ":role/" in principal):
                 continue
             if not pinned & {"sts:externalid", "aws:principalorgid"}:
                 report(f"Trust statement {label} lets account {account} assume the role without an sts:ExternalId "

@@ -44,6 +44,8 @@ DOMAINS: tuple[str, ...] = (
     "helm_values",
     "hygiene",
     "vector_stores",
+    "vm_shared",
+    "edge_exposure",
 )
 
 

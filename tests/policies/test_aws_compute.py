@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.harness import plan, review
+from tests.harness import DEDICATED_VM, plan, review
 from tests.policies.support import LB_TAGS, TAGS, UNKNOWN, found, res, stack_config
 
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
@@ -516,14 +516,16 @@ def test_eks_stacks_still_have_no_mandatory_violations(stack: str):
     assert result.mandatory == []
 
 
-def test_vm_instance_roles_are_found_and_checked():
-    # The real VM services' roles are behind instance profiles: broadening one is caught.
-    dev = plan("dev", {"runtime": "vm"})
-    host = dev.one(ROLE_POLICY, "service-api-role-host")
+@pytest.mark.parametrize(("overrides", "name"), [(DEDICATED_VM, "service-api"), ({}, "shared-host")])
+def test_vm_instance_roles_are_found_and_checked(overrides, name):
+    # The real VM instance roles (each service's, or the shared host's) are behind instance profiles: broadening
+    # one is caught.
+    dev = plan("dev", overrides)
+    host = dev.one(ROLE_POLICY, f"{name}-role-host")
     policy = json.loads(host.props["policy"])
     policy["Statement"].append({"Effect": "Allow", "Action": "s3:*", "Resource": "*"})
-    role = dev.one(ROLE, "service-api-role")
-    profile = dev.one(PROFILE, "service-api-profile")
+    role = dev.one(ROLE, f"{name}-role")
+    profile = dev.one(PROFILE, f"{name}-profile")
     broadened = res(ROLE_POLICY, host.name, {"role": UNKNOWN, "policy": json.dumps(policy)},
                     prop_deps={"role": [role]})
     (violation,) = found("instance-profile-least-privilege", role, profile, broadened)

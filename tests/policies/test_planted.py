@@ -129,7 +129,7 @@ PLANTINGS = [
     Planting("identity", "iam-no-privileged-managed-policies", "prod", "s3-full-access",
              edit(ATTACHMENT, "cluster-node-ssm", _set("policyArn", "arn:aws:iam::aws:policy/AmazonS3FullAccess"))),
     Planting("identity", "iam-no-privileged-managed-policies", "dev", "power-user",
-             edit(ATTACHMENT, "service-api-role-ssm", _set("policyArn", "arn:aws:iam::aws:policy/PowerUserAccess"))),
+             edit(ATTACHMENT, "shared-host-role-ssm", _set("policyArn", "arn:aws:iam::aws:policy/PowerUserAccess"))),
     # --- exposure -------------------------------------------------------------------------------------------------
     Planting("exposure", "k8s-service-not-exposed", "prod", "load-balancer",
              edit(SERVICE, "service-api-service", _set("spec.type", "LoadBalancer"))),
@@ -160,7 +160,7 @@ PLANTINGS = [
              rewire("aws:eks/nodeGroup:NodeGroup", "cluster-general", "subnetIds",
                     [(SUBNET, "network-public-0"), (SUBNET, "network-public-1")])),
     Planting("exposure", "compute-not-in-public-subnets", "dev", "asg",
-             rewire("aws:autoscaling/group:Group", "service-worker-asg", "vpcZoneIdentifiers",
+             rewire("aws:autoscaling/group:Group", "shared-host-asg", "vpcZoneIdentifiers",
                     [(SUBNET, "network-public-0")])),
     Planting("exposure", "subnet-no-auto-public-ip", "prod", "public-subnet",
              edit(SUBNET, "network-public-0", _set("mapPublicIpOnLaunch", True))),
@@ -181,7 +181,7 @@ PLANTINGS = [
                  {"bucket": [("aws:s3/bucket:Bucket", "data-logs")]})),
     # --- secrets in the wrong place -------------------------------------------------------------------------------
     Planting("secrets", "user-data-no-secrets", "dev", "password-literal",
-             edit_user_data("aws:ec2/launchTemplate:LaunchTemplate", "service-api-template",
+             edit_user_data("aws:ec2/launchTemplate:LaunchTemplate", "shared-host-template",
                             lambda t: t + "\nexport DB_PASSWORD=hunter2hunter2\n")),
     Planting("secrets", "user-data-no-secrets", "prod", "access-key",
              edit("aws:ec2/launchTemplate:LaunchTemplate", "cluster-general-lt", _set("userData", base64.b64encode(
@@ -325,7 +325,7 @@ PLANTINGS = [
              edit("aws:lb/loadBalancer:LoadBalancer", "edge-alb", _set("desyncMitigationMode", "monitor"))),
     Planting("lower", "waf-metrics-enabled", "prod", "acl",
              edit("aws:wafv2/webAcl:WebAcl", "edge-waf", _set("visibilityConfig.cloudwatchMetricsEnabled", False))),
-    Planting("lower", "waf-metrics-enabled", "dev", "rule",
+    Planting("lower", "waf-metrics-enabled", "staging", "rule",
              edit("aws:wafv2/webAcl:WebAcl", "edge-waf",
                   lambda i: i["rules"][0]["visibilityConfig"].__setitem__("cloudwatchMetricsEnabled", False))),
     Planting("lower", "acm-certificate-transparency-logging", "prod", "disabled",
@@ -333,8 +333,27 @@ PLANTINGS = [
                   _set("options.certificateTransparencyLoggingPreference", "DISABLED"))),
     Planting("lower", "target-group-health-check", "prod", "no-path",
              edit("aws:lb/targetGroup:TargetGroup", "edge-api-targets", _del("healthCheck.path"))),
-    Planting("lower", "target-group-health-check", "dev", "disabled",
-             edit("aws:lb/targetGroup:TargetGroup", "service-api-targets", _set("healthCheck.enabled", False))),
+    Planting("lower", "target-group-health-check", "staging", "disabled",
+             edit("aws:lb/targetGroup:TargetGroup", "edge-api-targets", _set("healthCheck.enabled", False))),
+    # --- the shared VM host and the private edge (dev), last so the indices above stay put ---------------------
+    # The shared VM host (dev): its role assumes any role; a placed service role trusts another account's role.
+    Planting("identity", "vm-shared-host-assumes-placed-roles-only", "dev", "assume-any",
+             edit_document(ROLE_POLICY, "shared-host-role-host", "policy",
+                           _first_statement(lambda stmt: stmt.__setitem__("Resource", "*")))),
+    Planting("identity", "vm-shared-service-trust", "dev", "foreign-principal",
+             chain(_trust("service-api-role", lambda stmt: stmt.__setitem__(
+                 "Principal", {"AWS": "arn:aws:iam::999988887777:role/elsewhere"})),
+                   rewire(ROLE, "service-api-role", "assumeRolePolicy", []))),
+    Planting("exposure", "vm-shared-host-isolation", "dev", "host-network",
+             edit_user_data("aws:ec2/launchTemplate:LaunchTemplate", "shared-host-template",
+                            lambda t: t.replace("--network agents", "--network host", 1))),
+    Planting("exposure", "vm-shared-host-isolation", "dev", "metadata-reachable",
+             edit_user_data("aws:ec2/launchTemplate:LaunchTemplate", "shared-host-template",
+                            lambda t: t.replace("-d 169.254.169.254/32 -j DROP", "-j RETURN"))),
+    Planting("exposure", "edge-matches-exposure", "dev", "open-ingress",
+             add("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "shared-host-from-anywhere",
+                 {"securityGroupId": "sg-1", "cidrIpv4": "0.0.0.0/0", "ipProtocol": "tcp", "fromPort": 8000,
+                  "toPort": 8000}, {"securityGroupId": [("aws:ec2/securityGroup:SecurityGroup", "shared-host-sg")]})),
 ]
 
 

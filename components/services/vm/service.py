@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_aws as aws
+from agent_contract.tags import PLACEMENT_TAG, SHARED_PLACEMENT
 
 from components.core import iam, kms
 from components.core.context import StackContext
@@ -74,6 +75,35 @@ class VmAgentServiceArgs:
     proxy: ProxySpec | None = None
     # Other accounts' deploy roles that may pull the repository's images to promote them (delivery.imagePull).
     image_pull: ImagePullConfig | None = None
+    # vm.placement shared: the host the container runs on (its role alone may assume this service's role).
+    shared_host: SharedHostRefs | None = None
+
+
+@dataclass(frozen=True)
+class SharedHostRefs:
+    """What a service placed on the shared host needs from it: whom its role trusts, which group carries it."""
+
+    role_arn: pulumi.Input[str]
+    security_group_id: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
+class PlacedService:
+    """A released service's container on the shared host: what the host's boot script and role are built from."""
+
+    service: str
+    config: ServiceConfig
+    image: pulumi.Output[str]
+    registry: pulumi.Output[str]
+    pull_repo_arn: pulumi.Input[str]
+    log_group_name: pulumi.Output[str]
+    log_group_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
+    secret_arns: list[pulumi.Input[str]]
+    environment: Mapping[str, pulumi.Input[str]]
+    redis_host: pulumi.Input[str]
+    redis_port: pulumi.Input[int]
+    proxy: ProxySpec | None
 
 
 class VmAgentService(pulumi.ComponentResource):
@@ -91,6 +121,8 @@ class VmAgentService(pulumi.ComponentResource):
     min_size: int
     target_group: aws.lb.TargetGroup | None
     target_port: int
+    # vm.placement shared: the container the shared host runs (None until released, and when dedicated).
+    placed: PlacedService | None
 
     def __init__(self, name: str, args: VmAgentServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("agent-platform:services:VmAgentService", name, None, opts)
@@ -111,21 +143,29 @@ class VmAgentService(pulumi.ComponentResource):
         group_name = f"/{context.project}/{context.stack}/containers/{svc}"
         logs = log_group(f"{name}-logs", group_name, retention_days=args.log_retention_days,
                          kms_key_arn=args.logs_key_arn, tags=self._tags, parent=self)
-        role = self._role(pull_repo_arn, logs.arn)
+        shared = args.shared_host
+        role = self._role(pull_repo_arn, logs.arn) if shared is None else self._placed_role(shared)
         self.role_arn = role.arn
-        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=self._tags, opts=child)
-        sg = self._security_group()
-        self.security_group_id = sg.id
+        self.placed = None
+        profile, sg = None, None
+        if shared is None:
+            profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=self._tags, opts=child)
+            sg = self._security_group()
+            self.security_group_id = sg.id
+        else:
+            self.security_group_id = pulumi.Output.from_input(shared.security_group_id)
 
         if (cfg.kind == "api") != (args.proxy is not None):
             raise ValueError(f"service {svc}: api services on the VM runtime need the edge's route (and only "
                              "they have one)")
         self.target_group = None
-        # The load balancer reaches api instances only through nginx; the container port stays closed.
-        self.target_port = PROXY_PORT
-        if cfg.kind == "api":
+        # The load balancer reaches api instances only through nginx; the container port stays closed. On the
+        # shared host nginx listens on each api service's own port (the container is on the docker bridge).
+        self.target_port = PROXY_PORT if shared is None else cfg.port
+        if cfg.kind == "api" and args.proxy is not None and args.proxy.alb_in_front:
             self.target_group = aws.lb.TargetGroup(
-                f"{name}-targets", target_type="instance", protocol="HTTP", port=PROXY_PORT, vpc_id=args.vpc_id,
+                f"{name}-targets", target_type="instance", protocol="HTTP", port=self.target_port,
+                vpc_id=args.vpc_id,
                 # In-flight LLM calls finish before the instance is taken out of service.
                 deregistration_delay=cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds,
                 health_check={"enabled": True, "protocol": "HTTP", "port": "traffic-port",
@@ -135,7 +175,14 @@ class VmAgentService(pulumi.ComponentResource):
 
         self.autoscaling_group_name = None
         self.min_size = 0
-        if image is not None:
+        if image is not None and shared is not None:
+            self.placed = PlacedService(
+                service=svc, config=cfg, image=image[0], registry=image[1], pull_repo_arn=pull_repo_arn,
+                log_group_name=logs.name, log_group_arn=logs.arn, role_arn=role.arn,
+                secret_arns=self._own_secret_arns(),
+                environment=service_environment(svc, cfg, context, args.data, args.callee_urls),
+                redis_host=args.data.redis_host, redis_port=args.data.redis_port, proxy=args.proxy)
+        elif image is not None and profile is not None and sg is not None:
             self._workload(image[0], image[1], logs, profile, sg)
         outputs = {"role_arn": self.role_arn, "image_ref": self.image_ref, "repository_url": self.repository_url,
                    "security_group_id": self.security_group_id, "autoscaling_group_name": self.autoscaling_group_name}
@@ -226,42 +273,38 @@ class VmAgentService(pulumi.ComponentResource):
             policy_arn=context.partition.apply(lambda p: SSM_CORE_POLICY.format(partition=p)), opts=child)
         return role
 
+    def _placed_role(self, shared: SharedHostRefs) -> aws.iam.Role:
+        """The service's own permissions (as its pod's IRSA role), assumable only by the shared host's role.
+
+        The host pulls images and writes container logs with its own role; this role holds only what the
+        service's code and its secret reads need.
+        """
+        data, svc, context = self._args.data, self.service_name, self._args.context
+        own = service_policy(region=context.region, secret_arns=self._own_secret_arns(),
+                             secrets_key_arn=data.secrets_kms_key_arn, bucket_arn=data.bucket_arn, prefix=svc,
+                             data_key_arn=data.data_kms_key_arn)
+        role = aws.iam.Role(
+            f"{self._name}-role",
+            # Trusting a role ARN as principal lets only sessions of that role assume this one (IAM User Guide,
+            # "AWS JSON policy elements: Principal", IAM role principals).
+            assume_role_policy=iam.trust_policy({"AWS": shared.role_arn}),
+            description=f"Agent service {svc} on the shared host (assumed by the host's role)",
+            max_session_duration=3600,
+            tags={**self._tags, PLACEMENT_TAG: SHARED_PLACEMENT},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        aws.iam.RolePolicy(f"{self._name}-role-service", role=role.id, policy=own,
+                           opts=pulumi.ResourceOptions(parent=role))
+        return role
+
     def _security_group(self) -> aws.ec2.SecurityGroup:
         """Nothing in but the load balancer (Edge adds that rule); out only HTTPS, the data stores and DNS."""
         args, name = self._args, self._name
         sg = aws.ec2.SecurityGroup(f"{name}-sg", vpc_id=args.vpc_id,
                                    description=f"Agent service {self.service_name} instances",
                                    tags=self._tags, opts=pulumi.ResourceOptions(parent=self))
-        # (label, CIDR, protocol, port, description, former index label kept as an alias)
-        rules: list[tuple[str, str, str, int, str, str | None]] = [
-            ("https", "0.0.0.0/0", "tcp", 443, "AWS APIs (ECR, Secrets Manager, SSM, logs) and LLM providers", None),
-            ("dns-udp", args.vpc_cidr, "udp", 53, "VPC resolver", None),
-            ("dns-tcp", args.vpc_cidr, "tcp", 53, "VPC resolver", None),
-        ]
-        data = args.data
-        # Named by CIDR, not position: a new data subnet renames no rule; the index names are aliases.
-        postgres_port, redis_port = int(data.postgres_port), int(data.redis_port)  # type: ignore[arg-type]
-        for i, cidr in enumerate(data.data_cidrs):
-            rules.append((f"postgres-{cidr}", cidr, "tcp", postgres_port, "PostgreSQL", f"postgres-{i}"))
-            rules.append((f"redis-{cidr}", cidr, "tcp", redis_port, "Redis", f"redis-{i}"))
-            if data.mongodb_port is not None and "mongodb" in args.config.secrets:
-                rules.append((f"mongodb-{cidr}", cidr, "tcp", int(data.mongodb_port),  # type: ignore[arg-type]
-                              "DocumentDB", None))
-        for label, cidr, protocol, port, description, old in rules:
-            aliases = [pulumi.Alias(name=f"{name}-to-{old}")] if old else None
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-to-{label}", security_group_id=sg.id, cidr_ipv4=cidr, ip_protocol=protocol,
-                from_port=port, to_port=port, description=description, tags=self._tags,
-                opts=pulumi.ResourceOptions(parent=sg, aliases=aliases))
-        store, peer = data.vector_store, data.vector_store_peer
-        if store is not None and peer is not None and peer.security_group_id is not None:
-            # The dedicated vector store's instance, on its REST and gRPC ports.
-            for label, port in (("rest", store.port), ("grpc", store.grpc_port)):
-                aws.vpc.SecurityGroupEgressRule(
-                    f"{name}-to-vector-store-{label}", security_group_id=sg.id,
-                    referenced_security_group_id=peer.security_group_id, ip_protocol="tcp", from_port=port,
-                    to_port=port, description=f"{store.kind} {label}", tags=self._tags,
-                    opts=pulumi.ResourceOptions(parent=sg))
+        add_egress_rules(name, sg, vpc_cidr=args.vpc_cidr, data=args.data,
+                         mongodb="mongodb" in args.config.secrets, tags=self._tags)
         return sg
 
     def _launch_template(self, profile: aws.iam.InstanceProfile, sg: aws.ec2.SecurityGroup,
@@ -330,6 +373,40 @@ class VmAgentService(pulumi.ComponentResource):
         aws.autoscaling.Policy(f"{self._name}-scaling", autoscaling_group_name=group,
                                policy_type="TargetTrackingScaling", target_tracking_configuration=spec,
                                opts=pulumi.ResourceOptions(parent=self))
+
+
+def add_egress_rules(name: str, sg: aws.ec2.SecurityGroup, *, vpc_cidr: str, data: ServiceDataRefs, mongodb: bool,
+                     tags: Mapping[str, str]) -> None:
+    """Out only HTTPS, DNS to the VPC resolver, the data stores' ports and the dedicated vector store."""
+    # (label, CIDR, protocol, port, description, former index label kept as an alias)
+    rules: list[tuple[str, str, str, int, str, str | None]] = [
+        ("https", "0.0.0.0/0", "tcp", 443, "AWS APIs (ECR, Secrets Manager, SSM, logs) and LLM providers", None),
+        ("dns-udp", vpc_cidr, "udp", 53, "VPC resolver", None),
+        ("dns-tcp", vpc_cidr, "tcp", 53, "VPC resolver", None),
+    ]
+    # Named by CIDR, not position: a new data subnet renames no rule; the index names are aliases.
+    postgres_port, redis_port = int(data.postgres_port), int(data.redis_port)  # type: ignore[arg-type]
+    for i, cidr in enumerate(data.data_cidrs):
+        rules.append((f"postgres-{cidr}", cidr, "tcp", postgres_port, "PostgreSQL", f"postgres-{i}"))
+        rules.append((f"redis-{cidr}", cidr, "tcp", redis_port, "Redis", f"redis-{i}"))
+        if data.mongodb_port is not None and mongodb:
+            rules.append((f"mongodb-{cidr}", cidr, "tcp", int(data.mongodb_port),  # type: ignore[arg-type]
+                          "DocumentDB", None))
+    for label, cidr, protocol, port, description, old in rules:
+        aliases = [pulumi.Alias(name=f"{name}-to-{old}")] if old else None
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-to-{label}", security_group_id=sg.id, cidr_ipv4=cidr, ip_protocol=protocol,
+            from_port=port, to_port=port, description=description, tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=sg, aliases=aliases))
+    store, peer = data.vector_store, data.vector_store_peer
+    if store is not None and peer is not None and peer.security_group_id is not None:
+        # The dedicated vector store's instance, on its REST and gRPC ports.
+        for label, port in (("rest", store.port), ("grpc", store.grpc_port)):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-to-vector-store-{label}", security_group_id=sg.id,
+                referenced_security_group_id=peer.security_group_id, ip_protocol="tcp", from_port=port,
+                to_port=port, description=f"{store.kind} {label}", tags=dict(tags),
+                opts=pulumi.ResourceOptions(parent=sg))
 
 
 def _partition(region: str) -> str:

@@ -134,7 +134,7 @@ def _proxy(i: UserDataInputs) -> str:
     if i.proxy is None:
         return ""
     return render_template(TEMPLATES, "proxy.sh", log_dir=LOG_DIR, nginx_conf=nginx_conf(i.proxy), logrotate=LOGROTATE,
-                           service=i.service, stop_timeout=str(stop_timeout_seconds(i.proxy)))
+                           units=f"{i.service}.service", stop_timeout=str(stop_timeout_seconds(i.proxy)))
 
 
 def _packages(i: UserDataInputs) -> str:

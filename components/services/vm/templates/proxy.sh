@@ -7,8 +7,8 @@ cat > /etc/logrotate.d/agent-proxy <<'EOF'
 install -d -m 0755 /etc/systemd/system/nginx.service.d
 cat > /etc/systemd/system/nginx.service.d/agent-platform.conf <<'EOF'
 [Unit]
-After=@@{service}.service
-Wants=@@{service}.service
+After=@@{units}
+Wants=@@{units}
 [Service]
 TimeoutStopSec=@@{stop_timeout}
 EOF
