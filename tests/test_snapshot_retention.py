@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from components.data.vector import snapshot_script
+from planning.cost_report import stack_report
+from planning.engine import with_paths
 from tests.harness import config_error, plan
 from tests.policies.planting import edit, violations
 
@@ -61,6 +63,18 @@ def test_the_snapshot_job_states_both_retention_classes_for_the_estimate():
     assert annotations["agent-platform/snapshot-retention-days"] == "30"
     assert annotations["agent-platform/snapshot-recent-retention-days"] == "1"
     assert annotations["agent-platform/snapshot-noncurrent-days"] == "90"  # prod tier buckets
+
+
+def test_on_vms_the_daily_snapshot_is_priced_with_its_noncurrent_days():
+    overrides = {"dataTier.vectorStore": "qdrant"}
+    result = plan("dev", overrides)  # the VM runtime: a daily timer
+    tags = result.one("aws:ebs/volume:Volume", "vector-store-data").props["tags"]
+    assert tags["agent-platform/snapshot-noncurrent-days"] == "7"  # dev tier buckets.noncurrentVersionExpirationDays
+    report = stack_report(result, with_paths("dev", overrides))
+    snapshots = [line for line in report.of_resource("vector-store-data")
+                 if line.price_key == "s3.standard.storage" and "snapshots" in line.item]
+    # dev: vectorSnapshotGb 1, qdrant snapshotRetentionDays 3, + 1 day to midnight UTC + 7 noncurrent days.
+    assert [line.quantity for line in snapshots] == [pytest.approx(1 * (3 + 1 + 7))]
 
 
 # --- the review: vector-store-snapshots-bounded -------------------------------------------------------------------
