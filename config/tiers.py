@@ -226,10 +226,15 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Deep-merge ``override`` onto ``base``; lists and REPLACED_WHOLE maps replace, other maps merge."""
-    out = copy.deepcopy(dict(base))
+    return _merge_into(copy.deepcopy(dict(base)), override)
+
+
+def _merge_into(out: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    # ``out`` is already a deep copy of the base: nested maps merge into it rather than being copied again per
+    # level (config validation merges the presets into every stack it validates).
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and key not in REPLACED_WHOLE:
-            out[key] = merge(out[key], value)
+            out[key] = _merge_into(dict(out[key]), value)
         else:
             out[key] = copy.deepcopy(value)
     return out

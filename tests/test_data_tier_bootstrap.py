@@ -187,7 +187,9 @@ def test_the_jobs_namespace_is_restricted_and_denies_by_default():
     ports = [sorted((p["protocol"], p["port"]) for p in rule["ports"]) for rule in egress]
     assert ports == [[("TCP", 53), ("UDP", 53)], [("TCP", 5432)], [("TCP", 443)]]
     database_cidrs = [peer["ipBlock"]["cidr"] for peer in egress[1]["to"]]
-    isolated = [s.props["cidrBlock"] for s in p.of_type("aws:ec2/subnet:Subnet") if "-isolated-" in s.name]
+    # The stack's own isolated subnets, not the DR region's standby network.
+    isolated = [s.props["cidrBlock"] for s in p.of_type("aws:ec2/subnet:Subnet")
+                if s.name.startswith("network-isolated-")]
     assert sorted(database_cidrs) == sorted(isolated) and len(isolated) == 3
     assert "ingress" not in policies["db-bootstrap-egress"]
 
