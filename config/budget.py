@@ -51,6 +51,10 @@ class UsageAssumptions(Model):
         default=0, ge=0,
         description="GB/month of new or changed data replicated to backup.drRegion (S3 Cross-Region Replication and "
                     "RDS automated-backup replication); 0 without a DR region.")
+    vector_snapshot_gb: float = Field(
+        default=5, ge=0,
+        description="GB one snapshot run of a dedicated vector store writes to S3 (all nodes together: the store's "
+                    "data, not its volumes); priced per run its schedule makes, for each retention class.")
 
 
 class LlmServiceUsage(Model):

@@ -20,6 +20,9 @@ from config.tiers import TIER_PRESETS, with_preset
 
 PROJECT = "agent-platform"
 TIERS = tuple(TIER_PRESETS)
+# Built once: a TypeAdapter compiles its validator when constructed, and every validation used two.
+_ROLE_ARNS = TypeAdapter(list[RoleArn])
+_BOOL = TypeAdapter(bool)
 
 # Top-level keys that hold Pulumi secrets rather than structured intent. They are never parsed
 # here (their values stay Output secrets); they only have to exist and be encrypted.
@@ -78,7 +81,7 @@ def _partial_cross_section_issues(merged: Mapping[str, Any], region: str | None)
     runtime = merged.get("runtime", "eks")
     sections["runtime"] = runtime if runtime in ("eks", "vm") else None
     try:
-        sections["deploy_role_arns"] = TypeAdapter(list[RoleArn]).validate_python(merged.get("deployRoleArns", []))
+        sections["deploy_role_arns"] = _ROLE_ARNS.validate_python(merged.get("deployRoleArns", []))
     except ValidationError:
         sections["deploy_role_arns"] = None
     services = merged.get("services", {})
@@ -92,7 +95,7 @@ def _partial_cross_section_issues(merged: Mapping[str, Any], region: str | None)
         sections["services"] = valid
         sections["service_names"] = [str(n) for n in services]
     try:
-        protect: bool | None = TypeAdapter(bool).validate_python(merged.get("protect"))
+        protect: bool | None = _BOOL.validate_python(merged.get("protect"))
     except ValidationError:
         protect = None
     lines = cross_section_problems(str(merged.get("environment")), protect, sections, runtime=sections["runtime"])

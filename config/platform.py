@@ -196,7 +196,8 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
         if environment in PROTECTED_TIERS:
             problems.append(f"edge.exposure: {environment} is served through the public edge (ALB, WAF, TLS); a "
                             "private edge is for dev, where only developers call the services")
-        if runtime == "vm" and (vm is None or not vm.shared):
+        # A vm section that failed its own validation is reported there, not guessed at here.
+        if runtime == "vm" and vm is not None and not vm.shared:
             problems.append("edge.exposure: private serves the api services from the shared host's nginx; set "
                             "vm.placement: shared (dedicated groups have no single host to forward a port to)")
     if vm is not None:

@@ -82,7 +82,9 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "runOnceInstanceHours": 2,
                       "ciRunnerBuildMinutes": 0,
                       "documentDbStorageGb": 5, "documentDbIoMillions": 5, "documentDbBackupGb": 0,
-                      "drReplicationGb": 0},
+                      "drReplicationGb": 0,
+                      # A dedicated vector store's data (each snapshot run writes it in full): test collections.
+                      "vectorSnapshotGb": 1},
             # Seed 000's $500/month; each service with a defaultModel: a few hundred test requests a day.
             "llm": {"monthlyBudgetUsd": 500, "requestsPerDay": 200, "inputTokensPerRequest": 2000,
                     "outputTokensPerRequest": 500},
@@ -144,7 +146,7 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "runOnceInstanceHours": 2,
                       "ciRunnerBuildMinutes": 1200,
                       "documentDbStorageGb": 20, "documentDbIoMillions": 50, "documentDbBackupGb": 0,
-                      "drReplicationGb": 0},
+                      "drReplicationGb": 0, "vectorSnapshotGb": 5},
         },
     },
     "prod": {
@@ -213,7 +215,10 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
                       "ciRunnerBuildMinutes": 1200,
                       "documentDbStorageGb": 100, "documentDbIoMillions": 500, "documentDbBackupGb": 100,
                       # New or changed data per month that replicates to backup.drRegion (S3 objects, WAL).
-                      "drReplicationGb": 100},
+                      "drReplicationGb": 100,
+                      # A dedicated vector store's data: each snapshot run writes it in full, 48 runs a day with
+                      # the prod tier's 30-minute schedule (a few million 1536-dimension embeddings).
+                      "vectorSnapshotGb": 10},
         },
     },
 }
@@ -221,10 +226,15 @@ TIER_PRESETS: dict[str, dict[str, Any]] = {
 
 def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
     """Deep-merge ``override`` onto ``base``; lists and REPLACED_WHOLE maps replace, other maps merge."""
-    out = copy.deepcopy(dict(base))
+    return _merge_into(copy.deepcopy(dict(base)), override)
+
+
+def _merge_into(out: dict[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    # ``out`` is already a deep copy of the base: nested maps merge into it rather than being copied again per
+    # level (config validation merges the presets into every stack it validates).
     for key, value in override.items():
         if isinstance(value, Mapping) and isinstance(out.get(key), Mapping) and key not in REPLACED_WHOLE:
-            out[key] = merge(out[key], value)
+            out[key] = _merge_into(dict(out[key]), value)
         else:
             out[key] = copy.deepcopy(value)
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from agent_contract.schedules import runs_per_day
 from pydantic import Field, field_validator, model_validator
 
 from config.base import Matching, Model
@@ -24,6 +25,10 @@ CpuQuantity = Matching(r"^([1-9]\d{0,2}|[1-9]\d{0,5}m)$", "a CPU quantity", "500
 MemoryQuantity = Matching(r"^[1-9]\d{0,5}(Mi|Gi)$", "a memory quantity in Mi or Gi", "2Gi")
 # A Kubernetes CronJob schedule (five fields, UTC in the CronJob's timeZone): minute hour day month weekday.
 _CRON_FIELD = r"[0-9*/,-]+"
+# S3 lifecycle expiration counts whole days (Days: "a non-zero positive integer", API LifecycleExpiration), so the
+# frequent snapshots of a sub-daily schedule are kept at least a day; past 3 days they cost more than they add
+# (each day of them holds runs-per-day full snapshots, and the daily class keeps one a day anyway).
+MAX_RECENT_RETENTION_DAYS = 3
 KubeCron = Matching(rf"^{_CRON_FIELD}( {_CRON_FIELD}){{4}}$",
                     "a five-field cron schedule (minute hour day-of-month month day-of-week)", "15 3 * * *")
 
@@ -49,6 +54,11 @@ class VectorStoreSizing(Model):
     snapshot_retention_days: int = Field(default=7, ge=1, le=3650,
                                          description="Days a snapshot is kept in the data bucket before S3 "
                                                      "expires it.")
+    recent_snapshot_retention_days: int = Field(
+        default=1, ge=1, le=30,
+        description="Days S3 keeps the frequent snapshots of a schedule that runs more than once a day (prefix "
+                    "`recent`; the first run of each day is kept snapshotRetentionDays). S3 counts whole days: at "
+                    "most 3 with such a schedule.")
     instance_type: str = Field(default="r7g.large",
                                description="runtime: vm only: the store's own instance (memory-optimised: the "
                                            "index lives in RAM); Graviton (…g.) types run arm64.")
@@ -67,6 +77,18 @@ class VectorStoreSizing(Model):
         if _mebibytes(self.memory_limit) < _mebibytes(self.memory_request):
             raise Problems([("memoryLimit", f"{self.memory_limit} is below memoryRequest {self.memory_request}; "
                                             "the limit must be at least the request (e.g. twice it)")])
+        return self
+
+    @model_validator(mode="after")
+    def _recent_retention_is_bounded(self) -> VectorStoreSizing:
+        # Every run of a sub-daily schedule is a full snapshot: only a bounded recent window keeps its cost bounded.
+        runs = runs_per_day(self.snapshot_schedule)
+        if runs is not None and runs > 1 and self.recent_snapshot_retention_days > MAX_RECENT_RETENTION_DAYS:
+            raise Problems([("recentSnapshotRetentionDays",
+                             f"{self.snapshot_schedule} runs {runs} times a day, each a full snapshot: keep the "
+                             f"frequent ones at most {MAX_RECENT_RETENTION_DAYS} days (got "
+                             f"{self.recent_snapshot_retention_days}); snapshotRetentionDays keeps one a day "
+                             "for longer")])
         return self
 
 

@@ -101,8 +101,9 @@ def vm_problems(vm: VmRuntimeConfig, *, runtime: str | None, services: Mapping[s
         set_fields = svc.vm.model_fields_set
         if set_fields:
             keys = ", ".join(sorted(type(svc.vm).model_fields[f].alias or f for f in set_fields))
-            problems.append(f"{where}.vm: {keys} size a service's own group; with vm.placement shared every "
-                            "service runs on the shared host (vm.sharedInstanceType); remove them")
+            problems.append(f"{where}.vm: {keys} only size a service's own group; with vm.placement shared every "
+                            "service runs on the shared host (size it with vm.sharedInstanceType): remove them or "
+                            "use vm.placement: dedicated")
         if svc.replicas != 1:
             problems.append(f"{where}.replicas: a shared host runs one container per service (got {svc.replicas}); "
                             "set replicas: 1 or use placement: dedicated")

@@ -1,4 +1,4 @@
-"""The one place the planner uses a private API: pulumi-policy's in-process analyzer server.
+"""The one place the planner uses pulumi-policy's private API: its in-process analyzer server.
 
 ``pulumi preview --policy-pack policies`` starts the pack's ``PolicyPack``, which serves
 ``pulumi_policy.policy._PolicyAnalyzerServicer`` over gRPC; the CLI then calls ``Configure``, ``ConfigureStack``,

@@ -6,24 +6,13 @@ and secret keys, then ``validate_config``. Milliseconds per call, so tests can t
 
 from __future__ import annotations
 
-import copy
-import functools
 from collections.abc import Mapping
 from typing import Any
-from unittest import mock
 
 import pytest
 
 from config import ConfigError, PlatformConfig, validate_config
-from planning import engine
 from planning.engine import PROJECT, runtime_config, with_paths
-
-_stack_file = functools.cache(engine.read_stack_config)
-
-
-def _read_stack_config(stack: str) -> dict[str, Any]:
-    """The stack file parsed once per run (YAML parsing is most of a validation's cost)."""
-    return copy.deepcopy(_stack_file(stack))
 
 # Phrases that tell a user what is allowed: an example, the allowed values, or a bound.
 HINTS = ("e.g.", "one of", "at least", "at most", "must", "use ", "needs", "keys here", "only", "allowed")
@@ -32,8 +21,8 @@ RAW_PYDANTIC = ("should match pattern", "instance of", "Config", "[type=", "Fiel
 
 
 def validated(stack: str, overrides: Mapping[str, Any] | None = None) -> PlatformConfig:
-    with mock.patch.object(engine, "read_stack_config", _read_stack_config):
-        config, secret_keys = runtime_config(stack, with_paths(stack, dict(overrides or {})))
+    # Each read of the stack file is a copy of the document parsed once per run (planning/stack_yaml.py).
+    config, secret_keys = runtime_config(stack, with_paths(stack, dict(overrides or {})))
     prefix = f"{PROJECT}:"
     raw = {k[len(prefix):]: v for k, v in config.items() if k.startswith(prefix)}
     secrets = {k[len(prefix):] for k in secret_keys if k.startswith(prefix)}

@@ -5,7 +5,8 @@
     err = config_error("prod", {"network.azCount": 2})        # ConfigError; nothing registered
 
 The plan cache is the suite's: every test file of a worker process shares it, keyed by (stack, overrides as
-sorted JSON, preview). A plan costs seconds, a cache hit nothing, so plan through ``plan``/``eks_plan`` (never
+sorted JSON, preview), and behind it the workers and later runs of the same tree share plans on disk
+(tests/plan_cache.py). A plan costs seconds, a cache hit nothing, so plan through ``plan``/``eks_plan`` (never
 ``planning.engine.run_program``) and reuse the overrides other files use for the same shape (``eks_plan`` gives
 dev on EKS the same key everywhere). ``review`` caches the review of a cached plan per policy config in the same
 way. Treat both as read-only; derive a changed plan with ``dataclasses.replace`` on a copy. A test that needs
@@ -15,8 +16,10 @@ a stack file other than ``Pulumi.<stack>.yaml`` should add it to the key here, n
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from config import ConfigError
@@ -24,6 +27,8 @@ from planning import review as policy_review
 from planning.engine import run_program, with_paths
 from planning.model import Plan, PlannedResource
 from planning.review import Review
+from planning.stacks import StackRef
+from tests import plan_cache
 from tests.conftest import STACKS
 
 __all__ = ["DEDICATED_VM", "PUBLIC_EDGE", "STACKS", "dedicated_vm_policy_config"]
@@ -47,14 +52,38 @@ def dedicated_vm_policy_config() -> dict[str, Any]:
             "edge-matches-exposure": {"exposure": "public", "routedServices": ["api", "context"]}}
 
 
-_CACHED_PLANS: set[int] = set()
-_REVIEWS: dict[tuple[int, str], Review] = {}
+# A cached plan's cache key, by the plan's id; the weak reference tells a plan evicted from the cache (whose id a
+# new object may take) from the plan itself.
+_CACHED_PLANS: dict[int, tuple[weakref.ref[Plan], str]] = {}
+_REVIEWS: dict[tuple[str, str], Review] = {}
 
 
 @lru_cache(maxsize=128)
 def _plan(stack: str, frozen: str, preview: bool) -> Plan:
-    result = run_program(stack, with_paths(stack, json.loads(frozen)), preview=preview)
-    _CACHED_PLANS.add(id(result))  # the cache keeps it alive, so its id is never reused
+    key = json.dumps(["plan", stack, frozen, preview])
+    result = plan_cache.cached(key, lambda: run_program(stack, with_paths(stack, json.loads(frozen)), preview=preview))
+    _CACHED_PLANS[id(result)] = (weakref.ref(result), key)
+    return result
+
+
+def _plan_key(result: Plan) -> str | None:
+    """The cache key of a plan ``plan`` returned, ``None`` for any other (a changed copy, a plan of its own)."""
+    ref, key = _CACHED_PLANS.get(id(result), (None, None))
+    return key if ref is not None and ref() is result else None
+
+
+@lru_cache(maxsize=32)
+def plan_file(path: Path) -> Plan:
+    """Plan the stack file ``path`` (a blueprint's), cached like ``plan``: treat the result as read-only.
+
+    Only a file of this tree is kept on disk (its content is part of the cache's key); any other is planned.
+    """
+    ref = StackRef.from_file(path)
+    if not ref.path.is_relative_to(plan_cache.ROOT):
+        return run_program(ref)
+    key = json.dumps(["plan-file", str(ref.path.relative_to(plan_cache.ROOT))])
+    result = plan_cache.cached(key, lambda: run_program(ref))
+    _CACHED_PLANS[id(result)] = (weakref.ref(result), key)
     return result
 
 
@@ -80,11 +109,14 @@ def review(result: Plan, policy_config: Mapping[str, Any] | None = None) -> Revi
     Reviewing a whole stack runs every policy over every resource exactly as the CLI's policy server
     does (seconds per stack), so tests asking the same question of the same plan share one answer.
     """
-    if id(result) not in _CACHED_PLANS:
+    plan_key = _plan_key(result)
+    if plan_key is None:
         return policy_review.review(result, policy_config)
-    key = (id(result), json.dumps(policy_config, sort_keys=True, default=str))
+    config = json.dumps(policy_config, sort_keys=True, default=str)
+    key = (plan_key, config)
     if key not in _REVIEWS:
-        _REVIEWS[key] = policy_review.review(result, policy_config)
+        _REVIEWS[key] = plan_cache.cached(json.dumps(["review", plan_key, config]),
+                                          lambda: policy_review.review(result, policy_config))
     return _REVIEWS[key]
 
 

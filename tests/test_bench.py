@@ -66,6 +66,33 @@ def test_review_time_per_resource_stays_flat_as_the_stack_grows(timings: dict[st
         "resource again (profile: python -m cProfile -m planning --stack prod --quiet)")
 
 
+def _calls(fn: Callable[[], Any]) -> int:
+    import cProfile
+    import pstats
+
+    profile = cProfile.Profile()
+    profile.runcall(fn)
+    return pstats.Stats(profile).total_calls
+
+
+def test_the_review_makes_no_more_calls_per_resource_for_twice_the_stack() -> None:
+    """The same question as the timing above, asked of the work instead of the clock: no load can move it.
+
+    Python calls made by one review (the pack, the analyzer server, the conversions), per resource, for prod and
+    for prod registered twice: measured 0.91 of prod's calls per resource (the fixed part spreads over more
+    resources). Linear work cannot take it above 1, whatever policies are added; one trivial call per other
+    resource for each resource (a scan of the stack per resource) took it to 1.09.
+    """
+    prod = plan("prod")
+    doubled = replicate(prod, 2)
+    review(prod)  # first-call work (pack and servers built, patterns compiled) is not the review's per resource
+    per_resource = _calls(lambda: review(prod)) / len(prod.resources)
+    per_resource_doubled = _calls(lambda: review(doubled)) / len(doubled.resources)
+    assert per_resource_doubled / per_resource <= 1.0, (
+        f"reviewing twice the resources makes {per_resource_doubled / per_resource:.2f}x the calls per resource: "
+        "something scans the stack per resource again (profile: python -m cProfile -m planning --stack prod)")
+
+
 def test_review_and_cost_take_less_than_registering_the_same_resources(timings: dict[str, float]) -> None:
     ratio = (timings["review"] + timings["cost"]) / timings["floor"]
     assert ratio <= GOALS.review_floor_ratio, (

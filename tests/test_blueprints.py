@@ -18,9 +18,10 @@ from agent_costing import CostReport
 from planning import cost_report, policy_config
 from planning import review as policy_review
 from planning.cost_report.readme_table import BLUEPRINTS_COMMAND, blueprints_region, render_blueprints
-from planning.engine import ROOT, run_program
+from planning.engine import ROOT
 from planning.model import Plan
 from planning.stacks import StackRef
+from tests import harness
 
 BLUEPRINTS = ROOT / "blueprints"
 FILES = sorted(BLUEPRINTS.glob("*/Pulumi.*.yaml"))
@@ -42,9 +43,9 @@ def _id(path: Path) -> str:
 
 def _plan(path: Path) -> Planned:
     ref = StackRef.from_file(path)
-    plan = run_program(ref)
+    plan = harness.plan_file(path)
     return Planned(ref=ref, config=ref.document()["config"], plan=plan,
-                   review=policy_review.review(plan, policy_config.for_stack(ref)),
+                   review=harness.review(plan, policy_config.for_stack(ref)),
                    cost=cost_report.stack_report(plan))
 
 

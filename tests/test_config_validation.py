@@ -7,6 +7,7 @@ that were accepted.
 
 from __future__ import annotations
 
+import copy
 import math
 
 import pytest
@@ -380,3 +381,15 @@ def test_graviton_types_are_accepted_under_the_arm_ami():
     cfg = validated("prod", {"cluster.nodeGroups.general.instanceTypes": ["m7g.xlarge", "m8g.xlarge"],
                              "cluster.nodeGroups.general.amiType": "AL2023_ARM_64_STANDARD"})
     assert cfg.cluster.node_groups["general"].instance_types == ["m7g.xlarge", "m8g.xlarge"]
+
+
+def test_dotted_overrides_leave_the_callers_whole_section_value_unchanged():
+    """`--set edge=... --set edge.x=...` and tests that combine a shared section constant with a dotted path
+    must not write the path into the constant, or every later plan in the process inherits it."""
+    from planning.engine import with_paths
+
+    section = {"exposure": "public", "domain": "dev.agents.example.com", "hostedZoneName": "example.com"}
+    before = copy.deepcopy(section)
+    merged = with_paths("dev", {"edge": section, "edge.proxy.readTimeoutSeconds": 30})
+    assert merged["edge"]["proxy"]["readTimeoutSeconds"] == 30
+    assert section == before

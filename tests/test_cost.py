@@ -26,7 +26,7 @@ USAGE = Usage.from_mapping({
     "ecrStorageGb": 12, "logIngestionGb": 60, "backupWarmGb": 80, "backupColdGb": 0, "backupRdsSnapshotGb": 30,
     "spotPriceFactor": 1.0, "runOnceInstanceHours": 3, "ciRunnerBuildMinutes": 900,
     "documentDbStorageGb": 40, "documentDbIoMillions": 70, "documentDbBackupGb": 15,
-    "drReplicationGb": 25,
+    "drReplicationGb": 25, "vectorSnapshotGb": 8,
 })
 
 
@@ -331,3 +331,76 @@ def test_a_log_search_domain_bills_its_data_nodes_and_each_node_volume():
     expected = 3 * HOURS * unit("opensearch.r6g.large.search") + 3 * 100 * unit("opensearch.storage.gp3")
     assert report.total == pytest.approx(expected)
     assert report.unpriced == ()
+
+
+# --- vector store snapshots: every run the schedule makes, by retention class ----------------------------------
+
+
+def snapshot_job(schedule: str, *, volumes_gib: int = 300, days: int = 30, recent_days: int | None = 1,
+                 noncurrent_days: int = 90) -> PlannedResource:
+    annotations = {"agent-platform/snapshot-gib": str(volumes_gib), "agent-platform/snapshot-retention-days": str(days),
+                   "agent-platform/snapshot-noncurrent-days": str(noncurrent_days)}
+    if recent_days is not None:
+        annotations["agent-platform/snapshot-recent-retention-days"] = str(recent_days)
+    return resource("kubernetes:batch/v1:CronJob", "vector-store-snapshot",
+                    {"metadata": {"name": "vector-store-snapshot", "annotations": annotations},
+                     "spec": {"schedule": schedule}})
+
+
+def replication(*, rtc: bool) -> PlannedResource:
+    rule = {"status": "Enabled", "destination": {"bucket": "arn:aws:s3:::replica"}}
+    if rtc:
+        rule["destination"]["replicationTime"] = {"status": "Enabled", "time": {"minutes": 15}}
+    return resource("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "data-replication", {"rules": [rule]})
+
+
+def storage_gb(report, name: str) -> float:
+    return sum(line.quantity for line in report.of_resource(name) if line.price_key == "s3.standard.storage")
+
+
+def test_a_daily_snapshot_is_priced_once_a_day_for_its_retention_and_noncurrent_days():
+    report = priced(snapshot_job("15 3 * * *"))
+    # One 8 GB run a day (usage.vectorSnapshotGb), kept 30 days, up to a day more to S3's midnight, 90 noncurrent.
+    assert storage_gb(report, "vector-store-snapshot") == pytest.approx(8 * (30 + 1 + 90))
+    assert report.unpriced == ()
+
+
+def test_a_thirty_minute_schedule_prices_48_runs_a_day_in_two_retention_classes():
+    report = priced(snapshot_job("*/30 * * * *"))
+    daily = 8 * (30 + 1 + 90)
+    recent = 47 * 8 * (1 + 1 + 1)  # the other 47 runs: a day, a day to midnight UTC, a noncurrent day
+    assert storage_gb(report, "vector-store-snapshot") == pytest.approx(daily + recent)
+    hourly = priced(snapshot_job("0 * * * *"))
+    assert storage_gb(hourly, "vector-store-snapshot") == pytest.approx(daily + 23 * 8 * 3)
+
+
+def test_the_snapshot_size_is_the_usage_assumption_capped_at_the_volumes():
+    small = priced(snapshot_job("15 3 * * *", volumes_gib=5))
+    assert storage_gb(small, "vector-store-snapshot") == pytest.approx(5 * (30 + 1 + 90))
+    assert any("usage.vectorSnapshotGb" in line.item for line in small.of_resource("vector-store-snapshot"))
+
+
+def test_a_sub_daily_schedule_without_a_recent_retention_is_unpriced_not_free():
+    report = priced(snapshot_job("*/30 * * * *", recent_days=None))
+    assert [u for u in report.unpriced if u.resource == "vector-store-snapshot"]
+    assert not report.of_resource("vector-store-snapshot")
+
+
+def test_every_snapshot_run_crosses_regions_when_the_bucket_replicates():
+    report = priced(snapshot_job("*/30 * * * *"), replication(rtc=True))
+    lines = report.of_resource("vector-store-snapshot")
+    monthly = 48 * 8 * 365 / 12
+    transfer = [line for line in lines if line.price_key == "s3.transfer.inter-region"]
+    assert [line.quantity for line in transfer] == [pytest.approx(monthly)]
+    assert transfer[0].monthly_usd == pytest.approx(monthly * unit("s3.transfer.inter-region"))
+    rtc = [line for line in lines if line.price_key == "s3.replication-time-control"]
+    assert [line.quantity for line in rtc] == [pytest.approx(monthly)]
+    # The replica keeps the same snapshots as the primary bucket.
+    assert storage_gb(report, "vector-store-snapshot") == pytest.approx(2 * (8 * 121 + 47 * 8 * 3))
+    unreplicated = priced(snapshot_job("*/30 * * * *"))
+    assert not [line for line in unreplicated.of_resource("vector-store-snapshot")
+                if line.price_key == "s3.transfer.inter-region"]
+    no_rtc = priced(snapshot_job("15 3 * * *"), replication(rtc=False))
+    keys = {line.price_key: line.quantity for line in no_rtc.of_resource("vector-store-snapshot")
+            if line.price_key != "s3.standard.storage"}
+    assert keys == {"s3.transfer.inter-region": pytest.approx(8 * 365 / 12)}

@@ -1,5 +1,6 @@
-"""Pins the one private pulumi-policy API the planner uses (planning/analyzer.py), and the public SDK
-behaviour that replaced a private one in config/loader.py, so an upgrade that changes either fails here."""
+"""Pins the one private pulumi-policy API the planner uses (planning/analyzer.py), the SDK's stack-trace hook a plan
+answers itself (planning/engine.py), and the public SDK behaviour that replaced a private one in config/loader.py,
+so an upgrade that changes any of them fails here."""
 
 from __future__ import annotations
 
@@ -106,3 +107,25 @@ def test_the_stack_graph_built_once_is_the_one_each_stack_policy_receives():
     assert len(seen) == 4 and seen[0] == seen[1] == seen[2] == seen[3] == _graph(stack_resources(request))
     assert len(seen[0]) == len(request.resources) and any(g[3] for g in seen[0]) and any(g[4] for g in seen[0])
     assert shared == plain
+
+
+def test_a_plan_registers_without_walking_the_stack_and_the_sdk_still_does_elsewhere(monkeypatch) -> None:
+    """planning/engine.py answers the SDK's ``_get_stack_trace`` with an empty trace inside a plan (the mock monitor
+    drops source positions): if the SDK renamed it or stopped calling it, plans would walk the stack again."""
+    import traceback
+
+    from pulumi.runtime import resource as sdk_resource
+
+    from planning import engine
+    from planning.bench import FLOOR_PROGRAM
+
+    for caller in (sdk_resource.register_resource, sdk_resource.read_resource):
+        assert "_get_stack_trace()" in inspect.getsource(caller), caller.__name__
+    walks: list[int] = []
+    real_extract = traceback.extract_stack
+    monkeypatch.setattr(traceback, "extract_stack", lambda *a, **k: walks.append(1) or real_extract(*a, **k))
+    monkeypatch.setenv("PLANNING_FLOOR_RESOURCES", "3")
+    result = engine.run_program("dev", program=FLOOR_PROGRAM)
+    assert len(result.resources) == 3 and walks == []
+    # Outside a plan (a real `pulumi up` of the program), the SDK's own trace.
+    assert sdk_resource._get_stack_trace() == engine._sdk_stack_trace() and walks == [1, 1]

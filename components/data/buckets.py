@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import pulumi
 import pulumi_aws as aws
@@ -64,6 +64,21 @@ def _public_access_block(name: str, bucket: aws.s3.Bucket,
         opts=pulumi.ResourceOptions(parent=bucket, provider=provider))
 
 
+class PrefixExpiry(NamedTuple):
+    """Days S3 keeps the current objects under a prefix, and (when set) their noncurrent versions after that."""
+
+    days: int
+    noncurrent_days: int | None = None
+
+
+def _prefix_expiry(prefix: str, expiry: PrefixExpiry) -> dict[str, Any]:
+    rule: dict[str, Any] = {"id": f"expire-{prefix.strip('/').replace('/', '-')}", "status": "Enabled",
+                            "filter": {"prefix": prefix}, "expiration": {"days": expiry.days}}
+    if expiry.noncurrent_days is not None:
+        rule["noncurrent_version_expiration"] = {"noncurrent_days": expiry.noncurrent_days}
+    return rule
+
+
 def _lifecycle(name: str, bucket: aws.s3.Bucket, rules: list[dict[str, Any]],
                provider: aws.Provider | None = None) -> None:
     aws.s3.BucketLifecycleConfiguration(f"{name}-lifecycle", bucket=bucket.id, rules=rules,
@@ -87,7 +102,7 @@ def logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
 
 
 def buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
-            data_key_arn: pulumi.Input[str], expiring_prefixes: Mapping[str, int] | None = None) -> Buckets:
+            data_key_arn: pulumi.Input[str], expiring_prefixes: Mapping[str, PrefixExpiry] | None = None) -> Buckets:
     """``expiring_prefixes``: data bucket prefixes whose objects S3 deletes after so many days (snapshots)."""
     logs, logs_policy = _logs_bucket(parent, f"{name}-logs", cfg, context)
     data, versioning = _data_bucket(parent, f"{name}-data", cfg, context, data_key_arn=data_key_arn, logs=logs,
@@ -137,7 +152,7 @@ def _logs_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig,
 
 
 def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
-                 data_key_arn: pulumi.Input[str], logs: aws.s3.Bucket, expiring_prefixes: Mapping[str, int],
+                 data_key_arn: pulumi.Input[str], logs: aws.s3.Bucket, expiring_prefixes: Mapping[str, PrefixExpiry],
                  tags: dict[str, str] | None = None,
                  provider: aws.Provider | None = None) -> tuple[aws.s3.Bucket, aws.s3.BucketVersioning]:
     """The data bucket, or (with the DR provider and the DR key) its replica: both get the same guards."""
@@ -156,8 +171,7 @@ def _data_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context
         {"id": "remove-expired-delete-markers", "status": "Enabled", "filter": {"prefix": ""},
          "expiration": {"expired_object_delete_marker": True}},
         *_housekeeping(cfg),
-        *({"id": f"expire-{prefix.strip('/').replace('/', '-')}", "status": "Enabled", "filter": {"prefix": prefix},
-           "expiration": {"days": days}} for prefix, days in sorted(expiring_prefixes.items())),
+        *(_prefix_expiry(prefix, expiry) for prefix, expiry in sorted(expiring_prefixes.items())),
     ], provider)
     aws.s3.BucketLogging(
         f"{name}-access-logging", bucket=bucket.id, target_bucket=logs.id,
@@ -187,7 +201,7 @@ class ReplicaBuckets:
 
 def replica_buckets(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
                     data_key_arn: pulumi.Input[str], provider: aws.Provider,
-                    expiring_prefixes: Mapping[str, int] | None = None) -> ReplicaBuckets:
+                    expiring_prefixes: Mapping[str, PrefixExpiry] | None = None) -> ReplicaBuckets:
     """The data bucket's replica in the DR region, with the primary's guards, and a logs bucket for its access logs.
 
     S3 delivers server access logs only to a bucket in the source bucket's region, so the replica gets a logs

@@ -22,7 +22,7 @@ import pulumi_aws as aws
 
 from components.core import iam, kms
 from components.core.context import StackContext
-from components.data.buckets import ReplicaBuckets, replica_buckets
+from components.data.buckets import PrefixExpiry, ReplicaBuckets, replica_buckets
 from components.data.naming import COMPONENT
 from config.backup import Replication
 from config.data import BucketsConfig
@@ -134,7 +134,7 @@ def _replication_role(parent: pulumi.Resource, name: str, context: StackContext,
 def replicate_bucket(parent: pulumi.Resource, name: str, cfg: BucketsConfig, context: StackContext, *,
                      source: aws.s3.Bucket, source_key_arn: pulumi.Input[str], replica_key_arn: pulumi.Input[str],
                      dr: DrTarget, after: list[pulumi.Resource],
-                     expiring_prefixes: Mapping[str, int] | None = None) -> ReplicaBuckets:
+                     expiring_prefixes: Mapping[str, PrefixExpiry] | None = None) -> ReplicaBuckets:
     """S3 Cross-Region Replication of ``source`` into a replica bucket in the DR region.
 
     Delete markers are replicated, so an object deleted before the failover stays deleted after it; a delete that

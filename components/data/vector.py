@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pulumi
 import pulumi_random as random
+from agent_contract.schedules import runs_per_day
+from agent_contract.tags import RECENT_SNAPSHOT_NONCURRENT_DAYS
 
 from components.core.context import StackContext
 from components.core.templates import template_text
+from components.data.buckets import PrefixExpiry
 from components.data.naming import API_KEY
 from components.data.replication import SecretReplica
 from components.data.secrets import secret
@@ -28,6 +31,11 @@ PORTS = {"qdrant": (6333, 6334), "weaviate": (8080, 50051)}
 # What the seeds call the store's URL: seed 003 reads QDRANT_HOST/QDRANT_PORT, seed 000 VECTOR_DB_URL.
 ENV_PREFIX = {"qdrant": "QDRANT", "weaviate": "WEAVIATE"}
 SNAPSHOT_PREFIX = "vector-store"
+# Where, under the store's prefix, the snapshot scripts put the frequent runs of a sub-daily schedule (the first run
+# of each UTC day goes under daily/ for Qdrant, a backup id daily-YYYYMMDD for Weaviate): S3 expires this part
+# after recentSnapshotRetentionDays, the rest after snapshotRetentionDays. Weaviate's backup-s3 module writes
+# <BACKUP_S3_PATH>/<backup id>/..., so its recent backups are the ids starting "recent-".
+RECENT_PREFIX = {"qdrant": "recent/", "weaviate": "recent-"}
 TEMPLATES = Path(__file__).parent / "templates"
 # What writes a snapshot to the data bucket, on both runtimes (a CronJob on EKS, a systemd timer on the VM):
 # Qdrant's snapshot API streamed to S3 by the script; Weaviate's own backup-s3 module, started by the script.
@@ -47,6 +55,8 @@ class VectorStoreRefs:
     bucket_name: pulumi.Input[str]
     bucket_arn: pulumi.Input[str]
     data_kms_key_arn: pulumi.Input[str]
+    # Days the data bucket keeps an expired snapshot's noncurrent version (buckets.noncurrentVersionExpirationDays).
+    noncurrent_days: int = 0
 
     @property
     def port(self) -> int:
@@ -71,10 +81,28 @@ def snapshot_prefix(kind: str) -> str:
     return f"{SNAPSHOT_PREFIX}/{kind}/"
 
 
-def snapshot_expiry(cfg: DataTierConfig) -> dict[str, int]:
-    """The data bucket prefix of the chosen store's snapshots and the days S3 keeps them (none on pgvector)."""
+def recent_snapshot_prefix(kind: str) -> str:
+    return f"{snapshot_prefix(kind)}{RECENT_PREFIX[kind]}"
+
+
+def snapshot_expiry(cfg: DataTierConfig) -> dict[str, PrefixExpiry]:
+    """The data bucket prefixes of the chosen store's snapshots and how long S3 keeps them (none on pgvector).
+
+    The store's prefix keeps its snapshots ``snapshotRetentionDays`` (then its noncurrent versions the bucket's own
+    days). A schedule that runs more than once a day also gets its ``recent`` part expired after
+    ``recentSnapshotRetentionDays``, noncurrent versions one day later: the two rules overlap and S3 honours the
+    shorter expiration (S3 user guide, "How Amazon S3 handles conflicts in lifecycle configurations").
+    """
     sizing = cfg.dedicated_vector_store
-    return {snapshot_prefix(cfg.vector_store): sizing.snapshot_retention_days} if sizing is not None else {}
+    if sizing is None:
+        return {}
+    kind = cfg.vector_store
+    rules = {snapshot_prefix(kind): PrefixExpiry(sizing.snapshot_retention_days)}
+    runs = runs_per_day(sizing.snapshot_schedule)
+    if runs is None or runs > 1:
+        rules[recent_snapshot_prefix(kind)] = PrefixExpiry(sizing.recent_snapshot_retention_days,
+                                                           noncurrent_days=RECENT_SNAPSHOT_NONCURRENT_DAYS)
+    return rules
 
 
 def vector_store_key(parent: pulumi.Resource, name: str, cfg: DataTierConfig, context: StackContext, *,
@@ -95,4 +123,5 @@ def vector_store_key(parent: pulumi.Resource, name: str, cfg: DataTierConfig, co
         recovery_window_days=cfg.secrets.recovery_window_days, parent=parent, replica=replica)
     return VectorStoreRefs(kind=kind, sizing=sizing, api_key_secret_arn=entry.arn, api_key_version=version,
                            secrets_kms_key_arn=key_arn, bucket_name=bucket_name, bucket_arn=bucket_arn,
-                           data_kms_key_arn=data_key_arn)
+                           data_kms_key_arn=data_key_arn,
+                           noncurrent_days=cfg.buckets.noncurrent_version_expiration_days)

@@ -51,3 +51,18 @@ def max_gap_minutes(schedule: str) -> int | None:
     runs = sorted(h * 60 + m for h in hours for m in minutes)
     gaps = [b - a for a, b in itertools.pairwise(runs)] + [runs[0] + DAY_MINUTES - runs[-1]]
     return max(gaps)
+
+
+def runs_per_day(schedule: str) -> int | None:
+    """How many times a five-field schedule runs on a day it runs: minutes x hours it names.
+
+    A schedule limited to some days (day-of-month, month or day-of-week not '*') runs at most this often on any day,
+    so a cost priced from it is an upper bound. None when the minute or hour field is not understood.
+    """
+    parts = schedule.split()
+    if len(parts) != 5:
+        return None
+    minutes, hours = _values(parts[0], 0, 59), _values(parts[1], 0, 23)
+    if not minutes or not hours:
+        return None
+    return len(minutes) * len(hours)

@@ -37,6 +37,14 @@ KUBERNETES_API_ANNOTATION = "agent-platform/kubernetes-api-access"
 # upper bound) and how many days S3 keeps each run. The cost estimate prices the snapshots' S3 storage from them.
 SNAPSHOT_GIB_ANNOTATION = "agent-platform/snapshot-gib"
 SNAPSHOT_RETENTION_ANNOTATION = "agent-platform/snapshot-retention-days"
+# Two retention classes when the schedule runs more than once a day: the first run of each UTC day is kept the
+# retention days above (then its noncurrent version the bucket's noncurrent days), the other runs under the
+# store's "recent" prefix the recent days (then their noncurrent version RECENT_SNAPSHOT_NONCURRENT_DAYS).
+SNAPSHOT_RECENT_RETENTION_ANNOTATION = "agent-platform/snapshot-recent-retention-days"
+SNAPSHOT_NONCURRENT_ANNOTATION = "agent-platform/snapshot-noncurrent-days"
+# A recent snapshot that is overwritten or expired is not kept long: the daily class is the history
+# (NoncurrentDays, like Days, is a non-zero positive integer: S3 API NoncurrentVersionExpiration).
+RECENT_SNAPSHOT_NONCURRENT_DAYS = 1
 # Helm charts of the dedicated vector stores and the values blocks that size their volumes: (replicas key, data
 # volume block, further blocks that add a volume when their ``enabled`` is true); each block has ``size`` and
 # ``storageClassName`` (qdrant 1.19.0 / weaviate 17.8.3 values.yaml). The cost estimate and the policies read them.

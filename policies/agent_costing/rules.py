@@ -14,13 +14,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from agent_contract.schedules import runs_per_day
 from agent_contract.tags import (
     BACKUP_PLAN_TAG,
     CAPACITY_TAG,
     CUSTOM_METRICS_TAG,
+    RECENT_SNAPSHOT_NONCURRENT_DAYS,
     ROLE_TAG,
     RUN_ONCE,
     SNAPSHOT_GIB_ANNOTATION,
+    SNAPSHOT_NONCURRENT_ANNOTATION,
+    SNAPSHOT_RECENT_RETENTION_ANNOTATION,
     SNAPSHOT_RETENTION_ANNOTATION,
     VECTOR_STORE_CHARTS,
 )
@@ -1152,18 +1156,75 @@ def _helm_release(res: Resource, ctx: Context, bill: Bill) -> None:
 
 
 def _cron_job(res: Resource, ctx: Context, bill: Bill) -> None:
-    """A snapshot CronJob's S3 storage: each run's size (annotation) kept for the retention days, one run a day
-    (an upper bound: a full copy of every volume per run). Other CronJobs run on the nodes at no charge of their own."""
+    """A snapshot CronJob's S3 cost: every run its schedule makes (runs per day from spec.schedule), each a full
+    snapshot of usage.vectorSnapshotGb, kept by its retention class, and copied to the DR region when the data bucket
+    replicates. Other CronJobs run on the nodes at no charge of their own."""
     with bill.part("snapshots"):
         annotations = get(res.props, "metadata", "annotations", default={}) or {}
         size, days = annotations.get(SNAPSHOT_GIB_ANNOTATION), annotations.get(SNAPSHOT_RETENTION_ANNOTATION)
         if size is None or days is None:
             bill.free = FREE_PACKAGES["kubernetes"]
             return
-        gb_months = number(size, ["metadata", "annotations", SNAPSHOT_GIB_ANNOTATION]) * number(
-            days, ["metadata", "annotations", SNAPSHOT_RETENTION_ANNOTATION])
-        bill.add("s3.standard.storage", gb_months,
-                 f"snapshots in the data bucket ({float(size):g} GiB a day kept {float(days):g} days)")
+        schedule = str(get(res.props, "spec", "schedule"))
+        runs = runs_per_day(schedule)
+        if runs is None:
+            bill.skip(f"snapshots: spec.schedule '{schedule}' is not understood: runs per day unknown")
+            return
+        where = ["metadata", "annotations"]
+        recent = annotations.get(SNAPSHOT_RECENT_RETENTION_ANNOTATION)
+        noncurrent = annotations.get(SNAPSHOT_NONCURRENT_ANNOTATION)
+        _snapshot_storage(bill, ctx, runs=runs, schedule=f"'{schedule}'",
+                          volumes_gib=number(size, [*where, SNAPSHOT_GIB_ANNOTATION]),
+                          days=number(days, [*where, SNAPSHOT_RETENTION_ANNOTATION]),
+                          recent_days=number(recent, [*where, SNAPSHOT_RECENT_RETENTION_ANNOTATION])
+                          if recent is not None else None,
+                          noncurrent_days=number(noncurrent, [*where, SNAPSHOT_NONCURRENT_ANNOTATION])
+                          if noncurrent is not None else 0.0)
+
+
+def _snapshot_storage(bill: Bill, ctx: Context, *, runs: int, schedule: str, volumes_gib: float, days: float,
+                      recent_days: float | None, noncurrent_days: float) -> None:
+    """S3 storage of a vector store's snapshots in the data bucket (and its replica), and their transfer there.
+
+    Each run writes usage.vectorSnapshotGb (the store's data, at most its volumes). The first run of a day is kept
+    ``days``, the others (a sub-daily schedule) ``recent_days`` under the recent prefix. S3 expires an object at the
+    midnight UTC after its days have passed (up to a day more) and keeps its noncurrent version so many days after
+    (the bucket's days for the daily class, RECENT_SNAPSHOT_NONCURRENT_DAYS for the recent one): priced at that upper
+    bound. Every run crosses regions when the bucket replicates (S3 transfer, plus RTC when the rule has it)."""
+    gb = min(ctx.usage.vector_snapshot_gb, volumes_gib)
+    basis = f"{gb:g} GB a run (usage.vectorSnapshotGb {ctx.usage.vector_snapshot_gb:g}, at most the volumes' " \
+            f"{volumes_gib:g} GiB)"
+    daily_kept = days + 1 + noncurrent_days
+    classes = [(1, daily_kept, f"first run of each day kept up to {daily_kept:g} days ({days:g} + 1 to midnight "
+                               f"UTC + {noncurrent_days:g} noncurrent)")]
+    if runs > 1:
+        if recent_days is None:
+            bill.skip(f"snapshots: {schedule} runs {runs} times a day and names no recent retention: the other "
+                      f"{runs - 1} runs would be kept {days:g} days")
+            return
+        recent_kept = recent_days + 1 + RECENT_SNAPSHOT_NONCURRENT_DAYS
+        classes.append((runs - 1, recent_kept, f"{runs - 1} more runs a day under the recent prefix kept up to "
+                                               f"{recent_kept:g} days ({recent_days:g} + 1 to midnight UTC + "
+                                               f"{RECENT_SNAPSHOT_NONCURRENT_DAYS} noncurrent)"))
+    for count_, kept, what in classes:
+        bill.add("s3.standard.storage", count_ * gb * kept, f"snapshots in the data bucket: {what}, {basis}",
+                 keep_zero=True)
+    replication = [r for r in ctx.resources.values() if r.type == BUCKET_REPLICATION]
+    if not replication:
+        return
+    replicas = [b for b in ctx.resources.values() if b.type == BUCKET and _role(b) == "replica"]
+    region = ctx.region_of(replicas[0]) if replicas else None
+    where = f" ({region})" if region else ""
+    for count_, kept, what in classes:
+        bill.add("s3.standard.storage", count_ * gb * kept, f"snapshots in the replica bucket{where}: {what}",
+                 keep_zero=True, region=region)
+    monthly = runs * gb * DAYS_PER_MONTH
+    bill.add("s3.transfer.inter-region", monthly, f"{runs} snapshot runs a day ({schedule}) x {gb:g} GB replicated "
+             "to the DR region (on top of usage.drReplicationGb)", keep_zero=True)
+    rules = [rule for r in replication for rule in (get(r.props, "rules", default=[]) or [])]
+    if any(str(get(rule, "destination", "replicationTime", "status", default="")) == "Enabled" for rule in rules):
+        bill.add("s3.replication-time-control", monthly, f"S3 Replication Time Control on the {runs} snapshot runs "
+                 "a day", keep_zero=True)
 
 
 def _ebs_volume(res: Resource, ctx: Context, bill: Bill) -> None:
@@ -1187,10 +1248,13 @@ def _ebs_volume(res: Resource, ctx: Context, bill: Bill) -> None:
             bill.add("backup.warm", size, f"EBS recovery points in AWS Backup (one full copy of {size:g} GiB)")
         snapshot, days = tags.get(SNAPSHOT_GIB_ANNOTATION), tags.get(SNAPSHOT_RETENTION_ANNOTATION)
         if snapshot is not None and days is not None:
-            gb_months = number(snapshot, ["tags", SNAPSHOT_GIB_ANNOTATION]) * number(
-                days, ["tags", SNAPSHOT_RETENTION_ANNOTATION])
-            bill.add("s3.standard.storage", gb_months,
-                     f"snapshots in the data bucket ({float(snapshot):g} GiB a day kept {float(days):g} days)")
+            # The VM runtime's timer runs once a day (the config accepts only 'M H * * *' there).
+            noncurrent = tags.get(SNAPSHOT_NONCURRENT_ANNOTATION)
+            _snapshot_storage(bill, ctx, runs=1, schedule="the daily timer",
+                              volumes_gib=number(snapshot, ["tags", SNAPSHOT_GIB_ANNOTATION]),
+                              days=number(days, ["tags", SNAPSHOT_RETENTION_ANNOTATION]), recent_days=None,
+                              noncurrent_days=number(noncurrent, ["tags", SNAPSHOT_NONCURRENT_ANNOTATION])
+                              if noncurrent is not None else 0.0)
 
 
 def _k8s_service(res: Resource, ctx: Context, bill: Bill) -> None:

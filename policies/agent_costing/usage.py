@@ -64,6 +64,10 @@ USAGE_FIELDS: dict[str, UsageField] = {
         "drReplicationGb", "GB/month", "New or changed data replicated to the DR region each month (S3 Cross-Region "
         "Replication, RDS automated-backup replication; shared evenly between the replications). 0 without "
         "backup.drRegion."),
+    "vector_snapshot_gb": UsageField(
+        "vectorSnapshotGb", "GB", "What one snapshot run of a dedicated vector store (Qdrant, Weaviate) writes to S3, "
+        "all nodes together: the store's data, not its volumes (priced at most at the volumes' size), times the runs "
+        "its schedule makes and the days each retention class keeps them."),
 }
 CAMEL_TO_FIELD = {f.camel: name for name, f in USAGE_FIELDS.items()}
 
@@ -89,6 +93,7 @@ class Usage:
     document_db_io_millions: float
     document_db_backup_gb: float
     dr_replication_gb: float
+    vector_snapshot_gb: float
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -124,6 +129,7 @@ DEFAULT_USAGE = Usage(
     ecr_storage_gb=20, log_ingestion_gb=50, backup_warm_gb=100, backup_cold_gb=0, backup_rds_snapshot_gb=100,
     spot_price_factor=1.0, run_once_instance_hours=2, ci_runner_build_minutes=1200,
     document_db_storage_gb=20, document_db_io_millions=50, document_db_backup_gb=0, dr_replication_gb=0,
+    vector_snapshot_gb=5,
 )
 
 

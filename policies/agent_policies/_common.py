@@ -251,14 +251,36 @@ def replace_unknowns(value: Any, replacement: Any) -> Any:
 
 
 def walk(value: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[tuple[str | int, ...], Any]]:
-    """Every (path, value) pair of a plain document, depth first, the root included."""
+    """Every (path, value) pair of a plain document, depth first, the root included.
+
+    A stack of the open maps' and lists' iterators rather than nested ``yield from``, which passed each value up
+    through every generator above it: a walk cost its size times its depth (deep pod specs, chart values).
+    Children are still read one at a time, as the walk reaches them.
+    """
     yield path, value
+    open_: list[tuple[tuple[str | int, ...], Iterator[tuple[Any, Any]]]] = []
+    children = _children(value)
+    if children is not None:
+        open_.append((path, children))
+    while open_:
+        parent, items = open_[-1]
+        for key, item in items:
+            here = (*parent, key)
+            yield here, item
+            children = _children(item)
+            if children is not None:
+                open_.append((here, children))
+            break
+        else:
+            open_.pop()
+
+
+def _children(value: Any) -> Iterator[tuple[Any, Any]] | None:
     if isinstance(value, Mapping):
-        for key, item in value.items():
-            yield from walk(item, (*path, key))
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from walk(item, (*path, i))
+        return iter(value.items())
+    if isinstance(value, list):
+        return enumerate(value)
+    return None
 
 
 def dotted(path: Sequence[str | int]) -> str:

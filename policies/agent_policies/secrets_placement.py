@@ -11,6 +11,7 @@ import base64
 import binascii
 import gzip
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from pulumi_policy import Policy, ResourceValidationArgs, Severity
@@ -110,7 +111,26 @@ def _check_user_data(args: ResourceValidationArgs, settings: Settings, report: R
 
 
 def _strings(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[str, str]]:
-    return [(dotted(p), v) for p, v in walk(value, path) if isinstance(v, str) and "://" in v]
+    """(dotted path, text) of every string holding a URL, in ``walk`` order; a path is built only for those."""
+    found: list[tuple[str, str]] = []
+
+    def visit(value: Any, path: list[Any]) -> None:
+        if isinstance(value, str):
+            if "://" in value:
+                found.append((dotted(path), value))
+        elif isinstance(value, Mapping):
+            for key, item in value.items():
+                path.append(key)
+                visit(item, path)
+                path.pop()
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                path.append(i)
+                visit(item, path)
+                path.pop()
+
+    visit(value, list(path))
+    return found
 
 
 def _check_url_credentials(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:

@@ -12,6 +12,7 @@ import base64
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from agent_contract.schedules import runs_per_day
 from agent_contract.tags import BACKUP_PLAN_TAG, VECTOR_STORE_CHARTS
 from pulumi_policy import Policy, PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
@@ -24,6 +25,13 @@ BACKUP_SELECTION = "aws:backup/selection:Selection"
 EBS_PROVISIONER = "ebs.csi.aws.com"
 EXPOSED_SERVICE_TYPES = ("LoadBalancer", "NodePort")
 QDRANT_KEY_ENV = "QDRANT__SERVICE__API_KEY"
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+BUCKET_LIFECYCLE = "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+SNAPSHOT_JOB = "vector-store-snapshot"
+# Where the stores' snapshots go in the data bucket, and the part holding a sub-daily schedule's frequent runs
+# (components/data/vector.py: vector-store/qdrant/recent/, vector-store/weaviate/recent-<id>).
+SNAPSHOT_PREFIX = "vector-store/"
+RECENT_MARK = "/recent"
 
 
 def _chart(props: Any) -> str:
@@ -283,6 +291,44 @@ def _check_vm_auth(args: ResourceValidationArgs, settings: Settings, report: Rep
         report("Vector store instance does not read its API key from Secrets Manager at start.")
 
 
+def _prefix(rule: Any) -> str:
+    return str(get(rule, "filter", "prefix", default="") or "")
+
+
+def _check_snapshot_classes(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    """A sub-daily snapshot schedule writes a full snapshot per run: each bucket that keeps the store's snapshots
+    (the data bucket, its DR replica: replication does not copy lifecycle rules) expires the recent ones soon."""
+    limit = int(settings["maxRecentDays"])
+    sub_daily = []
+    for job in args.resources:
+        if job.resource_type != CRON_JOB or known(lambda j=job: get(j.props, "metadata", "name")) != SNAPSHOT_JOB:
+            continue
+        schedule = known(lambda j=job: get(j.props, "spec", "schedule"))
+        runs = runs_per_day(str(schedule)) if schedule is not None else 1
+        if runs is None or runs > 1:
+            sub_daily.append((job, schedule, runs))
+    if not sub_daily:
+        return
+    for bucket in args.resources:
+        if bucket.resource_type != BUCKET_LIFECYCLE:
+            continue
+        rules = known(lambda b=bucket: list(get(b.props, "rules", default=[]) or []), None)
+        if rules is None or not any(_prefix(r).startswith(SNAPSHOT_PREFIX) for r in rules):
+            continue
+        recent = [r for r in rules if _prefix(r).startswith(SNAPSHOT_PREFIX) and RECENT_MARK in _prefix(r)
+                  and str(get(r, "status", default="")) == "Enabled"]
+        bounded = [r for r in recent
+                   if known(lambda r=r: get(r, "expiration", "days"), None) is not None
+                   and float(get(r, "expiration", "days")) <= limit
+                   and known(lambda r=r: get(r, "noncurrentVersionExpiration", "noncurrentDays"), None) is not None]
+        if not bounded:
+            job, schedule, runs = sub_daily[0]
+            report(f"The vector store snapshots on '{schedule}' ({runs or 'an unknown number of'} full snapshots a "
+                   f"day), but the lifecycle of {bucket.name}, which keeps them, has no enabled rule on the "
+                   f"recent prefix (vector-store/<store>/recent) expiring them within {limit} days and their "
+                   "noncurrent versions: every run would be kept snapshotRetentionDays.", bucket.urn)
+
+
 _REFS = [soc2("CC6.1"), soc2("CC6.6")]
 
 POLICIES: list[Policy] = [
@@ -351,6 +397,20 @@ POLICIES: list[Policy] = [
         severity=Severity.CRITICAL,
         remediation="Render the boot script from components/services/vm/templates/vector-store.sh.",
         refs=_REFS,
+    ),
+    stack_policy(
+        "vector-store-snapshots-bounded",
+        description="A vector store snapshotting more than once a day has every bucket that keeps its snapshots (the "
+                    "data bucket and its DR replica) expire the frequent ones, current and noncurrent versions, "
+                    "within a few days; only the daily one is kept snapshotRetentionDays.",
+        check=_check_snapshot_classes,
+        severity=Severity.MEDIUM,
+        topic=("cost", "availability"),
+        remediation="Keep dataTier.<store>.recentSnapshotRetentionDays at most 3: the data tier adds the lifecycle "
+                    "rule on vector-store/<store>/recent to the data bucket and its replica "
+                    "(components/data/vector.py snapshot_expiry).",
+        config={"maxRecentDays": {"type": "integer", "minimum": 1, "default": 3,
+                                  "description": "Most days a sub-daily schedule's frequent snapshots are kept."}},
     ),
     stack_policy(
         "vector-store-network-isolated",

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from planning import policy_config
-from planning.engine import ROOT, run_program
+from planning.engine import ROOT
 from planning.model import Plan
 from planning.review import Violation, review
 from planning.stacks import StackRef
-from tests.harness import plan
+from tests.harness import plan, plan_file
 from tests.policies.planting import Change, drop, edit, only, violations
 
 REPLICATION = "dr-cross-region-replication"
@@ -117,7 +117,7 @@ BLUEPRINT_STORES = {"000-llm-agent-system": "storage-class", "003-bsc-rag": "sto
 def with_store(request: pytest.FixtureRequest) -> tuple[Plan, str, dict[str, Any]]:
     """A blueprint's prod plan, the name of its store's resource, and its own policy config."""
     ref = StackRef.from_file(ROOT / "blueprints" / request.param / "Pulumi.prod.yaml")
-    return run_program(ref), BLUEPRINT_STORES[request.param], policy_config.for_stack(ref)
+    return plan_file(ref.path), BLUEPRINT_STORES[request.param], policy_config.for_stack(ref)
 
 
 def _found(planned: Plan, config: dict[str, Any]) -> list[Violation]:
@@ -206,7 +206,7 @@ RESTORE_SELECTION = "aws:backup/restoreTestingSelection:RestoreTestingSelection"
 @pytest.fixture(scope="module")
 def gatekeeper() -> tuple[Plan, dict[str, Any]]:
     ref = StackRef.from_file(ROOT / "blueprints" / "004-gatekeeper" / "Pulumi.prod.yaml")
-    return run_program(ref), policy_config.for_stack(ref)
+    return plan_file(ref.path), policy_config.for_stack(ref)
 
 
 def _one(planned: Plan, type_: str, name: str) -> Any:
@@ -315,7 +315,7 @@ CRON_JOB = "kubernetes:batch/v1:CronJob"
 @pytest.fixture(scope="module")
 def bsc_rag() -> tuple[Plan, dict[str, Any]]:
     ref = StackRef.from_file(ROOT / "blueprints" / "003-bsc-rag" / "Pulumi.prod.yaml")
-    return run_program(ref), policy_config.for_stack(ref)
+    return plan_file(ref.path), policy_config.for_stack(ref)
 
 
 def _schedule(value: str) -> Callable[[dict[str, Any]], None]:

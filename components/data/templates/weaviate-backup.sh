@@ -2,10 +2,27 @@
 # Starts a Weaviate backup to the data bucket (backup-s3 module: Weaviate itself writes to BACKUP_S3_BUCKET under
 # BACKUP_S3_PATH with its own IAM role) and waits for it to finish. Backup ids are lowercase letters, digits, '-'.
 # Weaviate REST API: POST /v1/backups/s3 {"id": ...}, GET /v1/backups/s3/{id} (status SUCCESS, FAILED, ...).
+# The first backup of the UTC day is daily-YYYYMMDD (kept snapshotRetentionDays; -2, -3 if earlier attempts failed);
+# once the day has one the others are recent-YYYYMMDD-HHMMSS, which S3 expires after recentSnapshotRetentionDays
+# (the module writes <BACKUP_S3_PATH>/<id>/..., so the recent ones share the prefix <path>/recent-).
 set -eu
 umask 077
 auth="Authorization: Bearer $(cat "$API_KEY_FILE")"
-id="snapshot-$(date -u +%Y%m%d-%H%M%S)"
+daily="daily-$(date -u +%Y%m%d)"
+id=""
+for attempt in "" -2 -3; do
+  # No status: no backup with that id (an error body).
+  known=$(curl --silent --show-error -H "$auth" "$STORE_URL/v1/backups/s3/$daily$attempt" \
+    | sed -n 's/.*"status":"\([A-Z]*\)".*/\1/p' || true)
+  case "$known" in
+    "") id="$daily$attempt"; break ;;
+    FAILED|CANCELED) continue ;;
+    *) break ;;
+  esac
+done
+if [ -z "$id" ]; then
+  id="recent-$(date -u +%Y%m%d-%H%M%S)"
+fi
 curl --fail --silent --show-error -X POST -H "$auth" -H "Content-Type: application/json" \
   --data "{\"id\":\"$id\"}" "$STORE_URL/v1/backups/s3" > /dev/null
 waited=0

@@ -18,7 +18,12 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from agent_contract.tags import SNAPSHOT_GIB_ANNOTATION, SNAPSHOT_RETENTION_ANNOTATION
+from agent_contract.tags import (
+    SNAPSHOT_GIB_ANNOTATION,
+    SNAPSHOT_NONCURRENT_ANNOTATION,
+    SNAPSHOT_RECENT_RETENTION_ANNOTATION,
+    SNAPSHOT_RETENTION_ANNOTATION,
+)
 
 from components.core import iam
 from components.core.context import StackContext
@@ -359,10 +364,13 @@ class VectorStore(pulumi.ComponentResource):
 
 
 def snapshot_annotations(store: VectorStoreRefs) -> dict[str, str]:
-    """What one snapshot run writes to S3 at most (every replica's volume in full) and how long S3 keeps it."""
+    """What one snapshot run writes to S3 at most (every replica's volume in full) and how long S3 keeps each
+    retention class (components/data/vector.py snapshot_expiry): the estimate prices every run of the schedule."""
     sizing = store.sizing
     return {SNAPSHOT_GIB_ANNOTATION: str(sizing.volume_size_gib * sizing.replicas),
-            SNAPSHOT_RETENTION_ANNOTATION: str(sizing.snapshot_retention_days)}
+            SNAPSHOT_RETENTION_ANNOTATION: str(sizing.snapshot_retention_days),
+            SNAPSHOT_RECENT_RETENTION_ANNOTATION: str(sizing.recent_snapshot_retention_days),
+            SNAPSHOT_NONCURRENT_ANNOTATION: str(store.noncurrent_days)}
 
 
 def _resources(store: VectorStoreRefs) -> dict[str, Any]:

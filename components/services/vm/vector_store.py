@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
-from agent_contract.tags import SNAPSHOT_GIB_ANNOTATION, SNAPSHOT_RETENTION_ANNOTATION
+from agent_contract.tags import SNAPSHOT_GIB_ANNOTATION, SNAPSHOT_NONCURRENT_ANNOTATION, SNAPSHOT_RETENTION_ANNOTATION
 
 from components.core import iam
 from components.core.context import StackContext
@@ -97,9 +97,11 @@ def render_user_data(store: VectorStoreRefs, *, image: str, region: str, volume_
 
 
 def snapshot_tags(store: VectorStoreRefs) -> dict[str, str]:
-    """What one snapshot writes to S3 at most (the whole volume) and how long S3 keeps it (the cost estimate)."""
+    """What one snapshot writes to S3 at most (the whole volume) and how long S3 keeps it, then its noncurrent
+    version (the cost estimate)."""
     return {SNAPSHOT_GIB_ANNOTATION: str(store.sizing.volume_size_gib),
-            SNAPSHOT_RETENTION_ANNOTATION: str(store.sizing.snapshot_retention_days)}
+            SNAPSHOT_RETENTION_ANNOTATION: str(store.sizing.snapshot_retention_days),
+            SNAPSHOT_NONCURRENT_ANNOTATION: str(store.noncurrent_days)}
 
 
 def store_image(kind: str) -> str:

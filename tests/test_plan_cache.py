@@ -1,0 +1,93 @@
+"""The suite's on-disk plan cache (tests/plan_cache.py) gives a stored plan only to the tree that made it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from planning.bench import FLOOR_PROGRAM
+from planning.engine import run_program
+from tests import plan_cache
+
+
+def _git(root: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+
+def _digest(root: Path) -> str | None:
+    plan_cache.tree_digest.cache_clear()
+    try:
+        return plan_cache.tree_digest(root)
+    finally:
+        plan_cache.tree_digest.cache_clear()
+
+
+def test_every_change_to_the_tree_git_sees_changes_the_key(tmp_path: Path) -> None:
+    _git(tmp_path, "init", "-q")
+    (tmp_path / ".gitignore").write_text("out/\n")
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
+    _git(tmp_path, "add", ".")
+    first = _digest(tmp_path)
+    assert first is not None and _digest(tmp_path) == first
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "dev.json").write_text("{}")
+    assert _digest(tmp_path) == first  # an ignored file is no input of a plan
+    (tmp_path / "Pulumi.dev.yaml").write_text("config: {a: 1}\n")
+    edited = _digest(tmp_path)
+    assert edited != first  # an edit, staged or not
+    (tmp_path / "new_component.py").write_text("")
+    assert _digest(tmp_path) not in (first, edited)  # an untracked file
+    (tmp_path / "new_component.py").unlink()
+    assert _digest(tmp_path) == edited
+    (tmp_path / "Pulumi.dev.yaml").unlink()
+    assert _digest(tmp_path) not in (first, edited)  # a deleted file
+
+
+def test_outside_a_checkout_nothing_is_cached(tmp_path: Path) -> None:
+    assert _digest(tmp_path) is None
+
+
+def test_a_plan_is_made_once_then_read_back_as_a_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plan_cache, "DIRECTORY", tmp_path / "plans")
+    monkeypatch.setenv("PLAN_CACHE", "on")
+    stale = tmp_path / "plans" / "an-older-tree"
+    stale.mkdir(parents=True)
+    monkeypatch.setenv("PLANNING_FLOOR_RESOURCES", "3")
+    made = []
+
+    def make():
+        made.append(1)
+        return run_program("dev", program=FLOOR_PROGRAM)  # three buckets: a real plan, in milliseconds
+
+    first = plan_cache.cached("dev-key", make)
+    again = plan_cache.cached("dev-key", make)
+    assert made == [1]
+    assert again is not first and again == first  # what a test did to its copy never reaches another
+    assert not stale.exists()  # plans of another tree are dropped
+    monkeypatch.setenv("PLAN_CACHE", "off")
+    plan_cache.cached("dev-key", make)
+    assert made == [1, 1]
+
+
+def test_the_shared_review_of_a_plan_is_its_review_and_a_changed_copy_gets_its_own() -> None:
+    import dataclasses
+
+    from planning.review import review
+    from tests import harness
+
+    base = harness.plan("dev")
+    assert harness.review(base).to_json() == review(base).to_json()  # from memory, disk or fresh: the same verdicts
+    assert harness.review(base) is harness.review(base)
+    changed = dataclasses.replace(base, resources=base.resources[:20])
+    assert harness.review(changed).to_json()["summary"]["resources"] == 20
+
+
+def test_where_nothing_can_be_stored_plans_are_made_as_without_a_cache(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a-file").write_text("")
+    monkeypatch.setattr(plan_cache, "DIRECTORY", tmp_path / "a-file" / "plans")  # no folder can be made there
+    monkeypatch.setenv("PLAN_CACHE", "on")
+    made = []
+    assert [plan_cache.cached("key", lambda: made.append(1) or len(made)) for _ in range(2)] == [1, 2]
