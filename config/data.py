@@ -17,6 +17,7 @@ from config.catalog import (
     instance_type_problem,
 )
 from config.errors import Problems
+from config.image_pins import Image
 from config.images import image_problem, is_digest_pinned
 from config.vector import QdrantConfig, VectorStoreKind, WeaviateConfig
 
@@ -47,6 +48,18 @@ PSQL_IMAGES = {
 }
 AWS_CLI_IMAGE = ("public.ecr.aws/aws-cli/aws-cli:2.31.30"
                  "@sha256:6c9314d8dd18bcfd11c509e00ea39016c4fb978e42e86df1e4dfd17038b10b78")
+# mongosh for the document store's user (dataTier.documentStore): the official mongo image. docker-library/mongo
+# at 2c69a57 (2026-06-11): versions.json "8.0" is 8.0.26 on ubuntu:noble for amd64 and arm64v8, published under
+# its full version as a tag (generate-stackbrew-library.sh versionAliases); 8.0/Dockerfile installs the mongodb-org
+# packages and sets HOME "so that mongosh has a valid HOME". No public source gives its digest, so the program
+# resolves the tag to the digest Docker Hub serves when it runs (components/core/registry.py), as for the chart
+# images in config/image_pins.py UNPINNED.
+MONGOSH_IMAGE = Image(
+    "", "Job db-bootstrap container mongosh", "", "docker.io/library/mongo", "8.0.26", "",
+    reason="Two public pins of mongo:8.0.26 disagree (sha256:ffa440e8..., with amd64/arm64 children, in one project's "
+           "compose plan; sha256:3ce3de7f... in another's), as expected of an official image that docker-library "
+           "rebuilds under the same tag when its base image changes; so no expected digest, resolved at deploy time.",
+    at_deploy=True)
 _PG_IDENTIFIER = r"^[a-z][a-z0-9_]{0,62}$"
 PgIdentifier = Matching(_PG_IDENTIFIER, "a PostgreSQL identifier (a lowercase letter, then up to 62 lowercase "
                                         "letters, digits or '_')", "agent_app")
@@ -439,7 +452,14 @@ class DocumentStoreConfig(Model):
     maintenance_window: str = Field(default="sun:06:00-sun:07:00", description="Weekly UTC maintenance window.")
     master_username: DocDbUser = Field(default="agentadmin",  # type: ignore[valid-type]
                                        description="Master user; DocumentDB keeps its password in Secrets Manager "
-                                                   "and rotates it.")
+                                                   "and rotates it. Only the bootstrap logs in as it.")
+    app_username: DocDbUser = Field(default="agentapp",  # type: ignore[valid-type]
+                                    description="The services' user, created by the bootstrap with appRole on "
+                                                "databaseName only; its password is generated, kept in Secrets "
+                                                "Manager under the secrets key and rotated.")
+    app_role: Literal["readWrite", "read"] = Field(
+        default="readWrite", description="The one built-in role the services' user holds, on databaseName only "
+                                         "(DocumentDB RBAC built-in roles scoped to a database).")
     database_name: MongoDatabase = Field(default="agent_platform",  # type: ignore[valid-type]
                                          description="Database name services get in MONGODB_DATABASE.")
     profiler_threshold_ms: int = Field(default=100, ge=50, le=2_147_483_646,
@@ -453,7 +473,7 @@ class DocumentStoreConfig(Model):
                              "db.t4g.medium or db.<r5|r6g|r8g>.<large..24xlarge> (e.g. db.r6g.large)")
         return value
 
-    @field_validator("master_username")
+    @field_validator("master_username", "app_username")
     @classmethod
     def _not_reserved(cls, value: str) -> str:
         if value.lower() in RESERVED_DOCDB_USERS:
@@ -472,10 +492,14 @@ class DocumentStoreConfig(Model):
         return _check_weekly(value)
 
     def problems(self, path: str) -> list[str]:
+        out = []
         if _overlap(self.backup_window, self.maintenance_window):
-            return [f"{path}.maintenanceWindow: '{self.maintenance_window}' overlaps the backup window "
-                    f"{self.backup_window}"]
-        return []
+            out.append(f"{path}.maintenanceWindow: '{self.maintenance_window}' overlaps the backup window "
+                       f"{self.backup_window}")
+        if self.app_username.lower() == self.master_username.lower():
+            out.append(f"{path}.appUsername: must differ from masterUsername; services never log in as the master "
+                       "user")
+        return out
 
     @property
     def parameter_group_family(self) -> str:

@@ -31,7 +31,7 @@ MONITORING_NAMESPACE = "monitoring"
 
 # Secrets a service may list: the data tier's platform secrets plus one key per LLM provider.
 # "vector-store": the API key of a dedicated vector store (dataTier.vectorStore qdrant or weaviate);
-# "mongodb": the DocumentDB-managed master secret (dataTier.documentStore).
+# "mongodb": the document store's least-privilege application user (dataTier.documentStore), never its master.
 PLATFORM_SECRETS = ("database", "redis", "jwt", "encryption-key", "vector-store", "mongodb")
 SECRET_NAMES = (*PLATFORM_SECRETS, *get_args(LlmProvider))
 

@@ -99,8 +99,10 @@ def test_audit_and_profiler_logs_go_to_encrypted_log_groups_created_first():
     p = docdb_plan("prod")
     cluster = p.one(CLUSTER, "data-docdb")
     ident = cluster.props["clusterIdentifier"]
+    # The cluster's own log groups (not the DR secondary's, nor the user's rotation function's).
     groups = {g.props["name"]: g for g in p.of_type(LOG_GROUP)
-              if g.name.startswith("data-docdb-") and not g.name.startswith("data-docdb-dr-")}
+              if g.name.startswith("data-docdb-") and not g.name.startswith("data-docdb-dr-")
+              and "rotation" not in g.name}
     assert set(groups) == {f"/aws/docdb/{ident}/audit", f"/aws/docdb/{ident}/profiler"}
     assert all(g.property_dependencies.get("kmsKeyId") for g in groups.values())
     assert {g.urn for g in groups.values()} <= set(cluster.dependencies)
@@ -207,13 +209,15 @@ def test_only_a_service_that_mounts_mongodb_may_open_connections_to_27017():
 def test_on_vms_the_service_security_group_allows_27017_to_the_data_subnets_only_when_it_mounts_mongodb():
     mounts = {"services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}
     shared = plan("dev", with_store(mounts))
+    # The services' rules (the data tier's bootstrap instance and rotation function reach 27017 too).
     on_host = [r for r in shared.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-               if r.props.get("fromPort") == 27017]
+               if r.props.get("fromPort") == 27017 and not r.name.startswith("data-")]
     assert on_host and all(r.name.startswith("shared-host-") for r in on_host)  # one host, one group
     p = plan("dev", with_store({**DEDICATED_VM,
                                 "services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}))
     rules = p.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
-    egress = [r for r in rules if r.props.get("fromPort") == 27017]
+    # Of the services (the bootstrap instance and the rotation function reach 27017 too; tested with them).
+    egress = [r for r in rules if r.props.get("fromPort") == 27017 and r.name.startswith("service-")]
     assert egress and all(r.name.startswith("service-api-") for r in egress)
     postgres = {r.props["cidrIpv4"] for r in rules if r.name.startswith("service-api-") and r.props["fromPort"] == 5432}
     assert {r.props["cidrIpv4"] for r in egress} == postgres  # the data subnets, nothing wider

@@ -1,8 +1,9 @@
 """The database bootstrap without Kubernetes (``runtime: vm``): a one-shot instance in its own Auto Scaling group.
 
 It runs the same scripts and SQL as the Kubernetes Job (``data_bootstrap``), installed under /scripts, with the
-logins fetched into a tmpfs at /creds by an instance role that may read exactly those two secrets. When the
-database has converged the instance sets its own group's desired capacity to 0, so nothing keeps running. The
+logins fetched into a tmpfs at /creds by an instance role that may read exactly those secrets; with a document
+store it installs mongosh from MongoDB's own Amazon Linux 2023 repository and converges the DocumentDB user too.
+When the database has converged the instance sets its own group's desired capacity to 0, so nothing keeps running. The
 group's name carries the digest of the scripts, their inputs and the boot script: any change creates a new group
 (desired 1), which runs the bootstrap again; a failed run keeps its instance up for Session Manager.
 """
@@ -17,6 +18,7 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+from agent_contract.tags import DB_BOOTSTRAP_ROLE
 
 from components.core import iam
 from components.core.context import StackContext
@@ -31,12 +33,13 @@ from components.data.bootstrap_job import (
     BootstrapInputs,
     credential_statements,
     fetch_environment,
+    mongosh_environment,
     psql_environment,
     script_digest,
     script_files,
     static_inputs,
 )
-from components.data.naming import COMPONENT, POSTGRES_PORT, physical_name
+from components.data.naming import COMPONENT, MONGODB_PORT, POSTGRES_PORT, physical_name
 from config.data import DataTierConfig
 
 DIGEST_TAG = "agent-platform/bootstrap-digest"
@@ -44,6 +47,15 @@ LOG_FILE = "/var/log/db-bootstrap.log"
 ATTEMPTS = 5  # the first run may wait for IAM propagation and the database's DNS name
 RETRY_SECONDS = 60
 _HEREDOC = "__AGENT_PLATFORM_DB_BOOTSTRAP__"
+# mongosh on Amazon Linux 2023 (x86_64 and aarch64), from MongoDB's repository as its "Install MongoDB Community
+# Edition on Amazon Linux" page gives it for 8.0; the package is mongodb-mongosh.
+MONGODB_REPO = """[mongodb-org-8.0]
+name=MongoDB Repository
+baseurl=https://repo.mongodb.org/yum/amazon/2023/mongodb-org/8.0/$basearch/
+gpgcheck=1
+enabled=1
+gpgkey=https://pgp.mongodb.com/server-8.0.asc
+"""
 
 
 @dataclass(frozen=True)
@@ -58,20 +70,25 @@ class VmBootstrapNetwork:
     logs_key_arn: pulumi.Input[str]
 
 
-def render_body(*, region: str, log_group_name: str, environment: Mapping[str, str]) -> str:
+def render_body(*, region: str, log_group_name: str, environment: Mapping[str, str], documents: bool = False) -> str:
     """The boot script after its header: install psql, fetch the logins, run the shared scripts, log it all.
 
-    Only references appear here (secret ARNs, host, names): the values are read at run time by the role.
+    Only references appear here (secret ARNs, host, names): the values are read at run time by the role. With
+    ``documents`` it also installs mongosh and converges the DocumentDB user after the database.
     """
     files = "\n".join(f"cat > /scripts/{name} <<'{_HEREDOC}'\n{text}{_HEREDOC}"
-                      for name, text in sorted(script_files().items()))
+                      for name, text in sorted(script_files(documents).items()))
+    mongosh = (f"cat > /etc/yum.repos.d/mongodb-org-8.0.repo <<'{_HEREDOC}'\n{MONGODB_REPO}{_HEREDOC}\n"
+               'dnf install -y mongodb-mongosh || { echo "db-bootstrap: mongosh install failed" >&2; exit 1; }\n'
+               if documents else "")
     exports = "\n".join(f"export {key}={shlex.quote(value)}" for key, value in sorted(environment.items()))
     agent = ('{"agent": {"run_as_user": "cwagent"}, "logs": {"force_flush_interval": 5, "logs_collected": '
              '{"files": {"collect_list": [{"file_path": "' + LOG_FILE + '", "log_group_name": "' + log_group_name
              + '", "log_stream_name": "{instance_id}"}]}}}}')
     return render_template(TEMPLATES, "vm-bootstrap-body.sh", region=region, log_file=LOG_FILE, heredoc=_HEREDOC,
                            agent=agent,
-                           credentials_dir=CREDENTIALS_DIR, files=files, exports=exports,
+                           credentials_dir=CREDENTIALS_DIR, files=files, exports=exports, mongosh=mongosh,
+                           documents=" && sh /scripts/docdb-bootstrap.sh" if documents else "",
                            attempts=str(ATTEMPTS), retry_seconds=str(RETRY_SECONDS))
 
 
@@ -109,23 +126,28 @@ def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, con
     logs = log_group(f"{name}-bootstrap-logs", f"/{stack.project}/{stack.stack}/{NAME}",
                      retention_days=config.log_retention_days, kms_key_arn=network.logs_key_arn, tags=tags,
                      parent=parent)
-    sg = _security_group(name, network, tags, f"{stack.name}-{NAME}", parent)
+    sg = _security_group(name, network, tags, f"{stack.name}-{NAME}", parent, inputs)
 
     static = static_inputs(config, cfg.instance_type, "vm")
+    documents = inputs.documents
     rendered = pulumi.Output.all(
         host=inputs.host, log_group=logs.name,
         fetch=pulumi.Output.all(**fetch_environment(config, inputs)),
         secrets=pulumi.Output.all(inputs.master_secret_arn, inputs.app_secret_arn, inputs.app_secret_version,
-                                  inputs.monitor_secret_arn, inputs.monitor_secret_version),
+                                  inputs.monitor_secret_arn, inputs.monitor_secret_version,
+                                  *([documents.app_secret_version] if documents else [])),
+        mongosh=pulumi.Output.all(**mongosh_environment(config, documents.host)) if documents else {},
     ).apply(lambda v: _rendered(context.region, v, config, static, stack.name))
     digest = rendered.apply(lambda r: r["digest"])
     group_name = rendered.apply(lambda r: r["group"])
 
     group_arn = pulumi.Output.concat("arn:", context.partition, ":autoscaling:", context.region, ":",
                                      context.account_id, ":autoScalingGroup:*:autoScalingGroupName/", group_name)
+    # Tagged as the bootstrap's: the one identity docdb-master-secret-bootstrap-only lets read a master login.
+    own_tags = context.tags(COMPONENT, role=DB_BOOTSTRAP_ROLE)
     role = aws.iam.Role(
         f"{name}-bootstrap-instance-role", assume_role_policy=iam.trust_policy({"Service": "ec2.amazonaws.com"}),
-        description="One-shot database bootstrap instance", tags=tags, opts=child)
+        description="One-shot database bootstrap instance", tags=own_tags, opts=child)
     in_role = pulumi.ResourceOptions(parent=role)
     access = aws.iam.RolePolicy(
         f"{name}-bootstrap-instance-policy", role=role.id,
@@ -173,16 +195,19 @@ def vm_bootstrap(parent: pulumi.Resource, name: str, config: DataTierConfig, con
 def _rendered(region: str, v: dict[str, Any], config: DataTierConfig, static: list[Any],
               stack_name: str) -> dict[str, str]:
     environment = {**{k: str(x) for k, x in v["fetch"].items()},
-                   **{k: str(x) for k, x in psql_environment(config, str(v["host"])).items()}}
-    body = render_body(region=region, log_group_name=str(v["log_group"]), environment=environment)
+                   **{k: str(x) for k, x in psql_environment(config, str(v["host"])).items()},
+                   **{k: str(x) for k, x in v["mongosh"].items()}}
+    body = render_body(region=region, log_group_name=str(v["log_group"]), environment=environment,
+                       documents=bool(v["mongosh"]))
     digest = script_digest([*static, str(v["host"]), *v["secrets"], body])
     group = physical_name(stack_name, f"{NAME}-{digest[:10]}", 255)
     return {"digest": digest, "group": group, "user_data": render(digest=digest, group_name=group, body=body)}
 
 
 def _security_group(name: str, network: VmBootstrapNetwork, tags: Mapping[str, str], label: str,
-                    parent: pulumi.Resource) -> aws.ec2.SecurityGroup:
-    """Nothing in; out only PostgreSQL to the database subnets and HTTPS (packages, AWS APIs, the RDS CA).
+                    parent: pulumi.Resource, inputs: BootstrapInputs) -> aws.ec2.SecurityGroup:
+    """Nothing in; out only PostgreSQL (and DocumentDB) to the database subnets and HTTPS (packages, AWS APIs,
+    the RDS CA).
 
     DNS needs no rule: security groups do not filter the VPC's Amazon-provided resolver.
     """
@@ -207,4 +232,16 @@ def _security_group(name: str, network: VmBootstrapNetwork, tags: Mapping[str, s
         ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
         description="PostgreSQL from the database bootstrap instance", tags=dict(tags),
         opts=pulumi.ResourceOptions(parent=database))
+    if inputs.documents is not None:
+        for cidr in network.database_cidrs:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-bootstrap-to-docdb-{cidr}", security_group_id=group.id, cidr_ipv4=cidr, ip_protocol="tcp",
+                from_port=MONGODB_PORT, to_port=MONGODB_PORT, description="DocumentDB (database subnets)",
+                tags=dict(tags), opts=opts)
+        documents = inputs.documents.security_group
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-docdb-from-bootstrap", security_group_id=documents.id, referenced_security_group_id=group.id,
+            ip_protocol="tcp", from_port=MONGODB_PORT, to_port=MONGODB_PORT,
+            description="DocumentDB from the database bootstrap instance", tags=dict(tags),
+            opts=pulumi.ResourceOptions(parent=documents))
     return group

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from components.core import kms
 from components.core.context import StackContext
 from components.data.bootstrap import DatabaseBootstrap
-from components.data.bootstrap_job import BootstrapInputs
+from components.data.bootstrap_job import BootstrapInputs, DocumentStoreLogins
 from components.data.buckets import ReplicaBuckets, buckets, logs_bucket
 from components.data.cache import cache
 from components.data.documentdb import document_store
@@ -35,6 +35,8 @@ from components.data.secrets import (
     AppSecrets,
     app_database_credentials,
     app_secrets,
+    document_store_credentials,
+    document_store_rotation,
     monitor_database_credentials,
     rotation,
 )
@@ -130,17 +132,61 @@ class DataTier(pulumi.ComponentResource):
                 self, name, instance=db.instance, key_arn=dr_keys_["database"].arn, dr=dr,
                 retention_days=dr.config.database_retention_days or cfg.postgres.backup_retention_days)
 
+        # The document store (only when dataTier.documentStore is set), with its own key and security group, and
+        # the services' own DocumentDB user: its secret here, created by the bootstrap below, rotated after it.
+        self.mongodb_host: pulumi.Output[str] | None = None
+        self.mongodb_port = MONGODB_PORT
+        self.mongodb_database: str | None = None
+        self.mongodb_secret_arn: pulumi.Output[str] | None = None
+        self.docdb_cluster_arn: pulumi.Output[str] | None = None
+        self.docdb_instance_ids: dict[str, pulumi.Output[str]] = {}
+        documents: DocumentStoreLogins | None = None
+        document_versions: list[pulumi.Resource] = []
+        document_resources: list[pulumi.Resource] = []
+        if cfg.document_store is not None:
+            docdb_key = self._key(name, "documents", context)
+            docdb_sg = self._security_group(name, "docdb", "DocumentDB", MONGODB_PORT, args)
+            docs = document_store(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids,
+                                  security_group_id=docdb_sg.id, storage_key_arn=docdb_key.arn,
+                                  logs_key_arn=args.logs_key_arn, global_member=replicate_documents,
+                                  snapshot_arn=recovery.document_store_snapshot_arn if recovery else None)
+            if replicate_documents:
+                assert dr is not None
+                replicate_document_store(self, name, cfg, context, primary=docs.cluster,
+                                         key_arn=dr_keys_["documents"].arn, dr=dr)
+            docdb_app, docdb_app_value = document_store_credentials(
+                self, name, cfg, context, host=docs.cluster.endpoint, key_arn=secrets_key, replica=replica)
+            documents = DocumentStoreLogins(
+                host=docs.cluster.endpoint, master_secret_arn=docs.master_secret_arn, app_secret_arn=docdb_app.arn,
+                app_secret_version=docdb_app_value.version_id, security_group=docdb_sg)
+            document_versions.append(docdb_app_value)
+            document_resources = [docs.cluster, *docs.instances]
+            self.mongodb_host = docs.cluster.endpoint
+            self.mongodb_database = cfg.document_store.database_name
+            # The services' user, never the master: DocumentDB's master secret is readable by the bootstrap only.
+            self.mongodb_secret_arn = docdb_app.arn
+            self.docdb_cluster_arn = docs.cluster.arn
+            self.docdb_instance_ids = {f"docdb-{i + 1}": instance.identifier
+                                       for i, instance in enumerate(docs.instances)}
+
         converged: list[pulumi.Resource] = []
         bootstrap_inputs = BootstrapInputs(
             host=db.instance.address, master_secret_arn=db.master_secret_arn,
             app_secret_arn=credentials.arn, app_secret_version=credentials_value.version_id,
             monitor_secret_arn=monitor.arn, monitor_secret_version=monitor_value.version_id,
-            secrets_key_arn=secrets_key, database_cidrs=list(args.database_cidrs), after=[db.instance])
+            secrets_key_arn=secrets_key, database_cidrs=list(args.database_cidrs),
+            after=[db.instance, *document_resources], documents=documents)
         converged.append(args.bootstrap.run(self, name, cfg, context, inputs=bootstrap_inputs,
                                             database_security_group=db_sg))
         rotation(self, name, cfg, context, credentials=credentials, monitor_credentials=monitor, key_arn=secrets_key,
                  logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
                  security_group_id=rotation_sg.id, after=[db.instance, *converged])
+        if documents is not None:
+            docdb_rotation_sg = self._docdb_rotation_security_group(name, args, documents.security_group)
+            document_store_rotation(
+                self, name, cfg, context, credentials=docdb_app, key_arn=secrets_key,
+                logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
+                security_group_id=docdb_rotation_sg.id, after=[*document_resources, *converged])
 
         redis = cache(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=cache_sg.id,
                       storage_key_arn=key_arns["cache"], secrets_key_arn=secrets_key,
@@ -164,31 +210,6 @@ class DataTier(pulumi.ComponentResource):
         self.vector_store: VectorStoreRefs | None = vector_store_key(
             self, name, cfg, context, key_arn=secrets_key, bucket_name=self.data_bucket_name,
             bucket_arn=self.data_bucket_arn, data_key_arn=key_arns["objects"], replica=replica)
-
-        # The document store (only when dataTier.documentStore is set), with its own key and security group.
-        self.mongodb_host: pulumi.Output[str] | None = None
-        self.mongodb_port = MONGODB_PORT
-        self.mongodb_database: str | None = None
-        self.mongodb_secret_arn: pulumi.Output[str] | None = None
-        self.docdb_cluster_arn: pulumi.Output[str] | None = None
-        self.docdb_instance_ids: dict[str, pulumi.Output[str]] = {}
-        if cfg.document_store is not None:
-            docdb_key = self._key(name, "documents", context)
-            docdb_sg = self._security_group(name, "docdb", "DocumentDB", MONGODB_PORT, args)
-            docs = document_store(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids,
-                                  security_group_id=docdb_sg.id, storage_key_arn=docdb_key.arn,
-                                  logs_key_arn=args.logs_key_arn, global_member=replicate_documents,
-                                  snapshot_arn=recovery.document_store_snapshot_arn if recovery else None)
-            if replicate_documents:
-                assert dr is not None
-                replicate_document_store(self, name, cfg, context, primary=docs.cluster,
-                                         key_arn=dr_keys_["documents"].arn, dr=dr)
-            self.mongodb_host = docs.cluster.endpoint
-            self.mongodb_database = cfg.document_store.database_name
-            self.mongodb_secret_arn = docs.master_secret_arn
-            self.docdb_cluster_arn = docs.cluster.arn
-            self.docdb_instance_ids = {f"docdb-{i + 1}": instance.identifier
-                                       for i, instance in enumerate(docs.instances)}
 
         self.postgres_host = db.instance.address
         self.postgres_port = POSTGRES_PORT
@@ -223,7 +244,7 @@ class DataTier(pulumi.ComponentResource):
             self.encryption_key_secret_arn = recovered["encryption-key"]
         self.secrets_kms_key_arn = pulumi.Output.from_input(secrets_key)
         self.secret_versions: list[pulumi.Resource] = [*(secrets.versions if secrets else ()), credentials_value,
-                                                       monitor_value, redis.auth_version]
+                                                       monitor_value, redis.auth_version, *document_versions]
         if self.vector_store is not None:
             self.secret_versions.append(self.vector_store.api_key_version)
         self.data_kms_key_arn = pulumi.Output.from_input(key_arns["objects"])
@@ -281,6 +302,31 @@ class DataTier(pulumi.ComponentResource):
                 # Formerly named by position; the alias keeps an existing rule (same group, same port) in place.
                 opts=pulumi.ResourceOptions(parent=group,
                                             aliases=[pulumi.Alias(name=f"{name}-{role}-from-workloads-{i}")]))
+        return group
+
+    def _docdb_rotation_security_group(self, name: str, args: DataTierArgs,
+                                       documents: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
+        """The DocumentDB user's rotation function reaches the cluster and, over TLS, the Secrets Manager API."""
+        tags = args.context.tags(COMPONENT)
+        group = aws.ec2.SecurityGroup(
+            f"{name}-docdb-rotation-sg", vpc_id=args.vpc_id,
+            description="DocumentDB credential rotation function: DocumentDB and HTTPS out, nothing in",
+            tags=args.context.tags(COMPONENT, Name=f"{args.context.name}-docdb-rotation"),
+            opts=pulumi.ResourceOptions(parent=self))
+        child = pulumi.ResourceOptions(parent=group)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-docdb-rotation-to-docdb", security_group_id=group.id, referenced_security_group_id=documents.id,
+            ip_protocol="tcp", from_port=MONGODB_PORT, to_port=MONGODB_PORT, description="DocumentDB",
+            tags=tags, opts=child)
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-docdb-rotation-to-aws-apis", security_group_id=group.id, cidr_ipv4="0.0.0.0/0",
+            ip_protocol="tcp", from_port=443, to_port=443, description="Secrets Manager API (endpoint or NAT)",
+            tags=tags, opts=child)
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-docdb-from-rotation", security_group_id=documents.id, referenced_security_group_id=group.id,
+            ip_protocol="tcp", from_port=MONGODB_PORT, to_port=MONGODB_PORT,
+            description="DocumentDB from the credential rotation function", tags=tags,
+            opts=pulumi.ResourceOptions(parent=documents))
         return group
 
     def _rotation_security_group(self, name: str, args: DataTierArgs,

@@ -65,7 +65,9 @@ class ServiceDataRefs:
         if vector_store is not None:
             secrets["vector-store"] = vector_store
         if mongodb is not None:
-            secrets["mongodb"] = mongodb  # the DocumentDB-managed master secret: {"username", "password"}
+            # The services' least-privilege DocumentDB user, never the cluster's master secret (which only the
+            # bootstrap reads): {"engine": "mongo", "host", "port", "username", "password", "ssl"}.
+            secrets["mongodb"] = mongodb
         return secrets
 
     @classmethod
@@ -156,7 +158,7 @@ def service_environment(svc: str, cfg: ServiceConfig, context: StackContext, dat
         "SHUTDOWN_GRACE_SECONDS": str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
     }
     if data.mongodb_host is not None and "mongodb" in cfg.secrets:
-        # No credentials here: the user and password are the file SECRETS_DIR/mongodb ({"username", "password"}).
+        # No credentials here: the application user's login is the file SECRETS_DIR/mongodb ("username", "password").
         # DocumentDB is a replica set named rs0; it does not support retryable writes; TLS verifies against the
         # RDS global bundle (BootstrapConfig.ca_bundle_url).
         port = as_text(data.mongodb_port)

@@ -10,6 +10,10 @@ ROLE_TAG = "agent-platform/role"
 # natInstance): the one launch template allowed a public address, the one interface with its source/destination
 # check off, each under the nat-instance-* policies instead.
 NAT_INSTANCE_ROLE = "nat-instance"
+# The role of the database bootstrap's IAM role (and its VM launch template): the one identity that may read a
+# DocumentDB cluster's managed master secret (docdb-master-secret-bootstrap-only). Its Job carries the same name as
+# app.kubernetes.io/name.
+DB_BOOTSTRAP_ROLE = "db-bootstrap"
 # Declared on Auto Scaling groups for the cost estimate, which cannot see either from the plan otherwise:
 # a group that runs once per change and scales itself to 0, and the custom metrics its instances publish.
 CAPACITY_TAG = "agent-platform/capacity"

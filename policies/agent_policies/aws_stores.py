@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agent_contract.aws import OPENSEARCH_LATEST_TLS_POLICIES
+from agent_contract.tags import DB_BOOTSTRAP_ROLE, ROLE_TAG
 from pulumi_policy import Policy, PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._common import (
@@ -20,16 +21,26 @@ from ._common import (
     get,
     known,
     of_type,
+    parse_document,
     pci_dss,
     resource_policy,
     soc2,
     stack_policy,
+    tag_map,
 )
 from .aws_data import report_unmanaged_master_password
 
 DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
 DOCDB_PARAMETER_GROUP = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
 OPENSEARCH_DOMAIN = "aws:opensearch/domain:Domain"
+IAM_DOCUMENTS = ("aws:iam/rolePolicy:RolePolicy", "aws:iam/policy:Policy", "aws:iam/userPolicy:UserPolicy",
+                 "aws:iam/groupPolicy:GroupPolicy")
+IAM_ROLE = "aws:iam/role:Role"
+EXTERNAL_SECRETS = ("kubernetes:external-secrets.io/v1:ExternalSecret",
+                    "kubernetes:external-secrets.io/v1beta1:ExternalSecret")
+POD_WORKLOADS = ("kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:DaemonSet",
+                 "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob")
+SECRET_READS = ("secretsmanager:getsecretvalue", "secretsmanager:*", "secretsmanager:get*", "*")
 # Values of the DocumentDB cluster parameter "tls" (API reference, Parameter): "enabled" still accepts TLS 1.0.
 TLS_12_VALUES = ["tls1.2+", "tls1.3+", "fips-140-3"]
 _A1_2 = soc2("A1.2", "Environmental protections, software, data backup processes, and recovery infrastructure")
@@ -112,6 +123,62 @@ def _check_docdb_master_password(args: ResourceValidationArgs, settings: Setting
     report_unmanaged_master_password(args.props, report, engine="DocumentDB",
                                      skip_when=("snapshotIdentifier", "globalClusterIdentifier"),
                                      password_keys=("masterPassword", "masterPasswordWo"))
+
+
+def _from_cluster(resource: PolicyResource, prop: str, clusters: set[str]) -> bool:
+    """Whether ``prop`` of ``resource`` is built from a DocumentDB cluster's outputs (the engine's graph)."""
+    return any(d.urn in clusters for d in depends_on(resource, prop))
+
+
+def _reads_secrets(document: dict[str, Any] | None) -> bool:
+    statements = as_list(document.get("Statement")) if document else []
+    return any(get(s, "Effect") == "Allow" and any(str(a).lower() in SECRET_READS for a in as_list(get(s, "Action")))
+               for s in statements)
+
+
+def _is_bootstrap(resource: PolicyResource | None) -> bool:
+    tags = known(lambda: tag_map(get(resource.props, "tags"))) if resource is not None else None
+    return bool(tags) and tags.get(ROLE_TAG) == DB_BOOTSTRAP_ROLE
+
+
+def _check_docdb_master_secret(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:
+    clusters = {c.urn for c in of_type(args.resources, DOCDB_CLUSTER)}
+    if not clusters:
+        return
+    for doc in of_type(args.resources, *IAM_DOCUMENTS):
+        if not _from_cluster(doc, "policy", clusters):
+            continue
+        if not known(lambda d=doc: _reads_secrets(parse_document(get(d.props, "policy"))), False):
+            continue
+        roles = [r for r in depends_on(doc, "role") if r.resource_type == IAM_ROLE]
+        if roles and all(_is_bootstrap(r) for r in roles):
+            continue
+        report(f"{doc.name} grants reading a secret named by a DocumentDB cluster (its managed master secret) to an "
+               f"identity other than the database bootstrap (role tag {ROLE_TAG}={DB_BOOTSTRAP_ROLE}); services "
+               "read the application user's secret.", doc.urn)
+    for role in of_type(args.resources, IAM_ROLE):
+        if _is_bootstrap(role) or not _from_cluster(role, "inlinePolicies", clusters):
+            continue
+        inline = as_list(known(lambda r=role: get(r.props, "inlinePolicies"), []))
+        if any(known(lambda e=e: _reads_secrets(parse_document(get(e, "policy"))), False) for e in inline):
+            report(f"Role {role.name} has an inline policy that reads a secret named by a DocumentDB cluster (its "
+                   "managed master secret).", role.urn)
+    for sync in of_type(args.resources, *EXTERNAL_SECRETS):
+        if _from_cluster(sync, "spec", clusters):
+            report(f"ExternalSecret {sync.name} syncs a secret named by a DocumentDB cluster (its managed master "
+                   "secret) into Kubernetes; mount the application user's secret (the 'mongodb' platform secret).",
+                   sync.urn)
+    for workload in of_type(args.resources, *POD_WORKLOADS):
+        labels = known(lambda w=workload: plain_labels(w), {}) or {}
+        if labels.get("app.kubernetes.io/name") == DB_BOOTSTRAP_ROLE or not _from_cluster(workload, "spec", clusters):
+            continue
+        report(f"{workload.name}'s pod spec is built from a DocumentDB cluster's outputs (its managed master "
+               "secret in the environment); only the database bootstrap may name the master login.", workload.urn)
+
+
+def plain_labels(workload: PolicyResource) -> dict[str, Any]:
+    labels = get(workload.props, "metadata", "labels")
+    return dict(labels) if labels else {}
 
 
 # --- OpenSearch ----------------------------------------------------------------------------------------------------
@@ -279,6 +346,17 @@ POLICIES: list[Policy] = [
         config={"requiredLogTypes": {"type": "array", "items": {"type": "string"},
                                      "default": ["AUDIT_LOGS", "ES_APPLICATION_LOGS"],
                                      "description": "Log types every domain must publish."}},
+    ),
+    stack_policy(
+        "docdb-master-secret-bootstrap-only",
+        description="Only the database bootstrap may read a DocumentDB cluster's managed master secret; services log "
+                    "in as the least-privilege application user.",
+        check=_check_docdb_master_secret, severity=Severity.HIGH,
+        remediation="List the 'mongodb' platform secret (the application user's, components/data/secrets.py "
+                    "document_store_credentials) instead of the cluster's master_user_secrets; grant "
+                    "secretsmanager:GetSecretValue on the master secret only to the bootstrap role (tag "
+                    f"{ROLE_TAG}={DB_BOOTSTRAP_ROLE}).",
+        refs=[_CC6_1, pci_dss("7.2.2", "Access is assigned based on job classification and function")],
     ),
     resource_policy(
         "docdb-managed-master-password",

@@ -7,12 +7,15 @@ no deletion protection, missing log exports, a program-set master password, and 
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import Any
 
 import pytest
 
+from planning.model import Plan
 from tests.harness import plan
-from tests.policies.planting import add, chain, edit, violations
+from tests.policies.planting import add, chain, edit, find, violations
 
 CLUSTER = "aws:docdb/cluster:Cluster"
 PARAMS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
@@ -149,3 +152,83 @@ def test_tls_12_without_forward_secrecy_is_refused_by_default():
     base = plan("prod", SEARCH)
     weak = _domain("domainEndpointOptions.tlsSecurityPolicy", "Policy-Min-TLS-1-2-2019-07")(base)
     assert violations(weak, "opensearch-https-tls12")
+
+
+# --- docdb-master-secret-bootstrap-only -------------------------------------------------------------------------
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+MOUNTS_MONGODB = {**STORE, "services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}
+MASTER = "docdb-master-secret-bootstrap-only"
+
+
+def _master_arn(base) -> str:
+    """The cluster's managed master secret, as the bootstrap's policy names it (planning/mock_outputs.py)."""
+    bootstrap = next(r for r in base.of_type(ROLE_POLICY) if r.name.startswith("data-bootstrap-"))
+    statements = json.loads(bootstrap.props["policy"])["Statement"]
+    reads = next(s for s in statements if s["Sid"] == "ReadBootstrapCredentials")
+    return next(arn for arn in reads["Resource"] if ":secret:rds!cluster-" in arn)
+
+
+def _from_cluster(type_: str, name: str, prop: str, change) -> Any:
+    """Edit a resource so that ``prop`` carries a value of the DocumentDB cluster, as the engine would record it."""
+    def apply(base):
+        edited = edit(type_, name, lambda inputs: change(inputs, _master_arn(base)))(base)
+        res = find(edited, type_, name)
+        cluster = find(edited, CLUSTER, "data-docdb").urn
+        by_prop = {**res.property_dependencies, prop: (*res.property_dependencies.get(prop, ()), cluster)}
+        deps = tuple(dict.fromkeys((*res.dependencies, cluster)))
+        return Plan(edited.stack, [dataclasses.replace(r, property_dependencies=by_prop, dependencies=deps)
+                                   if r is res else r for r in edited.resources], edited.outputs)
+    return apply
+
+
+def _read_master(inputs: dict[str, Any], master: str) -> None:
+    document = json.loads(inputs["policy"])
+    next(s for s in document["Statement"] if s["Sid"] == "ReadOwnSecrets")["Resource"].append(master)
+    inputs["policy"] = json.dumps(document)
+
+
+def _sync_master(inputs: dict[str, Any], master: str) -> None:
+    for entry in inputs["spec"]["data"]:
+        if entry["secretKey"] == "mongodb":
+            entry["remoteRef"]["key"] = master
+
+
+def _env_master(inputs: dict[str, Any], master: str) -> None:
+    container = inputs["spec"]["template"]["spec"]["containers"][0]
+    container.setdefault("env", []).append({"name": "MONGODB_SECRET_ARN", "value": master})
+
+
+def _untag(inputs: dict[str, Any]) -> None:
+    inputs["tags"] = {k: v for k, v in inputs["tags"].items() if k != "agent-platform/role"}
+
+
+MASTER_PLANTINGS = [
+    ("prod", "a service role reads the master secret",
+     _from_cluster(ROLE_POLICY, "service-api-role-policy", "policy", _read_master)),
+    ("dev", "a VM service role reads the master secret",
+     _from_cluster(ROLE_POLICY, "service-api-role-service", "policy", _read_master)),
+    ("prod", "a service's ExternalSecret syncs the master secret",
+     _from_cluster(EXTERNAL_SECRET, "service-api-external-secret", "spec", _sync_master)),
+    ("prod", "a service's environment names the master secret",
+     _from_cluster(DEPLOYMENT, "service-api-deployment", "spec", _env_master)),
+    ("prod", "the role reading it is not tagged as the bootstrap's", edit(ROLE, "data-bootstrap-role", _untag)),
+    ("dev", "the VM role reading it is not tagged as the bootstrap's",
+     edit(ROLE, "data-bootstrap-instance-role", _untag)),
+]
+
+
+@pytest.mark.parametrize(("stack", "what", "change"), MASTER_PLANTINGS, ids=[w for _, w, _ in MASTER_PLANTINGS])
+def test_only_the_bootstrap_may_read_the_documentdb_master_secret(stack: str, what: str, change):
+    base = plan(stack, MOUNTS_MONGODB)
+    assert violations(base, MASTER) == [], f"{MASTER} already fails the unchanged {stack} plan"
+    found = violations(change(base), MASTER)
+    assert found, f"{MASTER} missed: {what}"
+    assert all(v.enforcement == "mandatory" for v in found)
+
+
+def test_the_master_secret_policy_reports_nothing_on_preview_unknowns():
+    assert violations(plan("prod", MOUNTS_MONGODB, preview=True), MASTER) == []

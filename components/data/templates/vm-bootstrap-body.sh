@@ -4,7 +4,7 @@ install -m 0644 /dev/null @@{log_file}
 exec > >(tee -a @@{log_file}) 2>&1
 echo "db-bootstrap $DIGEST starting"
 dnf install -y postgresql16 amazon-cloudwatch-agent || { echo "db-bootstrap: package install failed" >&2; exit 1; }
-cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'@@{heredoc}'
+@@{mongosh}cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'@@{heredoc}'
 @@{agent}
 @@{heredoc}
 /opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s \
@@ -17,7 +17,7 @@ install -d -m 0755 /scripts
 @@{exports}
 status=1
 for attempt in $(seq 1 @@{attempts}); do
-  if sh /scripts/fetch-logins.sh && sh /scripts/bootstrap.sh; then status=0; break; fi
+  if sh /scripts/fetch-logins.sh && sh /scripts/bootstrap.sh@@{documents}; then status=0; break; fi
   echo "db-bootstrap: attempt $attempt of @@{attempts} failed" >&2
   rm -f @@{credentials_dir}/*
   [ "$attempt" -lt @@{attempts} ] && sleep @@{retry_seconds}
