@@ -122,10 +122,11 @@ def restore_tests(
             opts=child,
         )
         # Overrides for the row "Amazon RDS, Aurora, Amazon DocumentDB, Amazon Neptune clusters" of AWS Backup's
-        # "Restore testing inferred metadata" (keys are case-insensitive there). UNCONFIRMED: the page's row was read
-        # by name only, not its cells; the keys are the cluster restore API's (RestoreDBClusterFromSnapshot
-        # DBSubnetGroupName, VpcSecurityGroupIds), as for the RDS instance row above. Without them the restore lands
-        # in the region's default VPC, or fails where there is none.
+        # "Restore testing inferred metadata" (keys are case-insensitive there). The row's cells were not readable
+        # offline; the keys are the cluster restore API's (RestoreDBClusterFromSnapshot DBSubnetGroupName,
+        # VpcSecurityGroupIds), as for the RDS instance row above, and the same keys restore clusters through AWS
+        # Backup's StartRestoreJob in NHSDigital/terraform-aws-backup (restore-to-aurora/restore_to_aurora.py).
+        # Without them the restore lands in the region's default VPC, or fails where there is none.
         aws.backup.RestoreTestingSelection(
             f"{name}-document-store",
             name="document_store",
