@@ -70,3 +70,38 @@ def test_the_topic_key_lets_eventbridge_encrypt_and_nothing_lets_elasticache():
     assert "events.amazonaws.com" in services and "elasticache.amazonaws.com" not in services
     assert {"kms:GenerateDataKey*", "kms:Decrypt*"} <= set(key["Action"])
 
+
+
+def _matches(pattern: dict, event: dict) -> bool:
+    """EventBridge's exact-value matching: every pattern key present in the event with one of the listed values."""
+    for key, expected in pattern.items():
+        if key not in event:
+            return False
+        if isinstance(expected, dict):
+            if not isinstance(event[key], dict) or not _matches(expected, event[key]):
+                return False
+        elif event[key] not in expected:
+            return False
+    return True
+
+
+# A rotation failure as CloudTrail records it for Secrets Manager (a service event, not an API call: Secrets
+# Manager user guide, "Logging AWS Secrets Manager events with AWS CloudTrail"), as EventBridge delivers it.
+ROTATION_FAILED = {"source": "aws.secretsmanager", "detail-type": "AWS Service Event via CloudTrail",
+                   "detail": {"eventSource": "secretsmanager.amazonaws.com", "eventName": "RotationFailed",
+                              "additionalEventData": {"SecretId": "arn:aws:secretsmanager:us-east-1:123456789012:"
+                                                                  "secret:prod/app-AbCdEf"}}}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_failed_credential_rotation_reaches_the_alert_topic(stack):
+    """A failed rotation keeps the old credentials working, so without this alert nobody would learn of it."""
+    p = plan(stack)
+    rule = p.one(RULE, "data-rotation-failures")
+    pattern = json.loads(rule.props["eventPattern"])
+    assert _matches(pattern, ROTATION_FAILED)
+    assert not _matches(pattern, {**ROTATION_FAILED, "detail": {**ROTATION_FAILED["detail"],
+                                                                 "eventName": "RotationSucceeded"}})
+    target = p.one(TARGET, "data-rotation-failures")
+    assert p.one("aws:sns/topic:Topic", "alerts-topic").urn in target.property_dependencies["arn"]
+    assert "roleArn" not in target.props

@@ -8,6 +8,7 @@ templates the Secrets Manager console deploys), so no rotation code lives here.
 
 from __future__ import annotations
 
+import json
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -334,3 +335,27 @@ def _rotation_function_arn(outputs: Mapping[str, str] | None) -> str:
     if not arn:
         raise ValueError("the rotation application did not output RotationLambdaARN")
     return arn
+
+
+# Rotation failures are CloudTrail events of Secrets Manager ("RotationFailed": Secrets Manager user guide, Logging
+# AWS Secrets Manager events with AWS CloudTrail). The pattern names no detail-type, so it matches however
+# EventBridge labels a service event delivered through CloudTrail.
+ROTATION_FAILURE_PATTERN = {
+    "source": ["aws.secretsmanager"],
+    "detail": {"eventSource": ["secretsmanager.amazonaws.com"], "eventName": ["RotationFailed"]},
+}
+
+
+def rotation_failure_alerts(parent: pulumi.Resource, name: str, context: StackContext, *,
+                            alert_topic_arn: pulumi.Input[str]) -> None:
+    """A failed rotation leaves the current credentials working, so nothing else would show it: alert on it."""
+    rule = aws.cloudwatch.EventRule(
+        f"{name}-rotation-failures",
+        description="Secrets Manager rotations that failed (the current credentials stay in use)",
+        event_pattern=json.dumps(ROTATION_FAILURE_PATTERN),
+        tags=dict(context.tags(COMPONENT)),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    # No role_arn: SNS targets use the topic policy, as the cache's event rule does.
+    aws.cloudwatch.EventTarget(f"{name}-rotation-failures", rule=rule.name, arn=alert_topic_arn,
+                               opts=pulumi.ResourceOptions(parent=rule))

@@ -39,6 +39,7 @@ from components.data.secrets import (
     document_store_rotation,
     monitor_database_credentials,
     rotation,
+    rotation_failure_alerts,
 )
 from components.data.vector import VectorStoreRefs, snapshot_expiry, vector_store_key
 from config.backup import Recovery
@@ -187,6 +188,8 @@ class DataTier(pulumi.ComponentResource):
                 self, name, cfg, context, credentials=docdb_app, key_arn=secrets_key,
                 logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
                 security_group_id=docdb_rotation_sg.id, after=[*document_resources, *converged])
+        if args.alert_topic_arn is not None:
+            rotation_failure_alerts(self, name, context, alert_topic_arn=args.alert_topic_arn)
 
         redis = cache(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=cache_sg.id,
                       storage_key_arn=key_arns["cache"], secrets_key_arn=secrets_key,
