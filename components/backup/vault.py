@@ -163,6 +163,7 @@ class BackupVault(pulumi.ComponentResource):
                 RestoreTestTarget(vault_arn=vault.arn, role_arn=role.arn, vpc_id=args.vpc_id,
                                   isolated_subnet_ids=args.isolated_subnet_ids, continuous=cfg.continuous_enabled),
                 context=context, timezone=cfg.timezone, tags=tags, parent=self,
+                resource_types=self._restore_types(args),
             )
             dr_types = self._dr_restore_types(args)
             if dr_vault is not None and dr_types:
@@ -186,6 +187,12 @@ class BackupVault(pulumi.ComponentResource):
             "vault_arn": self.vault_arn, "vault_name": self.vault_name, "plan_id": self.plan_id,
             "role_arn": self.role_arn, "dr_vault_arn": self.dr_vault_arn,
         })
+
+    def _restore_types(self, args: BackupVaultArgs) -> list[str]:
+        """What the primary region's restore tests restore: the configured types, and the document store when the
+        data tier has one (the same bar as PostgreSQL: a backup that was never restored is not known to restore)."""
+        configured = list(self._cfg.restore_testing.resource_types)
+        return configured + (["DocumentDB"] if "DocumentDB" in args.data_resource_types else [])
 
     def _dr_restore_types(self, args: BackupVaultArgs) -> list[str]:
         """What the DR region's restore tests restore: S3, and the databases where the standby network gives them

@@ -283,6 +283,23 @@ def test_the_dr_restore_tests_restore_the_database_copies_into_the_standby_netwo
             planned, RESTORE_SELECTION, "backup-restore-tests-database").inputs["validationWindowHours"]
 
 
+def test_the_primary_restore_tests_restore_the_document_store_like_the_database(
+        gatekeeper: tuple[Plan, dict[str, Any]]) -> None:
+    """The same bar as PostgreSQL in the stack's own region: restored into its isolated subnets, reached by nothing."""
+    planned, _ = gatekeeper
+    isolated = {r.urn for r in planned.of_type("aws:ec2/subnet:Subnet") if r.name.startswith("network-isolated-")}
+    assert len(isolated) == 3
+    sealed = _one(planned, "aws:ec2/securityGroup:SecurityGroup", "backup-restore-tests-sg")
+    assert sealed.inputs["ingress"] == [] and sealed.inputs["egress"] == []
+    selection = _one(planned, RESTORE_SELECTION, "backup-restore-tests-document-store")
+    assert selection.inputs["protectedResourceType"] == "DocumentDB"
+    subnets = _one(planned, "aws:docdb/subnetGroup:SubnetGroup", "backup-restore-tests-docdb-subnets")
+    assert set(subnets.property_dependencies["subnetIds"]) == isolated
+    assert {subnets.urn, sealed.urn} <= set(selection.property_dependencies["restoreMetadataOverrides"])
+    assert selection.inputs["validationWindowHours"] == _one(
+        planned, RESTORE_SELECTION, "backup-restore-tests-database").inputs["validationWindowHours"]
+
+
 def _no_overrides(inputs: dict[str, Any]) -> None:
     inputs.pop("restoreMetadataOverrides")
 
