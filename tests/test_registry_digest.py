@@ -229,7 +229,7 @@ def test_a_registry_that_redirects_to_docker_hub_resolves_through_its_token_flow
         do_HEAD = do_GET = _answer  # noqa: N815 - the handler's method names
 
         def log_message(self, *args: object) -> None:
-            pass
+            """Keep the test output quiet."""
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Front)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -118,7 +118,9 @@ class DataTier(pulumi.ComponentResource):
 
         db_sg = self._security_group(name, "postgres", "PostgreSQL", POSTGRES_PORT, args)
         cache_sg = self._security_group(name, "redis", "Redis", REDIS_PORT, args)
-        rotation_sg = self._rotation_security_group(name, args, db_sg)
+        rotation_sg = self._rotation_security_group(
+            name, args, db_sg, prefix="", store_role="postgres", label="PostgreSQL", port=POSTGRES_PORT,
+            description="Credential rotation function: PostgreSQL and HTTPS out, nothing in")
 
         secrets = None if recovery else app_secrets(self, name, cfg, context, key_arn=secrets_key, replica=replica)
         db = postgres(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=db_sg.id,
@@ -183,7 +185,10 @@ class DataTier(pulumi.ComponentResource):
                  logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
                  security_group_id=rotation_sg.id, after=[db.instance, *converged])
         if documents is not None:
-            docdb_rotation_sg = self._docdb_rotation_security_group(name, args, documents.security_group)
+            docdb_rotation_sg = self._rotation_security_group(
+                name, args, documents.security_group, prefix="docdb-", store_role="docdb", label="DocumentDB",
+                port=MONGODB_PORT,
+                description="DocumentDB credential rotation function: DocumentDB and HTTPS out, nothing in")
             document_store_rotation(
                 self, name, cfg, context, credentials=docdb_app, key_arn=secrets_key,
                 logs_key_arn=args.logs_key_arn, subnet_ids=args.private_subnet_ids,
@@ -307,51 +312,28 @@ class DataTier(pulumi.ComponentResource):
                                             aliases=[pulumi.Alias(name=f"{name}-{role}-from-workloads-{i}")]))
         return group
 
-    def _docdb_rotation_security_group(self, name: str, args: DataTierArgs,
-                                       documents: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
-        """The DocumentDB user's rotation function reaches the cluster and, over TLS, the Secrets Manager API."""
+    def _rotation_security_group(self, name: str, args: DataTierArgs, store: aws.ec2.SecurityGroup, *,
+                                 prefix: str, store_role: str, label: str, port: int,
+                                 description: str) -> aws.ec2.SecurityGroup:
+        """A rotation function's group: ``label`` on ``port`` and, over TLS, the Secrets Manager API out; the
+        store's group admits it. ``prefix`` and ``store_role`` keep each store's existing resource names."""
         tags = args.context.tags(COMPONENT)
         group = aws.ec2.SecurityGroup(
-            f"{name}-docdb-rotation-sg", vpc_id=args.vpc_id,
-            description="DocumentDB credential rotation function: DocumentDB and HTTPS out, nothing in",
-            tags=args.context.tags(COMPONENT, Name=f"{args.context.name}-docdb-rotation"),
+            f"{name}-{prefix}rotation-sg", vpc_id=args.vpc_id, description=description,
+            tags=args.context.tags(COMPONENT, Name=f"{args.context.name}-{prefix}rotation"),
             opts=pulumi.ResourceOptions(parent=self))
         child = pulumi.ResourceOptions(parent=group)
         aws.vpc.SecurityGroupEgressRule(
-            f"{name}-docdb-rotation-to-docdb", security_group_id=group.id, referenced_security_group_id=documents.id,
-            ip_protocol="tcp", from_port=MONGODB_PORT, to_port=MONGODB_PORT, description="DocumentDB",
-            tags=tags, opts=child)
+            f"{name}-{prefix}rotation-to-{store_role}", security_group_id=group.id,
+            referenced_security_group_id=store.id, ip_protocol="tcp", from_port=port, to_port=port,
+            description=label, tags=tags, opts=child)
         aws.vpc.SecurityGroupEgressRule(
-            f"{name}-docdb-rotation-to-aws-apis", security_group_id=group.id, cidr_ipv4="0.0.0.0/0",
+            f"{name}-{prefix}rotation-to-aws-apis", security_group_id=group.id, cidr_ipv4="0.0.0.0/0",
             ip_protocol="tcp", from_port=443, to_port=443, description="Secrets Manager API (endpoint or NAT)",
             tags=tags, opts=child)
         aws.vpc.SecurityGroupIngressRule(
-            f"{name}-docdb-from-rotation", security_group_id=documents.id, referenced_security_group_id=group.id,
-            ip_protocol="tcp", from_port=MONGODB_PORT, to_port=MONGODB_PORT,
-            description="DocumentDB from the credential rotation function", tags=tags,
-            opts=pulumi.ResourceOptions(parent=documents))
-        return group
-
-    def _rotation_security_group(self, name: str, args: DataTierArgs,
-                                 database: aws.ec2.SecurityGroup) -> aws.ec2.SecurityGroup:
-        """The rotation function reaches the database and, over TLS, the Secrets Manager API."""
-        tags = args.context.tags(COMPONENT)
-        group = aws.ec2.SecurityGroup(
-            f"{name}-rotation-sg", vpc_id=args.vpc_id,
-            description="Credential rotation function: PostgreSQL and HTTPS out, nothing in",
-            tags=args.context.tags(COMPONENT, Name=f"{args.context.name}-rotation"),
-            opts=pulumi.ResourceOptions(parent=self))
-        child = pulumi.ResourceOptions(parent=group)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-rotation-to-postgres", security_group_id=group.id, referenced_security_group_id=database.id,
-            ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT, description="PostgreSQL",
-            tags=tags, opts=child)
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-rotation-to-aws-apis", security_group_id=group.id, cidr_ipv4="0.0.0.0/0", ip_protocol="tcp",
-            from_port=443, to_port=443, description="Secrets Manager API (endpoint or NAT)", tags=tags, opts=child)
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-postgres-from-rotation", security_group_id=database.id, referenced_security_group_id=group.id,
-            ip_protocol="tcp", from_port=POSTGRES_PORT, to_port=POSTGRES_PORT,
-            description="PostgreSQL from the credential rotation function", tags=tags,
-            opts=pulumi.ResourceOptions(parent=database))
+            f"{name}-{store_role}-from-rotation", security_group_id=store.id, referenced_security_group_id=group.id,
+            ip_protocol="tcp", from_port=port, to_port=port,
+            description=f"{label} from the credential rotation function", tags=tags,
+            opts=pulumi.ResourceOptions(parent=store))
         return group

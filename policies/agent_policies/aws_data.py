@@ -97,10 +97,7 @@ def _check_rds_multi_az(args: ResourceValidationArgs, settings: Settings, report
 def _check_rds_retention(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
     if get(args.props, "replicateSourceDb"):
         return
-    days = int(get(args.props, "backupRetentionPeriod", default=1))  # the API default is 1 day
-    minimum = int(settings["minRetentionDays"])
-    if days < minimum:
-        report(f"backupRetentionPeriod is {days} day(s); this stack keeps at least {minimum}.")
+    report_short_retention(args.props, settings, report)
 
 
 def _check_rds_deletion(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
@@ -110,10 +107,7 @@ def _check_rds_deletion(args: ResourceValidationArgs, settings: Settings, report
         report("deletionProtection is not true: one API call deletes the database.")
     if get(args.props, "replicateSourceDb"):
         return
-    if get(args.props, "skipFinalSnapshot", default=False) is True:
-        report("skipFinalSnapshot is true: deleting the instance keeps no final snapshot.")
-    elif not get(args.props, "finalSnapshotIdentifier"):
-        report("finalSnapshotIdentifier is not set, so the final snapshot on deletion cannot be taken.")
+    report_no_final_snapshot(args.props, report, what="instance")
 
 
 def _check_rds_iam_auth(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
@@ -147,6 +141,22 @@ def _check_rds_insights(args: ResourceValidationArgs, settings: Settings, report
 def _check_rds_minor_upgrades(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
     if get(args.props, "autoMinorVersionUpgrade", default=True) is False:
         report("autoMinorVersionUpgrade is false: security fixes in minor versions are never applied.")
+
+
+def report_short_retention(props: Any, settings: Settings, report: Report) -> None:
+    """Automated backups kept fewer days than the stack's minimum (RDS and DocumentDB share the field)."""
+    days = int(get(props, "backupRetentionPeriod", default=1))  # the API default is 1 day
+    minimum = int(settings["minRetentionDays"])
+    if days < minimum:
+        report(f"backupRetentionPeriod is {days} day(s); this stack keeps at least {minimum}.")
+
+
+def report_no_final_snapshot(props: Any, report: Report, *, what: str) -> None:
+    """Deleting the ``what`` (instance, cluster) would keep no final snapshot."""
+    if get(props, "skipFinalSnapshot", default=False) is True:
+        report(f"skipFinalSnapshot is true: deleting the {what} keeps no final snapshot.")
+    elif not get(props, "finalSnapshotIdentifier"):
+        report("finalSnapshotIdentifier is not set, so the final snapshot on deletion cannot be taken.")
 
 
 def report_unmanaged_master_password(props: Any, report: Report, *, engine: str, skip_when: tuple[str, ...],

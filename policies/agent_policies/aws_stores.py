@@ -28,7 +28,7 @@ from ._common import (
     stack_policy,
     tag_map,
 )
-from .aws_data import report_unmanaged_master_password
+from .aws_data import report_no_final_snapshot, report_short_retention, report_unmanaged_master_password
 
 DOCDB_CLUSTER = "aws:docdb/cluster:Cluster"
 DOCDB_PARAMETER_GROUP = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
@@ -93,10 +93,7 @@ def _check_docdb_encryption(args: ResourceValidationArgs, settings: Settings, re
 
 
 def _check_docdb_backups(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
-    days = int(get(args.props, "backupRetentionPeriod", default=1))  # the API default is 1 day
-    minimum = int(settings["minRetentionDays"])
-    if days < minimum:
-        report(f"backupRetentionPeriod is {days} day(s); this stack keeps at least {minimum}.")
+    report_short_retention(args.props, settings, report)
 
 
 def _check_docdb_deletion(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
@@ -104,10 +101,7 @@ def _check_docdb_deletion(args: ResourceValidationArgs, settings: Settings, repo
         return
     if get(args.props, "deletionProtection") is not True:
         report("deletionProtection is not true: one API call deletes the cluster and its storage.")
-    if get(args.props, "skipFinalSnapshot", default=False) is True:
-        report("skipFinalSnapshot is true: deleting the cluster keeps no final snapshot.")
-    elif not get(args.props, "finalSnapshotIdentifier"):
-        report("finalSnapshotIdentifier is not set, so the final snapshot on deletion cannot be taken.")
+    report_no_final_snapshot(args.props, report, what="cluster")
 
 
 def _check_docdb_logs(args: ResourceValidationArgs, settings: Settings, report: Report) -> None:
