@@ -33,7 +33,6 @@ from components.services.contract import RUN_AS
 from components.services.vm.nginx import LOG_DIR, LOGROTATE, access_log_path, shared_nginx_conf, stop_timeout_seconds
 from components.services.vm.userdata import (
     AGENT_METRICS,
-    LIVENESS_FAILURES,
     LIVENESS_INTERVAL_SECONDS,
     METRICS_NAMESPACE,
     TEMPLATES,
@@ -42,6 +41,7 @@ from components.services.vm.userdata import (
     _env_file,
     _fetch_secrets,
     _log_file,
+    probe_scripts,
 )
 
 NETWORK = "agents"
@@ -94,13 +94,13 @@ def _service_units(c: SharedContainer) -> str:
     return render_template(
         TEMPLATES, "shared-service.sh", svc=i.service, env_file=_env_file(container_environment(dict(i.environment))),
         role_arn=shlex.quote(c.role_arn), fetch_secrets=_fetch_secrets(i), region=i.region, registry=i.registry,
-        image=i.image, probe=f"http://{c.address}:{cfg.port}", startup_timeout=str(cfg.probes.startup_timeout_seconds),
-        start_timeout=str(cfg.probes.startup_timeout_seconds + 300), startup_path=cfg.probes.startup_path,
-        liveness_path=cfg.probes.liveness_path, liveness_failures=str(LIVENESS_FAILURES),
+        image=i.image, startup_timeout=str(cfg.probes.startup_timeout_seconds),
+        start_timeout=str(cfg.probes.startup_timeout_seconds + 300),
         stop_timeout=str(cfg.termination_grace_period_seconds), docker_run=docker_run(c),
         pre_stop_delay=str(cfg.pre_stop_delay_seconds),
         docker_stop_time=str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
-        liveness_interval=str(LIVENESS_INTERVAL_SECONDS))
+        liveness_interval=str(LIVENESS_INTERVAL_SECONDS),
+        probe_scripts=probe_scripts(i.service, cfg, f"http://{c.address}:{cfg.port}", eof="EOF2"))
 
 
 def cloudwatch_agent_config(h: SharedHostInputs) -> dict[str, Any]:

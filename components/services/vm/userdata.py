@@ -137,6 +137,15 @@ def _proxy(i: UserDataInputs) -> str:
                            units=f"{i.service}.service", stop_timeout=str(stop_timeout_seconds(i.proxy)))
 
 
+def probe_scripts(service: str, config: ServiceConfig, probe: str, *, eof: str) -> str:
+    """The startup and liveness probe scripts systemd runs, as the kubelet runs the pod's probes. ``eof`` is the
+    heredoc delimiter free in the enclosing script."""
+    return render_template(TEMPLATES, "probe-scripts.sh", svc=service, eof=eof, probe=probe,
+                           startup_timeout=str(config.probes.startup_timeout_seconds),
+                           startup_path=config.probes.startup_path, liveness_path=config.probes.liveness_path,
+                           liveness_failures=str(LIVENESS_FAILURES))
+
+
 def _packages(i: UserDataInputs) -> str:
     extra = (["redis6"] if i.config.queue else []) + (["nginx", "logrotate"] if i.proxy else [])
     return " ".join(["docker", "amazon-cloudwatch-agent", *extra])
@@ -147,13 +156,13 @@ def render(i: UserDataInputs) -> str:
     probe = f"http://127.0.0.1:{cfg.port}"
     return render_template(
         TEMPLATES, "userdata.sh", svc=svc, packages=_packages(i), env_file=_env_file(i.environment),
-        fetch_secrets=_fetch_secrets(i), region=i.region, registry=i.registry, image=i.image, probe=probe,
+        fetch_secrets=_fetch_secrets(i), region=i.region, registry=i.registry, image=i.image,
         startup_timeout=str(cfg.probes.startup_timeout_seconds),
         start_timeout=str(cfg.probes.startup_timeout_seconds + 300),
-        startup_path=cfg.probes.startup_path, liveness_path=cfg.probes.liveness_path,
-        liveness_failures=str(LIVENESS_FAILURES), stop_timeout=str(cfg.termination_grace_period_seconds),
+        stop_timeout=str(cfg.termination_grace_period_seconds),
         docker_run=_docker_run(i), pre_stop_delay=str(cfg.pre_stop_delay_seconds),
         docker_stop_time=str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
         liveness_interval=str(LIVENESS_INTERVAL_SECONDS),
+        probe_scripts=probe_scripts(svc, cfg, probe, eof="EOF"),
         agent_config=json.dumps(cloudwatch_agent_config(i), indent=1), proxy=_proxy(i),
         queue_publisher=_queue_publisher(i))

@@ -15,24 +15,7 @@ aws ecr get-login-password --region @@{region} | docker login --username AWS --p
 docker pull @@{image}
 EOF
 chmod 0700 /usr/local/bin/agent-start-@@{svc}
-cat > /usr/local/bin/agent-ready-@@{svc} <<'EOF'
-#!/bin/bash
-for _ in $(seq 1 @@{startup_timeout}); do
-  curl -fsS --max-time 2 -o /dev/null @@{probe}@@{startup_path} && exit 0
-  sleep 1
-done
-exit 1
-EOF
-chmod 0755 /usr/local/bin/agent-ready-@@{svc}
-cat > /usr/local/bin/agent-live-@@{svc} <<'EOF'
-#!/bin/bash
-state=/run/agent-live-@@{svc}
-if curl -fsS --max-time 5 -o /dev/null @@{probe}@@{liveness_path}; then echo 0 > "$state"; exit 0; fi
-failures=$(( $(cat "$state" 2>/dev/null || echo 0) + 1 ))
-echo "$failures" > "$state"
-if [ "$failures" -ge @@{liveness_failures} ]; then echo 0 > "$state"; systemctl restart @@{svc}.service; fi
-EOF
-chmod 0755 /usr/local/bin/agent-live-@@{svc}
+@@{probe_scripts}
 cat > /etc/systemd/system/@@{svc}.service <<'EOF'
 [Unit]
 Description=agent service @@{svc}
