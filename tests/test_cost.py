@@ -15,7 +15,7 @@ from planning.cost_report import Usage, default_catalogue, estimate, stack_cost,
 from planning.cost_report.usage import platform_config
 from planning.engine import with_paths
 from planning.model import UNKNOWN, Plan, PlannedResource
-from tests.harness import STACKS, plan
+from tests.harness import STACKS, plan, review
 
 HOURS = 730
 REGION = "us-east-1"
@@ -404,3 +404,9 @@ def test_every_snapshot_run_crosses_regions_when_the_bucket_replicates():
     keys = {line.price_key: line.quantity for line in no_rtc.of_resource("vector-store-snapshot")
             if line.price_key != "s3.standard.storage"}
     assert keys == {"s3.transfer.inter-region": pytest.approx(8 * 365 / 12)}
+
+
+def test_the_committed_dev_stack_costs_at_most_90_dollars_a_month_and_passes_the_pack():
+    """The economy profile's promise (docs/cost.md): dev under $90 a month with every mandatory policy met."""
+    assert report_of("dev").total <= 90.0
+    assert [v.policy for v in review(plan("dev")).mandatory] == []
