@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from agent_contract.schedules import max_gap_minutes
+from agent_contract.schedules import daily_times, max_gap_minutes
 from pydantic import Field, model_validator
 
 from config.backup import S3_RTC_MINUTES, BackupConfig, Recovery
@@ -139,10 +139,10 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
     if data:
         problems.extend(data.problems())
     store = data.dedicated_vector_store if data else None
-    if store is not None and runtime == "vm" and not daily_schedule(store.snapshot_schedule):
+    if store is not None and runtime == "vm" and daily_times(store.snapshot_schedule) is None:
         problems.append(f"dataTier.{data.vector_store}.snapshotSchedule: on the VM runtime a systemd timer takes the "
-                        f"snapshots: give a daily time 'M H * * *' (minute 0-59, hour 0-23, e.g. 15 3 * * *), got "
-                        f"'{store.snapshot_schedule}'")
+                        "snapshots every day: give minutes and hours only, day-of-month, month and day-of-week '*' "
+                        f"(e.g. '15 3 * * *' daily, '*/30 * * * *' every 30 minutes), got '{store.snapshot_schedule}'")
     if data and environment in PROTECTED_TIERS:
         if data.postgres.backup_retention_days < 7:
             problems.append(f"dataTier.postgres.backupRetentionDays: {environment} keeps at least 7 days of "
@@ -244,7 +244,7 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
             problems.append("recovery.documentStoreSnapshotArn: set only with dataTier.documentStore (the store it "
                             "restores)")
     if backup is not None and data is not None and backup.replicates:
-        problems.extend(dr_store_problems(backup, data, runtime))
+        problems.extend(dr_store_problems(backup, data))
     return problems
 
 
@@ -253,13 +253,13 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
 GLOBAL_CLUSTER_UNSUPPORTED_CLASSES = ("db.t3.", "db.t4g.", "db.r4.")
 
 
-def dr_store_problems(backup: BackupConfig, data: DataTierConfig, runtime: str | None) -> list[str]:
+def dr_store_problems(backup: BackupConfig, data: DataTierConfig) -> list[str]:
     """What keeps the optional stores within backup.rpoTargetMinutes on region loss (backup.drRegion replicated).
 
-    The document store joins a DocumentDB global cluster, which t-class instances cannot; a dedicated vector store on
-    EKS snapshots to the data bucket, whose replication (RTC) adds up to 15 minutes to the snapshot interval. On the
-    VM runtime the snapshot timer is daily (a systemd OnCalendar time); its data volume's hourly AWS Backup copy to
-    the DR vault is what bounds the loss there (about an hour plus the copy).
+    The document store joins a DocumentDB global cluster, which t-class instances cannot; a dedicated vector store
+    (a CronJob on EKS, a systemd timer on the VM runtime) snapshots to the data bucket, whose replication (RTC) adds
+    up to 15 minutes to the snapshot interval. The data volumes' hourly AWS Backup copy to the DR vault is a second
+    copy, not the bound: it loses an hour plus the copy's unbounded duration.
     """
     problems = []
     docs = data.document_store
@@ -268,7 +268,7 @@ def dr_store_problems(backup: BackupConfig, data: DataTierConfig, runtime: str |
                         f"through a DocumentDB global cluster, which does not support {docs.instance_class} "
                         "(db.t3, db.t4g and db.r4 are excluded); use db.r6g.large or larger")
     store = data.dedicated_vector_store
-    if store is not None and runtime != "vm":
+    if store is not None:
         gap = max_gap_minutes(store.snapshot_schedule)
         lag = S3_RTC_MINUTES if backup.replication.replication_time_control else None
         if gap is None or lag is None or gap + lag > backup.rpo_target_minutes:
@@ -293,13 +293,6 @@ def llm_usage_problems(cost: BudgetConfig, services: Mapping[str, ServiceConfig]
             problems.append(f"{path}.models: the service sets no defaultModel, so its LLM traffic needs a model mix "
                             "(e.g. {claude-sonnet-4-5: 1})")
     return problems
-
-
-def daily_schedule(schedule: str) -> bool:
-    """Whether a five-field cron schedule is one fixed time a day ('M H * * *')."""
-    parts = schedule.split()
-    return (len(parts) == 5 and parts[2:] == ["*", "*", "*"] and parts[0].isdigit() and parts[1].isdigit()
-            and int(parts[0]) < 60 and int(parts[1]) < 24)
 
 
 def protected_tier_problems(environment: str, cluster: ClusterConfig | None, data: DataTierConfig | None,

@@ -269,7 +269,8 @@ def test_a_document_store_gets_an_hourly_plan_copied_to_the_dr_vault(prod_with_d
 
 def test_the_vector_volume_selection_takes_only_vector_store_volumes() -> None:
     # dev runs on the VM runtime, where the store's data volume is a planned aws:ebs/volume:Volume.
-    p = plan("dev", {"dataTier.vectorStore": "qdrant", "backup.drRegion": DR_REGION})
+    p = plan("dev", {"dataTier.vectorStore": "qdrant", "dataTier.qdrant.snapshotSchedule": "*/30 * * * *",
+                     "backup.drRegion": DR_REGION})
     [selection] = [s for s in p.of_type(SELECTION) if s.name == "backup-hourly-vector-volumes-selection"]
     assert [r.split(":")[2] for r in selection.inputs["resources"]] == ["ec2"]
     assert all(r.endswith(":volume/*") for r in selection.inputs["resources"])

@@ -70,10 +70,12 @@ def test_without_rtc_the_vector_store_has_no_bound() -> None:
     assert "no time bound" in reason(err, "dataTier.qdrant.snapshotSchedule")
 
 
-def test_the_vm_runtime_keeps_its_daily_timer_and_the_hourly_volume_copy() -> None:
-    """On VMs the timer is daily (systemd OnCalendar); the data volume's hourly AWS Backup copy bounds the loss."""
-    cfg = validated("dev", {"dataTier.vectorStore": "qdrant", "backup.drRegion": "us-west-2"})
-    assert cfg.backup.replicates and cfg.data_tier.qdrant.snapshot_schedule == "15 3 * * *"
+def test_the_vm_runtime_meets_the_rpo_with_the_same_schedule() -> None:
+    """On VMs a systemd timer snapshots to the same replicated bucket: a daily one is refused, */30 accepted."""
+    overrides = {"dataTier.vectorStore": "qdrant", "backup.drRegion": "us-west-2"}
+    assert "15 minutes of S3 replication" in reason(rejected("dev", overrides), "dataTier.qdrant.snapshotSchedule")
+    cfg = validated("dev", {**overrides, "dataTier.qdrant.snapshotSchedule": "*/30 * * * *"})
+    assert cfg.backup.replicates
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/8", "10.255.0.0/27", "8.8.8.0/24", "not-a-cidr"])

@@ -319,11 +319,6 @@ def test_dev_on_vms_with_a_store_passes_the_review(overrides):
     assert not review(plan("dev", overrides)).mandatory
 
 
-def test_on_vms_the_snapshot_schedule_is_a_daily_time():
-    err = config_error("dev", {"dataTier.vectorStore": "qdrant", "dataTier.qdrant.snapshotSchedule": "*/30 * * * *"})
-    assert [path for path, _ in err.issues] == ["dataTier.qdrant.snapshotSchedule"]
-
-
 def test_a_service_listing_the_store_key_gets_it_as_a_file_and_may_read_only_that_secret():
     overrides = {**QDRANT, "services.api.secrets": ["database", "vector-store"]}
     result = plan("staging", overrides)

@@ -36,18 +36,28 @@ def _values(field: str, low: int, high: int) -> set[int] | None:
     return out
 
 
-def max_gap_minutes(schedule: str) -> int | None:
-    """The longest time between two consecutive runs of a five-field schedule, over a day.
-
-    Only schedules that run every day are read (day-of-month, month and day-of-week all '*'): a daily one gives
-    1440; None when the schedule is not understood or runs on some days only (a gap of a day or more).
-    """
+def daily_times(schedule: str) -> tuple[list[int], list[int]] | None:
+    """The hours and minutes of a five-field schedule that runs every day (day-of-month, month and day-of-week all
+    '*'), each sorted; None when it is not understood or runs on some days only."""
     parts = schedule.split()
     if len(parts) != 5 or parts[2:] != ["*", "*", "*"]:
         return None
     minutes, hours = _values(parts[0], 0, 59), _values(parts[1], 0, 23)
     if not minutes or not hours:
         return None
+    return sorted(hours), sorted(minutes)
+
+
+def max_gap_minutes(schedule: str) -> int | None:
+    """The longest time between two consecutive runs of a five-field schedule, over a day.
+
+    Only schedules that run every day are read (day-of-month, month and day-of-week all '*'): a daily one gives
+    1440; None when the schedule is not understood or runs on some days only (a gap of a day or more).
+    """
+    times = daily_times(schedule)
+    if times is None:
+        return None
+    hours, minutes = times
     runs = sorted(h * 60 + m for h in hours for m in minutes)
     gaps = [b - a for a, b in itertools.pairwise(runs)] + [runs[0] + DAY_MINUTES - runs[-1]]
     return max(gaps)

@@ -42,6 +42,11 @@ SNAPSHOT_RETENTION_ANNOTATION = "agent-platform/snapshot-retention-days"
 # store's "recent" prefix the recent days (then their noncurrent version RECENT_SNAPSHOT_NONCURRENT_DAYS).
 SNAPSHOT_RECENT_RETENTION_ANNOTATION = "agent-platform/snapshot-recent-retention-days"
 SNAPSHOT_NONCURRENT_ANNOTATION = "agent-platform/snapshot-noncurrent-days"
+# The VM runtime's data volume carries its snapshot timer's schedule as two numbers (a CronJob has spec.schedule;
+# a tag value may hold only letters, digits, spaces and + - = . _ : / @, so not a cron expression): how many runs a
+# day (the cost estimate) and the longest gap between two runs in minutes (the RPO policy).
+SNAPSHOT_RUNS_PER_DAY_TAG = "agent-platform/snapshot-runs-per-day"
+SNAPSHOT_MAX_GAP_TAG = "agent-platform/snapshot-max-gap-minutes"
 # A recent snapshot that is overwritten or expired is not kept long: the daily class is the history
 # (NoncurrentDays, like Days, is a non-zero positive integer: S3 API NoncurrentVersionExpiration).
 RECENT_SNAPSHOT_NONCURRENT_DAYS = 1

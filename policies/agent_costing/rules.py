@@ -26,6 +26,7 @@ from agent_contract.tags import (
     SNAPSHOT_NONCURRENT_ANNOTATION,
     SNAPSHOT_RECENT_RETENTION_ANNOTATION,
     SNAPSHOT_RETENTION_ANNOTATION,
+    SNAPSHOT_RUNS_PER_DAY_TAG,
     VECTOR_STORE_CHARTS,
 )
 
@@ -1248,11 +1249,20 @@ def _ebs_volume(res: Resource, ctx: Context, bill: Bill) -> None:
             bill.add("backup.warm", size, f"EBS recovery points in AWS Backup (one full copy of {size:g} GiB)")
         snapshot, days = tags.get(SNAPSHOT_GIB_ANNOTATION), tags.get(SNAPSHOT_RETENTION_ANNOTATION)
         if snapshot is not None and days is not None:
-            # The VM runtime's timer runs once a day (the config accepts only 'M H * * *' there).
+            # The VM runtime's snapshot timer: its runs a day are a tag (a cron expression is no valid tag value).
+            runs = tags.get(SNAPSHOT_RUNS_PER_DAY_TAG)
+            if runs is None:
+                bill.skip(f"snapshots: the volume declares snapshots but no {SNAPSHOT_RUNS_PER_DAY_TAG} tag: runs per "
+                          "day unknown")
+                return
+            count_ = int(number(runs, ["tags", SNAPSHOT_RUNS_PER_DAY_TAG]))
+            recent = tags.get(SNAPSHOT_RECENT_RETENTION_ANNOTATION)
             noncurrent = tags.get(SNAPSHOT_NONCURRENT_ANNOTATION)
-            _snapshot_storage(bill, ctx, runs=1, schedule="the daily timer",
+            _snapshot_storage(bill, ctx, runs=count_, schedule="the snapshot timer",
                               volumes_gib=number(snapshot, ["tags", SNAPSHOT_GIB_ANNOTATION]),
-                              days=number(days, ["tags", SNAPSHOT_RETENTION_ANNOTATION]), recent_days=None,
+                              days=number(days, ["tags", SNAPSHOT_RETENTION_ANNOTATION]),
+                              recent_days=number(recent, ["tags", SNAPSHOT_RECENT_RETENTION_ANNOTATION])
+                              if recent is not None else None,
                               noncurrent_days=number(noncurrent, ["tags", SNAPSHOT_NONCURRENT_ANNOTATION])
                               if noncurrent is not None else 0.0)
 

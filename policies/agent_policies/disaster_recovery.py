@@ -15,8 +15,9 @@ states about each replication's lag with ``maxRpoMinutes``:
 - DocumentDB clusters: a global cluster (its sourceDbClusterIdentifier) with a secondary cluster in another region
   under a key of that region; AWS: replication "latency is typically under a second" (DocumentDB developer guide,
   "Overview of Amazon DocumentDB global clusters"). A global cluster's secondary is itself the copy.
-- Dedicated vector stores on EKS: the snapshot CronJob writes to the data bucket, which replicates with RTC, so the
-  RPO is the schedule's longest gap plus 15 minutes, compared with ``maxRpoMinutes``.
+- Dedicated vector stores: the snapshot CronJob (EKS) or timer (VM runtime, its gap a tag of the data volume) writes
+  to the data bucket, which replicates with RTC, so the RPO is the schedule's longest gap plus 15 minutes, compared
+  with ``maxRpoMinutes``.
 - The vector store's EBS volumes (VM data volume, or the EKS StorageClass that tags the volumes it provisions):
   nothing replicates them continuously, so an AWS Backup rule at least hourly (AWS Backup's shortest interval: it
   rejects rules "less than 60 minutes" apart) must select them and copy to another region. Their RPO is the interval
@@ -32,7 +33,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent_contract.schedules import max_gap_minutes
-from agent_contract.tags import BACKUP_PLAN_TAG, ROLE_TAG, SECRET_KIND_TAG
+from agent_contract.tags import (
+    BACKUP_PLAN_TAG,
+    ROLE_TAG,
+    SECRET_KIND_TAG,
+    SNAPSHOT_GIB_ANNOTATION,
+    SNAPSHOT_MAX_GAP_TAG,
+)
 from pulumi_policy import Policy, PolicyResource, ReportViolation, Severity, StackValidationArgs
 
 from ._common import Settings, as_list, get, known, of_type, soc2, stack_policy, tag_map
@@ -298,21 +305,34 @@ def _check_document_stores(resources: Sequence[PolicyResource], report: ReportVi
                        "managed key of its region; name a customer-managed key there.", secondary.urn)
 
 
-def _check_vector_snapshots(resources: Sequence[PolicyResource], target: int, report: ReportViolation) -> None:
-    """The vector store's snapshots reach the DR region through the replicated data bucket: gap + RTC <= RPO."""
+def _snapshot_gaps(resources: Sequence[PolicyResource]) -> list[tuple[PolicyResource, int | None, str]]:
+    """Each vector store snapshot writer with the longest gap between its runs (None: not understood) and how it
+    runs: the EKS CronJob by its spec.schedule, the VM data volume by the timer's gap it is tagged with."""
+    found: list[tuple[PolicyResource, int | None, str]] = []
     for job in of_type(resources, CRON_JOB):
         if known(lambda j=job: get(j.props, "metadata", "name")) != VECTOR_SNAPSHOT_JOB:
             continue
         schedule = known(lambda j=job: get(j.props, "spec", "schedule"))
-        if schedule is None:
+        if schedule is not None:
+            found.append((job, max_gap_minutes(str(schedule)), f"on '{schedule}'"))
+    for volume in of_type(resources, EBS_VOLUME):
+        tags = known(lambda v=volume: tag_map(get(v.props, "tags")), {}) or {}
+        if tags.get("component") != VECTOR_STORE_COMPONENT or SNAPSHOT_GIB_ANNOTATION not in tags:
             continue
-        gap = max_gap_minutes(str(schedule))
+        gap = tags.get(SNAPSHOT_MAX_GAP_TAG)
+        found.append((volume, int(gap) if str(gap).isdigit() else None, f"with no {SNAPSHOT_MAX_GAP_TAG} tag"))
+    return found
+
+
+def _check_vector_snapshots(resources: Sequence[PolicyResource], target: int, report: ReportViolation) -> None:
+    """The vector store's snapshots reach the DR region through the replicated data bucket: gap + RTC <= RPO."""
+    for writer, gap, how in _snapshot_gaps(resources):
         if gap is None or gap + S3_RTC_MINUTES > target:
-            every = f"up to {gap} minutes apart" if gap is not None else f"on '{schedule}'"
-            report(f"The vector store's snapshots ({job.name}) run {every}; with {S3_RTC_MINUTES} minutes of S3 "
+            every = f"up to {gap} minutes apart" if gap is not None else how
+            report(f"The vector store's snapshots ({writer.name}) run {every}; with {S3_RTC_MINUTES} minutes of S3 "
                    f"replication (RTC) to the DR region a region loss loses more than this stack's RPO of {target} "
                    f"minutes. Snapshot at least every {max(target - S3_RTC_MINUTES - 15, 5)} minutes "
-                   "(dataTier.<qdrant|weaviate>.snapshotSchedule).", job.urn)
+                   "(dataTier.<qdrant|weaviate>.snapshotSchedule).", writer.urn)
 
 
 def _check_replication(args: StackValidationArgs, settings: Settings, report: ReportViolation) -> None:

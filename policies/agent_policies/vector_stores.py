@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agent_contract.schedules import runs_per_day
-from agent_contract.tags import BACKUP_PLAN_TAG, VECTOR_STORE_CHARTS
+from agent_contract.tags import BACKUP_PLAN_TAG, SNAPSHOT_RUNS_PER_DAY_TAG, VECTOR_STORE_CHARTS
 from pulumi_policy import Policy, PolicyResource, ReportViolation, ResourceValidationArgs, Severity, StackValidationArgs
 
 from ._common import Report, Settings, cis_eks, get, known, known_plain, resource_policy, soc2, stack_policy
@@ -301,12 +301,19 @@ def _check_snapshot_classes(args: StackValidationArgs, settings: Settings, repor
     limit = int(settings["maxRecentDays"])
     sub_daily = []
     for job in args.resources:
+        if job.resource_type == EBS_VOLUME and _vm_store(job.props):
+            # The VM runtime's snapshot timer: its runs a day are a tag of the data volume.
+            runs_tag = str((known(lambda j=job: get(j.props, "tags"), {}) or {}).get(SNAPSHOT_RUNS_PER_DAY_TAG, 1))
+            runs = int(runs_tag) if runs_tag.isdigit() else None
+            if runs is None or runs > 1:
+                sub_daily.append((job, "the snapshot timer", runs))
+            continue
         if job.resource_type != CRON_JOB or known(lambda j=job: get(j.props, "metadata", "name")) != SNAPSHOT_JOB:
             continue
         schedule = known(lambda j=job: get(j.props, "spec", "schedule"))
         runs = runs_per_day(str(schedule)) if schedule is not None else 1
         if runs is None or runs > 1:
-            sub_daily.append((job, schedule, runs))
+            sub_daily.append((job, f"'{schedule}'", runs))
     if not sub_daily:
         return
     for bucket in args.resources:
@@ -323,7 +330,7 @@ def _check_snapshot_classes(args: StackValidationArgs, settings: Settings, repor
                    and known(lambda r=r: get(r, "noncurrentVersionExpiration", "noncurrentDays"), None) is not None]
         if not bounded:
             job, schedule, runs = sub_daily[0]
-            report(f"The vector store snapshots on '{schedule}' ({runs or 'an unknown number of'} full snapshots a "
+            report(f"The vector store snapshots on {schedule} ({runs or 'an unknown number of'} full snapshots a "
                    f"day), but the lifecycle of {bucket.name}, which keeps them, has no enabled rule on the "
                    f"recent prefix (vector-store/<store>/recent) expiring them within {limit} days and their "
                    "noncurrent versions: every run would be kept snapshotRetentionDays.", bucket.urn)

@@ -186,7 +186,8 @@ def test_an_rpo_under_an_hour_is_beyond_aws_backup(with_store: tuple[Plan, str, 
 
 def test_the_vm_vector_volume_is_judged_too() -> None:
     """The VM runtime's data volume is a planned EBS volume (component=vector-store), judged like the StorageClass."""
-    vm = plan("dev", {"dataTier.vectorStore": "qdrant", "backup.drRegion": "us-west-2"})
+    vm = plan("dev", {"dataTier.vectorStore": "qdrant", "dataTier.qdrant.snapshotSchedule": "*/30 * * * *",
+                      "backup.drRegion": "us-west-2"})
     config = only(REPLICATION, "prod")
     assert not [v for v in review(vm, config).violations
                 if v.policy == REPLICATION and "vector-store-data" in v.message]

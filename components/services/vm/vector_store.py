@@ -21,7 +21,15 @@ from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
-from agent_contract.tags import SNAPSHOT_GIB_ANNOTATION, SNAPSHOT_NONCURRENT_ANNOTATION, SNAPSHOT_RETENTION_ANNOTATION
+from agent_contract.schedules import daily_times, max_gap_minutes, runs_per_day
+from agent_contract.tags import (
+    SNAPSHOT_GIB_ANNOTATION,
+    SNAPSHOT_MAX_GAP_TAG,
+    SNAPSHOT_NONCURRENT_ANNOTATION,
+    SNAPSHOT_RECENT_RETENTION_ANNOTATION,
+    SNAPSHOT_RETENTION_ANNOTATION,
+    SNAPSHOT_RUNS_PER_DAY_TAG,
+)
 
 from components.core import iam
 from components.core.context import StackContext
@@ -70,9 +78,14 @@ def store_environment(store: VectorStoreRefs, region: str, bucket: str) -> dict[
 
 
 def on_calendar(schedule: str) -> str:
-    """A daily five-field cron schedule ('M H * * *', config-validated on this runtime) as a systemd OnCalendar."""
-    minute, hour, *_ = schedule.split()
-    return f"*-*-* {int(hour):02d}:{int(minute):02d}:00 UTC"
+    """A five-field cron schedule that runs every day (config-validated on this runtime) as a systemd OnCalendar
+    time: its hours and minutes as explicit comma-separated lists, which systemd.time(7) calendar events accept in
+    each field ('*-*-* 00,12:00,30:00 UTC' runs at 00:00, 00:30, 12:00 and 12:30)."""
+    times = daily_times(schedule)
+    if times is None:
+        raise ValueError(f"snapshot schedule '{schedule}' does not run every day")
+    hours, minutes = times
+    return f"*-*-* {','.join(f'{h:02d}' for h in hours)}:{','.join(f'{m:02d}' for m in minutes)}:00 UTC"
 
 
 def render_user_data(store: VectorStoreRefs, *, image: str, region: str, volume_id: str, eni_id: str,
@@ -97,11 +110,15 @@ def render_user_data(store: VectorStoreRefs, *, image: str, region: str, volume_
 
 
 def snapshot_tags(store: VectorStoreRefs) -> dict[str, str]:
-    """What one snapshot writes to S3 at most (the whole volume) and how long S3 keeps it, then its noncurrent
-    version (the cost estimate)."""
-    return {SNAPSHOT_GIB_ANNOTATION: str(store.sizing.volume_size_gib),
-            SNAPSHOT_RETENTION_ANNOTATION: str(store.sizing.snapshot_retention_days),
-            SNAPSHOT_NONCURRENT_ANNOTATION: str(store.noncurrent_days)}
+    """What one snapshot writes to S3 at most (the whole volume), how often the timer runs and how long S3 keeps each
+    retention class, then its noncurrent version: the cost estimate prices them, the RPO policy reads the gap."""
+    sizing = store.sizing
+    return {SNAPSHOT_GIB_ANNOTATION: str(sizing.volume_size_gib),
+            SNAPSHOT_RETENTION_ANNOTATION: str(sizing.snapshot_retention_days),
+            SNAPSHOT_RECENT_RETENTION_ANNOTATION: str(sizing.recent_snapshot_retention_days),
+            SNAPSHOT_NONCURRENT_ANNOTATION: str(store.noncurrent_days),
+            SNAPSHOT_RUNS_PER_DAY_TAG: str(runs_per_day(sizing.snapshot_schedule)),
+            SNAPSHOT_MAX_GAP_TAG: str(max_gap_minutes(sizing.snapshot_schedule))}
 
 
 def store_image(kind: str) -> str:
