@@ -4,8 +4,10 @@ import gc
 import os
 import sys
 
-from planning import gc_settings
+from planning import gc_settings, provider_imports
 
+# The provider SDKs' annotations stay unevaluated: half their import time (planning/provider_imports.py).
+provider_imports.install()
 # Freezing after the imports takes the modules out of every later collection (see planning/gc_settings.py),
 # as does freezing after the plan (``gc_settings.plan_made``), which only the planner's own process does.
 gc.set_threshold(*gc_settings.THRESHOLDS)

@@ -209,10 +209,12 @@ def _child_stack(argv: list[str]) -> dict[str, Any]:
 def _child_floor(resources: int) -> dict[str, Any]:
     import gc
 
+    from planning import provider_imports
     from planning.gc_settings import THRESHOLDS
 
     started = time.process_time()
     gc.set_threshold(*THRESHOLDS)  # as python -m planning does
+    provider_imports.install()  # and so are the providers imported
     clock = ImportClock()
     clock.install()
     from planning.engine import run_program

@@ -310,19 +310,19 @@ def _plan(ref: StackRef, config: dict[str, str], secret_keys: list[str], main: P
     pulumi.runtime.set_all_config(config, secret_keys)
     pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=ref.name, preview=preview, monitor=monitor)
     loop = asyncio.get_event_loop()
+    # Closed here, on its own thread, whether the program succeeds or not, rather than by the collector later,
+    # which sometimes finds its self-pipe already gone and prints "Exception ignored in BaseEventLoop.__del__".
     try:
-        loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
-    except Exception as exc:
-        # Tests prove a failed run registered nothing; keep what was registered on the error.
-        exc.registered = list(monitor.records)  # type: ignore[attr-defined]
-        raise
-    root = get_root_resource()
-    exported = getattr(root, "outputs", {}) or {}
-    try:
+        try:
+            loop.run_until_complete(run_pulumi_func(lambda: runpy.run_path(str(main), run_name="__main__")))
+        except Exception as exc:
+            # Tests prove a failed run registered nothing; keep what was registered on the error.
+            exc.registered = list(monitor.records)  # type: ignore[attr-defined]
+            raise
+        root = get_root_resource()
+        exported = getattr(root, "outputs", {}) or {}
         struct = loop.run_until_complete(rpc.serialize_properties(exported, {}))
     finally:
-        # Closed here, on its own thread, rather than by the collector at interpreter exit, where it sometimes
-        # finds its self-pipe already gone and prints "Exception ignored in BaseEventLoop.__del__".
         loop.close()
     outputs = json_format.MessageToDict(struct)
     return Plan(stack=ref.name, resources=list(monitor.records), outputs=outputs,

@@ -7,7 +7,13 @@ larger thresholds as ``python -m planning`` (planning/__main__.py) keep the suit
 
 import gc
 
-from planning.engine import DEPLOYED_STACKS, STACKS
+from planning import provider_imports
+
+# The provider SDKs load as ``python -m planning`` loads them (planning/provider_imports.py); PROVIDER_IMPORTS=plain
+# turns it off, e.g. to compare.
+provider_imports.install()
+
+from planning.engine import DEPLOYED_STACKS, STACKS  # noqa: E402 - imported once the providers' loader is in place
 
 gc.set_threshold(50_000, 50, 100)
 

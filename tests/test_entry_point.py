@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+
+import pytest
+
+from config.errors import ConfigError
+from planning.engine import run_program, with_paths
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,3 +35,15 @@ def test_a_plan_run_flushes_its_output_and_loads_only_the_providers_it_uses(tmp_
     assert not {m for m in loaded if m.startswith("pulumi_docker")}
     assert not {m for m in loaded if m.startswith("pulumi_kubernetes.core")}
     assert "pulumi_aws.ec2" in loaded  # the check reads the module list it thinks it reads
+
+
+def test_a_plan_that_fails_closes_its_event_loop() -> None:
+    """A refused config stops the program inside the loop; the loop is closed then, not left to the collector,
+    which may find its self-pipe gone and print "Exception ignored in BaseEventLoop.__del__" into a later run."""
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        with pytest.raises(ConfigError):
+            run_program("dev", with_paths("dev", {"dataTier.vectorStore": "milvus"}))
+        gc.collect()
+    assert not [w for w in caught if "unclosed event loop" in str(w.message)]
