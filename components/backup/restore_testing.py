@@ -90,8 +90,9 @@ def restore_tests(
         )
         # All four are overridable keys for "Amazon RDS instances" (AWS Backup developer guide, "Restore testing
         # inferred metadata": ... multiAz, ... publiclyAccessible, ... dbSubnetGroupName, vpcSecurityGroupIds;
-        # "key values are not case sensitive"). AWS Backup also infers multiAz and publiclyAccessible as false;
-        # stating them keeps a restored copy private and single-AZ whatever the default becomes.
+        # "key values are not case sensitive"; a list is a JSON-array-encoded string). AWS Backup also infers
+        # multiAz and publiclyAccessible as false; stating them keeps a restored copy private and single-AZ
+        # whatever the default becomes.
         overrides: dict[str, pulumi.Input[str]] = {
             "dbSubnetGroupName": subnets.name,
             "vpcSecurityGroupIds": pulumi.Output.json_dumps([sealed.id]),
@@ -121,12 +122,11 @@ def restore_tests(
             tags=dict(tags),
             opts=child,
         )
-        # Overrides for the row "Amazon RDS, Aurora, Amazon DocumentDB, Amazon Neptune clusters" of AWS Backup's
-        # "Restore testing inferred metadata" (keys are case-insensitive there). The row's cells were not readable
-        # offline; the keys are the cluster restore API's (RestoreDBClusterFromSnapshot DBSubnetGroupName,
-        # VpcSecurityGroupIds), as for the RDS instance row above, and the same keys restore clusters through AWS
-        # Backup's StartRestoreJob in NHSDigital/terraform-aws-backup (restore-to-aurora/restore_to_aurora.py).
-        # Without them the restore lands in the region's default VPC, or fails where there is none.
+        # Overridable keys of the row "Amazon RDS, Aurora, Amazon DocumentDB, Amazon Neptune clusters" of AWS
+        # Backup's "Restore testing inferred metadata" (availabilityZones, databaseName, ..., dbSubnetGroupName, ...,
+        # vpcSecurityGroupIds; case-insensitive). List values are "JSON-array-encoded strings" (same page, "Format
+        # for list-typed override values"). Without them the restore lands in the region's default VPC, or fails
+        # where there is none.
         aws.backup.RestoreTestingSelection(
             f"{name}-document-store",
             name="document_store",
