@@ -8,6 +8,8 @@ ships it. Each ``expect_*`` queues the answers one check needs; ``plant`` argume
 from __future__ import annotations
 
 import datetime
+import functools
+import threading
 from typing import Any
 
 import boto3
@@ -34,6 +36,18 @@ DIGEST = "sha256:" + "ab" * 32
 SAR_APP = "arn:aws:serverlessrepo:us-east-1:297356227824:applications/SecretsManagerRDSPostgreSQLRotationSingleUser"
 
 
+# Sessions are not thread-safe (boto3 guide, "Multithreading or multiprocessing with sessions") and the runner
+# runs checks on threads, each asking for its clients: clients are made under this lock, then used freely.
+_SESSION_LOCK = threading.Lock()
+
+
+@functools.cache
+def _session(region: str) -> boto3.session.Session:
+    """One session per region for every stubbed account: its loader parses each service model once, where a session
+    per client parsed it for every client of every test. Clients and their Stubbers stay per account."""
+    return boto3.session.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret", region_name=region)
+
+
 class StubAccount:
     """A client factory (``clients(service, region)``) whose clients answer only what was queued."""
 
@@ -45,9 +59,8 @@ class StubAccount:
     def __call__(self, service: str, region: str | None = None) -> Any:
         key = (service, region or REGION)
         if key not in self.clients:
-            session = boto3.session.Session(aws_access_key_id="AKIDTEST", aws_secret_access_key="secret",
-                                            region_name=key[1])
-            client = session.client(service, region_name=key[1])
+            with _SESSION_LOCK:
+                client = _session(key[1]).client(service, region_name=key[1])
             client.meta.events.register("before-call.*.*", self._record)
             stubber = Stubber(client)
             stubber.activate()
