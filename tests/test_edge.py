@@ -461,11 +461,59 @@ def test_each_route_is_a_host_and_path_rule_and_its_health_path_an_exact_rule_ev
     assert condition_values(chat_health, "pathPattern") == ["/healthz"]
     assert condition_values(docs_health, "pathPattern") == ["/docs/health"]
     assert max(chat_health["priority"], docs_health["priority"]) < min(chat["priority"], docs["priority"])
-    assert min(chat_health["priority"], docs_health["priority"]) == 1000, "clear of the old host rule's 100"
+    assert min(chat_health["priority"], docs_health["priority"]) >= 1000, "clear of the old host rule's 100"
     for name in ("edge-route-chat", "edge-route-chat-health", "edge-route-docs", "edge-route-docs-health"):
         rule = p.one(LISTENER_RULE, name)
         assert rule.props["actions"][0]["type"] == "forward"
         assert tgs[name.split("-")[2]].urn in rule.dependencies, "each rule forwards to its own service's group"
+
+
+def _priorities(p: Plan) -> dict[str, int]:
+    return {r.name: r.props["priority"] for r in p.of_type(LISTENER_RULE)}
+
+
+ECR_ADMIN = "111122223333.dkr.ecr.us-east-1.amazonaws.com/agent-platform-dev/admin@sha256:" + "d" * 64
+
+
+@pytest.mark.parametrize("runtime", ["eks", "vm"])
+def test_adding_a_route_leaves_every_other_rule_at_its_priority(runtime):
+    """ELBv2 moves one rule at a time and refuses a number another rule holds (PriorityInUse): an added service
+    must not renumber the rules already on the listener. The new route is deeper than one already on its host, so
+    it is evaluated first."""
+    if runtime == "eks":  # prod: health-check rules too; /docs/admin under /docs
+        admin = {"kind": "api", "image": image("admin"), "port": 8081,
+                 "ingress": {"host": DOMAINS["prod"], "path": "/docs/admin"}}
+        before = _priorities(edge_plan("prod"))
+        after = _priorities(edge_plan("prod", {"services": {**services("prod"), "admin": admin}}))
+        under = "edge-route-docs"
+    else:  # dev's own services on dedicated instances: /admin under the api service's /
+        admin = {"kind": "api", "image": ECR_ADMIN, "port": 8081,
+                 "ingress": {"host": "api.dev.agents.example.com", "path": "/admin"}}
+        before = _priorities(plan("dev", DEDICATED_VM))
+        after = _priorities(plan("dev", {**DEDICATED_VM, "services.admin": admin}))
+        under = "edge-route-api"
+    assert {name: after[name] for name in before} == before
+    added = set(after) - set(before)
+    assert "edge-route-admin" in added and all("admin" in name for name in added)
+    assert after["edge-route-admin"] < after[under], "the deeper prefix first"
+    health = [v for k, v in after.items() if k.endswith("-health")]
+    assert not health or max(health) < min(v for k, v in after.items() if not k.endswith("-health")), \
+        "every health check before any prefix"
+
+
+def test_fifty_routes_get_fifty_distinct_priorities_in_the_listeners_range():
+    from components.edge.priorities import HEALTH, PREFIX, rule_priorities
+    from config.edge import Route
+
+    routes = [Route(service=f"svc{i}", host="agents.example.com", path=f"/p{i}" if i % 2 else f"/p/{i}", port=8080,
+                    rate_limit=None, max_body_size="1m", health_path=f"/p{i}/healthz")  # type: ignore[arg-type]
+              for i in range(50)]
+    found = rule_priorities(routes, first=1000, health_rules=True)
+    assert len(set(found.values())) == 100
+    assert all(1 <= v <= 50_000 for v in found.values()), "ELBv2 rule priorities are 1-50,000"
+    deep = [found[(r.service, PREFIX)] for r in routes if r.path.count("/") == 2]
+    shallow = [found[(r.service, PREFIX)] for r in routes if r.path.count("/") == 1]
+    assert max(found[(r.service, HEALTH)] for r in routes) < min(deep) and max(deep) < min(shallow)
 
 
 def _rules_by_name(p: Plan) -> dict[str, dict[str, Any]]:

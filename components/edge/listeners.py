@@ -15,12 +15,13 @@ import pulumi
 import pulumi_aws as aws
 
 from components.core.context import StackContext
+from components.edge.priorities import HEALTH, PREFIX, rule_priorities
 from components.services.vm.nginx import ALB_HEADERS
 from config.edge import EdgeConfig, Route
 
 COMPONENT = "edge"
 LB_ROLE = "load-balancer"
-# Longer paths first so /v1/admin wins over /v1; ALB rules are evaluated by ascending priority.
+# Where the VM runtime's listener rules start (components/edge/priorities.py numbers them from here).
 FIRST_VM_RULE_PRIORITY = 100
 
 
@@ -94,35 +95,34 @@ def route_rules(name: str, routes: Sequence[Route], target_groups: Mapping[str, 
     """One rule per route (host + path prefix); with ``health_rules``, each health path first (exact match).
 
     ALB evaluates rules by ascending priority: health paths come first (the route's prefix would also match
-    them), then longer prefixes before shorter ones on the same host.
+    them), then deeper prefixes before shallower ones; each rule keeps its number when routes are added or removed
+    (components/edge/priorities.py).
     """
     ordered = sorted(routes, key=lambda r: (r.host, -len(r.path), r.service))
-    priority = first_priority
+    priorities = rule_priorities(ordered, first=first_priority, health_rules=health_rules)
     if health_rules:
         for route in ordered:
             aws.lb.ListenerRule(
                 f"{name}-route-{route.service}-health",
                 listener_arn=https.arn,
-                priority=priority,
+                priority=priorities[(route.service, HEALTH)],
                 conditions=[{"host_header": {"values": [route.host]}},
                             {"path_pattern": {"values": [route.health_path]}}],
                 actions=[{"type": "forward", "target_group_arn": target_groups[route.service]}],
                 tags=dict(tags),
                 opts=pulumi.ResourceOptions(parent=https),
             )
-            priority += 1
     for route in ordered:
         aws.lb.ListenerRule(
             f"{name}-route-{route.service}",
             listener_arn=https.arn,
-            priority=priority,
+            priority=priorities[(route.service, PREFIX)],
             conditions=[{"host_header": {"values": [route.host]}},
                         {"path_pattern": {"values": _path_patterns(route.path)}}],
             actions=[{"type": "forward", "target_group_arn": target_groups[route.service]}],
             tags=dict(tags),
             opts=pulumi.ResourceOptions(parent=https),
         )
-        priority += 1
 
 
 def vm_listeners(name: str, cfg: EdgeConfig, routes: Sequence[Route], targets: Mapping[str, VmTarget], *,
