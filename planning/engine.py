@@ -6,6 +6,7 @@ settings, config and root stack in context variables, so runs never leak into on
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import copy
 import json
@@ -180,8 +181,36 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.records: list[PlannedResource] = []
         self._lock = threading.Lock()
+        # The SDK's mock Invoke and RegisterResource give each executor thread they run on an event loop it never
+        # closes (``sync_await._ensure_event_loop``); left to the collector, such a loop's finalizer may find its
+        # self-pipe gone and print "Exception ignored in BaseEventLoop.__del__" into a later test. Those threads get
+        # a loop of ours first, closed with the plan (``close_thread_loops``).
+        self._plan_thread = threading.current_thread()
+        self._local = threading.local()
+        self._thread_loops: list[asyncio.AbstractEventLoop] = []
+
+    def _own_thread_loop(self) -> None:
+        if threading.current_thread() is self._plan_thread or getattr(self._local, "loop", None) is not None:
+            return
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._local.loop = loop
+        with self._lock:
+            self._thread_loops.append(loop)
+
+    def close_thread_loops(self) -> None:
+        """Close the executor threads' loops: the plan's work is done and its executor shut down."""
+        with self._lock:
+            loops, self._thread_loops = self._thread_loops, []
+        for loop in loops:
+            loop.close()
+
+    def Invoke(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self._own_thread_loop()
+        return super().Invoke(request)
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+        self._own_thread_loop()
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -324,6 +353,7 @@ def _plan(ref: StackRef, config: dict[str, str], secret_keys: list[str], main: P
         struct = loop.run_until_complete(rpc.serialize_properties(exported, {}))
     finally:
         loop.close()
+        monitor.close_thread_loops()
     outputs = json_format.MessageToDict(struct)
     return Plan(stack=ref.name, resources=list(monitor.records), outputs=outputs,
                 invokes=list(monitor.mocks.invokes), ref=ref)
