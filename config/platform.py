@@ -244,7 +244,9 @@ def cross_section_problems(environment: str, protect: bool | None, sections: Map
             problems.append("recovery.documentStoreSnapshotArn: set only with dataTier.documentStore (the store it "
                             "restores)")
     if backup is not None and data is not None and backup.replicates:
-        problems.extend(dr_store_problems(backup, data))
+        # One reason per key: a schedule the VM runtime already refused is not refused again for the RPO.
+        named = {problem.split(":", 1)[0] for problem in problems}
+        problems.extend(p for p in dr_store_problems(backup, data) if p.split(":", 1)[0] not in named)
     return problems
 
 
@@ -272,9 +274,14 @@ def dr_store_problems(backup: BackupConfig, data: DataTierConfig) -> list[str]:
         gap = max_gap_minutes(store.snapshot_schedule)
         lag = S3_RTC_MINUTES if backup.replication.replication_time_control else None
         if gap is None or lag is None or gap + lag > backup.rpo_target_minutes:
-            bound = ("S3 replication without Replication Time Control has no time bound" if lag is None else
-                     f"snapshots every {gap if gap is not None else '?'} minutes plus {lag} minutes of S3 "
-                     f"replication exceed backup.rpoTargetMinutes {backup.rpo_target_minutes}")
+            if lag is None:
+                bound = "S3 replication without Replication Time Control has no time bound"
+            elif gap is None:
+                bound = (f"'{store.snapshot_schedule}' does not run every day (day-of-month, month and day-of-week "
+                         "must be '*'), so the time between snapshots has no bound")
+            else:
+                bound = (f"snapshots every {gap} minutes plus {lag} minutes of S3 replication exceed "
+                         f"backup.rpoTargetMinutes {backup.rpo_target_minutes}")
             problems.append(f"dataTier.{data.vector_store}.snapshotSchedule: the vector store reaches backup.drRegion "
                             f"through its snapshots in the replicated data bucket; {bound}: snapshot at least every "
                             f"{max(backup.rpo_target_minutes - S3_RTC_MINUTES - 15, 5)} minutes (e.g. */30 * * * *)")

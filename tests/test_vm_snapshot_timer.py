@@ -140,3 +140,14 @@ def test_the_review_fails_a_frequent_vm_timer_whose_recent_snapshots_never_expir
                        "vector-store-snapshots-bounded")
     assert [v.urn.rsplit("::", 1)[-1] for v in found] == ["data-data-lifecycle"]
     assert "48 full snapshots a day" in found[0].message
+
+
+def test_a_schedule_that_skips_days_gets_one_reason_when_the_store_replicates():
+    key = "dataTier.qdrant.snapshotSchedule"
+    on_vm = rejected("staging", {**VM_DR, key: "0 3 * * 1"})
+    assert [k for k, _ in on_vm.issues].count(key) == 1
+    assert "every day" in reason(on_vm, key)
+    on_eks = rejected("prod", {"dataTier.vectorStore": "qdrant", key: "0 3 * * 1"})
+    text = reason(on_eks, key)
+    assert "does not run every day" in text and "?" not in text
+    assert_words(text)

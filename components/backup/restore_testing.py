@@ -69,6 +69,23 @@ def restore_tests(
     )
     conditions = {"string_equals": tag_conditions(project=context.project, stack=context.stack)}
     child = pulumi.ResourceOptions(parent=plan, provider=provider)
+
+    def select(suffix: str, selection: str, resource_type: str,
+               overrides: Mapping[str, pulumi.Input[str]] | None = None) -> None:
+        """Every recovery point of ``resource_type`` this stack's tags select, restored and validated by the plan."""
+        aws.backup.RestoreTestingSelection(
+            f"{name}-{suffix}",
+            name=selection,
+            restore_testing_plan_name=plan.name,
+            protected_resource_type=resource_type,
+            iam_role_arn=target.role_arn,
+            protected_resource_arns=["*"],
+            protected_resource_conditions=conditions,
+            restore_metadata_overrides=overrides,
+            validation_window_hours=config.validation_window_hours,
+            opts=child,
+        )
+
     databases = [t for t in ("RDS", "DocumentDB") if t in types]
     sealed = aws.ec2.SecurityGroup(
         f"{name}-sg",
@@ -101,18 +118,7 @@ def restore_tests(
         }
         if config.db_instance_class:
             overrides["dbInstanceClass"] = config.db_instance_class
-        aws.backup.RestoreTestingSelection(
-            f"{name}-database",
-            name="database",
-            restore_testing_plan_name=plan.name,
-            protected_resource_type="RDS",
-            iam_role_arn=target.role_arn,
-            protected_resource_arns=["*"],
-            protected_resource_conditions=conditions,
-            restore_metadata_overrides=overrides,
-            validation_window_hours=config.validation_window_hours,
-            opts=child,
-        )
+        select("database", "database", "RDS", overrides)
     if "DocumentDB" in types:
         assert sealed is not None
         doc_subnets = aws.docdb.SubnetGroup(
@@ -127,31 +133,10 @@ def restore_tests(
         # vpcSecurityGroupIds; case-insensitive). List values are "JSON-array-encoded strings" (same page, "Format
         # for list-typed override values"). Without them the restore lands in the region's default VPC, or fails
         # where there is none.
-        aws.backup.RestoreTestingSelection(
-            f"{name}-document-store",
-            name="document_store",
-            restore_testing_plan_name=plan.name,
-            protected_resource_type="DocumentDB",
-            iam_role_arn=target.role_arn,
-            protected_resource_arns=["*"],
-            protected_resource_conditions=conditions,
-            restore_metadata_overrides={
-                "dbSubnetGroupName": doc_subnets.name,
-                "vpcSecurityGroupIds": pulumi.Output.json_dumps([sealed.id]),
-            },
-            validation_window_hours=config.validation_window_hours,
-            opts=child,
-        )
+        select("document-store", "document_store", "DocumentDB", {
+            "dbSubnetGroupName": doc_subnets.name,
+            "vpcSecurityGroupIds": pulumi.Output.json_dumps([sealed.id]),
+        })
     if "S3" in types:
-        aws.backup.RestoreTestingSelection(
-            f"{name}-data-bucket",
-            name="data_bucket",
-            restore_testing_plan_name=plan.name,
-            protected_resource_type="S3",
-            iam_role_arn=target.role_arn,
-            protected_resource_arns=["*"],
-            protected_resource_conditions=conditions,
-            validation_window_hours=config.validation_window_hours,
-            opts=child,
-        )
+        select("data-bucket", "data_bucket", "S3")
     return plan

@@ -28,17 +28,21 @@ CA_CERTIFICATE = "rds-ca-rsa2048-g1"
 TLS_SETTING = "tls1.2+"
 
 
-def parameters(cfg: DocumentStoreConfig) -> dict[str, str]:
-    """TLS 1.2+, audit logs and the profiler on (they are what the log exports carry).
+def parameters(cfg: DocumentStoreConfig) -> list[dict[str, str]]:
+    """TLS 1.2+, audit logs and the profiler on (they are what the log exports carry), as a cluster parameter
+    group's entries: the primary's and the DR secondary's, which must match.
 
     Cluster parameters reference: audit_logs (enabled|disabled|ddl|dml_read|dml_write|all|none, dynamic),
-    profiler (enabled|disabled), profiler_threshold_ms (50-2147483646)."""
-    return {
+    profiler (enabled|disabled), profiler_threshold_ms (50-2147483646). tls is static: DocumentDB applies it at
+    the next reboot (pending-reboot); the others are dynamic."""
+    values = {
         "tls": TLS_SETTING,
         "audit_logs": "enabled",
         "profiler": "enabled",
         "profiler_threshold_ms": str(cfg.profiler_threshold_ms),
     }
+    return [{"name": key, "value": value, "apply_method": "pending-reboot" if key == "tls" else "immediate"}
+            for key, value in sorted(values.items())]
 
 
 @dataclass(frozen=True)
@@ -77,10 +81,7 @@ def document_store(
     parameter_group = aws.docdb.ClusterParameterGroup(
         f"{name}-docdb-params", family=cfg.parameter_group_family,
         description=f"agent-platform DocumentDB {cfg.engine_version}: TLS 1.2+, audit and profiler on",
-        # tls is static: DocumentDB applies it at the next reboot (pending-reboot); the others are dynamic.
-        parameters=[{"name": key, "value": value,
-                     "apply_method": "pending-reboot" if key == "tls" else "immediate"}
-                    for key, value in sorted(parameters(cfg).items())],
+        parameters=parameters(cfg),
         tags=tags, opts=child)
     groups = [
         log_group(f"{name}-docdb-{kind}-logs", f"/aws/docdb/{identifier}/{kind}",

@@ -65,9 +65,7 @@ def replicate_document_store(parent: pulumi.Resource, name: str, config: DataTie
     parameter_group = aws.docdb.ClusterParameterGroup(
         f"{name}-docdb-dr-params", family=cfg.parameter_group_family,
         description=f"agent-platform DocumentDB {cfg.engine_version} DR secondary: TLS 1.2+, audit and profiler on",
-        parameters=[{"name": key, "value": value,
-                     "apply_method": "pending-reboot" if key == "tls" else "immediate"}
-                    for key, value in sorted(parameters(cfg).items())],
+        parameters=parameters(cfg),
         tags=tags, opts=on_dr)
     # Nothing may reach the secondary before a failover: a group with no rules (the provider revokes the default
     # egress); the runbook restores the promoted cluster's snapshot into the DR stack's own network.

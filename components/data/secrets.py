@@ -12,6 +12,7 @@ import json
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -133,26 +134,34 @@ def app_secrets(parent: pulumi.Resource, name: str, config: DataTierConfig, cont
                       versions=(*versions, jwt_version, encryption_key_version))
 
 
+def _login_secret(
+    parent: pulumi.Resource, name: str, role: str, config: DataTierConfig, context: StackContext, *, path: str,
+    description: str, login: Mapping[str, Any], key_arn: pulumi.Input[str], replica: SecretReplica | None,
+    after_password: Mapping[str, Any] | None = None,
+) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
+    """A database login with a generated password, as one JSON secret in the shape AWS's rotation functions read:
+    ``login`` fields, then the password, then ``after_password`` (the order is the stored string's)."""
+    password = random.RandomPassword(f"{name}-{role}-password", length=APP_PASSWORD_LENGTH, special=False,
+                                     opts=pulumi.ResourceOptions(parent=parent))
+    value = pulumi.Output.json_dumps(
+        {**login, "password": pulumi.Output.secret(password.result), **(after_password or {})})
+    return secret(f"{name}-{role}-credentials", context, path=path, kind=DATABASE_CREDENTIALS,
+                  description=description, value=value, key_arn=key_arn,
+                  recovery_window_days=config.secrets.recovery_window_days, parent=parent, replica=replica)
+
+
 def app_database_credentials(
     parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
     host: pulumi.Input[str], key_arn: pulumi.Input[str], replica: SecretReplica | None = None,
 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
     """The application role's credentials in the JSON shape AWS's PostgreSQL rotation function expects."""
     pg = config.postgres
-    password = random.RandomPassword(f"{name}-app-db-password", length=APP_PASSWORD_LENGTH, special=False,
-                                     opts=pulumi.ResourceOptions(parent=parent))
-    value = pulumi.Output.json_dumps({
-        "engine": "postgres",
-        "host": host,
-        "port": POSTGRES_PORT,
-        "dbname": pg.database_name,
-        "username": pg.app_username,
-        "password": pulumi.Output.secret(password.result),
-    })
-    return secret(f"{name}-app-db-credentials", context, path="postgres/app", kind=DATABASE_CREDENTIALS,
-                  description=f"PostgreSQL credentials of the application role {pg.app_username} (rotated)",
-                  value=value, key_arn=key_arn, recovery_window_days=config.secrets.recovery_window_days,
-                  parent=parent, replica=replica)
+    return _login_secret(
+        parent, name, "app-db", config, context, path="postgres/app",
+        description=f"PostgreSQL credentials of the application role {pg.app_username} (rotated)",
+        login={"engine": "postgres", "host": host, "port": POSTGRES_PORT, "dbname": pg.database_name,
+               "username": pg.app_username},
+        key_arn=key_arn, replica=replica)
 
 
 def monitor_database_credentials(
@@ -166,16 +175,12 @@ def monitor_database_credentials(
     GetDataSources), so its liveness probe restarts it when the login fails after a rotation.
     """
     pg = config.postgres
-    password = random.RandomPassword(f"{name}-monitor-db-password", length=APP_PASSWORD_LENGTH, special=False,
-                                     opts=pulumi.ResourceOptions(parent=parent))
-    value = pulumi.Output.json_dumps({
-        "engine": "postgres", "host": host, "port": POSTGRES_PORT, "dbname": pg.database_name,
-        "username": pg.monitor_username, "password": pulumi.Output.secret(password.result),
-    })
-    return secret(f"{name}-monitor-db-credentials", context, path="postgres/monitor", kind=DATABASE_CREDENTIALS,
-                  description=f"PostgreSQL login of the metrics exporter ({pg.monitor_username}, pg_monitor only)",
-                  value=value, key_arn=key_arn, recovery_window_days=config.secrets.recovery_window_days,
-                  parent=parent, replica=replica)
+    return _login_secret(
+        parent, name, "monitor-db", config, context, path="postgres/monitor",
+        description=f"PostgreSQL login of the metrics exporter ({pg.monitor_username}, pg_monitor only)",
+        login={"engine": "postgres", "host": host, "port": POSTGRES_PORT, "dbname": pg.database_name,
+               "username": pg.monitor_username},
+        key_arn=key_arn, replica=replica)
 
 
 def document_store_credentials(
@@ -191,21 +196,12 @@ def document_store_credentials(
     """
     docs = config.document_store
     assert docs is not None, "document_store_credentials() is called only with a document store"
-    password = random.RandomPassword(f"{name}-docdb-app-password", length=APP_PASSWORD_LENGTH, special=False,
-                                     opts=pulumi.ResourceOptions(parent=parent))
-    value = pulumi.Output.json_dumps({
-        "engine": "mongo",
-        "host": host,
-        "port": MONGODB_PORT,
-        "username": docs.app_username,
-        "password": pulumi.Output.secret(password.result),
-        "ssl": True,
-    })
-    return secret(f"{name}-docdb-app-credentials", context, path="docdb/app", kind=DATABASE_CREDENTIALS,
-                  description=f"DocumentDB login of the services ({docs.app_username}, {docs.app_role} on "
-                              f"{docs.database_name} only; rotated)",
-                  value=value, key_arn=key_arn, recovery_window_days=config.secrets.recovery_window_days,
-                  parent=parent, replica=replica)
+    return _login_secret(
+        parent, name, "docdb-app", config, context, path="docdb/app",
+        description=f"DocumentDB login of the services ({docs.app_username}, {docs.app_role} on "
+                    f"{docs.database_name} only; rotated)",
+        login={"engine": "mongo", "host": host, "port": MONGODB_PORT, "username": docs.app_username},
+        after_password={"ssl": True}, key_arn=key_arn, replica=replica)
 
 
 def document_store_rotation(

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.core import iam, kms
+from components.core import kms
 from components.core.context import StackContext
-from components.core.logs import log_group
+from components.network.flow_logs import flow_log
 from components.network.zones import availability_zones
 
 COMPONENT = "network"
@@ -80,31 +80,13 @@ class StandbyNetwork(pulumi.ComponentResource):
                            map_public_ip_on_launch=False, tags=tags(f"isolated-{i}"), opts=child)
             for i, cidr in enumerate(subnet_cidrs(args.cidr))
         ]
-        self._flow_log(name, args, vpc, logs_key, tags("flow-log"))
+        # Every VPC logs its traffic (CIS AWS 3.9), this one included, though nothing should flow in it.
+        flow_log(self, name, args.context, vpc_id=vpc.id,
+                 group_name=f"/agent-platform/{args.context.stack}/standby-vpc-flow-logs",
+                 retention_days=args.flow_log_retention_days, key_arn=logs_key.arn, traffic_type="ALL",
+                 tags=tags("flow-log"), provider=args.provider)
 
         self.vpc_id = vpc.id
         self.subnet_ids = [s.id for s in subnets]
         self.logs_key_arn = logs_key.arn
         self.register_outputs({"vpc_id": self.vpc_id, "subnet_ids": self.subnet_ids})
-
-    def _flow_log(self, name: str, args: StandbyNetworkArgs, vpc: aws.ec2.Vpc, key: aws.kms.Key,
-                  tags: dict[str, str]) -> None:
-        """Every VPC logs its traffic (CIS AWS 3.9), this one included, though nothing should flow in it."""
-        context = args.context
-        group = log_group(f"{name}-flow-logs", f"/agent-platform/{context.stack}/standby-vpc-flow-logs",
-                          retention_days=args.flow_log_retention_days, kms_key_arn=key.arn, tags=tags, parent=self,
-                          provider=args.provider)
-        role = aws.iam.Role(
-            f"{name}-flow-logs-role",
-            assume_role_policy=iam.service_trust("vpc-flow-logs.amazonaws.com", context.account_id),
-            tags=tags, opts=pulumi.ResourceOptions(parent=self))
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs-policy", role=role.id,
-            policy=iam.document(iam.statement(
-                ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                [group.arn, pulumi.Output.concat(group.arn, ":*")])),
-            opts=pulumi.ResourceOptions(parent=role))
-        aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=vpc.id, traffic_type="ALL",
-                        log_destination_type="cloud-watch-logs", log_destination=group.arn, iam_role_arn=role.arn,
-                        max_aggregation_interval=60, tags=tags,
-                        opts=pulumi.ResourceOptions(parent=self, provider=args.provider))

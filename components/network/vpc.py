@@ -8,9 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from components.core import iam
 from components.core.context import StackContext
-from components.core.logs import log_group
+from components.network.flow_logs import flow_log
 from components.network.nat_instance import NatInstance, NatInstanceArgs
 from components.network.zones import availability_zones
 from config.network import NetworkConfig
@@ -168,21 +167,8 @@ class Network(pulumi.ComponentResource):
                 tags=self._tags_for(f"{service}-endpoint"), opts=pulumi.ResourceOptions(parent=self))
 
     def _flow_logs(self, logs_key_arn: pulumi.Input[str]) -> None:
-        name, cfg, context = self._name, self._cfg, self._context
-        child = pulumi.ResourceOptions(parent=self)
-        group = log_group(f"{name}-flow-logs", f"/agent-platform/{context.stack}/vpc-flow-logs",
-                          retention_days=cfg.flow_logs.retention_days, kms_key_arn=logs_key_arn,
-                          tags=self._tags("network"), parent=self)
-        role = aws.iam.Role(
-            f"{name}-flow-logs-role",
-            assume_role_policy=iam.service_trust("vpc-flow-logs.amazonaws.com", context.account_id),
-            tags=self._tags("network"), opts=child)
-        aws.iam.RolePolicy(
-            f"{name}-flow-logs-policy", role=role.id,
-            policy=iam.document(iam.statement(
-                ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-                [group.arn, pulumi.Output.concat(group.arn, ":*")])),
-            opts=pulumi.ResourceOptions(parent=role))
-        aws.ec2.FlowLog(f"{name}-flow-log", vpc_id=self.vpc_id, traffic_type=cfg.flow_logs.traffic_type,
-                        log_destination_type="cloud-watch-logs", log_destination=group.arn, iam_role_arn=role.arn,
-                        max_aggregation_interval=60, tags=self._tags("network"), opts=child)
+        cfg, context = self._cfg, self._context
+        flow_log(self, self._name, context, vpc_id=self.vpc_id,
+                 group_name=f"/agent-platform/{context.stack}/vpc-flow-logs",
+                 retention_days=cfg.flow_logs.retention_days, key_arn=logs_key_arn,
+                 traffic_type=cfg.flow_logs.traffic_type, tags=self._tags("network"))

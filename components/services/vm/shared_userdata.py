@@ -32,16 +32,15 @@ from components.core.templates import render as render_template
 from components.services.contract import RUN_AS
 from components.services.vm.nginx import LOG_DIR, LOGROTATE, access_log_path, shared_nginx_conf, stop_timeout_seconds
 from components.services.vm.userdata import (
-    AGENT_METRICS,
-    LIVENESS_INTERVAL_SECONDS,
-    METRICS_NAMESPACE,
     TEMPLATES,
     UserDataInputs,
     _docker_run,
     _env_file,
     _fetch_secrets,
     _log_file,
+    agent_config,
     probe_scripts,
+    systemd_units,
 )
 
 NETWORK = "agents"
@@ -94,13 +93,12 @@ def _service_units(c: SharedContainer) -> str:
     return render_template(
         TEMPLATES, "shared-service.sh", svc=i.service, env_file=_env_file(container_environment(dict(i.environment))),
         role_arn=shlex.quote(c.role_arn), fetch_secrets=_fetch_secrets(i), region=i.region, registry=i.registry,
-        image=i.image, startup_timeout=str(cfg.probes.startup_timeout_seconds),
-        start_timeout=str(cfg.probes.startup_timeout_seconds + 300),
-        stop_timeout=str(cfg.termination_grace_period_seconds), docker_run=docker_run(c),
-        pre_stop_delay=str(cfg.pre_stop_delay_seconds),
-        docker_stop_time=str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
-        liveness_interval=str(LIVENESS_INTERVAL_SECONDS),
-        probe_scripts=probe_scripts(i.service, cfg, f"http://{c.address}:{cfg.port}", eof="EOF2"))
+        image=i.image,
+        probe_scripts=probe_scripts(i.service, cfg, f"http://{c.address}:{cfg.port}", eof="EOF2"),
+        # Behind the IMDS block: no container starts before the host drops its traffic to the instance role.
+        systemd_units=systemd_units(i.service, cfg, docker_run(c), eof="EOF2",
+                                    after="docker.service network-online.target agent-imds-block.service",
+                                    requires="docker.service agent-imds-block.service"))
 
 
 def cloudwatch_agent_config(h: SharedHostInputs) -> dict[str, Any]:
@@ -110,13 +108,7 @@ def cloudwatch_agent_config(h: SharedHostInputs) -> dict[str, Any]:
     if api:
         files.append(_log_file(f"{LOG_DIR}/error.log", h.host_log_group, "proxy-error"))
         files += [_log_file(access_log_path(c.inputs.service), c.inputs.log_group, "proxy-access") for c in api]
-    return {
-        "agent": {"run_as_user": "cwagent", "omit_hostname": True},
-        "logs": {"logs_collected": {"files": {"collect_list": files}}},
-        "metrics": {"namespace": METRICS_NAMESPACE,
-                    "append_dimensions": {"AutoScalingGroupName": "${aws:AutoScalingGroupName}"},
-                    "metrics_collected": AGENT_METRICS},
-    }
+    return agent_config(files)
 
 
 def _proxy(h: SharedHostInputs) -> str:

@@ -120,6 +120,12 @@ def cloudwatch_agent_config(i: UserDataInputs) -> dict[str, Any]:
     if i.proxy is not None:
         files += [_log_file(f"{LOG_DIR}/access.log", i.log_group, "proxy-access"),
                   _log_file(f"{LOG_DIR}/error.log", i.log_group, "proxy-error")]
+    return agent_config(files)
+
+
+def agent_config(files: list[dict[str, Any]]) -> dict[str, Any]:
+    """The CloudWatch agent's settings on any platform instance: ``files`` to their log groups, and the agent's
+    memory and disk metrics per Auto Scaling group."""
     return {
         "agent": {"run_as_user": "cwagent", "omit_hostname": True},
         "logs": {"logs_collected": {"files": {"collect_list": files}}},
@@ -146,6 +152,20 @@ def probe_scripts(service: str, config: ServiceConfig, probe: str, *, eof: str) 
                            liveness_failures=str(LIVENESS_FAILURES))
 
 
+def systemd_units(service: str, config: ServiceConfig, docker_run: str, *, eof: str, after: str,
+                  requires: str) -> str:
+    """The service's systemd unit (start, stop and drain as the kubelet would) and its liveness timer, for a
+    dedicated or a shared host; ``after`` and ``requires`` name the units it starts behind."""
+    return render_template(
+        TEMPLATES, "systemd-units.sh", svc=service, eof=eof, after=after, requires=requires, docker_run=docker_run,
+        startup_timeout=str(config.probes.startup_timeout_seconds),
+        start_timeout=str(config.probes.startup_timeout_seconds + 300),
+        stop_timeout=str(config.termination_grace_period_seconds),
+        pre_stop_delay=str(config.pre_stop_delay_seconds),
+        docker_stop_time=str(config.termination_grace_period_seconds - config.pre_stop_delay_seconds - 5),
+        liveness_interval=str(LIVENESS_INTERVAL_SECONDS))
+
+
 def _packages(i: UserDataInputs) -> str:
     extra = (["redis6"] if i.config.queue else []) + (["nginx", "logrotate"] if i.proxy else [])
     return " ".join(["docker", "amazon-cloudwatch-agent", *extra])
@@ -157,12 +177,8 @@ def render(i: UserDataInputs) -> str:
     return render_template(
         TEMPLATES, "userdata.sh", svc=svc, packages=_packages(i), env_file=_env_file(i.environment),
         fetch_secrets=_fetch_secrets(i), region=i.region, registry=i.registry, image=i.image,
-        startup_timeout=str(cfg.probes.startup_timeout_seconds),
-        start_timeout=str(cfg.probes.startup_timeout_seconds + 300),
-        stop_timeout=str(cfg.termination_grace_period_seconds),
-        docker_run=_docker_run(i), pre_stop_delay=str(cfg.pre_stop_delay_seconds),
-        docker_stop_time=str(cfg.termination_grace_period_seconds - cfg.pre_stop_delay_seconds - 5),
-        liveness_interval=str(LIVENESS_INTERVAL_SECONDS),
         probe_scripts=probe_scripts(svc, cfg, probe, eof="EOF"),
+        systemd_units=systemd_units(svc, cfg, _docker_run(i), eof="EOF", after="docker.service network-online.target",
+                                    requires="docker.service"),
         agent_config=json.dumps(cloudwatch_agent_config(i), indent=1), proxy=_proxy(i),
         queue_publisher=_queue_publisher(i))

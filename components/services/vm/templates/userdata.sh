@@ -16,36 +16,7 @@ docker pull @@{image}
 EOF
 chmod 0700 /usr/local/bin/agent-start-@@{svc}
 @@{probe_scripts}
-cat > /etc/systemd/system/@@{svc}.service <<'EOF'
-[Unit]
-Description=agent service @@{svc}
-After=docker.service network-online.target
-Requires=docker.service
-[Service]
-Restart=always
-RestartSec=5
-TimeoutStartSec=@@{start_timeout}
-TimeoutStopSec=@@{stop_timeout}
-ExecStartPre=/usr/local/bin/agent-start-@@{svc}
-ExecStart=@@{docker_run}
-ExecStartPost=/usr/local/bin/agent-ready-@@{svc}
-ExecStop=/bin/sleep @@{pre_stop_delay}
-ExecStop=/usr/bin/docker stop --time @@{docker_stop_time} @@{svc}
-[Install]
-WantedBy=multi-user.target
-EOF
-cat > /etc/systemd/system/agent-live-@@{svc}.service <<'EOF'
-[Service]
-Type=oneshot
-ExecStart=/usr/local/bin/agent-live-@@{svc}
-EOF
-cat > /etc/systemd/system/agent-live-@@{svc}.timer <<'EOF'
-[Timer]
-OnActiveSec=@@{startup_timeout}
-OnUnitActiveSec=@@{liveness_interval}
-[Install]
-WantedBy=timers.target
-EOF
+@@{systemd_units}
 cat > /opt/aws/amazon-cloudwatch-agent/etc/amazon-cloudwatch-agent.json <<'EOF'
 @@{agent_config}
 EOF
