@@ -10,7 +10,7 @@ The pack is the installed ``agent_policies`` package (``policies/pyproject.toml`
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -444,16 +444,24 @@ def _analyze_shared(
     return responses
 
 
-def review(plan: Plan, policy_config: Mapping[str, Any] | None = None, *, shared: bool = True) -> Review:
+def review(plan: Plan, policy_config: Mapping[str, Any] | None = None, *, shared: bool = True,
+           only: Collection[str] | None = None) -> Review:
     """Run every policy of the pack over ``plan`` (policy config defaults to the stack's config file).
 
     ``shared=False`` drives one server with every policy and no shared conversions, exactly as a preview
-    does; it is the reference the default (same results, linear cost) is tested against.
+    does; it is the reference the default (same results, linear cost) is tested against. ``only`` runs just
+    the policies it names, configured as in the whole pack, for a caller asking about those alone: each
+    policy's verdicts are its own (tests/policies/test_review_equivalence.py).
     """
     pack = pack_module()
     policy_list = pack.all_policies()
     effective = effective_config(policy_list, load_policy_config(plan.stack) if policy_config is None
                                  else policy_config)
+    if only is not None:
+        unknown = set(only) - set(effective)
+        if unknown:
+            raise ValueError(f"the pack has no policy {', '.join(sorted(unknown))}")
+        policy_list = [p for p in policy_list if p.name in only]
     index = {r.urn: r for r in plan.resources}
     analyze = _analyze_shared if shared else _analyze_plain
     responses = analyze(plan, policy_list, effective, index)

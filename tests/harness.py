@@ -4,27 +4,28 @@
     plan("prod", {"dataTier.postgres.multiAz": False})      # dotted overrides of the stack file
     err = config_error("prod", {"network.azCount": 2})        # ConfigError; nothing registered
 
-The plan cache is the suite's: every test file of a worker process shares it, keyed by (stack, overrides as
-sorted JSON, preview), and behind it the workers and later runs of the same tree share plans on disk
-(tests/plan_cache.py). A plan costs seconds, a cache hit nothing, so plan through ``plan``/``eks_plan`` (never
-``planning.engine.run_program``) and reuse the overrides other files use for the same shape (``eks_plan`` gives
-dev on EKS the same key everywhere). ``review`` caches the review of a cached plan per policy config in the same
-way. Treat both as read-only; derive a changed plan with ``dataclasses.replace`` on a copy. A test that needs
-a stack file other than ``Pulumi.<stack>.yaml`` should add it to the key here, not bypass the cache.
+The plan cache is the suite's: every test file of a worker process shares it, keyed by what the program is given
+(stack, config and secret keys once the overrides are applied, preview), and behind it the workers and later runs
+of the same tree share plans on disk (tests/plan_cache.py). A plan costs seconds, a cache hit nothing, so plan
+through ``plan``/``eks_plan`` (never ``planning.engine.run_program``) and reuse the overrides other files use for
+the same shape (``eks_plan`` gives dev on EKS the same key everywhere). ``review`` caches the review of a cached
+plan per policy config in the same way. Treat both as read-only; derive a changed plan with
+``dataclasses.replace`` on a copy. A test that needs a stack file other than ``Pulumi.<stack>.yaml`` should add it
+to the key here, not bypass the cache.
 """
 
 from __future__ import annotations
 
 import json
 import weakref
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from config import ConfigError
 from planning import review as policy_review
-from planning.engine import run_program, with_paths
+from planning.engine import run_program, runtime_config, with_paths
 from planning.model import Plan, PlannedResource
 from planning.review import Review
 from planning.stacks import StackRef
@@ -55,13 +56,29 @@ def dedicated_vm_policy_config() -> dict[str, Any]:
 # A cached plan's cache key, by the plan's id; the weak reference tells a plan evicted from the cache (whose id a
 # new object may take) from the plan itself.
 _CACHED_PLANS: dict[int, tuple[weakref.ref[Plan], str]] = {}
-_REVIEWS: dict[tuple[str, str], Review] = {}
+_REVIEWS: dict[tuple[str, str, str], Review] = {}
+
+
+# Overrides as ``with_paths`` expanded them, by the program inputs they make (``_program_inputs``).
+_EXPANDED: dict[str, dict[str, Any]] = {}
+
+
+def _program_inputs(stack: str, overrides: Mapping[str, Any] | None, preview: bool) -> str:
+    """What the program is given, as a cache key: the stack, its config and secret keys as the CLI would hand
+    them over once the overrides are applied, and the preview flag. However overrides are written (dotted paths,
+    whole blocks, a value the stack file already has), the same inputs are one plan."""
+    expanded = with_paths(stack, overrides or {})
+    config, secret_keys = runtime_config(stack, expanded)
+    inputs = json.dumps([stack, config, sorted(secret_keys), preview], sort_keys=True)
+    _EXPANDED.setdefault(inputs, expanded)
+    return inputs
 
 
 @lru_cache(maxsize=128)
-def _plan(stack: str, frozen: str, preview: bool) -> Plan:
-    key = json.dumps(["plan", stack, frozen, preview])
-    result = plan_cache.cached(key, lambda: run_program(stack, with_paths(stack, json.loads(frozen)), preview=preview))
+def _plan(inputs: str) -> Plan:
+    stack, _, _, preview = json.loads(inputs)
+    key = json.dumps(["plan", inputs])
+    result = plan_cache.cached(key, lambda: run_program(stack, _EXPANDED[inputs], preview=preview))
     _CACHED_PLANS[id(result)] = (weakref.ref(result), key)
     return result
 
@@ -88,8 +105,12 @@ def plan_file(path: Path) -> Plan:
 
 
 def plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> Plan:
-    """Plan a stack (cached: treat the result as read-only). ``preview`` leaves unknown outputs unknown."""
-    return _plan(stack, json.dumps(dict(overrides or {}), sort_keys=True), preview)
+    """Plan a stack (cached: treat the result as read-only). ``preview`` leaves unknown outputs unknown.
+
+    Keyed by what the program is given, not by how the overrides are written: ``{"edge.waf.rateLimit": 900}``
+    and ``{"edge": {..., "waf": {..., "rateLimit": 900}}}`` are one plan.
+    """
+    return _plan(_program_inputs(stack, overrides, preview))
 
 
 def eks_plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview: bool = False) -> Plan:
@@ -103,20 +124,22 @@ def eks_plan(stack: str, overrides: Mapping[str, Any] | None = None, *, preview:
     return plan(stack, overrides, preview=preview)
 
 
-def review(result: Plan, policy_config: Mapping[str, Any] | None = None) -> Review:
+def review(result: Plan, policy_config: Mapping[str, Any] | None = None, *,
+           only: Collection[str] | None = None) -> Review:
     """The pack's verdicts on a plan, through the policy server path; shared for cached plans.
 
     Reviewing a whole stack runs every policy over every resource exactly as the CLI's policy server
-    does (seconds per stack), so tests asking the same question of the same plan share one answer.
+    does (seconds per stack), so tests asking the same question of the same plan share one answer. A test about
+    some policies on a changed plan names them in ``only``: those policies' verdicts, in a fraction of the time.
     """
     plan_key = _plan_key(result)
     if plan_key is None:
-        return policy_review.review(result, policy_config)
+        return policy_review.review(result, policy_config, only=only)
     config = json.dumps(policy_config, sort_keys=True, default=str)
-    key = (plan_key, config)
+    key = (plan_key, config, json.dumps(sorted(only)) if only is not None else "")
     if key not in _REVIEWS:
-        _REVIEWS[key] = plan_cache.cached(json.dumps(["review", plan_key, config]),
-                                          lambda: policy_review.review(result, policy_config))
+        _REVIEWS[key] = plan_cache.cached(json.dumps(["review", *key]),
+                                          lambda: policy_review.review(result, policy_config, only=only))
     return _REVIEWS[key]
 
 

@@ -374,7 +374,7 @@ def test_no_kubernetes_api_token_is_mounted_unless_configured(service: str):
     p = prod()
     assert child(p, service, "sa").props["automountServiceAccountToken"] is False
     assert pod_spec(p, service)["automountServiceAccountToken"] is False
-    opted = plan("prod", {f"services.{service}.kubernetesApiAccess": True})
+    opted = plan("prod", {f"services.{name}.kubernetesApiAccess": True for name in SERVICES})  # one plan for all
     assert pod_spec(opted, service)["automountServiceAccountToken"] is True
     annotations = child(opted, service, "deployment").props["spec"]["template"]["metadata"]["annotations"]
     assert annotations["agent-platform/kubernetes-api-access"] == "true"

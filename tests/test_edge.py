@@ -70,6 +70,27 @@ def edge_plan(stack: str, overrides: dict[str, Any] | None = None, **changes: di
     return eks_plan(stack, {"services": services(stack, **changes), **(overrides or {})})
 
 
+CERTIFICATE_ARN = "arn:aws:acm:us-east-1:111122223333:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
+# Every edge setting prod leaves at its default, changed at once, and chat's probes and drain: the settings are
+# independent, so one plan serves each test of a setting's effect (each asserts only its own) instead of one each.
+TUNED_EDGE: dict[str, Any] = {
+    "edge.tlsPolicy": "ELBSecurityPolicy-TLS13-1-3-2021-06",
+    "edge.hostedZoneId": "Z0123456789ABC", "edge.certificateArn": CERTIFICATE_ARN,
+    "edge.waf": {"rateLimit": 900, "rateLimitWindowSeconds": 60, "apiKeyHeader": "x-api-key",
+                 "apiKeyRateLimit": 3000, "logAllowedRequests": True},
+    "edge.headers": {"frameOptions": "SAMEORIGIN", "hstsPreload": False, "hstsIncludeSubdomains": False,
+                     "hstsMaxAgeSeconds": 86400, "contentSecurityPolicy": "default-src 'none'"},
+    "edge.idleTimeoutSeconds": 900,
+    "edge.proxy": {"readTimeoutSeconds": 900, "rateLimit": {"requests": 5, "per": "second", "burst": 15}},
+}
+TUNED_CHAT: dict[str, Any] = {"probes": {"readinessPath": "/ready/full", "livenessPath": "/healthz"},
+                              "terminationGracePeriodSeconds": 400, "preStopDelaySeconds": 20}
+
+
+def tuned_plan() -> Plan:
+    return edge_plan("prod", TUNED_EDGE, chat=TUNED_CHAT)
+
+
 def edge_children(p: Plan) -> list[PlannedResource]:
     return [r for r in p if p.component_label(r) == "edge" and r.type != "agent-platform:edge:EdgeProxy"]
 
@@ -165,7 +186,7 @@ def test_http_only_redirects_and_https_uses_the_configured_tls_policy():
         {"type": "redirect", "redirect": {"protocol": "HTTPS", "port": "443", "statusCode": "HTTP_301"}}]
     assert https["port"] == 443 and https["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
     assert https["defaultActions"][0]["fixedResponse"]["statusCode"] == "404", "unknown hosts never reach a pod"
-    changed = edge_plan("prod", {"edge.tlsPolicy": "ELBSecurityPolicy-TLS13-1-3-2021-06"})
+    changed = tuned_plan()
     assert changed.one(LISTENER, "edge-https").props["sslPolicy"] == "ELBSecurityPolicy-TLS13-1-3-2021-06"
 
 
@@ -191,8 +212,7 @@ def test_only_the_load_balancer_group_is_open_to_the_internet_and_pods_admit_onl
 
 
 def test_each_api_service_has_an_ip_target_group_checked_on_its_readiness_path():
-    p = edge_plan("prod", chat={"probes": {"readinessPath": "/ready/full"}, "terminationGracePeriodSeconds": 400,
-                                "preStopDelaySeconds": 20})
+    p = tuned_plan()  # chat: readinessPath /ready/full, grace 400 s, preStop 20 s
     chat, docs = p.one(TARGET_GROUP, "edge-chat-targets").props, p.one(TARGET_GROUP, "edge-docs-targets").props
     assert (chat["targetType"], chat["protocol"], chat["port"], chat["ipAddressType"]) == ("ip", "HTTP", 8000, "ipv4")
     assert (docs["targetType"], docs["port"]) == ("ip", 8080)
@@ -249,10 +269,9 @@ def test_certificate_is_dns_validated_in_the_zone_and_used_once_issued():
 
 
 def test_zone_id_skips_the_lookup_and_an_existing_certificate_skips_issuing():
-    arn = "arn:aws:acm:us-east-1:111122223333:certificate/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
-    p = edge_plan("prod", {"edge.hostedZoneId": "Z0123456789ABC", "edge.certificateArn": arn})
+    p = tuned_plan()
     assert p.of_type(CERT) == [] and p.of_type(CERT_VALIDATION) == []
-    assert p.one(LISTENER, "edge-https").props["certificateArn"] == arn
+    assert p.one(LISTENER, "edge-https").props["certificateArn"] == CERTIFICATE_ARN
     assert {r.props["zoneId"] for r in p.of_type(RECORD)} == {"Z0123456789ABC"}
 
 
@@ -285,8 +304,7 @@ def test_waf_runs_managed_rules_and_a_per_ip_limit_that_spares_health_checks():
 
 
 def test_waf_limits_come_from_config_and_per_credential_limit_is_optional():
-    prod = _rules(edge_plan("prod", {"edge.waf": {"rateLimit": 900, "rateLimitWindowSeconds": 60,
-                                                  "apiKeyHeader": "x-api-key", "apiKeyRateLimit": 3000}}))
+    prod = _rules(tuned_plan())
     assert prod["rate-per-ip"]["statement"]["rateBasedStatement"]["limit"] == 900
     per_key = prod["rate-per-api-key"]["statement"]["rateBasedStatement"]
     assert per_key["aggregateKeyType"] == "CUSTOM_KEYS" and per_key["limit"] == 3000
@@ -305,7 +323,7 @@ def test_waf_logs_are_encrypted_bounded_and_redacted():
     assert logging["logDestinationConfigs"] == [f"arn:aws:logs:us-east-1:123456789012:log-group:{group['name']}"]
     assert [f["singleHeader"]["name"] for f in logging["redactedFields"]] == ["authorization", "cookie", "x-api-key"]
     assert logging["loggingFilter"]["defaultBehavior"] == "DROP"
-    everything = edge_plan("prod", {"edge.waf": {"logAllowedRequests": True}}).one(WAF_LOGGING).props
+    everything = tuned_plan().one(WAF_LOGGING).props
     assert "loggingFilter" not in everything
 
 
@@ -432,17 +450,14 @@ def test_security_headers_are_listener_attributes_of_the_https_listener():
     assert https["routingHttpResponseXContentTypeOptionsHeaderValue"] == "nosniff"
     assert https["routingHttpResponseContentSecurityPolicyHeaderValue"].startswith("default-src 'self'")
     assert https["routingHttpResponseServerEnabled"] is False, "server-tokens off"
-    changed = edge_plan("prod", {"edge.headers": {"frameOptions": "SAMEORIGIN", "hstsPreload": False,
-                                                  "hstsIncludeSubdomains": False, "hstsMaxAgeSeconds": 86400,
-                                                  "contentSecurityPolicy": "default-src 'none'"}})
-    https = changed.one(LISTENER, "edge-https").props
+    https = tuned_plan().one(LISTENER, "edge-https").props
     assert https["routingHttpResponseStrictTransportSecurityHeaderValue"] == "max-age=86400"
     assert https["routingHttpResponseXFrameOptionsHeaderValue"] == "SAMEORIGIN"
     assert https["routingHttpResponseContentSecurityPolicyHeaderValue"] == "default-src 'none'"
 
 
 def test_long_llm_calls_and_streams_are_bounded_by_the_load_balancers_idle_timeout():
-    p = edge_plan("prod", {"edge.idleTimeoutSeconds": 900, "edge.proxy": {"readTimeoutSeconds": 900}})
+    p = tuned_plan()  # idleTimeoutSeconds and proxy.readTimeoutSeconds 900
     assert p.one(LB).props["idleTimeout"] == 900
     assert edge_plan("prod").one(LB).props["idleTimeout"] == 300, "the seeds' proxy_read_timeout 300s"
     err = config_error("prod", {"edge.proxy": {"readTimeoutSeconds": 301}})
@@ -450,7 +465,7 @@ def test_long_llm_calls_and_streams_are_bounded_by_the_load_balancers_idle_timeo
 
 
 def test_each_route_is_a_host_and_path_rule_and_its_health_path_an_exact_rule_evaluated_first():
-    p = edge_plan("prod", chat={"probes": {"livenessPath": "/healthz"}})
+    p = tuned_plan()  # chat's livenessPath /healthz
     tgs = {s: p.one(TARGET_GROUP, f"edge-{s}-targets") for s in ("chat", "docs")}
     chat, docs = rule_for(p, "chat"), rule_for(p, "docs")
     assert condition_values(chat, "hostHeader") == ["chat.agents.example.com"]
@@ -536,8 +551,7 @@ def test_per_client_route_limits_are_waf_rate_rules_scoped_to_the_route():
     docs_scope = docs["scopeDownStatement"]["andStatement"]["statements"]
     assert docs_scope[1]["byteMatchStatement"] == {**docs_scope[1]["byteMatchStatement"],
                                                    "positionalConstraint": "STARTS_WITH", "searchString": "/docs"}
-    changed = _rules_by_name(edge_plan("prod", {"edge.proxy": {"rateLimit": {"requests": 5, "per": "second",
-                                                                             "burst": 15}}}))
+    changed = _rules_by_name(tuned_plan())  # proxy.rateLimit: 5 r/s
     assert changed["rate-route-chat"]["statement"]["rateBasedStatement"]["limit"] == 300
 
 

@@ -118,7 +118,7 @@ def test_node_autoscaler_cap_below_the_groups_minimum_is_a_config_error():
 def test_node_autoscaler_can_be_turned_off_and_the_pack_then_objects():
     p = plan("prod", {"cluster.nodeAutoscaler.enabled": False})
     assert "cluster-autoscaler" not in releases(p)
-    found = [v for v in review(p).violations if v.policy == "scalable-stack-has-node-autoscaler"]
+    found = review(p, only={"scalable-stack-has-node-autoscaler"}).violations
     assert found and "cluster-general" in found[0].message
 
 

@@ -221,11 +221,20 @@ def test_the_stack_files_llm_budget_reaches_the_cost_rules():
     assert found["LlmDailyCostApproachingBudget"]["expr"].endswith("> 200")
 
 
+# Every alert threshold prod leaves at its default changed at once, and a Slack webhook: the settings are independent,
+# so one plan serves each test of a setting's effect (each asserts only its own).
+TUNED_ALERTING: dict[str, Any] = {
+    "observability.alerts": {"errorRatePercent": 2.5, "latencyP95Ms": 800, "forMinutes": 10,
+                             "llmLatencyP95Seconds": 20, "dbConnectionPoolPercent": 70, "memoryPercent": 85,
+                             "pvcUsagePercent": 75, "redisEvictions": 100},
+    "observability.awsAlarms": {"rdsCpuPercent": 65, "albTargetP95Ms": 2000, "rdsMaxConnections": 1000,
+                                "albTargetP99Ms": 60000, "wafBlockedPercent": 5},
+    "alertSlackWebhookUrl": {"secure": "v1:set-with-pulumi-config-set-secret"},
+}
+
+
 def test_overridden_thresholds_reach_the_rendered_rules():
-    p = plan("prod", {"observability.alerts": {"errorRatePercent": 2.5, "latencyP95Ms": 800, "forMinutes": 10,
-                                                "llmLatencyP95Seconds": 20, "dbConnectionPoolPercent": 70,
-                                                "memoryPercent": 85, "pvcUsagePercent": 75, "redisEvictions": 100}})
-    found = rules(p)
+    found = rules(plan("prod", TUNED_ALERTING))
     assert found["AgentHighErrorRate"]["expr"].endswith("> 0.025") and found["AgentHighErrorRate"]["for"] == "10m"
     assert found["AgentHighLatencyP95"]["expr"].endswith("> 0.8")
     assert found["LlmHighLatencyP95"]["expr"].endswith("> 20")
@@ -236,8 +245,7 @@ def test_overridden_thresholds_reach_the_rendered_rules():
 
 
 def test_overridden_aws_alarm_thresholds_reach_the_alarms():
-    found = alarms(plan("prod", {"observability.awsAlarms": {"rdsCpuPercent": 65, "albTargetP95Ms": 2000,
-                                                              "rdsMaxConnections": 1000}}))
+    found = alarms(plan("prod", TUNED_ALERTING))
     assert found["rds-cpu"].props["threshold"] == 65
     assert found["alb-target-p95"].props["threshold"] == 2.0
     assert found["rds-connections"].props["threshold"] == 800
@@ -272,7 +280,7 @@ def test_alertmanager_sends_to_the_platform_topic_with_its_own_least_privilege_r
 
 def test_slack_is_a_second_receiver_whose_webhook_never_appears_in_plain_text():
     assert "slack" not in json.dumps(kps_values(plan("prod"))["alertmanager"]["config"])
-    p = plan("prod", {"alertSlackWebhookUrl": {"secure": "v1:set-with-pulumi-config-set-secret"}})
+    p = plan("prod", TUNED_ALERTING)
     config = kps_values(p)["alertmanager"]["config"]
     slack = next(r for r in config["receivers"] if r["name"] == "slack")["slack_configs"][0]
     assert slack["api_url_file"] == "/etc/alertmanager/secrets/alertmanager-slack/webhook-url"
@@ -332,7 +340,7 @@ def test_each_routed_service_alarms_on_its_own_target_group():
         assert all("TargetGroup" in q["metric"]["dimensions"] for q in queries if "metric" in q)
         assert group.urn in found[f"edge-{svc}-unhealthy-hosts"].dependencies
     assert "alb-unhealthy-hosts" not in found, "replaced by the per-service alarms"
-    changed = alarms(plan("prod", {"observability.awsAlarms": {"albTargetP99Ms": 60000, "wafBlockedPercent": 5}}))
+    changed = alarms(plan("prod", TUNED_ALERTING))
     assert changed["edge-api-p99"].props["threshold"] == 60.0
     assert changed["edge-waf-blocked"].props["threshold"] == 5
 

@@ -91,3 +91,15 @@ def test_where_nothing_can_be_stored_plans_are_made_as_without_a_cache(tmp_path:
     monkeypatch.setenv("PLAN_CACHE", "on")
     made = []
     assert [plan_cache.cached("key", lambda: made.append(1) or len(made)) for _ in range(2)] == [1, 2]
+
+
+def test_overrides_that_give_the_program_the_same_config_share_one_plan() -> None:
+    from planning.engine import read_stack_config
+    from tests.harness import plan
+
+    network = read_stack_config("dev")["agent-platform:network"]
+    stack_plan = plan("dev")
+    # A value the stack file already has, written as a dotted path or as the whole block: the same program inputs.
+    assert plan("dev", {"network.cidr": network["cidr"]}) is stack_plan
+    assert plan("dev", {"network": dict(network)}) is stack_plan
+    assert plan("dev", {"network": dict(network)}, preview=True) is not stack_plan

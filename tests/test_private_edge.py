@@ -32,7 +32,7 @@ def _config(exposure: str, routed: list[str]) -> dict[str, Any]:
 
 
 def _found(result: Plan, exposure: str, routed: list[str]) -> list[str]:
-    return [v.message for v in review(result, _config(exposure, routed)).violations if v.policy == POLICY]
+    return [v.message for v in review(result, _config(exposure, routed), only={POLICY}).violations]
 
 
 def test_a_private_edge_builds_no_load_balancer_waf_certificate_or_dns():

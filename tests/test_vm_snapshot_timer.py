@@ -44,7 +44,7 @@ def _violations(planned, policy: str) -> list:
     entry = _settings().get(policy, {})
     entry = {**(entry if isinstance(entry, dict) else {}), "enforcementLevel": "mandatory"}
     settings = {"all": "disabled", policy: entry}
-    return [v for v in review(planned, settings).violations if v.policy == policy]
+    return review(planned, settings, only={policy}).violations
 
 
 def _elapses(calendar: str, count: int) -> list[str]:

@@ -118,7 +118,7 @@ def only(policy: str, stack: str) -> dict[str, Any]:
 
 
 def violations(plan: Plan, policy: str) -> list[Violation]:
-    return [v for v in review(plan, only(policy, plan.stack)).violations if v.policy == policy]
+    return review(plan, only(policy, plan.stack), only={policy}).violations
 
 
 def set_path(target: dict[str, Any], path: str, value: Any) -> None:

@@ -73,7 +73,7 @@ def test_a_missing_or_weak_replication_is_named(prod: Plan, what: str) -> None:
 def test_an_rpo_tighter_than_backup_replication_asks_for_a_read_replica(prod: Plan) -> None:
     config = only(REPLICATION, "prod")
     config[REPLICATION]["maxRpoMinutes"] = 20  # RDS backup replication lags up to 30 minutes, RTC 15
-    found = [v for v in review(prod, config).violations if v.policy == REPLICATION]
+    found = review(prod, config, only={REPLICATION}).violations
     assert [v for v in found if "read replica" in v.message]
     assert not [v for v in found if "RTC" in v.message]
 
@@ -87,7 +87,7 @@ def test_stacks_without_a_dr_requirement_are_not_asked(prod: Plan) -> None:
     config = only(REPLICATION, "prod")
     config[REPLICATION]["required"] = False
     planted = drop(BUCKET_REPLICATION, "data-data-replication")(prod)
-    assert not [v for v in review(planted, config).violations if v.policy == REPLICATION]
+    assert not review(planted, config, only={REPLICATION}).violations
 
 
 DR_COPIES_FOLLOW_THE_PRIMARY_RULES = {
@@ -121,7 +121,7 @@ def with_store(request: pytest.FixtureRequest) -> tuple[Plan, str, dict[str, Any
 
 
 def _found(planned: Plan, config: dict[str, Any]) -> list[Violation]:
-    return [v for v in review(planned, config).violations if v.policy == REPLICATION]
+    return review(planned, config, only={REPLICATION}).violations
 
 
 def _daily(inputs: dict[str, Any]) -> None:
@@ -189,10 +189,10 @@ def test_the_vm_vector_volume_is_judged_too() -> None:
     vm = plan("dev", {"dataTier.vectorStore": "qdrant", "dataTier.qdrant.snapshotSchedule": "*/30 * * * *",
                       "backup.drRegion": "us-west-2"})
     config = only(REPLICATION, "prod")
-    assert not [v for v in review(vm, config).violations
+    assert not [v for v in review(vm, config, only={REPLICATION}).violations
                 if v.policy == REPLICATION and "vector-store-data" in v.message]
     planted = edit(HOURLY_PLAN, "backup-hourly-plan", _no_copy)(vm)
-    assert [v for v in review(planted, config).violations
+    assert [v for v in review(planted, config, only={REPLICATION}).violations
             if v.policy == REPLICATION and "vector-store-data" in v.message]
 
 
@@ -265,7 +265,7 @@ def test_a_documentdb_secondary_needs_a_key_of_its_region(gatekeeper: tuple[Plan
 def test_the_dr_restore_tests_restore_the_database_copies_into_the_standby_network(
         gatekeeper: tuple[Plan, dict[str, Any]]) -> None:
     planned, config = gatekeeper
-    assert [v for v in review(planned, config).violations if v.policy == RESTORE] == []
+    assert review(planned, config, only={RESTORE}).violations == []
     standby = {r.urn for r in planned.of_type("aws:ec2/subnet:Subnet") if r.name.startswith("standby-isolated-")}
     assert len(standby) == 3
     sealed = _one(planned, "aws:ec2/securityGroup:SecurityGroup", "backup-dr-restore-tests-sg")
@@ -321,7 +321,7 @@ def test_dr_restore_tests_without_the_database_copies_fail(gatekeeper: tuple[Pla
                                                            what: str) -> None:
     planned, config = gatekeeper
     change, needle = RESTORE_PLANTINGS[what]
-    found = [v for v in review(change(planned), config).violations if v.policy == RESTORE]
+    found = review(change(planned), config, only={RESTORE}).violations
     assert [v for v in found if needle in v.message], [v.message for v in found]
 
 

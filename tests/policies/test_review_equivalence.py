@@ -10,6 +10,7 @@ stack-level findings, not only clean plans.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import pickle
@@ -23,6 +24,7 @@ from tests.harness import plan
 from tests.policies.test_planted import PLANTINGS
 
 
+@functools.cache
 def _planted(stack: str) -> tuple[Plan, int]:
     result = plan(stack, preview=True)
     applied = 0
@@ -49,6 +51,27 @@ def test_optimised_review_equals_plain_review(stack: str) -> None:
     assert len(fired) >= 30, f"only {len(fired)} policies fire: too few to compare"
     assert any(optimised.policy(name).kind == "stack" for name in fired), "no stack policy fires"
     assert optimised.to_json() == plain.to_json()
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_a_review_of_some_policies_gives_each_its_verdicts_in_the_whole_pack(stack: str) -> None:
+    planted, _ = _planted(stack)
+    whole = review(planted)
+    fired = {v.policy for v in whole.violations}
+    stack_policies = {name for name in fired if whole.policy(name).kind == "stack"}
+    assert stack_policies and len(fired) >= 30
+    for name in sorted(fired):
+        alone = review(planted, only={name})
+        assert [p.name for p in alone.policies] == [name]
+        assert alone.violations == [v for v in whole.violations if v.policy == name], name
+    # Two at once: a resource policy and a stack policy share one review.
+    pair = {min(stack_policies), min(fired - stack_policies)}
+    assert review(planted, only=pair).violations == [v for v in whole.violations if v.policy in pair]
+
+
+def test_a_review_of_a_policy_the_pack_lacks_is_refused() -> None:
+    with pytest.raises(ValueError, match="no policy no-such-policy"):
+        review(plan("dev"), only={"no-such-policy"})
 
 
 def test_conversion_sharing_ends_with_the_review() -> None:
