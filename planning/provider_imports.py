@@ -8,6 +8,12 @@ annotations stay strings: nothing at run time reads them but the SDK's own ``typ
 (pulumi/_types.py), which resolve strings in the module's globals, as they must for user code written that way.
 ``tests/test_provider_imports.py`` checks that every stack plans and reviews to the same JSON either way.
 
+pulumi-aws's packages (the root and each service, ``pulumi_aws.ec2``) also import every one of their modules at
+once (``from .vpc_endpoint import *`` for each of ec2's 181); the program uses a few of each. Loaded here, such a
+package binds a member module's public names on first use instead (module ``__getattr__``, PEP 562), from the
+``__all__`` each generated module declares, so only what the program touches is imported: prod loads 389 of the
+920 pulumi_aws modules. A name resolves to the same object either way (``tests/test_provider_imports.py``).
+
 Only the planner (``python -m planning``, its benchmark and the tests) installs this; the Pulumi CLI runs the
 program with ordinary imports. The bytecode is cached beside the environment that holds the sources (not in their
 ``__pycache__``, whose files an ordinary import would then load), keyed like a ``.pyc`` by the source's mtime and
@@ -17,10 +23,12 @@ size; where that directory cannot be written, each module is compiled from sourc
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.abc
 import importlib.machinery
 import marshal
 import os
+import re
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -39,16 +47,91 @@ def _stamp(path: str) -> bytes:
     return f"{st.st_mtime_ns}:{st.st_size}".encode()
 
 
+# A package's "import every member" line (``from .vpc_endpoint import *``). Members named ``_x`` (enums, input
+# types) stay eager: every member module needs them.
+_STAR = re.compile(r"^from \.([a-z0-9_]+) import \*$", re.MULTILINE)
+_ALL = re.compile(r"^__all__ = \[([^\]]*)\]", re.MULTILINE)
+_LAZY_PACKAGES = "pulumi_aws"
+
+_LAZY_MEMBERS = """
+_LAZY_MEMBERS = {members!r}
+_LAZY_NAMES = {{name: member for member, names in _LAZY_MEMBERS.items() for name in names}}
+
+
+def __getattr__(name):
+    import importlib
+    member = _LAZY_NAMES.get(name, name if name in _LAZY_MEMBERS else None)
+    if member is None:
+        raise AttributeError(f"module {{__name__!r}} has no attribute {{name!r}}")
+    module = importlib.import_module(__name__ + "." + member)
+    # As ``from .member import *`` would, after the import bound the module itself to its name.
+    for bound in _LAZY_MEMBERS[member]:
+        globals()[bound] = getattr(module, bound)
+    return globals()[name]
+
+
+def __dir__():
+    return sorted({{*globals(), *_LAZY_NAMES, *_LAZY_MEMBERS}})
+"""
+
+
+def _declared(folder: Path, member: str) -> list[str] | None:
+    """The names ``from .member import *`` binds: its literal ``__all__``, or None where there is none."""
+    try:
+        found = _ALL.search((folder / f"{member}.py").read_text())
+    except OSError:
+        return None
+    return re.findall(r"['\"]([^'\"]+)['\"]", found.group(1)) if found else None
+
+
+def _lazy_package_source(source: str, folder: Path) -> str:
+    """A generated package's source with its member star-imports bound on first use (see the module docstring).
+
+    Deferred is only a member whose bindings cannot depend on the star-imports' order: one with a literal
+    ``__all__`` and no name another member (or the enums and input types) also binds. Every other member stays an
+    eager import, in its place.
+    """
+    members = [m.group(1) for m in _STAR.finditer(source)]
+    declared = {m: _declared(folder, m) for m in members}
+    bound_by: dict[str, set[str]] = {}
+    for member, names in declared.items():
+        for name in names or []:
+            bound_by.setdefault(name, set()).add(member)
+    eager = {m for m in members if m.startswith("_") or declared[m] is None}
+    eager |= {m for by in bound_by.values() if len(by) > 1 for m in by}
+    lazy = {m: names for m, names in declared.items() if m not in eager and names is not None}
+    body = _STAR.sub(lambda match: "" if match.group(1) in lazy else match.group(0), source)
+    return body + _LAZY_MEMBERS.format(members=lazy)
+
+
+def _is_lazy_package(fullname: str, path: str) -> bool:
+    return fullname.partition(".")[0] == _LAZY_PACKAGES and fullname.count(".") <= 1 and \
+        path.endswith("__init__.py")
+
+
+def _package_stamp(path: str) -> bytes:
+    """A lazy package's source stamp, those of the members whose names it lists and this module's (the rewrite)."""
+    folder = os.path.dirname(path)
+    members = sorted(f for f in os.listdir(folder) if f.endswith(".py"))
+    digest = hashlib.sha256(b"".join(_stamp(os.path.join(folder, f)) + f.encode() for f in members))
+    digest.update(_stamp(__file__))
+    return _stamp(path) + b":" + digest.hexdigest()[:16].encode()
+
+
 class _PostponedAnnotationsLoader(importlib.machinery.SourceFileLoader):
     def get_code(self, fullname: str) -> CodeType:
         path = self.get_filename(fullname)
-        stamp = _stamp(path)
+        lazy = _is_lazy_package(fullname, path)
+        stamp = _package_stamp(path) if lazy else _stamp(path)
         cached = CACHE_DIR / f"{fullname}.bin"
         with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
             head, _, body = cached.read_bytes().partition(b"\n")
             if head == stamp:
                 return marshal.loads(body)
-        code = compile(self.get_data(path), path, "exec", flags=_FLAGS, dont_inherit=True)
+        source: str | bytes = self.get_data(path)
+        if lazy:
+            source = _lazy_package_source(bytes(source).decode(), Path(path).parent)
+        code = compile(source, path, "exec", flags=_FLAGS, dont_inherit=True)
         _write(cached, stamp + b"\n" + marshal.dumps(code))
         return code
 

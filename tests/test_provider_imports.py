@@ -1,8 +1,11 @@
-"""The planner loads the provider SDKs with postponed annotations (planning/provider_imports.py), and nothing a
-user reads changes: every plan, estimate and review is the same as with ordinary imports."""
+"""The planner loads the provider SDKs with postponed annotations and pulumi-aws's packages' members on first use
+(planning/provider_imports.py), and nothing a user reads changes: every plan, estimate and review, and every name
+of those packages, is the same as with ordinary imports."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import os
 import subprocess
@@ -56,19 +59,60 @@ def test_plain_imports_are_left_alone_when_asked(monkeypatch):
     assert [f for f in sys.meta_path if type(f).__name__ == "_ProviderFinder"]
 
 
+# The root package (functions, the provider) and service packages of every size the program uses.
+PACKAGES = ("pulumi_aws", "pulumi_aws.ec2", "pulumi_aws.wafv2", "pulumi_aws.iam", "pulumi_aws.s3",
+            "pulumi_aws.docdb")
+
+
+def _names(package: Any) -> dict[str, str]:
+    """Every public name of ``package`` and what it is bound to (module and qualified name, or the value)."""
+    out = {}
+    for name in dir(package):
+        if not name.startswith("_"):
+            value = getattr(package, name)
+            qualname = getattr(value, "__qualname__", None)
+            out[name] = f"{getattr(value, '__module__', '')}:{qualname}" if qualname else repr(value)[:80]
+    return out
+
+
 @pytest.fixture(scope="module")
 def plain_documents(tmp_path_factory) -> dict[str, Any]:
-    """Each target planned, priced and reviewed by one process with ordinary imports."""
+    """Each target planned, priced and reviewed by one process with ordinary imports, and the names of
+    ``PACKAGES`` as that process sees them (``names``)."""
     out = tmp_path_factory.mktemp("plain")
-    script = ("import sys\nfrom planning import cli\n"
+    script = ("import importlib, json, sys\nfrom planning import cli\n"
+              "from tests.test_provider_imports import PACKAGES, _names\n"
               f"for name, args in {TARGETS!r}.items():\n"
               f"    cli.main([*args, '--quiet', '--json', {str(out)!r} + '/' + name + '.json'])\n"
               "assert not [m for m in sys.modules.values() if type(getattr(m, '__spec__', None) and "
-              "m.__spec__.loader).__name__ == '_PostponedAnnotationsLoader']\n")
+              "m.__spec__.loader).__name__ == '_PostponedAnnotationsLoader']\n"
+              "names = {p: _names(importlib.import_module(p)) for p in PACKAGES}\n"
+              f"open({str(out)!r} + '/names.json', 'w').write(json.dumps(names))\n")
     run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=False,
                          env={**os.environ, "PROVIDER_IMPORTS": "plain", "PYTHONPATH": f"{ROOT}:{ROOT / 'policies'}"})
     assert run.returncode == 0, run.stderr[-2000:]
-    return {name: json.loads((out / f"{name}.json").read_text()) for name in TARGETS}
+    return {name: json.loads((out / f"{name}.json").read_text()) for name in [*TARGETS, "names"]}
+
+
+def test_every_name_of_a_package_loaded_on_first_use_is_what_ordinary_imports_bind(plain_documents):
+    for package in PACKAGES:
+        module = importlib.import_module(package)
+        assert type(module.__spec__.loader).__name__ == "_PostponedAnnotationsLoader"
+        plain = plain_documents["names"][package]
+        assert len(plain) > 20, package
+        assert _names(module) == plain, package
+
+
+def test_using_one_resource_of_a_service_loads_that_member_alone():
+    # A fresh process: this one has long loaded whatever the suite's plans use.
+    script = ("import sys\nfrom planning import provider_imports\nprovider_imports.install()\n"
+              "import pulumi_aws\nassert pulumi_aws.ec2.SecurityGroup.__name__ == 'SecurityGroup'\n"
+              "print(sorted(m for m in sys.modules if m.startswith('pulumi_aws.ec2.')))\n")
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(run.stdout.strip()))
+    # The member, and what each member imports: its package's enums, input and output types.
+    assert loaded == {"pulumi_aws.ec2.security_group", "pulumi_aws.ec2._enums", "pulumi_aws.ec2._inputs",
+                      "pulumi_aws.ec2.outputs"}
 
 
 def _document(target: str) -> dict[str, Any]:
