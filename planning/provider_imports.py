@@ -9,10 +9,10 @@ annotations stay strings: nothing at run time reads them but the SDK's own ``typ
 ``tests/test_provider_imports.py`` checks that every stack plans and reviews to the same JSON either way.
 
 pulumi-aws's packages (the root and each service, ``pulumi_aws.ec2``) also import every one of their modules at
-once (``from .vpc_endpoint import *`` for each of ec2's 181); the program uses a few of each. Loaded here, such a
-package binds a member module's public names on first use instead (module ``__getattr__``, PEP 562), from the
-``__all__`` each generated module declares, so only what the program touches is imported: prod loads 389 of the
-920 pulumi_aws modules. A name resolves to the same object either way (``tests/test_provider_imports.py``).
+once (``from .vpc_endpoint import *`` for each of ec2's 181 members); the program uses a few of each. Loaded here,
+such a package binds a member's public names (the ``__all__`` each generated module declares) when one of them is
+first used (module ``__getattr__``, PEP 562), so a plan imports the members it uses and no others. Each name is
+bound to the same object either way (``tests/test_provider_imports.py``).
 
 Only the planner (``python -m planning``, its benchmark and the tests) installs this; the Pulumi CLI runs the
 program with ordinary imports. The bytecode is cached beside the environment that holds the sources (not in their
