@@ -23,8 +23,10 @@ from planning.stacks import StackRef
 from tests import harness
 
 ROOT = Path(__file__).resolve().parent.parent
-# The VM runtime (dev), EKS (prod) and the optional stores a blueprint adds (DocumentDB global cluster, Weaviate).
-TARGETS = {"dev": ["--stack", "dev"], "prod": ["--stack", "prod"],
+# Every stack (the VM runtime, EKS, the DR region's) and the optional stores a blueprint adds (DocumentDB global
+# cluster, Weaviate).
+TARGETS = {"dev": ["--stack", "dev"], "staging": ["--stack", "staging"], "prod": ["--stack", "prod"],
+           "prod-dr": ["--stack", "prod-dr"],
            "004-prod": ["--stack-file", str(ROOT / "blueprints" / "004-gatekeeper" / "Pulumi.prod.yaml")]}
 
 
