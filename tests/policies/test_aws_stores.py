@@ -22,15 +22,6 @@ PARAMS = "aws:docdb/clusterParameterGroup:ClusterParameterGroup"
 INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
 SG = "aws:ec2/securityGroup:SecurityGroup"
 STORE = {"dataTier.documentStore": {"engine": "documentdb"}}
-MOUNTS_MONGODB = {**STORE, "services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}
-SEARCH = {"observability.logSearch": {"enabled": True}}
-
-
-def stores(stack: str) -> dict[str, Any]:
-    """The optional stores this file reviews, all on in one plan per stack (their policies judge disjoint
-    resources): DocumentDB with the api service mounting its app user, and log search wherever Fluent Bit feeds it
-    (not on dev's VMs)."""
-    return MOUNTS_MONGODB if stack == "dev" else {**MOUNTS_MONGODB, **SEARCH}
 
 
 def _tls(value: str | None):
@@ -75,7 +66,7 @@ PLANTINGS = [
 @pytest.mark.parametrize(("policy", "stack", "what", "change"), PLANTINGS,
                          ids=[f"{p}:{s}:{w}" for p, s, w, _ in PLANTINGS])
 def test_a_planted_document_store_misconfiguration_fails_the_review(policy, stack, what, change):
-    base = plan(stack, stores(stack))
+    base = plan(stack, STORE)
     assert violations(base, policy) == [], f"{policy} already fails the unchanged {stack} plan"
     found = violations(change(base), policy)
     assert found, f"{policy} missed: {what}"
@@ -84,11 +75,11 @@ def test_a_planted_document_store_misconfiguration_fails_the_review(policy, stac
 
 @pytest.mark.parametrize("policy", sorted({p for p, *_ in PLANTINGS}))
 def test_document_store_policies_report_nothing_on_preview_unknowns(policy: str):
-    assert violations(plan("prod", stores("prod"), preview=True), policy) == []
+    assert violations(plan("prod", STORE, preview=True), policy) == []
 
 
 def test_backup_coverage_names_a_document_store_outside_the_selection():
-    base = plan("prod", stores("prod"))
+    base = plan("prod", STORE)
     assert violations(base, "backup-coverage") == []
     tags = base.one(CLUSTER, "data-docdb").inputs["tags"]
     untagged = _cluster(tags={k: v for k, v in tags.items() if k != "backup-plan"})
@@ -105,6 +96,9 @@ def test_backup_coverage_names_a_document_store_outside_the_selection():
 # --- OpenSearch (observability.logSearch) ----------------------------------------------------------------------
 
 DOMAIN = "aws:opensearch/domain:Domain"
+SEARCH = {"observability.logSearch": {"enabled": True}}
+
+
 def _domain(path: str, value: Any):
     def change(inputs: dict[str, Any]) -> None:
         node = inputs
@@ -143,7 +137,7 @@ SEARCH_PLANTINGS = [
 @pytest.mark.parametrize(("policy", "stack", "what", "change"), SEARCH_PLANTINGS,
                          ids=[f"{p}:{s}:{w}" for p, s, w, _ in SEARCH_PLANTINGS])
 def test_a_planted_log_search_misconfiguration_fails_the_review(policy, stack, what, change):
-    base = plan(stack, stores(stack))
+    base = plan(stack, SEARCH)
     assert violations(base, policy) == [], f"{policy} already fails the unchanged {stack} plan"
     found = violations(change(base), policy)
     assert found, f"{policy} missed: {what}"
@@ -151,11 +145,11 @@ def test_a_planted_log_search_misconfiguration_fails_the_review(policy, stack, w
 
 @pytest.mark.parametrize("policy", sorted({p for p, *_ in SEARCH_PLANTINGS}))
 def test_log_search_policies_report_nothing_on_preview_unknowns(policy: str):
-    assert violations(plan("prod", stores("prod"), preview=True), policy) == []
+    assert violations(plan("prod", SEARCH, preview=True), policy) == []
 
 
 def test_tls_12_without_forward_secrecy_is_refused_by_default():
-    base = plan("prod", stores("prod"))
+    base = plan("prod", SEARCH)
     weak = _domain("domainEndpointOptions.tlsSecurityPolicy", "Policy-Min-TLS-1-2-2019-07")(base)
     assert violations(weak, "opensearch-https-tls12")
 
@@ -166,6 +160,7 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+MOUNTS_MONGODB = {**STORE, "services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}
 MASTER = "docdb-master-secret-bootstrap-only"
 
 
@@ -228,7 +223,7 @@ MASTER_PLANTINGS = [
 
 @pytest.mark.parametrize(("stack", "what", "change"), MASTER_PLANTINGS, ids=[w for _, w, _ in MASTER_PLANTINGS])
 def test_only_the_bootstrap_may_read_the_documentdb_master_secret(stack: str, what: str, change):
-    base = plan(stack, stores(stack))
+    base = plan(stack, MOUNTS_MONGODB)
     assert violations(base, MASTER) == [], f"{MASTER} already fails the unchanged {stack} plan"
     found = violations(change(base), MASTER)
     assert found, f"{MASTER} missed: {what}"
@@ -236,4 +231,4 @@ def test_only_the_bootstrap_may_read_the_documentdb_master_secret(stack: str, wh
 
 
 def test_the_master_secret_policy_reports_nothing_on_preview_unknowns():
-    assert violations(plan("prod", stores("prod"), preview=True), MASTER) == []
+    assert violations(plan("prod", MOUNTS_MONGODB, preview=True), MASTER) == []
