@@ -39,6 +39,7 @@ TUNED = {
     "edge.headers.extra": HEADERS_EXTRA,
     "edge.proxy.readTimeoutSeconds": 240,
 }
+LIVE_PORT = 18457
 NGINX = shutil.which("nginx")
 needs_nginx = pytest.mark.skipif(NGINX is None, reason="no nginx binary on this machine")
 
@@ -267,12 +268,15 @@ class _App(http.server.BaseHTTPRequestHandler):
 def live(tmp_path) -> Iterator[tuple[str, Mapping[str, Any]]]:
     upstream = _free_port()
     listen = _free_port()
-    # The test client stands for the ALB: inside the "VPC"; clients behind it are named by X-Forwarded-For.
-    paths = {**VM, "services.api.port": upstream, "network.cidr": "10.10.0.0/16",
+    # The test client stands for the ALB: inside the "VPC"; clients behind it are named by X-Forwarded-For. The
+    # container's port is planned as LIVE_PORT (one plan for every live test and run) and moved to a free one here.
+    paths = {**VM, "services.api.port": LIVE_PORT, "network.cidr": "10.10.0.0/16",
              "services.api.ingress": {"rateLimit": {"requests": 2, "per": "minute", "burst": 2},
                                       "maxBodySize": "1k"},
              "edge.headers.extra": HEADERS_EXTRA}
     text = nginx_text(paths).replace("10.10.0.0/16", "127.0.0.0/8")
+    assert f"127.0.0.1:{LIVE_PORT};" in text
+    text = text.replace(f"127.0.0.1:{LIVE_PORT}", f"127.0.0.1:{upstream}")
     conf = tmp_path / "nginx.conf"
     conf.write_text(_local(text, tmp_path, listen))
     app = http.server.ThreadingHTTPServer(("127.0.0.1", upstream), _App)
