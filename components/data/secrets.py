@@ -12,7 +12,7 @@ import json
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_aws as aws
@@ -150,36 +150,30 @@ def _login_secret(
                   recovery_window_days=config.secrets.recovery_window_days, parent=parent, replica=replica)
 
 
-def app_database_credentials(
-    parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
+# Each PostgreSQL login's secret path and description. "monitor" is the metrics exporter's own login (a pg_monitor
+# member), apart from the application's: the bootstrap creates the role with this value and the rotation function
+# rotates it on its own schedule. The exporter reads it from a file and builds its DSN once at start
+# (postgres_exporter 0.18 GetDataSources), so its liveness probe restarts it when the login fails after a rotation.
+PostgresLogin = Literal["app", "monitor"]
+_POSTGRES_LOGINS: dict[PostgresLogin, tuple[str, str]] = {
+    "app": ("postgres/app", "PostgreSQL credentials of the application role {username} (rotated)"),
+    "monitor": ("postgres/monitor", "PostgreSQL login of the metrics exporter ({username}, pg_monitor only)"),
+}
+
+
+def postgres_credentials(
+    parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *, login: PostgresLogin,
     host: pulumi.Input[str], key_arn: pulumi.Input[str], replica: SecretReplica | None = None,
 ) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
-    """The application role's credentials in the JSON shape AWS's PostgreSQL rotation function expects."""
+    """The ``login`` ("app" or "monitor") role's credentials in the JSON shape AWS's PostgreSQL rotation function
+    expects."""
+    path, description = _POSTGRES_LOGINS[login]
     pg = config.postgres
+    username = pg.app_username if login == "app" else pg.monitor_username
     return _login_secret(
-        parent, name, "app-db", config, context, path="postgres/app",
-        description=f"PostgreSQL credentials of the application role {pg.app_username} (rotated)",
+        parent, name, f"{login}-db", config, context, path=path, description=description.format(username=username),
         login={"engine": "postgres", "host": host, "port": POSTGRES_PORT, "dbname": pg.database_name,
-               "username": pg.app_username},
-        key_arn=key_arn, replica=replica)
-
-
-def monitor_database_credentials(
-    parent: pulumi.Resource, name: str, config: DataTierConfig, context: StackContext, *,
-    host: pulumi.Input[str], key_arn: pulumi.Input[str], replica: SecretReplica | None = None,
-) -> tuple[aws.secretsmanager.Secret, aws.secretsmanager.SecretVersion]:
-    """The metrics exporter's own login (a pg_monitor member), apart from the application's credentials.
-
-    The bootstrap creates the role with this value; the rotation function rotates it on its own schedule.
-    The exporter reads it from a file and builds its DSN once at start (postgres_exporter 0.18
-    GetDataSources), so its liveness probe restarts it when the login fails after a rotation.
-    """
-    pg = config.postgres
-    return _login_secret(
-        parent, name, "monitor-db", config, context, path="postgres/monitor",
-        description=f"PostgreSQL login of the metrics exporter ({pg.monitor_username}, pg_monitor only)",
-        login={"engine": "postgres", "host": host, "port": POSTGRES_PORT, "dbname": pg.database_name,
-               "username": pg.monitor_username},
+               "username": username},
         key_arn=key_arn, replica=replica)
 
 
@@ -228,8 +222,17 @@ def document_store_rotation(
         parent, f"{name}-docdb", config, context, function="docdb-app-rotation",
         application=rotation_application(context.region, None, DOCDB_ROTATION_APPLICATION, DOCDB_ROTATION_VERSIONS),
         key_arn=key_arn, logs_key_arn=logs_key_arn, subnet_ids=subnet_ids, security_group_id=security_group_id)
+    return _rotate(f"{name}-docdb-app-rotation", credentials, function_arn, config, after)
+
+
+def _rotate(
+    resource_name: str, credentials: aws.secretsmanager.Secret, function_arn: pulumi.Input[str],
+    config: DataTierConfig, after: Sequence[pulumi.Resource],
+) -> aws.secretsmanager.SecretRotation:
+    """Rotate ``credentials`` with ``function_arn`` on the services' schedule, never before ``after``; the first
+    rotation waits for the schedule (the bootstrap has just set the password)."""
     return aws.secretsmanager.SecretRotation(
-        f"{name}-docdb-app-rotation",
+        resource_name,
         secret_id=credentials.id,
         rotation_lambda_arn=function_arn,
         rotation_rules={"automatically_after_days": config.secrets.app_credentials_rotation_days},
@@ -301,21 +304,8 @@ def rotation(
     if monitor_credentials is not None:
         # The same single-user function rotates the exporter's login (the user changes its own password); the
         # exporter reads it from a mounted file and restarts on a failed login (components/observability_charts).
-        aws.secretsmanager.SecretRotation(
-            f"{name}-monitor-db-rotation",
-            secret_id=monitor_credentials.id,
-            rotation_lambda_arn=function_arn,
-            rotation_rules={"automatically_after_days": config.secrets.app_credentials_rotation_days},
-            rotate_immediately=False,
-            opts=pulumi.ResourceOptions(parent=monitor_credentials, depends_on=list(after)))
-    return aws.secretsmanager.SecretRotation(
-        f"{name}-app-db-rotation",
-        secret_id=credentials.id,
-        rotation_lambda_arn=function_arn,
-        rotation_rules={"automatically_after_days": config.secrets.app_credentials_rotation_days},
-        rotate_immediately=False,
-        opts=pulumi.ResourceOptions(parent=credentials, depends_on=list(after)),
-    )
+        _rotate(f"{name}-monitor-db-rotation", monitor_credentials, function_arn, config, after)
+    return _rotate(f"{name}-app-db-rotation", credentials, function_arn, config, after)
 
 
 def rotation_application(region: str, version: str | None = None, name: str = ROTATION_APPLICATION,

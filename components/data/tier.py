@@ -33,11 +33,10 @@ from components.data.replication import (
 )
 from components.data.secrets import (
     AppSecrets,
-    app_database_credentials,
     app_secrets,
     document_store_credentials,
     document_store_rotation,
-    monitor_database_credentials,
+    postgres_credentials,
     rotation,
     rotation_failure_alerts,
 )
@@ -126,10 +125,11 @@ class DataTier(pulumi.ComponentResource):
         db = postgres(self, name, cfg, context, subnet_ids=args.isolated_subnet_ids, security_group_id=db_sg.id,
                       storage_key_arn=key_arns["database"], secrets_key_arn=secrets_key,
                       logs_key_arn=args.logs_key_arn, restore=recovery)
-        credentials, credentials_value = app_database_credentials(
-            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key, replica=replica)
-        monitor, monitor_value = monitor_database_credentials(
-            self, name, cfg, context, host=db.instance.address, key_arn=secrets_key, replica=replica)
+        credentials, credentials_value = postgres_credentials(
+            self, name, cfg, context, login="app", host=db.instance.address, key_arn=secrets_key, replica=replica)
+        monitor, monitor_value = postgres_credentials(
+            self, name, cfg, context, login="monitor", host=db.instance.address, key_arn=secrets_key,
+            replica=replica)
         if dr:
             replicate_database_backups(
                 self, name, instance=db.instance, key_arn=dr_keys_["database"].arn, dr=dr,
