@@ -19,6 +19,7 @@ import copy
 import dataclasses
 import json
 import os
+import platform
 import resource
 import statistics
 import subprocess
@@ -341,10 +342,16 @@ def goal_checks(results: Mapping[str, Measured], goals: Goals = GOALS) -> list[t
     return checks
 
 
+def interpreter() -> str:
+    """Which Python ran the figures: one version built two ways plans at different speeds (Makefile, BASE_PYTHON)."""
+    return f"{platform.python_implementation()} {platform.python_version()} at {os.path.realpath(sys.executable)}"
+
+
 def render(results: Mapping[str, Measured], runs: int) -> str:
     lines = [f"median of {runs} fresh process(es) each; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} "
              "CPUs. wall: what the user waits; cpu and phases: CPU seconds of the process (what a loaded machine "
              "does not inflate); ratio: cpu to the floor's for the same resource count",
+             f"interpreter: {interpreter()} (absolute seconds depend on its build, e.g. a shared libpython is slower)",
              f"{'target':<9}{'resources':>10}{'wall':>8}{'cpu':>7}{'peak MiB':>10}"
              + "".join(f"{p:>9}" for p in PHASES) + f"{'review/res':>12}{'floor':>7}{'ratio':>7}"]
     for name, m in results.items():

@@ -8,6 +8,9 @@ frozen, as in ``python -m planning``, so the time is the review's own (``plannin
 
 from __future__ import annotations
 
+import os
+import platform
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +18,7 @@ from typing import Any
 import pytest
 
 from planning import cost_report
-from planning.bench import FLOOR_PROGRAM, GOALS, replicate
+from planning.bench import FLOOR_PROGRAM, GOALS, PHASES, Measured, Sample, render, replicate
 from planning.engine import run_program
 from planning.gc_settings import tuned
 from planning.review import review
@@ -139,3 +142,11 @@ def test_python_m_planning_is_the_planners_own_process() -> None:
     ])
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False)
     assert out.stdout.strip() == "True", out.stderr
+
+
+def test_the_table_names_the_interpreter_that_measured_it() -> None:
+    """Absolute seconds are only comparable between runs of one interpreter build (Makefile, BASE_PYTHON)."""
+    sample = Sample(wall=3.0, cpu=2.9, resources=424, peak_mib=210, status=0,
+                    phases={phase: 0.5 for phase in PHASES})
+    table = render({"prod": Measured("prod", runs=[sample], floor_runs=[sample])}, runs=1)
+    assert f"{platform.python_version()} at {os.path.realpath(sys.executable)}" in table.splitlines()[1]

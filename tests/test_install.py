@@ -1,0 +1,38 @@
+"""How the project venv is made: one rule (the Makefile's) for developers and CI, from the faster interpreter."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+DISTRIBUTION_PYTHON = Path("/usr/bin/python3.11")
+
+pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+
+
+def _venv_command(*overrides: str) -> str:
+    """The command `make install` would make .venv with (dry run, whatever .venv holds now)."""
+    dry = subprocess.run(["make", "-n", "-B", ".venv/.installed", *overrides], cwd=ROOT, capture_output=True,
+                         text=True, check=True).stdout
+    made = [line for line in dry.splitlines() if " -m venv .venv" in line]
+    assert len(made) == 1, dry
+    return made[0].strip()
+
+
+def test_the_venv_is_made_from_the_distributions_python_where_there_is_one():
+    expected = str(DISTRIBUTION_PYTHON) if DISTRIBUTION_PYTHON.exists() else "python3"
+    assert _venv_command() == f"{expected} -m venv .venv"
+
+
+def test_another_interpreter_can_be_chosen():
+    assert _venv_command("BASE_PYTHON=python3.11") == "python3.11 -m venv .venv"
+
+
+def test_ci_makes_its_venv_through_the_makefile():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make install" in ci.splitlines()
+    assert "-m venv" not in ci
