@@ -32,7 +32,7 @@ from planning.stacks import StackRef
 from tests import plan_cache
 from tests.conftest import STACKS
 
-__all__ = ["DEDICATED_VM", "PUBLIC_EDGE", "STACKS", "dedicated_vm_policy_config"]
+__all__ = ["ADDED_SERVICES", "DEDICATED_VM", "PUBLIC_EDGE", "STACKS", "TUNED_CLUSTER", "dedicated_vm_policy_config"]
 
 
 # dev before the economy profile packed it: each service on its own Auto Scaling group behind the public edge (ALB,
@@ -45,6 +45,32 @@ DEDICATED_VM: dict[str, Any] = {
     **{f"services.{name}.vm.instanceType": "t4g.micro" for name in ("api", "context", "worker")},
 }
 
+# prod's cluster with independent settings changed at once (pins of two EKS add-ons over the version's defaults, the
+# node autoscaler's limits, a new admin and viewer listed first): the tests of each setting share this one plan, each
+# asserting its own.
+TUNED_CLUSTER: dict[str, Any] = {
+    "cluster.addonVersions.coredns": "v1.14.3-eksbuild.3",
+    "cluster.addonVersions.metrics-server": "v0.8.1-eksbuild.10",
+    "cluster.nodeAutoscaler.maxNodesTotal": 8,
+    "cluster.nodeAutoscaler.scaleDownUnneededMinutes": 20,
+    "cluster.adminRoleArns": ["arn:aws:iam::111122223333:role/NewAdmin",
+                              "arn:aws:iam::111122223333:role/PlatformAdmin"],
+    "cluster.readOnlyRoleArns": ["arn:aws:iam::111122223333:role/NewViewer",
+                                 "arn:aws:iam::111122223333:role/PlatformDeveloper",
+                                 "arn:aws:iam::111122223333:role/SecurityAudit"],
+}
+
+# prod with three services added by config alone; the tests of adding a service share this one plan. A queue worker,
+# an api service the existing api calls by name, and an api service scraped on its own metrics path.
+_ADDED_IMAGE = "111122223333.dkr.ecr.us-east-1.amazonaws.com/agent-platform-prod/{}@sha256:" + "ab" * 32
+ADDED_SERVICES: dict[str, Any] = {
+    "services.summarizer": {"kind": "worker", "image": _ADDED_IMAGE.format("summarizer"), "port": 8090,
+                            "queue": {"listName": "summaries"}, "secrets": ["database", "redis", "anthropic"]},
+    "services.search": {"kind": "api", "image": _ADDED_IMAGE.format("search"), "port": 8100, "secrets": ["database"]},
+    "services.api.calls": ["context", "search"],
+    "services.extra": {"kind": "api", "image": _ADDED_IMAGE.format("extra"), "port": 8090, "replicas": 2,
+                       "minReplicas": 2, "maxReplicas": 4, "metricsPath": "/internal/metrics"},
+}
 
 
 def dedicated_vm_policy_config() -> dict[str, Any]:

@@ -253,9 +253,14 @@ def test_prometheus_scrapes_the_metrics_path_on_the_http_port(service: str):
     assert template["metadata"]["labels"]["app.kubernetes.io/name"] == service
 
 
+# prod's services with independent settings changed at once (each test asserts its own): one plan.
+TUNED_SERVICES = {"services.api.logLevel": "debug",
+                  **{f"services.{name}.kubernetesApiAccess": True for name in SERVICES}}
+
+
 def test_a_config_change_rolls_the_pods():
     before = child(prod(), "api", "deployment").props["spec"]["template"]["metadata"]["annotations"]
-    after = child(plan("prod", {"services.api.logLevel": "debug"}), "api", "deployment").props
+    after = child(plan("prod", TUNED_SERVICES), "api", "deployment").props  # api's logLevel debug
     assert after["spec"]["template"]["metadata"]["annotations"]["agent-platform/config-checksum"] != \
         before["agent-platform/config-checksum"]
 
@@ -374,7 +379,7 @@ def test_no_kubernetes_api_token_is_mounted_unless_configured(service: str):
     p = prod()
     assert child(p, service, "sa").props["automountServiceAccountToken"] is False
     assert pod_spec(p, service)["automountServiceAccountToken"] is False
-    opted = plan("prod", {f"services.{name}.kubernetesApiAccess": True for name in SERVICES})  # one plan for all
+    opted = plan("prod", TUNED_SERVICES)  # every service opted in
     assert pod_spec(opted, service)["automountServiceAccountToken"] is True
     annotations = child(opted, service, "deployment").props["spec"]["template"]["metadata"]["annotations"]
     assert annotations["agent-platform/kubernetes-api-access"] == "true"

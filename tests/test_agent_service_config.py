@@ -8,21 +8,14 @@ from pathlib import Path
 import pytest
 
 from components.services.image import context_digest
-from tests.harness import config_error, eks_plan, plan
+from tests.harness import ADDED_SERVICES, config_error, eks_plan, plan
 from tests.test_agent_service import API_ONLY, COMMON, WORKER_ONLY, child, roles_of
 
-DIGEST = "@sha256:" + "ab" * 32
-SUMMARIZER = {
-    "kind": "worker",
-    "image": f"111122223333.dkr.ecr.us-east-1.amazonaws.com/agent-platform-prod/summarizer{DIGEST}",
-    "port": 8090,
-    "queue": {"listName": "summaries"},
-    "secrets": ["database", "redis", "anthropic"],
-}
+SUMMARIZER = ADDED_SERVICES["services.summarizer"]
 
 
 def test_a_fourth_service_is_config_only_and_gets_everything():
-    p = plan("prod", {"services.summarizer": SUMMARIZER})
+    p = plan("prod", ADDED_SERVICES)
     assert roles_of(p, "summarizer") == set(COMMON) | set(WORKER_ONLY)
     trigger = child(p, "summarizer", "scaled-object").props["spec"]["triggers"][0]["metadata"]
     assert trigger["listName"] == "summaries"
@@ -33,8 +26,7 @@ def test_a_fourth_service_is_config_only_and_gets_everything():
 
 
 def test_a_fourth_api_service_gets_an_hpa_and_is_called_by_name():
-    api = {"kind": "api", "image": SUMMARIZER["image"], "port": 8100, "secrets": ["database"]}
-    p = plan("prod", {"services.search": api, "services.api.calls": ["context", "search"]})
+    p = plan("prod", ADDED_SERVICES)  # search, on port 8100, which api now calls
     assert roles_of(p, "search") == set(COMMON) | set(API_ONLY)
     assert child(p, "api", "config").props["data"]["SEARCH_URL"] == "http://search.agents.svc.cluster.local:8100"
     ingress = child(p, "search", "network-policy").props["spec"]["ingress"]

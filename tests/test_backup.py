@@ -186,9 +186,14 @@ def test_dev_runs_one_cheap_daily_rule_with_short_retention_and_nothing_else():
     assert len(dev.of_type(VAULT)) == 1
 
 
+MONTHLY = {"enabled": True, "retentionDays": 365, "coldStorageAfterDays": 30}
+# dev's rules configured at once (each test asserts its own): one plan.
+CONFIGURED_RULES = {"backup.hourly": {"enabled": True, "everyHours": 4, "retentionDays": 2},
+                    "backup.daily.at": "01:30", "backup.timezone": "Europe/Berlin", "backup.monthly": MONTHLY}
+
+
 def test_rules_come_from_config_alone():
-    hourly = rules("dev", {"backup.hourly": {"enabled": True, "everyHours": 4, "retentionDays": 2},
-                           "backup.daily.at": "01:30", "backup.timezone": "Europe/Berlin"})
+    hourly = rules("dev", CONFIGURED_RULES)
     assert hourly["hourly"]["schedule"] == "cron(0 0/4 * * ? *)"
     assert hourly["hourly"]["lifecycle"] == {"deleteAfter": 2}
     assert hourly["daily"]["schedule"] == "cron(30 1 * * ? *)"
@@ -196,10 +201,9 @@ def test_rules_come_from_config_alone():
 
 
 def test_cold_storage_is_set_only_for_resource_types_that_support_it():
-    monthly = {"enabled": True, "retentionDays": 365, "coldStorageAfterDays": 30}
-    warm = rules("dev", {"backup.monthly": monthly})["monthly"]
+    warm = rules("dev", CONFIGURED_RULES)["monthly"]
     assert warm["lifecycle"] == {"deleteAfter": 365}, "RDS and S3 recovery points cannot move to cold storage"
-    cold = rules("dev", {"backup.monthly": monthly, "backup.resourceTypes": ["RDS", "S3", "EFS"]})["monthly"]
+    cold = rules("dev", {"backup.monthly": MONTHLY, "backup.resourceTypes": ["RDS", "S3", "EFS"]})["monthly"]
     assert cold["lifecycle"] == {"deleteAfter": 365, "coldStorageAfter": 30}
 
 

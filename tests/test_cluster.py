@@ -6,7 +6,7 @@ import json
 
 from config.cluster import CONTROL_PLANE_LOG_TYPES
 from tests.conftest import STACKS
-from tests.harness import config_error, eks_plan, plan
+from tests.harness import TUNED_CLUSTER, config_error, eks_plan, plan
 
 CLUSTER = "aws:eks/cluster:Cluster"
 
@@ -93,13 +93,9 @@ def test_kubernetes_provider_waits_for_every_access_entry_and_policy_association
 
 
 def test_planting_a_principal_first_renames_no_other_access_entry():
-    admin, viewer = "arn:aws:iam::111122223333:role/NewAdmin", "arn:aws:iam::111122223333:role/NewViewer"
     before = plan("prod")
-    after = plan("prod", {
-        "cluster.adminRoleArns": [admin, "arn:aws:iam::111122223333:role/PlatformAdmin"],
-        "cluster.readOnlyRoleArns": [viewer, "arn:aws:iam::111122223333:role/PlatformDeveloper",
-                                     "arn:aws:iam::111122223333:role/SecurityAudit"],
-    })
+    after = plan("prod", TUNED_CLUSTER)  # NewAdmin and NewViewer listed before prod's own roles
+    assert after.one(ENTRY, "cluster-admin-NewAdmin") and after.one(ENTRY, "cluster-view-NewViewer")
     for kind in (ENTRY, ASSOCIATION):
         names_before = {r.name for r in before.of_type(kind)}
         names_after = {r.name for r in after.of_type(kind)}

@@ -10,7 +10,7 @@ from agent_policies.aws_eks import SUPPORTED_VERSIONS, SUPPORTED_VERSIONS_AS_OF
 
 from config.cluster import ADDON_VERSIONS, CLUSTER_ADDONS, DEFAULT_KUBERNETES_VERSION, EKS_STANDARD_SUPPORT_ENDS
 from tests.conftest import STACKS
-from tests.harness import config_error, eks_plan, plan
+from tests.harness import TUNED_CLUSTER, config_error, eks_plan, plan
 
 ADDON = "aws:eks/addon:Addon"
 
@@ -57,9 +57,13 @@ def test_prod_preserves_in_cluster_changes_on_addon_updates_and_dev_overwrites_t
 
 
 def test_a_stack_can_override_one_addon_version():
-    planned = plan("prod", {"cluster.addonVersions": {"coredns": "v1.14.3-eksbuild.3"}})
+    planned = plan("prod", TUNED_CLUSTER)  # coredns's pin among other cluster settings
     coredns = next(a for a in planned.of_type(ADDON) if a.props["addonName"] == "coredns")
-    assert coredns.props["addonVersion"] == "v1.14.3-eksbuild.3"
+    assert coredns.props["addonVersion"] == TUNED_CLUSTER["cluster.addonVersions.coredns"] == "v1.14.3-eksbuild.3"
+    defaults = {a.props["addonName"]: a.props["addonVersion"] for a in plan("prod").of_type(ADDON)}
+    assert {a.props["addonName"]: a.props["addonVersion"] for a in planned.of_type(ADDON)
+            if a.props["addonName"] not in ("coredns", "metrics-server")} == {
+        name: version for name, version in defaults.items() if name not in ("coredns", "metrics-server")}
 
 
 def test_a_version_without_pins_is_rejected_before_anything_is_registered():

@@ -15,7 +15,7 @@ from planning.cost_report import Usage, default_catalogue, estimate, stack_cost,
 from planning.cost_report.usage import platform_config
 from planning.engine import with_paths
 from planning.model import UNKNOWN, Plan, PlannedResource
-from tests.harness import STACKS, plan, review
+from tests.harness import PUBLIC_EDGE, STACKS, plan, review
 
 HOURS = 730
 REGION = "us-east-1"
@@ -118,7 +118,7 @@ def test_a_node_group_costs_its_desired_nodes_and_their_launch_template_volumes(
 
 
 def test_a_spot_group_is_priced_at_its_dearest_type_times_the_spot_factor():
-    eks = {"runtime": "eks"}  # dev's node group exists only on the EKS runtime
+    eks = {"runtime": "eks", "edge": PUBLIC_EDGE}  # dev's node group exists only on EKS; eks_plan("dev")'s inputs
     group = platform_config("dev").cluster.node_groups["general"]
     assert group.capacity_type == "SPOT" and len(group.instance_types) > 1
     dearest = max(unit(f"ec2.instance.{t}") for t in group.instance_types)
@@ -278,16 +278,20 @@ def test_raising_prod_node_count_raises_the_estimate_by_the_added_nodes():
 
 
 def test_raising_prod_instance_and_database_classes_raises_the_estimate():
+    """Each class's price difference, for its count, and nothing else: the two add up exactly."""
     baseline = stack_report(plan("prod")).total
     group = platform_config("prod").cluster.node_groups["general"]
-    nodes = report_of("prod", {"cluster.nodeGroups.general.instanceTypes": ["m7i.2xlarge"]})
-    assert nodes.total == pytest.approx(baseline + group.desired_size * HOURS * (
-        unit("ec2.instance.m7i.2xlarge") - unit(f"ec2.instance.{group.instance_types[0]}")))
     postgres = platform_config("prod").data_tier.postgres
-    database = report_of("prod", {"dataTier.postgres.instanceClass": "db.r7g.xlarge"})
     assert postgres.multi_az
-    assert database.total == pytest.approx(baseline + 2 * HOURS * (
-        unit("rds.postgres.db.r7g.xlarge") - unit(f"rds.postgres.{postgres.instance_class}")))
+    raised = report_of("prod", {"cluster.nodeGroups.general.instanceTypes": ["m7i.2xlarge"],
+                                "dataTier.postgres.instanceClass": "db.r7g.xlarge"})
+    nodes = group.desired_size * HOURS * (unit("ec2.instance.m7i.2xlarge")
+                                          - unit(f"ec2.instance.{group.instance_types[0]}"))
+    database = 2 * HOURS * (unit("rds.postgres.db.r7g.xlarge") - unit(f"rds.postgres.{postgres.instance_class}"))
+    assert nodes > 0 and database > 0
+    assert raised.total == pytest.approx(baseline + nodes + database)
+    assert sum(line.monthly_usd for line in raised.of_resource("cluster-general")) == pytest.approx(
+        sum(line.monthly_usd for line in stack_report(plan("prod")).of_resource("cluster-general")) + nodes)
 
 
 def test_usage_assumptions_move_the_estimate():

@@ -146,16 +146,20 @@ def test_the_run_once_bootstrap_group_is_priced_for_its_assumed_hours_not_the_wh
 
 
 def test_more_or_larger_instances_raise_the_estimate():
+    """More api instances and a larger context instance, in one plan: each group is priced as configured, and the
+    total rises by exactly the api's two added instances plus the context's larger type."""
     base = report_of("dev", VM)
-    bigger = {**VM, "services.api.vm.desiredSize": 3, "services.api.vm.maxSize": 4}
-    larger = {**VM, "services.api.vm.instanceType": "m7i.large"}
-    for paths in (bigger, larger):
-        report = report_of("dev", paths)
-        assert cost_of(report, "service-api-asg") == pytest.approx(expected_group("dev", paths, "api"))
-        assert report.total > base.total
+    changed = {**VM, "services.api.vm.desiredSize": 3, "services.api.vm.maxSize": 4,
+               "services.context.vm.instanceType": "m7i.large"}
+    report = report_of("dev", changed)
+    for service in ("api", "context"):
+        assert cost_of(report, f"service-{service}-asg") == pytest.approx(expected_group("dev", changed, service))
+    assert cost_of(report, "service-worker-asg") == pytest.approx(cost_of(base, "service-worker-asg"))
     kind = platform_config("dev", with_paths("dev", VM)).services["api"].vm.instance_type
-    assert report_of("dev", bigger).total - base.total == pytest.approx(
-        2 * HOURS * unit(f"ec2.instance.{kind}") + 2 * 20 * unit("ebs.gp3.storage"))
+    more = 2 * HOURS * unit(f"ec2.instance.{kind}") + 2 * 20 * unit("ebs.gp3.storage")
+    larger = expected_group("dev", changed, "context") - expected_group("dev", VM, "context")
+    assert more > 0 and larger > 0
+    assert report.total - base.total == pytest.approx(more + larger)
 
 
 def test_an_instance_type_without_a_catalogue_price_is_reported_unpriced_not_zero():

@@ -247,9 +247,13 @@ def test_parameter_group_forces_tls_and_carries_the_seed_tuning():
     assert params["log_statement"]["value"] == "none"
 
 
+# dev's stores configured at once (each test asserts its own setting): one plan.
+CONFIGURED_STORES = {"dataTier.postgres.engineVersion": "17", "dataTier.postgres.parameters": {"work_mem": "16384"},
+                     "dataTier.redis.engine": "redis", "dataTier.redis.authTokenGeneration": 2}
+
+
 def test_engine_version_and_parameters_come_from_config():
-    p = plan("dev", {"dataTier.postgres.engineVersion": "17",
-                     "dataTier.postgres.parameters": {"work_mem": "16384"}})
+    p = plan("dev", CONFIGURED_STORES)
     assert p.one(DB, "data-postgres").props["engineVersion"] == "17"
     group = p.one("aws:rds/parameterGroup:ParameterGroup", "data-postgres-params").props
     assert group["family"] == "postgres17"
@@ -294,14 +298,14 @@ def test_valkey_is_dev_tiers_default_and_redis_stays_a_config_choice():
     redis = plan("dev").one(REDIS, "data-redis").props
     assert (redis["engine"], redis["engineVersion"]) == ("valkey", "8.0")
     assert plan("staging").one(REDIS, "data-redis").props["engine"] == "redis"
-    p = plan("dev", {"dataTier.redis.engine": "redis"})
+    p = plan("dev", CONFIGURED_STORES)  # engine redis
     assert (p.one(REDIS, "data-redis").props["engine"], p.one(REDIS, "data-redis").props["engineVersion"]) \
         == ("redis", "7.1")
     assert p.one("aws:elasticache/parameterGroup:ParameterGroup", "data-redis-params").props["family"] == "redis7"
 
 
 def test_bumping_the_auth_token_generation_replaces_the_token():
-    token = plan("dev", {"dataTier.redis.authTokenGeneration": 2}).one(RANDOM_PASSWORD, "data-redis-auth-token")
+    token = plan("dev", CONFIGURED_STORES).one(RANDOM_PASSWORD, "data-redis-auth-token")  # generation 2
     assert token.props["keepers"] == {"generation": "2"}
 
 

@@ -133,7 +133,7 @@ def test_every_supported_engine_has_a_pinned_psql_image():
     assert sorted(PSQL_IMAGES) == sorted(POSTGRES_MAJOR_VERSIONS)
     for version, image in PSQL_IMAGES.items():
         assert image.startswith(f"postgres:{version}-alpine@sha256:") and DIGEST.search(image)
-    result = plan("dev", {"runtime": "eks", "dataTier.postgres.engineVersion": "17"})
+    result = eks_plan("dev", {"dataTier.postgres.engineVersion": "17"})  # tests/test_data_tier_bootstrap.py's
     job = next(r for r in result.of_type("kubernetes:batch/v1:Job"))
     assert job.props["spec"]["template"]["spec"]["containers"][0]["image"] == PSQL_IMAGES["17"]
 

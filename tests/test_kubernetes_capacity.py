@@ -11,7 +11,7 @@ import pytest
 from components.data.bootstrap_job import BOOTSTRAP, FETCH_LOGINS, SQL
 from config import charts as chart_pins
 from planning.model import Plan, PlannedResource
-from tests.harness import STACKS, config_error, eks_plan, plan, review
+from tests.harness import STACKS, TUNED_CLUSTER, config_error, eks_plan, plan, review
 
 ADDON = "aws:eks/addon:Addon"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
@@ -86,8 +86,7 @@ def test_cluster_autoscaler_discovers_this_clusters_groups_within_config_limits(
     assert v["extraArgs"]["balance-similar-node-groups"] is True
     assert v["rbac"]["serviceAccount"]["name"] == "cluster-autoscaler"
     assert "eks.amazonaws.com/role-arn" in v["rbac"]["serviceAccount"]["annotations"]
-    capped = plan("prod", {"cluster.nodeAutoscaler.maxNodesTotal": 8,
-                           "cluster.nodeAutoscaler.scaleDownUnneededMinutes": 20})
+    capped = plan("prod", TUNED_CLUSTER)  # maxNodesTotal 8, scaleDownUnneededMinutes 20
     args = values(capped, "cluster-autoscaler")["extraArgs"]
     assert (args["max-nodes-total"], args["scale-down-unneeded-time"]) == (8, "20m")
 
@@ -258,5 +257,6 @@ def test_the_cost_estimate_covers_the_new_components():
 
 
 def test_metrics_server_takes_a_stack_pin_over_the_eks_default():
-    p = plan("prod", {"cluster.addonVersions.metrics-server": "v0.8.1-eksbuild.10"})
-    assert p.one(ADDON, "cluster-metrics-server").props["addonVersion"] == "v0.8.1-eksbuild.10"
+    p = plan("prod", TUNED_CLUSTER)
+    assert p.one(ADDON, "cluster-metrics-server").props["addonVersion"] == TUNED_CLUSTER[
+        "cluster.addonVersions.metrics-server"] == "v0.8.1-eksbuild.10"

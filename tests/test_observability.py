@@ -20,7 +20,7 @@ from planning.engine import read_stack_config
 from planning.mock_outputs import resource_outputs
 from planning.model import Plan, PlannedResource
 from planning.review import load_policy_config
-from tests.harness import STACKS, config_error, eks_plan, plan, review
+from tests.harness import ADDED_SERVICES, STACKS, config_error, eks_plan, plan, review
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
 SERVICE_MONITOR = "kubernetes:monitoring.coreos.com/v1:ServiceMonitor"
@@ -29,13 +29,6 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
-EXTRA_SERVICE = {
-    "kind": "api",
-    "image": "111122223333.dkr.ecr.us-east-1.amazonaws.com/agent-platform-prod/extra@sha256:" + "ab" * 32,
-    "port": 8090, "replicas": 2, "minReplicas": 2, "maxReplicas": 4, "metricsPath": "/internal/metrics",
-}
-
-
 def ours(p: Plan, type_: str) -> list[PlannedResource]:
     return [r for r in p.of_type(type_) if "ObservabilityStack" in r.urn]
 
@@ -133,7 +126,7 @@ def test_every_configured_service_gets_a_service_monitor():
 
 
 def test_an_added_service_is_scraped_and_appears_on_the_llm_dashboard():
-    p = plan("prod", {"services.extra": EXTRA_SERVICE})
+    p = plan("prod", ADDED_SERVICES)  # extra, scraped on /internal/metrics
     monitor = p.one(SERVICE_MONITOR, "observability-servicemonitor-extra")
     assert monitor.props["spec"]["endpoints"][0]["path"] == "/internal/metrics", "metricsPath is honoured"
     service_var = next(v for v in dashboard(p, "llm-agents")["templating"]["list"] if v["name"] == "service")
@@ -230,6 +223,7 @@ TUNED_ALERTING: dict[str, Any] = {
     "observability.awsAlarms": {"rdsCpuPercent": 65, "albTargetP95Ms": 2000, "rdsMaxConnections": 1000,
                                 "albTargetP99Ms": 60000, "wafBlockedPercent": 5},
     "alertSlackWebhookUrl": {"secure": "v1:set-with-pulumi-config-set-secret"},
+    "observability.alertEmails": ["new@example.com", "oncall@example.com"],  # a new address listed first
 }
 
 
@@ -593,8 +587,7 @@ def test_slack_is_notified_before_the_topic_and_both_receive_paging_alerts():
 def test_a_new_first_alert_address_renames_no_subscription():
     subscription = "aws:sns/topicSubscription:TopicSubscription"
     before = {s.name: s.props["endpoint"] for s in plan("prod").of_type(subscription)}
-    after = {s.name: s.props["endpoint"] for s in plan(
-        "prod", {"observability.alertEmails": ["new@example.com", "oncall@example.com"]}).of_type(subscription)}
+    after = {s.name: s.props["endpoint"] for s in plan("prod", TUNED_ALERTING).of_type(subscription)}
     assert before.items() <= after.items()
     assert after["alerts-email-new@example.com"] == "new@example.com"
     renamed = plan("prod").one(subscription, "alerts-email-oncall@example.com")

@@ -108,14 +108,20 @@ def test_prod_plan_names_every_tag_the_program_resolves_at_deploy_time(prod_fact
     assert all("/" in i.split("@")[0] or ":" in i.split("@")[0] for i in prod_facts.other_images)
 
 
+def _store_plan(runtime: str, store: str):
+    """dev running ``store`` on ``runtime``: on EKS with the public edge, the plan tests/test_image_pinning.py makes."""
+    plan = harness.eks_plan if runtime == "eks" else harness.plan
+    return plan("dev", {"runtime": runtime, "dataTier.vectorStore": store})
+
+
 @pytest.mark.parametrize("runtime", ["eks", "vm"])
 def test_preflight_checks_the_vector_store_images_of_a_stack_that_runs_one(runtime):
     """registry-image-digests resolves Weaviate's tag from cr.weaviate.io (the chart's or the instance's image) and
     asks for Qdrant's recorded digest, as the whole reference the chart or the boot script pulls."""
-    weaviate = gather(harness.plan("dev", {"runtime": runtime, "dataTier.vectorStore": "weaviate"}), "us-east-1")
+    weaviate = gather(_store_plan(runtime, "weaviate"), "us-east-1")
     assert "cr.weaviate.io/semitechnologies/weaviate:1.38.2" in {lookup.reference
                                                                  for lookup in weaviate.registry_lookups}
-    qdrant = gather(harness.plan("dev", {"runtime": runtime, "dataTier.vectorStore": "qdrant"}), "us-east-1")
+    qdrant = gather(_store_plan(runtime, "qdrant"), "us-east-1")
     assert ("docker.io/qdrant/qdrant:v1.19.0@sha256:057ee3a8da769fe7310dd3537b4dc7583bf87a95ce8ac43c0af5a46bc580d1fc"
             in qdrant.other_images)
 

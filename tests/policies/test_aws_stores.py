@@ -160,7 +160,8 @@ ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-MOUNTS_MONGODB = {**STORE, "services.api.secrets": ["database", "redis", "jwt", "encryption-key", "mongodb"]}
+# The api service adds the mongodb secret to its own (tests/test_document_store.py plans the same stack).
+MOUNTS_MONGODB = {**STORE, "services.api.secrets": ["database", "redis", "jwt", "encryption-key", "openai", "mongodb"]}
 MASTER = "docdb-master-secret-bootstrap-only"
 
 
