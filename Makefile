@@ -6,11 +6,14 @@ OUT     ?= out
 # Its outputs are named <folder>-<stack> (blueprints/003-bsc-rag/Pulumi.dev.yaml -> out/003-bsc-rag-dev.json).
 STACK_FILE ?=
 TARGET  := $(if $(STACK_FILE),--stack-file $(STACK_FILE),--stack $(STACK))
-# The interpreter .venv is made from: the distribution's CPython 3.11 where there is one, else python3 on PATH.
-# Debian links /usr/bin/python3.11 statically; a pyenv build loads libpython as a shared library and, unless built
-# with --enable-optimizations, without profile-guided optimisation. A plan takes the most of that: compare
-# `python -m planning.bench --runs 1 --targets prod` in a venv of each. Switching an existing .venv: rm -rf .venv.
-BASE_PYTHON ?= $(or $(wildcard /usr/bin/python3.11),python3)
+# The interpreter .venv is made from: the distribution's CPython 3.11 where there is one that can make a venv
+# (Debian ships ensurepip apart, in python3.11-venv), else python3 on PATH. Debian links /usr/bin/python3.11
+# statically; a pyenv build loads libpython as a shared library and, unless built with --enable-optimizations,
+# without profile-guided optimisation. Plans feel it most: compare `python -m planning.bench --runs 1 --targets prod`
+# in a venv of each. Switching an existing .venv: rm -rf .venv.
+DISTRIBUTION_PYTHON := /usr/bin/python3.11
+BASE_PYTHON ?= $(or $(shell $(DISTRIBUTION_PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1 \
+                 && echo $(DISTRIBUTION_PYTHON)),python3)
 NAME    := $(if $(STACK_FILE),$(notdir $(patsubst %/,%,$(dir $(abspath $(STACK_FILE)))))-$(patsubst Pulumi.%.yaml,%,$(notdir $(STACK_FILE))),$(STACK))
 
 .PHONY: install lint lint-workflows policy-venv test plan report review preflight bench manifests golden generate clean

@@ -23,9 +23,28 @@ def _venv_command(*overrides: str) -> str:
     return made[0].strip()
 
 
+def _makes_venvs(python: Path) -> bool:
+    return python.exists() and subprocess.run([str(python), "-c", "import ensurepip, venv"],
+                                              capture_output=True, check=False).returncode == 0
+
+
 def test_the_venv_is_made_from_the_distributions_python_where_there_is_one():
-    expected = str(DISTRIBUTION_PYTHON) if DISTRIBUTION_PYTHON.exists() else "python3"
+    expected = str(DISTRIBUTION_PYTHON) if _makes_venvs(DISTRIBUTION_PYTHON) else "python3"
     assert _venv_command() == f"{expected} -m venv .venv"
+
+
+def _stub(folder: Path, status: int) -> Path:
+    stub = folder / f"python3.11-{status}"
+    stub.write_text(f"#!/bin/sh\nexit {status}\n")
+    stub.chmod(0o755)
+    return stub
+
+
+def test_a_distribution_python_that_cannot_make_a_venv_is_passed_over(tmp_path):
+    """Debian ships ensurepip apart (python3.11-venv): without it, `-m venv` fails, so python3 makes the venv."""
+    assert _venv_command(f"DISTRIBUTION_PYTHON={_stub(tmp_path, 1)}") == "python3 -m venv .venv"
+    able = _stub(tmp_path, 0)
+    assert _venv_command(f"DISTRIBUTION_PYTHON={able}") == f"{able} -m venv .venv"
 
 
 def test_another_interpreter_can_be_chosen():
