@@ -29,6 +29,8 @@ CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:alerts"
+
+
 def ours(p: Plan, type_: str) -> list[PlannedResource]:
     return [r for r in p.of_type(type_) if "ObservabilityStack" in r.urn]
 
