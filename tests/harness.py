@@ -45,6 +45,13 @@ DEDICATED_VM: dict[str, Any] = {
     **{f"services.{name}.vm.instanceType": "t4g.micro" for name in ("api", "context", "worker")},
 }
 
+
+def dedicated_vm_policy_config() -> dict[str, Any]:
+    """dev's policy settings as they would be generated for ``DEDICATED_VM`` (a public edge routing api, context)."""
+    return {**policy_review.load_policy_config("dev"),
+            "edge-matches-exposure": {"exposure": "public", "routedServices": ["api", "context"]}}
+
+
 # prod's cluster with independent settings changed at once (pins of two EKS add-ons over the version's defaults, the
 # node autoscaler's limits, a new admin and viewer listed first): the tests of each setting share this one plan, each
 # asserting its own.
@@ -71,12 +78,6 @@ ADDED_SERVICES: dict[str, Any] = {
     "services.extra": {"kind": "api", "image": _ADDED_IMAGE.format("extra"), "port": 8090, "replicas": 2,
                        "minReplicas": 2, "maxReplicas": 4, "metricsPath": "/internal/metrics"},
 }
-
-
-def dedicated_vm_policy_config() -> dict[str, Any]:
-    """dev's policy settings as they would be generated for ``DEDICATED_VM`` (a public edge routing api, context)."""
-    return {**policy_review.load_policy_config("dev"),
-            "edge-matches-exposure": {"exposure": "public", "routedServices": ["api", "context"]}}
 
 
 # A cached plan's cache key, by the plan's id; the weak reference tells a plan evicted from the cache (whose id a
