@@ -16,7 +16,7 @@ BASE_PYTHON ?= $(or $(shell $(DISTRIBUTION_PYTHON) -c 'import ensurepip, venv' >
                  && echo $(DISTRIBUTION_PYTHON)),python3)
 NAME    := $(if $(STACK_FILE),$(notdir $(patsubst %/,%,$(dir $(abspath $(STACK_FILE)))))-$(patsubst Pulumi.%.yaml,%,$(notdir $(STACK_FILE))),$(STACK))
 
-.PHONY: install lint lint-workflows policy-venv test plan report review preflight bench manifests golden generate clean
+.PHONY: install lint lint-workflows policy-venv test test-stats plan report review preflight bench manifests golden generate clean
 
 # First run: about a minute of downloads; pip's one line per package shows it is moving.
 # policies/pyproject.toml: the pack's packages are installed (editable) from requirements.txt.
@@ -46,6 +46,12 @@ policy-venv:
 
 test: install
 	$(PY) -m pytest -n 2 --dist loadfile
+
+# Where a cold run's time goes (the plan cache emptied first, as on CI's fresh checkout): the whole-stack plans and
+# reviews the suite makes, collection, start-up and the rest, by file (tests/suite_stats.py).
+test-stats: install
+	rm -rf .pytest_cache/plans
+	SUITE_STATS=$(OUT)/suite-stats $(PY) -m pytest -n 2 --dist loadfile
 
 # Offline plan + policy review of one stack under the mock engine (no cloud, no Pulumi CLI): one screen,
 # verdict first. Add ARGS=--tree for every resource, cost line and finding.

@@ -17,6 +17,9 @@ from planning.engine import DEPLOYED_STACKS, STACKS  # noqa: E402 - imported onc
 
 gc.set_threshold(50_000, 50, 100)
 
+# Inert unless SUITE_STATS names a folder (make test-stats): where the suite's time goes.
+pytest_plugins = ["tests.suite_stats"]
+
 # The stacks every suite-wide check runs over (the Pulumi.<stack>.yaml files the planner knows), for
 # ``from tests.conftest import STACKS``; the one definition is planning.engine.STACKS.
 __all__ = ["DEPLOYED_STACKS", "STACKS"]

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pulumi_aws
@@ -67,11 +68,21 @@ PACKAGES = ("pulumi_aws", "pulumi_aws.ec2", "pulumi_aws.wafv2", "pulumi_aws.iam"
 
 
 def _names(package: Any) -> dict[str, str]:
-    """Every public name of ``package`` and what it is bound to (module and qualified name, or the value)."""
+    """Every public name of ``package`` and what it is bound to (module and qualified name, or the value).
+
+    A submodule is named and not loaded: the root package binds its 240 service packages with pulumi's
+    lazy_import (pulumi/_utils.py ``_LazyModule``), which loads one on the first read of any attribute but its
+    name and a few others, so reading more would import every service. For the same reason ``package`` itself is
+    loaded first (every generated package imports ``_utilities``): ``dir`` of an unloaded one lists no names.
+    """
+    assert hasattr(package, "_utilities"), package.__name__
     out = {}
     for name in dir(package):
         if not name.startswith("_"):
             value = getattr(package, name)
+            if isinstance(value, ModuleType):
+                out[name] = f"module {value.__name__}"
+                continue
             qualname = getattr(value, "__qualname__", None)
             out[name] = f"{getattr(value, '__module__', '')}:{qualname}" if qualname else repr(value)[:80]
     return out

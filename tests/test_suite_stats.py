@@ -1,0 +1,52 @@
+"""``make test-stats`` accounts for a run's time: plans and reviews made, per file, over every worker."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from config import ConfigError
+from tests import harness, suite_stats
+from tests.suite_stats import Records, render, summarise
+
+
+def test_records_of_every_worker_add_up_by_kind_and_by_file():
+    first = Records(collection=2.0, total=20.0, tests={"tests/test_a.py::one": 5.0, "tests/test_a.py::two": 1.0},
+                    made=[("plan", "tests/test_a.py::one", 3.0, False), ("review", "tests/test_a.py::one", 0.5, False)])
+    second = Records(collection=3.0, total=14.0, tests={"tests/test_b.py::three": 9.0},
+                     made=[("plan", "tests/test_b.py::three", 4.0, False),
+                           ("plan", "tests/test_b.py::three", 0.5, True)])
+    controller = Records(total=1.0)
+    summary = summarise([first, second, controller])
+    assert summary.processes == 2, "xdist's controller runs no test and is not a test process"
+    assert (summary.tests, summary.test_cpu, summary.collection_cpu, summary.total_cpu) == (3, 15.0, 5.0, 34.0)
+    assert (summary.plans, summary.plan_cpu) == (2, 7.0)
+    assert (summary.refused, summary.refused_cpu) == (1, 0.5), "a program stopped by config is no plan"
+    assert (summary.reviews, summary.review_cpu) == (1, 0.5)
+    assert summary.by_file == {"tests/test_a.py": (6.0, 3.0, 0.5), "tests/test_b.py": (9.0, 4.5, 0.0)}
+    table = render(summary, wall=17.5)
+    assert "3 tests in 2 test process(es), 17.5 s wall, 34.0 s CPU" in table
+    # Everything else: the tests' CPU less what their plans and reviews took; start-up: the processes' remainder.
+    assert "   7.0 s CPU (assertions" in table and "  14.0 s CPU (imports" in table
+    assert table.index("tests/test_b.py") < table.index("tests/test_a.py"), "files rank by CPU"
+
+
+def test_a_program_refused_by_config_is_recorded_apart_from_plans():
+    made = len(suite_stats._RECORDS.made)
+
+    def refuse() -> None:
+        raise ConfigError("dev", [("network.cidr", "must be a /16")])
+
+    with pytest.raises(ConfigError):
+        suite_stats._recording("plan", refuse)()
+    assert suite_stats._recording("review", lambda: "verdicts")() == "verdicts"
+    kinds = [(kind, refused) for kind, _, cpu, refused in suite_stats._RECORDS.made[made:] if cpu >= 0]
+    assert kinds == [("plan", True), ("review", False)]
+    del suite_stats._RECORDS.made[made:]
+
+
+def test_the_harness_is_measured_only_when_asked():
+    measured = bool(os.environ.get(suite_stats.FOLDER_ENV))
+    assert hasattr(harness.run_program, "__wrapped__") is measured
+    assert hasattr(harness.policy_review.review, "__wrapped__") is measured
