@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -55,3 +57,39 @@ def test_ci_makes_its_venv_through_the_makefile():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make install" in ci.splitlines()
     assert "-m venv" not in ci
+
+
+def _dry_run(target: str) -> list[str]:
+    return subprocess.run(["make", "-n", target], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout.splitlines()
+
+
+def _compile_command() -> list[str]:
+    (command,) = [line for line in _dry_run("bytecode") if " -m compileall " in line]
+    return shlex.split(command)
+
+
+@pytest.mark.parametrize("target", ["test", "plan", "bench", "generate"])
+def test_targets_that_run_the_planner_compile_the_projects_modules_first(target):
+    lines = _dry_run(target)
+    compiled = [i for i, line in enumerate(lines) if " -m compileall " in line]
+    runs = [i for i, line in enumerate(lines) if " -m pytest " in line or " -m planning" in line]
+    assert compiled and runs and compiled[0] < runs[0], lines
+
+
+def test_every_tracked_python_module_has_current_bytecode_after_make_bytecode():
+    """Where PYTHONDONTWRITEBYTECODE is set no process writes it, so the Makefile's command must reach every file."""
+    command = _compile_command()
+    subprocess.run([str(ROOT / ".venv" / "bin" / "python"), *command[1:]], cwd=ROOT, check=True)
+    tracked = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    missing = []
+    for name in tracked:
+        source = ROOT / name
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        # A .pyc records its source's modification time (seconds) and size in bytes 8-16 of its header.
+        header = cached.read_bytes()[8:16] if cached.exists() else b""
+        stamp = int(source.stat().st_mtime).to_bytes(4, "little") + source.stat().st_size.to_bytes(4, "little")
+        if header != stamp:
+            missing.append(name)
+    assert not missing, f"no current bytecode after `make bytecode` for {missing[:10]}"
