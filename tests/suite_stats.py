@@ -137,6 +137,8 @@ class Summary:
     review_cpu: float
     # file -> (tests' CPU, plans' CPU, reviews' CPU)
     by_file: dict[str, tuple[float, float, float]]
+    # Each test process's CPU, largest first: how evenly xdist spread the files.
+    process_cpu: list[float]
 
 
 def summarise(records: Iterable[Records]) -> Summary:
@@ -166,6 +168,7 @@ def summarise(records: Iterable[Records]) -> Summary:
         refused=len(refused), refused_cpu=sum(m[2] for m in refused),
         reviews=len(reviews), review_cpu=sum(m[2] for m in reviews),
         by_file={f: (cpu, plan_files[f], review_files[f]) for f, cpu in test_files.items()},
+        process_cpu=sorted((r.total for r in records), reverse=True),
     )
 
 
@@ -175,7 +178,7 @@ def render(summary: Summary, wall: float | None = None, top: int = 15) -> str:
     lines = [
         f"suite: {summary.tests:,} tests in {summary.processes} test process(es)"
         + (f", {wall:.1f} s wall" if wall is not None else "")
-        + f", {summary.total_cpu:.1f} s CPU in them",
+        + f", {summary.total_cpu:.1f} s CPU in them ({' + '.join(f'{c:.1f}' for c in summary.process_cpu)})",
         f"  whole-stack plans made      {summary.plans:5d}  {summary.plan_cpu:7.1f} s CPU",
         f"  programs refused by config  {summary.refused:5d}  {summary.refused_cpu:7.1f} s CPU",
         f"  reviews made                {summary.reviews:5d}  {summary.review_cpu:7.1f} s CPU",

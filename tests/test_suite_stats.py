@@ -26,7 +26,8 @@ def test_records_of_every_worker_add_up_by_kind_and_by_file():
     assert (summary.reviews, summary.review_cpu) == (1, 0.5)
     assert summary.by_file == {"tests/test_a.py": (6.0, 3.0, 0.5), "tests/test_b.py": (9.0, 4.5, 0.0)}
     table = render(summary, wall=17.5)
-    assert "3 tests in 2 test process(es), 17.5 s wall, 34.0 s CPU" in table
+    assert summary.process_cpu == [20.0, 14.0], "each test process's CPU, largest first"
+    assert "3 tests in 2 test process(es), 17.5 s wall, 34.0 s CPU in them (20.0 + 14.0)" in table
     # Everything else: the tests' CPU less what their plans and reviews took; start-up: the processes' remainder.
     assert "   7.0 s CPU (assertions" in table and "  14.0 s CPU (imports" in table
     assert table.index("tests/test_b.py") < table.index("tests/test_a.py"), "files rank by CPU"
