@@ -21,7 +21,7 @@ import pytest
 from planning import cli, cost_report, policy_config, provider_imports
 from planning.engine import with_paths
 from planning.stacks import StackRef
-from tests import harness
+from tests import harness, plan_cache
 
 ROOT = Path(__file__).resolve().parent.parent
 # Every stack (the VM runtime, EKS, the DR region's) and the optional stores a blueprint adds (DocumentDB global
@@ -91,8 +91,13 @@ def _names(package: Any) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def plain_documents(tmp_path_factory) -> dict[str, Any]:
     """Each target planned, priced and reviewed by one process with ordinary imports, and the names of
-    ``PACKAGES`` as that process sees them (``names``)."""
-    out = tmp_path_factory.mktemp("plain")
+    ``PACKAGES`` as that process sees them (``names``). Like a plan, a function of the tree, the packages and the
+    Python: kept in the suite's plan cache (tests/plan_cache.py), so a second run of an unchanged tree reuses it."""
+    return plan_cache.cached(json.dumps(["plain-imports", TARGETS, PACKAGES]),
+                             lambda: _plain_documents(tmp_path_factory.mktemp("plain")))
+
+
+def _plain_documents(out: Path) -> dict[str, Any]:
     script = ("import importlib, json, sys\nfrom planning import cli\n"
               "from tests.test_provider_imports import PACKAGES, _names\n"
               f"for name, args in {TARGETS!r}.items():\n"
