@@ -5,8 +5,13 @@ A plan costs one to three seconds of CPU; ``pytest -n 2`` gave each worker its o
 again. A plan is a function of the files of the working tree (program, config, stack files, mocks), of the
 installed packages and of the Python that runs them, and of the stack, overrides and preview flag it is asked for;
 the key is a hash of exactly those, so a cached plan is the plan the program would make now. Any edited, added or
-removed file (``git ls-files``: tracked and untracked, not ignored) changes the key, tests included, so nothing a
-test file sets up can outlive its edit; plans of other trees are deleted when a new tree's first plan is stored.
+removed file (``git ls-files``: tracked and untracked, not ignored) changes the key, with one exception: the test
+modules themselves (``tests/**/test_*.py``). A test reaches a plan only through the stack, overrides and preview
+flag in its key (tests/harness.py: plan through ``plan``/``eks_plan``; a test that patches the program plans with
+``run_program``, outside the cache), so editing a test, the usual change, re-plans nothing. The harness, this
+module, conftest, the fixtures and every helper module stay in the hash; an entry a test module makes from its own
+code adds that module's hash to its key (tests/test_provider_imports.py). Plans of other trees are deleted when a
+new tree's first plan is stored.
 
 Entries are written once, atomically, right after planning (before any test can touch the plan), and loaded
 as fresh objects, so a test can never see another test's changes through the disk. Two workers asking for the
@@ -38,6 +43,12 @@ T = TypeVar("T")
 PACKAGES_OUTSIDE_GIT_VIEW = ("agent_contract", "agent_costing", "agent_policies")
 
 
+def _is_test_module(name: str) -> bool:
+    """A test module (``tests/.../test_*.py``): no input of any plan (see the module docstring)."""
+    path = Path(name)
+    return path.parts[0] == "tests" and path.name.startswith("test_") and path.suffix == ".py"
+
+
 @cache
 def tree_digest(root: Path = ROOT) -> str | None:
     """A hash of every file of the working tree git knows (not ignored), the installed packages and the Python.
@@ -52,7 +63,7 @@ def tree_digest(root: Path = ROOT) -> str | None:
     digest = hashlib.sha256(sys.version.encode())
     for dist in sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()):
         digest.update(dist.encode() + b"\0")
-    for name in sorted({n for n in listed.decode().split("\0") if n}):
+    for name in sorted({n for n in listed.decode().split("\0") if n and not _is_test_module(n)}):
         path = root / name
         digest.update(name.encode() + b"\0")
         # A file listed but deleted in the working tree counts as gone; the link .venv is ignored by git.

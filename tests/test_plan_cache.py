@@ -45,6 +45,24 @@ def test_every_change_to_the_tree_git_sees_changes_the_key(tmp_path: Path) -> No
     assert _digest(tmp_path) not in (first, edited)  # a deleted file
 
 
+def test_editing_a_test_module_keeps_the_key_and_editing_what_plans_changes_it(tmp_path: Path) -> None:
+    _git(tmp_path, "init", "-q")
+    for name in ("tests/test_edge.py", "tests/policies/test_planted.py", "tests/harness.py",
+                 "tests/fixtures/Pulumi.alice.yaml", "tests/config_support.py", "components/test_helpers.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("")
+    _git(tmp_path, "add", ".")
+    first = _digest(tmp_path)
+    for test_module in ("tests/test_edge.py", "tests/policies/test_planted.py", "tests/test_new.py"):
+        (tmp_path / test_module).write_text("assert True\n")
+        assert _digest(tmp_path) == first, test_module  # reaches plans only through their keys
+    for planning_input in ("tests/harness.py", "tests/fixtures/Pulumi.alice.yaml", "tests/config_support.py",
+                           "components/test_helpers.py"):
+        (tmp_path / planning_input).write_text("changed\n")
+        assert _digest(tmp_path) != first, planning_input
+        first = _digest(tmp_path)
+
+
 def test_outside_a_checkout_nothing_is_cached(tmp_path: Path) -> None:
     assert _digest(tmp_path) is None
 

@@ -5,6 +5,7 @@ of those packages, is the same as with ordinary imports."""
 from __future__ import annotations
 
 import ast
+import hashlib
 import importlib
 import json
 import os
@@ -93,7 +94,9 @@ def plain_documents(tmp_path_factory) -> dict[str, Any]:
     """Each target planned, priced and reviewed by one process with ordinary imports, and the names of
     ``PACKAGES`` as that process sees them (``names``). Like a plan, a function of the tree, the packages and the
     Python: kept in the suite's plan cache (tests/plan_cache.py), so a second run of an unchanged tree reuses it."""
-    return plan_cache.cached(json.dumps(["plain-imports", TARGETS, PACKAGES]),
+    # The script below runs this module's code (``_names``): its content is part of the key.
+    this_module = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    return plan_cache.cached(json.dumps(["plain-imports", this_module, TARGETS, PACKAGES]),
                              lambda: _plain_documents(tmp_path_factory.mktemp("plain")))
 
 
