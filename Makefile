@@ -30,10 +30,11 @@ NAME    := $(if $(STACK_FILE),$(notdir $(patsubst %/,%,$(dir $(abspath $(STACK_F
 
 install: .venv/.installed
 
-# The project's own modules compiled once, and again when edited (a no-op otherwise, about 0.05 s). Python writes
-# __pycache__ itself unless the environment sets PYTHONDONTWRITEBYTECODE, as some CI images and containers do; then
-# every process compiles every module it imports again: about 0.2 s of each plan, more in each test worker and each
-# planner the tests start. pip compiles the installed packages the same way, whatever that setting says.
+# The project's own modules compiled once, and again when edited (a no-op otherwise). Python writes __pycache__
+# itself unless the environment sets PYTHONDONTWRITEBYTECODE, as some CI images and containers do; then every
+# process (each plan, test worker and planner the tests start) compiles every module it imports again, which
+# `make bench` shows in its imports phase. pip compiles the installed packages the same way, whatever that
+# setting says.
 SOURCES := __main__.py components config planning policies tests tools
 bytecode: install
 	@$(PY) -m compileall -q -x '/\.venv/' $(SOURCES)

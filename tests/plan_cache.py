@@ -51,7 +51,8 @@ def _is_test_module(name: str) -> bool:
 
 @cache
 def tree_digest(root: Path = ROOT) -> str | None:
-    """A hash of every file of the working tree git knows (not ignored), the installed packages and the Python.
+    """A hash of every file of the working tree git knows (not ignored) but the test modules, the installed
+    packages and the Python.
 
     ``None`` (no cache) outside a git checkout.
     """

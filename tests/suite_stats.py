@@ -1,10 +1,10 @@
 """Where the suite's time goes, measured by the suite itself: ``make test-stats`` (``SUITE_STATS=<folder>``).
 
 Each test process records the CPU time of every test (its setup, call and teardown, with the subprocesses it
-ran), of its collection, and of each whole-stack plan and review the shared cache did not already hold (the
-programs run and reviews made through ``tests.harness``, which is how tests plan and review). The process that
-reports (xdist's controller, or the only process) merges the workers' records into one table: what a cold run
-spends on plans, on reviews and on everything else, by file. Off unless ``SUITE_STATS`` is set.
+ran), of its collection, and of each whole-stack plan and review the shared cache did not already hold: the
+programs ``tests.harness`` runs and the reviews made through ``planning.review.review``, the harness's path. The
+process that reports (xdist's controller, or the only process) merges the workers' records into one table: what a
+cold run spends on plans, on reviews and on everything else, by file. Off unless ``SUITE_STATS`` is set.
 """
 
 from __future__ import annotations
