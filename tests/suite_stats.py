@@ -5,6 +5,10 @@ ran), of its collection, and of each whole-stack plan and review the shared cach
 programs ``tests.harness`` runs and the reviews made through ``planning.review.review``, the harness's path. The
 process that reports (xdist's controller, or the only process) merges the workers' records into one table: what a
 cold run spends on plans, on reviews and on everything else, by file. Off unless ``SUITE_STATS`` is set.
+
+It also prints the least wall time the run could take on its workers if every plan cost only the mock engine's floor
+(``planning/floor_program.py``: plain resources, no components, measured in a fresh process when the table is
+printed), the rest of the run unchanged: the part of a cold run no change to the program can remove.
 """
 
 from __future__ import annotations
@@ -44,9 +48,9 @@ class Records:
     # The whole process at its end: start-up (imports, conftest), collection, tests and what ran between them.
     total: float = 0.0
     tests: dict[str, float] = field(default_factory=dict)
-    # (kind, test node id, CPU seconds, refused): kind is "plan" or "review"; refused marks a program that stopped at
-    # a config error (nothing registered).
-    made: list[tuple[str, str, float, bool]] = field(default_factory=list)
+    # (kind, test node id, CPU seconds, refused, resources): kind is "plan" or "review"; refused marks a program that
+    # stopped at a config error (nothing registered); resources: how many a plan registered (0 for the others).
+    made: list[tuple[str, str, float, bool, int]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return {"collection": self.collection, "total": self.total, "tests": self.tests, "made": self.made}
@@ -66,14 +70,17 @@ def _recording(kind: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         from config import ConfigError
 
         started = time.process_time()
-        refused = False
+        refused, resources = False, 0
         try:
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            if kind == "plan":
+                resources = len(result.resources)
+            return result
         except ConfigError:
             refused = True
             raise
         finally:
-            _RECORDS.made.append((kind, _CURRENT["test"], time.process_time() - started, refused))
+            _RECORDS.made.append((kind, _CURRENT["test"], time.process_time() - started, refused, resources))
 
     wrapper.__wrapped__ = fn  # type: ignore[attr-defined]
     return wrapper
@@ -131,6 +138,7 @@ class Summary:
     total_cpu: float
     plans: int
     plan_cpu: float
+    plan_resources: int
     refused: int
     refused_cpu: float
     reviews: int
@@ -151,9 +159,9 @@ def summarise(records: Iterable[Records]) -> Summary:
     refused = [m for m in made if m[0] == "plan" and m[3]]
     reviews = [m for m in made if m[0] == "review"]
 
-    def per_file(items: Iterable[tuple[str, str, float, bool]]) -> Counter[str]:
+    def per_file(items: Iterable[tuple[str, str, float, bool, int]]) -> Counter[str]:
         out: Counter[str] = Counter()
-        for _, test, cpu, _ in items:
+        for _, test, cpu, _, _ in items:
             out[test.split("::")[0]] += cpu
         return out
 
@@ -164,7 +172,7 @@ def summarise(records: Iterable[Records]) -> Summary:
     return Summary(
         processes=len(records), tests=len(tests), test_cpu=sum(tests.values()),
         collection_cpu=sum(r.collection for r in records), total_cpu=sum(r.total for r in records),
-        plans=len(plans), plan_cpu=sum(m[2] for m in plans),
+        plans=len(plans), plan_cpu=sum(m[2] for m in plans), plan_resources=sum(m[4] for m in plans),
         refused=len(refused), refused_cpu=sum(m[2] for m in refused),
         reviews=len(reviews), review_cpu=sum(m[2] for m in reviews),
         by_file={f: (cpu, plan_files[f], review_files[f]) for f, cpu in test_files.items()},
@@ -172,7 +180,19 @@ def summarise(records: Iterable[Records]) -> Summary:
     )
 
 
-def render(summary: Summary, wall: float | None = None, top: int = 15) -> str:
+def floor_seconds_per_resource(resources: int) -> float:
+    """CPU seconds per resource of the mock engine's floor (``planning.bench``'s floor program, a fresh process)
+    registering ``resources`` plain resources: its program phase, imports left out."""
+    from planning.bench import run_once
+
+    sample = run_once(["--child-floor", str(resources)])
+    return sample.phases["program"] / sample.resources
+
+
+def render(summary: Summary, wall: float | None = None, top: int = 15,
+           floor_per_resource: float | None = None) -> str:
+    """The table; with ``floor_per_resource`` (CPU seconds), also what the plans would cost at the floor and the
+    least wall time the run could then take on its test processes."""
     other = summary.test_cpu - summary.plan_cpu - summary.refused_cpu - summary.review_cpu
     start_up = summary.total_cpu - summary.test_cpu - summary.collection_cpu
     lines = [
@@ -185,8 +205,17 @@ def render(summary: Summary, wall: float | None = None, top: int = 15) -> str:
         f"  everything else in tests           {other:7.1f} s CPU (assertions, config checks, subprocesses)",
         f"  collection                         {summary.collection_cpu:7.1f} s CPU",
         f"  start-up and between tests         {start_up:7.1f} s CPU (imports, conftest, xdist)",
-        f"  files by CPU (tests, of which plans and reviews), top {top}:",
     ]
+    if floor_per_resource is not None and summary.processes:
+        floor = summary.plan_resources * floor_per_resource
+        least = (summary.total_cpu - summary.plan_cpu + floor) / summary.processes
+        lines += [
+            f"  the plans registered {summary.plan_resources:,} resources: {floor:.1f} s CPU at the mock-engine floor "
+            f"({floor_per_resource * 1000:.2f} ms each, planning/floor_program.py)",
+            f"  least wall time on {summary.processes} test process(es) with every plan at that floor: {least:.1f} s"
+            f" (with no plan at all: {(summary.total_cpu - summary.plan_cpu) / summary.processes:.1f} s)",
+        ]
+    lines.append(f"  files by CPU (tests, of which plans and reviews), top {top}:")
     ranked = sorted(summary.by_file.items(), key=lambda item: -item[1][0])[:top]
     lines += [f"    {cpu:6.1f}  {plans:6.1f}  {reviews:6.1f}  {name}" for name, (cpu, plans, reviews) in ranked]
     return "\n".join(lines)
@@ -198,4 +227,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     records = [Records.from_json(json.loads(p.read_text())) for p in sorted(folder.glob("*.json"))]
     wall = time.monotonic() - getattr(config, "_suite_stats_started", time.monotonic())
-    terminalreporter.write_line(render(summarise(records), wall))
+    summary = summarise(records)
+    # Measured at the plans' mean size, in a fresh process once the run is over (a second or two).
+    floor = floor_seconds_per_resource(round(summary.plan_resources / summary.plans)) if summary.plans else None
+    terminalreporter.write_line(render(summary, wall, floor_per_resource=floor))
