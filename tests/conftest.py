@@ -6,6 +6,9 @@ larger thresholds as ``python -m planning`` (planning/__main__.py) keep the suit
 """
 
 import gc
+from typing import Any
+
+import pytest
 
 from planning import provider_imports
 
@@ -14,8 +17,24 @@ from planning import provider_imports
 provider_imports.install()
 
 from planning.engine import DEPLOYED_STACKS, STACKS  # noqa: E402 - imported once the providers' loader is in place
+from tests import plan_cache  # noqa: E402
 
 gc.set_threshold(50_000, 50, 100)
+
+# The tree's digest, taken once by the run's first process and handed to its workers (tests/plan_cache.py).
+WORKER_DIGEST = "plan_tree_digest"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    workerinput = getattr(config, "workerinput", None)
+    plan_cache.pin_run_digest(workerinput[WORKER_DIGEST] if workerinput is not None else plan_cache.tree_digest())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist's controller, before starting each worker."""
+    node.workerinput[WORKER_DIGEST] = plan_cache.run_digest()
+
 
 # Inert unless SUITE_STATS names a folder (make test-stats): where the suite's time goes.
 pytest_plugins = ["tests.suite_stats"]

@@ -11,7 +11,8 @@ flag in its key (tests/harness.py: plan through ``plan``/``eks_plan``; a test th
 ``run_program``, outside the cache), so editing a test, the usual change, re-plans nothing. The harness, this
 module, conftest, the fixtures and every helper module stay in the hash; an entry a test module makes from its own
 code adds that module's hash to its key (tests/test_provider_imports.py). Plans of other trees are deleted when a
-new tree's first plan is stored.
+new tree's first plan is stored. A run hashes the tree once, when it starts (``pin_run_digest``), and every worker
+keys its plans by that hash.
 
 Entries are written once, atomically, right after planning (before any test can touch the plan), and loaded
 as fresh objects, so a test can never see another test's changes through the disk. Two workers asking for the
@@ -80,8 +81,26 @@ def tree_digest(root: Path = ROOT) -> str | None:
     return digest.hexdigest()[:24]
 
 
+_UNPINNED = "unpinned"
+_run_digest: str | None = _UNPINNED
+
+
+def pin_run_digest(digest: str | None) -> None:
+    """Key this process's plans by ``digest`` from now on. The run's first process takes the tree's digest once,
+    before any test module imports the program, and hands it to every worker (tests/conftest.py): the workers
+    share one folder even if a file changes during the run, and a plan made by code loaded before an edit is
+    never stored under the edited tree's key."""
+    global _run_digest
+    _run_digest = digest
+
+
+def run_digest() -> str | None:
+    """The digest this process's plans are kept under: the pinned one, else the tree's now."""
+    return tree_digest() if _run_digest == _UNPINNED else _run_digest
+
+
 def enabled() -> bool:
-    return os.environ.get("PLAN_CACHE", "on") != "off" and tree_digest() is not None
+    return os.environ.get("PLAN_CACHE", "on") != "off" and run_digest() is not None
 
 
 @contextlib.contextmanager
@@ -108,7 +127,7 @@ def cached(key: str, make: Callable[[], T]) -> T:
     """
     if not enabled():
         return make()
-    folder = DIRECTORY / str(tree_digest())
+    folder = DIRECTORY / str(run_digest())
     name = hashlib.sha256(key.encode()).hexdigest()[:32]
     entry = folder / f"{name}.pickle"
     with contextlib.ExitStack() as held:

@@ -63,6 +63,26 @@ def test_editing_a_test_module_keeps_the_key_and_editing_what_plans_changes_it(t
         first = _digest(tmp_path)
 
 
+def test_the_run_keys_its_plans_by_one_digest_taken_before_collection(pytestconfig: pytest.Config) -> None:
+    from tests.conftest import WORKER_DIGEST
+
+    assert plan_cache._run_digest != plan_cache._UNPINNED, "pinned when the run was configured"
+    workerinput = getattr(pytestconfig, "workerinput", None)
+    if workerinput is not None:  # an xdist worker keys by the controller's digest, as its siblings do
+        assert plan_cache.run_digest() == workerinput[WORKER_DIGEST]
+
+
+def test_a_pinned_digest_names_the_folder_whatever_the_tree_has_become(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(plan_cache, "DIRECTORY", tmp_path / "plans")
+    monkeypatch.setattr(plan_cache, "_run_digest", "the-tree-at-the-start")
+    monkeypatch.setenv("PLAN_CACHE", "on")
+    assert plan_cache.cached("key", lambda: 1) == 1
+    assert [p.name for p in (tmp_path / "plans").iterdir()] == ["the-tree-at-the-start"]
+    monkeypatch.setattr(plan_cache, "_run_digest", None)  # taken outside a checkout: nothing is kept
+    assert not plan_cache.enabled()
+
+
 def test_outside_a_checkout_nothing_is_cached(tmp_path: Path) -> None:
     assert _digest(tmp_path) is None
 
