@@ -25,11 +25,16 @@ from planning.stacks import StackRef
 from tests import harness, plan_cache
 
 ROOT = Path(__file__).resolve().parent.parent
-# Every stack (the VM runtime, EKS, the DR region's) and the optional stores a blueprint adds (DocumentDB global
-# cluster, Weaviate).
+BLUEPRINTS = ROOT / "blueprints"
+# Every stack (the VM runtime, EKS, the DR region's) and what only blueprints add: the DocumentDB global cluster
+# (004), Weaviate on its EBS volume on VMs and with its snapshot CronJob on EKS (000), and a service scaled on its
+# queue's depth (001).
 TARGETS = {"dev": ["--stack", "dev"], "staging": ["--stack", "staging"], "prod": ["--stack", "prod"],
            "prod-dr": ["--stack", "prod-dr"],
-           "004-prod": ["--stack-file", str(ROOT / "blueprints" / "004-gatekeeper" / "Pulumi.prod.yaml")]}
+           "000-dev": ["--stack-file", str(BLUEPRINTS / "000-llm-agent-system" / "Pulumi.dev.yaml")],
+           "000-prod": ["--stack-file", str(BLUEPRINTS / "000-llm-agent-system" / "Pulumi.prod.yaml")],
+           "001-dev": ["--stack-file", str(BLUEPRINTS / "001-llm-copilot" / "Pulumi.dev.yaml")],
+           "004-prod": ["--stack-file", str(BLUEPRINTS / "004-gatekeeper" / "Pulumi.prod.yaml")]}
 
 
 def _canonical(value: Any) -> Any:
@@ -139,8 +144,9 @@ def test_using_one_resource_of_a_service_loads_that_member_alone():
 def _document(target: str) -> dict[str, Any]:
     """What ``python -m planning ... --json`` writes for ``target`` (plan, estimate, review), from the suite's shared
     plans, which this process and its sibling worker make with postponed annotations."""
-    ref = StackRef.from_file(Path(TARGETS[target][1])) if target == "004-prod" else StackRef.named(target)
-    planned = harness.plan_file(ref.path) if target == "004-prod" else harness.plan(target)
+    blueprint = TARGETS[target][0] == "--stack-file"
+    ref = StackRef.from_file(Path(TARGETS[target][1])) if blueprint else StackRef.named(target)
+    planned = harness.plan_file(ref.path) if blueprint else harness.plan(target)
     document = cli.plan_json(planned)
     document["cost"] = cost_report.stack_report(planned, with_paths(ref, {})).to_json()
     document["review"] = harness.review(planned, policy_config.for_stack(ref)).to_json()
