@@ -213,10 +213,11 @@ def document_store_rotation(
 ) -> aws.secretsmanager.SecretRotation:
     """Rotate the services' DocumentDB user with AWS's single-user MongoDB function, on the PostgreSQL schedule.
 
-    The user changes its own password (updateUser on itself, logged in with its current one); whether DocumentDB
-    allows that to a user holding only readWrite/read is not verified (a refusal fails the rotation before anything
-    changes; docs/document-store-and-log-search.md). The master secret is DocumentDB's own and rotated by
-    DocumentDB. Never before ``after`` (the bootstrap that creates the user).
+    The user changes its own password (updateUser on itself, logged in with its current one); DocumentDB's built-in
+    readWrite/read roles list no changeOwnPassword action, so DocumentDB likely refuses it (not verified; a refusal
+    fails the rotation before anything changes and alerts: docs/document-store-and-log-search.md). The master
+    secret is DocumentDB's own and rotated by DocumentDB. Never before ``after`` (the bootstrap that creates the
+    user).
     """
     function_arn = _rotation_function(
         parent, f"{name}-docdb", config, context, function="docdb-app-rotation",
