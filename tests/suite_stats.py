@@ -208,12 +208,12 @@ def render(summary: Summary, wall: float | None = None, top: int = 15,
     ]
     if floor_per_resource is not None and summary.processes:
         floor = summary.plan_resources * floor_per_resource
-        least = (summary.total_cpu - summary.plan_cpu + floor) / summary.processes
+        rest = summary.total_cpu - summary.plan_cpu  # everything the run did but plan
         lines += [
             f"  the plans registered {summary.plan_resources:,} resources: {floor:.1f} s CPU at the mock-engine floor "
             f"({floor_per_resource * 1000:.2f} ms each, planning/floor_program.py)",
-            f"  least wall time on {summary.processes} test process(es) with every plan at that floor: {least:.1f} s"
-            f" (with no plan at all: {(summary.total_cpu - summary.plan_cpu) / summary.processes:.1f} s)",
+            f"  least wall time on {summary.processes} test process(es) with every plan at that floor: "
+            f"{(rest + floor) / summary.processes:.1f} s (with no plan at all: {rest / summary.processes:.1f} s)",
         ]
     lines.append(f"  files by CPU (tests, of which plans and reviews), top {top}:")
     ranked = sorted(summary.by_file.items(), key=lambda item: -item[1][0])[:top]

@@ -110,8 +110,9 @@ def test_prod_plan_names_every_tag_the_program_resolves_at_deploy_time(prod_fact
 
 def _store_plan(runtime: str, store: str):
     """dev running ``store`` on ``runtime``: on EKS with the public edge, the plan tests/test_image_pinning.py makes."""
-    plan = harness.eks_plan if runtime == "eks" else harness.plan
-    return plan("dev", {"runtime": runtime, "dataTier.vectorStore": store})
+    if runtime == "eks":
+        return harness.eks_plan("dev", {"dataTier.vectorStore": store})
+    return harness.plan("dev", {"runtime": runtime, "dataTier.vectorStore": store})
 
 
 @pytest.mark.parametrize("runtime", ["eks", "vm"])
